@@ -1,1 +1,965 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The container lifecycle.
+ *
+ * create, in the runtime (parent):
+ *   parse and validate the whole bundle       -- nothing exists yet
+ *   open namespaces to join, prepare seccomp  -- still nothing exists
+ *   state dir (locked), exec.fifo, cgroups    -- each registers its undo
+ *   clone the init (fast path: one clone with every new namespace; staged
+ *   path when a namespace is joined or a time namespace is new: a stage
+ *   process joins, unshares and forks the init)
+ *   write id maps, attach the cgroups, oom_score_adj, then release the init
+ *   run prestart/createRuntime hooks when the init asks, wait for CREATED
+ *   state "created", pid file
+ * in the init (child), see init_main() for the ordered steps.
+ * start opens exec.fifo: the init, blocked writing to it, goes on to exec.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "hooks.h"
+#include "log.h"
+#include "ns.h"
+#include "rootfs.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Everything the init needs; lives in the runtime's memory, which the init
+ * inherits as a copy at clone(). */
+struct init_args {
+	const struct isc_spec *spec;
+	const char *rootfs;
+	const char *bundle;
+	const char *id;
+	int sync_fd;
+	int fifo_fd;
+	struct isc_ns_plan *ns;
+	struct isc_seccomp_filter *filter;
+	bool in_userns; /* the container has a user namespace (new or joined) */
+};
+
+/* ------------------------------------------------------------------ */
+/* the init                                                            */
+
+static const char *env_get(char **env, const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = env; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* Find the executable as execvp would, in the container's view. */
+static int resolve_exec(const struct isc_process *p, char **out, isc_error **err)
+{
+	const char *name = p->args[0];
+	if (strchr(name, '/')) {
+		if (access(name, X_OK) < 0)
+			return isc_error_set(err, errno, "exec: \"%s\"", name);
+		struct stat st;
+		if (stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+			return isc_error_set(err, EACCES, "exec: \"%s\": is a directory", name);
+		*out = isc_xstrdup(name);
+		return 0;
+	}
+	const char *path = env_get(p->env, "PATH");
+	if (path == NULL)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int last = ENOENT;
+	const char *s = path;
+	for (;;) {
+		const char *e = strchrnul(s, ':');
+		cleanup_free char *cand = NULL;
+		if (e == s)
+			cand = isc_xasprintf("./%s", name);
+		else
+			cand = isc_xasprintf("%.*s/%s", (int)(e - s), s, name);
+		struct stat st;
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			*out = steal_pointer(&cand);
+			return 0;
+		}
+		if (errno == EACCES)
+			last = EACCES;
+		if (*e == '\0')
+			break;
+		s = e + 1;
+	}
+	if (last == EACCES)
+		return isc_error_set(err, EACCES, "exec: \"%s\"", name);
+	return isc_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
+{
+	for (size_t i = 0; i < spec->n_sysctl; i++) {
+		cleanup_free char *path = isc_xasprintf("/proc/sys/%s", spec->sysctl[i].key);
+		for (char *c = path + strlen("/proc/sys/"); *c; c++)
+			if (*c == '.')
+				*c = '/';
+		const char *v = spec->sysctl[i].value;
+		if (isc_write_file(path, v, strlen(v), err) < 0)
+			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
+	}
+	return 0;
+}
+
+static int apply_rlimits(const struct isc_process *p, isc_error **err)
+{
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+			return isc_error_set(err, errno, "process.rlimits[%zu]: setrlimit", i);
+	}
+	return 0;
+}
+
+static int switch_user(const struct isc_process *p, isc_error **err)
+{
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
+		/* EPERM when setgroups is denied in this user namespace and no groups were asked */
+		if (!(errno == EPERM && p->n_additional_gids == 0))
+			return isc_error_set(err, errno, "process.user.additionalGids: setgroups");
+	}
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return isc_error_set(err, errno, "process.user.gid %u: setresgid", (unsigned)p->gid);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return isc_error_set(err, errno, "process.user.uid %u: setresuid", (unsigned)p->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "prctl(PR_SET_KEEPCAPS)");
+	return 0;
+}
+
+static int become_ns_root(isc_error **err)
+{
+	/* In a new user namespace we start as the overflow id; become its root
+	 * (mapped to an unprivileged host id) before creating anything. */
+	if (setresgid(0, 0, 0) < 0)
+		return isc_error_set(err, errno, "setresgid(0) in the user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		return isc_error_set(err, errno, "setresuid(0) in the user namespace");
+	return 0;
+}
+
+/* The container's init, after it was released (maps written, cgroup
+ * joined).  Each step's error goes back to the runtime over the sync socket. */
+static int init_setup(struct init_args *a, isc_error **err)
+{
+	const struct isc_spec *spec = a->spec;
+	const struct isc_process *proc = &spec->process;
+	bool in_userns = a->in_userns;
+
+	if (a->ns->user_new && become_ns_root(err) < 0)
+		return -1;
+
+	/* The cgroup namespace is created only now, after the runtime moved us
+	 * into our groups, so that the groups are its root. */
+	if ((a->ns->new_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return isc_error_set(err, errno, "create cgroup namespace");
+
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return isc_error_set(err, errno, "hostname \"%s\"", spec->hostname);
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return isc_error_set(err, errno, "domainname \"%s\"", spec->domainname);
+
+	if (isc_rootfs_prepare(spec, a->rootfs, a->bundle, in_userns, err) < 0)
+		return -1;
+
+	/* prestart and createRuntime hooks run in the runtime's namespaces */
+	if (spec->n_hooks[ISC_HOOK_PRESTART] + spec->n_hooks[ISC_HOOK_CREATE_RUNTIME] > 0) {
+		if (isc_sync_send(a->sync_fd, ISC_SYNC_HOOKS, 0, NULL, 0, err) < 0)
+			return -1;
+		if (isc_sync_recv(a->sync_fd, ISC_SYNC_HOOKS_DONE, NULL, err) < 0)
+			return -1;
+	}
+	if (spec->n_hooks[ISC_HOOK_CREATE_CONTAINER] > 0) {
+		cleanup_free char *st = NULL;
+		struct isc_state s = { .id = (char *)a->id, .bundle = (char *)a->bundle, .pid = getpid() };
+		st = isc_state_oci_json(&s, ISC_STATUS_CREATING);
+		if (isc_hooks_run(spec, ISC_HOOK_CREATE_CONTAINER, st, err) < 0)
+			return -1;
+	}
+
+	if (isc_rootfs_pivot(a->rootfs, err) < 0)
+		return -1;
+	if (apply_sysctls(spec, err) < 0)
+		return -1;
+	if (isc_rootfs_finalize(spec, err) < 0)
+		return -1;
+
+	if (spec->has_personality && personality(spec->personality) < 0)
+		return isc_error_set(err, errno, "linux.personality");
+	if (apply_rlimits(proc, err) < 0)
+		return -1;
+	if (proc->has_umask)
+		umask(proc->umask);
+	if (chdir(proc->cwd ? proc->cwd : "/") < 0)
+		return isc_error_set(err, errno, "process.cwd \"%s\"", proc->cwd ? proc->cwd : "/");
+
+	/* Privilege phase.  no_new_privs first: nothing below may gain privileges. */
+	if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "process.noNewPrivileges");
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+	 * while we still have it; the rest of the setup must then pass it. */
+	if (a->filter && !proc->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+	if (switch_user(proc, err) < 0)
+		return -1;
+	if (isc_caps_apply(&proc->caps, err) < 0)
+		return isc_error_wrap(err, "process.capabilities");
+
+	cleanup_free char *exe = NULL;
+	if (resolve_exec(proc, &exe, err) < 0)
+		return -1;
+
+	/* seccomp last before exec: the filter covers everything from here on */
+	if (a->filter && proc->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+
+	if (isc_sync_send(a->sync_fd, ISC_SYNC_CREATED, 0, NULL, 0, err) < 0)
+		return -1;
+	isc_closep(&a->sync_fd);
+
+	/* Wait for start: opening the fifo for writing blocks until `start`
+	 * opens it for reading. */
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", a->fifo_fd);
+	int wfd = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (wfd < 0)
+		_exit(127);
+	if (write(wfd, "0", 1) != 1)
+		_exit(127);
+	close(wfd);
+	isc_closep(&a->fifo_fd);
+
+	if (spec->n_hooks[ISC_HOOK_START_CONTAINER] > 0) {
+		struct isc_state s = { .id = (char *)a->id, .bundle = (char *)a->bundle, .pid = getpid() };
+		cleanup_free char *st = isc_state_oci_json(&s, ISC_STATUS_RUNNING);
+		cleanup_error isc_error *herr = NULL;
+		if (isc_hooks_run(spec, ISC_HOOK_START_CONTAINER, st, &herr) < 0) {
+			char buf[1024];
+			dprintf(2, "isc-runtime: %s\n", isc_error_text(herr, buf, sizeof(buf)));
+			_exit(127);
+		}
+	}
+
+	execve(exe, proc->args, proc->env);
+	/* nothing to report to: the runtime is gone; stderr is the container's */
+	dprintf(2, "isc-runtime: exec %s: %s\n", exe, strerror(errno));
+	_exit(127);
+}
+
+static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *e)
+{
+	isc_sync_send_error(a->sync_fd, e);
+	_exit(1);
+}
+
+static __attribute__((noreturn)) void init_main(struct init_args *a)
+{
+	cleanup_error isc_error *err = NULL;
+	/* die with the runtime while it is still setting us up */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
+		_exit(1);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	init_setup(a, &err);
+	init_fail(a, err);
+}
+
+/* The staged path: join namespaces by path, create the user namespace (the
+ * runtime writes its maps), the other namespaces, then fork the init. */
+static __attribute__((noreturn)) void stage_main(struct init_args *a)
+{
+	cleanup_error isc_error *err = NULL;
+	struct isc_ns_plan *ns = a->ns;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
+		_exit(1);
+
+	/* joined namespaces first, while we are privileged in the host's user
+	 * namespace (or in the joined user namespace) */
+	if (isc_ns_join(ns, true, &err) < 0)
+		init_fail(a, err);
+	for (int i = 0; i < ns->n_join; i++) {
+		if (ns->join_types[i] == CLONE_NEWUSER)
+			continue;
+		if (setns(ns->join_fds[i], ns->join_types[i]) < 0) {
+			isc_error_set(&err, errno, "join %s namespace", isc_namespace_type_name(ns->join_types[i]));
+			init_fail(a, err);
+		}
+	}
+	if (ns->user_new) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			isc_error_set(&err, errno, "create user namespace");
+			init_fail(a, err);
+		}
+		if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, 0, NULL, 0, &err) < 0 ||
+		    isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0)
+			init_fail(a, err);
+		if (become_ns_root(&err) < 0)
+			init_fail(a, err);
+	}
+	int flags = ns->new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	if (flags && unshare(flags) < 0) {
+		isc_error_set(&err, errno, "create namespaces");
+		init_fail(a, err);
+	}
+	if (ns->time_new && isc_ns_set_time_offsets(a->spec, &err) < 0)
+		init_fail(a, err);
+	pid_t pid = fork();
+	if (pid < 0) {
+		isc_error_set(&err, errno, "fork the container init");
+		init_fail(a, err);
+	}
+	if (pid == 0) {
+		/* the init: everything was joined by the stage already */
+		struct isc_ns_plan none = *ns;
+		none.n_join = 0;
+		none.user_new = false;
+		a->ns = &none;
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		init_setup(a, &err);
+		init_fail(a, err);
+	}
+	if (isc_sync_send(a->sync_fd, ISC_SYNC_CHILD_PID, pid, NULL, 0, &err) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------ */
+/* the runtime side                                                    */
+
+struct create_undo {
+	struct isc_state_dir dir;
+	bool have_dir;
+	struct isc_cgroup *cg;
+	pid_t pid;   /* init or stage to kill on failure */
+	pid_t stage; /* stage process to reap */
+};
+
+static void undo_create(struct create_undo *u)
+{
+	cleanup_error isc_error *e = NULL;
+	if (u->pid > 0) {
+		kill(u->pid, SIGKILL);
+		waitpid(u->pid, NULL, 0);
+	}
+	if (u->stage > 0 && u->stage != u->pid) {
+		kill(u->stage, SIGKILL);
+		waitpid(u->stage, NULL, 0);
+	}
+	if (u->cg) {
+		if (isc_cgroup_destroy(u->cg, &e) < 0) {
+			isc_log_error(e);
+			isc_error_free(&e);
+		}
+		isc_cgroup_free(u->cg);
+		u->cg = NULL;
+	}
+	if (u->have_dir) {
+		if (isc_state_dir_remove(&u->dir, &e) < 0)
+			isc_log_error(e);
+		u->have_dir = false;
+	}
+}
+
+static char *annotations_json(const struct isc_spec *spec)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < spec->n_annotations; i++)
+		json_object_set_new(o, spec->annotations[i].key, json_string(spec->annotations[i].value));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static int write_pid_file(const char *path, pid_t pid, isc_error **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	cleanup_free char *copy = isc_xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	const char *dir = ".", *name = copy;
+	if (slash) {
+		*slash = '\0';
+		dir = slash == copy ? "/" : copy;
+		name = slash + 1;
+	}
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "--pid-file %s", path);
+	if (isc_write_file_atomic(dfd, name, buf, (size_t)n, 0644, err) < 0)
+		return isc_error_wrap(err, "--pid-file %s", path);
+	return 0;
+}
+
+static pid_t raw_clone(unsigned long flags)
+{
+	/* fork-like: the child continues on a copy of our stack */
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* Everything but start: leaves a created container and its state. */
+static int do_create(const struct isc_context *ctx, const struct isc_create_opts *o, pid_t *init_pid,
+		     isc_error **err)
+{
+	if (isc_state_check_id(o->id, err) < 0)
+		return -1;
+
+	char bundle[PATH_MAX];
+	if (realpath(o->bundle ? o->bundle : ".", bundle) == NULL)
+		return isc_error_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
+	cleanup_free char *config_text = NULL;
+	size_t config_len = 0;
+	cleanup_free char *config_path = isc_xasprintf("%s/config.json", bundle);
+	if (isc_read_file(config_path, &config_text, &config_len, 0, err) < 0)
+		return -1;
+	cleanup_spec struct isc_spec *spec = NULL;
+	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)
+		return isc_error_wrap(err, "%s", config_path);
+
+	cleanup_free char *root_joined = spec->root_path[0] == '/' ? isc_xstrdup(spec->root_path)
+								   : isc_xasprintf("%s/%s", bundle, spec->root_path);
+	char rootfs[PATH_MAX];
+	if (realpath(root_joined, rootfs) == NULL)
+		return isc_error_set(err, errno, "root.path: rootfs %s", root_joined);
+	struct stat rst;
+	if (stat(rootfs, &rst) < 0 || !S_ISDIR(rst.st_mode))
+		return isc_error_set(err, ENOTDIR, "root.path: rootfs %s", rootfs);
+
+	if (spec->process.terminal && o->console_socket == NULL)
+		return isc_error_set(err, EINVAL, "process.terminal is true but no --console-socket was given");
+	if (spec->process.terminal)
+		return isc_error_set(err, ENOTSUP, "process.terminal: terminals are not supported yet");
+
+	if (spec->hostname && isc_spec_namespace(spec, CLONE_NEWUTS) == NULL)
+		return isc_error_set(err, EINVAL, "hostname: cannot set a hostname without a UTS namespace");
+	if (spec->domainname && isc_spec_namespace(spec, CLONE_NEWUTS) == NULL)
+		return isc_error_set(err, EINVAL, "domainname: cannot set a domainname without a UTS namespace");
+
+	struct isc_ns_plan ns;
+	if (isc_ns_plan_make(spec, &ns, err) < 0)
+		return -1;
+	if (!ns.user_new && !ns.user_join && (spec->n_uid_mappings || spec->n_gid_mappings)) {
+		isc_ns_plan_close(&ns);
+		return isc_error_set(err, EINVAL, "linux.uidMappings given without a user namespace");
+	}
+
+	struct isc_seccomp_filter *filter = NULL;
+	if (spec->seccomp && isc_seccomp_prepare(spec->seccomp, ctx->seccomp_cache, &filter, err) < 0) {
+		isc_ns_plan_close(&ns);
+		return isc_error_wrap(err, "linux.seccomp");
+	}
+	isc_debug("seccomp: %s", filter ? (filter->from_cache ? "from cache" : "compiled") : "none");
+
+	struct create_undo u = { .pid = -1, .stage = -1 };
+	int ret = -1;
+	int sv[2] = { -1, -1 };
+	int fifo_fd = -1;
+	struct isc_state st = { 0 };
+
+	if (isc_state_dir_create(ctx->root, o->id, &u.dir, err) < 0)
+		goto out;
+	u.have_dir = true;
+
+	if (mkfifoat(u.dir.dir_fd, "exec.fifo", 0600) < 0) {
+		isc_error_set(err, errno, "create %s/%s/exec.fifo", ctx->root, o->id);
+		goto out;
+	}
+	fifo_fd = openat(u.dir.dir_fd, "exec.fifo", O_PATH | O_CLOEXEC);
+	if (fifo_fd < 0) {
+		isc_error_set(err, errno, "open exec.fifo");
+		goto out;
+	}
+	if (spec->n_hooks[ISC_HOOK_POSTSTOP] > 0 &&
+	    isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
+		goto out;
+
+	if (isc_cgroup_create(spec->cgroups_path, o->id, spec->has_resources ? &spec->resources : NULL, &u.cg,
+			      err) < 0) {
+		isc_error_wrap(err, "cgroup");
+		goto out;
+	}
+
+	st.id = isc_xstrdup(o->id);
+	st.bundle = isc_xstrdup(bundle);
+	st.rootfs = isc_xstrdup(rootfs);
+	st.creator_pid = getpid();
+	st.creator_start_time = isc_proc_start_time(getpid());
+	st.created = isc_rfc3339_now();
+	st.cgroup = isc_cgroup_serialize(u.cg);
+	st.annotations_json = annotations_json(spec);
+	st.owner = geteuid();
+	if (isc_state_write(&u.dir, &st, err) < 0)
+		goto out;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		isc_error_set(err, errno, "socketpair");
+		goto out;
+	}
+
+	struct init_args args = {
+		.spec = spec, .rootfs = rootfs, .bundle = bundle, .id = o->id,
+		.sync_fd = sv[1], .fifo_fd = fifo_fd, .ns = &ns, .filter = filter,
+		.in_userns = ns.user_new || ns.user_join,
+	};
+	bool staged = ns.n_join > 0 || ns.time_new;
+	/* The cgroup namespace is unshared by the init once it is in its groups. */
+	unsigned long clone_flags = staged ? 0 : (unsigned long)(ns.new_flags & ~CLONE_NEWCGROUP);
+	pid_t child = raw_clone(clone_flags);
+	if (child < 0) {
+		isc_error_set(err, errno, "clone the container init");
+		goto out;
+	}
+	if (child == 0) {
+		isc_closep(&sv[0]);
+		if (staged)
+			stage_main(&args);
+		init_main(&args);
+	}
+	isc_closep(&sv[1]);
+	u.pid = child;
+	if (staged)
+		u.stage = child;
+
+	/* Runtime-side setup of the new process, before it may go on. */
+	if (ns.user_new && !staged && isc_ns_write_idmaps(child, spec, err) < 0)
+		goto out;
+	if (isc_cgroup_attach(u.cg, child, err) < 0) {
+		isc_error_wrap(err, "cgroup");
+		goto out;
+	}
+	if (spec->process.has_oom_score_adj) {
+		char path[64], val[16];
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)child);
+		int n = snprintf(val, sizeof(val), "%d", spec->process.oom_score_adj);
+		if (isc_write_file(path, val, (size_t)n, err) < 0) {
+			isc_error_wrap(err, "process.oomScoreAdj %d", spec->process.oom_score_adj);
+			goto out;
+		}
+	}
+	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
+		goto out;
+
+	if (staged) {
+		if (ns.user_new) {
+			if (isc_sync_recv(sv[0], ISC_SYNC_USERNS_READY, NULL, err) < 0)
+				goto out;
+			if (isc_ns_write_idmaps(child, spec, err) < 0)
+				goto out;
+			if (isc_sync_send(sv[0], ISC_SYNC_USERNS_DONE, 0, NULL, 0, err) < 0)
+				goto out;
+		}
+		int32_t gpid = 0;
+		if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0)
+			goto out;
+		waitpid(child, NULL, 0);
+		u.stage = -1;
+		u.pid = gpid;
+	}
+	st.pid = u.pid;
+
+	for (;;) {
+		int t = isc_sync_recv(sv[0], 0, NULL, err);
+		if (t < 0)
+			goto out;
+		if (t == ISC_SYNC_CREATED)
+			break;
+		if (t == ISC_SYNC_HOOKS) {
+			cleanup_free char *sj = isc_state_oci_json(&st, ISC_STATUS_CREATING);
+			if (isc_hooks_run(spec, ISC_HOOK_PRESTART, sj, err) < 0 ||
+			    isc_hooks_run(spec, ISC_HOOK_CREATE_RUNTIME, sj, err) < 0)
+				goto out;
+			if (isc_sync_send(sv[0], ISC_SYNC_HOOKS_DONE, 0, NULL, 0, err) < 0)
+				goto out;
+			continue;
+		}
+		isc_error_set(err, EPROTO, "sync socket: unexpected message %d", t);
+		goto out;
+	}
+
+	st.pid_start_time = isc_proc_start_time(st.pid);
+	if (isc_state_write(&u.dir, &st, err) < 0)
+		goto out;
+	if (o->pid_file && write_pid_file(o->pid_file, st.pid, err) < 0)
+		goto out;
+	*init_pid = st.pid;
+	ret = 0;
+out:
+	isc_closep(&sv[0]);
+	isc_closep(&sv[1]);
+	isc_closep(&fifo_fd);
+	isc_ns_plan_close(&ns);
+	if (filter)
+		isc_seccomp_filter_free(filter);
+	if (ret < 0) {
+		undo_create(&u);
+	} else {
+		if (u.cg)
+			isc_cgroup_free(u.cg);
+		isc_state_dir_close(&u.dir);
+	}
+	isc_state_clear(&st);
+	return ret;
+}
+
+int isc_container_create(const struct isc_context *ctx, const struct isc_create_opts *o, isc_error **err)
+{
+	pid_t pid;
+	return do_create(ctx, o, &pid, err);
+}
+
+static int pidfd_open_checked(const struct isc_state *st)
+{
+	int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	if (fd < 0)
+		return -1;
+	/* the pid may have been reused between reading the state and pidfd_open */
+	if (!isc_state_pid_alive(st)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+int isc_container_start(const struct isc_context *ctx, const char *id, isc_error **err)
+{
+	struct isc_state_dir d;
+	if (isc_state_dir_open(ctx->root, id, true, &d, err) < 0)
+		return -1;
+	struct isc_state st;
+	int ret = -1;
+	if (isc_state_read(&d, &st, err) < 0)
+		goto out_dir;
+	enum isc_status s = isc_state_status(&d, &st);
+	if (s != ISC_STATUS_CREATED) {
+		if (s == ISC_STATUS_STOPPED)
+			isc_error_set(err, EINVAL, "cannot start a container that has stopped");
+		else
+			isc_error_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
+				      isc_status_name(s));
+		goto out;
+	}
+	cleanup_close int pidfd = pidfd_open_checked(&st);
+	if (pidfd < 0) {
+		isc_error_set(err, 0, "cannot start a container that has stopped");
+		goto out;
+	}
+	cleanup_close int fifo = openat(d.dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0) {
+		isc_error_set(err, errno, "open exec.fifo of %s", id);
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			isc_error_set(err, errno, "wait for the container init");
+			goto out;
+		}
+		if (p[0].revents & POLLIN) {
+			char c;
+			if (read(fifo, &c, 1) == 1)
+				break;
+		}
+		if (p[1].revents & POLLIN) {
+			isc_error_set(err, 0, "container init exited before start");
+			goto out;
+		}
+	}
+	unlinkat(d.dir_fd, "exec.fifo", 0);
+	st.started = true;
+	if (isc_state_write(&d, &st, err) < 0)
+		goto out;
+	ret = 0;
+	/* poststart hooks: a failure is a warning, the container runs */
+	cleanup_free char *cfg = NULL;
+	if (st.bundle) {
+		cleanup_free char *path = isc_xasprintf("%s/config.json", st.bundle);
+		cleanup_error isc_error *e = NULL;
+		cleanup_spec struct isc_spec *spec = NULL;
+		size_t len = 0;
+		if (isc_read_file(path, &cfg, &len, 0, &e) == 0 && isc_spec_parse(cfg, len, &spec, &e) == 0 &&
+		    spec->n_hooks[ISC_HOOK_POSTSTART] > 0) {
+			cleanup_free char *sj = isc_state_oci_json(&st, ISC_STATUS_RUNNING);
+			if (isc_hooks_run(spec, ISC_HOOK_POSTSTART, sj, &e) < 0)
+				isc_log_error(e);
+		}
+	}
+out:
+	isc_state_clear(&st);
+out_dir:
+	isc_state_dir_close(&d);
+	return ret;
+}
+
+int isc_container_state(const struct isc_context *ctx, const char *id, char **json, isc_error **err)
+{
+	struct isc_state_dir d;
+	/* no lock: state.json is replaced atomically, and `state` must answer
+	 * while another command holds the lock */
+	if (isc_state_check_id(id, err) < 0)
+		return -1;
+	d.root = (char *)ctx->root;
+	d.id = (char *)id;
+	cleanup_close int rfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+	cleanup_close int dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+	d.root_fd = rfd;
+	d.dir_fd = dfd;
+	struct isc_state st;
+	if (isc_state_read(&d, &st, err) < 0)
+		return -1;
+	enum isc_status s = isc_state_status(&d, &st);
+	if (s != ISC_STATUS_STOPPED && st.cgroup) {
+		/* paused: the freezer says so */
+		struct isc_cgroup *cg = NULL;
+		cleanup_error isc_error *e = NULL;
+		if (isc_cgroup_deserialize(st.cgroup, &cg, &e) == 0) {
+			(void)cg;
+			isc_cgroup_free(cg);
+		}
+	}
+	*json = isc_state_oci_json(&st, s);
+	isc_state_clear(&st);
+	return 0;
+}
+
+static int wait_pidfd(int pidfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0 ? 0 : -1;
+	}
+}
+
+int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, bool all, isc_error **err)
+{
+	struct isc_state_dir d;
+	if (isc_state_dir_open(ctx->root, id, true, &d, err) < 0)
+		return -1;
+	struct isc_state st;
+	int ret = -1;
+	if (isc_state_read(&d, &st, err) < 0)
+		goto out_dir;
+	enum isc_status s = isc_state_status(&d, &st);
+	if (s == ISC_STATUS_STOPPED || st.pid <= 0) {
+		isc_error_set(err, 0, "container not running");
+		goto out;
+	}
+	if (all && st.cgroup) {
+		struct isc_cgroup *cg = NULL;
+		if (isc_cgroup_deserialize(st.cgroup, &cg, err) < 0)
+			goto out;
+		int r = isc_cgroup_kill_all(cg, sig, err);
+		isc_cgroup_free(cg);
+		if (r < 0)
+			goto out;
+		ret = 0;
+		goto out;
+	}
+	cleanup_close int pidfd = pidfd_open_checked(&st);
+	if (pidfd < 0) {
+		isc_error_set(err, 0, "container not running");
+		goto out;
+	}
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+		isc_error_set(err, errno, "kill container %s with signal %d", id, sig);
+		goto out;
+	}
+	ret = 0;
+out:
+	isc_state_clear(&st);
+out_dir:
+	isc_state_dir_close(&d);
+	return ret;
+}
+
+static int destroy_locked(struct isc_state_dir *d, struct isc_state *st, bool force, isc_error **err)
+{
+	enum isc_status s = isc_state_status(d, st);
+	if ((s == ISC_STATUS_RUNNING || s == ISC_STATUS_PAUSED || s == ISC_STATUS_CREATING) && !force)
+		return isc_error_set(err, 0, "cannot delete container %s that is not stopped: %s", d->id,
+				     isc_status_name(s));
+	if (s != ISC_STATUS_STOPPED && st->pid > 0) {
+		cleanup_close int pidfd = pidfd_open_checked(st);
+		if (pidfd >= 0) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			if (wait_pidfd(pidfd, 10000) < 0)
+				return isc_error_set(err, ETIMEDOUT, "container %s: init did not exit after SIGKILL", d->id);
+		}
+	}
+	int ret = 0;
+	if (st->cgroup) {
+		struct isc_cgroup *cg = NULL;
+		if (isc_cgroup_deserialize(st->cgroup, &cg, err) == 0) {
+			if (isc_cgroup_destroy(cg, err) < 0)
+				ret = isc_error_wrap(err, "container %s: cgroup", d->id);
+			isc_cgroup_free(cg);
+		} else {
+			ret = -1;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	/* poststop hooks: failures are warnings, the container is gone anyway */
+	cleanup_free char *cfg = NULL;
+	size_t len = 0;
+	cleanup_error isc_error *e = NULL;
+	if (isc_read_file_at(d->dir_fd, "config.json", &cfg, &len, 0, &e) == 0) {
+		cleanup_spec struct isc_spec *spec = NULL;
+		if (isc_spec_parse(cfg, len, &spec, &e) == 0) {
+			cleanup_free char *sj = isc_state_oci_json(st, ISC_STATUS_STOPPED);
+			if (isc_hooks_run(spec, ISC_HOOK_POSTSTOP, sj, &e) < 0)
+				isc_log_error(e);
+		}
+	}
+	return isc_state_dir_remove(d, err);
+}
+
+int isc_container_delete(const struct isc_context *ctx, const char *id, bool force, isc_error **err)
+{
+	struct isc_state_dir d;
+	if (isc_state_dir_open(ctx->root, id, true, &d, err) < 0)
+		return -1;
+	struct isc_state st;
+	if (isc_state_read(&d, &st, err) < 0) {
+		isc_state_dir_close(&d);
+		return -1;
+	}
+	int r = destroy_locked(&d, &st, force, err);
+	if (d.dir_fd >= 0)
+		isc_state_dir_close(&d);
+	isc_state_clear(&st);
+	return r;
+}
+
+static volatile sig_atomic_t forward_pid;
+
+static void forward_signal(int sig)
+{
+	if (forward_pid > 0)
+		kill(forward_pid, sig);
+}
+
+int isc_container_run(const struct isc_context *ctx, const struct isc_create_opts *o, int *exit_status,
+		      isc_error **err)
+{
+	/* the init of a staged create is our grandchild: become its reaper */
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	pid_t pid = 0;
+	if (do_create(ctx, o, &pid, err) < 0)
+		return -1;
+	if (isc_container_start(ctx, o->id, err) < 0) {
+		cleanup_error isc_error *e = NULL;
+		if (isc_container_delete(ctx, o->id, true, &e) < 0)
+			isc_log_error(e);
+		return -1;
+	}
+	if (o->detach) {
+		*exit_status = 0;
+		return 0;
+	}
+	forward_pid = pid;
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa = { .sa_handler = forward_signal };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(-1, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			isc_error_set(err, errno, "wait for container %s", o->id);
+			return -1;
+		}
+		if (w == pid)
+			break;
+	}
+	forward_pid = 0;
+	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (isc_container_delete(ctx, o->id, true, err) < 0)
+		return -1;
+	return 0;
+}
+
+int isc_container_list(const struct isc_context *ctx, bool json, char **out, isc_error **err)
+{
+	cleanup_strv char **ids = NULL;
+	if (isc_state_list(ctx->root, &ids, err) < 0)
+		return -1;
+	json_t *arr = json_array();
+	char *table = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&table, &tlen);
+	if (f == NULL)
+		abort();
+	fprintf(f, "%-20s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+	for (char **id = ids; *id; id++) {
+		cleanup_free char *sj = NULL;
+		cleanup_error isc_error *e = NULL;
+		if (isc_container_state(ctx, *id, &sj, &e) < 0)
+			continue;
+		json_t *o = json_loads(sj, 0, NULL);
+		if (o == NULL)
+			continue;
+		fprintf(f, "%-20s %-8lld %-10s %-40s %-30s %s\n", *id,
+			(long long)json_integer_value(json_object_get(o, "pid")),
+			json_string_value(json_object_get(o, "status")),
+			json_string_value(json_object_get(o, "bundle")) ?: "",
+			json_string_value(json_object_get(o, "created")) ?: "",
+			json_string_value(json_object_get(o, "owner")) ?: "");
+		json_array_append_new(arr, o);
+	}
+	fclose(f);
+	if (json) {
+		free(table);
+		*out = json_dumps(arr, JSON_INDENT(2));
+	} else {
+		*out = table;
+	}
+	json_decref(arr);
+	return 0;
+}

@@ -188,8 +188,6 @@ int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t l
 	if (fd < 0)
 		return isc_error_set(err, errno, "create %s", tmp);
 	int r = isc_write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {

@@ -42,7 +42,9 @@ int isc_read_file_at(int dirfd, const char *path, char **out, size_t *len, size_
 /* Write `len` bytes to an existing file (O_WRONLY, no create). */
 int isc_write_file(const char *path, const char *buf, size_t len, isc_error **err);
 int isc_write_file_at(int dirfd, const char *path, const char *buf, size_t len, isc_error **err);
-/* Write a file atomically: temporary file in the same directory, fsync, rename. */
+/* Write a file atomically against crashes of the process: a temporary file
+ * in the same directory, then rename().  No fsync: runtime state lives in
+ * /run, which does not survive a reboot anyway. */
 int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err);
 
 int isc_write_all(int fd, const void *buf, size_t len);  /* -errno on failure */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything isc needs to build, test, benchmark and demo, from
+# Debian's packages.  Idempotent: does nothing when all are present.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc libc6-dev meson ninja-build pkg-config
+  libseccomp-dev libjansson-dev
+  # tests, sanitizers, static analysis, fuzzing
+  libcmocka-dev python3-pytest clang clang-tidy cppcheck libclang-rt-14-dev
+  # realistic payloads and lab tools
+  busybox-static iproute2 util-linux e2fsprogs strace
+  # the runtimes we compare against in bench/
+  crun runc bubblewrap
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: must run as root to install packages" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The container lifecycle: create, start, run, state, kill, delete, list.
+ * Each verb of isc-runtime fills a context and makes one call here. */
+#ifndef ISC_CONTAINER_H
+#define ISC_CONTAINER_H
+
+#include <stdbool.h>
+#include "error.h"
+
+struct isc_context {
+	const char *root;          /* state root (--root) */
+	const char *seccomp_cache; /* compiled seccomp cache directory, NULL = none */
+};
+
+struct isc_create_opts {
+	const char *id;
+	const char *bundle;         /* NULL = current directory */
+	const char *pid_file;       /* may be NULL */
+	const char *console_socket; /* may be NULL */
+	bool detach;                /* run only */
+};
+
+int isc_container_create(const struct isc_context *ctx, const struct isc_create_opts *o, isc_error **err);
+int isc_container_start(const struct isc_context *ctx, const char *id, isc_error **err);
+/* create + start; without detach, wait, delete and store the exit status
+ * (128 + signal for a signal) in *exit_status. */
+int isc_container_run(const struct isc_context *ctx, const struct isc_create_opts *o, int *exit_status,
+		      isc_error **err);
+/* The OCI state JSON, newly allocated. */
+int isc_container_state(const struct isc_context *ctx, const char *id, char **json, isc_error **err);
+int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, bool all, isc_error **err);
+int isc_container_delete(const struct isc_context *ctx, const char *id, bool force, isc_error **err);
+/* JSON array (json = true) or a table. */
+int isc_container_list(const struct isc_context *ctx, bool json, char **out, isc_error **err);
+
+#endif

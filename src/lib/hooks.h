@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * OCI hooks: each hook gets the container state JSON on stdin; a hook that
+ * exits without reading it is fine (EPIPE is not an error of ours); a
+ * timeout kills it. */
+#ifndef ISC_HOOKS_H
+#define ISC_HOOKS_H
+
+#include <stddef.h>
+#include "error.h"
+#include "spec.h"
+
+const char *isc_hook_kind_name(enum isc_hook_kind kind);
+
+/* Run the hooks of one kind in order; stop at the first failure. */
+int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
+		  isc_error **err);
+
+#endif

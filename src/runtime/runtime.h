@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef ISC_RUNTIME_H
+#define ISC_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "container.h"
+#include "error.h"
+#include "log.h"
+#include "state.h"
+
+struct global {
+	const char *root;
+};
+
+struct verb {
+	const char *name;
+	int (*fn)(struct global *g, int argc, char **argv);
+	const char *help;
+};
+
+int verb_create(struct global *g, int argc, char **argv);
+int verb_start(struct global *g, int argc, char **argv);
+int verb_run(struct global *g, int argc, char **argv);
+int verb_state(struct global *g, int argc, char **argv);
+int verb_kill(struct global *g, int argc, char **argv);
+int verb_delete(struct global *g, int argc, char **argv);
+int verb_list(struct global *g, int argc, char **argv);
+int verb_spec(struct global *g, int argc, char **argv);
+int verb_features(struct global *g, int argc, char **argv);
+int verb_help(struct global *g, int argc, char **argv);
+/* print a verb's usage; -1 when the verb is unknown */
+int verb_usage(const char *name, FILE *f);
+
+#endif
