@@ -121,13 +121,17 @@ int isc_read_file_at(int dirfd, const char *path, char **out, size_t *len, size_
 		return isc_error_set(err, errno, "open %s", path);
 	if (max == 0)
 		max = 16u << 20;
-	size_t cap = 4096, used = 0;
+	size_t cap = max < 4096 ? max : 4096, used = 0;
 	char *buf = malloc(cap + 1);
 	if (buf == NULL)
 		return isc_error_set(err, ENOMEM, "read %s", path);
 	for (;;) {
 		if (used == cap) {
 			if (cap >= max) {
+				char extra;
+				ssize_t more = read(fd, &extra, 1);
+				if (more == 0)
+					break; /* exactly max bytes */
 				free(buf);
 				return isc_error_set(err, EFBIG, "read %s: larger than %zu bytes", path, max);
 			}

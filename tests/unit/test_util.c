@@ -1,7 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * Pure helpers: number parsing, file I/O, atomic writes, ids, state JSON. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
-static void placeholder(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest t[] = { cmocka_unit_test(placeholder) }; return cmocka_run_group_tests(t, NULL, NULL); }
+
+#include "state.h"
+#include "util.h"
+
+static void parse_numbers(void **state)
+{
+	(void)state;
+	uint64_t u;
+	int64_t i;
+	assert_int_equal(isc_parse_u64("0", &u), 0);
+	assert_int_equal(u, 0);
+	assert_int_equal(isc_parse_u64("18446744073709551615", &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(isc_parse_u64("18446744073709551616", &u), -1);
+	assert_int_equal(isc_parse_u64("-1", &u), -1);
+	assert_int_equal(isc_parse_u64("12a", &u), -1);
+	assert_int_equal(isc_parse_u64("", &u), -1);
+	assert_int_equal(isc_parse_u64(" 1", &u), -1);
+	assert_int_equal(isc_parse_i64("-42", &i), 0);
+	assert_int_equal(i, -42);
+	assert_int_equal(isc_parse_i64("x", &i), -1);
+}
+
+static void files_roundtrip_and_atomic_write(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/isc-test-util-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	isc_error *e = NULL;
+	assert_int_equal(isc_write_file_atomic(dfd, "state.json", "{\"a\":1}", 7, 0600, &e), 0);
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(isc_read_file_at(dfd, "state.json", &text, &len, 0, &e), 0);
+	assert_int_equal(len, 7);
+	assert_string_equal(text, "{\"a\":1}");
+	free(text);
+	struct stat st;
+	assert_int_equal(fstatat(dfd, "state.json", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* no temporary file is left */
+	assert_int_equal(faccessat(dfd, ".state.json.tmp", F_OK, 0), -1);
+	/* a size cap is an error that names the file */
+	assert_int_equal(isc_read_file_at(dfd, "state.json", &text, &len, 3, &e), -1);
+	assert_int_equal(e->errnum, EFBIG);
+	isc_error_free(&e);
+	assert_int_equal(isc_read_file_at(dfd, "missing", &text, &len, 0, &e), -1);
+	assert_int_equal(e->errnum, ENOENT);
+	assert_string_equal(e->msg, "open missing");
+	isc_error_free(&e);
+	unlinkat(dfd, "state.json", 0);
+	close(dfd);
+	cleanup_free char *deep = isc_xasprintf("%s/a/b/c", dir);
+	assert_int_equal(isc_mkdir_p(deep, 0700, &e), 0);
+	assert_int_equal(stat(deep, &st), 0);
+	cleanup_free char *cmd = isc_xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void container_ids(void **state)
+{
+	(void)state;
+	isc_error *e = NULL;
+	assert_int_equal(isc_state_check_id("abc-DEF_1.2+3", &e), 0);
+	const char *bad[] = { "", "a/b", "..", ".hidden", "a b", "a\nb", "é" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(isc_state_check_id(bad[i], &e), -1);
+		isc_error_free(&e);
+	}
+	char longid[1100];
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(isc_state_check_id(longid, &e), -1);
+	isc_error_free(&e);
+}
+
+static void oci_state_json(void **state)
+{
+	(void)state;
+	struct isc_state st = { .id = "c1", .bundle = "/b", .pid = 42, .annotations_json = "{\"k\":\"v\"}" };
+	cleanup_free char *j = isc_state_oci_json(&st, ISC_STATUS_RUNNING);
+	assert_non_null(strstr(j, "\"status\": \"running\""));
+	assert_non_null(strstr(j, "\"pid\": 42"));
+	assert_non_null(strstr(j, "\"ociVersion\": \"1.2.0\""));
+	assert_non_null(strstr(j, "\"k\": \"v\""));
+	cleanup_free char *s = isc_state_oci_json(&st, ISC_STATUS_STOPPED);
+	assert_non_null(strstr(s, "\"pid\": 0"));
+	assert_string_equal(isc_status_name(ISC_STATUS_CREATED), "created");
+	cleanup_free char *t = isc_rfc3339_now();
+	assert_int_equal(strlen(t), strlen("2026-11-28T14:20:02.123456789Z"));
+	assert_int_equal(t[strlen(t) - 1], 'Z');
+}
+
+static void proc_start_time(void **state)
+{
+	(void)state;
+	assert_true(isc_proc_start_time(getpid()) > 0);
+	assert_true(isc_proc_start_time(0x7ffffff0) == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_numbers),
+		cmocka_unit_test(files_roundtrip_and_atomic_write),
+		cmocka_unit_test(container_ids),
+		cmocka_unit_test(oci_state_json),
+		cmocka_unit_test(proc_start_time),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
