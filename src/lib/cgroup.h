@@ -50,7 +50,9 @@ void isc_cgroup_free(struct isc_cgroup *cg);
 int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err);
 
 /* Pure helper exposed for unit tests: resolve the directory for one
- * hierarchy given the caller's own path there ("/a/b") and cgroups_path. */
+ * hierarchy given the caller's own path there ("/a/b") and cgroups_path.
+ * Returns the path inside the hierarchy ("/a/b/isc-<id>"), or NULL with
+ * errno EINVAL for "." or ".." components, an empty path or the root. */
 char *isc_cgroup_resolve(const char *own, const char *cgroups_path, const char *id);
 
 #endif

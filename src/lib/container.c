@@ -255,10 +255,11 @@ static int init_setup(struct init_args *a, isc_error **err)
 	char fifo[64];
 	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", a->fifo_fd);
 	int wfd = open(fifo, O_WRONLY | O_CLOEXEC);
-	if (wfd < 0)
+	if (wfd < 0 || write(wfd, "0", 1) != 1) {
+		/* the runtime is gone: stderr is all we have */
+		dprintf(2, "isc-runtime: container init: wait for start: %s\n", strerror(errno));
 		_exit(127);
-	if (write(wfd, "0", 1) != 1)
-		_exit(127);
+	}
 	close(wfd);
 	isc_closep(&a->fifo_fd);
 
@@ -279,6 +280,35 @@ static int init_setup(struct init_args *a, isc_error **err)
 	_exit(127);
 }
 
+/* The new process inherited every fd of the runtime (O_CLOEXEC only acts at
+ * exec).  Close all but stdio and what it needs now: a held state-dir fd
+ * would keep the container's flock locked while the init waits for start. */
+static void close_inherited_fds(const struct init_args *a)
+{
+	int keep[16];
+	size_t n = 0;
+	keep[n++] = a->sync_fd;
+	keep[n++] = a->fifo_fd;
+	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
+		keep[n++] = a->ns->join_fds[i];
+	/* sort the small list, then close the gaps between kept fds */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned int from = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 3)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
 static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *e)
 {
 	isc_sync_send_error(a->sync_fd, e);
@@ -288,6 +318,7 @@ static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *
 static __attribute__((noreturn)) void init_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
+	close_inherited_fds(a);
 	/* die with the runtime while it is still setting us up */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
@@ -303,6 +334,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	struct isc_ns_plan *ns = a->ns;
+	close_inherited_fds(a);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
@@ -497,6 +529,12 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		isc_error_set(err, errno, "create %s/%s/exec.fifo", ctx->root, o->id);
 		goto out;
 	}
+	/* The init, no longer root on the host, opens it through its fd: the
+	 * 0700 state directory keeps everyone else out. */
+	if (fchmodat(u.dir.dir_fd, "exec.fifo", 0622, 0) < 0) {
+		isc_error_set(err, errno, "chmod exec.fifo");
+		goto out;
+	}
 	fifo_fd = openat(u.dir.dir_fd, "exec.fifo", O_PATH | O_CLOEXEC);
 	if (fifo_fd < 0) {
 		isc_error_set(err, errno, "open exec.fifo");
@@ -610,6 +648,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 
 	st.pid_start_time = isc_proc_start_time(st.pid);
+	st.creator_pid = 0; /* created: nobody is creating it any more */
+	st.creator_start_time = 0;
 	if (isc_state_write(&u.dir, &st, err) < 0)
 		goto out;
 	if (o->pid_file && write_pid_file(o->pid_file, st.pid, err) < 0)
@@ -661,23 +701,26 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		return -1;
 	struct isc_state st;
 	int ret = -1;
+	cleanup_close int pidfd = -1;
+	cleanup_close int fifo = -1;
+	cleanup_free char *cfg = NULL;
 	if (isc_state_read(&d, &st, err) < 0)
 		goto out_dir;
 	enum isc_status s = isc_state_status(&d, &st);
 	if (s != ISC_STATUS_CREATED) {
 		if (s == ISC_STATUS_STOPPED)
-			isc_error_set(err, EINVAL, "cannot start a container that has stopped");
+			isc_error_set(err, 0, "cannot start a container that has stopped");
 		else
-			isc_error_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
+			isc_error_set(err, 0, "cannot start container %s: it is %s, not created", id,
 				      isc_status_name(s));
 		goto out;
 	}
-	cleanup_close int pidfd = pidfd_open_checked(&st);
+	pidfd = pidfd_open_checked(&st);
 	if (pidfd < 0) {
 		isc_error_set(err, 0, "cannot start a container that has stopped");
 		goto out;
 	}
-	cleanup_close int fifo = openat(d.dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fifo = openat(d.dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0) {
 		isc_error_set(err, errno, "open exec.fifo of %s", id);
 		goto out;
@@ -706,7 +749,6 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		goto out;
 	ret = 0;
 	/* poststart hooks: a failure is a warning, the container runs */
-	cleanup_free char *cfg = NULL;
 	if (st.bundle) {
 		cleanup_free char *path = isc_xasprintf("%s/config.json", st.bundle);
 		cleanup_error isc_error *e = NULL;
@@ -737,25 +779,16 @@ int isc_container_state(const struct isc_context *ctx, const char *id, char **js
 	d.id = (char *)id;
 	cleanup_close int rfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
-		return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+		return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 	cleanup_close int dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
-		return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+		return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 	d.root_fd = rfd;
 	d.dir_fd = dfd;
 	struct isc_state st;
 	if (isc_state_read(&d, &st, err) < 0)
 		return -1;
 	enum isc_status s = isc_state_status(&d, &st);
-	if (s != ISC_STATUS_STOPPED && st.cgroup) {
-		/* paused: the freezer says so */
-		struct isc_cgroup *cg = NULL;
-		cleanup_error isc_error *e = NULL;
-		if (isc_cgroup_deserialize(st.cgroup, &cg, &e) == 0) {
-			(void)cg;
-			isc_cgroup_free(cg);
-		}
-	}
 	*json = isc_state_oci_json(&st, s);
 	isc_state_clear(&st);
 	return 0;
@@ -779,6 +812,7 @@ int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, b
 		return -1;
 	struct isc_state st;
 	int ret = -1;
+	cleanup_close int pidfd = -1;
 	if (isc_state_read(&d, &st, err) < 0)
 		goto out_dir;
 	enum isc_status s = isc_state_status(&d, &st);
@@ -797,7 +831,7 @@ int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, b
 		ret = 0;
 		goto out;
 	}
-	cleanup_close int pidfd = pidfd_open_checked(&st);
+	pidfd = pidfd_open_checked(&st);
 	if (pidfd < 0) {
 		isc_error_set(err, 0, "container not running");
 		goto out;

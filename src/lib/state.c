@@ -76,7 +76,7 @@ static int lock_dir(int fd, bool exclusive, const char *id, isc_error **err)
 	if (fstat(fd, &st) < 0)
 		return isc_error_set(err, errno, "stat container %s", id);
 	if (st.st_nlink == 0)
-		return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+		return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 	return 0;
 }
 
@@ -122,13 +122,13 @@ int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct 
 	cleanup_close int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0) {
 		if (errno == ENOENT)
-			return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+			return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 		return isc_error_set(err, errno, "open state directory %s", root);
 	}
 	cleanup_close int fd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return isc_error_set(err, ENOENT, "container \"%s\" does not exist", id);
+			return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 		return isc_error_set(err, errno, "open container %s", id);
 	}
 	if (lock_dir(fd, exclusive, id, err) < 0)

@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Bad input: every refusal exits non-zero, names what was wrong, and
+leaves no state directory, mount or cgroup behind.
+
+Covers malformed JSON, a field of the wrong type, a missing rootfs, a
+duplicate id (the first container must survive), an unknown capability,
+a bad namespace path, a failing sysctl, and unknown containers for
+state/start/kill/delete.  Message checks that runc words differently are
+marked isc_only.
+"""
+import json
+import os
+
+import pytest
+
+import helpers
+
+
+def _assert_clean(runtime, b):
+    assert helpers.state_leftovers(runtime.root, b.id) == []
+    assert helpers.cgroup_leftovers(b.cgroup_name) == []
+    assert helpers.mount_leftovers(b.path) == []
+    assert helpers.mount_leftovers(b.rootfs) == []
+    assert runtime.state(b.id, check=False).returncode != 0
+
+
+def _create_fails(runtime, b, write=True):
+    if write:
+        b.write()
+    r = runtime("create", "--bundle", b.path, b.id, out=b.out_path, err=b.err_path)
+    assert r.returncode != 0, "create succeeded: %s" % r.stdout
+    _assert_clean(runtime, b)
+    return r.stderr + r.stdout
+
+
+def test_malformed_json(runtime, bundle):
+    b = bundle("true")
+    with open(b.config_path, "w") as f:
+        f.write('{"ociVersion": "1.0.2", "process": {')
+    msg = _create_fails(runtime, b, write=False)
+    assert msg.strip()
+
+
+@pytest.mark.isc_only
+def test_malformed_json_message(runtime, bundle):
+    b = bundle("true")
+    with open(b.config_path, "w") as f:
+        f.write('{"ociVersion": "1.0.2", "process": {')
+    assert "config.json" in _create_fails(runtime, b, write=False)
+
+
+def test_missing_config(runtime, bundle):
+    b = bundle("true")
+    msg = _create_fails(runtime, b, write=False)
+    assert "config.json" in msg
+
+
+def test_wrong_type_args(runtime, bundle):
+    b = bundle("true")
+    b.process["args"] = "/bin/payload true"
+    assert "args" in _create_fails(runtime, b)
+
+
+def test_wrong_type_uid(runtime, bundle):
+    b = bundle("true")
+    b.process["user"]["uid"] = "root"
+    assert "uid" in _create_fails(runtime, b)
+
+
+def test_missing_rootfs(runtime, bundle):
+    b = bundle("true")
+    b.config["root"]["path"] = "no-such-rootfs"
+    msg = _create_fails(runtime, b)
+    assert "no-such-rootfs" in msg
+
+
+def test_missing_executable(runtime, bundle):
+    b = bundle("true")
+    b.process["args"] = ["/bin/no-such-binary"]
+    r = runtime.run(b)
+    assert r.returncode != 0
+    assert "no-such-binary" in r.stderr + r.stdout
+    _assert_clean(runtime, b)
+
+
+def test_duplicate_id(runtime, bundle):
+    b1 = bundle("sleep", "60")
+    assert runtime.create(b1).returncode == 0
+    b2 = bundle("true", cid=b1.id)
+    b2.write()
+    r = runtime("create", "--bundle", b2.path, b2.id, out=b2.out_path, err=b2.err_path)
+    assert r.returncode != 0
+    assert b1.id in r.stderr or "exist" in r.stderr
+    # the first container is untouched
+    st = runtime.state(b1.id)
+    assert st["status"] == "created"
+    assert os.path.realpath(st["bundle"]) == os.path.realpath(b1.path)
+    assert helpers.pid_alive(st["pid"])
+    assert helpers.cgroup_leftovers(b2.cgroup_name) == []
+    assert runtime.delete(b1.id, force=True).returncode == 0
+
+
+@pytest.mark.isc_only  # runc warns about unknown capabilities and ignores them
+def test_unknown_capability(runtime, bundle):
+    b = bundle("true")
+    b.process["capabilities"]["bounding"].append("CAP_NO_SUCH_THING")
+    assert "CAP_NO_SUCH_THING" in _create_fails(runtime, b)
+
+
+def test_bad_namespace_path(runtime, bundle):
+    b = bundle("true")
+    helpers.set_namespace(b.config, "network", path="/no/such/netns")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["type"] != "sysfs"]
+    assert "/no/such/netns" in _create_fails(runtime, b)
+
+
+def test_namespace_path_of_wrong_type(runtime, bundle):
+    b = bundle("true")
+    helpers.set_namespace(b.config, "network", path="/proc/self/ns/uts")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["type"] != "sysfs"]
+    _create_fails(runtime, b)
+
+
+def test_unknown_namespace_type(runtime, bundle):
+    b = bundle("true")
+    b.linux["namespaces"].append({"type": "bogus"})
+    assert "bogus" in _create_fails(runtime, b)
+
+
+def test_bad_sysctl(runtime, bundle):
+    b = bundle("true")
+    b.linux["sysctl"] = {"kernel.no_such_sysctl_isc": "1"}
+    assert "no_such_sysctl_isc" in _create_fails(runtime, b)
+
+
+def test_bad_seccomp_action(runtime, bundle):
+    b = bundle("true")
+    b.linux["seccomp"] = helpers.seccomp_profile(
+        rules=[{"names": ["mkdir"], "action": "SCMP_ACT_BOGUS"}])
+    assert "SCMP_ACT_BOGUS" in _create_fails(runtime, b)
+
+
+@pytest.mark.parametrize("verb", ["state", "start", "kill", "delete"])
+def test_unknown_container(runtime, verb):
+    cid = helpers.unique_id("isc-test-nosuch")
+    r = runtime(verb, cid)
+    assert r.returncode != 0
+    # podman decides a container is gone on "does not exist"
+    assert "does not exist" in r.stderr
+    assert helpers.state_leftovers(runtime.root, cid) == []
+
+
+@pytest.mark.isc_only
+@pytest.mark.parametrize("verb", ["state", "start", "kill", "delete"])
+def test_unknown_container_names_id(runtime, verb):
+    cid = helpers.unique_id("isc-test-nosuch")
+    r = runtime(verb, cid)
+    assert cid in r.stderr
+
+
+def test_start_twice_fails(runtime, bundle):
+    b = bundle("sleep", "60")
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    r = runtime.start(b.id)
+    assert r.returncode != 0
+    assert runtime.delete(b.id, force=True).returncode == 0
+
+
+def test_bad_signal(runtime, bundle):
+    b = bundle("sleep", "60")
+    assert runtime.create(b).returncode == 0
+    r = runtime.kill(b.id, "SIGNOPE")
+    assert r.returncode != 0
+    assert "SIGNOPE" in r.stderr or "NOPE" in r.stderr
+    assert runtime.state(b.id)["status"] == "created"
+
+
+@pytest.mark.parametrize("cid", ["../escape", "a/b", ""])
+def test_invalid_container_id(runtime, bundle, cid):
+    b = bundle("true")
+    b.write()
+    r = runtime("create", "--bundle", b.path, cid)
+    assert r.returncode != 0
+    assert not os.path.exists(os.path.join(os.path.dirname(runtime.root), "escape"))
