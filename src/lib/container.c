@@ -456,6 +456,43 @@ static int write_pid_file(const char *path, pid_t pid, isc_error **err)
 	return 0;
 }
 
+/* The devices cgroup: the config's rules, then the nodes every container
+ * gets (null, zero, full, random, urandom, tty, ptmx, pts/N) and the
+ * config's linux.devices.  Without rules in the config, everything else is
+ * denied first: a minimal /dev is also a minimal set of devices. */
+static struct isc_device_rule *device_rules(const struct isc_spec *spec, size_t *n)
+{
+	static const struct isc_device_rule defaults[] = {
+		{ true, 'c', 1, 3, "rwm" },  /* null */
+		{ true, 'c', 1, 5, "rwm" },  /* zero */
+		{ true, 'c', 1, 7, "rwm" },  /* full */
+		{ true, 'c', 1, 8, "rwm" },  /* random */
+		{ true, 'c', 1, 9, "rwm" },  /* urandom */
+		{ true, 'c', 5, 0, "rwm" },  /* tty */
+		{ true, 'c', 5, 2, "rwm" },  /* ptmx */
+		{ true, 'c', 136, -1, "rwm" }, /* pts/N */
+	};
+	const struct isc_resources *r = &spec->resources;
+	size_t user = spec->has_resources ? r->n_devices : 0;
+	size_t total = (user ? 0 : 1) + user + ARRAY_SIZE(defaults) + spec->n_devices;
+	struct isc_device_rule *v = isc_xmalloc0(total * sizeof(*v));
+	size_t k = 0;
+	if (user == 0)
+		v[k++] = (struct isc_device_rule){ false, 'a', -1, -1, "rwm" };
+	for (size_t i = 0; i < user; i++)
+		v[k++] = r->devices[i];
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		v[k++] = defaults[i];
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		const struct isc_device *d = &spec->devices[i];
+		if (d->type != 'c' && d->type != 'b' && d->type != 'u')
+			continue;
+		v[k++] = (struct isc_device_rule){ true, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm" };
+	}
+	*n = k;
+	return v;
+}
+
 static pid_t raw_clone(unsigned long flags)
 {
 	/* fork-like: the child continues on a copy of our stack */
@@ -515,6 +552,12 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	isc_debug("seccomp: %s", filter ? (filter->from_cache ? "from cache" : "compiled") : "none");
 
+	struct isc_resources res = spec->resources;
+	size_t n_rules = 0;
+	cleanup_free struct isc_device_rule *rules = device_rules(spec, &n_rules);
+	res.devices = rules;
+	res.n_devices = n_rules;
+
 	struct create_undo u = { .pid = -1, .stage = -1 };
 	int ret = -1;
 	int sv[2] = { -1, -1 };
@@ -544,8 +587,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	    isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
-	if (isc_cgroup_create(spec->cgroups_path, o->id, spec->has_resources ? &spec->resources : NULL, &u.cg,
-			      err) < 0) {
+	if (isc_cgroup_create(spec->cgroups_path, o->id, &res, &u.cg, err) < 0) {
 		isc_error_wrap(err, "cgroup");
 		goto out;
 	}

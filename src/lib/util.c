@@ -260,7 +260,8 @@ uint64_t isc_proc_start_time(pid_t pid)
 		return 0;
 	p++;
 	/* after ')' comes field 3 (state); start time is field 22 */
-	for (int field = 2; field < 22 && p; field++) {
+	/* p is at the space before field 3; walk to the space before field 22 */
+	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
 	}
 	if (p == NULL)

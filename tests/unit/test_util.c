@@ -108,7 +108,22 @@ static void oci_state_json(void **state)
 static void proc_start_time(void **state)
 {
 	(void)state;
-	assert_true(isc_proc_start_time(getpid()) > 0);
+	uint64_t t = isc_proc_start_time(getpid());
+	assert_true(t > 0);
+	/* field 22 of /proc/self/stat, counted independently */
+	FILE *f = fopen("/proc/self/stat", "r");
+	assert_non_null(f);
+	char buf[1024];
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	char *p = strrchr(buf, ')') + 2;
+	unsigned long long v = 0;
+	for (int field = 3; field <= 22; field++) {
+		if (field == 22)
+			v = strtoull(p, NULL, 10);
+		p = strchr(p, ' ') + 1;
+	}
+	assert_true(t == v);
 	assert_true(isc_proc_start_time(0x7ffffff0) == 0);
 }
 
