@@ -379,10 +379,11 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		struct isc_ns_plan none = *ns;
 		none.n_join = 0;
 		none.user_new = false;
-		a->ns = &none;
+		struct init_args child = *a;
+		child.ns = &none;
 		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-		init_setup(a, &err);
-		init_fail(a, err);
+		init_setup(&child, &err);
+		init_fail(&child, err);
 	}
 	if (isc_sync_send(a->sync_fd, ISC_SYNC_CHILD_PID, pid, NULL, 0, &err) < 0)
 		_exit(1);

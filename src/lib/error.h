@@ -30,6 +30,12 @@ int isc_error_setv(isc_error **err, int errnum, const char *fmt, va_list ap)
 int isc_error_wrap(isc_error **err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The two raising functions always return -1; these macros say so where the
+ * compiler and the static analyzers can see it, so that `return
+ * isc_error_set(...)` is known to fail on every path. */
+#define isc_error_set(err, errnum, ...) ({ (isc_error_set)(err, errnum, __VA_ARGS__); -1; })
+#define isc_error_wrap(err, ...) ({ (isc_error_wrap)(err, __VA_ARGS__); -1; })
+
 /* "message: strerror(errnum)" (or just the message); never NULL. */
 const char *isc_error_text(const isc_error *e, char *buf, unsigned long len);
 

@@ -309,7 +309,7 @@ static int parse_caps(const json_t *v, struct isc_caps *caps, isc_error **err)
 static int parse_rlimits(const json_t *v, struct isc_process *p, isc_error **err)
 {
 	char f[FIELD_MAX];
-	int64_t x;
+	int64_t x = 0;
 	if (want_array(v, "process.rlimits", err) < 0)
 		return -1;
 	size_t n = json_array_size(v);
@@ -352,7 +352,7 @@ static int parse_user(const json_t *v, struct isc_process *p, isc_error **err)
 {
 	char f[FIELD_MAX];
 	json_t *t;
-	int64_t x;
+	int64_t x = 0;
 	if (want_object(v, "process.user", err) < 0)
 		return -1;
 	if ((t = jget(v, "uid")) != NULL) {
@@ -392,7 +392,7 @@ static int parse_user(const json_t *v, struct isc_process *p, isc_error **err)
 static int parse_process(const json_t *v, struct isc_process *p, isc_error **err)
 {
 	json_t *t;
-	int64_t x;
+	int64_t x = 0;
 	if (want_object(v, "process", err) < 0)
 		return -1;
 	if ((t = jget(v, "terminal")) != NULL && want_bool(t, "process.terminal", &p->terminal, err) < 0)
@@ -527,7 +527,7 @@ static int parse_hooks(const json_t *v, struct isc_spec *s, isc_error **err)
 		for (size_t i = 0; i < n; i++) {
 			json_t *h = json_array_get(a, i);
 			struct isc_hook *hk = &s->hooks[k][i];
-			int64_t x;
+			int64_t x = 0;
 			if (want_object(h, fld(f, "hooks.%s[%zu]", hook_names[k], i), err) < 0)
 				return -1;
 			if ((t = jget(h, "path")) == NULL)
@@ -628,7 +628,7 @@ static int parse_devices(const json_t *v, struct isc_spec *s, isc_error **err)
 		json_t *e = json_array_get(v, i), *t;
 		struct isc_device *d = &s->devices[i];
 		cleanup_free char *type = NULL;
-		int64_t x;
+		int64_t x = 0;
 		if (want_object(e, fld(f, "linux.devices[%zu]", i), err) < 0)
 			return -1;
 		if ((t = jget(e, "path")) == NULL)
@@ -751,7 +751,7 @@ static int parse_resources(const json_t *v, struct isc_resources *r, isc_error *
 {
 	char f[FIELD_MAX];
 	json_t *g, *t;
-	int64_t x;
+	int64_t x = 0;
 	if (want_object(v, "linux.resources", err) < 0)
 		return -1;
 
@@ -881,7 +881,7 @@ static int parse_seccomp_rule(const json_t *e, size_t i, struct isc_seccomp_rule
 {
 	char f[FIELD_MAX];
 	json_t *t;
-	int64_t x;
+	int64_t x = 0;
 	if (want_object(e, fld(f, "linux.seccomp.syscalls[%zu]", i), err) < 0)
 		return -1;
 	if ((t = jget(e, "names")) == NULL)
@@ -949,7 +949,7 @@ static int parse_seccomp_rule(const json_t *e, size_t i, struct isc_seccomp_rule
 static int parse_seccomp(const json_t *v, struct isc_seccomp *sc, isc_error **err)
 {
 	json_t *t;
-	int64_t x;
+	int64_t x = 0;
 	if (want_object(v, "linux.seccomp", err) < 0)
 		return -1;
 	if ((t = jget(v, "defaultAction")) == NULL)
@@ -1058,7 +1058,7 @@ static int parse_time_offsets(const json_t *v, struct isc_spec *s, isc_error **e
 		struct isc_time_offset *to = &s->time_offsets[i];
 		json_t *t;
 		long clk;
-		int64_t x;
+		int64_t x = 0;
 		if (table_lookup(time_clocks, ARRAY_SIZE(time_clocks), key, &clk) < 0)
 			return bad(err, "linux.timeOffsets.%s: unknown clock (want monotonic or boottime)", key);
 		if (want_object(val, fld(f, "linux.timeOffsets.%s", key), err) < 0)

@@ -203,18 +203,22 @@ int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t l
 
 int isc_mkdir_p(const char *path, mode_t mode, isc_error **err)
 {
-	cleanup_free char *p = isc_xstrdup(path);
+	char *p = isc_xstrdup(path);
 	size_t n = strlen(p);
+	int ret = 0;
 	for (size_t i = 1; i <= n; i++) {
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		char c = p[i];
 		p[i] = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return isc_error_set(err, errno, "mkdir %s", p);
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = isc_error_set(err, errno, "mkdir %s", p);
+			break;
+		}
 		p[i] = c;
 	}
-	return 0;
+	free(p);
+	return ret;
 }
 
 int isc_parse_u64(const char *s, uint64_t *out)
