@@ -10,7 +10,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz >/dev/null
 for target in build-fuzz/tests/fuzz/fuzz-*; do
-  [ -x "$target" ] || continue
+  [ -f "$target" ] && [ -x "$target" ] || continue
   name=$(basename "$target")
   corpus=tests/fuzz/corpus/${name#fuzz-}
   work=$(mktemp -d)
