@@ -393,6 +393,18 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 /* ------------------------------------------------------------------ */
 /* the runtime side                                                    */
 
+/* --debug: where the time goes, in ms since the first mark */
+static void mark(const char *step)
+{
+	static uint64_t t0;
+	if (!isc_log_debug_enabled())
+		return;
+	uint64_t now = isc_now_ns();
+	if (t0 == 0)
+		t0 = now;
+	isc_debug("timing %8.3f ms  %s", (double)(now - t0) / 1e6, step);
+}
+
 struct create_undo {
 	struct isc_state_dir dir;
 	bool have_dir;
@@ -506,6 +518,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 {
 	if (isc_state_check_id(o->id, err) < 0)
 		return -1;
+	mark("create: begin");
 
 	char bundle[PATH_MAX];
 	if (realpath(o->bundle ? o->bundle : ".", bundle) == NULL)
@@ -518,6 +531,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	cleanup_spec struct isc_spec *spec = NULL;
 	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)
 		return isc_error_wrap(err, "%s", config_path);
+	mark("config parsed");
 
 	cleanup_free char *root_joined = spec->root_path[0] == '/' ? isc_xstrdup(spec->root_path)
 								   : isc_xasprintf("%s/%s", bundle, spec->root_path);
@@ -552,6 +566,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		return isc_error_wrap(err, "linux.seccomp");
 	}
 	isc_debug("seccomp: %s", filter ? (filter->from_cache ? "from cache" : "compiled") : "none");
+	mark("seccomp ready");
 
 	struct isc_resources res = spec->resources;
 	size_t n_rules = 0;
@@ -592,6 +607,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		isc_error_wrap(err, "cgroup");
 		goto out;
 	}
+	mark("cgroups created");
 
 	st.id = isc_xstrdup(o->id);
 	st.bundle = isc_xstrdup(bundle);
@@ -631,6 +647,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	isc_closep(&sv[1]);
 	u.pid = child;
+	mark("init cloned");
 	if (staged)
 		u.stage = child;
 
@@ -652,6 +669,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
 		goto out;
+	mark("init attached and released");
 
 	if (staged) {
 		if (ns.user_new) {
@@ -691,6 +709,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 
 	st.pid_start_time = isc_proc_start_time(st.pid);
+	mark("init reported created");
 	st.creator_pid = 0; /* created: nobody is creating it any more */
 	st.creator_start_time = 0;
 	if (isc_state_write(&u.dir, &st, err) < 0)
@@ -699,6 +718,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		goto out;
 	*init_pid = st.pid;
 	ret = 0;
+	mark("create: done");
 out:
 	isc_closep(&sv[0]);
 	isc_closep(&sv[1]);
@@ -787,6 +807,7 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		}
 	}
 	unlinkat(d.dir_fd, "exec.fifo", 0);
+	mark("start: init released");
 	st.started = true;
 	if (isc_state_write(&d, &st, err) < 0)
 		goto out;
@@ -996,9 +1017,11 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 			break;
 	}
 	forward_pid = 0;
+	mark("run: container exited");
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (isc_container_delete(ctx, o->id, true, err) < 0)
 		return -1;
+	mark("run: deleted");
 	return 0;
 }
 

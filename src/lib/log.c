@@ -41,8 +41,8 @@ static void emit(int fd, bool json, enum isc_log_level level, const char *msg)
 	char tbuf[64];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tbuf + n, sizeof(tbuf) - n, ".%09ldZ", ts.tv_nsec);
+	snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "msg", msg, "level", level_names[level], "time", tbuf);
 		char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
