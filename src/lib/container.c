@@ -599,8 +599,10 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		isc_error_set(err, errno, "open exec.fifo");
 		goto out;
 	}
-	if (spec->n_hooks[ISC_HOOK_POSTSTOP] > 0 &&
-	    isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
+	/* The hooks that run after create come from this copy, not from the
+	 * bundle, which may have changed since. */
+	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0;
+	if (save_hooks && isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
 	if (isc_cgroup_create(spec->cgroups_path, o->id, &res, &u.cg, err) < 0) {
@@ -618,6 +620,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	st.cgroup = isc_cgroup_serialize(u.cg);
 	st.annotations_json = annotations_json(spec);
 	st.owner = geteuid();
+	st.hooks_saved = save_hooks;
 	if (isc_state_write(&u.dir, &st, err) < 0)
 		goto out;
 
@@ -813,13 +816,12 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		goto out;
 	ret = 0;
 	/* poststart hooks: a failure is a warning, the container runs */
-	if (st.bundle) {
-		cleanup_free char *path = isc_xasprintf("%s/config.json", st.bundle);
+	if (st.hooks_saved) {
 		cleanup_error isc_error *e = NULL;
 		cleanup_spec struct isc_spec *spec = NULL;
 		size_t len = 0;
-		if (isc_read_file(path, &cfg, &len, 0, &e) == 0 && isc_spec_parse(cfg, len, &spec, &e) == 0 &&
-		    spec->n_hooks[ISC_HOOK_POSTSTART] > 0) {
+		if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, &e) == 0 &&
+		    isc_spec_parse(cfg, len, &spec, &e) == 0 && spec->n_hooks[ISC_HOOK_POSTSTART] > 0) {
 			cleanup_free char *sj = isc_state_oci_json(&st, ISC_STATUS_RUNNING);
 			if (isc_hooks_run(spec, ISC_HOOK_POSTSTART, sj, &e) < 0)
 				isc_log_error(e);
@@ -943,7 +945,7 @@ static int destroy_locked(struct isc_state_dir *d, struct isc_state *st, bool fo
 	cleanup_free char *cfg = NULL;
 	size_t len = 0;
 	cleanup_error isc_error *e = NULL;
-	if (isc_read_file_at(d->dir_fd, "config.json", &cfg, &len, 0, &e) == 0) {
+	if (st->hooks_saved && isc_read_file_at(d->dir_fd, "config.json", &cfg, &len, 0, &e) == 0) {
 		cleanup_spec struct isc_spec *spec = NULL;
 		if (isc_spec_parse(cfg, len, &spec, &e) == 0) {
 			cleanup_free char *sj = isc_state_oci_json(st, ISC_STATUS_STOPPED);

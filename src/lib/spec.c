@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sys/auxv.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -993,12 +994,6 @@ static int parse_seccomp(const json_t *v, struct isc_seccomp *sc, isc_error **er
 			if (parse_seccomp_rule(json_array_get(t, i), i, &sc->rules[i], err) < 0)
 				return -1;
 	}
-
-	/* the cache key: canonical text of the whole object */
-	cleanup_free char *canon = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	if (canon == NULL)
-		return isc_error_set(err, ENOMEM, "linux.seccomp: serialize");
-	isc_sha256(canon, strlen(canon), sc->digest);
 	return 0;
 }
 
@@ -1169,6 +1164,19 @@ static int parse_top(const json_t *root, struct isc_spec *s, isc_error **err)
 	if ((t = jget(root, "linux")) != NULL && parse_linux(t, s, err) < 0)
 		return -1;
 	return 0;
+}
+
+void isc_json_init(void)
+{
+	/* jansson seeds its hash function from /dev/urandom (three system
+	 * calls) at the first object unless told: the kernel's AT_RANDOM bytes
+	 * are already in our memory */
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	size_t seed = 0;
+	if (r != NULL)
+		memcpy(&seed, r + 8, sizeof(seed));
+	if (seed != 0)
+		json_object_seed(seed);
 }
 
 int isc_spec_parse(const char *json, size_t len, struct isc_spec **out, isc_error **err)

@@ -177,9 +177,6 @@ struct isc_seccomp {
 	struct isc_seccomp_rule *rules;
 	size_t n_rules;
 	char *listener_path;
-	/* SHA-256 of the canonical (sorted, compact) JSON of linux.seccomp,
-	 * the first part of the compiled-filter cache key */
-	unsigned char digest[32];
 };
 
 struct isc_time_offset {
@@ -223,6 +220,10 @@ struct isc_spec {
 	struct isc_time_offset *time_offsets;
 	size_t n_time_offsets;
 };
+
+/* Seed JSON hashing from AT_RANDOM; call once at program start, before any
+ * JSON object exists. */
+void isc_json_init(void);
 
 /* Parse config.json text.  Errors name the field: "process.args: must be a
  * non-empty array of strings", "linux.namespaces[2].type: unknown namespace

@@ -188,6 +188,7 @@ int isc_state_write(const struct isc_state_dir *d, const struct isc_state *st, i
 	json_object_set_new(o, "creator_start_time", json_integer((json_int_t)st->creator_start_time));
 	json_object_set_new(o, "created", jstr(st->created));
 	json_object_set_new(o, "started", json_boolean(st->started));
+	json_object_set_new(o, "hooks_saved", json_boolean(st->hooks_saved));
 	json_object_set_new(o, "cgroup", jstr(st->cgroup));
 	json_object_set_new(o, "owner", json_integer(st->owner));
 	if (st->annotations_json) {
@@ -241,6 +242,7 @@ int isc_state_read(const struct isc_state_dir *d, struct isc_state *st, isc_erro
 	st->creator_start_time = (uint64_t)json_integer_value(json_object_get(o, "creator_start_time"));
 	st->created = jdup(o, "created");
 	st->started = json_is_true(json_object_get(o, "started"));
+	st->hooks_saved = json_is_true(json_object_get(o, "hooks_saved"));
 	st->cgroup = jdup(o, "cgroup");
 	st->owner = (uid_t)json_integer_value(json_object_get(o, "owner"));
 	json_t *a = json_object_get(o, "annotations");
@@ -261,7 +263,8 @@ void isc_state_clear(struct isc_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* state char and start time from /proc/PID/stat */
+/* Alive, not a zombie, and (when known) the same start time: one read of
+ * /proc/PID/stat. */
 static bool proc_alive(pid_t pid, uint64_t start_time)
 {
 	if (pid <= 0)
@@ -283,7 +286,11 @@ static bool proc_alive(pid_t pid, uint64_t start_time)
 		return false;
 	if (start_time == 0)
 		return true;
-	return isc_proc_start_time(pid) == start_time;
+	/* p + 1 is the space before field 3; walk to the space before field 22 */
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p != NULL && strtoull(p + 1, NULL, 10) == start_time;
 }
 
 bool isc_state_pid_alive(const struct isc_state *st)

@@ -28,6 +28,7 @@ struct isc_state {
 	uint64_t creator_start_time;
 	char *created;            /* RFC 3339 UTC */
 	bool started;             /* start has released the init */
+	bool hooks_saved;         /* config.json copied into the state dir for poststart/poststop hooks */
 	char *cgroup;             /* isc_cgroup_serialize() text; may be NULL */
 	char *annotations_json;   /* JSON object text; may be NULL */
 	uid_t owner;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "spec.h"
 
 static const struct verb verbs[] = {
 	{ "create", verb_create, "create a container (it waits for start)" },
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 	const char *log_path = NULL, *log_format = "text", *cgroup_manager = "cgroupfs";
 	bool debug = false, systemd_cgroup = false;
 
+	isc_json_init();
 	/* a hook or a client that closes a pipe early must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 

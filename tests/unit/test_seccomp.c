@@ -31,11 +31,6 @@ static char *personality_names[] = { "personality", NULL };
 static char *mixed_names[] = { "no_such_syscall_isc", "getppid", NULL };
 static char *read_names[] = { "read", NULL };
 
-static void set_digest(struct isc_seccomp *sc, unsigned char tag)
-{
-	memset(sc->digest, 0, sizeof(sc->digest));
-	sc->digest[0] = tag;
-}
 
 /* default ALLOW; getppid -> ERRNO(errno_ret) */
 static void profile_getppid(struct isc_seccomp *sc, struct isc_seccomp_rule *rule, bool has_ret, unsigned ret)
@@ -49,7 +44,6 @@ static void profile_getppid(struct isc_seccomp *sc, struct isc_seccomp_rule *rul
 	sc->default_action = ISC_SCMP_ALLOW;
 	sc->rules = rule;
 	sc->n_rules = 1;
-	set_digest(sc, 1);
 }
 
 static struct isc_seccomp_filter *prepare_ok(const struct isc_seccomp *sc, const char *cache)
@@ -208,7 +202,6 @@ static void test_arg_rules(void **state)
 	struct isc_seccomp_rule rule = { .names = personality_names, .action = ISC_SCMP_ERRNO,
 					 .has_errno_ret = true, .errno_ret = 98, .args = &ne, .n_args = 1 };
 	struct isc_seccomp sc = { .default_action = ISC_SCMP_ALLOW, .rules = &rule, .n_rules = 1 };
-	set_digest(&sc, 2);
 	struct isc_seccomp_filter *f = prepare_ok(&sc, NULL);
 	assert_int_equal(run_child(child_personality_ne, f), 0);
 	isc_seccomp_filter_free(f);
@@ -221,7 +214,6 @@ static void test_arg_rules(void **state)
 	rule.args = two;
 	rule.n_args = 2;
 	rule.errno_ret = 97;
-	set_digest(&sc, 3);
 	f = prepare_ok(&sc, NULL);
 	assert_int_equal(run_child(child_personality_or, f), 0);
 	isc_seccomp_filter_free(f);
@@ -237,7 +229,6 @@ static void test_arg_rules(void **state)
 	};
 	sc.rules = rules;
 	sc.n_rules = 2;
-	set_digest(&sc, 4);
 	f = prepare_ok(&sc, NULL);
 	assert_int_equal(run_child(child_personality_or, f), 0);
 	isc_seccomp_filter_free(f);
@@ -636,7 +627,6 @@ static void test_cache_speed(void **state)
 	char *arches[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
 	struct isc_seccomp sc = { .default_action = ISC_SCMP_ERRNO, .architectures = arches,
 				  .rules = &rule, .n_rules = 1 };
-	set_digest(&sc, 9);
 
 	uint64_t t0 = isc_now_ns();
 	struct isc_seccomp_filter *a = prepare_ok(&sc, t.cache);

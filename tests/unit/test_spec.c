@@ -315,8 +315,6 @@ static void test_full_config(void **state)
 	assert_int_equal(sc->rules[1].args[1].op, ISC_SCMP_MASKED_EQ);
 	assert_true(sc->rules[2].has_errno_ret);
 	assert_int_equal(sc->rules[2].errno_ret, 38);
-	static const unsigned char zero[32];
-	assert_memory_not_equal(sc->digest, zero, 32);
 
 	assert_int_equal(s->rootfs_propagation, MS_SLAVE | MS_REC);
 	assert_true(s->has_personality);
@@ -571,29 +569,6 @@ static void test_limits(void **state)
 	isc_spec_free(s);
 }
 
-static void test_seccomp_digest(void **state)
-{
-	(void)state;
-	struct isc_spec *a = parse_ok(LNX("\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":"
-					  "[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"}]}"));
-	struct isc_spec *b = parse_ok(LNX("\"seccomp\" : { \"syscalls\" : [ { \"action\" : \"SCMP_ACT_ALLOW\", "
-					  "\"names\" : [ \"read\" ] } ], \"defaultAction\" : \"SCMP_ACT_ERRNO\" }"));
-	struct isc_spec *c = parse_ok(LNX("\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":"
-					  "[{\"names\":[\"write\"],\"action\":\"SCMP_ACT_ALLOW\"}]}"));
-	assert_memory_equal(a->seccomp->digest, b->seccomp->digest, 32);
-	assert_memory_not_equal(a->seccomp->digest, c->seccomp->digest, 32);
-
-	/* the digest is SHA-256 of the sorted compact text */
-	const char *canon = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"action\":\"SCMP_ACT_ALLOW\","
-			    "\"names\":[\"read\"]}]}";
-	unsigned char d[32];
-	isc_sha256(canon, strlen(canon), d);
-	assert_memory_equal(a->seccomp->digest, d, 32);
-	isc_spec_free(a);
-	isc_spec_free(b);
-	isc_spec_free(c);
-}
-
 static void check_default(bool rootless)
 {
 	char *json = isc_spec_default_json(rootless);
@@ -769,7 +744,6 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_seccomp_digest),
 		cmocka_unit_test(test_default_json),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_tables),
