@@ -25,6 +25,9 @@
  * hierarchy adds ~0.05 ms (mkdir) + ~0.02 ms (attach) + ~0.02 ms (rmdir),
  * so joining all 8 hierarchies instead of 3 costs ~0.4 ms.  Resource files
  * are written only for the fields that were given.
+ * That is what a container whose config mounts cgroup filesystems gets
+ * (every_hierarchy).  One that mounts none cannot see the hierarchies, so
+ * it gets only the "required" groups (~1 ms less per start and delete):
  * Groups are "required" when they carry pids, freezer, the tracking
  * hierarchy or a controller the resources need; the others (cpuacct-only,
  * net_cls, named hierarchies such as name=systemd, the hybrid unified group
@@ -786,7 +789,7 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 }
 
 int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		      struct isc_cgroup **out, isc_error **err)
+		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
 {
 	const struct isc_cg_layout *l;
 	if (isc_cg_layout_get(&l, err) < 0)
@@ -810,13 +813,16 @@ int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc
 		for (size_t i = 0; r == 0 && i < l->n_v1; i++) {
 			const struct isc_cg_hier *h = &l->v1[i];
 			bool required = i == track || (h->mask & (ISC_CG_PIDS | ISC_CG_FREEZER | need));
+			if (!required && !every_hierarchy)
+				continue;
 			r = plan_one(cg, h->mount, h->root, h->own, h->controllers, h->mask, false, required,
 				     cgroups_path, id, err);
 		}
 	}
 	if (r == 0 && l->mode != ISC_CGROUP_V1) {
 		bool required = l->mode == ISC_CGROUP_V2 || v2mask || (res && res->n_unified);
-		r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CG_V2_NAME, 0, true, required, cgroups_path, id,
+		if (required || every_hierarchy)
+			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CG_V2_NAME, 0, true, required, cgroups_path, id,
 			     err);
 	}
 	if (r == 0 && tracker(cg) == NULL)

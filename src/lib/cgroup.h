@@ -23,9 +23,12 @@ struct isc_cgroup; /* the groups of one container */
 
 /* Create the groups for `cgroups_path` (relative: under the caller's own
  * group, per hierarchy; absolute: as given; NULL: a relative
- * "isc-<id>") and apply `res` (may be NULL).  On failure nothing is left. */
-int isc_cgroup_create(const char *cgroups_path, const char *id,
-		      const struct isc_resources *res, struct isc_cgroup **out, isc_error **err);
+ * "isc-<id>") and apply `res` (may be NULL).  `every_hierarchy`: a group
+ * in every hierarchy (the container mounts cgroup filesystems, so each
+ * must show its own group as root); otherwise only those that track it or
+ * carry a limit.  On failure nothing is left. */
+int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
+		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err);
 /* Move `pid` into every group. */
 int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err);
 /* Apply new resource values (update). */

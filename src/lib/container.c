@@ -605,7 +605,11 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	if (save_hooks && isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
-	if (isc_cgroup_create(spec->cgroups_path, o->id, &res, &u.cg, err) < 0) {
+	bool mounts_cgroups = false;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (spec->mounts[i].type && strncmp(spec->mounts[i].type, "cgroup", 6) == 0)
+			mounts_cgroups = true;
+	if (isc_cgroup_create(spec->cgroups_path, o->id, &res, mounts_cgroups, &u.cg, err) < 0) {
 		isc_error_wrap(err, "cgroup");
 		goto out;
 	}

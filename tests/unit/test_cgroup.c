@@ -374,7 +374,7 @@ static void test_real_pids(void **state)
 		.n_devices = sizeof(rules) / sizeof(rules[0]),
 	};
 	struct isc_cgroup *cg = NULL;
-	if (isc_cgroup_create(NULL, id, &res, &cg, &err) < 0)
+	if (isc_cgroup_create(NULL, id, &res, true, &cg, &err) < 0)
 		fail_msg("create: %s (%d)", err->msg, err->errnum);
 	assert_non_null(cg);
 
@@ -473,7 +473,7 @@ static void test_real_rollback(void **state)
 	snprintf(path, sizeof(path), "isc-test-%d/nested/leaf", (int)getpid());
 	struct isc_resources res = { .has_pids_limit = true, .pids_limit = 5, .cpu_mems = (char *)"999" };
 	struct isc_cgroup *cg = NULL;
-	assert_int_equal(isc_cgroup_create(path, "x", &res, &cg, &err), -1);
+	assert_int_equal(isc_cgroup_create(path, "x", &res, true, &cg, &err), -1);
 	assert_null(cg);
 	assert_non_null(strstr(err->msg, "cpuset.mems"));
 	isc_error_free(&err);
@@ -502,7 +502,7 @@ static void test_real_rollback(void **state)
 		if (!delegated && strcmp(l->v2_own, "/") == 0) {
 			char id[64];
 			snprintf(id, sizeof(id), "test-hp-%d", (int)getpid());
-			assert_int_equal(isc_cgroup_create(NULL, id, &h, &cg, &err), -1);
+			assert_int_equal(isc_cgroup_create(NULL, id, &h, true, &cg, &err), -1);
 			assert_non_null(strstr(err->msg, "cgroup.subtree_control"));
 			isc_error_free(&err);
 		}
@@ -567,7 +567,7 @@ static void test_real_mount(void **state)
 	snprintf(id, sizeof(id), "test-mnt-%d", (int)getpid());
 	struct isc_resources res = { .has_pids_limit = true, .pids_limit = 7 };
 	struct isc_cgroup *cg = NULL;
-	if (isc_cgroup_create(NULL, id, &res, &cg, &err) < 0)
+	if (isc_cgroup_create(NULL, id, &res, true, &cg, &err) < 0)
 		fail_msg("create: %s (%d)", err->msg, err->errnum);
 	char target[] = "/tmp/isc-test-cgmnt-XXXXXX";
 	assert_non_null(mkdtemp(target));
