@@ -343,6 +343,8 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	 * namespace (or in the joined user namespace) */
 	if (isc_ns_join(ns, true, &err) < 0)
 		init_fail(a, err);
+	if (ns->user_join && become_ns_root(&err) < 0)
+		init_fail(a, err);
 	for (int i = 0; i < ns->n_join; i++) {
 		if (ns->join_types[i] == CLONE_NEWUSER)
 			continue;
@@ -367,8 +369,13 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		isc_error_set(&err, errno, "create namespaces");
 		init_fail(a, err);
 	}
-	if (ns->time_new && isc_ns_set_time_offsets(a->spec, &err) < 0)
+	/* Changing our ids made us non-dumpable, which hands /proc/self to the
+	 * host's root: the offsets file would refuse our write. */
+	if (ns->time_new && (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 || isc_ns_set_time_offsets(a->spec, &err) < 0)) {
+		if (err == NULL)
+			isc_error_set(&err, errno, "prctl(PR_SET_DUMPABLE)");
 		init_fail(a, err);
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		isc_error_set(&err, errno, "fork the container init");
