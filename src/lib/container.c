@@ -820,11 +820,13 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 			goto out;
 		}
 	}
-	unlinkat(d.dir_fd, "exec.fifo", 0);
-	mark("start: init released");
-	st.started = true;
-	if (isc_state_write(&d, &st, err) < 0)
+	/* Running from now on: the status derives from the fifo being gone
+	 * (isc_state_status), so the state file needs no rewrite. */
+	if (unlinkat(d.dir_fd, "exec.fifo", 0) < 0) {
+		isc_error_set(err, errno, "remove exec.fifo of %s", id);
 		goto out;
+	}
+	mark("start: init released");
 	ret = 0;
 	/* poststart hooks: a failure is a warning, the container runs */
 	if (st.hooks_saved) {

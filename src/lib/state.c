@@ -187,7 +187,6 @@ int isc_state_write(const struct isc_state_dir *d, const struct isc_state *st, i
 	json_object_set_new(o, "creator_pid", json_integer(st->creator_pid));
 	json_object_set_new(o, "creator_start_time", json_integer((json_int_t)st->creator_start_time));
 	json_object_set_new(o, "created", jstr(st->created));
-	json_object_set_new(o, "started", json_boolean(st->started));
 	json_object_set_new(o, "hooks_saved", json_boolean(st->hooks_saved));
 	json_object_set_new(o, "cgroup", jstr(st->cgroup));
 	json_object_set_new(o, "owner", json_integer(st->owner));
@@ -241,7 +240,6 @@ int isc_state_read(const struct isc_state_dir *d, struct isc_state *st, isc_erro
 	st->creator_pid = (pid_t)json_integer_value(json_object_get(o, "creator_pid"));
 	st->creator_start_time = (uint64_t)json_integer_value(json_object_get(o, "creator_start_time"));
 	st->created = jdup(o, "created");
-	st->started = json_is_true(json_object_get(o, "started"));
 	st->hooks_saved = json_is_true(json_object_get(o, "hooks_saved"));
 	st->cgroup = jdup(o, "cgroup");
 	st->owner = (uid_t)json_integer_value(json_object_get(o, "owner"));
@@ -307,12 +305,9 @@ enum isc_status isc_state_status(const struct isc_state_dir *d, const struct isc
 	}
 	if (!isc_state_pid_alive(st))
 		return ISC_STATUS_STOPPED;
-	if (!st->started) {
-		/* created until start opened the fifo (and removed it) */
-		if (faccessat(d->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return proc_alive(st->creator_pid, st->creator_start_time) ? ISC_STATUS_CREATING
-										: ISC_STATUS_CREATED;
-	}
+	/* created until start opened the fifo (and removed it) */
+	if (faccessat(d->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return proc_alive(st->creator_pid, st->creator_start_time) ? ISC_STATUS_CREATING : ISC_STATUS_CREATED;
 	return ISC_STATUS_RUNNING;
 }
 

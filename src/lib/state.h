@@ -27,7 +27,6 @@ struct isc_state {
 	pid_t creator_pid;        /* the runtime process that is creating it */
 	uint64_t creator_start_time;
 	char *created;            /* RFC 3339 UTC */
-	bool started;             /* start has released the init */
 	bool hooks_saved;         /* config.json copied into the state dir for poststart/poststop hooks */
 	char *cgroup;             /* isc_cgroup_serialize() text; may be NULL */
 	char *annotations_json;   /* JSON object text; may be NULL */
