@@ -3,7 +3,7 @@
  * Built by bench/start.py with gcc (not part of the meson build):
  *   gcc -O2 -static -o spawnbench spawnbench.c
  *
- * Usage: spawnbench [-r rounds] [-w warmup] [-s sleep_ms] [-p id_prefix]
+ * Usage: spawnbench [-r rounds] [-w warmup] [-b burst] [-s sleep_ms] [-p id_prefix]
  *                   [-m mode_label] [-l logdir] [-H] [-C calib_n] [-t timeout_s] PLAN
  *
  * PLAN holds one line per runner, fields separated by TAB:
@@ -322,12 +322,13 @@ static void calibrate(int n)
 
 int main(int argc, char **argv)
 {
-	int rounds = 10, warmup = 0, sleep_ms = 0, hide = 0, calib = 0, opt;
+	int rounds = 10, warmup = 0, sleep_ms = 0, hide = 0, calib = 0, burst = 1, opt;
 	const char *prefix = "bench", *mode = "hot", *logdir = NULL;
-	while ((opt = getopt(argc, argv, "r:w:s:p:m:l:HC:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:w:s:p:m:l:HC:t:b:")) != -1) {
 		switch (opt) {
 		case 'r': rounds = atoi(optarg); break;
 		case 'w': warmup = atoi(optarg); break;
+		case 'b': burst = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 's': sleep_ms = atoi(optarg); break;
 		case 'p': prefix = optarg; break;
 		case 'm': mode = optarg; break;
@@ -371,8 +372,11 @@ int main(int argc, char **argv)
 		for (int j = 0; j < nrunners; j++) {
 			/* rotate the order each round so no runner always follows the same one */
 			struct runner *r = &runners[(j + (round + warmup)) % nrunners];
+			/* hot mode: a burst of back-to-back runs of the same runner;
+			 * only the last one of the burst is recorded */
+			for (int b = 0; b < burst; b++) {
 			char id[256];
-			snprintf(id, sizeof id, "%s-%s-%s%d", prefix, r->name, mode, round + warmup);
+			snprintf(id, sizeof id, "%s-%s-%s%d-%d", prefix, r->name, mode, round + warmup, b);
 			write_cfg(r, id);
 			if (sleep_ms > 0) {
 				struct timespec ts = { sleep_ms / 1000, (sleep_ms % 1000) * 1000000L };
@@ -384,7 +388,7 @@ int main(int argc, char **argv)
 			if (logfd != 2)
 				dprintf(logfd, "== %s %s\n", r->name, id);
 			int st = spawn(r, r->argv, id, 1, &ru, &wall);
-			if (round >= 0)
+			if (round >= 0 && b == burst - 1)
 				printf("%s,%d,%s,%lld,%d,%ld,%ld,%ld\n", mode, round, r->name, wall,
 				       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), ru.ru_maxrss,
 				       (long)(ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec),
@@ -393,6 +397,7 @@ int main(int argc, char **argv)
 				struct rusage ru2;
 				long long w2;
 				spawn(r, r->post, id, 0, &ru2, &w2);
+			}
 			}
 		}
 	}

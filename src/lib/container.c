@@ -371,10 +371,18 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	}
 	/* Changing our ids made us non-dumpable, which hands /proc/self to the
 	 * host's root: the offsets file would refuse our write. */
-	if (ns->time_new && (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 || isc_ns_set_time_offsets(a->spec, &err) < 0)) {
-		if (err == NULL)
+	if (ns->time_new) {
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
 			isc_error_set(&err, errno, "prctl(PR_SET_DUMPABLE)");
-		init_fail(a, err);
+			init_fail(a, err);
+		}
+		int r = isc_ns_set_time_offsets(a->spec, &err);
+		/* non-dumpable again at once: a dumpable init would let the
+		 * container's uid ptrace it and reach the fds it holds */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 && r == 0)
+			r = isc_error_set(&err, errno, "prctl(PR_SET_DUMPABLE)");
+		if (r < 0)
+			init_fail(a, err);
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
