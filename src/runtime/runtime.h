@@ -30,6 +30,15 @@ int verb_list(struct global *g, int argc, char **argv);
 int verb_spec(struct global *g, int argc, char **argv);
 int verb_features(struct global *g, int argc, char **argv);
 int verb_help(struct global *g, int argc, char **argv);
+/* verbs-exec.c */
+int verb_exec(struct global *g, int argc, char **argv);
+/* verbs-ops.c */
+int verb_ps(struct global *g, int argc, char **argv);
+int verb_pause(struct global *g, int argc, char **argv);
+int verb_resume(struct global *g, int argc, char **argv);
+int verb_update(struct global *g, int argc, char **argv);
+/* the seccomp cache and state root from the global flags */
+void make_context(struct global *g, struct isc_context *ctx);
 /* print a verb's usage; -1 when the verb is unknown */
 int verb_usage(const char *name, FILE *f);
 

@@ -41,6 +41,28 @@ static const struct verb_usage usages[] = {
 	{ "delete", "Usage: isc-runtime delete [--force] ID\n"
 		    "  -f, --force             kill a running container first\n" },
 	{ "list", "Usage: isc-runtime list [--format table|json] [--quiet]\n" },
+	{ "exec", "Usage: isc-runtime exec [OPTIONS] ID [COMMAND [ARG...]]\n"
+		  "  -p, --process FILE      the process to run, as a process.json (instead of COMMAND)\n"
+		  "  -d, --detach            do not wait: exit once the process runs\n"
+		  "  --pid-file FILE         write the process's host pid to FILE\n"
+		  "  -t, --tty               give the process a terminal (with --console-socket)\n"
+		  "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
+		  "  --cwd DIR               working directory\n"
+		  "  -e, --env KEY=VALUE     add an environment variable (repeatable)\n"
+		  "  -u, --user UID[:GID]    user and group in the container\n"
+		  "  -c, --cap CAP           add a capability within the container's bounding set (repeatable)\n"
+		  "  --no-new-privs          set no_new_privs\n"
+		  "The process joins every namespace, the cgroups, and the capability, seccomp,\n"
+		  "no_new_privs, rlimit and user setup of the container. Without --detach the\n"
+		  "exit status is the process's.\n" },
+	{ "ps", "Usage: isc-runtime ps [--format table|json] ID\n" },
+	{ "pause", "Usage: isc-runtime pause ID\n" },
+	{ "resume", "Usage: isc-runtime resume ID\n" },
+	{ "update", "Usage: isc-runtime update [--resources FILE|-] [OPTIONS] ID\n"
+		    "  -r, --resources FILE    linux.resources as JSON (- for stdin)\n"
+		    "  --memory BYTES, --memory-reservation BYTES, --memory-swap BYTES\n"
+		    "  --pids-limit N, --cpu-shares N, --cpu-quota N, --cpu-period N\n"
+		    "  --cpuset-cpus LIST, --cpuset-mems LIST, --blkio-weight N\n" },
 	{ "spec", "Usage: isc-runtime spec [--bundle DIR] [--rootless]\n"
 		  "  writes a hardened default config.json into the bundle (default: .)\n" },
 	{ "features", "Usage: isc-runtime features\n" },
@@ -79,7 +101,7 @@ static int usage_error(const char *verb, const char *fmt, ...)
 	return 1;
 }
 
-static void make_context(struct global *g, struct isc_context *ctx)
+void make_context(struct global *g, struct isc_context *ctx)
 {
 	ctx->root = g->root;
 	ctx->seccomp_cache = NULL;
