@@ -1171,7 +1171,8 @@ void isc_json_init(void)
 	/* jansson seeds its hash function from /dev/urandom (three system
 	 * calls) at the first object unless told: the kernel's AT_RANDOM bytes
 	 * are already in our memory */
-	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	/* getauxval() hands the address back as an integer */
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM); // NOLINT(performance-no-int-to-ptr)
 	size_t seed = 0;
 	if (r != NULL)
 		memcpy(&seed, r + 8, sizeof(seed));
