@@ -66,6 +66,7 @@ static int nrunners;
 static int mntns_fd = -1;
 static char cwd[4096];
 static int devnull = -1;
+static int outfd = -1;
 static int logfd = 2;
 static int run_timeout = 30;
 static volatile pid_t running_pgid;
@@ -273,8 +274,11 @@ static int spawn(struct runner *r, char **tmplargv, const char *id, int timed_se
 					_exit(126);
 			}
 		}
+		/* stdio: an empty pipe and a file, never /dev/null: crun 1.8
+		 * fchown()s its stdio to the container's root in a user
+		 * namespace, and on /dev/null that changes the host's node */
 		dup2(devnull, 0);
-		dup2(devnull, 1);
+		dup2(outfd, 1);
 		dup2(logfd, 2);
 		execve(argv[0], argv, environ);
 		_exit(127);
@@ -347,9 +351,17 @@ int main(int argc, char **argv)
 	}
 	if (!getcwd(cwd, sizeof cwd))
 		die("getcwd");
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		die("/dev/null");
+	/* "devnull" is the read end of an empty pipe whose write end is closed */
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		die("pipe");
+	close(pp[1]);
+	devnull = pp[0];
+	char outp[4096];
+	snprintf(outp, sizeof outp, "%s/stdout.log", logdir ? logdir : "/tmp");
+	outfd = open(outp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (outfd < 0)
+		die(outp);
 	if (logdir) {
 		char p[4096];
 		snprintf(p, sizeof p, "%s/stderr-%s.log", logdir, mode);

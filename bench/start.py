@@ -204,7 +204,9 @@ def build_runners(work, variant, tools, payload_args, seccomp, bpf_path):
 
 def run_killable(argv, timeout, **kw):
     """subprocess.run in its own process group; on timeout the whole group is killed
-    (before the leader is reaped, so the group id cannot have been reused). None on timeout."""
+    (before the leader is reaped, so the group id cannot have been reused). None on timeout.
+    stdin is an empty pipe unless given: never /dev/null, which crun would chown."""
+    kw.setdefault("stdin", subprocess.PIPE)
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True, **kw)
     try:
@@ -229,10 +231,10 @@ def preflight(work, runner, seccomp, bpf_path):
             argv = ["unshare", "-m", "sh", "-c",
                     'mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"', "sh"] + argv
         pass_fds = ()
-        stdin = subprocess.DEVNULL
+        stdin = subprocess.PIPE  # not /dev/null: crun chowns its stdio (see spawnbench.c)
     elif runner.name == "bwrap":
         argv = runner.argv[: len(runner.argv) - len(PAYLOAD_ARGS)] + args
-        stdin = subprocess.DEVNULL
+        stdin = subprocess.PIPE
         pass_fds = ()
         if bpf_path:
             fd = os.open(bpf_path, os.O_RDONLY)
