@@ -1,0 +1,43 @@
+"""Smaller config features: personality, rootfs propagation, the seccomp
+cache's effect on a real start, and that a container never changes the
+host's device nodes."""
+import os
+import stat
+
+import pytest
+
+
+def test_personality_linux32(runtime, busybox_bundle):
+    b = busybox_bundle("/bin/uname", "-m")
+    b.config["linux"]["personality"] = {"domain": "LINUX32"}
+    assert runtime.run_ok(b).strip() in ("i686", "i386")
+
+
+def test_personality_default_is_native(runtime, busybox_bundle):
+    b = busybox_bundle("/bin/uname", "-m")
+    assert runtime.run_ok(b).strip() == os.uname().machine
+
+
+@pytest.mark.parametrize("prop", ["rprivate", "rslave"])
+def test_rootfs_propagation_does_not_leak_mounts(runtime, bundle, prop):
+    # a mount the container makes must never appear on the host
+    b = bundle("true")
+    b.config["linux"]["rootfsPropagation"] = prop
+    before = open("/proc/self/mountinfo").read().count("\n")
+    runtime.run_ok(b)
+    after = open("/proc/self/mountinfo").read().count("\n")
+    assert after == before
+
+
+def test_host_device_nodes_untouched(runtime, bundle):
+    # containers bind the host's /dev/null etc. in a user namespace: their
+    # owner and mode on the host must never change
+    nodes = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]
+    before = {n: os.stat(n) for n in nodes}
+    b = bundle("write", "/dev/null", "x")
+    runtime.run_ok(b)
+    for n in nodes:
+        st = os.stat(n)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
+            (before[n].st_uid, before[n].st_gid, stat.S_IMODE(before[n].st_mode)), n
+        assert st.st_uid == 0, n
