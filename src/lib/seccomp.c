@@ -31,6 +31,8 @@
  * and machine, and the format version below. */
 #include "seccomp.h"
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -451,6 +453,64 @@ static int cache_load(int dirfd, const char *name, const unsigned char key[32], 
 	return 0;
 }
 
+/* The cache is bounded: past CACHE_MAX_ENTRIES, the entries written longest
+ * ago go (a store happens only on a miss, so this costs nothing on a hit). */
+#define CACHE_MAX_ENTRIES 256
+
+struct cache_entry_age {
+	char name[80];
+	struct timespec mtime;
+};
+
+static int older_first(const void *a, const void *b)
+{
+	const struct cache_entry_age *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void cache_trim(int dirfd)
+{
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (dir == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	size_t n = 0, cap = 0;
+	struct cache_entry_age *v = NULL;
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || len >= sizeof(v->name) || strcmp(de->d_name + len - 4, ".bpf") != 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct cache_entry_age *nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL)
+				break;
+			v = nv;
+		}
+		memcpy(v[n].name, de->d_name, len + 1);
+		v[n].mtime = st.st_mtim;
+		n++;
+	}
+	closedir(dir);
+	if (n > CACHE_MAX_ENTRIES) {
+		qsort(v, n, sizeof(*v), older_first);
+		for (size_t i = 0; i < n - CACHE_MAX_ENTRIES; i++)
+			(void)unlinkat(dirfd, v[i].name, 0);
+	}
+	free(v);
+}
+
 /* Best effort: a failure only costs a compilation next time. */
 static void cache_store(int dirfd, const char *name, const unsigned char key[32], const struct isc_seccomp_filter *f)
 {
@@ -471,7 +531,9 @@ static void cache_store(int dirfd, const char *name, const unsigned char key[32]
 	if (isc_write_file_atomic(dirfd, name, buf, size, 0600, &e) < 0) {
 		isc_debug("seccomp cache: cannot write %s: %s", name, e->msg);
 		isc_error_free(&e);
+		return;
 	}
+	cache_trim(dirfd);
 }
 
 /* ---- compilation ----------------------------------------------------------- */

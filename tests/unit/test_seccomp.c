@@ -609,6 +609,43 @@ static void test_cache_untrusted_dir(void **state)
 }
 
 /* The compilation is the slow part; a hit must be much cheaper. */
+/* The cache keeps at most 256 entries: the oldest go first. */
+static void test_cache_bounded(void **state)
+{
+	(void)state;
+	struct tmpdir t;
+	tmpdir_make(&t);
+	assert_int_equal(mkdir(t.cache, 0700), 0);
+	/* 300 old entries, the first one the oldest */
+	for (int i = 0; i < 300; i++) {
+		char *p = isc_xasprintf("%s/%064d.bpf", t.cache, i);
+		int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		struct timespec ts[2] = { { 1000000 + i, 0 }, { 1000000 + i, 0 } };
+		assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+		free(p);
+	}
+	struct isc_seccomp sc;
+	struct isc_seccomp_rule rule;
+	profile_getppid(&sc, &rule, true, 55);
+	struct isc_seccomp_filter *f = prepare_ok(&sc, t.cache);
+	assert_false(f->from_cache);
+	char entry[256];
+	assert_int_equal(cache_entries(t.cache, entry, sizeof(entry)), 256);
+	/* the oldest are gone, the newest old one and the new entry stay */
+	char *oldest = isc_xasprintf("%s/%064d.bpf", t.cache, 0);
+	char *newest = isc_xasprintf("%s/%064d.bpf", t.cache, 299);
+	assert_int_equal(access(oldest, F_OK), -1);
+	assert_int_equal(access(newest, F_OK), 0);
+	free(oldest);
+	free(newest);
+	isc_seccomp_filter_free(f);
+	struct isc_seccomp_filter *g = prepare_ok(&sc, t.cache);
+	assert_true(g->from_cache);
+	isc_seccomp_filter_free(g);
+}
+
 static void test_cache_speed(void **state)
 {
 	(void)state;
@@ -658,6 +695,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_cache_tampered, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_untrusted_dir, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_speed, tmpdir_teardown),
+		cmocka_unit_test_teardown(test_cache_bounded, tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
