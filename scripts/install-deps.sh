@@ -13,6 +13,12 @@ packages=(
   busybox-static iproute2 util-linux e2fsprogs strace
   # the runtimes we compare against in bench/
   crun runc bubblewrap
+  # real clients of the runtime (tests/integration/test_podman.py,
+  # test_containerd.py): podman 4.3 drives it through conmon, containerd
+  # 1.6 (ctr, containerd-shim-runc-v2) through the runc v2 shim.  Without
+  # recommends: no slirp4netns/fuse-overlayfs/buildah, the tests use
+  # --network none and podman's native overlay driver.
+  podman conmon containerd golang-github-containers-common
 )
 
 missing=()

@@ -944,6 +944,12 @@ int isc_cgroup_freeze(struct isc_cgroup *cg, bool frozen, isc_error **err)
 	return freeze_group(g, frozen, err);
 }
 
+bool isc_cgroup_frozen(const struct isc_cgroup *cg)
+{
+	const struct isc_cg_group *g = freezer(cg);
+	return g != NULL && group_frozen(g);
+}
+
 /* Frozen, no process can fork, so one pass over cgroup.procs reaches
  * everyone; the signal is delivered at thaw (v1 tasks even die only then). */
 int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err)
@@ -1034,6 +1040,147 @@ int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
 	return 0;
 }
 
+/* ---- update: joining a hierarchy later ---------------------------- */
+
+/* The hierarchy of one of the container's v1 groups, or NULL. */
+static const struct isc_cg_hier *hier_of(const struct isc_cg_layout *l, const struct isc_cg_group *g)
+{
+	for (size_t i = 0; i < l->n_v1; i++)
+		if (strcmp(l->v1[i].controllers, g->ctrl) == 0)
+			return &l->v1[i];
+	return NULL;
+}
+
+/* The container's path inside a hierarchy it is not in yet, from its
+ * tracking group: the same path below our own group there as the tracking
+ * group has below ours (a relative cgroupsPath, as create resolved it when
+ * the runtime runs in the same groups), else the same absolute path. */
+static char *missing_path(const struct isc_cg_layout *l, const struct isc_cgroup *cg, const char *own)
+{
+	const struct isc_cg_group *t = tracker(cg);
+	const char *mount = NULL, *root = NULL, *town = NULL;
+	if (t == NULL)
+		return NULL;
+	if (t->v2) {
+		mount = l->v2_mount, root = l->v2_root, town = l->v2_own;
+	} else {
+		const struct isc_cg_hier *h = hier_of(l, t);
+		if (h == NULL)
+			return NULL;
+		mount = h->mount, root = h->root, town = h->own;
+	}
+	size_t ml = strlen(mount);
+	if (strncmp(t->dir, mount, ml) != 0 || (t->dir[ml] != '/' && t->dir[ml] != '\0'))
+		return NULL;
+	/* the hierarchy path of the tracking group */
+	cleanup_free char *rel = isc_xasprintf("%s%s", strcmp(root, "/") == 0 ? "" : root, t->dir + ml);
+	size_t ol = strcmp(town, "/") == 0 ? 0 : strlen(town);
+	if (ol > 0 && strncmp(rel, town, ol) == 0 && rel[ol] == '/')
+		return isc_cgroup_resolve(own, rel + ol + 1, NULL);
+	if (ol == 0)
+		return isc_cgroup_resolve(own, rel + 1, NULL);
+	return isc_xstrdup(rel);
+}
+
+/* Move every process of the container into `dir` (the container is frozen). */
+static int move_all(struct isc_cgroup *cg, const char *dir, isc_error **err)
+{
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if (isc_cgroup_pids(cg, &pids, &n, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char buf[32];
+		cleanup_error isc_error *e = NULL;
+		snprintf(buf, sizeof(buf), "%d", (int)pids[i]);
+		if (isc_cg_write(dir, "cgroup.procs", buf, &e) < 0 && e->errnum != ESRCH) {
+			isc_error_move(err, &e);
+			r = -1;
+		}
+	}
+	free(pids);
+	return r;
+}
+
+int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *res, bool *added, isc_error **err)
+{
+	const struct isc_cg_layout *l;
+	*added = false;
+	if (isc_cg_layout_get(&l, err) < 0)
+		return -1;
+	unsigned need = isc_cg_res_mask(res), v2mask = 0;
+	if (v2_part(l, need, res, &v2mask, err) < 0)
+		return -1;
+	/* which hierarchies: v1 ones carrying a needed controller, and the unified one */
+	const struct isc_cg_hier *want[64];
+	size_t n_want = 0;
+	bool want_v2 = false;
+	if (l->mode != ISC_CGROUP_V2)
+		for (size_t i = 0; i < l->n_v1 && n_want < ARRAY_SIZE(want); i++)
+			if ((l->v1[i].mask & need & ~v2mask) && find_v1(cg, l->v1[i].mask & need & ~v2mask) == NULL)
+				want[n_want++] = &l->v1[i];
+	if (l->mode != ISC_CGROUP_V1 && (v2mask || (res && res->n_unified)) && find_v2(cg) == NULL)
+		want_v2 = true;
+	if (n_want == 0 && !want_v2)
+		return 0;
+	const struct isc_cg_group *f = freezer(cg);
+	if (f == NULL)
+		return isc_error_set(err, ENOTSUP, "the container has no freezer cgroup to move its processes safely");
+	bool was_frozen = group_frozen(f);
+	if (!was_frozen && freeze_group(f, true, err) < 0)
+		return -1;
+	int r = 0;
+	for (size_t k = 0; r == 0 && k < n_want + (want_v2 ? 1 : 0); k++) {
+		bool v2 = k == n_want;
+		const char *mount = v2 ? l->v2_mount : want[k]->mount;
+		const char *root = v2 ? l->v2_root : want[k]->root;
+		const char *own = v2 ? l->v2_own : want[k]->own;
+		unsigned mask = v2 ? 0 : want[k]->mask;
+		cleanup_free char *rel = missing_path(l, cg, own);
+		cleanup_free char *dir = rel ? isc_cg_dir(mount, root, rel) : NULL;
+		if (dir == NULL) {
+			r = isc_error_set(err, EINVAL, "cannot place the container in the %s hierarchy",
+					  v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+			break;
+		}
+		unsigned made = 0;
+		if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, err) < 0) {
+			r = -1;
+			break;
+		}
+		if (made == 0) {
+			if (check_empty(dir, err) < 0 ||
+			    (!v2 && (mask & ISC_CG_CPUSET) && isc_cg_v1_cpuset_fill(dir, err) < 0)) {
+				r = -1;
+				break;
+			}
+			made = 1;
+		}
+		struct isc_cg_group *g = add_group(cg);
+		g->ctrl = isc_xstrdup(v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+		g->mask = mask;
+		g->v2 = v2;
+		g->dir = isc_xstrdup(dir);
+		g->made = made;
+		*added = true; /* recorded even if the move fails: destroy removes it */
+		if (v2 && isc_cg_v2_enable(l->v2_mount, dir, v2mask, res, err) < 0) {
+			r = -1;
+			break;
+		}
+		r = move_all(cg, dir, err);
+		f = freezer(cg); /* add_group moved the array */
+	}
+	if (!was_frozen) {
+		cleanup_error isc_error *e = NULL;
+		if (freeze_group(f, false, &e) < 0 && r == 0) {
+			isc_error_move(err, &e);
+			r = -1;
+		}
+	}
+	return r;
+}
+
 /* ---- state form ------------------------------------------------------ */
 
 static const char *const mode_names[] = {
@@ -1112,6 +1259,42 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 
 /* ---- mounts inside the container ----------------------------------- */
 
+/* Without a cgroup namespace of its own (podman's default on cgroup v1), a
+ * container in a user namespace may not mount a cgroup filesystem (EPERM).
+ * Then, like runc, bind its own group of that hierarchy, read-only: it
+ * sees that group and nothing above it. */
+static int bind_own_group(const char *hmount, const char *hroot, bool v2, const char *ctrl, const char *dir,
+			  isc_error **err)
+{
+	cleanup_free char *mi = NULL;
+	cleanup_free char *pc = NULL;
+	if (isc_read_file("/proc/self/mountinfo", &mi, NULL, 0, err) < 0 ||
+	    isc_read_file("/proc/self/cgroup", &pc, NULL, 0, err) < 0)
+		return -1;
+	struct isc_cg_layout *self = NULL;
+	if (isc_cg_layout_parse(cached_layout ? cached_layout->mode : ISC_CGROUP_V1, mi, pc, &self, err) < 0)
+		return -1;
+	const char *own = NULL;
+	if (v2) {
+		own = self->v2_own;
+	} else {
+		for (size_t i = 0; i < self->n_v1; i++)
+			if (strcmp(self->v1[i].controllers, ctrl) == 0)
+				own = self->v1[i].own;
+	}
+	cleanup_free char *src = own ? isc_cg_dir(hmount, hroot, own) : NULL;
+	isc_cg_layout_free(self);
+	if (src == NULL)
+		return isc_error_set(err, ENOENT, "cgroup %s: the container's own group is not visible", ctrl);
+	if (mount(src, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return isc_error_set(err, errno, "bind %s on %s", src, dir);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					       MOUNT_ATTR_NOEXEC };
+	if (mount_setattr(AT_FDCWD, dir, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return isc_error_set(err, errno, "make %s read-only", dir);
+	return 0;
+}
+
 int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err)
 {
 	const struct isc_cg_layout *l;
@@ -1120,8 +1303,11 @@ int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err)
 	unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME |
 					MS_STRICTATIME | MS_NODIRATIME);
 	if (l->mode == ISC_CGROUP_V2) {
-		if (mount("cgroup2", target, "cgroup2", mflags, NULL) < 0)
+		if (mount("cgroup2", target, "cgroup2", mflags, NULL) < 0) {
+			if (errno == EPERM)
+				return bind_own_group(l->v2_mount, l->v2_root, true, ISC_CG_V2_NAME, target, err);
 			return isc_error_set(err, errno, "mount cgroup2 on %s", target);
+		}
 		return 0;
 	}
 	/* Fresh mounts, never binds of the host's: in our cgroup namespace each
@@ -1138,12 +1324,18 @@ int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err)
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return isc_error_set(err, errno, "mkdir %s", dir);
 		if (mount("cgroup", dir, "cgroup", mflags, h->controllers) < 0) {
+			if (errno == EPERM && h->mask != 0) {
+				if (bind_own_group(h->mount, h->root, false, h->controllers, dir, err) < 0)
+					return -1;
+				goto links;
+			}
 			if (h->mask == 0) { /* a named hierarchy: nothing depends on it */
 				(void)rmdir(dir);
 				continue;
 			}
 			return isc_error_set(err, errno, "mount cgroup -o %s on %s", h->controllers, dir);
 		}
+	links:
 		/* co-mounted controllers: "cpu" -> "cpu,cpuacct" as on the host */
 		for (size_t c = 0; c < ARRAY_SIZE(controllers); c++) {
 			if (!(h->mask & controllers[c].bit) || strcmp(controllers[c].v1, base) == 0)
@@ -1157,8 +1349,12 @@ int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err)
 		cleanup_free char *dir = isc_xasprintf("%s/unified", target);
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return isc_error_set(err, errno, "mkdir %s", dir);
-		if (mount("cgroup2", dir, "cgroup2", mflags, NULL) < 0)
-			return isc_error_set(err, errno, "mount cgroup2 on %s", dir);
+		if (mount("cgroup2", dir, "cgroup2", mflags, NULL) < 0) {
+			if (errno != EPERM)
+				return isc_error_set(err, errno, "mount cgroup2 on %s", dir);
+			if (bind_own_group(l->v2_mount, l->v2_root, true, ISC_CG_V2_NAME, dir, err) < 0)
+				return -1;
+		}
 	}
 	if ((flags & MS_RDONLY) &&
 	    mount("tmpfs", target, "tmpfs", MS_REMOUNT | MS_RDONLY | (mflags & ~(unsigned long)MS_RDONLY), "mode=755") < 0)

@@ -33,6 +33,12 @@ int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc
 int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err);
 /* Apply new resource values (update). */
 int isc_cgroup_update(struct isc_cgroup *cg, const struct isc_resources *res, isc_error **err);
+/* For update: a group in each hierarchy that `res` needs and the container
+ * is not in yet (it was created without such limits and without cgroup
+ * mounts), made at the container's path there, and every process of the
+ * container moved into it while the container is frozen.  *added tells
+ * that cg changed (serialize it again). */
+int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *res, bool *added, isc_error **err);
 /* Send `sig` to every process in the groups. */
 int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err);
 /* Pids in the container (from the tracking hierarchy). */
@@ -41,6 +47,10 @@ int isc_cgroup_pids(struct isc_cgroup *cg, pid_t **pids, size_t *n, isc_error **
 int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err);
 /* Freeze / thaw (freezer v1, cgroup.freeze v2). */
 int isc_cgroup_freeze(struct isc_cgroup *cg, bool frozen, isc_error **err);
+
+/* True when the freezer group reports frozen (v1 freezer.state FROZEN,
+ * v2 cgroup.freeze 1). */
+bool isc_cgroup_frozen(const struct isc_cgroup *cg);
 
 /* Serialize to one line of text (for the state file) and back. */
 char *isc_cgroup_serialize(const struct isc_cgroup *cg);

@@ -10,9 +10,14 @@
  *   process joins, unshares and forks the init)
  *   write id maps, attach the cgroups, oom_score_adj, then release the init
  *   run prestart/createRuntime hooks when the init asks, wait for CREATED
+ *   process.terminal: the init opened a pty from the container's devpts
+ *   after pivot_root and passed the master back over a private socketpair;
+ *   send it to --console-socket (the runtime can reach that path, the
+ *   container cannot)
  *   state "created", pid file
  * in the init (child), see init_main() for the ordered steps.
  * start opens exec.fifo: the init, blocked writing to it, goes on to exec.
+ * exec (exec.c) reuses the init's user, rlimit and executable helpers.
  */
 #include "container.h"
 
@@ -37,6 +42,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "control.h"
 #include "hooks.h"
 #include "log.h"
 #include "ns.h"
@@ -45,6 +51,8 @@
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
+#include "terminal.h"
+#include "exec.h"
 #include "util.h"
 
 #ifndef CLONE_NEWTIME
@@ -63,6 +71,9 @@ struct init_args {
 	struct isc_ns_plan *ns;
 	struct isc_seccomp_filter *filter;
 	bool in_userns; /* the container has a user namespace (new or joined) */
+	int console_fd; /* process.terminal: the master goes back over this socket; else -1 */
+	int n_preserve; /* fds 3 .. 3+n_preserve-1 stay open (--preserve-fds, LISTEN_FDS) */
+	bool listen_fds; /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
 };
 
 /* ------------------------------------------------------------------ */
@@ -78,7 +89,7 @@ static const char *env_get(char **env, const char *name)
 }
 
 /* Find the executable as execvp would, in the container's view. */
-static int resolve_exec(const struct isc_process *p, char **out, isc_error **err)
+int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_error **err)
 {
 	const char *name = p->args[0];
 	if (strchr(name, '/')) {
@@ -132,7 +143,7 @@ static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
 	return 0;
 }
 
-static int apply_rlimits(const struct isc_process *p, isc_error **err)
+int isc_container_apply_rlimits(const struct isc_process *p, isc_error **err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
@@ -142,7 +153,7 @@ static int apply_rlimits(const struct isc_process *p, isc_error **err)
 	return 0;
 }
 
-static int switch_user(const struct isc_process *p, isc_error **err)
+int isc_container_switch_user(const struct isc_process *p, isc_error **err)
 {
 	if (setgroups(p->n_additional_gids, p->additional_gids) < 0) {
 		/* EPERM when setgroups is denied in this user namespace and no groups were asked */
@@ -160,7 +171,7 @@ static int switch_user(const struct isc_process *p, isc_error **err)
 	return 0;
 }
 
-static int become_ns_root(isc_error **err)
+int isc_container_become_ns_root(isc_error **err)
 {
 	/* In a new user namespace we start as the overflow id; become its root
 	 * (mapped to an unprivileged host id) before creating anything. */
@@ -179,7 +190,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 	const struct isc_process *proc = &spec->process;
 	bool in_userns = a->in_userns;
 
-	if (a->ns->user_new && become_ns_root(err) < 0)
+	if (a->ns->user_new && isc_container_become_ns_root(err) < 0)
 		return -1;
 
 	/* The cgroup namespace is created only now, after the runtime moved us
@@ -217,9 +228,26 @@ static int init_setup(struct init_args *a, isc_error **err)
 	if (isc_rootfs_finalize(spec, err) < 0)
 		return -1;
 
+	if (a->console_fd >= 0) {
+		cleanup_close int master = -1;
+		if (isc_terminal_setup(proc->console_height, proc->console_width, proc->uid, &master, err) < 0)
+			return isc_error_wrap(err, "process.terminal");
+		if (isc_terminal_bind_console(master, err) < 0)
+			return isc_error_wrap(err, "process.terminal");
+		if (isc_terminal_send_fd(a->console_fd, master, "/dev/ptmx", err) < 0)
+			return -1;
+		isc_closep(&a->console_fd);
+	}
+	if (a->n_preserve > 0)
+		isc_container_keep_fds(a->n_preserve);
+	char **env = proc->env;
+	cleanup_strv char **env_listen = NULL;
+	if (a->listen_fds)
+		env = env_listen = isc_container_env_listen(proc->env, getpid(), a->n_preserve);
+
 	if (spec->has_personality && personality(spec->personality) < 0)
 		return isc_error_set(err, errno, "linux.personality");
-	if (apply_rlimits(proc, err) < 0)
+	if (isc_container_apply_rlimits(proc, err) < 0)
 		return -1;
 	if (proc->has_umask)
 		umask(proc->umask);
@@ -233,13 +261,13 @@ static int init_setup(struct init_args *a, isc_error **err)
 	 * while we still have it; the rest of the setup must then pass it. */
 	if (a->filter && !proc->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
 		return isc_error_wrap(err, "linux.seccomp");
-	if (switch_user(proc, err) < 0)
+	if (isc_container_switch_user(proc, err) < 0)
 		return -1;
 	if (isc_caps_apply(&proc->caps, err) < 0)
 		return isc_error_wrap(err, "process.capabilities");
 
 	cleanup_free char *exe = NULL;
-	if (resolve_exec(proc, &exe, err) < 0)
+	if (isc_container_resolve_exec(proc, &exe, err) < 0)
 		return -1;
 
 	/* seccomp last before exec: the filter covers everything from here on */
@@ -274,7 +302,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 		}
 	}
 
-	execve(exe, proc->args, proc->env);
+	execve(exe, proc->args, env);
 	/* nothing to report to: the runtime is gone; stderr is the container's */
 	dprintf(2, "isc-runtime: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);
@@ -285,10 +313,14 @@ static int init_setup(struct init_args *a, isc_error **err)
  * would keep the container's flock locked while the init waits for start. */
 static void close_inherited_fds(const struct init_args *a)
 {
-	int keep[16];
+	int keep[16 + ISC_MAX_PRESERVE_FDS];
 	size_t n = 0;
 	keep[n++] = a->sync_fd;
 	keep[n++] = a->fifo_fd;
+	if (a->console_fd >= 0)
+		keep[n++] = a->console_fd;
+	for (int i = 0; i < a->n_preserve && n < ARRAY_SIZE(keep); i++)
+		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = a->ns->join_fds[i];
 	/* sort the small list, then close the gaps between kept fds */
@@ -343,7 +375,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	 * namespace (or in the joined user namespace) */
 	if (isc_ns_join(ns, true, &err) < 0)
 		init_fail(a, err);
-	if (ns->user_join && become_ns_root(&err) < 0)
+	if (ns->user_join && isc_container_become_ns_root(&err) < 0)
 		init_fail(a, err);
 	for (int i = 0; i < ns->n_join; i++) {
 		if (ns->join_types[i] == CLONE_NEWUSER)
@@ -361,7 +393,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, 0, NULL, 0, &err) < 0 ||
 		    isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0)
 			init_fail(a, err);
-		if (become_ns_root(&err) < 0)
+		if (isc_container_become_ns_root(&err) < 0)
 			init_fail(a, err);
 	}
 	int flags = ns->new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
@@ -464,7 +496,7 @@ static char *annotations_json(const struct isc_spec *spec)
 	return s;
 }
 
-static int write_pid_file(const char *path, pid_t pid, isc_error **err)
+int isc_container_write_pid_file(const char *path, pid_t pid, isc_error **err)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
@@ -559,8 +591,12 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 
 	if (spec->process.terminal && o->console_socket == NULL)
 		return isc_error_set(err, EINVAL, "process.terminal is true but no --console-socket was given");
-	if (spec->process.terminal)
-		return isc_error_set(err, ENOTSUP, "process.terminal: terminals are not supported yet");
+	int listen = isc_container_listen_fds();
+	if (o->preserve_fds < 0 || listen + o->preserve_fds > ISC_MAX_PRESERVE_FDS)
+		return isc_error_set(err, EINVAL, "--preserve-fds %d: at most %d fds", o->preserve_fds,
+				     ISC_MAX_PRESERVE_FDS - listen);
+	if (isc_container_check_preserved(listen + o->preserve_fds, err) < 0)
+		return -1;
 
 	if (spec->hostname && isc_spec_namespace(spec, CLONE_NEWUTS) == NULL)
 		return isc_error_set(err, EINVAL, "hostname: cannot set a hostname without a UTS namespace");
@@ -592,6 +628,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	struct create_undo u = { .pid = -1, .stage = -1 };
 	int ret = -1;
 	int sv[2] = { -1, -1 };
+	int con[2] = { -1, -1 };
+	int master = -1;
 	int fifo_fd = -1;
 	struct isc_state st = { 0 };
 
@@ -614,10 +652,10 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		isc_error_set(err, errno, "open exec.fifo");
 		goto out;
 	}
-	/* The hooks that run after create come from this copy, not from the
-	 * bundle, which may have changed since. */
+	/* The hooks that run after create and exec's defaults come from this
+	 * copy, not from the bundle, which may have changed since. */
 	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0;
-	if (save_hooks && isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
+	if (isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
 	bool mounts_cgroups = false;
@@ -648,10 +686,16 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		goto out;
 	}
 
+	if (spec->process.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, con) < 0) {
+		isc_error_set(err, errno, "socketpair");
+		goto out;
+	}
+
 	struct init_args args = {
 		.spec = spec, .rootfs = rootfs, .bundle = bundle, .id = o->id,
 		.sync_fd = sv[1], .fifo_fd = fifo_fd, .ns = &ns, .filter = filter,
 		.in_userns = ns.user_new || ns.user_join,
+		.console_fd = con[1], .n_preserve = listen + o->preserve_fds, .listen_fds = listen > 0,
 	};
 	bool staged = ns.n_join > 0 || ns.time_new;
 	/* The cgroup namespace is unshared by the init once it is in its groups. */
@@ -663,11 +707,13 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	if (child == 0) {
 		isc_closep(&sv[0]);
+		isc_closep(&con[0]);
 		if (staged)
 			stage_main(&args);
 		init_main(&args);
 	}
 	isc_closep(&sv[1]);
+	isc_closep(&con[1]);
 	u.pid = child;
 	mark("init cloned");
 	if (staged)
@@ -730,13 +776,24 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		goto out;
 	}
 
+	if (con[0] >= 0) {
+		/* the init sent its pty master before CREATED */
+		if (isc_terminal_recv_fd(con[0], &master, err) < 0)
+			goto out;
+		if (master < 0) {
+			isc_error_set(err, EPROTO, "process.terminal: the init sent no terminal");
+			goto out;
+		}
+		if (isc_terminal_send_console(o->console_socket, master, err) < 0)
+			goto out;
+	}
 	st.pid_start_time = isc_proc_start_time(st.pid);
 	mark("init reported created");
 	st.creator_pid = 0; /* created: nobody is creating it any more */
 	st.creator_start_time = 0;
 	if (isc_state_write(&u.dir, &st, err) < 0)
 		goto out;
-	if (o->pid_file && write_pid_file(o->pid_file, st.pid, err) < 0)
+	if (o->pid_file && isc_container_write_pid_file(o->pid_file, st.pid, err) < 0)
 		goto out;
 	*init_pid = st.pid;
 	ret = 0;
@@ -744,6 +801,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 out:
 	isc_closep(&sv[0]);
 	isc_closep(&sv[1]);
+	isc_closep(&con[0]);
+	isc_closep(&con[1]);
+	isc_closep(&master);
 	isc_closep(&fifo_fd);
 	isc_ns_plan_close(&ns);
 	if (filter)
@@ -765,7 +825,7 @@ int isc_container_create(const struct isc_context *ctx, const struct isc_create_
 	return do_create(ctx, o, &pid, err);
 }
 
-static int pidfd_open_checked(const struct isc_state *st)
+int isc_container_pidfd_open(const struct isc_state *st)
 {
 	int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
 	if (fd < 0)
@@ -800,7 +860,7 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 				      isc_status_name(s));
 		goto out;
 	}
-	pidfd = pidfd_open_checked(&st);
+	pidfd = isc_container_pidfd_open(&st);
 	if (pidfd < 0) {
 		isc_error_set(err, 0, "cannot start a container that has stopped");
 		goto out;
@@ -918,7 +978,7 @@ int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, b
 		ret = 0;
 		goto out;
 	}
-	pidfd = pidfd_open_checked(&st);
+	pidfd = isc_container_pidfd_open(&st);
 	if (pidfd < 0) {
 		isc_error_set(err, 0, "container not running");
 		goto out;
@@ -927,6 +987,9 @@ int isc_container_kill(const struct isc_context *ctx, const char *id, int sig, b
 		isc_error_set(err, errno, "kill container %s with signal %d", id, sig);
 		goto out;
 	}
+	/* a frozen (paused) init acts on SIGKILL only once thawed */
+	if (isc_control_thaw_after_kill(&st, sig, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	isc_state_clear(&st);
@@ -942,9 +1005,12 @@ static int destroy_locked(struct isc_state_dir *d, struct isc_state *st, bool fo
 		return isc_error_set(err, 0, "cannot delete container %s that is not stopped: %s", d->id,
 				     isc_status_name(s));
 	if (s != ISC_STATUS_STOPPED && st->pid > 0) {
-		cleanup_close int pidfd = pidfd_open_checked(st);
+		cleanup_close int pidfd = isc_container_pidfd_open(st);
 		if (pidfd >= 0) {
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			cleanup_error isc_error *te = NULL;
+			if (isc_control_thaw_after_kill(st, SIGKILL, &te) < 0)
+				isc_log_error(te);
 			if (wait_pidfd(pidfd, 10000) < 0)
 				return isc_error_set(err, ETIMEDOUT, "container %s: init did not exit after SIGKILL", d->id);
 		}
@@ -1002,6 +1068,69 @@ static void forward_signal(int sig)
 		kill(forward_pid, sig);
 }
 
+void isc_container_forward_signals(pid_t pid)
+{
+	forward_pid = pid;
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa = { .sa_handler = pid > 0 ? forward_signal : SIG_DFL };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+}
+
+void isc_container_keep_fds(int n)
+{
+	for (int fd = 3; fd < 3 + n; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && (fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	}
+}
+
+char **isc_container_env_listen(char **env, pid_t pid, int n)
+{
+	size_t len = 0;
+	for (char **e = env; e && *e; e++)
+		len++;
+	char **v = isc_xmalloc0((len + 3) * sizeof(*v));
+	size_t k = 0;
+	for (char **e = env; e && *e; e++)
+		if (strncmp(*e, "LISTEN_PID=", 11) != 0 && strncmp(*e, "LISTEN_FDS=", 11) != 0)
+			v[k++] = isc_xstrdup(*e);
+	v[k++] = isc_xasprintf("LISTEN_FDS=%d", n);
+	v[k++] = isc_xasprintf("LISTEN_PID=%d", (int)pid);
+	return v;
+}
+
+int isc_container_check_preserved(int n, isc_error **err)
+{
+	/* An fd the caller passed has no FD_CLOEXEC (it survived our execve);
+	 * every fd the runtime opens has it: this keeps our own fds (state
+	 * directory, log) out of the container when N is larger than what the
+	 * caller really passed. */
+	for (int fd = 3; fd < 3 + n; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			return isc_error_set(err, 0, "--preserve-fds/LISTEN_FDS: fd %d was not passed to isc-runtime", fd);
+	}
+	return 0;
+}
+
+int isc_container_listen_fds(void)
+{
+	const char *fds = getenv("LISTEN_FDS");
+	if (fds == NULL || *fds == '\0')
+		return 0;
+	/* like sd_listen_fds(): only when meant for us (or no LISTEN_PID) */
+	const char *lp = getenv("LISTEN_PID");
+	uint64_t v = 0;
+	if (lp && *lp && (isc_parse_u64(lp, &v) < 0 || v != (uint64_t)getpid()))
+		return 0;
+	if (isc_parse_u64(fds, &v) < 0 || v > ISC_MAX_PRESERVE_FDS)
+		return 0;
+	return (int)v;
+}
+
 int isc_container_run(const struct isc_context *ctx, const struct isc_create_opts *o, int *exit_status,
 		      isc_error **err)
 {
@@ -1021,12 +1150,7 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		*exit_status = 0;
 		return 0;
 	}
-	forward_pid = pid;
-	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	struct sigaction sa = { .sa_handler = forward_signal };
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
-		sigaction(fwd[i], &sa, NULL);
+	isc_container_forward_signals(pid);
 	int status = 0;
 	for (;;) {
 		pid_t w = waitpid(-1, &status, 0);

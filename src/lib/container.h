@@ -18,6 +18,7 @@ struct isc_create_opts {
 	const char *pid_file;       /* may be NULL */
 	const char *console_socket; /* may be NULL */
 	bool detach;                /* run only */
+	int preserve_fds;           /* keep fds 3 .. 3+N-1 open in the container process */
 };
 
 int isc_container_create(const struct isc_context *ctx, const struct isc_create_opts *o, isc_error **err);

@@ -57,7 +57,7 @@ static void emit(int fd, bool json, enum isc_log_level level, const char *msg)
 	}
 	char *line = NULL;
 	int len;
-	if (fd == 2 && !log_is_file) {
+	if (fd == 2) {
 		/* a terminal or a client reading stderr: a plain sentence */
 		if (level == ISC_LOG_ERROR)
 			len = asprintf(&line, "isc-runtime: %s\n", msg);

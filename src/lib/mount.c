@@ -29,11 +29,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -533,6 +535,41 @@ static unsigned long prepare_propagation(const struct isc_spec *spec)
 	return MS_REC | MS_PRIVATE;
 }
 
+/* Nothing but a proc filesystem goes on /proc, and nothing goes inside it
+ * except the files that lxcfs-style tools replace: a bind over /proc (or
+ * /proc/sys/...) would hide what masking and read-only paths protect. */
+static int check_proc_destination(const struct isc_mount *m, isc_error **err)
+{
+	static const char *const allowed[] = {
+		"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+		"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+	};
+	const char *d = m->destination;
+	while (d[0] == '/' && d[1] == '/')
+		d++;
+	size_t n = strlen(d);
+	while (n > 1 && d[n - 1] == '/')
+		n--;
+	if (n == 5 && strncmp(d, "/proc", 5) == 0) {
+		/* a proc mount, or a bind of one (a container without its own pid
+		 * namespace in a user namespace binds the host's) */
+		struct statfs sf;
+		if (m->bind ? (m->source && statfs(m->source, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+			    : (m->type && strcmp(m->type, "proc") == 0))
+			return 0;
+		return isc_error_set(err, 0, "mount %s to /proc: only a proc filesystem may be mounted there",
+				     m->source ? m->source : "(none)");
+	}
+	if (n > 6 && strncmp(d, "/proc/", 6) == 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+			if (strlen(allowed[i]) == n && strncmp(d, allowed[i], n) == 0)
+				return 0;
+		return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc",
+				     m->source ? m->source : "(none)", m->destination);
+	}
+	return 0;
+}
+
 int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const char *bundle,
 		       bool in_userns, isc_error **err)
 {
@@ -552,8 +589,11 @@ int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const ch
 	int r = 0;
 	if (!isc_rootfs_has_mount(spec, "/dev"))
 		r = isc_rootfs_dev_mount(rootfd, err);
-	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++)
-		r = mount_one(&c, &spec->mounts[i], err);
+	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++) {
+		r = check_proc_destination(&spec->mounts[i], err);
+		if (r == 0)
+			r = mount_one(&c, &spec->mounts[i], err);
+	}
 	if (r == 0)
 		r = isc_rootfs_dev_populate(spec, rootfd, in_userns, err);
 	umask(old_umask);

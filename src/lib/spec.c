@@ -657,9 +657,11 @@ static int parse_devices(const json_t *v, struct isc_spec *s, isc_error **err)
 			return bad(err, "linux.devices[%zu].minor: required for type %c", i, d->type);
 		}
 		if ((t = jget(e, "fileMode")) != NULL) {
-			if (want_int(t, fld(f, "linux.devices[%zu].fileMode", i), 0, 07777, &x, err) < 0)
+			/* podman and others write the file type bits too (0020666):
+			 * accept any mode_t and keep the permission bits */
+			if (want_int(t, fld(f, "linux.devices[%zu].fileMode", i), 0, 0177777, &x, err) < 0)
 				return -1;
-			d->file_mode = (mode_t)x;
+			d->file_mode = (mode_t)x & 07777;
 			d->has_file_mode = true;
 		}
 		if ((t = jget(e, "uid")) != NULL) {
@@ -695,10 +697,10 @@ static int check_cgroup_key(const char *key, const char *field, isc_error **err)
 	return 0;
 }
 
-static int parse_device_rules(const json_t *v, struct isc_resources *r, isc_error **err)
+static int parse_device_rules(const json_t *v, const char *pfx, struct isc_resources *r, isc_error **err)
 {
 	char f[FIELD_MAX];
-	if (want_array(v, "linux.resources.devices", err) < 0)
+	if (want_array(v, fld(f, "%s.devices", pfx), err) < 0)
 		return -1;
 	size_t n = json_array_size(v);
 	r->devices = isc_xmalloc0(n * sizeof(*r->devices));
@@ -706,11 +708,11 @@ static int parse_device_rules(const json_t *v, struct isc_resources *r, isc_erro
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(v, i), *t;
 		struct isc_device_rule *d = &r->devices[i];
-		if (want_object(e, fld(f, "linux.resources.devices[%zu]", i), err) < 0)
+		if (want_object(e, fld(f, "%s.devices[%zu]", pfx, i), err) < 0)
 			return -1;
 		if ((t = jget(e, "allow")) == NULL)
-			return bad(err, "linux.resources.devices[%zu].allow: required field is missing", i);
-		if (want_bool(t, fld(f, "linux.resources.devices[%zu].allow", i), &d->allow, err) < 0)
+			return bad(err, "%s.devices[%zu].allow: required field is missing", pfx, i);
+		if (want_bool(t, fld(f, "%s.devices[%zu].allow", pfx, i), &d->allow, err) < 0)
 			return -1;
 		d->type = 'a';
 		d->major = d->minor = -1;
@@ -718,28 +720,28 @@ static int parse_device_rules(const json_t *v, struct isc_resources *r, isc_erro
 		if ((t = jget(e, "type")) != NULL) {
 			const char *ty = json_string_value(t);
 			if (ty == NULL)
-				return bad(err, "linux.resources.devices[%zu].type: expected a string", i);
+				return bad(err, "%s.devices[%zu].type: expected a string", pfx, i);
 			if (strlen(ty) != 1 || strchr("acb", ty[0]) == NULL)
-				return bad(err, "linux.resources.devices[%zu].type: unknown device type \"%s\" (want a, c or b)",
-					   i, ty);
+				return bad(err, "%s.devices[%zu].type: unknown device type \"%s\" (want a, c or b)",
+					   pfx, i, ty);
 			d->type = ty[0];
 		}
 		if ((t = jget(e, "major")) != NULL &&
-		    want_int(t, fld(f, "linux.resources.devices[%zu].major", i), -1, UINT32_MAX, &d->major, err) < 0)
+		    want_int(t, fld(f, "%s.devices[%zu].major", pfx, i), -1, UINT32_MAX, &d->major, err) < 0)
 			return -1;
 		if ((t = jget(e, "minor")) != NULL &&
-		    want_int(t, fld(f, "linux.resources.devices[%zu].minor", i), -1, UINT32_MAX, &d->minor, err) < 0)
+		    want_int(t, fld(f, "%s.devices[%zu].minor", pfx, i), -1, UINT32_MAX, &d->minor, err) < 0)
 			return -1;
 		if ((t = jget(e, "access")) != NULL) {
 			const char *a = json_string_value(t);
 			if (a == NULL)
-				return bad(err, "linux.resources.devices[%zu].access: expected a string", i);
+				return bad(err, "%s.devices[%zu].access: expected a string", pfx, i);
 			bool seen[3] = { false, false, false };
 			for (const char *p = a; *p; p++) {
 				const char *pos = strchr("rwm", *p);
 				if (pos == NULL || seen[pos - "rwm"])
-					return bad(err, "linux.resources.devices[%zu].access: invalid access \"%s\" (want a subset of rwm)",
-						   i, a);
+					return bad(err, "%s.devices[%zu].access: invalid access \"%s\" (want a subset of rwm)",
+						   pfx, i, a);
 				seen[pos - "rwm"] = true;
 			}
 			snprintf(d->access, sizeof(d->access), "%s", a);
@@ -748,12 +750,14 @@ static int parse_device_rules(const json_t *v, struct isc_resources *r, isc_erro
 	return 0;
 }
 
-static int parse_resources(const json_t *v, struct isc_resources *r, isc_error **err)
+/* `pfx` names the object in errors: "linux.resources" in config.json,
+ * "resources" for update. */
+static int parse_resources(const json_t *v, const char *pfx, struct isc_resources *r, isc_error **err)
 {
 	char f[FIELD_MAX];
 	json_t *g, *t;
 	int64_t x = 0;
-	if (want_object(v, "linux.resources", err) < 0)
+	if (want_object(v, pfx, err) < 0)
 		return -1;
 
 	if ((g = jget(v, "memory")) != NULL) {
@@ -766,77 +770,77 @@ static int parse_resources(const json_t *v, struct isc_resources *r, isc_error *
 			  offsetof(struct isc_resources, memory_reservation) },
 			{ "swap", offsetof(struct isc_resources, has_memory_swap), offsetof(struct isc_resources, memory_swap) },
 		};
-		if (want_object(g, "linux.resources.memory", err) < 0)
+		if (want_object(g, fld(f, "%s.memory", pfx), err) < 0)
 			return -1;
 		for (size_t i = 0; i < ARRAY_SIZE(mem); i++) {
 			if ((t = jget(g, mem[i].name)) == NULL)
 				continue;
 			/* -1 means unlimited; other negative sizes are errors */
-			if (want_int(t, fld(f, "linux.resources.memory.%s", mem[i].name), -1, INT64_MAX, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.memory.%s", pfx, mem[i].name), -1, INT64_MAX, &x, err) < 0)
 				return -1;
 			*(bool *)((char *)r + mem[i].has) = true;
 			*(int64_t *)((char *)r + mem[i].val) = x;
 		}
 		if ((t = jget(g, "swappiness")) != NULL) {
-			if (want_int(t, "linux.resources.memory.swappiness", 0, 100, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.memory.swappiness", pfx), 0, 100, &x, err) < 0)
 				return -1;
 			r->memory_swappiness = (uint64_t)x;
 			r->has_memory_swappiness = true;
 		}
 		if ((t = jget(g, "disableOOMKiller")) != NULL &&
-		    want_bool(t, "linux.resources.memory.disableOOMKiller", &r->disable_oom_killer, err) < 0)
+		    want_bool(t, fld(f, "%s.memory.disableOOMKiller", pfx), &r->disable_oom_killer, err) < 0)
 			return -1;
 	}
 
 	if ((g = jget(v, "cpu")) != NULL) {
-		if (want_object(g, "linux.resources.cpu", err) < 0)
+		if (want_object(g, fld(f, "%s.cpu", pfx), err) < 0)
 			return -1;
 		if ((t = jget(g, "shares")) != NULL) {
-			if (want_int(t, "linux.resources.cpu.shares", 0, INT64_MAX, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.cpu.shares", pfx), 0, INT64_MAX, &x, err) < 0)
 				return -1;
 			r->cpu_shares = (uint64_t)x;
 			r->has_cpu_shares = true;
 		}
 		if ((t = jget(g, "quota")) != NULL) {
-			if (want_int(t, "linux.resources.cpu.quota", -1, INT64_MAX, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.cpu.quota", pfx), -1, INT64_MAX, &x, err) < 0)
 				return -1;
 			r->cpu_quota = x;
 			r->has_cpu_quota = true;
 		}
 		if ((t = jget(g, "period")) != NULL) {
-			if (want_int(t, "linux.resources.cpu.period", 0, INT64_MAX, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.cpu.period", pfx), 0, INT64_MAX, &x, err) < 0)
 				return -1;
 			r->cpu_period = (uint64_t)x;
 			r->has_cpu_period = true;
 		}
 		if ((t = jget(g, "cpus")) != NULL &&
-		    (want_string(t, "linux.resources.cpu.cpus", &r->cpu_cpus, err) < 0 ||
-		     check_cpu_list(r->cpu_cpus, "linux.resources.cpu.cpus", err) < 0))
+		    (want_string(t, fld(f, "%s.cpu.cpus", pfx), &r->cpu_cpus, err) < 0 ||
+		     check_cpu_list(r->cpu_cpus, fld(f, "%s.cpu.cpus", pfx), err) < 0))
 			return -1;
 		if ((t = jget(g, "mems")) != NULL &&
-		    (want_string(t, "linux.resources.cpu.mems", &r->cpu_mems, err) < 0 ||
-		     check_cpu_list(r->cpu_mems, "linux.resources.cpu.mems", err) < 0))
+		    (want_string(t, fld(f, "%s.cpu.mems", pfx), &r->cpu_mems, err) < 0 ||
+		     check_cpu_list(r->cpu_mems, fld(f, "%s.cpu.mems", pfx), err) < 0))
 			return -1;
 	}
 
 	if ((g = jget(v, "pids")) != NULL) {
-		if (want_object(g, "linux.resources.pids", err) < 0)
+		if (want_object(g, fld(f, "%s.pids", pfx), err) < 0)
 			return -1;
 		if ((t = jget(g, "limit")) != NULL) {
-			if (want_int(t, "linux.resources.pids.limit", -1, INT64_MAX, &r->pids_limit, err) < 0)
+			if (want_int(t, fld(f, "%s.pids.limit", pfx), -1, INT64_MAX, &r->pids_limit, err) < 0)
 				return -1;
 			r->has_pids_limit = true;
 		}
 	}
 
-	if ((g = jget(v, "devices")) != NULL && parse_device_rules(g, r, err) < 0)
+	if ((g = jget(v, "devices")) != NULL && parse_device_rules(g, pfx, r, err) < 0)
 		return -1;
 
 	if ((g = jget(v, "blockIO")) != NULL) {
-		if (want_object(g, "linux.resources.blockIO", err) < 0)
+		if (want_object(g, fld(f, "%s.blockIO", pfx), err) < 0)
 			return -1;
 		if ((t = jget(g, "weight")) != NULL) {
-			if (want_int(t, "linux.resources.blockIO.weight", 10, 1000, &x, err) < 0)
+			if (want_int(t, fld(f, "%s.blockIO.weight", pfx), 10, 1000, &x, err) < 0)
 				return -1;
 			r->blkio_weight = (uint16_t)x;
 			r->has_blkio_weight = true;
@@ -844,7 +848,7 @@ static int parse_resources(const json_t *v, struct isc_resources *r, isc_error *
 	}
 
 	if ((g = jget(v, "hugepageLimits")) != NULL) {
-		if (want_array(g, "linux.resources.hugepageLimits", err) < 0)
+		if (want_array(g, fld(f, "%s.hugepageLimits", pfx), err) < 0)
 			return -1;
 		size_t n = json_array_size(g);
 		r->hugepage_limits = isc_xmalloc0(n * sizeof(struct isc_kv));
@@ -852,26 +856,26 @@ static int parse_resources(const json_t *v, struct isc_resources *r, isc_error *
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(g, i);
 			struct isc_kv *kv = &r->hugepage_limits[i];
-			if (want_object(e, fld(f, "linux.resources.hugepageLimits[%zu]", i), err) < 0)
+			if (want_object(e, fld(f, "%s.hugepageLimits[%zu]", pfx, i), err) < 0)
 				return -1;
 			if ((t = jget(e, "pageSize")) == NULL)
-				return bad(err, "linux.resources.hugepageLimits[%zu].pageSize: required field is missing", i);
-			if (want_string(t, fld(f, "linux.resources.hugepageLimits[%zu].pageSize", i), &kv->key, err) < 0 ||
+				return bad(err, "%s.hugepageLimits[%zu].pageSize: required field is missing", pfx, i);
+			if (want_string(t, fld(f, "%s.hugepageLimits[%zu].pageSize", pfx, i), &kv->key, err) < 0 ||
 			    check_cgroup_key(kv->key, f, err) < 0)
 				return -1;
 			if ((t = jget(e, "limit")) == NULL)
-				return bad(err, "linux.resources.hugepageLimits[%zu].limit: required field is missing", i);
-			if (want_int(t, fld(f, "linux.resources.hugepageLimits[%zu].limit", i), 0, INT64_MAX, &x, err) < 0)
+				return bad(err, "%s.hugepageLimits[%zu].limit: required field is missing", pfx, i);
+			if (want_int(t, fld(f, "%s.hugepageLimits[%zu].limit", pfx, i), 0, INT64_MAX, &x, err) < 0)
 				return -1;
 			kv->value = isc_xasprintf("%lld", (long long)x);
 		}
 	}
 
 	if ((g = jget(v, "unified")) != NULL) {
-		if (want_kv(g, "linux.resources.unified", &r->unified, &r->n_unified, err) < 0)
+		if (want_kv(g, fld(f, "%s.unified", pfx), &r->unified, &r->n_unified, err) < 0)
 			return -1;
 		for (size_t i = 0; i < r->n_unified; i++)
-			if (check_cgroup_key(r->unified[i].key, fld(f, "linux.resources.unified.%s", r->unified[i].key),
+			if (check_cgroup_key(r->unified[i].key, fld(f, "%s.unified.%s", pfx, r->unified[i].key),
 					     err) < 0)
 				return -1;
 	}
@@ -1090,7 +1094,7 @@ static int parse_linux(const json_t *v, struct isc_spec *s, isc_error **err)
 	if ((t = jget(v, "cgroupsPath")) != NULL && want_string(t, "linux.cgroupsPath", &s->cgroups_path, err) < 0)
 		return -1;
 	if ((t = jget(v, "resources")) != NULL) {
-		if (parse_resources(t, &s->resources, err) < 0)
+		if (parse_resources(t, "linux.resources", &s->resources, err) < 0)
 			return -1;
 		s->has_resources = true;
 	}
@@ -1198,6 +1202,50 @@ int isc_spec_parse(const char *json, size_t len, struct isc_spec **out, isc_erro
 	return 0;
 }
 
+int isc_spec_parse_resources(const char *json, size_t len, struct isc_resources *out, isc_error **err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return bad(err, "resources: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	struct isc_resources r = { 0 };
+	int ret = parse_resources(root, "resources", &r, err);
+	json_decref(root);
+	if (ret < 0) {
+		isc_resources_clear(&r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int isc_spec_parse_process(const char *json, size_t len, struct isc_process *out, isc_error **err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return bad(err, "process: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	struct isc_process p = { 0 };
+	int ret = parse_process(root, &p, err);
+	json_decref(root);
+	if (ret < 0) {
+		isc_process_clear(&p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+void isc_process_clear(struct isc_process *p)
+{
+	isc_strvfree(p->args);
+	isc_strvfree(p->env);
+	free(p->cwd);
+	free(p->additional_gids);
+	free(p->rlimits);
+	memset(p, 0, sizeof(*p));
+}
+
 int isc_spec_load(const char *bundle, struct isc_spec **out, isc_error **err)
 {
 	cleanup_free char *path = isc_xasprintf("%s/config.json", bundle);
@@ -1252,6 +1300,16 @@ static void seccomp_free(struct isc_seccomp *sc)
 	free(sc);
 }
 
+void isc_resources_clear(struct isc_resources *r)
+{
+	free(r->cpu_cpus);
+	free(r->cpu_mems);
+	free(r->devices);
+	kv_free(r->hugepage_limits, r->n_hugepage_limits);
+	kv_free(r->unified, r->n_unified);
+	memset(r, 0, sizeof(*r));
+}
+
 void isc_spec_free(struct isc_spec *s)
 {
 	if (s == NULL)
@@ -1291,12 +1349,7 @@ void isc_spec_free(struct isc_spec *s)
 		free(s->devices[i].path);
 	free(s->devices);
 	free(s->cgroups_path);
-	struct isc_resources *r = &s->resources;
-	free(r->cpu_cpus);
-	free(r->cpu_mems);
-	free(r->devices);
-	kv_free(r->hugepage_limits, r->n_hugepage_limits);
-	kv_free(r->unified, r->n_unified);
+	isc_resources_clear(&s->resources);
 	isc_strvfree(s->masked_paths);
 	isc_strvfree(s->readonly_paths);
 	kv_free(s->sysctl, s->n_sysctl);

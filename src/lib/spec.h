@@ -231,6 +231,16 @@ void isc_json_init(void);
 int isc_spec_parse(const char *json, size_t len, struct isc_spec **out, isc_error **err);
 /* Read and parse BUNDLE/config.json. */
 int isc_spec_load(const char *bundle, struct isc_spec **out, isc_error **err);
+/* Parse a runtime-spec linux.resources object alone (update --resources).
+ * Errors name the field from "resources": "resources.memory.limit: ...".
+ * Free with isc_resources_clear(). */
+int isc_spec_parse_resources(const char *json, size_t len, struct isc_resources *out, isc_error **err);
+void isc_resources_clear(struct isc_resources *r);
+/* Parse a runtime-spec process object alone (exec --process).  Errors name
+ * the field from "process".  cwd stays NULL when not given.  Free with
+ * isc_process_clear(). */
+int isc_spec_parse_process(const char *json, size_t len, struct isc_process *out, isc_error **err);
+void isc_process_clear(struct isc_process *p);
 void isc_spec_free(struct isc_spec *spec);
 static inline void isc_spec_freep(struct isc_spec **s) { if (*s) isc_spec_free(*s); }
 #define cleanup_spec __attribute__((cleanup(isc_spec_freep)))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "state.h"
+#include "cgroup.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -138,6 +139,13 @@ int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct 
 	d->root = isc_xstrdup(root);
 	d->id = isc_xstrdup(id);
 	return 0;
+}
+
+bool isc_state_exists(const char *root, const char *id)
+{
+	cleanup_free char *path = isc_xasprintf("%s/%s", root, id);
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 void isc_state_dir_close(struct isc_state_dir *d)
@@ -296,6 +304,19 @@ bool isc_state_pid_alive(const struct isc_state *st)
 	return proc_alive(st->pid, st->pid_start_time);
 }
 
+/* Paused (like runc, for a created container too): the freezer says
+ * frozen.  One small JSON parse and one file read. */
+static bool cgroup_frozen(const struct isc_state *st)
+{
+	struct isc_cgroup *cg = NULL;
+	cleanup_error isc_error *e = NULL;
+	if (st->cgroup == NULL || isc_cgroup_deserialize(st->cgroup, &cg, &e) < 0)
+		return false;
+	bool frozen = isc_cgroup_frozen(cg);
+	isc_cgroup_free(cg);
+	return frozen;
+}
+
 enum isc_status isc_state_status(const struct isc_state_dir *d, const struct isc_state *st)
 {
 	if (st->pid <= 0) {
@@ -306,9 +327,12 @@ enum isc_status isc_state_status(const struct isc_state_dir *d, const struct isc
 	if (!isc_state_pid_alive(st))
 		return ISC_STATUS_STOPPED;
 	/* created until start opened the fifo (and removed it) */
-	if (faccessat(d->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return proc_alive(st->creator_pid, st->creator_start_time) ? ISC_STATUS_CREATING : ISC_STATUS_CREATED;
-	return ISC_STATUS_RUNNING;
+	if (faccessat(d->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (proc_alive(st->creator_pid, st->creator_start_time))
+			return ISC_STATUS_CREATING;
+		return cgroup_frozen(st) ? ISC_STATUS_PAUSED : ISC_STATUS_CREATED;
+	}
+	return cgroup_frozen(st) ? ISC_STATUS_PAUSED : ISC_STATUS_RUNNING;
 }
 
 char *isc_state_oci_json(const struct isc_state *st, enum isc_status status)

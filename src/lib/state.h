@@ -48,6 +48,8 @@ int isc_state_check_id(const char *id, isc_error **err);
 int isc_state_dir_create(const char *root, const char *id, struct isc_state_dir *d, isc_error **err);
 /* Open and lock an existing container directory ("container ... does not exist"). */
 int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct isc_state_dir *d, isc_error **err);
+/* Whether <root>/<id> exists (no lock). */
+bool isc_state_exists(const char *root, const char *id);
 /* Remove the directory and everything in it; closes d. */
 int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err);
 void isc_state_dir_close(struct isc_state_dir *d);

@@ -27,10 +27,15 @@ static const struct verb_usage usages[] = {
 		    "  -b, --bundle DIR        the bundle (default: the current directory)\n"
 		    "  --pid-file FILE         write the container's init pid to FILE\n"
 		    "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
-		    "  --no-pivot, --no-new-keyring, --preserve-fds N   accepted for compatibility\n" },
+		    "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the container process\n"
+		    "  --no-pivot, --no-new-keyring   accepted for compatibility\n"
+		    "With LISTEN_FDS set (for this process), those fds are kept too and the\n"
+		    "container process gets LISTEN_FDS and LISTEN_PID.\n" },
 	{ "start", "Usage: isc-runtime start ID\n" },
-	{ "run", "Usage: isc-runtime run [--bundle DIR] [--pid-file FILE] [--detach] ID\n"
+	{ "run", "Usage: isc-runtime run [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--detach] ID\n"
 		 "  -b, --bundle DIR        the bundle (default: the current directory)\n"
+		 "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
+		 "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the container process\n"
 		 "  --pid-file FILE         write the container's init pid to FILE\n"
 		 "  -d, --detach            do not wait for the container to exit\n"
 		 "Without --detach, the exit status is the container's (128+N for signal N).\n" },
@@ -52,17 +57,22 @@ static const struct verb_usage usages[] = {
 		  "  -u, --user UID[:GID]    user and group in the container\n"
 		  "  -c, --cap CAP           add a capability within the container's bounding set (repeatable)\n"
 		  "  --no-new-privs          set no_new_privs\n"
+		  "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the process\n"
 		  "The process joins every namespace, the cgroups, and the capability, seccomp,\n"
 		  "no_new_privs, rlimit and user setup of the container. Without --detach the\n"
 		  "exit status is the process's.\n" },
-	{ "ps", "Usage: isc-runtime ps [--format table|json] ID\n" },
+	{ "ps", "Usage: isc-runtime ps [--format table|json] ID\n"
+		"  -f, --format FORMAT     json: an array of pids; table (default): PID and command line\n" },
 	{ "pause", "Usage: isc-runtime pause ID\n" },
 	{ "resume", "Usage: isc-runtime resume ID\n" },
 	{ "update", "Usage: isc-runtime update [--resources FILE|-] [OPTIONS] ID\n"
 		    "  -r, --resources FILE    linux.resources as JSON (- for stdin)\n"
 		    "  --memory BYTES, --memory-reservation BYTES, --memory-swap BYTES\n"
-		    "  --pids-limit N, --cpu-shares N, --cpu-quota N, --cpu-period N\n"
-		    "  --cpuset-cpus LIST, --cpuset-mems LIST, --blkio-weight N\n" },
+		    "  --pids-limit N, --cpu-shares N (or --cpu-share), --cpu-quota N, --cpu-period N\n"
+		    "  --cpuset-cpus LIST, --cpuset-mems LIST, --blkio-weight N\n"
+		    "Sizes are bytes or take a k, m, g suffix (64m); -1 is unlimited. Flags override\n"
+		    "the file. A limit for a controller the container has no group in yet creates\n"
+		    "the group and moves the container's processes into it.\n" },
 	{ "spec", "Usage: isc-runtime spec [--bundle DIR] [--rootless]\n"
 		  "  writes a hardened default config.json into the bundle (default: .)\n" },
 	{ "features", "Usage: isc-runtime features\n" },
@@ -143,7 +153,14 @@ static int parse_create(const char *verb, int argc, char **argv, struct isc_crea
 				return usage_error(verb, "unknown option %s", "--detach");
 			o->detach = true;
 			break;
-		case OPT_NOPIVOT: case OPT_NOKEYRING: case OPT_PRESERVE: break;
+		case OPT_NOPIVOT: case OPT_NOKEYRING: break;
+		case OPT_PRESERVE: {
+			uint64_t v = 0;
+			if (isc_parse_u64(optarg, &v) < 0 || v > 256)
+				return usage_error(verb, "bad --preserve-fds \"%s\"", optarg);
+			o->preserve_fds = (int)v;
+			break;
+		}
 		case 'h': verb_usage(verb, stdout); exit(0);
 		default: return usage_error(verb, "unknown or incomplete option %s", argv[optind - 1]);
 		}
@@ -277,6 +294,11 @@ int verb_delete(struct global *g, int argc, char **argv)
 	struct isc_context ctx;
 	make_context(g, &ctx);
 	isc_error *err = NULL;
+	/* podman and containerd's shim clean up with `delete --force` after a
+	 * failed create: for them, a container that is already gone is done */
+	if (force && isc_state_check_id(argv[i], &err) == 0 && !isc_state_exists(ctx.root, argv[i]))
+		return 0;
+	isc_error_free(&err);
 	if (isc_container_delete(&ctx, argv[i], force, &err) < 0)
 		return fail(err);
 	return 0;

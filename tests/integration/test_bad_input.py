@@ -183,3 +183,12 @@ def test_invalid_container_id(runtime, bundle, cid):
     r = runtime("create", "--bundle", b.path, cid)
     assert r.returncode != 0
     assert not os.path.exists(os.path.join(os.path.dirname(runtime.root), "escape"))
+
+
+def test_delete_force_of_unknown_container_succeeds(runtime):
+    # podman and containerd clean up with `delete --force` after a failed
+    # create: a container that is already gone is not an error (as runc)
+    cid = helpers.unique_id("isc-test-nosuch")
+    r = runtime("delete", "--force", cid)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""

@@ -41,3 +41,27 @@ def test_host_device_nodes_untouched(runtime, bundle):
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
             (before[n].st_uid, before[n].st_gid, stat.S_IMODE(before[n].st_mode)), n
         assert st.st_uid == 0, n
+
+
+@pytest.mark.isc_only
+@pytest.mark.parametrize("dest,text", [("/proc", "only a proc filesystem"),
+                                       ("/proc/sys/kernel", "inside /proc")])
+def test_bind_over_proc_refused(runtime, bundle, dest, text):
+    b = bundle("true")
+    b.config["mounts"].append({"destination": dest, "type": "bind", "source": "/tmp",
+                               "options": ["rbind", "ro"]})
+    r = runtime.run(b)
+    assert r.returncode != 0
+    assert text in r.stderr, r.stderr
+
+
+def test_lxcfs_style_proc_file_bind_allowed(runtime, bundle):
+    b = bundle("cat", "/proc/uptime")
+    # in the bundle: the container's root (host uid 100000) can reach it
+    src = os.path.join(b.path, "uptime")
+    with open(src, "w") as f:
+        f.write("12345.00 0.00\n")
+    os.chmod(src, 0o644)
+    b.config["mounts"].append({"destination": "/proc/uptime", "type": "bind", "source": str(src),
+                               "options": ["bind", "ro"]})
+    assert runtime.run_ok(b).startswith("12345.00")

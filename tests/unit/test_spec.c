@@ -569,6 +569,16 @@ static void test_limits(void **state)
 	isc_spec_free(s);
 }
 
+static void test_device_mode_with_type_bits(void **state)
+{
+	(void)state;
+	/* podman writes S_IFCHR | 0666 */
+	struct isc_spec *s = parse_ok(LNX("\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,"
+					  "\"minor\":3,\"fileMode\":8630}]"));
+	assert_int_equal(s->devices[0].file_mode, 0666);
+	isc_spec_free(s);
+}
+
 static void check_default(bool rootless)
 {
 	char *json = isc_spec_default_json(rootless);
@@ -737,6 +747,70 @@ static void test_tables(void **state)
 	assert_int_equal(isc_rlimit_from_name(NULL), -1);
 }
 
+/* update --resources: linux.resources alone, errors named from "resources". */
+static void test_parse_resources(void **state)
+{
+	(void)state;
+	static const char good[] = "{\"memory\":{\"limit\":67108864,\"swap\":-1},\"cpu\":{\"shares\":512,"
+				   "\"quota\":50000,\"period\":100000,\"cpus\":\"0-1\"},\"pids\":{\"limit\":20},"
+				   "\"blockIO\":{\"weight\":300},\"unified\":{\"memory.high\":\"max\"}}";
+	struct isc_resources r;
+	isc_error *err = NULL;
+	assert_int_equal(isc_spec_parse_resources(good, strlen(good), &r, &err), 0);
+	assert_null(err);
+	assert_true(r.has_memory_limit);
+	assert_int_equal(r.memory_limit, 67108864);
+	assert_true(r.has_memory_swap);
+	assert_int_equal(r.memory_swap, -1);
+	assert_false(r.has_memory_reservation);
+	assert_true(r.has_cpu_shares);
+	assert_int_equal(r.cpu_shares, 512);
+	assert_int_equal(r.cpu_quota, 50000);
+	assert_int_equal(r.cpu_period, 100000);
+	assert_string_equal(r.cpu_cpus, "0-1");
+	assert_null(r.cpu_mems);
+	assert_true(r.has_pids_limit);
+	assert_int_equal(r.pids_limit, 20);
+	assert_true(r.has_blkio_weight);
+	assert_int_equal(r.blkio_weight, 300);
+	assert_int_equal(r.n_unified, 1);
+	assert_string_equal(r.unified[0].key, "memory.high");
+	isc_resources_clear(&r);
+	assert_null(r.cpu_cpus);
+
+	/* empty object: nothing set */
+	assert_int_equal(isc_spec_parse_resources("{}", 2, &r, &err), 0);
+	assert_false(r.has_memory_limit || r.has_pids_limit || r.has_cpu_shares);
+	isc_resources_clear(&r);
+
+	static const struct {
+		const char *json, *expect;
+	} bad[] = {
+		{ "[]", "resources: expected an object" },
+		{ "{\"memory\":{\"limit\":-2}}", "resources.memory.limit: -2 is out of range" },
+		{ "{\"memory\":{\"limit\":\"64m\"}}", "resources.memory.limit: expected an integer" },
+		{ "{\"pids\":{\"limit\":\"x\"}}", "resources.pids.limit: expected an integer" },
+		{ "{\"cpu\":{\"cpus\":\"a\"}}", "resources.cpu.cpus: invalid list" },
+		{ "{\"blockIO\":{\"weight\":1}}", "resources.blockIO.weight: 1 is out of range" },
+		{ "{\"devices\":[{\"allow\":true,\"type\":\"p\"}]}", "resources.devices[0].type: unknown device type \"p\"" },
+		{ "{\"unified\":{\"../x\":\"1\"}}", "resources.unified.../x: invalid cgroup file name" },
+		{ "{\"memory\":", "resources: line 1" },
+		{ "{\"pids\":{\"limit\":1},\"pids\":{\"limit\":2}}", "resources: line 1" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&r, 0x5a, sizeof(r));
+		int rc = isc_spec_parse_resources(bad[i].json, strlen(bad[i].json), &r, &err);
+		if (rc >= 0)
+			fail_msg("case %zu accepted: %s", i, bad[i].json);
+		assert_non_null(err);
+		if (strstr(err->msg, bad[i].expect) == NULL)
+			fail_msg("case %zu: error \"%s\" does not contain \"%s\"", i, err->msg, bad[i].expect);
+		if (strstr(err->msg, "linux.") != NULL)
+			fail_msg("case %zu: error \"%s\" names linux.resources", i, err->msg);
+		isc_error_free(&err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +821,8 @@ int main(void)
 		cmocka_unit_test(test_default_json),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_parse_resources),
+		cmocka_unit_test(test_device_mode_with_type_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

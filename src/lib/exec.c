@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * exec: one more process in a running container.
+ *
+ * runtime: state (shared lock), the container's saved config.json, the
+ *   process (process.json or argv over the container's process), checks
+ *   that it asks for nothing the container was not given, seccomp ready,
+ *   a pidfd of the init and the namespaces that differ from ours;
+ * stage (forked): non-dumpable, waits for GO (the runtime moved it into the
+ *   container's cgroups), setns(pidfd, every namespace) in one call, becomes
+ *   root of a joined user namespace, clone(CLONE_PARENT) -- a pid namespace
+ *   applies to children only -- and reports the pid;
+ * process: terminal, rlimits, umask, cwd, no_new_privs, user, capabilities,
+ *   seccomp, execve.  The sync socket is O_CLOEXEC: the runtime learns that
+ *   execve succeeded when the socket closes without an error message.
+ */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "seccomp.h"
+#include "sync.h"
+#include "terminal.h"
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct exec_args {
+	const struct isc_spec *cspec; /* the container's config */
+	const struct isc_process *proc;
+	struct isc_seccomp_filter *filter;
+	int pidfd;
+	int ns_flags;
+	bool join_user;
+	int sync_fd;
+	int console_fd;
+	int n_preserve;
+	bool listen;
+};
+
+static const struct {
+	const char *name;
+	int type;
+} ns_types[] = {
+	{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID },
+	{ "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+};
+
+/* The namespaces of `pid` that are not ours. */
+static int ns_to_join(pid_t pid, int *flags, isc_error **err)
+{
+	*flags = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ns_types); i++) {
+		char path[64];
+		struct stat theirs, ours;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_types[i].name);
+		if (stat(path, &theirs) < 0) {
+			if (errno == ENOENT)
+				continue; /* not supported by this kernel */
+			return isc_error_set(err, errno, "%s", path);
+		}
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_types[i].name);
+		if (stat(path, &ours) < 0)
+			return isc_error_set(err, errno, "%s", path);
+		if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+			*flags |= ns_types[i].type;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* in the container                                                    */
+
+static int exec_setup(struct exec_args *a, isc_error **err)
+{
+	const struct isc_process *p = a->proc;
+	const struct isc_spec *cs = a->cspec;
+
+	if (a->console_fd >= 0) {
+		cleanup_close int master = -1;
+		if (isc_terminal_setup(p->console_height, p->console_width, p->uid, &master, err) < 0)
+			return isc_error_wrap(err, "exec: terminal");
+		if (isc_terminal_send_fd(a->console_fd, master, "/dev/ptmx", err) < 0)
+			return -1;
+		isc_closep(&a->console_fd);
+	}
+	if (a->n_preserve > 0)
+		isc_container_keep_fds(a->n_preserve);
+	char **env = p->env;
+	cleanup_strv char **env_listen = NULL;
+	if (a->listen)
+		env = env_listen = isc_container_env_listen(p->env, getpid(), a->n_preserve);
+
+	if (cs->has_personality && personality(cs->personality) < 0)
+		return isc_error_set(err, errno, "linux.personality");
+	if (isc_container_apply_rlimits(p, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	/* the mount namespace join put us at the container's root */
+	if (chdir("/") < 0 || chdir(p->cwd) < 0)
+		return isc_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
+
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "process.noNewPrivileges");
+	if (a->filter && !p->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+	if (isc_container_switch_user(p, err) < 0)
+		return -1;
+	if (isc_caps_apply(&p->caps, err) < 0)
+		return isc_error_wrap(err, "process.capabilities");
+	cleanup_free char *exe = NULL;
+	if (isc_container_resolve_exec(p, &exe, err) < 0)
+		return -1;
+	if (a->filter && p->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	execve(exe, p->args, env);
+	return isc_error_set(err, errno, "exec: \"%s\"", exe);
+}
+
+static void close_fds_but(const int *keep_in, size_t n_in, int n_preserve)
+{
+	int keep[8 + ISC_MAX_PRESERVE_FDS];
+	size_t n = 0;
+	for (size_t i = 0; i < n_in; i++)
+		if (keep_in[i] >= 0)
+			keep[n++] = keep_in[i];
+	for (int i = 0; i < n_preserve; i++)
+		keep[n++] = 3 + i;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned int from = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 3 || (unsigned int)keep[i] < from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static __attribute__((noreturn)) void exec_fail(struct exec_args *a, isc_error *e)
+{
+	isc_sync_send_error(a->sync_fd, e);
+	_exit(1);
+}
+
+static __attribute__((noreturn)) void stage_main(struct exec_args *a)
+{
+	cleanup_error isc_error *err = NULL;
+	int keep[] = { a->sync_fd, a->console_fd, a->pidfd };
+	close_fds_but(keep, ARRAY_SIZE(keep), a->n_preserve);
+	/* nothing in the container may open our /proc/PID/exe or fds */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
+		_exit(1);
+	if (a->ns_flags && setns(a->pidfd, a->ns_flags) < 0) {
+		isc_error_set(&err, errno, "join the namespaces of the container");
+		exec_fail(a, err);
+	}
+	isc_closep(&a->pidfd);
+	if (a->join_user && isc_container_become_ns_root(&err) < 0)
+		exec_fail(a, err);
+	/* a pid namespace applies to children: the process is a child of the
+	 * runtime (CLONE_PARENT), which waits for it */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		isc_error_set(&err, errno, "fork the exec process");
+		exec_fail(a, err);
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		exec_setup(a, &err);
+		exec_fail(a, err);
+	}
+	if (isc_sync_send(a->sync_fd, ISC_SYNC_CHILD_PID, pid, NULL, 0, &err) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------ */
+/* the runtime side                                                    */
+
+static char **strv_dup(char **v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **r = isc_xmalloc0((n + 1) * sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r[i] = isc_xstrdup(v[i]);
+	return r;
+}
+
+/* Set KEY=VALUE in *env, replacing KEY. */
+static void env_set(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	size_t n = 0;
+	for (char **e = *env; e && *e; e++, n++) {
+		if (strncmp(*e, kv, klen) == 0 && (*e)[klen] == '=') {
+			free(*e);
+			*e = isc_xstrdup(kv);
+			return;
+		}
+	}
+	char **v = realloc(*env, (n + 2) * sizeof(*v));
+	if (v == NULL)
+		abort();
+	v[n] = isc_xstrdup(kv);
+	v[n + 1] = NULL;
+	*env = v;
+}
+
+static int parse_user(const char *s, struct isc_process *p, isc_error **err)
+{
+	cleanup_free char *copy = isc_xstrdup(s);
+	char *colon = strchr(copy, ':');
+	if (colon)
+		*colon = '\0';
+	uint64_t uid = 0, gid = 0;
+	if (isc_parse_u64(copy, &uid) < 0 || uid > 0xfffffffeULL ||
+	    (colon && (isc_parse_u64(colon + 1, &gid) < 0 || gid > 0xfffffffeULL)))
+		return isc_error_set(err, EINVAL, "--user \"%s\": expected UID[:GID] (numbers)", s);
+	p->uid = (uid_t)uid;
+	p->gid = (gid_t)gid;
+	free(p->additional_gids);
+	p->additional_gids = NULL;
+	p->n_additional_gids = 0;
+	return 0;
+}
+
+/* The process to run: process.json or argv over the container's process,
+ * then the command-line overrides. */
+static int build_process(const struct isc_exec_opts *o, const struct isc_process *c, struct isc_process *p,
+			 isc_error **err)
+{
+	if (o->process_file) {
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		if (isc_read_file(o->process_file, &text, &len, 0, err) < 0)
+			return isc_error_wrap(err, "--process");
+		if (isc_spec_parse_process(text, len, p, err) < 0)
+			return isc_error_wrap(err, "--process %s", o->process_file);
+		if (p->cwd == NULL)
+			p->cwd = isc_xstrdup(c->cwd ? c->cwd : "/");
+		if (p->env == NULL)
+			p->env = isc_xmalloc0(sizeof(char *));
+		if (!p->caps.present)
+			p->caps = c->caps;
+	} else {
+		if (o->argv == NULL || o->argv[0] == NULL)
+			return isc_error_set(err, EINVAL, "exec: a command or --process is required");
+		p->args = strv_dup(o->argv);
+		p->env = strv_dup(c->env);
+		p->cwd = isc_xstrdup(c->cwd ? c->cwd : "/");
+		p->uid = c->uid;
+		p->gid = c->gid;
+		if (c->n_additional_gids) {
+			p->additional_gids = isc_xmalloc0(c->n_additional_gids * sizeof(gid_t));
+			memcpy(p->additional_gids, c->additional_gids, c->n_additional_gids * sizeof(gid_t));
+			p->n_additional_gids = c->n_additional_gids;
+		}
+		p->has_umask = c->has_umask;
+		p->umask = c->umask;
+		p->caps = c->caps;
+		p->no_new_privileges = c->no_new_privileges;
+		p->has_oom_score_adj = c->has_oom_score_adj;
+		p->oom_score_adj = c->oom_score_adj;
+	}
+	if (o->cwd) {
+		if (o->cwd[0] != '/')
+			return isc_error_set(err, EINVAL, "--cwd \"%s\": must be an absolute path", o->cwd);
+		free(p->cwd);
+		p->cwd = isc_xstrdup(o->cwd);
+	}
+	for (char **e = o->env; e && *e; e++) {
+		if (strchr(*e, '=') == NULL || **e == '=')
+			return isc_error_set(err, EINVAL, "--env \"%s\": expected KEY=VALUE", *e);
+		env_set(&p->env, *e);
+	}
+	if (o->user && parse_user(o->user, p, err) < 0)
+		return -1;
+	for (char **cn = o->caps; cn && *cn; cn++) {
+		int cap = isc_cap_from_name(*cn);
+		if (cap < 0) {
+			cleanup_free char *pre = isc_xasprintf("CAP_%s", *cn);
+			cap = isc_cap_from_name(pre);
+		}
+		if (cap < 0)
+			return isc_error_set(err, EINVAL, "--cap %s: unknown capability", *cn);
+		uint64_t bit = 1ULL << cap;
+		p->caps.bounding |= bit;
+		p->caps.effective |= bit;
+		p->caps.permitted |= bit;
+		p->caps.inheritable |= bit;
+		p->caps.ambient |= bit;
+	}
+	if (o->tty)
+		p->terminal = true;
+	if (o->no_new_privs)
+		p->no_new_privileges = true;
+
+	/* nothing beyond what the container was given */
+	uint64_t allowed = c->caps.bounding;
+	uint64_t asked = p->caps.bounding | p->caps.effective | p->caps.permitted | p->caps.inheritable |
+			 p->caps.ambient;
+	if (asked & ~allowed) {
+		int cap = __builtin_ctzll(asked & ~allowed);
+		const char *name = isc_cap_name(cap);
+		return isc_error_set(err, 0, "capability %s is not in the container's bounding set",
+				     name ? name : "?");
+	}
+	p->caps.bounding = allowed;
+	if (c->no_new_privileges)
+		p->no_new_privileges = true;
+	if (c->has_oom_score_adj && (!p->has_oom_score_adj || p->oom_score_adj < c->oom_score_adj)) {
+		p->has_oom_score_adj = true;
+		p->oom_score_adj = c->oom_score_adj;
+	}
+	/* rlimits: the container's, overridden by the process's but never above
+	 * a hard limit the container has */
+	size_t n = c->n_rlimits + p->n_rlimits;
+	struct isc_rlimit *rl = isc_xmalloc0((n ? n : 1) * sizeof(*rl));
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_rlimits; i++)
+		rl[k++] = c->rlimits[i];
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		size_t j;
+		for (j = 0; j < k; j++)
+			if (rl[j].resource == p->rlimits[i].resource)
+				break;
+		if (j < k && p->rlimits[i].hard > rl[j].hard) {
+			free(rl);
+			return isc_error_set(err, 0, "process.rlimits[%zu]: hard limit above the container's", i);
+		}
+		rl[j] = p->rlimits[i];
+		if (j == k)
+			k++;
+	}
+	free(p->rlimits);
+	p->rlimits = rl;
+	p->n_rlimits = k;
+	return 0;
+}
+
+static int wait_exec(int sync_fd, isc_error **err)
+{
+	char c;
+	ssize_t n;
+	do
+		n = recv(sync_fd, &c, 1, MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0; /* closed at execve */
+	if (n < 0)
+		return isc_error_set(err, errno, "sync socket: receive");
+	if (isc_sync_recv(sync_fd, 0, NULL, err) < 0)
+		return -1;
+	return isc_error_set(err, EPROTO, "sync socket: unexpected message");
+}
+
+static void kill_wait(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = -1;
+	}
+}
+
+int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
+		       isc_error **err)
+{
+	struct isc_state_dir d;
+	if (isc_state_dir_open(ctx->root, o->id, false, &d, err) < 0)
+		return -1;
+	bool have_dir = true;
+	struct isc_state st = { 0 };
+	cleanup_spec struct isc_spec *cs = NULL;
+	struct isc_process p = { 0 };
+	struct isc_seccomp_filter *filter = NULL;
+	struct isc_cgroup *cg = NULL;
+	cleanup_free char *cfg = NULL;
+	cleanup_close int pidfd = -1;
+	cleanup_close int master = -1;
+	int sv[2] = { -1, -1 }, con[2] = { -1, -1 };
+	pid_t stage = -1, child = -1;
+	int ret = -1;
+
+	if (isc_state_read(&d, &st, err) < 0)
+		goto out;
+	enum isc_status s = isc_state_status(&d, &st);
+	if (s != ISC_STATUS_RUNNING && s != ISC_STATUS_CREATED) {
+		isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
+		goto out;
+	}
+	size_t len = 0;
+	if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
+		isc_error_wrap(err, "container %s: saved config", o->id);
+		goto out;
+	}
+	if (isc_spec_parse(cfg, len, &cs, err) < 0) {
+		isc_error_wrap(err, "container %s: saved config", o->id);
+		goto out;
+	}
+	if (build_process(o, &cs->process, &p, err) < 0)
+		goto out;
+	if (p.terminal && o->console_socket == NULL) {
+		isc_error_set(err, EINVAL, "exec: --tty (process.terminal) needs --console-socket");
+		goto out;
+	}
+	int listen = isc_container_listen_fds();
+	if (o->preserve_fds < 0 || listen + o->preserve_fds > ISC_MAX_PRESERVE_FDS) {
+		isc_error_set(err, EINVAL, "--preserve-fds %d: at most %d fds", o->preserve_fds,
+			      ISC_MAX_PRESERVE_FDS - listen);
+		goto out;
+	}
+	if (isc_container_check_preserved(listen + o->preserve_fds, err) < 0)
+		goto out;
+	if (cs->seccomp && isc_seccomp_prepare(cs->seccomp, ctx->seccomp_cache, &filter, err) < 0) {
+		isc_error_wrap(err, "linux.seccomp");
+		goto out;
+	}
+	if (st.cgroup && isc_cgroup_deserialize(st.cgroup, &cg, err) < 0)
+		goto out;
+
+	pidfd = isc_container_pidfd_open(&st);
+	if (pidfd < 0) {
+		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
+		goto out;
+	}
+	int ns_flags = 0;
+	if (ns_to_join(st.pid, &ns_flags, err) < 0)
+		goto out;
+	/* the init may have gone between pidfd_open and reading its /proc */
+	if (!isc_state_pid_alive(&st)) {
+		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
+		goto out;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    (p.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, con) < 0)) {
+		isc_error_set(err, errno, "socketpair");
+		goto out;
+	}
+	struct exec_args a = {
+		.cspec = cs, .proc = &p, .filter = filter, .pidfd = pidfd, .ns_flags = ns_flags,
+		.join_user = (ns_flags & CLONE_NEWUSER) != 0, .sync_fd = sv[1], .console_fd = con[1],
+		.n_preserve = listen + o->preserve_fds, .listen = listen > 0,
+	};
+	/* own stdio stays; the state lock is not inherited (closed in the stage) */
+	fflush(NULL);
+	stage = fork();
+	if (stage < 0) {
+		isc_error_set(err, errno, "fork");
+		goto out;
+	}
+	if (stage == 0) {
+		isc_closep(&sv[0]);
+		isc_closep(&con[0]);
+		stage_main(&a);
+	}
+	isc_closep(&sv[1]);
+	isc_closep(&con[1]);
+
+	/* into the container's cgroups before it runs anything of the container */
+	if (cg && isc_cgroup_attach(cg, stage, err) < 0) {
+		isc_error_wrap(err, "cgroup");
+		goto out;
+	}
+	if (p.has_oom_score_adj) {
+		char path[64], val[16];
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)stage);
+		int n = snprintf(val, sizeof(val), "%d", p.oom_score_adj);
+		if (isc_write_file(path, val, (size_t)n, err) < 0) {
+			isc_error_wrap(err, "process.oomScoreAdj %d", p.oom_score_adj);
+			goto out;
+		}
+	}
+	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
+		goto out;
+	int32_t gpid = 0;
+	if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0) {
+		isc_error_wrap(err, "exec");
+		goto out;
+	}
+	child = gpid;
+	waitpid(stage, NULL, 0);
+	stage = -1;
+
+	if (con[0] >= 0) {
+		if (isc_terminal_recv_fd(con[0], &master, err) < 0)
+			goto out;
+		if (master < 0) {
+			/* it failed before: its error is on the sync socket */
+			if (wait_exec(sv[0], err) == 0)
+				isc_error_set(err, EPROTO, "exec: the process sent no terminal");
+			goto out;
+		}
+		if (isc_terminal_send_console(o->console_socket, master, err) < 0)
+			goto out;
+		isc_closep(&master);
+	}
+	if (wait_exec(sv[0], err) < 0)
+		goto out;
+	/* exec'd: the container owns it now; free the state for delete */
+	isc_state_dir_close(&d);
+	have_dir = false;
+	if (o->pid_file && isc_container_write_pid_file(o->pid_file, child, err) < 0)
+		goto out;
+
+	if (o->detach) {
+		*exit_status = 0;
+		child = -1;
+		ret = 0;
+		goto out;
+	}
+	isc_container_forward_signals(child);
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(child, &status, 0);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			isc_container_forward_signals(0);
+			isc_error_set(err, errno, "wait for the exec process");
+			goto out;
+		}
+		break;
+	}
+	isc_container_forward_signals(0);
+	child = -1;
+	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	ret = 0;
+out:
+	kill_wait(&child);
+	kill_wait(&stage);
+	isc_closep(&sv[0]);
+	isc_closep(&sv[1]);
+	isc_closep(&con[0]);
+	isc_closep(&con[1]);
+	if (filter)
+		isc_seccomp_filter_free(filter);
+	if (cg)
+		isc_cgroup_free(cg);
+	isc_process_clear(&p);
+	isc_state_clear(&st);
+	if (have_dir)
+		isc_state_dir_close(&d);
+	return ret;
+}

@@ -1,0 +1,343 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Helpers for the real-client tests (test_podman.py, test_containerd.py).
+
+The clients drive a runc-compatible runtime exactly as they do in
+production: podman 4.3 through conmon, containerd 1.6 through its
+io.containerd.runc.v2 shim.  Every test runs once per runtime in
+RUNTIMES (isc-runtime and runc, the reference); a runtime whose binary
+is missing is skipped.
+
+Everything lives in private temp folders: podman gets --root, --runroot
+and --tmpdir of its own, containerd its own config, root, state, sockets
+and shim --runc-root.  Nothing touches the machine's network: podman runs
+with --network none only.
+
+  PodmanEnv      a private podman store with the busybox image imported
+  Containerd     a containerd daemon started by hand (stopped by pid)
+  podman_leftovers(cid, state_root)  what a removed podman container left
+  ctr_leftovers(ns, cid, state_root) what a deleted containerd task left
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import helpers
+from helpers import REPO
+
+MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
+ISC_DEFAULT = os.path.join(REPO, "build", "src", "runtime", "isc-runtime")
+
+# Where each runtime keeps its state when the client passes no --root
+# (podman/conmon do not pass one).
+STATE_ROOTS = {"isc": "/run/isc-runtime", "runc": "/run/runc"}
+
+# podman on this machine: root lacks CAP_SYS_RESOURCE and its hard NOFILE
+# is 20000, while podman's default rlimits ask for more.
+PODMAN_RUN_FLAGS = ["--network", "none",
+                    "--ulimit", "nofile=20000:20000",
+                    "--ulimit", "nproc=32768:32768"]
+
+IMAGE = "localhost/isc-busybox:latest"
+
+
+def isc_path():
+    """isc-runtime under test: ISC_TEST_RUNTIME when it names isc-runtime,
+    else the build tree's binary."""
+    env = os.environ.get("ISC_TEST_RUNTIME")
+    if env and "isc" in os.path.basename(env):
+        return os.path.abspath(env)
+    return ISC_DEFAULT
+
+
+def runc_path():
+    return shutil.which("runc") or "/usr/sbin/runc"
+
+
+def runtime_params():
+    """pytest params [isc, runc]: (kind, absolute path)."""
+    return [pytest.param(("isc", isc_path()), id="isc"),
+            pytest.param(("runc", runc_path()), id="runc")]
+
+
+def require_runtime(rt):
+    kind, path = rt
+    if not os.access(path, os.X_OK):
+        pytest.skip("%s not found: %s" % (kind, path))
+    return kind, path
+
+
+def run(argv, timeout=60, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(argv, timeout=timeout, **kw)
+
+
+def make_rootfs(dest):
+    r = run(["sh", MKROOTFS, dest], timeout=120)
+    if r.returncode != 0:
+        pytest.skip("mkrootfs-busybox.sh failed: %s" % r.stderr.strip())
+    return dest
+
+
+def umount_below(path):
+    """Last resort: lazily unmount whatever is still mounted under path."""
+    for mp in sorted(helpers.mount_leftovers(path), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+
+
+# ---- leftovers -------------------------------------------------------------
+
+def _cgroup_dirs(rel):
+    """Cgroup directories /sys/fs/cgroup/<hierarchy>/<rel> (and the v2 root)."""
+    base = "/sys/fs/cgroup"
+    found = []
+    cands = [os.path.join(base, rel)]
+    try:
+        cands += [os.path.join(base, h, rel) for h in os.listdir(base)]
+    except OSError:
+        pass
+    for c in cands:
+        if os.path.isdir(c):
+            found.append(c)
+    return found
+
+
+def _procs_with(text):
+    """pids whose command line or cgroup mentions `text` (not ourselves)."""
+    found = []
+    me = os.getpid()
+    for e in os.listdir("/proc"):
+        if not e.isdigit() or int(e) == me:
+            continue
+        pid = int(e)
+        blob = b""
+        for name in ("cmdline", "cgroup"):
+            try:
+                with open("/proc/%d/%s" % (pid, name), "rb") as f:
+                    blob += f.read()
+            except OSError:
+                pass
+        if text.encode() in blob and helpers.pid_alive(pid):
+            found.append(pid)
+    return found
+
+
+def _mounts_with(text):
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            if text in line:
+                found.append(line.split()[4])
+    return found
+
+
+def _leftovers(cid, cgroup_rel, state_root):
+    left = []
+    left += ["mount " + m for m in _mounts_with(cid)]
+    left += ["cgroup " + d for d in _cgroup_dirs(cgroup_rel)]
+    left += ["state " + s for s in helpers.state_leftovers(state_root, cid)]
+    left += ["process %d" % p for p in _procs_with(cid)]
+    return left
+
+
+def podman_leftovers(cid, state_root):
+    return _leftovers(cid, "libpod_parent/libpod-" + cid, state_root)
+
+
+def ctr_leftovers(ns, cid, state_root):
+    return _leftovers(cid, os.path.join(ns, cid), state_root)
+
+
+def wait_clean(fn, timeout=10.0):
+    """Wait until fn() (a leftover list) is empty; return what is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = fn()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+# ---- podman ------------------------------------------------------------------
+
+class PodmanEnv:
+    """A private podman store: podman --root/--runroot/--tmpdir in a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="isc-podman-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.base = ["podman",
+                     "--root", os.path.join(self.dir, "root"),
+                     "--runroot", os.path.join(self.dir, "runroot"),
+                     "--tmpdir", os.path.join(self.dir, "tmp"),
+                     "--cgroup-manager=cgroupfs", "--events-backend=file"]
+        self.image = IMAGE
+        self.had_libpod_parent = bool(_cgroup_dirs("libpod_parent"))
+
+    def __call__(self, *args, input=None, timeout=60, env=None):
+        return run(self.base + list(args), input=input, timeout=timeout, env=env)
+
+    def ok(self, *args, **kw):
+        r = self(*args, **kw)
+        assert r.returncode == 0, "podman %s: rc=%d\n%s" % (
+            " ".join(args), r.returncode, r.stderr)
+        return r
+
+    def import_image(self):
+        rootfs = make_rootfs(os.path.join(self.dir, "rootfs"))
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        r = subprocess.run(self.base + ["import", "-", self.image], stdin=tar.stdout,
+                           capture_output=True, text=True, timeout=120)
+        tar.stdout.close()
+        tar.wait()
+        if r.returncode != 0:
+            pytest.skip("podman import failed: %s" % r.stderr.strip())
+
+    def save_oci_archive(self, dest):
+        self.ok("save", "--format", "oci-archive", "-o", dest, self.image)
+        return dest
+
+    def run_ctr(self, rt, *args, input=None, timeout=60, env=None):
+        """podman run --runtime <rt path> <safe flags> ARGS..."""
+        return self("run", "--runtime", rt[1], *PODMAN_RUN_FLAGS, *args,
+                    input=input, timeout=timeout, env=env)
+
+    def cid(self, name):
+        r = self.ok("inspect", "-f", "{{.Id}}", name)
+        return r.stdout.strip()
+
+    def status(self, name):
+        return self.ok("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
+
+    def close(self):
+        self("rm", "-a", "-f", "-t", "0", timeout=120)
+        self("rmi", "-a", "-f", timeout=120)
+        wait_clean(lambda: _procs_with(self.dir), timeout=10)  # conmon
+        # podman mounts its overlay store privately under --root
+        umount_below(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.had_libpod_parent:
+            for d in _cgroup_dirs("libpod_parent"):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+
+
+# ---- containerd --------------------------------------------------------------
+
+CONTAINERD_CONFIG = """\
+version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri",
+                    "io.containerd.snapshotter.v1.aufs",
+                    "io.containerd.snapshotter.v1.btrfs",
+                    "io.containerd.snapshotter.v1.zfs",
+                    "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "{d}/containerd.sock"
+
+[ttrpc]
+  address = "{d}/containerd.sock.ttrpc"
+
+[debug]
+  address = "{d}/debug.sock"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d}/opt"
+"""
+
+
+class Containerd:
+    """containerd started by hand in a temp dir; stop() kills it by pid."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="isc-ctrd-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.sock = os.path.join(self.dir, "containerd.sock")
+        self.runc_root = os.path.join(self.dir, "runc-root")
+        self.ns = "isc-test-%d" % os.getpid()
+        self.config = os.path.join(self.dir, "config.toml")
+        with open(self.config, "w") as f:
+            f.write(CONTAINERD_CONFIG.format(d=self.dir))
+        self.log = open(os.path.join(self.dir, "containerd.log"), "w")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["containerd", "--config", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("containerd exited with %s; see %s"
+                                   % (self.proc.returncode, self.log.name))
+            if os.path.exists(self.sock) and self("version").returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("containerd socket did not appear")
+            time.sleep(0.05)
+
+    def __call__(self, *args, input=None, timeout=60):
+        return run(["ctr", "-a", self.sock, "-n", self.ns] + list(args),
+                   input=input, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        r = self(*args, **kw)
+        assert r.returncode == 0, "ctr %s: rc=%d\n%s" % (
+            " ".join(args), r.returncode, r.stderr)
+        return r
+
+    def shim_log(self, cid):
+        p = os.path.join(self.dir, "state", "io.containerd.runtime.v2.task",
+                         self.ns, cid, "log.json")
+        try:
+            with open(p) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup_containers(self):
+        r = self("containers", "ls", "-q")
+        for cid in r.stdout.split():
+            self("task", "kill", "-s", "KILL", cid)
+            self("task", "delete", "-f", cid)
+            self("containers", "rm", cid)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.cleanup_containers()
+            except Exception:  # noqa: BLE001 - teardown must go on
+                pass
+            # shims exit once their tasks are deleted; wait for them so that
+            # none outlives the daemon
+            wait_clean(lambda: _procs_with(self.sock), timeout=10)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        for pid in _procs_with(self.sock):  # a shim this daemon started
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        umount_below(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        # the runtimes create cgroups <ns>/<id>; the <ns> parent stays behind
+        for d in _cgroup_dirs(self.ns):
+            for root, _dirs, _files in sorted(os.walk(d), key=lambda t: -len(t[0])):
+                try:
+                    os.rmdir(root)
+                except OSError:
+                    pass

@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""containerd 1.6 (`ctr`, io.containerd.runc.v2 shim) drives isc-runtime
+as it drives runc.
+
+Proves, for isc-runtime and runc with `ctr run --runc-binary`: run --rm
+output and exit status, a detached task with `task exec` (exit status and
+output), `task ps`, `task kill` (the container's TERM handler runs),
+`task delete`, and that a failed create shows the runtime's message; after
+delete nothing is left (no mount naming the id, no <namespace>/<id>
+cgroup, no state under the shim's --runc-root, no process).
+
+containerd is started by hand once per module in a temp dir (own config,
+root, state, sockets; CRI plugin disabled) and killed by pid at teardown.
+The image is the busybox rootfs, imported into podman and saved as an OCI
+archive (so podman is needed too).  Skipped when containerd, ctr or
+podman is missing.
+"""
+import os
+import shutil
+import uuid
+
+import pytest
+
+import clients
+
+pytestmark = pytest.mark.skipif(
+    any(shutil.which(b) is None for b in
+        ("containerd", "ctr", "containerd-shim-runc-v2", "podman")),
+    reason="containerd/ctr/podman not installed (scripts/install-deps.sh)")
+
+TRAP_LOOP = 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+
+
+@pytest.fixture(scope="module")
+def ctrd():
+    if os.geteuid() != 0:
+        pytest.skip("containerd tests need root")
+    pm = clients.PodmanEnv()
+    d = clients.Containerd()
+    try:
+        pm.import_image()
+        archive = pm.save_oci_archive(os.path.join(d.dir, "busybox-oci.tar"))
+        d.start()
+        d.ok("images", "import", archive, timeout=120)
+        d.image = pm.image
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            pm.close()
+
+
+class Case:
+    def __init__(self, d, rt):
+        self.d = d
+        self.rt = rt
+        self.kind = rt[0]
+        self.ids = []
+
+    def new_id(self):
+        cid = "isc-%s-%s" % (self.kind, uuid.uuid4().hex[:10])
+        self.ids.append(cid)
+        return cid
+
+    def run(self, *args, cmd=(), input=None, timeout=60):
+        cid = self.new_id()
+        r = self.d("run", "--runc-binary", self.rt[1], "--runc-root", self.d.runc_root,
+                   *args, self.d.image, cid, *cmd, input=input, timeout=timeout)
+        return cid, r
+
+    def leftovers(self, cid):
+        return clients.wait_clean(
+            lambda: clients.ctr_leftovers(self.d.ns, cid,
+                                          os.path.join(self.d.runc_root, self.d.ns)))
+
+    def assert_clean(self, cid):
+        left = self.leftovers(cid)
+        assert not left, "%s: left after ctr deleted %s: %s" % (self.kind, cid, left)
+
+    def close(self):
+        left = {}
+        for cid in self.ids:
+            self.d("task", "kill", "-s", "KILL", cid)
+            self.d("task", "delete", "-f", cid)
+            self.d("containers", "rm", cid)
+            lo = self.leftovers(cid)
+            if lo:
+                left[cid] = lo
+        assert not left, "left behind: %s" % left
+
+
+@pytest.fixture(params=clients.runtime_params())
+def ct(request, ctrd):
+    rt = clients.require_runtime(request.param)
+    case = Case(ctrd, rt)
+    yield case
+    case.close()
+
+
+def test_run_rm_output_and_status(ct):
+    cid, r = ct.run("--rm", cmd=("sh", "-c", "echo hello isc; exit 3"))
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == "hello isc\n"
+    assert ct.d("containers", "info", cid).returncode != 0  # --rm removed it
+    ct.assert_clean(cid)
+
+
+def test_run_zero(ct):
+    cid, r = ct.run("--rm", cmd=("true",))
+    assert r.returncode == 0, r.stderr
+    ct.assert_clean(cid)
+
+
+def test_detached_task_kill_delete(ct):
+    cid, r = ct.run("-d", cmd=("sh", "-c", TRAP_LOOP))
+    assert r.returncode == 0, r.stderr
+    tasks = ct.d.ok("task", "ls").stdout
+    assert any(l.split()[:1] == [cid] and "RUNNING" in l for l in tasks.splitlines()), tasks
+
+    ps = ct.d.ok("task", "ps", cid).stdout.split("\n")[1:]
+    pids = [int(l.split()[0]) for l in ps if l.strip()]
+    assert pids, ps
+
+    ct.d.ok("task", "kill", cid)  # SIGTERM by default
+    clients.wait_clean(lambda: [l for l in ct.d.ok("task", "ls").stdout.splitlines()
+                                if l.startswith(cid + " ") and "STOPPED" not in l])
+    r = ct.d.ok("task", "delete", cid)
+    assert r.returncode == 0
+    ct.d.ok("containers", "rm", cid)
+    ct.assert_clean(cid)
+
+
+def test_task_exec(ct):
+    cid, r = ct.run("-d", cmd=("sh", "-c", TRAP_LOOP))
+    assert r.returncode == 0, r.stderr
+    r = ct.d("task", "exec", "--exec-id", "e1", cid, "echo", "in", "exec")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "in exec\n"
+    r = ct.d("task", "exec", "--exec-id", "e2", cid, "sh", "-c", "exit 5")
+    assert r.returncode == 5, r.stderr
+
+
+def test_task_ps_lists_init(ct):
+    cid, r = ct.run("-d", cmd=("sh", "-c", TRAP_LOOP))
+    assert r.returncode == 0, r.stderr
+    ps = ct.d.ok("task", "ps", cid).stdout.split("\n")[1:]
+    pids = {int(l.split()[0]) for l in ps if l.strip()}
+    init = int(ct.d.ok("task", "ls").stdout.split(cid, 1)[1].split()[0])
+    assert init in pids
+
+
+def test_delete_force_running(ct):
+    cid, r = ct.run("-d", cmd=("sleep", "1000"))
+    assert r.returncode == 0, r.stderr
+    ct.d.ok("task", "delete", "-f", cid)
+    ct.d.ok("containers", "rm", cid)
+    ct.assert_clean(cid)
+
+
+def test_create_failure_message(ct):
+    cid, r = ct.run("--rm", cmd=("nosuchcmd",))
+    assert r.returncode != 0
+    assert "OCI runtime create failed" in r.stderr
+    assert 'exec: "nosuchcmd": executable file not found in $PATH' in r.stderr, r.stderr
+    ct.d("containers", "rm", cid)
+    ct.assert_clean(cid)

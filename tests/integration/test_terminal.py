@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Terminals: process.terminal (create/run) and exec --tty hand the pty
+master to the caller's --console-socket (SCM_RIGHTS), the process has the
+slave as its controlling terminal and stdio; --preserve-fds and LISTEN_FDS."""
+import array
+import os
+import select
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import helpers
+
+
+class ConsoleServer:
+    """A unix socket that accepts one connection per expected fd and keeps
+    the received fds (what conmon and the containerd shim do)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.sock.settimeout(20)
+        self.fds = []
+        self.names = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            fds = array.array("i")
+            msg, anc, _, _ = conn.recvmsg(1024, socket.CMSG_SPACE(4 * fds.itemsize))
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+            self.names.append(msg)
+            self.fds.extend(fds)
+
+    def master(self, timeout=20):
+        self.thread.join(timeout)
+        assert self.fds, "no fd arrived on the console socket"
+        return self.fds[0]
+
+    def close(self):
+        self.sock.close()
+        for fd in self.fds:
+            os.close(fd)
+        os.unlink(self.path)
+
+
+@pytest.fixture
+def console(runtime):
+    servers = []
+
+    def make():
+        s = ConsoleServer(os.path.join(runtime.workdir, "console-%d.sock" % len(servers)))
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.close()
+
+
+def read_until(fd, want, timeout=10):
+    out = b""
+    end = time.monotonic() + timeout
+    while want not in out and time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every slave is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_create_terminal_console_socket(runtime, bundle, console):
+    b = bundle("echo", "hello")
+    b.process["terminal"] = True
+    b.write()
+    srv = console()
+    r = runtime("create", "--bundle", b.path, "--console-socket", srv.path, b.id)
+    assert r.returncode == 0, r.stderr
+    m = srv.master()
+    assert os.isatty(m)
+    assert runtime.start(b.id).returncode == 0
+    assert b"hello\r\n" in read_until(m, b"hello\r\n")
+
+
+def test_terminal_is_controlling_tty_and_sized(runtime, busybox_bundle, console):
+    b = busybox_bundle("/bin/sh", "-c", "tty; stty size; echo via-console > /dev/console; "
+                       "[ -t 0 ] && [ -t 2 ] && echo stdio-tty")
+    b.process["terminal"] = True
+    b.process["consoleSize"] = {"height": 33, "width": 101}
+    b.write()
+    srv = console()
+    r = runtime("create", "--bundle", b.path, "--console-socket", srv.path, b.id)
+    assert r.returncode == 0, r.stderr
+    m = srv.master()
+    assert runtime.start(b.id).returncode == 0
+    out = read_until(m, b"stdio-tty").decode()
+    assert "/dev/pts/" in out
+    assert "33 101" in out
+    assert "stdio-tty" in out
+    assert "via-console" in out  # /dev/console is the terminal
+
+
+def test_terminal_without_console_socket_fails(runtime, bundle):
+    b = bundle("true")
+    b.process["terminal"] = True
+    r = runtime.create(b)
+    assert r.returncode != 0
+    assert "console" in r.stderr.lower()
+
+
+def test_exec_tty_console_socket(runtime, bundle, console):
+    b = bundle("sleep", "60")
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    srv = console()
+    r = runtime("exec", "--tty", "--console-socket", srv.path, "--detach", b.id,
+                "/bin/payload", "echo", "hello")
+    assert r.returncode == 0, r.stderr
+    m = srv.master()
+    assert b"hello\r\n" in read_until(m, b"hello\r\n")
+
+
+@pytest.mark.isc_only  # runc allocates its own terminal in the foreground
+def test_exec_tty_foreground_status(runtime, bundle, console):
+    b = bundle("sleep", "60")
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    srv = console()
+    r = runtime("exec", "--tty", "--console-socket", srv.path, b.id, "/bin/payload", "exit", "5")
+    assert r.returncode == 5, r.stderr
+    srv.master()
+
+
+@pytest.mark.isc_only
+def test_exec_tty_without_console_socket_fails(runtime, bundle):
+    b = bundle("sleep", "60")
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    r = runtime("exec", "--tty", b.id, "/bin/payload", "true")
+    assert r.returncode != 0 and "console-socket" in r.stderr
+
+
+def _run_with_fds(runtime, b, extra_args, fds, env=None):
+    """`run` with pass_fds: the runtime gets fds 3.. from us.  With
+    LISTEN_FDS in env, LISTEN_PID is the runtime's pid (sd_listen_fds)."""
+    b.write()
+    cmd = [runtime.path, "--root", runtime.root, "run", "--bundle", b.path] + extra_args + [b.id]
+    if env and "LISTEN_FDS" in env and "LISTEN_PID" not in env:
+        cmd = ["/bin/sh", "-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', "sh"] + cmd
+    runtime.ids.append(b.id)
+    with open(b.out_path, "ab") as out, open(b.err_path, "ab") as err:
+        # dup the payload fds to 3, 4, ... in the child
+        def fix():
+            for i, fd in enumerate(fds):
+                os.dup2(fd, 3 + i)
+        return subprocess.run(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                              preexec_fn=fix, pass_fds=[3 + i for i in range(len(fds))],
+                              env=dict(os.environ, **(env or {})), timeout=30)
+
+
+def _fds_in_container_test(runtime, bundle, extra_args, env):
+    # a file anyone may reopen: the container's root is not the host's
+    path = os.path.join(runtime.workdir, "fd3-target")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.fchmod(fd, 0o666)
+    try:
+        b = bundle("write", "/proc/self/fd/3", "through-fd-3")
+        r = _run_with_fds(runtime, b, extra_args, [fd], env)
+        assert r.returncode == 0, b.output() + b.errors()
+    finally:
+        os.close(fd)
+    with open(path) as f:
+        assert f.read() == "through-fd-3"
+
+
+def test_preserve_fds(runtime, bundle):
+    _fds_in_container_test(runtime, bundle, ["--preserve-fds", "1"], None)
+
+
+def test_inherited_fds_closed_without_preserve(runtime, bundle):
+    path = os.path.join(runtime.workdir, "fd3-target")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.fchmod(fd, 0o666)
+    try:
+        b = bundle("write", "/proc/self/fd/3", "x")
+        r = _run_with_fds(runtime, b, [], [fd])
+        assert r.returncode != 0
+    finally:
+        os.close(fd)
+
+
+def test_listen_fds(runtime, bundle):
+    path = os.path.join(runtime.workdir, "fd3-target")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        b = bundle("env")
+        r = _run_with_fds(runtime, b, [], [fd], {"LISTEN_FDS": "1"})
+        assert r.returncode == 0, b.errors()
+        env = b.output().splitlines()
+        assert "LISTEN_FDS=1" in env and "LISTEN_PID=1" in env
+    finally:
+        os.close(fd)
+
+
+def test_listen_fds_for_another_process_ignored(runtime, bundle):
+    b = bundle("env")
+    r = _run_with_fds(runtime, b, [], [], {"LISTEN_FDS": "1", "LISTEN_PID": "1"})
+    assert r.returncode == 0, b.errors()
+    assert not [e for e in b.output().splitlines() if e.startswith("LISTEN_")]
+
+
+@pytest.mark.isc_only
+def test_preserve_fds_more_than_passed_fails(runtime, bundle):
+    # fd 3 is not open in the runtime's caller: nothing of the runtime's own
+    # may take its place in the container
+    b = bundle("true")
+    r = _run_with_fds(runtime, b, ["--preserve-fds", "2"], [])
+    assert r.returncode != 0
+    assert "not passed" in b.errors()
