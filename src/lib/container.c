@@ -242,8 +242,10 @@ static int init_setup(struct init_args *a, isc_error **err)
 		isc_container_keep_fds(a->n_preserve);
 	char **env = proc->env;
 	cleanup_strv char **env_listen = NULL;
-	if (a->listen_fds)
-		env = env_listen = isc_container_env_listen(proc->env, getpid(), a->n_preserve);
+	if (a->listen_fds) {
+		env_listen = isc_container_env_listen(proc->env, getpid(), a->n_preserve);
+		env = env_listen;
+	}
 
 	if (spec->has_personality && personality(spec->personality) < 0)
 		return isc_error_set(err, errno, "linux.personality");

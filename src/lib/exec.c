@@ -105,8 +105,10 @@ static int exec_setup(struct exec_args *a, isc_error **err)
 		isc_container_keep_fds(a->n_preserve);
 	char **env = p->env;
 	cleanup_strv char **env_listen = NULL;
-	if (a->listen)
-		env = env_listen = isc_container_env_listen(p->env, getpid(), a->n_preserve);
+	if (a->listen) {
+		env_listen = isc_container_env_listen(p->env, getpid(), a->n_preserve);
+		env = env_listen;
+	}
 
 	if (cs->has_personality && personality(cs->personality) < 0)
 		return isc_error_set(err, errno, "linux.personality");

@@ -56,6 +56,7 @@ int isc_terminal_send_fd(int sock, int fd, const char *name, isc_error **err)
 	if (n >= sizeof(payload))
 		n = sizeof(payload) - 1;
 	memcpy(payload, name, n);
+	payload[n] = '\0';
 	struct iovec iov = { .iov_base = payload, .iov_len = n ? n : 1 };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];

@@ -74,7 +74,9 @@ int verb_exec(struct global *g, int argc, char **argv)
 		}
 		case OPT_IGNORED: case OPT_IGNORED_ARG: break;
 		case 'h': verb_usage("exec", stdout); exit(0);
-		default: return usage_fail("unknown or incomplete option ", argv[optind - 1]);
+		/* env and caps are freed by their cleanup attribute, which the
+		 * analyzer does not model */
+		default: return usage_fail("unknown or incomplete option ", argv[optind - 1]); // NOLINT(clang-analyzer-unix.Malloc)
 		}
 	}
 	if (optind >= argc)
