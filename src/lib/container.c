@@ -353,6 +353,9 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	close_inherited_fds(a);
+	/* Nothing in the container may ptrace us or open our /proc files
+	 * before we exec (execve makes the new image dumpable again). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* die with the runtime while it is still setting us up */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
@@ -369,6 +372,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	cleanup_error isc_error *err = NULL;
 	struct isc_ns_plan *ns = a->ns;
 	close_inherited_fds(a);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
