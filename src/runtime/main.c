@@ -126,8 +126,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (systemd_cgroup || strcmp(cgroup_manager, "systemd") == 0) {
-		isc_error_set(&err, ENOTSUP, "--systemd-cgroup / --cgroup-manager systemd: the systemd cgroup "
-					     "manager is not supported; use cgroupfs");
+		if (access("/run/systemd/system", F_OK) < 0)
+			isc_error_set(&err, 0, "--systemd-cgroup / --cgroup-manager systemd: systemd is not running on "
+					       "this host (no /run/systemd/system); use --cgroup-manager cgroupfs");
+		else
+			isc_error_set(&err, ENOTSUP, "--systemd-cgroup / --cgroup-manager systemd: the systemd cgroup "
+						     "manager is not supported; use --cgroup-manager cgroupfs");
 		isc_log_error(err);
 		isc_error_free(&err);
 		return 1;

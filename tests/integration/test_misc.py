@@ -65,3 +65,19 @@ def test_lxcfs_style_proc_file_bind_allowed(runtime, bundle):
     b.config["mounts"].append({"destination": "/proc/uptime", "type": "bind", "source": str(src),
                                "options": ["bind", "ro"]})
     assert runtime.run_ok(b).startswith("12345.00")
+
+
+@pytest.mark.isc_only
+@pytest.mark.parametrize("flags", [["--systemd-cgroup"], ["--cgroup-manager", "systemd"]])
+def test_systemd_cgroup_manager_refused_clearly(runtime, flags):
+    r = runtime(*flags, "list")
+    assert r.returncode != 0
+    if not os.path.exists("/run/systemd/system"):
+        assert "systemd is not running" in r.stderr, r.stderr
+
+
+@pytest.mark.isc_only
+def test_unknown_cgroup_manager_refused(runtime):
+    r = runtime("--cgroup-manager", "bogus", "list")
+    assert r.returncode != 0
+    assert "--cgroup-manager" in r.stderr
