@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   gcc libc6-dev meson ninja-build pkg-config
-  libseccomp-dev libjansson-dev
+  libseccomp-dev libjansson-dev libarchive-dev
   # tests, sanitizers, static analysis, fuzzing
   libcmocka-dev python3-pytest clang clang-tidy cppcheck libclang-rt-14-dev
   # realistic payloads and lab tools

@@ -47,6 +47,7 @@
 #include "log.h"
 #include "ns.h"
 #include "rootfs.h"
+#include "scratch.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "state.h"
@@ -74,6 +75,8 @@ struct init_args {
 	int console_fd; /* process.terminal: the master goes back over this socket; else -1 */
 	int n_preserve; /* fds 3 .. 3+n_preserve-1 stay open (--preserve-fds, LISTEN_FDS) */
 	bool listen_fds; /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
+	int scratch_fd;  /* org.isc.scratch: detached tree to move to scratch_path; else -1 */
+	const char *scratch_path;
 };
 
 /* ------------------------------------------------------------------ */
@@ -205,6 +208,12 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 	if (isc_rootfs_prepare(spec, a->rootfs, a->bundle, in_userns, err) < 0)
 		return -1;
+	/* after the config mounts, so that a tmpfs there can hold the mount point */
+	if (a->scratch_fd >= 0) {
+		if (isc_scratch_attach(a->scratch_fd, a->rootfs, a->scratch_path, err) < 0)
+			return -1;
+		isc_closep(&a->scratch_fd);
+	}
 
 	/* prestart and createRuntime hooks run in the runtime's namespaces */
 	if (spec->n_hooks[ISC_HOOK_PRESTART] + spec->n_hooks[ISC_HOOK_CREATE_RUNTIME] > 0) {
@@ -321,6 +330,8 @@ static void close_inherited_fds(const struct init_args *a)
 	keep[n++] = a->fifo_fd;
 	if (a->console_fd >= 0)
 		keep[n++] = a->console_fd;
+	if (a->scratch_fd >= 0)
+		keep[n++] = a->scratch_fd;
 	for (int i = 0; i < a->n_preserve && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
@@ -464,6 +475,7 @@ struct create_undo {
 	struct isc_cgroup *cg;
 	pid_t pid;   /* init or stage to kill on failure */
 	pid_t stage; /* stage process to reap */
+	char *scratch_mount; /* org.isc.scratch mount point to tear down; NULL */
 };
 
 static void undo_create(struct create_undo *u)
@@ -476,6 +488,15 @@ static void undo_create(struct create_undo *u)
 	if (u->stage > 0 && u->stage != u->pid) {
 		kill(u->stage, SIGKILL);
 		waitpid(u->stage, NULL, 0);
+	}
+	if (u->scratch_mount) {
+		/* after the processes: their open files would keep the key */
+		if (isc_scratch_destroy(u->scratch_mount, &e) != 0) {
+			isc_log_error(e);
+			isc_error_free(&e);
+		}
+		free(u->scratch_mount);
+		u->scratch_mount = NULL;
 	}
 	if (u->cg) {
 		if (isc_cgroup_destroy(u->cg, &e) < 0) {
@@ -565,6 +586,52 @@ static pid_t raw_clone(unsigned long flags)
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
 
+/* org.isc.scratch, before anything exists: the value, a mount namespace to
+ * put it in, and the host ids that will own the data directory (the
+ * process's user, through the user namespace's maps). */
+static int scratch_prepare(const struct isc_spec *spec, const struct isc_ns_plan *ns, const char *value,
+			   struct isc_scratch_opts *o, uint32_t *uid, uint32_t *gid, isc_error **err)
+{
+	if (isc_scratch_parse(value, o, err) < 0)
+		return -1;
+	const struct isc_namespace *mnt = isc_spec_namespace(spec, CLONE_NEWNS);
+	if (mnt == NULL || mnt->path) {
+		isc_scratch_opts_clear(o);
+		return isc_error_set(err, EINVAL, "annotation %s: needs a new mount namespace", ISC_SCRATCH_ANNOTATION);
+	}
+	uint32_t cu = spec->process.uid, cg = spec->process.gid;
+	int r = 0;
+	if (ns->user_join && spec->n_uid_mappings == 0) {
+		/* a joined user namespace: its maps, through /proc/PID/ns/user */
+		const struct isc_namespace *u = isc_spec_namespace(spec, CLONE_NEWUSER);
+		int pid = 0, end = 0;
+		cleanup_free char *um = NULL, *gm = NULL;
+		cleanup_error isc_error *e = NULL;
+		if (u == NULL || u->path == NULL || sscanf(u->path, "/proc/%d/ns/user%n", &pid, &end) != 1 ||
+		    u->path[end] != '\0') {
+			r = isc_error_set(err, EINVAL, "annotation %s: cannot read the maps of user namespace %s",
+					  ISC_SCRATCH_ANNOTATION, u && u->path ? u->path : "(none)");
+		} else {
+			cleanup_free char *up = isc_xasprintf("/proc/%d/uid_map", pid);
+			cleanup_free char *gp = isc_xasprintf("/proc/%d/gid_map", pid);
+			if (isc_read_file(up, &um, NULL, 0, &e) < 0 || isc_read_file(gp, &gm, NULL, 0, &e) < 0 ||
+			    isc_scratch_map_id_text(um, cu, uid) < 0 || isc_scratch_map_id_text(gm, cg, gid) < 0)
+				r = isc_error_set(err, EINVAL, "annotation %s: process.user %u:%u is not mapped in %s",
+						  ISC_SCRATCH_ANNOTATION, cu, cg, u->path);
+		}
+	} else if (!ns->user_new && !ns->user_join) {
+		*uid = cu;
+		*gid = cg;
+	} else if (isc_scratch_map_id(spec->uid_mappings, spec->n_uid_mappings, cu, uid) < 0 ||
+		   isc_scratch_map_id(spec->gid_mappings, spec->n_gid_mappings, cg, gid) < 0) {
+		r = isc_error_set(err, EINVAL, "annotation %s: process.user %u:%u is not mapped in the user namespace",
+				  ISC_SCRATCH_ANNOTATION, cu, cg);
+	}
+	if (r < 0)
+		isc_scratch_opts_clear(o);
+	return r;
+}
+
 /* Everything but start: leaves a created container and its state. */
 static int do_create(const struct isc_context *ctx, const struct isc_create_opts *o, pid_t *init_pid,
 		     isc_error **err)
@@ -617,9 +684,19 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		return isc_error_set(err, EINVAL, "linux.uidMappings given without a user namespace");
 	}
 
+	/* org.isc.scratch: validated before anything exists */
+	const char *scratch_value = isc_spec_annotation(spec, ISC_SCRATCH_ANNOTATION);
+	struct isc_scratch_opts sopt = { 0 };
+	uint32_t scratch_uid = 0, scratch_gid = 0;
+	if (scratch_value && scratch_prepare(spec, &ns, scratch_value, &sopt, &scratch_uid, &scratch_gid, err) < 0) {
+		isc_ns_plan_close(&ns);
+		return -1;
+	}
+
 	struct isc_seccomp_filter *filter = NULL;
 	if (spec->seccomp && isc_seccomp_prepare(spec->seccomp, ctx->seccomp_cache, &filter, err) < 0) {
 		isc_ns_plan_close(&ns);
+		isc_scratch_opts_clear(&sopt);
 		return isc_error_wrap(err, "linux.seccomp");
 	}
 	isc_debug("seccomp: %s", filter ? (filter->from_cache ? "from cache" : "compiled") : "none");
@@ -638,6 +715,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	int master = -1;
 	int fifo_fd = -1;
 	struct isc_state st = { 0 };
+	struct isc_scratch scratch = { .tree_fd = -1 };
 
 	if (isc_state_dir_create(ctx->root, o->id, &u.dir, err) < 0)
 		goto out;
@@ -684,8 +762,24 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	st.annotations_json = annotations_json(spec);
 	st.owner = geteuid();
 	st.hooks_saved = save_hooks;
+	if (scratch_value) {
+		/* recorded before it exists: a delete after a crash finds it */
+		u.scratch_mount = isc_xasprintf("%s/%s/scratch", ctx->root, o->id);
+		scratch.mount = u.scratch_mount;
+		st.scratch = isc_scratch_record(&scratch);
+		scratch.mount = NULL;
+	}
 	if (isc_state_write(&u.dir, &st, err) < 0)
 		goto out;
+	if (scratch_value) {
+		cleanup_free char *cache = isc_xasprintf("%s/.cache/scratch", ctx->root);
+		if (isc_scratch_setup(&sopt, cache, u.dir.dir_fd, u.scratch_mount, scratch_uid, scratch_gid, o->id,
+				      &scratch, err) < 0)
+			goto out;
+		free(st.scratch);
+		st.scratch = isc_scratch_record(&scratch);
+		mark("scratch ready");
+	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		isc_error_set(err, errno, "socketpair");
@@ -702,6 +796,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		.sync_fd = sv[1], .fifo_fd = fifo_fd, .ns = &ns, .filter = filter,
 		.in_userns = ns.user_new || ns.user_join,
 		.console_fd = con[1], .n_preserve = listen + o->preserve_fds, .listen_fds = listen > 0,
+		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path,
 	};
 	bool staged = ns.n_join > 0 || ns.time_new;
 	/* The cgroup namespace is unshared by the init once it is in its groups. */
@@ -811,6 +906,8 @@ out:
 	isc_closep(&con[1]);
 	isc_closep(&master);
 	isc_closep(&fifo_fd);
+	isc_scratch_clear(&scratch);
+	isc_scratch_opts_clear(&sopt);
 	isc_ns_plan_close(&ns);
 	if (filter)
 		isc_seccomp_filter_free(filter);
@@ -819,6 +916,7 @@ out:
 	} else {
 		if (u.cg)
 			isc_cgroup_free(u.cg);
+		free(u.scratch_mount);
 		isc_state_dir_close(&u.dir);
 	}
 	isc_state_clear(&st);
@@ -1034,6 +1132,17 @@ static int destroy_locked(struct isc_state_dir *d, struct isc_state *st, bool fo
 	}
 	if (ret < 0)
 		return ret;
+	/* org.isc.scratch: the processes are gone, their files closed */
+	if (st->scratch) {
+		cleanup_free char *mnt = isc_xasprintf("%s/%s/scratch", d->root, d->id);
+		int r = isc_scratch_destroy(mnt, err);
+		if (r < 0)
+			return isc_error_wrap(err, "container %s", d->id);
+		if (r > 0) {
+			isc_log_error(*err);
+			isc_error_free(err);
+		}
+	}
 	/* poststop hooks: failures are warnings, the container is gone anyway */
 	cleanup_free char *cfg = NULL;
 	size_t len = 0;

@@ -171,7 +171,9 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 		while ((de = readdir(dir)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
-			if (unlinkat(d->dir_fd, de->d_name, 0) < 0 && errno != ENOENT && ret == 0)
+			/* a directory is what a failed scratch teardown may leave */
+			int fl = de->d_type == DT_DIR ? AT_REMOVEDIR : 0;
+			if (unlinkat(d->dir_fd, de->d_name, fl) < 0 && errno != ENOENT && ret == 0)
 				ret = isc_error_set(err, errno, "remove %s/%s/%s", d->root, d->id, de->d_name);
 		}
 		closedir(dir);
@@ -201,6 +203,10 @@ int isc_state_write(const struct isc_state_dir *d, const struct isc_state *st, i
 	if (st->annotations_json) {
 		json_t *a = json_loads(st->annotations_json, 0, NULL);
 		json_object_set_new(o, "annotations", a ? a : json_object());
+	}
+	if (st->scratch) {
+		json_t *sc = json_loads(st->scratch, 0, NULL);
+		json_object_set_new(o, "scratch", sc ? sc : json_object());
 	}
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -254,6 +260,9 @@ int isc_state_read(const struct isc_state_dir *d, struct isc_state *st, isc_erro
 	json_t *a = json_object_get(o, "annotations");
 	if (json_is_object(a))
 		st->annotations_json = json_dumps(a, JSON_COMPACT);
+	json_t *sc = json_object_get(o, "scratch");
+	if (json_is_object(sc))
+		st->scratch = json_dumps(sc, JSON_COMPACT);
 	json_decref(o);
 	return 0;
 }
@@ -266,6 +275,7 @@ void isc_state_clear(struct isc_state *st)
 	free(st->created);
 	free(st->cgroup);
 	free(st->annotations_json);
+	free(st->scratch);
 	memset(st, 0, sizeof(*st));
 }
 

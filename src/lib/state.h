@@ -30,6 +30,8 @@ struct isc_state {
 	bool hooks_saved;         /* config.json copied into the state dir for poststart/poststop hooks */
 	char *cgroup;             /* isc_cgroup_serialize() text; may be NULL */
 	char *annotations_json;   /* JSON object text; may be NULL */
+	char *scratch;            /* org.isc.scratch record (JSON object text, isc_scratch_record());
+				   * NULL without the annotation */
 	uid_t owner;
 };
 

@@ -43,7 +43,7 @@ int verb_features(struct global *g, int argc, char **argv)
 			json_array_append_new(caps, json_string(isc_cap_name(c)));
 	json_t *o = json_pack(
 		"{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, "
-		"s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}, s:{s:s, s:s}}",
+		"s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}, s:{s:s, s:s, s:s}}",
 		"ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0",
 		"hooks", strings(hooks), "mountOptions", strings(mount_options),
 		"linux",
@@ -53,7 +53,8 @@ int verb_features(struct global *g, int argc, char **argv)
 		"archs", strings(archs), "knownFlags", strings(seccomp_flags), "supportedFlags", strings(seccomp_flags),
 		"apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0,
 		"mountExtensions", "idmap", "enabled", 0,
-		"annotations", "org.isc.runtime.version", ISC_VERSION, "org.isc.seccomp.cache", "sha256-keyed, root-only");
+		"annotations", "org.isc.runtime.version", ISC_VERSION, "org.isc.seccomp.cache", "sha256-keyed, root-only",
+		"org.isc.scratch", "size=N[k|m|g],path=/abs,exec|noexec: encrypted per-container scratch (docs/annotations.md)");
 	if (o == NULL) {
 		fprintf(stderr, "isc-runtime: features: internal error\n");
 		return 1;

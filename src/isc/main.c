@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * isc: the operator's command (issue 4).  Global flags, then a verb from
+ * the table; only this program prints errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isc.h"
+#include "util.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(struct isc_global *g, int argc, char **argv);
+	const char *help;
+};
+
+static const struct verb verbs[] = {
+	{ "image", verb_image, "import, list, verify and remove images (isc image --help)" },
+	{ "help", verb_help, "show this help, or a command's" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: isc [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"isc manages immutable service containers and their images.\n"
+		"\n"
+		"Global options:\n"
+		"  --lab NAME     work in the lab NAME (state under " ISC_HOST_ROOT "/labs/NAME);\n"
+		"                 also from the environment variable ISC_LAB\n"
+		"  --root DIR     state root (default " ISC_HOST_ROOT "); overrides --lab\n"
+		"  -v, --version  print the version\n"
+		"  -h, --help     print this help\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "\nImage commands:\n"
+		   "  image import NAME SOURCE     import a rootfs directory, a tarball or an OCI layout\n"
+		   "  image ls [--format json]     list images\n"
+		   "  image verify NAME            rehash every file of an image against its manifest\n"
+		   "  image check NAME             the quick check a container start makes\n"
+		   "  image rm NAME                remove an image name (and its content when unused)\n"
+		   "\nSee isc(1).\n");
+}
+
+int verb_help(struct isc_global *g, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "image") == 0) {
+		char *args[] = { argv[1], (char *)"--help", NULL };
+		return verb_image(g, 2, args);
+	}
+	usage(stdout);
+	return 0;
+}
+
+int isc_report(isc_error **err)
+{
+	char buf[2048];
+	fprintf(stderr, "isc: %s\n", isc_error_text(*err, buf, sizeof(buf)));
+	isc_error_free(err);
+	return 1;
+}
+
+static bool lab_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int isc_host_root(const char *lab, char **out, isc_error **err)
+{
+	if (lab == NULL) {
+		*out = isc_xstrdup(ISC_HOST_ROOT);
+		return 0;
+	}
+	if (!lab_name_ok(lab))
+		return isc_error_set(err, EINVAL, "--lab / ISC_LAB: \"%s\" is not a lab name (letters, digits, . _ -, "
+						  "at most 64, not starting with '.')", lab);
+	*out = isc_xasprintf(ISC_HOST_ROOT "/labs/%s", lab);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct isc_global g = { .lab = getenv("ISC_LAB") };
+	const char *root = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (g.lab && g.lab[0] == '\0')
+		g.lab = NULL;
+
+	enum { OPT_ROOT = 256, OPT_LAB };
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "lab", required_argument, NULL, OPT_LAB },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOT: root = optarg; break;
+		case OPT_LAB: g.lab = optarg; break;
+		case 'v': printf("isc version %s\n", ISC_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "isc: unknown global option %s\n", argv[optind - 1]);
+			usage(stderr);
+			return 1;
+		}
+	}
+	isc_error *err = NULL;
+	cleanup_free char *hostroot = NULL;
+	if (root == NULL) {
+		if (isc_host_root(g.lab, &hostroot, &err) < 0)
+			return isc_report(&err);
+		root = hostroot;
+	} else if (root[0] == '\0') {
+		fprintf(stderr, "isc: --root: empty directory name\n");
+		return 1;
+	}
+	g.root = root;
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	int vi = optind;
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		if (strcmp(verbs[i].name, argv[vi]) == 0) {
+			optind = 0; /* reset getopt for the verb's own flags */
+			return verbs[i].fn(&g, argc - vi, argv + vi);
+		}
+	}
+	fprintf(stderr, "isc: unknown command \"%s\"\n", argv[vi]);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * isc image import|ls|verify|rm: one libisc call each (src/lib/image.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "image.h"
+#include "isc.h"
+#include "util.h"
+
+struct image_verb {
+	const char *name;
+	int (*fn)(struct isc_global *g, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+static int image_import(struct isc_global *g, int argc, char **argv);
+static int image_ls(struct isc_global *g, int argc, char **argv);
+static int image_verify(struct isc_global *g, int argc, char **argv);
+static int image_rm(struct isc_global *g, int argc, char **argv);
+static int image_check(struct isc_global *g, int argc, char **argv);
+
+static const struct image_verb image_verbs[] = {
+	{ "import", image_import, "NAME SOURCE",
+	  "import SOURCE (a rootfs directory, a tarball in any compression, or an OCI image\n"
+	  "                          layout directory) as NAME; prints the image id" },
+	{ "ls", image_ls, "[--format json]", "list images: name, id, size, import time, last verification" },
+	{ "verify", image_verify, "NAME", "rehash every file against the manifest; exit 1 naming the first\n"
+					  "                          differing path" },
+	{ "check", image_check, "NAME", "the quick check a start makes: inodes, ctimes and immutable flags as\n"
+					"                          at import, and the last verification passed" },
+	{ "rm", image_rm, "NAME", "remove NAME, and its content when no other name uses it" },
+};
+
+static void image_usage(FILE *f)
+{
+	fprintf(f, "Usage: isc [GLOBAL OPTIONS] image COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(image_verbs); i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "%s %s", image_verbs[i].name, image_verbs[i].args);
+		fprintf(f, "  %-22s  %s\n", head, image_verbs[i].help);
+	}
+	fprintf(f, "\nImages live in ROOT/images (ROOT: --root, or /var/lib/isc, or /var/lib/isc/labs/LAB).\n"
+		   "See isc(1) and docs/images.md.\n");
+}
+
+/* The verb's own flags: only --help (and --format for ls). */
+static int want_args(int argc, char **argv, int n, const char *verb)
+{
+	if (argc - 1 != n) {
+		fprintf(stderr, "isc image %s: %d argument%s expected, %d given\n", verb, n, n == 1 ? "" : "s", argc - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static bool asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static int image_import(struct isc_global *g, int argc, char **argv)
+{
+	if (want_args(argc, argv, 2, "import") < 0)
+		return 1;
+	isc_error *err = NULL;
+	char id[65];
+	if (isc_image_import(g->root, argv[1], argv[2], id, &err) < 0)
+		return isc_report(&err);
+	printf("%s\n", id);
+	return 0;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+static void fmt_size(uint64_t n, char *buf, size_t len)
+{
+	static const char units[] = "BKMGT";
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lluB", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+}
+
+static int image_ls(struct isc_global *g, int argc, char **argv)
+{
+	bool json = false;
+	if (argc == 3 && strcmp(argv[1], "--format") == 0) {
+		if (strcmp(argv[2], "json") == 0) {
+			json = true;
+		} else if (strcmp(argv[2], "table") != 0) {
+			fprintf(stderr, "isc image ls: --format: unknown format \"%s\" (table or json)\n", argv[2]);
+			return 1;
+		}
+	} else if (argc == 2 && strcmp(argv[1], "--format=json") == 0) {
+		json = true;
+	} else if (argc != 1) {
+		fprintf(stderr, "isc image ls: usage: isc image ls [--format json]\n");
+		return 1;
+	}
+	isc_error *err = NULL;
+	struct isc_image_info *v = NULL;
+	size_t n = 0;
+	if (isc_image_list(g->root, &v, &n, &err) < 0)
+		return isc_report(&err);
+	char imported[32], verified[32], size[32];
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			fmt_time(v[i].imported, imported, sizeof(imported));
+			fmt_time(v[i].verified, verified, sizeof(verified));
+			json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "name", v[i].name, "id", v[i].id,
+					      "size", (json_int_t)v[i].size, "files", (json_int_t)v[i].files,
+					      "imported", imported, "verified", verified,
+					      "verification", v[i].verify_ok ? "ok" : "failed");
+			if (v[i].verify_error)
+				json_object_set_new(o, "verification_error", json_string(v[i].verify_error));
+			json_array_append_new(a, o);
+		}
+		char *text = json_dumps(a, JSON_INDENT(2));
+		printf("%s\n", text ? text : "[]");
+		free(text);
+		json_decref(a);
+	} else {
+		printf("%-24s %-12s %8s  %-20s  %s\n", "NAME", "ID", "SIZE", "IMPORTED", "LAST VERIFICATION");
+		for (size_t i = 0; i < n; i++) {
+			fmt_time(v[i].imported, imported, sizeof(imported));
+			fmt_time(v[i].verified, verified, sizeof(verified));
+			fmt_size(v[i].size, size, sizeof(size));
+			printf("%-24s %-12.12s %8s  %-20s  %s %s\n", v[i].name, v[i].id, size, imported,
+			       v[i].verify_ok ? "ok" : "FAILED", verified);
+			if (!v[i].verify_ok && v[i].verify_error)
+				printf("%24s   %s\n", "", v[i].verify_error);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		isc_image_info_clear(&v[i]);
+	free(v);
+	return 0;
+}
+
+static int image_verify(struct isc_global *g, int argc, char **argv)
+{
+	if (want_args(argc, argv, 1, "verify") < 0)
+		return 1;
+	isc_error *err = NULL;
+	if (isc_image_verify(g->root, argv[1], &err) < 0)
+		return isc_report(&err);
+	printf("image \"%s\": intact\n", argv[1]);
+	return 0;
+}
+
+static int image_check(struct isc_global *g, int argc, char **argv)
+{
+	if (want_args(argc, argv, 1, "check") < 0)
+		return 1;
+	isc_error *err = NULL;
+	char id[65];
+	if (isc_image_resolve(g->root, argv[1], id, &err) < 0)
+		return isc_report(&err);
+	cleanup_free char *dir = isc_xasprintf("%s/images/sha256/%s", g->root, id);
+	if (isc_image_quick_check(dir, &err) < 0)
+		return isc_report(&err);
+	printf("image \"%s\": unchanged since import\n", argv[1]);
+	return 0;
+}
+
+static int image_rm(struct isc_global *g, int argc, char **argv)
+{
+	if (want_args(argc, argv, 1, "rm") < 0)
+		return 1;
+	isc_error *err = NULL;
+	if (isc_image_remove(g->root, argv[1], &err) < 0)
+		return isc_report(&err);
+	return 0;
+}
+
+int verb_image(struct isc_global *g, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		image_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(image_verbs); i++) {
+		if (strcmp(image_verbs[i].name, argv[1]) != 0)
+			continue;
+		if (asks_help(argc - 1, argv + 1)) {
+			printf("Usage: isc image %s %s\n  %s\n", image_verbs[i].name, image_verbs[i].args,
+			       image_verbs[i].help);
+			return 0;
+		}
+		return image_verbs[i].fn(g, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "isc image: unknown command \"%s\"\n", argv[1]);
+	image_usage(stderr);
+	return 1;
+}

@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The image store: `isc image import|ls|verify|check|rm` (docs/images.md).
+
+Drives build/src/isc/isc (ISC_TEST_ISC overrides) with --root in a temp
+dir: imports from a busybox rootfs folder, a .tar.gz of it and an OCI
+image layout built here by hand (two layers, whiteouts); same content gives
+the same id; verify passes, then fails naming a tampered file; the quick
+check refuses after that; unsafe archives are refused with nothing left
+behind.
+"""
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+from helpers import REPO
+
+ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(REPO, "build", "src", "isc", "isc")))
+MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
+
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_IMMUTABLE_FL = 0x10
+
+
+def isc(root, *args, check=True):
+    r = subprocess.run([ISC, "--root", root] + list(args), capture_output=True, text=True, timeout=120)
+    if check and r.returncode != 0:
+        raise AssertionError("isc %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr))
+    return r
+
+
+def set_immutable(path, on):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        buf = fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("i", 0))
+        flags = struct.unpack("i", buf)[0]
+        flags = flags | FS_IMMUTABLE_FL if on else flags & ~FS_IMMUTABLE_FL
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", flags))
+    finally:
+        os.close(fd)
+
+
+def rmtree_store(path):
+    """The store is immutable: clear the flags before removing it."""
+    if not os.path.exists(path):
+        return
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames + ["."]:
+            p = os.path.join(dirpath, n)
+            if not os.path.islink(p) and (os.path.isdir(p) or os.path.isfile(p)):
+                try:
+                    set_immutable(p, False)
+                except OSError:
+                    pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory):
+    if not os.access(ISC, os.X_OK):
+        pytest.exit("isc not built: %s" % ISC, returncode=3)
+    d = str(tmp_path_factory.mktemp("img") / "busybox")
+    r = subprocess.run(["sh", MKROOTFS, d], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        pytest.skip("mkrootfs-busybox.sh failed: %s" % r.stderr.strip())
+    # a hardlink, a fifo and a set-uid file: kept as they are
+    os.link(os.path.join(d, "etc", "passwd"), os.path.join(d, "etc", "passwd.link"))
+    os.mkfifo(os.path.join(d, "run", "fifo"), 0o600)
+    with open(os.path.join(d, "bin", "suid"), "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(os.path.join(d, "bin", "suid"), 0o4755)
+    return d
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = str(tmp_path / "root")
+    yield r
+    rmtree_store(r)
+
+
+def image_dir(root, image_id):
+    return os.path.join(root, "images", "sha256", image_id)
+
+
+def test_help_lists_everything():
+    r = subprocess.run([ISC, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for word in ("--lab", "--root", "image import", "image ls", "image verify", "image rm", "image check"):
+        assert word in r.stdout
+    r = subprocess.run([ISC, "image", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for word in ("import NAME SOURCE", "ls [--format json]", "verify NAME", "rm NAME", "check NAME"):
+        assert word in r.stdout
+
+
+def test_bad_lab_name():
+    r = subprocess.run([ISC, "--lab", "../x", "image", "ls"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--lab" in r.stderr
+
+
+def test_import_folder_and_tarball_same_id(rootfs, root, tmp_path):
+    t0 = time.monotonic()
+    r = isc(root, "image", "import", "bb", rootfs)
+    elapsed = time.monotonic() - t0
+    image_id = r.stdout.strip()
+    assert len(image_id) == 64
+    print("import of the busybox rootfs: %.3f s" % elapsed)
+    d = image_dir(root, image_id)
+    st = os.stat(os.path.join(root, "images"))
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    assert os.readlink(os.path.join(root, "images", "names", "bb")) == "../sha256/" + image_id
+    # kept: hardlink, fifo, set-uid, symlinks
+    rfs = os.path.join(d, "rootfs")
+    assert os.stat(os.path.join(rfs, "etc/passwd")).st_ino == os.stat(os.path.join(rfs, "etc/passwd.link")).st_ino
+    assert stat.S_ISFIFO(os.lstat(os.path.join(rfs, "run/fifo")).st_mode)
+    assert stat.S_IMODE(os.stat(os.path.join(rfs, "bin/suid")).st_mode) == 0o4755
+    assert os.readlink(os.path.join(rfs, "bin/sh")) == "busybox"
+    # immutable: not even root can write without clearing the flag
+    with pytest.raises(PermissionError):
+        open(os.path.join(rfs, "etc/hostname"), "a")
+    with pytest.raises(PermissionError):
+        os.unlink(os.path.join(rfs, "bin/sh"))
+
+    tgz = str(tmp_path / "bb.tar.gz")
+    with tarfile.open(tgz, "w:gz") as tf:
+        tf.add(rootfs, arcname=".")
+    r2 = isc(root, "image", "import", "bb-tar", tgz)
+    assert r2.stdout.strip() == image_id  # dedup: same content, same id
+    assert os.listdir(os.path.join(root, "images", "sha256")) == [image_id]
+    assert os.listdir(os.path.join(root, "images", "tmp")) == []
+
+    ls = json.loads(isc(root, "image", "ls", "--format", "json").stdout)
+    assert [i["name"] for i in ls] == ["bb", "bb-tar"]
+    assert all(i["id"] == image_id and i["verification"] == "ok" for i in ls)
+    assert ls[0]["size"] > 1000000 and ls[0]["files"] > 100
+    table = isc(root, "image", "ls").stdout
+    assert "bb-tar" in table and image_id[:12] in table
+
+    t0 = time.monotonic()
+    isc(root, "image", "check", "bb")
+    print("quick check: %.4f s" % (time.monotonic() - t0))
+    isc(root, "image", "verify", "bb")
+
+    # rm: the content stays while another name uses it
+    isc(root, "image", "rm", "bb")
+    assert os.path.isdir(d)
+    isc(root, "image", "rm", "bb-tar")
+    assert not os.path.exists(d)
+    assert not os.path.exists(os.path.join(root, "images", "state", image_id + ".json"))
+    r = isc(root, "image", "rm", "bb-tar", check=False)
+    assert r.returncode != 0 and 'image "bb-tar" does not exist' in r.stderr
+
+
+def test_tamper_verify_and_quick_check(rootfs, root):
+    image_id = isc(root, "image", "import", "bb", rootfs).stdout.strip()
+    rfs = os.path.join(image_dir(root, image_id), "rootfs")
+    victim = os.path.join(rfs, "bin", "busybox")
+    set_immutable(victim, False)
+    with open(victim, "r+b") as f:
+        f.seek(1000)
+        b = f.read(1)
+        f.seek(1000)
+        f.write(bytes([b[0] ^ 1]))
+    # the quick check sees the change (ctime, flag) before any verify
+    r = isc(root, "image", "check", "bb", check=False)
+    assert r.returncode != 0 and "/bin/busybox" in r.stderr and "REFUSED" in r.stderr
+    r = isc(root, "image", "verify", "bb", check=False)
+    assert r.returncode != 0
+    assert "/bin/busybox: content differs" in r.stderr
+    ls = json.loads(isc(root, "image", "ls", "--format", "json").stdout)
+    assert ls[0]["verification"] == "failed" and "/bin/busybox" in ls[0]["verification_error"]
+    r = isc(root, "image", "check", "bb", check=False)
+    assert r.returncode != 0 and "last full verification failed" in r.stderr
+    # repaired (the same byte back): verify passes, re-seals, check passes
+    with open(victim, "r+b") as f:
+        f.seek(1000)
+        f.write(b)
+    isc(root, "image", "verify", "bb")
+    isc(root, "image", "check", "bb")
+    assert os.stat(victim).st_mode  # still there
+    with pytest.raises(PermissionError):
+        open(victim, "ab")
+
+
+def test_verify_extra_and_missing_file(rootfs, root):
+    image_id = isc(root, "image", "import", "bb", rootfs).stdout.strip()
+    rfs = os.path.join(image_dir(root, image_id), "rootfs")
+    set_immutable(os.path.join(rfs, "etc"), False)
+    with open(os.path.join(rfs, "etc", "added"), "w") as f:
+        f.write("x")
+    r = isc(root, "image", "verify", "bb", check=False)
+    assert r.returncode != 0 and "/etc/added: not in the manifest" in r.stderr
+    os.unlink(os.path.join(rfs, "etc", "added"))
+    set_immutable(os.path.join(rfs, "etc", "hosts"), False)
+    os.unlink(os.path.join(rfs, "etc", "hosts"))
+    r = isc(root, "image", "verify", "bb", check=False)
+    assert r.returncode != 0 and "/etc/hosts: missing" in r.stderr
+
+
+def _tar_add_bytes(tf, name, data=b"", mode=0o644, kind=tarfile.REGTYPE, linkname=""):
+    ti = tarfile.TarInfo(name)
+    ti.type = kind
+    ti.mode = mode
+    ti.size = len(data) if kind == tarfile.REGTYPE else 0
+    ti.linkname = linkname
+    tf.addfile(ti, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+
+def _blob(layout, data, media_type):
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs", "sha256", digest), "wb") as f:
+        f.write(data)
+    return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+
+
+def make_oci_layout(layout, layers):
+    os.makedirs(os.path.join(layout, "blobs", "sha256"))
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    config = _blob(layout, json.dumps({"architecture": "amd64", "os": "linux"}).encode(),
+                   "application/vnd.oci.image.config.v1+json")
+    descs = [_blob(layout, data, "application/vnd.oci.image.layer.v1.tar+gzip") for data in layers]
+    manifest = _blob(layout, json.dumps({"schemaVersion": 2, "config": config, "layers": descs}).encode(),
+                     "application/vnd.oci.image.manifest.v1+json")
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [manifest]}, f)
+
+
+def _gz_tar(fill):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        fill(tf)
+    return buf.getvalue()
+
+
+def test_oci_layout_with_whiteouts(rootfs, root, tmp_path):
+    def layer1(tf):
+        tf.add(rootfs, arcname=".")
+        _tar_add_bytes(tf, "old", kind=tarfile.DIRTYPE, mode=0o755)
+        _tar_add_bytes(tf, "old/x", b"lower")
+        _tar_add_bytes(tf, "gone", b"bye")
+        _tar_add_bytes(tf, "etc/motd", b"v1")
+
+    def layer2(tf):
+        _tar_add_bytes(tf, ".wh.gone")
+        _tar_add_bytes(tf, "old/new", b"upper")      # before the opaque marker
+        _tar_add_bytes(tf, "old/.wh..wh..opq")
+        _tar_add_bytes(tf, "etc/motd", b"v2")        # replaced
+
+    layout = str(tmp_path / "oci")
+    make_oci_layout(layout, [_gz_tar(layer1), _gz_tar(layer2)])
+    oci_id = isc(root, "image", "import", "oci", layout).stdout.strip()
+    rfs = os.path.join(image_dir(root, oci_id), "rootfs")
+    assert not os.path.exists(os.path.join(rfs, "gone"))
+    assert not os.path.exists(os.path.join(rfs, "old", "x"))
+    assert open(os.path.join(rfs, "old", "new")).read() == "upper"
+    assert open(os.path.join(rfs, "etc", "motd")).read() == "v2"
+    assert not any(n.startswith(".wh.") for _, ds, fs in os.walk(rfs) for n in ds + fs)
+
+    # the same tree as a folder has the same id
+    expect = str(tmp_path / "expect")
+    subprocess.run(["cp", "-a", rootfs, expect], check=True)
+    os.mkdir(os.path.join(expect, "old"), 0o755)
+    os.chmod(os.path.join(expect, "old"), 0o755)
+    for rel, data in (("old/new", "upper"), ("etc/motd", "v2")):
+        with open(os.path.join(expect, rel), "w") as f:
+            f.write(data)
+        os.chmod(os.path.join(expect, rel), 0o644)
+    os.chmod(expect, os.stat(rootfs).st_mode & 0o7777)
+    assert isc(root, "image", "import", "expect", expect).stdout.strip() == oci_id
+    isc(root, "image", "verify", "oci")
+
+    # a layer whose content does not match its digest is refused
+    blob = os.path.join(layout, "index.json")
+    idx = json.load(open(blob))
+    man_path = os.path.join(layout, "blobs", "sha256", idx["manifests"][0]["digest"].split(":")[1])
+    man = json.load(open(man_path))
+    with open(os.path.join(layout, "blobs", "sha256", man["layers"][1]["digest"].split(":")[1]), "ab") as f:
+        f.write(b"junk")
+    r = isc(root, "image", "import", "oci2", layout, check=False)
+    assert r.returncode != 0 and "layer 1" in r.stderr and "hashes to" in r.stderr
+    assert os.listdir(os.path.join(root, "images", "tmp")) == []
+
+
+def test_podman_oci_dir(root, tmp_path):
+    if shutil.which("podman") is None:
+        pytest.skip("podman not installed")
+    r = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                       capture_output=True, text=True, timeout=60)
+    names = [n for n in r.stdout.split() if "<none>" not in n]
+    if r.returncode != 0 or not names:
+        pytest.skip("no local podman image to save")
+    out = str(tmp_path / "oci-dir")
+    r = subprocess.run(["podman", "save", "--format", "oci-dir", "-o", out, names[0]],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        pytest.skip("podman save failed: %s" % r.stderr.strip())
+    isc(root, "image", "import", "from-podman", out)
+    isc(root, "image", "verify", "from-podman")
+
+
+@pytest.mark.parametrize("case", ["absolute", "dotdot", "device", "hardlink-out"])
+def test_unsafe_tarballs_refused(root, tmp_path, case):
+    def fill(tf):
+        _tar_add_bytes(tf, "ok", b"fine")
+        if case == "absolute":
+            ti = tarfile.TarInfo("/etc/evil")
+            ti.size = 1
+            tf.addfile(ti, io.BytesIO(b"x"))
+        elif case == "dotdot":
+            _tar_add_bytes(tf, "a/../../evil", b"x")
+        elif case == "device":
+            ti = tarfile.TarInfo("dev/sda")
+            ti.type = tarfile.BLKTYPE
+            ti.devmajor, ti.devminor = 8, 0
+            tf.addfile(ti)
+        else:
+            _tar_add_bytes(tf, "evil", kind=tarfile.LNKTYPE, linkname="../../etc/shadow")
+    path = str(tmp_path / "bad.tar")
+    with open(path, "wb") as f:
+        f.write(_gz_tar(fill))
+    r = isc(root, "image", "import", "bad", path, check=False)
+    assert r.returncode != 0
+    assert 'image "bad"' in r.stderr and path in r.stderr
+    assert os.listdir(os.path.join(root, "images", "tmp")) == []
+    assert os.listdir(os.path.join(root, "images", "names")) == []
+    assert os.listdir(os.path.join(root, "images", "sha256")) == []
+
+
+def test_symlink_cannot_redirect_writes(root, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def fill(tf):
+        _tar_add_bytes(tf, "esc", kind=tarfile.SYMTYPE, linkname=str(outside))
+        _tar_add_bytes(tf, "esc/planted", b"x")
+        _tar_add_bytes(tf, "up", kind=tarfile.SYMTYPE, linkname="../../../../../../" + str(outside))
+        _tar_add_bytes(tf, "up/planted2", b"x")
+    path = str(tmp_path / "sym.tar.gz")
+    with open(path, "wb") as f:
+        f.write(_gz_tar(fill))
+    # the links resolve inside the new rootfs (openat2 RESOLVE_IN_ROOT),
+    # where their targets do not exist: refused, nothing written outside
+    r = isc(root, "image", "import", "sym", path, check=False)
+    assert r.returncode != 0 and "esc/planted" in r.stderr
+    assert os.listdir(str(outside)) == []
+    assert os.listdir(os.path.join(root, "images", "tmp")) == []
+
+    # a link to a directory inside the image is followed there
+    def fill2(tf):
+        _tar_add_bytes(tf, "real", kind=tarfile.DIRTYPE, mode=0o755)
+        _tar_add_bytes(tf, "lnk", kind=tarfile.SYMTYPE, linkname="/real")
+        _tar_add_bytes(tf, "lnk/f", b"x")
+    with open(path, "wb") as f:
+        f.write(_gz_tar(fill2))
+    image_id = isc(root, "image", "import", "sym", path).stdout.strip()
+    rfs = os.path.join(image_dir(root, image_id), "rootfs")
+    assert os.path.isfile(os.path.join(rfs, "real", "f"))
+    assert os.listdir(str(outside)) == []
+
+
+def test_bad_sources_and_names(root, tmp_path):
+    r = isc(root, "image", "import", "x", str(tmp_path / "nope"), check=False)
+    assert r.returncode != 0 and "nope" in r.stderr
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"this is not an archive" * 100)
+    r = isc(root, "image", "import", "x", str(junk), check=False)
+    assert r.returncode != 0 and "junk.tar" in r.stderr
+    r = isc(root, "image", "import", "../x", str(tmp_path), check=False)
+    assert r.returncode != 0 and "image name" in r.stderr
+    r = isc(root, "image", "verify", "missing", check=False)
+    assert r.returncode != 0 and 'image "missing" does not exist' in r.stderr
