@@ -44,6 +44,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "hooks.h"
+#include "image.h"
 #include "log.h"
 #include "ns.h"
 #include "rootfs.h"
@@ -661,6 +662,15 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	struct stat rst;
 	if (stat(rootfs, &rst) < 0 || !S_ISDIR(rst.st_mode))
 		return isc_error_set(err, ENOTDIR, "root.path: rootfs %s", rootfs);
+
+	/* org.isc.image.root: the rootfs is an image of the store whose id is
+	 * this Merkle root, and it still passes the quick check (refuse loudly
+	 * otherwise, or when its last full verification failed) */
+	const char *image_root = isc_spec_annotation(spec, ISC_IMAGE_ROOT_ANNOTATION);
+	if (image_root && isc_image_check_root(rootfs, image_root, err) < 0)
+		return isc_error_wrap(err, "annotation %s: refusing to start from image %s", ISC_IMAGE_ROOT_ANNOTATION,
+				      image_root);
+	mark("image checked");
 
 	if (spec->process.terminal && o->console_socket == NULL)
 		return isc_error_set(err, EINVAL, "process.terminal is true but no --console-socket was given");

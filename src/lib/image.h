@@ -88,6 +88,8 @@ int isc_image_remove(const char *root, const char *name, isc_error **err);
  * the last full verification did not fail. */
 int isc_image_quick_check(const char *image_dir, isc_error **err);
 
+#define ISC_IMAGE_ROOT_ANNOTATION "org.isc.image.root"
+
 /* For the org.isc.image.root annotation: rootfs_path must be
  * <store>/sha256/<expected>/rootfs and pass isc_image_quick_check. */
 int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex, isc_error **err);

@@ -683,7 +683,8 @@ static int verify(const struct isc_spec *spec, isc_error **err)
 		 * user namespace does not map; statvfs above proved the mount flag. */
 		if (faccessat(AT_FDCWD, "/", W_OK, AT_EACCESS) == 0)
 			return isc_error_set(err, 0, "verify read-only /: write access is not refused");
-		if (errno != EROFS && errno != EACCES)
+		/* EPERM: an immutable root (an image of the isc store) */
+		if (errno != EROFS && errno != EACCES && errno != EPERM)
 			return isc_error_set(err, errno, "verify read-only /");
 	}
 	for (size_t i = 0; i < spec->n_mounts; i++) {
