@@ -756,7 +756,12 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (spec->mounts[i].type && strncmp(spec->mounts[i].type, "cgroup", 6) == 0)
 			mounts_cgroups = true;
-	if (isc_cgroup_create(spec->cgroups_path, o->id, &res, mounts_cgroups, &u.cg, err) < 0) {
+	if (ctx->no_cgroups) {
+		/* --cgroup-manager disabled: the caller manages (or forgoes) cgroups */
+		if (spec->has_resources && (spec->resources.has_memory_limit || spec->resources.has_pids_limit ||
+					    spec->resources.has_cpu_quota || spec->resources.has_cpu_shares))
+			isc_warn("--cgroup-manager disabled: linux.resources limits are not applied");
+	} else if (isc_cgroup_create(spec->cgroups_path, o->id, &res, mounts_cgroups, &u.cg, err) < 0) {
 		isc_error_wrap(err, "cgroup");
 		goto out;
 	}
@@ -768,7 +773,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	st.creator_pid = getpid();
 	st.creator_start_time = isc_proc_start_time(getpid());
 	st.created = isc_rfc3339_now();
-	st.cgroup = isc_cgroup_serialize(u.cg);
+	st.cgroup = u.cg ? isc_cgroup_serialize(u.cg) : NULL;
 	st.annotations_json = annotations_json(spec);
 	st.owner = geteuid();
 	st.hooks_saved = save_hooks;
@@ -833,7 +838,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	/* Runtime-side setup of the new process, before it may go on. */
 	if (ns.user_new && !staged && isc_ns_write_idmaps(child, spec, err) < 0)
 		goto out;
-	if (isc_cgroup_attach(u.cg, child, err) < 0) {
+	if (u.cg && isc_cgroup_attach(u.cg, child, err) < 0) {
 		isc_error_wrap(err, "cgroup");
 		goto out;
 	}

@@ -10,6 +10,7 @@
 struct isc_context {
 	const char *root;          /* state root (--root) */
 	const char *seccomp_cache; /* compiled seccomp cache directory, NULL = none */
+	bool no_cgroups;           /* --cgroup-manager disabled */
 };
 
 struct isc_create_opts {

@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		"  --log-format FORMAT   text (default) or json (one object per line: msg, level, time)\n"
 		"  --debug               log debug messages\n"
 		"  --systemd-cgroup      use systemd to manage cgroups (refused: not supported)\n"
-		"  --cgroup-manager M    cgroupfs (default); systemd and disabled are refused\n"
+		"  --cgroup-manager M    cgroupfs (default), or disabled (no cgroups); systemd is refused\n"
 		"  -v, --version         print the version\n"
 		"  -h, --help            print this help\n"
 		"\n"
@@ -136,8 +136,11 @@ int main(int argc, char **argv)
 		isc_error_free(&err);
 		return 1;
 	}
-	if (strcmp(cgroup_manager, "cgroupfs") != 0) {
-		isc_error_set(&err, EINVAL, "--cgroup-manager: unsupported manager \"%s\" (cgroupfs)", cgroup_manager);
+	if (strcmp(cgroup_manager, "disabled") == 0)
+		g.no_cgroups = true; /* podman --cgroups=disabled: no cgroups at all */
+	else if (strcmp(cgroup_manager, "cgroupfs") != 0) {
+		isc_error_set(&err, EINVAL, "--cgroup-manager: unsupported manager \"%s\" (cgroupfs or disabled)",
+			      cgroup_manager);
 		isc_log_error(err);
 		isc_error_free(&err);
 		return 1;

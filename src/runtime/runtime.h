@@ -12,6 +12,7 @@
 
 struct global {
 	const char *root;
+	bool no_cgroups; /* --cgroup-manager disabled */
 };
 
 struct verb {

@@ -114,6 +114,7 @@ static int usage_error(const char *verb, const char *fmt, ...)
 void make_context(struct global *g, struct isc_context *ctx)
 {
 	ctx->root = g->root;
+	ctx->no_cgroups = g->no_cgroups;
 	ctx->seccomp_cache = NULL;
 	const char *env = getenv("ISC_SECCOMP_CACHE");
 	if (env != NULL) {

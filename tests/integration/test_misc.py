@@ -81,3 +81,19 @@ def test_unknown_cgroup_manager_refused(runtime):
     r = runtime("--cgroup-manager", "bogus", "list")
     assert r.returncode != 0
     assert "--cgroup-manager" in r.stderr
+
+
+@pytest.mark.isc_only
+@pytest.mark.parametrize("manager", ["cgroupfs", "disabled"])
+def test_cgroup_manager_disabled_runs_without_cgroups(runtime, bundle, manager):
+    # podman --cgroups=disabled passes --cgroup-manager disabled
+    b = bundle("sleep", "30")
+    b.write()
+    r = runtime("--cgroup-manager", manager, "create", "--bundle", b.path, b.id)
+    assert r.returncode == 0, r.stderr
+    rel = b.config["linux"]["cgroupsPath"].strip("/")
+    own = [l.split(":", 2)[2] for l in open("/proc/self/cgroup").read().splitlines()
+           if l.split(":")[1] == "pids"][0]
+    group = os.path.join("/sys/fs/cgroup/pids", own.strip("/"), rel)
+    assert os.path.isdir(group) == (manager == "cgroupfs"), group
+    assert runtime("delete", "--force", b.id).returncode == 0
