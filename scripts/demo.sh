@@ -43,7 +43,9 @@ echo -n 'write to /proc/sys: '; (echo 1 > /proc/sys/kernel/ostype) 2>&1 || true
 echo -n 'mount: '; mount -t tmpfs none /mnt 2>&1 || true
 echo -n '/tmp is writable: '; echo ok > /tmp/ok && cat /tmp/ok
 echo "processes visible: $(ls -d /proc/[0-9]* | wc -l)"
+echo secret > /scratch/note && echo "encrypted scratch: /scratch holds '$(cat /scratch/note)' (fscrypt, key only in the kernel, gone at delete)"
 """]
+c.setdefault("annotations", {})["org.isc.scratch"] = "size=16m,path=/scratch"
 c["linux"]["cgroupsPath"] = "isc-demo"
 c["linux"].setdefault("resources", {})["pids"] = {"limit": 64}
 json.dump(c, open(p, "w"), indent=2)

@@ -31,10 +31,11 @@ fi
 mkdir -p "$dest"
 cd "$dest"
 
-for d in bin sbin usr/bin usr/sbin etc proc sys dev run tmp var/tmp root www home mnt; do
+# scratch and persist: the mount points of an ISC (encrypted scratch, persistent data)
+for d in bin sbin usr/bin usr/sbin etc proc sys dev run tmp var/tmp root www home mnt scratch persist; do
     mkdir -p "$d"
 done
-chmod 0755 . bin sbin usr usr/bin usr/sbin etc proc sys dev run var root www home mnt
+chmod 0755 . bin sbin usr usr/bin usr/sbin etc proc sys dev run var root www home mnt scratch persist
 chmod 1777 tmp var/tmp
 
 # Copy, not link: the rootfs must not share an inode with the host binary.
