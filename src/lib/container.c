@@ -30,12 +30,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
@@ -48,6 +50,7 @@
 #include "log.h"
 #include "ns.h"
 #include "rootfs.h"
+#include "rootfs-internal.h"
 #include "scratch.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -78,7 +81,17 @@ struct init_args {
 	bool listen_fds; /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
 	int scratch_fd;  /* org.isc.scratch: detached tree to move to scratch_path; else -1 */
 	const char *scratch_path;
+	int notify_fd;   /* NOTIFY_SOCKET: detached tree of the notify dir for notify_dir; else -1 */
+	const char *notify_dir;
 };
+
+/* Where the container finds the sd_notify socket that `start` proxies: on
+ * the config's /run when it mounts one there, else on the /dev tmpfs (the
+ * runtime's own, or the config's): a place where the mount point can be
+ * made even with a read-only root */
+#define ISC_NOTIFY_DIR_RUN "/run/isc-notify"
+#define ISC_NOTIFY_DIR_DEV "/dev/.isc-notify"
+#define ISC_NOTIFY_SOCK "notify.sock"
 
 /* ------------------------------------------------------------------ */
 /* the init                                                            */
@@ -215,6 +228,15 @@ static int init_setup(struct init_args *a, isc_error **err)
 			return -1;
 		isc_closep(&a->scratch_fd);
 	}
+	if (a->notify_fd >= 0) {
+		cleanup_close int rootfd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		cleanup_close int target = rootfd < 0 ? -1 : isc_rootfs_mkpath(rootfd, a->notify_dir, ISC_CREATE_DIR);
+		if (target < 0)
+			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount point %s", a->notify_dir);
+		if (move_mount(a->notify_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount to %s", a->notify_dir);
+		isc_closep(&a->notify_fd);
+	}
 
 	/* prestart and createRuntime hooks run in the runtime's namespaces */
 	if (spec->n_hooks[ISC_HOOK_PRESTART] + spec->n_hooks[ISC_HOOK_CREATE_RUNTIME] > 0) {
@@ -333,6 +355,8 @@ static void close_inherited_fds(const struct init_args *a)
 		keep[n++] = a->console_fd;
 	if (a->scratch_fd >= 0)
 		keep[n++] = a->scratch_fd;
+	if (a->notify_fd >= 0)
+		keep[n++] = a->notify_fd;
 	for (int i = 0; i < a->n_preserve && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
@@ -724,6 +748,10 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	int con[2] = { -1, -1 };
 	int master = -1;
 	int fifo_fd = -1;
+	int notify_fd = -1;
+	const char *notify_path = getenv("NOTIFY_SOCKET");
+	if (notify_path && notify_path[0] != '/')
+		notify_path = NULL; /* abstract or relative: not proxied */
 	struct isc_state st = { 0 };
 	struct isc_scratch scratch = { .tree_fd = -1 };
 
@@ -776,6 +804,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	st.cgroup = u.cg ? isc_cgroup_serialize(u.cg) : NULL;
 	st.annotations_json = annotations_json(spec);
 	st.owner = geteuid();
+	st.notify_socket = notify_path ? isc_xstrdup(notify_path) : NULL;
 	st.hooks_saved = save_hooks;
 	if (scratch_value) {
 		/* recorded before it exists: a delete after a crash finds it */
@@ -796,6 +825,39 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		mark("scratch ready");
 	}
 
+	/* NOTIFY_SOCKET (sd_notify): the container gets a directory of its own
+	 * at ISC_NOTIFY_DIR; `start` binds the socket there and forwards what
+	 * the service sends to the caller's socket until READY=1. */
+	const char *notify_dir = ISC_NOTIFY_DIR_DEV;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (strcmp(spec->mounts[i].destination, "/run") == 0 && spec->mounts[i].type &&
+		    strcmp(spec->mounts[i].type, "tmpfs") == 0)
+			notify_dir = ISC_NOTIFY_DIR_RUN;
+	if (notify_path) {
+		if (mkdirat(u.dir.dir_fd, "notify", 0711) < 0 || fchmodat(u.dir.dir_fd, "notify", 0711, 0) < 0) {
+			isc_error_set(err, errno, "NOTIFY_SOCKET: create %s/%s/notify", ctx->root, o->id);
+			goto out;
+		}
+		notify_fd = open_tree(u.dir.dir_fd, "notify", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (notify_fd < 0) {
+			isc_error_set(err, errno, "NOTIFY_SOCKET: open_tree");
+			goto out;
+		}
+		struct isc_process *proc = &spec->process;
+		size_t n = isc_strvlen(proc->env);
+		char **env = isc_xmalloc0((n + 2) * sizeof(char *));
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(proc->env[i], "NOTIFY_SOCKET=", 14) == 0)
+				free(proc->env[i]);
+			else
+				env[k++] = proc->env[i];
+		}
+		env[k++] = isc_xasprintf("NOTIFY_SOCKET=%s/%s", notify_dir, ISC_NOTIFY_SOCK);
+		free(proc->env);
+		proc->env = env;
+	}
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		isc_error_set(err, errno, "socketpair");
 		goto out;
@@ -811,7 +873,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		.sync_fd = sv[1], .fifo_fd = fifo_fd, .ns = &ns, .filter = filter,
 		.in_userns = ns.user_new || ns.user_join,
 		.console_fd = con[1], .n_preserve = listen + o->preserve_fds, .listen_fds = listen > 0,
-		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path,
+		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path, .notify_fd = notify_fd,
+		.notify_dir = notify_dir,
 	};
 	bool staged = ns.n_join > 0 || ns.time_new;
 	/* The cgroup namespace is unshared by the init once it is in its groups. */
@@ -921,6 +984,7 @@ out:
 	isc_closep(&con[1]);
 	isc_closep(&master);
 	isc_closep(&fifo_fd);
+	isc_closep(&notify_fd);
 	isc_scratch_clear(&scratch);
 	isc_scratch_opts_clear(&sopt);
 	isc_ns_plan_close(&ns);
@@ -958,6 +1022,65 @@ int isc_container_pidfd_open(const struct isc_state *st)
 	return fd;
 }
 
+/* The container's end of the sd_notify proxy: <state>/<id>/notify/notify.sock,
+ * seen in the container as ISC_NOTIFY_DIR/ISC_NOTIFY_SOCK. */
+static int notify_bind(const struct isc_state_dir *d, isc_error **err)
+{
+	cleanup_close int dfd = openat(d->dir_fd, "notify", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "NOTIFY_SOCKET: open %s/%s/notify", d->root, d->id);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return isc_error_set(err, errno, "NOTIFY_SOCKET: socket");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	/* bind through /proc/self/fd: the state path may be longer than sun_path */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, ISC_NOTIFY_SOCK);
+	unlinkat(dfd, ISC_NOTIFY_SOCK, 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fchmodat(dfd, ISC_NOTIFY_SOCK, 0777, 0) < 0) { /* the container's root is not ours */
+		int e = errno;
+		close(fd);
+		return isc_error_set(err, e, "NOTIFY_SOCKET: bind %s/%s/notify/%s", d->root, d->id, ISC_NOTIFY_SOCK);
+	}
+	return fd;
+}
+
+/* Forward every datagram to the caller's socket until READY=1 arrives or
+ * the container's init exits (runc does the same).  Best effort: a caller
+ * that went away does not fail start. */
+static void notify_forward(int fd, int pidfd, const char *to)
+{
+	struct sockaddr_un dst = { .sun_family = AF_UNIX };
+	if (strlen(to) >= sizeof(dst.sun_path))
+		return;
+	memcpy(dst.sun_path, to, strlen(to) + 1);
+	cleanup_close int out = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char buf[4096 + 1];
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		if (poll(p, pidfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[0].revents & POLLIN) {
+			ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+			if (n > 0) {
+				buf[n] = '\0';
+				if (out >= 0)
+					(void)sendto(out, buf, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&dst, sizeof(dst));
+				/* READY=1 on a line of its own ends the proxy */
+				for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+					if (strncmp(l, "READY=1", 7) == 0 && (l[7] == '\n' || l[7] == '\0'))
+						return;
+			}
+			continue;
+		}
+		if (p[1].revents & POLLIN)
+			return; /* the service died before it was ready */
+	}
+}
+
 int isc_container_start(const struct isc_context *ctx, const char *id, isc_error **err)
 {
 	struct isc_state_dir d;
@@ -967,6 +1090,7 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	int ret = -1;
 	cleanup_close int pidfd = -1;
 	cleanup_close int fifo = -1;
+	cleanup_close int notify = -1;
 	cleanup_free char *cfg = NULL;
 	if (isc_state_read(&d, &st, err) < 0)
 		goto out_dir;
@@ -984,6 +1108,10 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		isc_error_set(err, 0, "cannot start a container that has stopped");
 		goto out;
 	}
+	/* NOTIFY_SOCKET: bound before the init is released, so nothing the
+	 * service sends can be lost */
+	if (st.notify_socket && (notify = notify_bind(&d, err)) < 0)
+		goto out;
 	fifo = openat(d.dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0) {
 		isc_error_set(err, errno, "open exec.fifo of %s", id);
@@ -1014,6 +1142,8 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		goto out;
 	}
 	mark("start: init released");
+	if (notify >= 0)
+		notify_forward(notify, pidfd, st.notify_socket);
 	ret = 0;
 	/* poststart hooks: a failure is a warning, the container runs */
 	if (st.hooks_saved) {

@@ -157,6 +157,23 @@ void isc_state_dir_close(struct isc_state_dir *d)
 	d->root = d->id = NULL;
 }
 
+static int remove_notify_dir(int parent)
+{
+	int fd = openat(parent, "notify", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			(void)unlinkat(dirfd(dir), de->d_name, 0);
+	closedir(dir);
+	return unlinkat(parent, "notify", AT_REMOVEDIR);
+}
+
 int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 {
 	int ret = 0;
@@ -170,6 +187,10 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 		struct dirent *de;
 		while ((de = readdir(dir)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			/* notify/ holds the sd_notify socket: its files go first; any
+			 * other directory (a scratch mount point) is never entered */
+			if (strcmp(de->d_name, "notify") == 0 && remove_notify_dir(d->dir_fd) == 0)
 				continue;
 			/* a directory is what a failed scratch teardown may leave */
 			int fl = de->d_type == DT_DIR ? AT_REMOVEDIR : 0;
@@ -198,6 +219,8 @@ int isc_state_write(const struct isc_state_dir *d, const struct isc_state *st, i
 	json_object_set_new(o, "creator_start_time", json_integer((json_int_t)st->creator_start_time));
 	json_object_set_new(o, "created", jstr(st->created));
 	json_object_set_new(o, "hooks_saved", json_boolean(st->hooks_saved));
+	if (st->notify_socket)
+		json_object_set_new(o, "notify_socket", json_string(st->notify_socket));
 	json_object_set_new(o, "cgroup", jstr(st->cgroup));
 	json_object_set_new(o, "owner", json_integer(st->owner));
 	if (st->annotations_json) {
@@ -255,6 +278,7 @@ int isc_state_read(const struct isc_state_dir *d, struct isc_state *st, isc_erro
 	st->creator_start_time = (uint64_t)json_integer_value(json_object_get(o, "creator_start_time"));
 	st->created = jdup(o, "created");
 	st->hooks_saved = json_is_true(json_object_get(o, "hooks_saved"));
+	st->notify_socket = jdup(o, "notify_socket");
 	st->cgroup = jdup(o, "cgroup");
 	st->owner = (uid_t)json_integer_value(json_object_get(o, "owner"));
 	json_t *a = json_object_get(o, "annotations");
@@ -275,6 +299,7 @@ void isc_state_clear(struct isc_state *st)
 	free(st->created);
 	free(st->cgroup);
 	free(st->annotations_json);
+	free(st->notify_socket);
 	free(st->scratch);
 	memset(st, 0, sizeof(*st));
 }

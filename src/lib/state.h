@@ -30,6 +30,7 @@ struct isc_state {
 	bool hooks_saved;         /* config.json copied into the state dir for poststart/poststop hooks */
 	char *cgroup;             /* isc_cgroup_serialize() text; may be NULL */
 	char *annotations_json;   /* JSON object text; may be NULL */
+	char *notify_socket;      /* the caller's NOTIFY_SOCKET that start forwards to; NULL */
 	char *scratch;            /* org.isc.scratch record (JSON object text, isc_scratch_record());
 				   * NULL without the annotation */
 	uid_t owner;

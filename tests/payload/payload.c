@@ -28,6 +28,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -403,6 +405,38 @@ static int cmd_sleep(int argc, char **argv)
     double secs = strtod(argv[1], NULL);
     struct timespec ts = { .tv_sec = (time_t)secs,
                            .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9) };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+/* notify MSG [SECONDS]: send MSG to $NOTIFY_SOCKET (sd_notify), after
+ * sleeping SECONDS if given; then sleep 30 s so that the service stays up */
+static int cmd_notify(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("notify MSG [DELAY]");
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        printf("no NOTIFY_SOCKET\n");
+        return 1;
+    }
+    if (argc > 2) {
+        double secs = strtod(argv[2], NULL);
+        struct timespec ts = { .tv_sec = (time_t)secs,
+                               .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9) };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        printf("errno %s\n", errno_name(errno));
+        return 1;
+    }
+    close(fd);
+    struct timespec ts = { .tv_sec = 30 };
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
     return 0;
@@ -850,6 +884,7 @@ static const struct command commands[] = {
     { "domainname", cmd_domainname }, { "rlimit", cmd_rlimit },
     { "sysctl", cmd_sysctl },       { "oom", cmd_oom },
     { "sleep", cmd_sleep },         { "trap", cmd_trap },
+    { "notify", cmd_notify },
     { "pid", cmd_pid },             { "ns", cmd_ns },
     { "cgroup", cmd_cgroup },       { "memhog", cmd_memhog },
     { "forkbomb", cmd_forkbomb },   { "env", cmd_env },
