@@ -199,6 +199,53 @@ int isc_container_become_ns_root(isc_error **err)
 	return 0;
 }
 
+/* What every process of a container goes through before execve, the init
+ * and each exec alike: preserved fds and LISTEN_PID, personality, rlimits,
+ * umask, cwd, then the privilege phase -- no_new_privs first, so nothing
+ * below may gain privileges; seccomp early only without no_new_privs (the
+ * filter then needs CAP_SYS_ADMIN, which we still have, and the rest of the
+ * setup must pass it); user and groups; capabilities; the executable
+ * resolved in the container's view; seccomp last otherwise, covering
+ * everything from there on.  *env_listen is the environment with
+ * LISTEN_PID when `listen`, else NULL. */
+int isc_container_process_setup(const struct isc_process *p, const struct isc_spec *spec,
+				const struct isc_seccomp_filter *filter, int n_preserve, bool listen,
+				char ***env_listen, char **exe, isc_error **err)
+{
+	*env_listen = NULL;
+	*exe = NULL;
+	if (n_preserve > 0)
+		isc_container_keep_fds(n_preserve);
+	if (listen)
+		*env_listen = isc_container_env_listen(p->env, getpid(), n_preserve);
+
+	if (spec->has_personality && personality(spec->personality) < 0)
+		return isc_error_set(err, errno, "linux.personality");
+	if (isc_container_apply_rlimits(p, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	/* relative to the container's root, where pivot_root or the mount
+	 * namespace join put us */
+	const char *cwd = p->cwd ? p->cwd : "/";
+	if (chdir("/") < 0 || chdir(cwd) < 0)
+		return isc_error_set(err, errno, "process.cwd \"%s\"", cwd);
+
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "process.noNewPrivileges");
+	if (filter && !p->no_new_privileges && isc_seccomp_install(filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+	if (isc_container_switch_user(p, err) < 0)
+		return -1;
+	if (isc_caps_apply(&p->caps, err) < 0)
+		return isc_error_wrap(err, "process.capabilities");
+	if (isc_container_resolve_exec(p, exe, err) < 0)
+		return -1;
+	if (filter && p->no_new_privileges && isc_seccomp_install(filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+	return 0;
+}
+
 /* The container's init, after it was released (maps written, cgroup
  * joined).  Each step's error goes back to the runtime over the sync socket. */
 static int init_setup(struct init_args *a, isc_error **err)
@@ -270,43 +317,12 @@ static int init_setup(struct init_args *a, isc_error **err)
 			return -1;
 		isc_closep(&a->console_fd);
 	}
-	if (a->n_preserve > 0)
-		isc_container_keep_fds(a->n_preserve);
-	char **env = proc->env;
 	cleanup_strv char **env_listen = NULL;
-	if (a->listen_fds) {
-		env_listen = isc_container_env_listen(proc->env, getpid(), a->n_preserve);
-		env = env_listen;
-	}
-
-	if (spec->has_personality && personality(spec->personality) < 0)
-		return isc_error_set(err, errno, "linux.personality");
-	if (isc_container_apply_rlimits(proc, err) < 0)
-		return -1;
-	if (proc->has_umask)
-		umask(proc->umask);
-	if (chdir(proc->cwd ? proc->cwd : "/") < 0)
-		return isc_error_set(err, errno, "process.cwd \"%s\"", proc->cwd ? proc->cwd : "/");
-
-	/* Privilege phase.  no_new_privs first: nothing below may gain privileges. */
-	if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return isc_error_set(err, errno, "process.noNewPrivileges");
-	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-	 * while we still have it; the rest of the setup must then pass it. */
-	if (a->filter && !proc->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
-		return isc_error_wrap(err, "linux.seccomp");
-	if (isc_container_switch_user(proc, err) < 0)
-		return -1;
-	if (isc_caps_apply(&proc->caps, err) < 0)
-		return isc_error_wrap(err, "process.capabilities");
-
 	cleanup_free char *exe = NULL;
-	if (isc_container_resolve_exec(proc, &exe, err) < 0)
+	if (isc_container_process_setup(proc, spec, a->filter, a->n_preserve, a->listen_fds, &env_listen, &exe,
+					err) < 0)
 		return -1;
-
-	/* seccomp last before exec: the filter covers everything from here on */
-	if (a->filter && proc->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
-		return isc_error_wrap(err, "linux.seccomp");
+	char **env = env_listen ? env_listen : proc->env;
 
 	if (isc_sync_send(a->sync_fd, ISC_SYNC_CREATED, 0, NULL, 0, err) < 0)
 		return -1;

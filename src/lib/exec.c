@@ -101,38 +101,11 @@ static int exec_setup(struct exec_args *a, isc_error **err)
 			return -1;
 		isc_closep(&a->console_fd);
 	}
-	if (a->n_preserve > 0)
-		isc_container_keep_fds(a->n_preserve);
-	char **env = p->env;
 	cleanup_strv char **env_listen = NULL;
-	if (a->listen) {
-		env_listen = isc_container_env_listen(p->env, getpid(), a->n_preserve);
-		env = env_listen;
-	}
-
-	if (cs->has_personality && personality(cs->personality) < 0)
-		return isc_error_set(err, errno, "linux.personality");
-	if (isc_container_apply_rlimits(p, err) < 0)
-		return -1;
-	if (p->has_umask)
-		umask(p->umask);
-	/* the mount namespace join put us at the container's root */
-	if (chdir("/") < 0 || chdir(p->cwd) < 0)
-		return isc_error_set(err, errno, "process.cwd \"%s\"", p->cwd);
-
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return isc_error_set(err, errno, "process.noNewPrivileges");
-	if (a->filter && !p->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
-		return isc_error_wrap(err, "linux.seccomp");
-	if (isc_container_switch_user(p, err) < 0)
-		return -1;
-	if (isc_caps_apply(&p->caps, err) < 0)
-		return isc_error_wrap(err, "process.capabilities");
 	cleanup_free char *exe = NULL;
-	if (isc_container_resolve_exec(p, &exe, err) < 0)
+	if (isc_container_process_setup(p, cs, a->filter, a->n_preserve, a->listen, &env_listen, &exe, err) < 0)
 		return -1;
-	if (a->filter && p->no_new_privileges && isc_seccomp_install(a->filter, err) < 0)
-		return isc_error_wrap(err, "linux.seccomp");
+	char **env = env_listen ? env_listen : p->env;
 
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	execve(exe, p->args, env);

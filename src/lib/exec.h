@@ -41,6 +41,10 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 
 /* ---- shared between container.c and exec.c (not for other callers) ---- */
 int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_error **err);
+struct isc_seccomp_filter;
+int isc_container_process_setup(const struct isc_process *p, const struct isc_spec *spec,
+				const struct isc_seccomp_filter *filter, int n_preserve, bool listen,
+				char ***env_listen, char **exe, isc_error **err);
 int isc_container_apply_rlimits(const struct isc_process *p, isc_error **err);
 int isc_container_switch_user(const struct isc_process *p, isc_error **err);
 int isc_container_become_ns_root(isc_error **err);
