@@ -377,22 +377,7 @@ static void close_inherited_fds(const struct init_args *a)
 		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = a->ns->join_fds[i];
-	/* sort the small list, then close the gaps between kept fds */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned int from = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 3)
-			continue;
-		if ((unsigned int)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
+	isc_close_fds_except(keep, n);
 }
 
 static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *e)

@@ -121,21 +121,7 @@ static void close_fds_but(const int *keep_in, size_t n_in, int n_preserve)
 			keep[n++] = keep_in[i];
 	for (int i = 0; i < n_preserve; i++)
 		keep[n++] = 3 + i;
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned int from = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 3 || (unsigned int)keep[i] < from)
-			continue;
-		if ((unsigned int)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
+	isc_close_fds_except(keep, n);
 }
 
 static __attribute__((noreturn)) void exec_fail(struct exec_args *a, isc_error *e)

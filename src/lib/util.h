@@ -61,6 +61,12 @@ int isc_parse_i64(const char *s, int64_t *out);
  * from a later process that reuses it.  0 when the process does not exist. */
 uint64_t isc_proc_start_time(pid_t pid);
 
+/* Close every fd from 3 up except those in keep[] (any order; negative
+ * entries and duplicates ignored), with as few close_range() calls as there
+ * are gaps.  For a child that inherited the runtime's fds: O_CLOEXEC only
+ * acts at exec. */
+void isc_close_fds_except(int *keep, size_t n);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t isc_now_ns(void);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -127,6 +128,34 @@ static void proc_start_time(void **state)
 	assert_true(isc_proc_start_time(0x7ffffff0) == 0);
 }
 
+static void close_fds_except_keeps_exactly(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fds[6];
+		for (int i = 0; i < 6; i++)
+			fds[i] = open("/dev/null", O_RDONLY);
+		/* unsorted, a duplicate and a negative entry */
+		int keep[] = { fds[4], -1, fds[1], fds[4] };
+		isc_close_fds_except(keep, 4);
+		for (int i = 0; i < 6; i++) {
+			bool open_now = fcntl(fds[i], F_GETFD) >= 0;
+			if (open_now != (i == 1 || i == 4))
+				_exit(10 + i);
+		}
+		/* stdio untouched */
+		if (fcntl(0, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +164,7 @@ int main(void)
 		cmocka_unit_test(container_ids),
 		cmocka_unit_test(oci_state_json),
 		cmocka_unit_test(proc_start_time),
+		cmocka_unit_test(close_fds_except_keeps_exactly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
