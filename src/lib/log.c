@@ -36,13 +36,8 @@ bool isc_log_debug_enabled(void) { return log_debug; }
 
 static void emit(int fd, bool json, enum isc_log_level level, const char *msg)
 {
-	struct timespec ts;
-	struct tm tm;
-	char tbuf[64];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	char tbuf[ISC_RFC3339_LEN];
+	isc_rfc3339_format(tbuf);
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "msg", msg, "level", level_names[level], "time", tbuf);
 		char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;

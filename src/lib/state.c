@@ -433,14 +433,7 @@ int isc_state_list(const char *root, char ***ids, isc_error **err)
 
 char *isc_rfc3339_now(void)
 {
-	/* by hand: strftime() would load the time zone database, and the
-	 * result is UTC anyway */
-	struct timespec ts;
-	struct tm tm;
-	char buf[64];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	char buf[ISC_RFC3339_LEN];
+	isc_rfc3339_format(buf);
 	return isc_xstrdup(buf);
 }

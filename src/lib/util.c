@@ -294,6 +294,16 @@ void isc_close_fds_except(int *keep, size_t n)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
+void isc_rfc3339_format(char buf[ISC_RFC3339_LEN])
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, ISC_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
 uint64_t isc_now_ns(void)
 {
 	struct timespec ts;

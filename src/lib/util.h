@@ -67,6 +67,11 @@ uint64_t isc_proc_start_time(pid_t pid);
  * acts at exec. */
 void isc_close_fds_except(int *keep, size_t n);
 
+/* The time now as RFC 3339 UTC with nanoseconds ("2026-11-28T14:20:02.123456789Z"),
+ * formatted by hand: strftime() would load the time zone database. */
+#define ISC_RFC3339_LEN 64
+void isc_rfc3339_format(char buf[ISC_RFC3339_LEN]);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t isc_now_ns(void);
 
