@@ -459,6 +459,14 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		if (r < 0)
 			init_fail(a, err);
 	}
+	/* The init shares the sync socket: it must not speak before we sent
+	 * CHILD_PID, or the runtime could read its messages first.  It waits
+	 * for the end of this pipe, which closes when we exit. */
+	int order[2];
+	if (pipe2(order, O_CLOEXEC) < 0) {
+		isc_error_set(&err, errno, "pipe");
+		init_fail(a, err);
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		isc_error_set(&err, errno, "fork the container init");
@@ -466,6 +474,11 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	}
 	if (pid == 0) {
 		/* the init: everything was joined by the stage already */
+		char c;
+		close(order[1]);
+		while (read(order[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(order[0]);
 		struct isc_ns_plan none = *ns;
 		none.n_join = 0;
 		none.user_new = false;
