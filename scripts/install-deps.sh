@@ -7,10 +7,14 @@ packages=(
   # build
   gcc libc6-dev meson ninja-build pkg-config
   libseccomp-dev libjansson-dev libarchive-dev
+  # the private network (rtnetlink, nftables, NFLOG packet log)
+  libmnl-dev libnftables-dev libnetfilter-log-dev nftables
   # tests, sanitizers, static analysis, fuzzing
   libcmocka-dev python3-pytest clang clang-tidy cppcheck libclang-rt-14-dev
   # realistic payloads and lab tools
   busybox-static iproute2 util-linux e2fsprogs strace
+  # lab traffic and syslog delivery checks, network throughput bench
+  curl rsyslog iperf3 conntrack
   # the runtimes we compare against in bench/
   crun runc bubblewrap
   # real clients of the runtime (tests/integration/test_podman.py,

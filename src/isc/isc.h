@@ -8,7 +8,7 @@
 
 #include "error.h"
 
-#define ISC_HOST_ROOT "/var/lib/isc"
+#include "host.h" /* ISC_HOST_ROOT */
 
 struct isc_global {
 	const char *root; /* state root: --root, or isc_host_root() */
@@ -23,6 +23,29 @@ int isc_host_root(const char *lab, char **out, isc_error **err);
 int isc_report(isc_error **err);
 
 int verb_image(struct isc_global *g, int argc, char **argv);
+/* verbs-host.c: the construction kit and sessions */
+int verb_init(struct isc_global *g, int argc, char **argv);
+int verb_deinit(struct isc_global *g, int argc, char **argv);
+int verb_exec(struct isc_global *g, int argc, char **argv);
+/* verbs-lab.c */
+int verb_lab(struct isc_global *g, int argc, char **argv);
+/* verbs-service.c: the service lifecycle, through iscd */
+int verb_run(struct isc_global *g, int argc, char **argv);
+int verb_ps(struct isc_global *g, int argc, char **argv);
+int verb_inspect(struct isc_global *g, int argc, char **argv);
+int verb_stop(struct isc_global *g, int argc, char **argv);
+int verb_start(struct isc_global *g, int argc, char **argv);
+int verb_restart(struct isc_global *g, int argc, char **argv);
+int verb_rm(struct isc_global *g, int argc, char **argv);
+int verb_logs(struct isc_global *g, int argc, char **argv);
+/* verbs-net.c: the private network */
+int verb_expose(struct isc_global *g, int argc, char **argv);
+int verb_unexpose(struct isc_global *g, int argc, char **argv);
+int verb_allow(struct isc_global *g, int argc, char **argv);
+int verb_policy(struct isc_global *g, int argc, char **argv);
+int verb_packets(struct isc_global *g, int argc, char **argv);
+/* verbs-audit.c: the audit trail */
+int verb_audit(struct isc_global *g, int argc, char **argv);
 int verb_help(struct isc_global *g, int argc, char **argv);
 
 #endif

@@ -18,7 +18,25 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
+	{ "init", verb_init, "turn this host (or a lab) into an ISC host" },
+	{ "deinit", verb_deinit, "undo isc init: stop everything, remove isc's state (and a lab)" },
+	{ "run", verb_run, "deploy a service into a new hardened container" },
+	{ "ps", verb_ps, "list the services" },
+	{ "inspect", verb_inspect, "show a service's settings, defaults and state" },
+	{ "stop", verb_stop, "stop a service" },
+	{ "start", verb_start, "start a stopped service" },
+	{ "restart", verb_restart, "restart a service from its pristine image" },
+	{ "rm", verb_rm, "remove a service (--purge: and its /persist)" },
+	{ "logs", verb_logs, "show a service's output" },
+	{ "exec", verb_exec, "run a command in a service's container (a login session)" },
+	{ "expose", verb_expose, "forward a host port to a service" },
+	{ "unexpose", verb_unexpose, "stop forwarding a host port" },
+	{ "allow", verb_allow, "open one flow between two services" },
+	{ "policy", verb_policy, "list and toggle the host's optional firewall rules" },
+	{ "packets", verb_packets, "show the packet log" },
+	{ "audit", verb_audit, "show and verify the audit trail" },
 	{ "image", verb_image, "import, list, verify and remove images (isc image --help)" },
+	{ "lab", verb_lab, "list labs, run a command in a lab's outside world, show its addresses" },
 	{ "help", verb_help, "show this help, or a command's" },
 };
 

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * STUB: replaced by its owner. */
+#include <stdio.h>
+
+#include "isc.h"
+
+int verb_lab(struct isc_global *g, int argc, char **argv)
+{
+	fprintf(stderr, "isc: lab: not implemented yet\n");
+	return 1;
+}
+
