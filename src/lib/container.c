@@ -47,6 +47,7 @@
 #include "control.h"
 #include "hooks.h"
 #include "image.h"
+#include "landlock.h"
 #include "log.h"
 #include "ns.h"
 #include "rootfs.h"
@@ -241,6 +242,20 @@ int isc_container_process_setup(const struct isc_process *p, const struct isc_sp
 		return isc_error_wrap(err, "process.capabilities");
 	if (isc_container_resolve_exec(p, exe, err) < 0)
 		return -1;
+	/* Landlock after the last privileged step and before the filter that
+	 * may not allow its syscalls; no_new_privs is set (checked at create) */
+	const char *ll_value = isc_spec_annotation(spec, ISC_LANDLOCK_ANNOTATION);
+	if (ll_value) {
+		struct isc_landlock ll;
+		if (isc_landlock_parse(ll_value, &ll, err) < 0)
+			return -1;
+		int r = p->no_new_privileges ? isc_landlock_apply(&ll, err)
+					     : isc_error_set(err, EINVAL, "annotation %s: needs noNewPrivileges",
+							     ISC_LANDLOCK_ANNOTATION);
+		isc_landlock_clear(&ll);
+		if (r < 0)
+			return -1;
+	}
 	if (filter && p->no_new_privileges && isc_seccomp_install(filter, err) < 0)
 		return isc_error_wrap(err, "linux.seccomp");
 	return 0;
@@ -319,6 +334,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 	}
 	cleanup_strv char **env_listen = NULL;
 	cleanup_free char *exe = NULL;
+	isc_landlock_allow_fd_write(a->fifo_fd); /* the wait for start below */
 	if (isc_container_process_setup(proc, spec, a->filter, a->n_preserve, a->listen_fds, &env_listen, &exe,
 					err) < 0)
 		return -1;
@@ -709,6 +725,23 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		return isc_error_wrap(err, "annotation %s: refusing to start from image %s", ISC_IMAGE_ROOT_ANNOTATION,
 				      image_root);
 	mark("image checked");
+
+	/* org.isc.landlock: checked now, applied by every process before exec */
+	const char *ll_value = isc_spec_annotation(spec, ISC_LANDLOCK_ANNOTATION);
+	if (ll_value) {
+		struct isc_landlock ll;
+		if (isc_landlock_parse(ll_value, &ll, err) < 0)
+			return -1;
+		bool bind = ll.restrict_bind;
+		isc_landlock_clear(&ll);
+		if (!spec->process.no_new_privileges)
+			return isc_error_set(err, EINVAL, "annotation %s: needs process.noNewPrivileges",
+					     ISC_LANDLOCK_ANNOTATION);
+		int abi = isc_landlock_abi();
+		if (abi < 1 || (bind && abi < 4))
+			return isc_error_set(err, EOPNOTSUPP, "annotation %s: the kernel's Landlock ABI is %d%s",
+					     ISC_LANDLOCK_ANNOTATION, abi, bind ? " (bind= needs 4)" : "");
+	}
 
 	if (spec->process.terminal && o->console_socket == NULL)
 		return isc_error_set(err, EINVAL, "process.terminal is true but no --console-socket was given");
