@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		"\n"
 		"Global options:\n"
 		"  --lab NAME     work in the lab NAME (state under " ISC_HOST_ROOT "/labs/NAME);\n"
-		"                 also from the environment variable ISC_LAB\n"
+		"                 also from the environment variable ISC_LAB; may also follow\n"
+		"                 the command (for run and exec: right after it)\n"
 		"  --root DIR     state root (default " ISC_HOST_ROOT "); overrides --lab\n"
 		"  -v, --version  print the version\n"
 		"  -h, --help     print this help\n"
@@ -143,6 +144,8 @@ int main(int argc, char **argv)
 	}
 	isc_error *err = NULL;
 	cleanup_free char *hostroot = NULL;
+	cleanup_free char *labroot = NULL;
+	const char *root_given = root;
 	if (root == NULL) {
 		if (isc_host_root(g.lab, &hostroot, &err) < 0)
 			return isc_report(&err);
@@ -157,6 +160,39 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int vi = optind;
+	/* --lab NAME may also follow the verb: anywhere before "--" for most
+	 * verbs; for run and exec (whose command line ends in the container's
+	 * own arguments) only right after the verb. */
+	bool tail_cmd = strcmp(argv[vi], "run") == 0 || strcmp(argv[vi], "exec") == 0;
+	for (int i = vi + 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		const char *lab = NULL;
+		int take = 0;
+		if (strcmp(argv[i], "--lab") == 0 && i + 1 < argc) {
+			lab = argv[i + 1];
+			take = 2;
+		} else if (strncmp(argv[i], "--lab=", 6) == 0) {
+			lab = argv[i] + 6;
+			take = 1;
+		}
+		if (take == 0) {
+			if (tail_cmd)
+				break;
+			continue;
+		}
+		if (root_given == NULL) {
+			free(labroot);
+			labroot = NULL;
+			if (isc_host_root(lab, &labroot, &err) < 0)
+				return isc_report(&err);
+			g.root = labroot;
+		}
+		g.lab = lab;
+		memmove(&argv[i], &argv[i + take], (size_t)(argc - i - take + 1) * sizeof(char *));
+		argc -= take;
+		i--;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
 		if (strcmp(verbs[i].name, argv[vi]) == 0) {
 			optind = 0; /* reset getopt for the verb's own flags */
