@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -46,6 +47,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "hooks.h"
+#include "audit-id.h"
 #include "image.h"
 #include "landlock.h"
 #include "log.h"
@@ -84,6 +86,7 @@ struct init_args {
 	const char *scratch_path;
 	int notify_fd;   /* NOTIFY_SOCKET: detached tree of the notify dir for notify_dir; else -1 */
 	const char *notify_dir;
+	uint32_t audit_id; /* org.isc.audit.id: the stage sets it as loginuid; 0 = none */
 };
 
 /* Where the container finds the sd_notify socket that `start` proxies: on
@@ -430,6 +433,16 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
 
+	/* org.isc.audit.id: the loginuid, while we are still in the host's user
+	 * namespace (inside the container's the value would be unmapped); from
+	 * here on every process of the container carries it, and none of them
+	 * can change it: that needs CAP_AUDIT_CONTROL in the initial user
+	 * namespace (refused at create when the container could have it). */
+	if (a->audit_id && isc_audit_set_loginuid(a->audit_id, &err) < 0) {
+		isc_error_wrap(&err, "annotation %s", ISC_AUDIT_ID_ANNOTATION);
+		init_fail(a, err);
+	}
+
 	/* joined namespaces first, while we are privileged in the host's user
 	 * namespace (or in the joined user namespace) */
 	if (isc_ns_join(ns, true, &err) < 0)
@@ -765,6 +778,23 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		return isc_error_set(err, EINVAL, "linux.uidMappings given without a user namespace");
 	}
 
+	/* org.isc.audit.id: a container that holds CAP_AUDIT_CONTROL in the
+	 * host's user namespace could change its loginuid: refused */
+	uint32_t audit_id = 0;
+	const char *audit_value = isc_spec_annotation(spec, ISC_AUDIT_ID_ANNOTATION);
+	if (audit_value) {
+		if (isc_audit_id_parse(audit_value, &audit_id, err) < 0) {
+			isc_ns_plan_close(&ns);
+			return -1;
+		}
+		if (!ns.user_new && !ns.user_join && (spec->process.caps.bounding & (1ULL << CAP_AUDIT_CONTROL))) {
+			isc_ns_plan_close(&ns);
+			return isc_error_set(err, EINVAL, "annotation %s: the container would keep CAP_AUDIT_CONTROL "
+							  "without a user namespace and could change its audit identity",
+					     ISC_AUDIT_ID_ANNOTATION);
+		}
+	}
+
 	/* org.isc.scratch: validated before anything exists */
 	const char *scratch_value = isc_spec_annotation(spec, ISC_SCRATCH_ANNOTATION);
 	struct isc_scratch_opts sopt = { 0 };
@@ -921,9 +951,11 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		.in_userns = ns.user_new || ns.user_join,
 		.console_fd = con[1], .n_preserve = listen + o->preserve_fds, .listen_fds = listen > 0,
 		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path, .notify_fd = notify_fd,
-		.notify_dir = notify_dir,
+		.notify_dir = notify_dir, .audit_id = audit_id,
 	};
-	bool staged = ns.n_join > 0 || ns.time_new;
+	/* staged when a namespace is joined, for a time namespace, and for an
+	 * audit identity (set before the user namespace exists) */
+	bool staged = ns.n_join > 0 || ns.time_new || audit_id != 0;
 	/* The cgroup namespace is unshared by the init once it is in its groups. */
 	unsigned long clone_flags = staged ? 0 : (unsigned long)(ns.new_flags & ~CLONE_NEWCGROUP);
 	pid_t child = raw_clone(clone_flags);

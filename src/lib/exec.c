@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit-id.h"
 #include "caps.h"
 #include "cgroup.h"
 #include "seccomp.h"
@@ -52,6 +53,7 @@ struct exec_args {
 	int console_fd;
 	int n_preserve;
 	bool listen;
+	uint32_t audit_id; /* org.isc.audit.id of the container, 0 = none */
 };
 
 static const struct {
@@ -140,6 +142,14 @@ static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
+	/* the container's audit identity, before its user namespace (where the
+	 * value is unmapped); the caller's own loginuid goes to the login
+	 * record.  Changing a set loginuid needs CAP_AUDIT_CONTROL, which the
+	 * runtime (host root) has and the container does not. */
+	if (a->audit_id && isc_audit_set_loginuid(a->audit_id, &err) < 0) {
+		isc_error_wrap(&err, "annotation %s", ISC_AUDIT_ID_ANNOTATION);
+		exec_fail(a, err);
+	}
 	if (a->ns_flags && setns(a->pidfd, a->ns_flags) < 0) {
 		isc_error_set(&err, errno, "join the namespaces of the container");
 		exec_fail(a, err);
@@ -435,6 +445,9 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		.join_user = (ns_flags & CLONE_NEWUSER) != 0, .sync_fd = sv[1], .console_fd = con[1],
 		.n_preserve = listen + o->preserve_fds, .listen = listen > 0,
 	};
+	const char *audit_value = isc_spec_annotation(cs, ISC_AUDIT_ID_ANNOTATION);
+	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0)
+		goto out;
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
 	stage = fork();

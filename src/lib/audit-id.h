@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The container's audit identity (org.isc.audit.id, docs/audit.md).
+ *
+ * The container's first process gets a kernel loginuid from the range the
+ * machine's audit collector reserved for containers; every exec it (and
+ * anything it starts) makes is then recorded by the kernel with that auid,
+ * which the collector maps back to the container's name and host.
+ *
+ * Order in the container's init (the loginuid can be set once without
+ * privilege, later only with CAP_AUDIT_CONTROL in the initial user ns):
+ *   1. isc_audit_set_loginuid(auid)   -- before entering the user namespace:
+ *      inside it the value lies outside the uid map (EINVAL)
+ *   2. drop CAP_AUDIT_CONTROL (bounding, effective, permitted)
+ *   3. unshare/enter the user namespace, exec. */
+#ifndef ISC_AUDIT_ID_H
+#define ISC_AUDIT_ID_H
+
+#include <stdint.h>
+#include "error.h"
+
+/* Container audit ids live in [ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX]; the
+ * kernel rules of isc-auditd match exactly this range. */
+#define ISC_AUDIT_ID_ANNOTATION "org.isc.audit.id"
+#define ISC_AUDIT_ID_MIN 1000000u
+#define ISC_AUDIT_ID_MAX 4294967294u /* 4294967295 is "unset" */
+#define ISC_AUDIT_ID_UNSET 4294967295u
+
+/* The annotation's value: a decimal auid in the container range, nothing
+ * else (no sign, no spaces, no leading zeros). */
+int isc_audit_id_parse(const char *value, uint32_t *auid, isc_error **err);
+
+/* Write the decimal auid to /proc/self/loginuid.  Fails with the kernel's
+ * errno (EPERM: already set and no CAP_AUDIT_CONTROL; EINVAL: not mapped in
+ * the caller's user namespace). */
+int isc_audit_set_loginuid(uint32_t auid, isc_error **err);
+
+#endif
