@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "isc.h"
+#include "lab.h"
 #include "util.h"
 
 struct verb {
@@ -36,7 +37,7 @@ static const struct verb verbs[] = {
 	{ "packets", verb_packets, "show the packet log" },
 	{ "audit", verb_audit, "show and verify the audit trail" },
 	{ "image", verb_image, "import, list, verify and remove images (isc image --help)" },
-	{ "lab", verb_lab, "list labs, run a command in a lab's outside world, show its addresses" },
+	{ "lab", verb_lab, "labs: create, rm, ls, info, exec a command in the outside world" },
 	{ "help", verb_help, "show this help, or a command's" },
 };
 
@@ -69,9 +70,12 @@ static void usage(FILE *f)
 
 int verb_help(struct isc_global *g, int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "image") == 0) {
-		char *args[] = { argv[1], (char *)"--help", NULL };
-		return verb_image(g, 2, args);
+	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(verbs); i++) {
+		if (strcmp(argv[1], verbs[i].name) == 0 && verbs[i].fn != verb_help) {
+			char *args[] = { argv[1], (char *)"--help", NULL };
+			optind = 0;
+			return verbs[i].fn(g, 2, args);
+		}
 	}
 	usage(stdout);
 	return 0;
@@ -85,30 +89,15 @@ int isc_report(isc_error **err)
 	return 1;
 }
 
-static bool lab_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 64 || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 int isc_host_root(const char *lab, char **out, isc_error **err)
 {
 	if (lab == NULL) {
 		*out = isc_xstrdup(ISC_HOST_ROOT);
 		return 0;
 	}
-	if (!lab_name_ok(lab))
-		return isc_error_set(err, EINVAL, "--lab / ISC_LAB: \"%s\" is not a lab name (letters, digits, . _ -, "
-						  "at most 64, not starting with '.')", lab);
-	*out = isc_xasprintf(ISC_HOST_ROOT "/labs/%s", lab);
+	if (isc_lab_name_check(lab, err) < 0)
+		return isc_error_wrap(err, "--lab / ISC_LAB");
+	*out = isc_lab_root(lab);
 	return 0;
 }
 

@@ -24,6 +24,9 @@
 int isc_lab_name_check(const char *name, isc_error **err);
 /* The state root of a lab (newly allocated). */
 char *isc_lab_root(const char *name);
+/* The namespace file of the lab's host (outside = false) or outside world:
+ * /run/netns/isc-NAME-host or -out (newly allocated). */
+char *isc_lab_netns_path(const char *name, bool outside);
 
 /* Create the two namespaces and the uplink; an existing complete lab is
  * left as it is (0); a partial one is completed. */
