@@ -785,7 +785,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	if (audit_value) {
 		if (isc_audit_id_parse(audit_value, &audit_id, err) < 0) {
 			isc_ns_plan_close(&ns);
-			return -1;
+			return isc_error_wrap(err, "annotation");
 		}
 		if (!ns.user_new && !ns.user_join && (spec->process.caps.bounding & (1ULL << CAP_AUDIT_CONTROL))) {
 			isc_ns_plan_close(&ns);

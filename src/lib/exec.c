@@ -446,8 +446,10 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		.n_preserve = listen + o->preserve_fds, .listen = listen > 0,
 	};
 	const char *audit_value = isc_spec_annotation(cs, ISC_AUDIT_ID_ANNOTATION);
-	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0)
+	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0) {
+		isc_error_wrap(err, "annotation");
 		goto out;
+	}
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
 	stage = fork();
