@@ -1,36 +1,294 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * STUB: replaced by its owner. */
+ * The private network's verbs: expose, unexpose, allow, policy, packets.
+ *
+ * Until the daemon routes them (the coordinator's wiring), expose, unexpose,
+ * allow and policy make their libisc call (net.h) directly, in the ISC
+ * host's network namespace: a lab's host namespace when --lab is given
+ * (entered with setns), else the namespace isc runs in (the real host).
+ * `packets` only reads R/log/packets.jsonl (written by iscd's packet log). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "firewall.h"
 #include "isc.h"
+#include "lab.h"
+#include "net.h"
+#include "pktlog.h"
+#include "util.h"
+
+/* why: the rules live in the ISC host's namespace; in a lab that is not
+ * the namespace isc was started in */
+static int enter_host_netns(struct isc_global *g, isc_error **err)
+{
+	if (g->lab == NULL)
+		return 0;
+	return isc_lab_enter(g->lab, false, err);
+}
+
+static int usage_error(const char *verb, const char *usage)
+{
+	fprintf(stderr, "isc: %s: usage: isc %s %s\n", verb, verb, usage);
+	return 2;
+}
+
+static bool want_help(int argc, char **argv)
+{
+	return argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+}
 
 int verb_expose(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: expose: not implemented yet\n");
-	return 1;
+	static const char *u = "NAME HOSTPORT:PORT[/tcp|udp]";
+	if (want_help(argc, argv)) {
+		printf("Usage: isc expose %s\nForward HOSTPORT of the host's addresses to PORT of the service NAME.\n", u);
+		return 0;
+	}
+	if (argc != 3)
+		return usage_error("expose", u);
+	isc_error *err = NULL;
+	struct isc_port p;
+	if (isc_fw_parse_port(argv[2], true, &p.host_port, &p.port, &p.proto, &err) < 0 ||
+	    enter_host_netns(g, &err) < 0 || isc_net_expose(g->root, argv[1], &p, &err) < 0)
+		return isc_report(&err);
+	return 0;
 }
 
 int verb_unexpose(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: unexpose: not implemented yet\n");
-	return 1;
+	static const char *u = "NAME HOSTPORT[/tcp|udp]";
+	if (want_help(argc, argv)) {
+		printf("Usage: isc unexpose %s\nStop forwarding HOSTPORT to the service NAME (new connections at once).\n", u);
+		return 0;
+	}
+	if (argc != 3)
+		return usage_error("unexpose", u);
+	isc_error *err = NULL;
+	struct isc_port p;
+	if (isc_fw_parse_port(argv[2], false, &p.host_port, &p.port, &p.proto, &err) < 0 ||
+	    enter_host_netns(g, &err) < 0 || isc_net_unexpose(g->root, argv[1], &p, &err) < 0)
+		return isc_report(&err);
+	return 0;
 }
 
 int verb_allow(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: allow: not implemented yet\n");
-	return 1;
+	static const char *u = "[--remove] SRC DST:PORT[/tcp|udp]";
+	bool remove = false;
+	int i = 1;
+	if (want_help(argc, argv)) {
+		printf("Usage: isc allow %s\nLet service SRC open connections to PORT of service DST (--remove: close "
+		       "that flow again).\nEverything else between services stays blocked.\n",
+		       u);
+		return 0;
+	}
+	if (i < argc && strcmp(argv[i], "--remove") == 0) {
+		remove = true;
+		i++;
+	}
+	if (argc - i != 2)
+		return usage_error("allow", u);
+	isc_error *err = NULL;
+	cleanup_free char *dst = NULL;
+	struct isc_port p = { 0 };
+	if (isc_fw_parse_flow(argv[i + 1], &dst, &p.port, &p.proto, &err) < 0 || enter_host_netns(g, &err) < 0 ||
+	    isc_net_allow(g->root, argv[i], dst, &p, remove, &err) < 0)
+		return isc_report(&err);
+	return 0;
 }
 
 int verb_policy(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: policy: not implemented yet\n");
-	return 1;
+	static const char *u = "[ls [--format json] | enable RULE | disable RULE]";
+	if (want_help(argc, argv)) {
+		printf("Usage: isc policy %s\nThe host's optional firewall rules, all disabled by default.\n", u);
+		return 0;
+	}
+	isc_error *err = NULL;
+	if (argc == 1 || strcmp(argv[1], "ls") == 0) {
+		bool json = argc == 4 && strcmp(argv[2], "--format") == 0 && strcmp(argv[3], "json") == 0;
+		if (argc > 2 && !json)
+			return usage_error("policy", u);
+		unsigned on;
+		if (isc_net_policy_get(g->root, &on, &err) < 0)
+			return isc_report(&err);
+		json_t *arr = json_array();
+		if (!json)
+			printf("%-12s %-9s %s\n", "RULE", "STATE", "DESCRIPTION");
+		for (unsigned i = 0; i < isc_fw_n_policies; i++) {
+			const struct isc_fw_policy_info *p = &isc_fw_policies[i];
+			bool en = (on & p->flag) != 0;
+			if (json)
+				json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", p->name, "enabled", en,
+								     "description", p->help));
+			else
+				printf("%-12s %-9s %s\n", p->name, en ? "enabled" : "disabled", p->help);
+		}
+		if (json) {
+			json_dumpf(arr, stdout, JSON_INDENT(2));
+			putchar('\n');
+		}
+		json_decref(arr);
+		return 0;
+	}
+	if (argc != 3 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0))
+		return usage_error("policy", u);
+	if (enter_host_netns(g, &err) < 0 || isc_net_policy_set(g->root, argv[2], argv[1][0] == 'e', &err) < 0)
+		return isc_report(&err);
+	return 0;
+}
+
+/* ---- packets ------------------------------------------------------------ */
+
+static volatile sig_atomic_t packets_stop;
+static void on_stop(int sig) { packets_stop = 1; }
+
+static void print_packet(json_t *o, bool json)
+{
+	if (json) {
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		return;
+	}
+	const char *ev = json_string_value(json_object_get(o, "event"));
+	const char *t = json_string_value(json_object_get(o, "time"));
+	if (ev != NULL) {
+		printf("%s %s %lld %s\n", t ? t : "-", ev, (long long)json_integer_value(json_object_get(o, "count")),
+		       json_string_value(json_object_get(o, "reason")) ?: "");
+		return;
+	}
+#define S(k) (json_string_value(json_object_get(o, k)) ?: "-")
+	char src[64], dst[64];
+	json_t *sp = json_object_get(o, "sport"), *dp = json_object_get(o, "dport");
+	if (sp)
+		snprintf(src, sizeof(src), "%s:%lld", S("src"), (long long)json_integer_value(sp));
+	else
+		snprintf(src, sizeof(src), "%s", S("src"));
+	if (dp)
+		snprintf(dst, sizeof(dst), "%s:%lld", S("dst"), (long long)json_integer_value(dp));
+	else
+		snprintf(dst, sizeof(dst), "%s", S("dst"));
+	const char *proto = json_is_string(json_object_get(o, "proto")) ? S("proto") : "-";
+	printf("%s %-16s %-12s %-5s %s -> %s in=%s%s%s out=%s\n", t ? t : "-", S("prefix"), S("container"), proto, src,
+	       dst, S("in"), json_object_get(o, "physin") ? "/" : "", json_object_get(o, "physin") ? S("physin") : "",
+	       S("out"));
+#undef S
+}
+
+/* print the complete lines of buf[0..len), return how much was consumed */
+static size_t print_lines(char *buf, size_t len, const char *container, bool json)
+{
+	size_t done = 0;
+	for (;;) {
+		char *nl = memchr(buf + done, '\n', len - done);
+		if (nl == NULL)
+			return done;
+		*nl = '\0';
+		json_t *o = json_loads(buf + done, 0, NULL);
+		if (o != NULL) {
+			const char *c = json_string_value(json_object_get(o, "container"));
+			if (container == NULL || (c != NULL && strcmp(c, container) == 0))
+				print_packet(o, json);
+			json_decref(o);
+		}
+		done = (size_t)(nl - buf) + 1;
+	}
 }
 
 int verb_packets(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: packets: not implemented yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *container = NULL;
+	bool follow = false, json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			container = optarg;
+			break;
+		case 'f':
+			follow = true;
+			break;
+		case 'F':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "isc: packets: --format %s: json or text\n", optarg);
+				return 2;
+			}
+			json = strcmp(optarg, "json") == 0;
+			break;
+		case 'h':
+			printf("Usage: isc packets [--container NAME] [--follow] [--format json]\n"
+			       "The packet log: dropped packets (and accepted new connections with\n"
+			       "`isc policy enable log-accept`), with the container they came from or went to.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc)
+		return usage_error("packets", "[--container NAME] [--follow] [--format json]");
+	cleanup_free char *path = isc_xasprintf("%s/" ISC_PKTLOG_FILE, g->root);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && !(errno == ENOENT && follow)) {
+		if (errno == ENOENT)
+			return 0; /* nothing logged yet */
+		isc_error *err = NULL;
+		isc_error_set(&err, errno, "packets: open %s", path);
+		return isc_report(&err);
+	}
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	size_t cap = 1 << 16, len = 0;
+	cleanup_free char *buf = isc_xmalloc0(cap);
+	while (!packets_stop) {
+		if (fd < 0) {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				struct timespec ts = { .tv_nsec = 200000000 };
+				nanosleep(&ts, NULL);
+				continue;
+			}
+		}
+		if (len == cap) {
+			cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (nb == NULL)
+				abort();
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			len += (size_t)n;
+			size_t used = print_lines(buf, len, container, json);
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			continue;
+		}
+		if (!follow)
+			break;
+		fflush(stdout);
+		struct timespec ts = { .tv_nsec = 200000000 };
+		nanosleep(&ts, NULL);
+	}
+	fflush(stdout);
+	return 0;
 }
-

@@ -4,7 +4,26 @@
  * owns alone (inet "isc" and bridge "isc_l2"), updated through sets and maps,
  * and the NFLOG packet log.  Everything acts on the network namespace of the
  * caller (iscd's): the real host's, or a lab's host namespace; nothing here
- * knows which. */
+ * knows which.  Design notes: the top of net.c.
+ *
+ * Which namespace, when (iscd):
+ * - every function below: the ISC host's namespace, entered (setns) before
+ *   the call, on the calling thread; none of them creates a netlink or
+ *   nftables socket before that (each call opens its own).
+ * - isc_net_host_up(): at `isc init` (and at every iscd start: idempotent,
+ *   it rebuilds the isc tables from R/net, elements included); then start
+ *   isc_pktlog_run() (pktlog.h) in a thread or process of iscd, same
+ *   namespace.  isc_net_confirm(): `isc init` after the operator confirmed.
+ * - isc_net_container_up(): before creating the container; pass
+ *   out->netns_path (joined by path), out->resolv_conf and out->hosts (bind
+ *   read-only) to the bundle (struct isc_bundle_inputs); then
+ *   isc_net_expose() for each plan port.  EEXIST when the container's
+ *   namespace exists (still running, or iscd crashed: call
+ *   isc_net_container_down(keep_addr = true) first if it is dead).
+ * - isc_net_container_down(): after the container died; keep_addr = true on
+ *   stop/restart (address, exposed ports and allowed flows stay), false on
+ *   rm (they go too).
+ * - isc_net_host_down(): at `isc deinit`, after every container stopped. */
 #ifndef ISC_NET_H
 #define ISC_NET_H
 
@@ -52,5 +71,10 @@ int isc_net_unexpose(const char *root, const char *name, const struct isc_port *
 /* SRC may reach DST:PORT/proto (remove = close it again) */
 int isc_net_allow(const char *root, const char *src, const char *dst, const struct isc_port *p, bool remove,
 		  isc_error **err);
+
+/* `isc policy`: the optional rules (firewall.h isc_fw_policies), state in
+ * R/net/policy.json; set applies at once when the tables exist. */
+int isc_net_policy_get(const char *root, unsigned *enabled, isc_error **err);
+int isc_net_policy_set(const char *root, const char *rule, bool on, isc_error **err);
 
 #endif
