@@ -1,12 +1,344 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * STUB: replaced by its owner. */
+ * isc audit [--container N] [--type T] [--since TIME] [--follow] [--format json]
+ * isc audit verify [--key HEX | --key-file FILE]
+ * The trail of the host: ROOT/audit (src/lib/trail.h, docs/audit.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "isc.h"
+#include "trail.h"
+#include "util.h"
+
+struct audit_filter {
+	const char *container;
+	const char *type;
+	char since[ISC_RFC3339_LEN]; /* "" = all */
+	bool json;
+};
+
+static const char *const audit_types[] = { "exec", "login", "logout", "admin", "lost", "gap", "seal",
+					   "loginuid", "register", "unregister", "collector-stop", "disk-full",
+					   "tamper", "rotate", "trail-start" };
+
+static void audit_usage(FILE *f)
+{
+	fprintf(f, "Usage: isc [GLOBAL OPTIONS] audit [--container NAME] [--type TYPE] [--since TIME] [--follow]\n"
+		   "                                  [--format json]\n"
+		   "       isc [GLOBAL OPTIONS] audit verify [--key HEX | --key-file FILE]\n\n"
+		   "TYPE: exec, login, logout, admin, lost (also gap, seal, loginuid).\n"
+		   "TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age: 30s, 10m, 2h, 1d.\n"
+		   "verify exits 0 when the trail is intact, 1 naming the first bad record otherwise;\n"
+		   "with the verification key printed by `isc init` it also checks every seal.\n");
+}
+
+/* RFC 3339 prefix, or an age N[smhd]: the lower bound as an RFC 3339 string */
+static int parse_since(const char *s, char out[ISC_RFC3339_LEN], isc_error **err)
+{
+	size_t l = strlen(s);
+	if (l >= 2 && strchr("smhd", s[l - 1]) && s[0] >= '0' && s[0] <= '9') {
+		char num[32];
+		uint64_t n;
+		if (l - 1 >= sizeof(num))
+			return isc_error_set(err, EINVAL, "--since %s: too long", s);
+		memcpy(num, s, l - 1);
+		num[l - 1] = 0;
+		if (isc_parse_u64(num, &n) < 0 || n > 100000000)
+			return isc_error_set(err, EINVAL, "--since %s: a number with s, m, h or d expected", s);
+		uint64_t mult = s[l - 1] == 's' ? 1 : s[l - 1] == 'm' ? 60 : s[l - 1] == 'h' ? 3600 : 86400;
+		time_t t = time(NULL) - (time_t)(n * mult);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(out, ISC_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return 0;
+	}
+	int y, mo, d, h = 0, mi = 0, se = 0;
+	if (l < 10 || l >= ISC_RFC3339_LEN || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3 || s[4] != '-' ||
+	    (l > 10 && (s[10] != 'T' || sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &se) < 2)) || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return isc_error_set(err, EINVAL, "--since %s: RFC 3339 UTC time (2026-11-28T14:00:00Z) or an age "
+						  "(30s, 10m, 2h, 1d) expected", s);
+	snprintf(out, ISC_RFC3339_LEN, "%s", s);
+	if (out[l - 1] == 'Z')
+		out[l - 1] = 0;
+	return 0;
+}
+
+static bool matches(const struct audit_filter *f, json_t *rec)
+{
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	if (f->type && (type == NULL || strcmp(type, f->type) != 0))
+		return false;
+	if (f->container) {
+		const char *c = json_string_value(json_object_get(rec, "container"));
+		if (c == NULL || strcmp(c, f->container) != 0)
+			return false;
+	}
+	if (f->since[0]) {
+		const char *t = json_string_value(json_object_get(rec, "time"));
+		if (t == NULL || strncmp(t, f->since, strlen(f->since)) < 0)
+			return false;
+	}
+	return true;
+}
+
+static void print_str_array(json_t *a)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+		if (s == NULL)
+			continue;
+		if (s[0] && strpbrk(s, " \t\"'\\") == NULL)
+			printf(" %s", s);
+		else {
+			char *q = json_dumps(v, JSON_ENCODE_ANY);
+			printf(" %s", q ? q : "\"\"");
+			free(q);
+		}
+	}
+}
+
+static void print_text(json_t *rec)
+{
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	const char *time_s = json_string_value(json_object_get(rec, "time"));
+	const char *c = json_string_value(json_object_get(rec, "container"));
+	printf("%6" JSON_INTEGER_FORMAT " %s %-7s %s", json_integer_value(json_object_get(rec, "seq")),
+	       time_s ? time_s : "-", type ? type : "?", c ? c : "-");
+	if (type && strcmp(type, "exec") == 0) {
+		printf(" pid=%" JSON_INTEGER_FORMAT " uid=%" JSON_INTEGER_FORMAT " %s:",
+		       json_integer_value(json_object_get(rec, "pid")), json_integer_value(json_object_get(rec, "uid")),
+		       json_string_value(json_object_get(rec, "result")) ?: "?");
+		print_str_array(json_object_get(rec, "argv"));
+		const char *cwd = json_string_value(json_object_get(rec, "cwd"));
+		if (cwd)
+			printf(" (cwd %s)", cwd);
+	} else if (type && (strcmp(type, "login") == 0 || strcmp(type, "logout") == 0 || strcmp(type, "admin") == 0)) {
+		json_t *caller = json_object_get(rec, "caller");
+		printf(" by uid=%" JSON_INTEGER_FORMAT " auid=%" JSON_INTEGER_FORMAT " pid=%" JSON_INTEGER_FORMAT,
+		       json_integer_value(json_object_get(caller, "uid")),
+		       json_integer_value(json_object_get(caller, "auid")),
+		       json_integer_value(json_object_get(caller, "pid")));
+		if (strcmp(type, "admin") == 0) {
+			const char *obj = json_string_value(json_object_get(rec, "object"));
+			printf(" %s%s%s: %s", json_string_value(json_object_get(rec, "action")) ?: "?", obj ? " " : "",
+			       obj ? obj : "", json_string_value(json_object_get(rec, "result")) ?: "?");
+		} else if (strcmp(type, "login") == 0) {
+			printf(" session=%s:", json_string_value(json_object_get(rec, "session")) ?: "?");
+			print_str_array(json_object_get(rec, "argv"));
+		} else {
+			printf(" session=%s status=%" JSON_INTEGER_FORMAT " duration=%" JSON_INTEGER_FORMAT "ms",
+			       json_string_value(json_object_get(rec, "session")) ?: "?",
+			       json_integer_value(json_object_get(rec, "status")),
+			       json_integer_value(json_object_get(rec, "duration_ms")));
+		}
+	} else if (type && strcmp(type, "lost") == 0) {
+		printf(" count=%" JSON_INTEGER_FORMAT " kernel_lost=%" JSON_INTEGER_FORMAT,
+		       json_integer_value(json_object_get(rec, "count")),
+		       json_integer_value(json_object_get(rec, "kernel_lost")));
+	} else if (type && strcmp(type, "gap") == 0) {
+		printf(" previous stop %s, kernel_lost=%" JSON_INTEGER_FORMAT,
+		       json_string_value(json_object_get(rec, "previous_stop")) ?: "?",
+		       json_integer_value(json_object_get(rec, "kernel_lost")));
+	}
+	putchar('\n');
+}
+
+static int show(json_t *rec, const char *line, void *data)
+{
+	struct audit_filter *f = data;
+	if (rec == NULL) {
+		fprintf(stderr, "isc: audit: a line of the trail does not parse (run isc audit verify)\n");
+		return 0;
+	}
+	if (!matches(f, rec))
+		return 0;
+	if (f->json)
+		printf("%s\n", line);
+	else
+		print_text(rec);
+	return 0;
+}
+
+/* --follow: new lines of trail.jsonl, reopened when it is rotated */
+static int follow(const char *dir, struct audit_filter *f)
+{
+	cleanup_free char *path = isc_xasprintf("%s/trail.jsonl", dir);
+	FILE *fp = fopen(path, "re");
+	if (fp == NULL) {
+		fprintf(stderr, "isc: audit: open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fseek(fp, 0, SEEK_END);
+	struct stat st0;
+	fstat(fileno(fp), &st0);
+	char *line = NULL;
+	size_t cap = 0;
+	for (;;) {
+		fflush(stdout);
+		ssize_t n;
+		while ((n = getline(&line, &cap, fp)) > 0) {
+			if (line[n - 1] != '\n') {
+				/* a line still being written: read it again whole */
+				fseek(fp, -n, SEEK_CUR);
+				break;
+			}
+			line[n - 1] = 0;
+			json_t *j = json_loads(line, 0, NULL);
+			show(json_is_object(j) ? j : NULL, line, f);
+			json_decref(j);
+		}
+		clearerr(fp);
+		struct stat st;
+		if (stat(path, &st) == 0 && st.st_ino != st0.st_ino) {
+			FILE *nf = fopen(path, "re");
+			if (nf) {
+				fclose(fp);
+				fp = nf;
+				st0 = st;
+				continue;
+			}
+		}
+		poll(NULL, 0, 200);
+	}
+}
+
+static int audit_verify(struct isc_global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "key-file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	cleanup_free char *key = NULL;
+	int c;
+	isc_error *err = NULL;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			free(key);
+			key = isc_xstrdup(optarg);
+			break;
+		case 'f': {
+			free(key);
+			key = NULL;
+			if (isc_read_file(optarg, &key, NULL, 4096, &err) < 0) {
+				isc_error_wrap(&err, "--key-file");
+				return isc_report(&err);
+			}
+			key[strcspn(key, " \t\r\n")] = 0;
+			break;
+		}
+		case 'h':
+			audit_usage(stdout);
+			return 0;
+		default:
+			audit_usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "isc: audit verify: unexpected argument %s\n", argv[optind]);
+		return 1;
+	}
+	cleanup_free char *dir = isc_xasprintf("%s/audit", g->root);
+	struct isc_trail_report r;
+	if (isc_trail_verify(dir, key, &r, &err) < 0) {
+		isc_error_wrap(&err, "audit verify");
+		return isc_report(&err);
+	}
+	int rc = 0;
+	if (r.intact) {
+		printf("trail %s: intact: %" PRIu64 " records from seq %" PRIu64 ", %" PRIu64 " sealed epochs, %s\n", dir,
+		       r.records, r.first_seq, r.seals,
+		       r.macs_checked ? "every seal checked" : "seals NOT checked (give --key to check them)");
+	} else {
+		fprintf(stderr, "isc: audit verify: first bad record: seq %" PRIu64 ": %s\n", r.first_bad_seq, r.problem);
+		rc = 1;
+	}
+	if (r.note)
+		fprintf(stderr, "isc: audit verify: note: %s\n", r.note);
+	isc_trail_report_clear(&r);
+	return rc;
+}
 
 int verb_audit(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: audit: not implemented yet\n");
-	return 1;
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return audit_verify(g, argc - 1, argv + 1);
+	static const struct option opts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "type", required_argument, NULL, 't' },
+		{ "since", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'F' },
+		{ "format", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct audit_filter f = { 0 };
+	bool follow_flag = false;
+	isc_error *err = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			f.container = optarg;
+			break;
+		case 't': {
+			bool ok = false;
+			for (size_t i = 0; i < ARRAY_SIZE(audit_types); i++)
+				ok = ok || strcmp(optarg, audit_types[i]) == 0;
+			if (!ok) {
+				fprintf(stderr, "isc: audit: --type %s: one of exec, login, logout, admin, lost, gap, "
+						"seal, loginuid expected\n", optarg);
+				return 1;
+			}
+			f.type = optarg;
+			break;
+		}
+		case 's':
+			if (parse_since(optarg, f.since, &err) < 0)
+				return isc_report(&err);
+			break;
+		case 'F':
+			follow_flag = true;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "isc: audit: --format %s: json or text expected\n", optarg);
+				return 1;
+			}
+			f.json = strcmp(optarg, "json") == 0;
+			break;
+		case 'h':
+			audit_usage(stdout);
+			return 0;
+		default:
+			audit_usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "isc: audit: unexpected argument %s\n", argv[optind]);
+		return 1;
+	}
+	cleanup_free char *dir = isc_xasprintf("%s/audit", g->root);
+	if (isc_trail_read(dir, show, &f, &err) < 0) {
+		isc_error_wrap(&err, "audit");
+		return isc_report(&err);
+	}
+	if (follow_flag)
+		return follow(dir, &f);
+	return 0;
 }
-

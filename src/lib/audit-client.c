@@ -1,2 +1,348 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The collector's clients (audit-client.h). */
+#include "audit-client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "audit-id.h"
 #include "util.h"
+
+#define REPLY_MAX 65536
+
+const char *isc_audit_run_dir(void)
+{
+	const char *e = getenv("ISC_AUDIT_RUN_DIR");
+	return e && e[0] == '/' ? e : ISC_AUDIT_RUN_DIR;
+}
+
+int isc_audit_request(json_t *req, json_t **reply, isc_error **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/collector.sock", isc_audit_run_dir());
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return isc_error_set(err, ENAMETOOLONG, "audit collector socket %s/collector.sock", isc_audit_run_dir());
+	cleanup_close int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return isc_error_set(err, errno, "socket AF_UNIX");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			return isc_error_set(err, errno, "isc-auditd is not running (connect %s)", sa.sun_path);
+		return isc_error_set(err, errno, "connect %s", sa.sun_path);
+	}
+	cleanup_free char *s = json_dumps(req, JSON_COMPACT);
+	if (s == NULL || strlen(s) >= REPLY_MAX)
+		return isc_error_set(err, EMSGSIZE, "audit request too large");
+	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0)
+		return isc_error_set(err, errno, "send to isc-auditd (%s)", sa.sun_path);
+	struct pollfd p = { fd, POLLIN, 0 };
+	int r = poll(&p, 1, 30000);
+	if (r <= 0)
+		return isc_error_set(err, r == 0 ? ETIMEDOUT : errno, "isc-auditd does not answer (%s)", sa.sun_path);
+	cleanup_free char *buf = isc_xmalloc0(REPLY_MAX + 1);
+	ssize_t got = recv(fd, buf, REPLY_MAX, 0);
+	if (got < 0)
+		return isc_error_set(err, errno, "receive from isc-auditd");
+	if (got == 0)
+		return isc_error_set(err, ECONNRESET, "isc-auditd closed the connection without an answer");
+	json_t *j = json_loadb(buf, (size_t)got, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return isc_error_set(err, EPROTO, "isc-auditd: malformed answer");
+	}
+	if (!json_is_true(json_object_get(j, "ok"))) {
+		const char *m = json_string_value(json_object_get(j, "error"));
+		int e = (int)json_integer_value(json_object_get(j, "errno"));
+		isc_error_set(err, e, "isc-auditd: %s", m ? m : "request refused");
+		json_decref(j);
+		return -1;
+	}
+	if (reply)
+		*reply = j;
+	else
+		json_decref(j);
+	return 0;
+}
+
+static char *sibling_auditd(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash == NULL)
+		return NULL;
+	*slash = 0;
+	/* installed side by side, or in the build tree (build/src/isc -> build/src/auditd) */
+	const char *cands[] = { "isc-auditd", "../auditd/isc-auditd" };
+	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
+		char *p = isc_xasprintf("%s/%s", self, cands[i]);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+int isc_audit_collector_start(const char *auditd, isc_error **err)
+{
+	json_t *ping = json_pack("{s:s}", "op", "status");
+	cleanup_error isc_error *e = NULL;
+	int r = isc_audit_request(ping, NULL, &e);
+	json_decref(ping);
+	if (r == 0)
+		return 0;
+	cleanup_free char *found = auditd ? isc_xstrdup(auditd) : sibling_auditd();
+	const char *prog = found ? found : "isc-auditd";
+	pid_t pid = fork();
+	if (pid < 0)
+		return isc_error_set(err, errno, "fork");
+	if (pid == 0) {
+		/* --daemon: the child detaches and the parent exits once it serves */
+		execlp(prog, prog, "--daemon", "--run-dir", isc_audit_run_dir(), (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return isc_error_set(err, 0, "start the audit collector %s: %s %d", prog,
+				     WIFEXITED(st) ? "exit status" : "killed by signal",
+				     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return 0;
+}
+
+int isc_audit_host_register(const char *root, uint32_t epoch_seconds, char **verify_key, isc_error **err)
+{
+	char real[PATH_MAX];
+	if (realpath(root, real) == NULL)
+		return isc_error_set(err, errno, "audit: state root %s", root);
+	json_t *req = json_pack("{s:s,s:s,s:I}", "op", "register", "root", real, "epoch_seconds",
+				(json_int_t)epoch_seconds);
+	json_t *rep = NULL;
+	int r = isc_audit_request(req, &rep, err);
+	json_decref(req);
+	if (r < 0)
+		return isc_error_wrap(err, "register %s with the audit collector", real);
+	const char *k = json_string_value(json_object_get(rep, "key"));
+	if (verify_key)
+		*verify_key = k && *k ? isc_xstrdup(k) : NULL;
+	json_decref(rep);
+	return 0;
+}
+
+int isc_audit_host_unregister(const char *root, unsigned *remaining, isc_error **err)
+{
+	char real[PATH_MAX];
+	if (realpath(root, real) == NULL)
+		snprintf(real, sizeof(real), "%s", root);
+	json_t *req = json_pack("{s:s,s:s}", "op", "unregister", "root", real);
+	json_t *rep = NULL;
+	int r = isc_audit_request(req, &rep, err);
+	json_decref(req);
+	if (r < 0)
+		return isc_error_wrap(err, "unregister %s from the audit collector", real);
+	if (remaining)
+		*remaining = (unsigned)json_integer_value(json_object_get(rep, "remaining"));
+	json_decref(rep);
+	return 0;
+}
+
+int isc_audit_collector_stop(isc_error **err)
+{
+	json_t *req = json_pack("{s:s}", "op", "stop");
+	int r = isc_audit_request(req, NULL, err);
+	json_decref(req);
+	return r;
+}
+
+/* ---- ids ---- */
+
+int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_error **err)
+{
+	cleanup_free char *dir = isc_xasprintf("%s/audit", root);
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "audit ids: open %s (is the host registered?)", dir);
+	cleanup_close int lfd = openat(dfd, "ids.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		return isc_error_set(err, errno, "audit ids: lock %s/ids.lock", dir);
+	cleanup_free char *rs = NULL;
+	if (isc_read_file_at(dfd, "range.json", &rs, NULL, 4096, err) < 0)
+		return isc_error_wrap(err, "audit ids: the host's range");
+	json_t *range = json_loads(rs, 0, NULL);
+	json_int_t base = 0, count = 0;
+	int bad = json_unpack(range, "{s:I,s:I}", "base", &base, "count", &count) < 0 || base < ISC_AUDIT_ID_MIN ||
+		  count <= 0;
+	json_decref(range);
+	if (bad)
+		return isc_error_set(err, EINVAL, "audit ids: %s/range.json is malformed", dir);
+	json_t *ids = NULL;
+	cleanup_free char *is = NULL;
+	if (isc_read_file_at(dfd, "ids.json", &is, NULL, 0, NULL) == 0)
+		ids = json_loads(is, 0, NULL);
+	if (!json_is_object(ids)) {
+		json_decref(ids);
+		ids = json_object();
+	}
+	const char *k;
+	json_t *v;
+	uint32_t found = 0;
+	json_object_foreach(ids, k, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) {
+			uint64_t n;
+			if (isc_parse_u64(k, &n) == 0)
+				found = (uint32_t)n;
+		}
+	}
+	if (found == 0) {
+		/* id 0 of the range stays unused: base itself is never handed out */
+		for (json_int_t i = 1; i < count && found == 0; i++) {
+			char key[16];
+			snprintf(key, sizeof(key), "%u", (uint32_t)(base + i));
+			if (json_object_get(ids, key) == NULL) {
+				found = (uint32_t)(base + i);
+				json_object_set_new(ids, key, json_string(name));
+			}
+		}
+		if (found == 0) {
+			json_decref(ids);
+			return isc_error_set(err, ENOSPC, "audit ids: the range of %s is full", root);
+		}
+		cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
+		if (isc_write_file_atomic(dfd, "ids.json", out, strlen(out), 0600, err) < 0) {
+			json_decref(ids);
+			return isc_error_wrap(err, "audit ids");
+		}
+	}
+	json_decref(ids);
+	*auid = found;
+	return 0;
+}
+
+int isc_audit_id_release(const char *root, const char *name, isc_error **err)
+{
+	cleanup_free char *dir = isc_xasprintf("%s/audit", root);
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "audit ids: open %s", dir);
+	cleanup_close int lfd = openat(dfd, "ids.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		return isc_error_set(err, errno, "audit ids: lock %s/ids.lock", dir);
+	cleanup_free char *is = NULL;
+	if (isc_read_file_at(dfd, "ids.json", &is, NULL, 0, NULL) < 0)
+		return 0;
+	json_t *ids = json_loads(is, 0, NULL);
+	if (!json_is_object(ids)) {
+		json_decref(ids);
+		return 0;
+	}
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(ids, tmp, k, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			json_object_del(ids, k);
+	}
+	cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(ids);
+	if (isc_write_file_atomic(dfd, "ids.json", out, strlen(out), 0600, err) < 0)
+		return isc_error_wrap(err, "audit ids");
+	return 0;
+}
+
+/* ---- records ---- */
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++) {
+		json_t *s = json_string(v[i]);
+		json_array_append_new(a, s ? s : json_string("(not UTF-8)"));
+	}
+	return a;
+}
+
+static int send_event(const char *root, uint32_t audit_id, json_t *rec, isc_error **err)
+{
+	const char *sudo = getenv("SUDO_USER");
+	if (sudo && *sudo)
+		json_object_set_new(rec, "sudo_user", json_string(sudo)); /* extra text, never the identity */
+	json_t *req = json_pack("{s:s,s:o}", "op", "event", "record", rec);
+	if (root) {
+		char real[PATH_MAX];
+		json_object_set_new(req, "root", json_string(realpath(root, real) ? real : root));
+	} else {
+		json_object_set_new(req, "audit_id", json_integer(audit_id));
+	}
+	int r = isc_audit_request(req, NULL, err);
+	json_decref(req);
+	return r;
+}
+
+int isc_audit_admin(const char *root, const char *action, const char *object, char *const *args, int result,
+		    const char *error, isc_error **err)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:s}", "type", "admin", "action", action, "result",
+				result == 0 ? "success" : "failed");
+	if (object)
+		json_object_set_new(rec, "object", json_string(object));
+	if (args)
+		json_object_set_new(rec, "args", strv_json(args));
+	if (result != 0) {
+		json_object_set_new(rec, "errno", json_integer(result));
+		if (error)
+			json_object_set_new(rec, "error", json_string(error));
+	}
+	if (send_event(root, 0, rec, err) < 0)
+		return isc_error_wrap(err, "audit record for %s", action);
+	return 0;
+}
+
+int isc_audit_login(const char *root, uint32_t audit_id, const char *container, char *const *argv,
+		    const char *tty, char **session, isc_error **err)
+{
+	unsigned char rnd[8];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return isc_error_set(err, errno, "getrandom");
+	char id[17];
+	for (int i = 0; i < 8; i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	json_t *rec = json_pack("{s:s,s:s,s:o}", "type", "login", "session", id, "argv", strv_json(argv));
+	if (container)
+		json_object_set_new(rec, "container", json_string(container));
+	if (audit_id)
+		json_object_set_new(rec, "audit_id", json_integer(audit_id));
+	json_object_set_new(rec, "tty", tty ? json_string(tty) : json_null());
+	if (send_event(root, audit_id, rec, err) < 0)
+		return isc_error_wrap(err, "audit login record");
+	*session = isc_xstrdup(id);
+	return 0;
+}
+
+int isc_audit_logout(const char *root, uint32_t audit_id, const char *container, const char *session,
+		     int status, uint64_t duration_ms, isc_error **err)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:i,s:I}", "type", "logout", "session", session ? session : "", "status",
+				status, "duration_ms", (json_int_t)duration_ms);
+	if (container)
+		json_object_set_new(rec, "container", json_string(container));
+	if (audit_id)
+		json_object_set_new(rec, "audit_id", json_integer(audit_id));
+	if (send_event(root, audit_id, rec, err) < 0)
+		return isc_error_wrap(err, "audit logout record");
+	return 0;
+}

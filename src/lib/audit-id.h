@@ -24,6 +24,8 @@
 #define ISC_AUDIT_ID_MIN 1000000u
 #define ISC_AUDIT_ID_MAX 4294967294u /* 4294967295 is "unset" */
 #define ISC_AUDIT_ID_UNSET 4294967295u
+/* each registered host (state root) gets a block of this many ids */
+#define ISC_AUDIT_RANGE 65536u
 
 /* The annotation's value: a decimal auid in the container range, nothing
  * else (no sign, no spaces, no leading zeros). */
