@@ -542,8 +542,14 @@ static json_t *op_event(json_t *req, const struct ucred *cr)
 			    json_pack("{s:i,s:i,s:i,s:I,s:I}", "pid", (int)cr->pid, "uid", (int)cr->uid, "gid",
 				      (int)cr->gid, "auid", (json_int_t)read_proc_u32(cr->pid, "loginuid"), "ses",
 				      (json_int_t)read_proc_u32(cr->pid, "sessionid")));
-	if (!json_object_get(r, "container") && json_is_integer(json_object_get(r, "audit_id"))) {
+	/* the container's name comes from its audit id, as for its exec
+	 * records; what the caller called it (podman's or containerd's id) is
+	 * kept as runtime_id when it differs */
+	if (json_is_integer(json_object_get(r, "audit_id"))) {
 		const char *n = container_name(h, (uint32_t)json_integer_value(json_object_get(r, "audit_id")));
+		const char *given = json_string_value(json_object_get(r, "container"));
+		if (n && given && strcmp(n, given) != 0)
+			json_object_set_new(r, "runtime_id", json_string(given));
 		if (n)
 			json_object_set_new(r, "container", json_string(n));
 	}

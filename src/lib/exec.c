@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,9 +31,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit-client.h"
 #include "audit-id.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "log.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
@@ -365,9 +368,88 @@ static void kill_wait(pid_t *pid)
 	}
 }
 
+/* A session of a container with an audit identity: the login record
+ * before the process exists, the logout record when it is gone. */
+struct audit_session {
+	uint32_t audit_id;
+	const char *container;
+	char *session; /* NULL: no login record was written */
+	uint64_t start_ns;
+};
+
+static int session_login(struct audit_session *s, const struct isc_exec_opts *o, const struct isc_process *p,
+			 isc_error **err)
+{
+	cleanup_error isc_error *lerr = NULL;
+	s->start_ns = isc_now_ns();
+	if (isc_audit_login(NULL, s->audit_id, s->container, p->args, p->terminal ? "pty" : NULL, &s->session,
+			    &lerr) == 0)
+		return 0;
+	if (o->audit_required) {
+		isc_error_move(err, &lerr);
+		return isc_error_wrap(err, "exec into %s: the login record", s->container);
+	}
+	char buf[512];
+	isc_warn("exec into %s: no login record: %s", s->container, isc_error_text(lerr, buf, sizeof(buf)));
+	return 0;
+}
+
+static void session_logout(struct audit_session *s, int status)
+{
+	if (s->session == NULL)
+		return;
+	cleanup_error isc_error *lerr = NULL;
+	uint64_t ms = (isc_now_ns() - s->start_ns) / 1000000u;
+	if (isc_audit_logout(NULL, s->audit_id, s->container, s->session, status, ms, &lerr) < 0) {
+		char buf[512];
+		isc_warn("exec into %s: no logout record: %s", s->container, isc_error_text(lerr, buf, sizeof(buf)));
+	}
+	free(s->session);
+	s->session = NULL;
+}
+
+/* --detach: nobody waits for the process; a small watcher (detached from
+ * the caller's session and stdio) writes the logout record when it is gone.
+ * Its exit status is unknown to a non-parent: recorded as -1. */
+static void session_watch_detached(struct audit_session *s, pid_t pid)
+{
+	if (s->session == NULL)
+		return;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0) {
+		session_logout(s, -1);
+		return;
+	}
+	pid_t w = fork();
+	if (w == 0) {
+		if (fork() != 0)
+			_exit(0);
+		setsid();
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		int keep[] = { pfd };
+		isc_close_fds_except(keep, 1);
+		struct pollfd pl = { .fd = pfd, .events = POLLIN };
+		while (poll(&pl, 1, -1) < 0 && errno == EINTR)
+			;
+		session_logout(s, -1);
+		_exit(0);
+	}
+	if (w > 0)
+		waitpid(w, NULL, 0);
+	close(pfd);
+	free(s->session);
+	s->session = NULL;
+}
+
 int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
 		       isc_error **err)
 {
+	struct audit_session sess = { .container = o->id };
 	struct isc_state_dir d;
 	if (isc_state_dir_open(ctx->root, o->id, false, &d, err) < 0)
 		return -1;
@@ -450,6 +532,9 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		isc_error_wrap(err, "annotation");
 		goto out;
 	}
+	sess.audit_id = a.audit_id;
+	if (a.audit_id && session_login(&sess, o, &p, err) < 0)
+		goto out;
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
 	stage = fork();
@@ -513,6 +598,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 
 	if (o->detach) {
 		*exit_status = 0;
+		session_watch_detached(&sess, child);
 		child = -1;
 		ret = 0;
 		goto out;
@@ -533,10 +619,12 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	isc_container_forward_signals(0);
 	child = -1;
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	session_logout(&sess, *exit_status);
 	ret = 0;
 out:
 	kill_wait(&child);
 	kill_wait(&stage);
+	session_logout(&sess, -1); /* failed after the login record */
 	isc_closep(&sv[0]);
 	isc_closep(&sv[1]);
 	isc_closep(&con[0]);

@@ -31,6 +31,8 @@ struct isc_exec_opts {
 	char **caps;                /* NULL-terminated names added (may be NULL) */
 	bool no_new_privs;
 	int preserve_fds;
+	bool audit_required;        /* org.isc.audit.id: fail when the login record cannot be
+				     * written (isc exec); else warn (isc-runtime exec) */
 };
 
 /* Without detach: wait and store the exit status (128 + signal for a

@@ -528,3 +528,47 @@ def test_i386_execs_are_recorded(collector, test_dir):
     assert r.returncode == 0, r.stderr
     ev = collector.wait_records(lambda r: r.get("argv") == ["/bin/true", "from-i386"], what="the i386 exec")[0]
     assert ev["arch"] == "i386" and ev["syscall"] == "execve" and ev["container"] == "i386box"
+
+
+def test_runtime_exec_is_a_session(collector, runtime, busybox_bundle):
+    """isc-runtime exec (what podman exec and ctr task exec call) into a
+    container with an audit identity: login and logout records, the exit
+    status, the command's own exec records under the container's name; a
+    --detach session gets its logout when the process is gone."""
+    b, auid = audited(busybox_bundle, collector, "sleep 60", name="sessweb", offset=3)
+    env = dict(os.environ, ISC_AUDIT_RUN_DIR=collector.run_dir)
+    r = runtime.run(b, detach=True, env=env)
+    assert r.returncode == 0, r.stderr
+    r = runtime("exec", b.id, "/bin/sh", "-c", "/bin/echo in-session; exit 5", env=env)
+    assert r.returncode == 5, r.stderr
+    assert "in-session" in r.stdout
+    logout = collector.wait_records(lambda x: x.get("type") == "logout" and x.get("container") == "sessweb",
+                                    what="the logout record")[0]
+    login = [x for x in collector.records() if x.get("type") == "login" and x.get("container") == "sessweb"][0]
+    assert login["argv"] == ["/bin/sh", "-c", "/bin/echo in-session; exit 5"]
+    assert login["session"] == logout["session"] and logout["status"] == 5
+    assert login["caller"]["uid"] == 0
+    assert login["runtime_id"] == b.id  # what the runtime's caller named it
+    collector.wait_records(lambda x: x.get("type") == "exec" and x.get("container") == "sessweb"
+                           and x.get("argv") == ["/bin/echo", "in-session"], what="the exec inside the session")
+    # detached: login now, logout once the process has exited
+    r = runtime("exec", "--detach", b.id, "/bin/sleep", "1", env=env)
+    assert r.returncode == 0, r.stderr
+    logins = collector.wait_records(lambda x: x.get("type") == "login" and x.get("container") == "sessweb"
+                                    and x.get("argv") == ["/bin/sleep", "1"], what="the detached login")
+    out = collector.wait_records(lambda x: x.get("type") == "logout" and x.get("session") == logins[0]["session"],
+                                 timeout=15, what="the detached logout")
+    assert out[0]["status"] == -1 and out[0]["duration_ms"] >= 900
+    runtime.delete(b.id, force=True)
+
+
+def test_runtime_exec_without_collector_warns_but_runs(runtime, busybox_bundle, test_dir):
+    b = busybox_bundle("sleep", "60")
+    b.config.setdefault("annotations", {})["org.isc.audit.id"] = "1000099"
+    env = dict(os.environ, ISC_AUDIT_RUN_DIR=os.path.join(test_dir, "no-collector"))
+    r = runtime.run(b, detach=True, env=env)
+    assert r.returncode == 0, r.stderr
+    r = runtime("exec", b.id, "/bin/true", env=env)
+    assert r.returncode == 0
+    assert "no login record" in r.stderr and "isc-auditd is not running" in r.stderr
+    runtime.delete(b.id, force=True)
