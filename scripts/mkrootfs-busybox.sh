@@ -84,6 +84,9 @@ write_if_changed etc/group 'root:x:0:
 nogroup:x:65534:
 nobody:x:65534:'
 write_if_changed etc/hostname 'isc'
+# mount points for the resolv.conf a host's network generates (a read-only
+# root cannot get new mount points)
+write_if_changed etc/resolv.conf ''
 write_if_changed etc/hosts '127.0.0.1 localhost
 ::1 localhost'
 write_if_changed www/index.html '<html><body>isc busybox rootfs</body></html>'

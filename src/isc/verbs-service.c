@@ -1,54 +1,471 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * STUB: replaced by its owner. */
+ * The service verbs: run, ps, inspect, stop, start, restart, rm, logs.
+ * Each parses its flags, checks what it can here (the whole plan for run)
+ * and makes one request to iscd (ctl.h); logs reads the log files
+ * directly (root only). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <jansson.h>
+
+#include "ctl.h"
 #include "isc.h"
+#include "plan.h"
+#include "util.h"
 
-int verb_run(struct isc_global *g, int argc, char **argv)
+static int want_help(int argc, char **argv, const char *usage)
 {
-	fprintf(stderr, "isc: run: not implemented yet\n");
-	return 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 1;
+		}
+	}
+	return 0;
 }
 
-int verb_ps(struct isc_global *g, int argc, char **argv)
+static int call(struct isc_global *g, json_t *req, json_t **reply)
 {
-	fprintf(stderr, "isc: ps: not implemented yet\n");
-	return 1;
+	isc_error *err = NULL;
+	int r = isc_ctl_call(g->root, req, reply, &err);
+	json_decref(req);
+	if (r < 0)
+		return isc_report(&err);
+	return 0;
 }
 
-int verb_inspect(struct isc_global *g, int argc, char **argv)
+/* ---- logs ------------------------------------------------------------------------- */
+
+struct tail {
+	char *dir;    /* R/containers/NAME/logs */
+	FILE *f;
+	ino_t ino;
+	bool json;
+};
+
+static void print_record(const char *line, bool as_json)
 {
-	fprintf(stderr, "isc: inspect: not implemented yet\n");
-	return 1;
+	if (as_json) {
+		fputs(line, stdout);
+		return;
+	}
+	json_t *j = json_loads(line, 0, NULL);
+	const char *stream = json_string_value(json_object_get(j, "stream"));
+	json_t *l = json_object_get(j, "line");
+	if (json_is_string(l)) {
+		FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
+		fwrite(json_string_value(l), 1, json_string_length(l), out);
+		fputc('\n', out);
+		fflush(out);
+	}
+	json_decref(j);
 }
 
-int verb_stop(struct isc_global *g, int argc, char **argv)
+static void dump_file(const char *path, bool as_json)
 {
-	fprintf(stderr, "isc: stop: not implemented yet\n");
-	return 1;
+	cleanup_file FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0)
+		print_record(line, as_json);
+	free(line);
 }
 
-int verb_start(struct isc_global *g, int argc, char **argv)
+/* Print the rotated files, oldest first, then open container.log. */
+static void tail_start(struct tail *t)
 {
-	fprintf(stderr, "isc: start: not implemented yet\n");
-	return 1;
+	for (int i = 2; i >= 1; i--) {
+		cleanup_free char *p = isc_xasprintf("%s/container.log.%d", t->dir, i);
+		dump_file(p, t->json);
+	}
 }
 
-int verb_restart(struct isc_global *g, int argc, char **argv)
+/* Print what container.log holds past where we are; follow a rotation. */
+static void tail_poll(struct tail *t)
 {
-	fprintf(stderr, "isc: restart: not implemented yet\n");
-	return 1;
+	cleanup_free char *path = isc_xasprintf("%s/container.log", t->dir);
+	for (int round = 0; round < 2; round++) {
+		if (t->f == NULL) {
+			t->f = fopen(path, "re");
+			if (t->f == NULL)
+				return;
+			struct stat st;
+			t->ino = fstat(fileno(t->f), &st) == 0 ? st.st_ino : 0;
+		}
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &cap, t->f)) > 0) {
+			if (line[n - 1] != '\n') { /* being written: read it again later */
+				fseek(t->f, -n, SEEK_CUR);
+				break;
+			}
+			print_record(line, t->json);
+		}
+		free(line);
+		clearerr(t->f);
+		struct stat st;
+		if (stat(path, &st) == 0 && st.st_ino == t->ino)
+			return;
+		/* rotated: finish the old file (done above), go on with the new one */
+		fclose(t->f);
+		t->f = NULL;
+	}
 }
 
-int verb_rm(struct isc_global *g, int argc, char **argv)
+static char *logs_dir(struct isc_global *g, const char *name)
 {
-	fprintf(stderr, "isc: rm: not implemented yet\n");
-	return 1;
+	return isc_xasprintf("%s/containers/%s/logs", g->root, name);
+}
+
+static const char logs_usage[] =
+	"Usage: isc logs [-f] [--format json] NAME\n"
+	"\n"
+	"Print a service's output (stdout to stdout, stderr to stderr).\n"
+	"  -f, --follow      keep printing new lines\n"
+	"  --format json     print the JSON records ({\"time\", \"stream\", \"line\"})\n";
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
 }
 
 int verb_logs(struct isc_global *g, int argc, char **argv)
 {
-	fprintf(stderr, "isc: logs: not implemented yet\n");
-	return 1;
+	if (want_help(argc, argv, logs_usage))
+		return 0;
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool follow = false, as_json = false;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c == 'f')
+			follow = true;
+		else if (c == 'F' && strcmp(optarg, "json") == 0)
+			as_json = true;
+		else {
+			fputs(logs_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(logs_usage, stderr);
+		return 2;
+	}
+	const char *name = argv[optind];
+	isc_error *err = NULL;
+	if (isc_plan_parse_name(name, &err) < 0)
+		return isc_report(&err);
+	cleanup_free char *dir = logs_dir(g, name);
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		isc_error_set(&err, errno, "no service named %s (%s)", name, dir);
+		return isc_report(&err);
+	}
+	struct tail t = { .dir = dir, .json = as_json };
+	tail_start(&t);
+	tail_poll(&t);
+	if (follow) {
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		while (!interrupted && stat(dir, &st) == 0) {
+			usleep(100 * 1000);
+			tail_poll(&t);
+		}
+	}
+	if (t.f)
+		fclose(t.f);
+	fflush(stdout);
+	return 0;
 }
 
+/* ---- run --------------------------------------------------------------------------- */
+
+static const char run_usage[] =
+	"Usage: isc run [-d] --name NAME [OPTIONS] IMAGE [CMD...]\n"
+	"\n"
+	"Deploy a service into a new hardened container (docs/defaults.md).\n"
+	"  -d, --detach                 return once it runs (else: show its output until\n"
+	"                               its first exit and return its exit status)\n"
+	"  --name NAME                  the service's name (required)\n"
+	"  --expose HOSTPORT:PORT[/tcp|udp]   forward a host port (also -p)\n"
+	"  -v, --volume SRC:DST[:ro]    bind a host folder\n"
+	"  -e, --env KEY=VALUE          set an environment variable\n"
+	"  -m, --memory SIZE            memory limit (e.g. 256m)\n"
+	"  --cpus N                     CPU limit (e.g. 0.5)\n"
+	"  --pids-limit N               process limit\n"
+	"  -u, --user UID[:GID]         run as this user (default: the container's root)\n"
+	"  --cap-add CAP                add a capability to the minimal set\n"
+	"  --restart no|on-failure|always   restart policy (default on-failure)\n"
+	"  --userns auto|host           user namespace (default auto: a private id range)\n"
+	"  --scratch-size SIZE          size of the encrypted /scratch (default 64m)\n";
+
+int verb_run(struct isc_global *g, int argc, char **argv)
+{
+	/* --help only before IMAGE: after it, everything belongs to CMD */
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(run_usage, stdout);
+			return 0;
+		}
+	struct isc_plan plan;
+	memset(&plan, 0, sizeof(plan));
+	isc_error *err = NULL;
+	if (isc_plan_parse_args(argc, argv, &plan, &err) < 0) {
+		isc_error_wrap(&err, "run");
+		return isc_report(&err);
+	}
+	bool detach = plan.detach;
+	cleanup_free char *name = isc_xstrdup(plan.name);
+	json_t *req = json_pack("{s:s, s:o}", "op", "run", "plan", isc_plan_to_json(&plan));
+	isc_plan_clear(&plan);
+	json_t *reply = NULL;
+	if (call(g, req, &reply) != 0)
+		return 1;
+	json_int_t exits = json_integer_value(json_object_get(reply, "exits"));
+	json_decref(reply);
+	if (detach) {
+		printf("%s\n", name);
+		return 0;
+	}
+	/* attached: the output until the first exit */
+	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", exits);
+	int fd = isc_ctl_send_request(g->root, wait, &err);
+	json_decref(wait);
+	if (fd < 0)
+		return isc_report(&err);
+	cleanup_free char *dir = logs_dir(g, name);
+	struct tail t = { .dir = dir };
+	signal(SIGINT, on_signal);
+	int rc = 0;
+	for (;;) {
+		tail_poll(&t);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 100);
+		if (interrupted) {
+			fprintf(stderr, "isc: run: detached; %s keeps running (isc logs -f %s)\n", name, name);
+			break;
+		}
+		if (r > 0) {
+			if (isc_ctl_finish(fd, &reply, &err) < 0) {
+				rc = isc_report(&err);
+				break;
+			}
+			tail_poll(&t);
+			json_t *st = json_object_get(json_object_get(reply, "exit"), "status");
+			rc = json_is_integer(st) ? (int)json_integer_value(st) : 255;
+			json_decref(reply);
+			break;
+		}
+	}
+	close(fd);
+	if (t.f)
+		fclose(t.f);
+	fflush(stdout);
+	return rc;
+}
+
+/* ---- ps, inspect --------------------------------------------------------------------- */
+
+static const char ps_usage[] = "Usage: isc ps [--format json]\n\nList the services.\n";
+
+int verb_ps(struct isc_global *g, int argc, char **argv)
+{
+	if (want_help(argc, argv, ps_usage))
+		return 0;
+	bool as_json = false;
+	if (argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0)
+		as_json = true;
+	else if (argc == 2 && strcmp(argv[1], "--format=json") == 0)
+		as_json = true;
+	else if (argc != 1) {
+		fputs(ps_usage, stderr);
+		return 2;
+	}
+	json_t *reply = NULL;
+	if (call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
+		return 1;
+	json_t *list = json_object_get(reply, "services");
+	if (as_json) {
+		char *text = json_dumps(list, JSON_INDENT(2));
+		printf("%s\n", text);
+		free(text);
+	} else {
+		printf("%-20s %-20s %-11s %-8s %-8s %s\n", "NAME", "IMAGE", "STATE", "PID", "RESTARTS", "LAST EXIT");
+		size_t i;
+		json_t *s;
+		json_array_foreach(list, i, s) {
+			json_t *le = json_object_get(json_object_get(s, "last_exit"), "status");
+			char last[32] = "-";
+			if (json_is_integer(le))
+				snprintf(last, sizeof(last), "%lld", (long long)json_integer_value(le));
+			else if (json_is_string(le))
+				snprintf(last, sizeof(last), "%s", json_string_value(le));
+			printf("%-20s %-20s %-11s %-8lld %-8lld %s\n", json_string_value(json_object_get(s, "name")),
+			       json_string_value(json_object_get(s, "image")), json_string_value(json_object_get(s, "state")),
+			       (long long)json_integer_value(json_object_get(s, "pid")),
+			       (long long)json_integer_value(json_object_get(s, "restarts")), last);
+		}
+	}
+	json_decref(reply);
+	return 0;
+}
+
+static const char inspect_usage[] =
+	"Usage: isc inspect NAME...\n\nShow a service's plan, its full container config (the ISC defaults\n"
+	"applied, docs/defaults.md) and its status, as JSON.\n";
+
+int verb_inspect(struct isc_global *g, int argc, char **argv)
+{
+	if (want_help(argc, argv, inspect_usage))
+		return 0;
+	if (argc < 2) {
+		fputs(inspect_usage, stderr);
+		return 2;
+	}
+	json_t *all = json_array();
+	int rc = 0;
+	for (int i = 1; i < argc; i++) {
+		json_t *reply = NULL;
+		if (call(g, json_pack("{s:s, s:s}", "op", "inspect", "name", argv[i]), &reply) != 0) {
+			rc = 1;
+			continue;
+		}
+		json_object_del(reply, "ok");
+		json_array_append_new(all, reply);
+	}
+	if (json_array_size(all) > 0) {
+		char *text = json_dumps(all, JSON_INDENT(2));
+		printf("%s\n", text);
+		free(text);
+	}
+	json_decref(all);
+	return rc;
+}
+
+/* ---- stop, start, restart, rm -------------------------------------------------------- */
+
+static int parse_timeout(const char *s, json_int_t *out)
+{
+	uint64_t v;
+	if (isc_parse_u64(s, &v) < 0 || v > 3600) {
+		fprintf(stderr, "isc: -t: \"%s\" is not a number of seconds (0-3600)\n", s);
+		return -1;
+	}
+	*out = (json_int_t)v;
+	return 0;
+}
+
+static int each_name(struct isc_global *g, int argc, char **argv, int first, json_t *proto)
+{
+	int rc = 0;
+	if (first >= argc) {
+		fprintf(stderr, "isc: %s: a NAME is required\n", argv[0]);
+		json_decref(proto);
+		return 2;
+	}
+	for (int i = first; i < argc; i++) {
+		json_t *req = json_deep_copy(proto);
+		json_object_set_new(req, "name", json_string(argv[i]));
+		json_t *reply = NULL;
+		if (call(g, req, &reply) != 0) {
+			rc = 1;
+			continue;
+		}
+		printf("%s\n", argv[i]);
+		json_decref(reply);
+	}
+	json_decref(proto);
+	return rc;
+}
+
+static int stop_like(struct isc_global *g, int argc, char **argv, const char *op, const char *usage)
+{
+	if (want_help(argc, argv, usage))
+		return 0;
+	json_int_t timeout = 10;
+	int c;
+	optind = 0;
+	opterr = 0;
+	static const struct option opts[] = { { "time", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+	while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
+		if (c != 't' || parse_timeout(optarg, &timeout) < 0) {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	return each_name(g, argc, argv, optind, json_pack("{s:s, s:I}", "op", op, "timeout", timeout));
+}
+
+int verb_stop(struct isc_global *g, int argc, char **argv)
+{
+	return stop_like(g, argc, argv, "stop",
+			 "Usage: isc stop [-t SECONDS] NAME...\n\nStop a service: SIGTERM, then SIGKILL after SECONDS "
+			 "(default 10).\nIt is not restarted until isc start.\n");
+}
+
+int verb_restart(struct isc_global *g, int argc, char **argv)
+{
+	return stop_like(g, argc, argv, "restart",
+			 "Usage: isc restart [-t SECONDS] NAME...\n\nStop a service (as isc stop) and start it again "
+			 "from its pristine image.\n");
+}
+
+int verb_start(struct isc_global *g, int argc, char **argv)
+{
+	static const char usage[] = "Usage: isc start NAME...\n\nStart a stopped service.\n";
+	if (want_help(argc, argv, usage))
+		return 0;
+	if (argc > 1 && argv[1][0] == '-') {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return each_name(g, argc, argv, 1, json_pack("{s:s}", "op", "start"));
+}
+
+int verb_rm(struct isc_global *g, int argc, char **argv)
+{
+	static const char usage[] =
+		"Usage: isc rm [-f] [--purge] NAME...\n\nRemove a service.  Its /persist folder is kept unless "
+		"--purge.\n  -f, --force   stop it first (SIGKILL) when it runs\n  --purge       remove /persist too\n";
+	if (want_help(argc, argv, usage))
+		return 0;
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "purge", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool force = false, purge = false;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'P')
+			purge = true;
+		else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	return each_name(g, argc, argv, optind, json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
+}

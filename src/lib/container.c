@@ -734,9 +734,15 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	 * this Merkle root, and it still passes the quick check (refuse loudly
 	 * otherwise, or when its last full verification failed) */
 	const char *image_root = isc_spec_annotation(spec, ISC_IMAGE_ROOT_ANNOTATION);
-	if (image_root && isc_image_check_root(rootfs, image_root, err) < 0)
-		return isc_error_wrap(err, "annotation %s: refusing to start from image %s", ISC_IMAGE_ROOT_ANNOTATION,
-				      image_root);
+	const char *image_store = isc_spec_annotation(spec, ISC_IMAGE_STORE_ANNOTATION);
+	if (image_store && image_root == NULL)
+		return isc_error_set(err, EINVAL, "annotation %s: needs %s", ISC_IMAGE_STORE_ANNOTATION,
+				     ISC_IMAGE_ROOT_ANNOTATION);
+	/* with a store: the rootfs is a mount (e.g. idmapped) of that store's
+	 * image elsewhere; without: it is the store's path itself */
+	if (image_root && (image_store ? isc_image_check_root_at(rootfs, image_root, image_store, err)
+				       : isc_image_check_root(rootfs, image_root, err)) < 0)
+		return isc_error_wrap(err, "refusing to start from image %s", image_root);
 	mark("image checked");
 
 	/* org.isc.landlock: checked now, applied by every process before exec */

@@ -74,6 +74,7 @@ struct importer {
 		char *path;
 	} *seen;            /* directory import: hardlinks by inode */
 	size_t nseen;
+	json_t *config;      /* OCI layout: the image's config (isc_image_config) */
 };
 
 struct src_entry {
@@ -432,6 +433,39 @@ static int oci_find_manifest(struct importer *im, int layoutfd, json_t *index, i
 	return 0;
 }
 
+/* The run settings of an OCI image config blob that isc uses: Entrypoint,
+ * Cmd and Env (arrays of strings), WorkingDir and User (strings); any other
+ * field, or one of another type, is left out.  NULL when none is set. */
+static json_t *oci_run_config(json_t *blob)
+{
+	json_t *c = json_object_get(blob, "config");
+	if (!json_is_object(c))
+		return NULL;
+	static const char *const arrays[] = { "Entrypoint", "Cmd", "Env" };
+	static const char *const strings[] = { "WorkingDir", "User" };
+	json_t *out = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
+		json_t *v = json_object_get(c, arrays[i]);
+		bool ok = json_is_array(v);
+		size_t k;
+		json_t *e;
+		json_array_foreach (v, k, e)
+			ok = ok && json_is_string(e);
+		if (ok)
+			json_object_set(out, arrays[i], v);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
+		json_t *v = json_object_get(c, strings[i]);
+		if (json_is_string(v) && json_string_length(v) > 0)
+			json_object_set(out, strings[i], v);
+	}
+	if (json_object_size(out) == 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 static int import_oci(struct importer *im, const char *dir, isc_error **err)
 {
 	cleanup_close int layoutfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -451,6 +485,13 @@ static int import_oci(struct importer *im, const char *dir, isc_error **err)
 	json_t *layers = json_object_get(manifest, "layers");
 	if (!json_is_array(layers))
 		return isc_error_set(err, EINVAL, "image manifest: no layers");
+	json_t *cdesc = json_object_get(manifest, "config");
+	if (cdesc != NULL) {
+		cleanup_json json_t *blob = NULL;
+		if (oci_load_json(im, layoutfd, cdesc, &blob, err) < 0)
+			return isc_error_wrap(err, "image config");
+		im->config = oci_run_config(blob);
+	}
 	for (size_t i = 0; i < json_array_size(layers); i++) {
 		cleanup_free char *rel = NULL;
 		if (oci_blob(im, layoutfd, json_array_get(layers, i), &rel, err) < 0)
@@ -623,6 +664,14 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 	free(im.seen);
 	if (ret == 0)
 		ret = isc_image_store_commit(storefd, tmpname, name, id, err);
+	if (ret == 0) {
+		/* the config belongs to the name (another name may share the
+		 * content with another config, or none) */
+		ret = isc_image_state_set_config(storefd, id, name, im.config, err);
+		json_decref(im.config);
+		return ret < 0 ? isc_error_wrap(err, "image \"%s\": record its config", name) : 0;
+	}
+	json_decref(im.config);
 	if (ret < 0) {
 		cleanup_error isc_error *rmerr = NULL;
 		(void)isc_image_rm_tree_at(storefd, tmprel, &rmerr);

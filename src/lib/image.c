@@ -731,14 +731,26 @@ static int state_write(int storefd, const struct isc_image_info *i, isc_error **
 		abort();
 	if (i->verify_error)
 		json_object_set_new(o, "verify_error", json_string(i->verify_error));
+	cleanup_close int sfd = openat(storefd, "state", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		json_decref(o);
+		return isc_error_set(err, errno, "image store state directory");
+	}
+	cleanup_free char *fname = isc_xasprintf("%s.json", i->id);
+	/* the configs of the names (isc_image_state_set_config) stay */
+	cleanup_free char *oldtext = NULL;
+	size_t oldlen = 0;
+	if (isc_read_file_at(sfd, fname, &oldtext, &oldlen, 1 << 20, NULL) == 0) {
+		json_t *old = json_loadb(oldtext, oldlen, 0, NULL);
+		json_t *configs = json_object_get(old, "configs");
+		if (json_is_object(configs))
+			json_object_set(o, "configs", configs);
+		json_decref(old);
+	}
 	cleanup_free char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)
 		abort();
-	cleanup_close int sfd = openat(storefd, "state", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
-		return isc_error_set(err, errno, "image store state directory");
-	cleanup_free char *fname = isc_xasprintf("%s.json", i->id);
 	return isc_write_file_atomic(sfd, fname, text, strlen(text), 0600, err);
 }
 
@@ -1121,6 +1133,96 @@ int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex,
 				     expected_root_hex);
 	if (isc_image_quick_check(real, err) < 0)
 		return isc_error_wrap(err, "org.isc.image.root");
+	return 0;
+}
+
+int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store,
+			    isc_error **err)
+{
+	if (!is_hex64(expected_root_hex, strlen(expected_root_hex)))
+		return isc_error_set(err, EINVAL, "org.isc.image.root: \"%s\" is not 64 lowercase hex digits",
+				     expected_root_hex);
+	if (store == NULL || store[0] != '/')
+		return isc_error_set(err, EINVAL, ISC_IMAGE_STORE_ANNOTATION ": \"%s\" is not an absolute path",
+				     store ? store : "");
+	cleanup_free char *image_dir = isc_xasprintf("%s/sha256/%s", store, expected_root_hex);
+	cleanup_free char *store_rootfs = isc_xasprintf("%s/rootfs", image_dir);
+	struct statx a, b;
+	unsigned mask = STATX_TYPE | STATX_INO;
+	if (statx(AT_FDCWD, rootfs_path, 0, mask, &a) < 0)
+		return isc_error_set(err, errno, "org.isc.image.root: rootfs %s", rootfs_path);
+	if (statx(AT_FDCWD, store_rootfs, AT_SYMLINK_NOFOLLOW, mask, &b) < 0)
+		return isc_error_set(err, errno, "org.isc.image.root: image %.12s in the store %s", expected_root_hex,
+				     store);
+	/* an idmapped (or any bind) mount shows the same inode of the same
+	 * superblock; only the mount differs */
+	if (!S_ISDIR(a.stx_mode) || !S_ISDIR(b.stx_mode) || a.stx_ino != b.stx_ino ||
+	    a.stx_dev_major != b.stx_dev_major || a.stx_dev_minor != b.stx_dev_minor)
+		return isc_error_set(err, 0, "org.isc.image.root: rootfs %s is not image %s of the store %s",
+				     rootfs_path, expected_root_hex, store);
+	if (isc_image_quick_check(image_dir, err) < 0)
+		return isc_error_wrap(err, "org.isc.image.root");
+	return 0;
+}
+
+int isc_image_state_set_config(int storefd, const char *id, const char *name, json_t *config, isc_error **err)
+{
+	cleanup_close int lockfd = isc_image_store_lock(storefd, err);
+	if (lockfd < 0)
+		return -1;
+	cleanup_close int sfd = openat(storefd, "state", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return isc_error_set(err, errno, "image store state directory");
+	cleanup_free char *fname = isc_xasprintf("%s.json", id);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (isc_read_file_at(sfd, fname, &text, &len, 1 << 20, err) < 0)
+		return isc_error_wrap(err, "image %.12s: state", id);
+	json_error_t je;
+	json_t *o = json_loadb(text, len, 0, &je);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return isc_error_set(err, EINVAL, "image %.12s: state: %s", id, je.text);
+	}
+	json_t *configs = json_object_get(o, "configs");
+	if (!json_is_object(configs)) {
+		configs = json_object();
+		json_object_set_new(o, "configs", configs);
+	}
+	if (config)
+		json_object_set(configs, name, config);
+	else
+		json_object_del(configs, name);
+	if (json_object_size(configs) == 0)
+		json_object_del(o, "configs");
+	cleanup_free char *out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (out == NULL)
+		abort();
+	return isc_write_file_atomic(sfd, fname, out, strlen(out), 0600, err);
+}
+
+int isc_image_config(const char *root, const char *name, json_t **config, isc_error **err)
+{
+	*config = NULL;
+	char id[65];
+	if (isc_image_resolve(root, name, id, err) < 0)
+		return -1;
+	cleanup_free char *path = isc_xasprintf("%s/images/state/%s.json", root, id);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	if (isc_read_file(path, &text, &len, 1 << 20, err) < 0)
+		return isc_error_wrap(err, "image \"%s\": state", name);
+	json_error_t je;
+	json_t *o = json_loadb(text, len, 0, &je);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return isc_error_set(err, EINVAL, "image \"%s\": state %s: %s", name, path, je.text);
+	}
+	json_t *c = json_object_get(json_object_get(o, "configs"), name);
+	if (json_is_object(c))
+		*config = json_incref(c);
+	json_decref(o);
 	return 0;
 }
 

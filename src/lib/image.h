@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "error.h"
 
@@ -94,6 +95,20 @@ int isc_image_quick_check(const char *image_dir, isc_error **err);
  * <store>/sha256/<expected>/rootfs and pass isc_image_quick_check. */
 int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex, isc_error **err);
 
+#define ISC_IMAGE_STORE_ANNOTATION "org.isc.image.store"
+
+/* For org.isc.image.root with org.isc.image.store=STORE: rootfs_path is a
+ * mount of STORE/sha256/<expected>/rootfs elsewhere (an idmapped view): the
+ * same inode on the same filesystem (statx: inode and st_dev; the mount id
+ * differs), and that image passes isc_image_quick_check. */
+int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store,
+			    isc_error **err);
+
+/* The run settings of NAME's image config (OCI: Entrypoint, Cmd, Env,
+ * WorkingDir, User), recorded at import from an OCI layout; *config is NULL
+ * when NAME has none (imported from a directory or a tarball). */
+int isc_image_config(const char *root, const char *name, json_t **config, isc_error **err);
+
 /* Import SOURCE (a directory, a tarball, or an OCI image layout directory)
  * as NAME; *id gets the image id.  In image-import.c (libarchive). */
 int isc_image_import(const char *root, const char *name, const char *source, char id[65], isc_error **err);
@@ -111,6 +126,9 @@ int isc_image_store_lock(int storefd, isc_error **err);
  * manifest, immutable flags and snapshot, moves to sha256/<id> (or is
  * removed when that id exists) and NAME points to it. */
 int isc_image_store_commit(int storefd, const char *tmpname, const char *name, char id[65], isc_error **err);
+/* Record (config non-NULL) or drop the config of NAME in the state of
+ * image id (<store>/state/<id>.json, "configs": {NAME: config}). */
+int isc_image_state_set_config(int storefd, const char *id, const char *name, json_t *config, isc_error **err);
 /* rm -rf NAME under dirfd, clearing immutable flags on the way. */
 int isc_image_rm_tree_at(int dirfd, const char *name, isc_error **err);
 

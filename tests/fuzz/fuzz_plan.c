@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * libFuzzer target for the plan (src/lib/plan.c): iscd reads plans from
+ * its control socket and from service.json.  The input is JSON for
+ * isc_plan_from_json; a plan that it accepts must survive the round trip
+ * to JSON and back unchanged, and must make a bundle config.  The same
+ * bytes, split at NUL, also go through isc_plan_parse_args as argv. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "plan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_json(const uint8_t *data, size_t size)
+{
+	json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL)
+		return;
+	struct isc_plan p, q;
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	isc_error *err = NULL;
+	if (isc_plan_from_json(j, &p, &err) == 0) {
+		json_t *a = isc_plan_to_json(&p);
+		if (isc_plan_from_json(a, &q, &err) != 0)
+			abort();
+		json_t *b = isc_plan_to_json(&q);
+		if (!json_equal(a, b))
+			abort();
+		struct isc_bundle_inputs in = { .rootfs = "/r", .image_id = "0", .persist_dir = "/p", .uid_base = 1 };
+		json_t *cfg = NULL;
+		if (isc_plan_bundle_config(&p, &in, &cfg, &err) != 0)
+			abort();
+		json_decref(cfg);
+		json_decref(a);
+		json_decref(b);
+	}
+	isc_error_free(&err);
+	isc_plan_clear(&p);
+	isc_plan_clear(&q);
+	json_decref(j);
+}
+
+static void fuzz_args(const uint8_t *data, size_t size)
+{
+	if (size > 4096)
+		return;
+	char *buf = malloc(size + 1);
+	if (buf == NULL)
+		return;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	char *argv[66];
+	int argc = 0;
+	argv[argc++] = (char *)"run";
+	for (char *s = buf; s <= buf + size && argc < 65; s += strlen(s) + 1)
+		argv[argc++] = s;
+	argv[argc] = NULL;
+	struct isc_plan p;
+	memset(&p, 0, sizeof(p));
+	isc_error *err = NULL;
+	if (isc_plan_parse_args(argc, argv, &p, &err) == 0) {
+		json_t *a = isc_plan_to_json(&p);
+		struct isc_plan q;
+		memset(&q, 0, sizeof(q));
+		if (isc_plan_from_json(a, &q, &err) != 0)
+			abort();
+		isc_plan_clear(&q);
+		json_decref(a);
+	}
+	isc_error_free(&err);
+	isc_plan_clear(&p);
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_json(data, size);
+	fuzz_args(data, size);
+	return 0;
+}

@@ -1,0 +1,587 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The service lifecycle through iscd: isc run/ps/inspect/logs/stop/start/
+restart/rm, the restart policy, re-adoption after kill -9 of iscd, and bad
+input that must leave nothing behind.
+
+iscd runs in a network namespace of its own (ip netns add isc-t-XXXX,
+entered with nsenter --net only: `ip netns exec` would also give it a new
+mount namespace with a fresh /sys and no cgroup mounts), on a temporary
+state root with the busybox image imported.  Everything is cleaned up at
+the end, even on failure: services (rm -f --purge), iscd by its pid,
+mounts under the root, the netns.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+import helpers
+from helpers import REPO
+
+BUILD = os.path.join(REPO, os.environ.get("ISC_TEST_BUILD", "build"))  # or build-asan
+ISC = os.path.join(BUILD, "src", "isc", "isc")
+ISCD = os.path.join(BUILD, "src", "iscd", "iscd")
+RUNTIME = os.path.join(BUILD, "src", "runtime", "isc-runtime")
+MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
+
+pytestmark = pytest.mark.isc_only
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.05)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Host:
+    def __init__(self, root, netns):
+        self.root = root
+        self.netns = netns
+        self.iscd_pids = []
+
+    def isc(self, *args, check=False, timeout=60, input=None):
+        r = subprocess.run([ISC, "--root", self.root] + list(args), capture_output=True, text=True,
+                           timeout=timeout, input=input)
+        if check and r.returncode != 0:
+            raise AssertionError("isc %s failed (%d): %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def start_iscd(self):
+        r = subprocess.run(["nsenter", "--net=/run/netns/" + self.netns, ISCD, "--root", self.root],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        pid = self.iscd_pid()
+        assert pid and pid_alive(pid)
+        self.iscd_pids.append(pid)
+        return pid
+
+    def iscd_pid(self):
+        try:
+            with open(os.path.join(self.root, "iscd.pid")) as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def inspect(self, name):
+        r = self.isc("inspect", name, check=True)
+        return json.loads(r.stdout)[0]
+
+    def status(self, name):
+        return self.inspect(name)["status"]
+
+    def ps(self):
+        r = self.isc("ps", "--format", "json", check=True)
+        return {s["name"]: s for s in json.loads(r.stdout)}
+
+    def rexec(self, name, *cmd):
+        """Run a command in the service's container (through the runtime)."""
+        return subprocess.run([RUNTIME, "--root", os.path.join(self.root, "runtime"), "exec", name] + list(cmd),
+                              capture_output=True, text=True, timeout=30)
+
+    def run_d(self, name, *args):
+        r = self.isc("run", "-d", "--name", name, *args)
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: self.status(name)["state"] == "running", what="%s running" % name)
+        return self.status(name)
+
+
+def _mounts_under(path):
+    return helpers.mount_leftovers(path)
+
+
+@pytest.fixture(scope="module")
+def host():
+    if not os.access(ISCD, os.X_OK) or not os.access(ISC, os.X_OK):
+        pytest.skip("build isc and iscd first")
+    base = tempfile.mkdtemp(prefix="isc-svc-", dir="/tmp")
+    os.chmod(base, 0o711)
+    root = os.path.join(base, "root")
+    rootfs = os.path.join(base, "busybox")
+    netns = "isc-t-" + uuid.uuid4().hex[:8]
+    h = Host(root, netns)
+    try:
+        r = subprocess.run(["sh", MKROOTFS, rootfs], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            pytest.skip("mkrootfs-busybox.sh failed: %s" % r.stderr.strip())
+        h.isc("image", "import", "busybox", rootfs, check=True, timeout=120)
+        os.chmod(root, 0o711)
+        subprocess.run(["ip", "netns", "add", netns], check=True)
+        h.start_iscd()
+        yield h
+    finally:
+        # services first (they free their id ranges), then iscd, mounts, netns
+        try:
+            if h.iscd_pid() and pid_alive(h.iscd_pid()):
+                for name in list(h.ps()):
+                    h.isc("rm", "-f", "--purge", name)
+        except Exception:
+            pass
+        for pid in set(h.iscd_pids + [h.iscd_pid()]):
+            if pid and pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                try:
+                    wait_for(lambda: not pid_alive(pid), 5)
+                except AssertionError:
+                    os.kill(pid, signal.SIGKILL)
+        for m in sorted(_mounts_under(base), key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+        # the store's files are immutable: isc image rm clears the flags
+        h.isc("image", "rm", "busybox")
+        log = os.path.join(root, "log", "iscd.log")
+        if os.environ.get("ISC_TEST_KEEP_LOG") and os.path.exists(log):
+            shutil.copy(log, os.environ["ISC_TEST_KEEP_LOG"])
+        if not _mounts_under(base):
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _assert_nothing_left(h, name):
+    assert not os.path.exists(os.path.join(h.root, "containers", name)), "service folder left"
+    assert not os.path.exists(os.path.join(h.root, "runtime", name)), "runtime state left"
+    assert not _mounts_under(os.path.join(h.root, "containers", name)), "mounts left"
+    assert not _mounts_under(os.path.join(h.root, "runtime", name)), "mounts left"
+
+
+def _assert_cleaned_after_exit(h, name):
+    """After a stop: no runtime state, no rootfs mount, no cgroup."""
+    assert not os.path.exists(os.path.join(h.root, "runtime", name))
+    assert not _mounts_under(os.path.join(h.root, "containers", name))
+    cg = h.inspect(name)["config"]["linux"]["cgroupsPath"]
+    assert not helpers.cgroup_leftovers(cg)
+
+
+# ---- tests --------------------------------------------------------------------------------
+
+def test_ping_and_refused_for_non_root(host):
+    sock = os.path.join(host.root, "iscd.sock")
+    st = os.stat(sock)
+    assert oct(st.st_mode & 0o777) == "0o600"
+    # a non-root peer is refused (SO_PEERCRED), even with a readable socket
+    os.chmod(sock, 0o666)
+    try:
+        code = ("import socket,json; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(%r); "
+                "s.send(b'{\"op\":\"ping\"}'); print(s.recv(65536).decode())" % sock)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", code],
+                           capture_output=True, text=True, timeout=10)
+        assert r.stdout, r.stderr
+        reply = json.loads(r.stdout)
+        assert reply["ok"] is False and "only root" in reply["error"]
+    finally:
+        os.chmod(sock, 0o600)
+
+
+def test_run_ps_inspect_logs(host):
+    st = host.run_d("svc-a", "busybox", "sh", "-c",
+                    "echo hello-out; echo hello-err >&2; printf 'x\\377y\\303\\251\\n'; exec sleep 1000")
+    ps = host.ps()
+    assert ps["svc-a"]["state"] == "running" and ps["svc-a"]["pid"] == st["pid"]
+    info = host.inspect("svc-a")
+    cfg = info["config"]
+    assert info["plan"]["restart"] == "on-failure"
+    assert cfg["root"]["readonly"] is True
+    assert cfg["hostname"] == "svc-a"
+    assert cfg["process"]["noNewPrivileges"] is True
+    assert "CAP_NET_RAW" not in cfg["process"]["capabilities"]["bounding"]
+    assert cfg["process"]["capabilities"]["ambient"] == []
+    assert {n["type"] for n in cfg["linux"]["namespaces"]} == set(helpers.NAMESPACES)
+    assert cfg["linux"]["uidMappings"][0]["hostID"] == info["uid_base"] != 0
+    assert cfg["annotations"]["org.isc.scratch"].startswith("size=64m")
+    assert cfg["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
+    dests = {m["destination"]: m for m in cfg["mounts"]}
+    assert "noexec" in dests["/tmp"]["options"] and "/persist" in dests
+    wait_for(lambda: "hello-out" in host.isc("logs", "svc-a").stdout, what="stdout in the log")
+    r = host.isc("logs", "svc-a")
+    assert "hello-out" in r.stdout and "hello-err" not in r.stdout
+    assert "hello-err" in r.stderr
+    r = host.isc("logs", "--format", "json", "svc-a")
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    assert {"time", "stream", "line"} <= set(recs[0]) and any(x["stream"] == "stderr" for x in recs)
+    # invalid UTF-8 becomes U+FFFD, valid UTF-8 stays
+    assert "x\ufffdy\u00e9" in [x["line"] for x in recs]
+    host.isc("rm", "-f", "--purge", "svc-a", check=True)
+    _assert_nothing_left(host, "svc-a")
+
+
+def test_readonly_root_and_container_root_is_not_host_root(host):
+    host.run_d("svc-b", "busybox", "sleep", "1000")
+    r = host.rexec("svc-b", "touch", "/x")
+    assert r.returncode != 0 and "Read-only" in r.stderr
+    r = host.rexec("svc-b", "sh", "-c", "touch /persist/mine && touch /scratch/s && id -u")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0"
+    uid_base = host.inspect("svc-b")["uid_base"]
+    st = os.stat(os.path.join(host.root, "containers", "svc-b", "persist", "mine"))
+    assert st.st_uid == uid_base and uid_base >= 65536
+    host.isc("rm", "-f", "--purge", "svc-b", check=True)
+    _assert_nothing_left(host, "svc-b")
+
+
+def test_persist_survives_restart(host):
+    st = host.run_d("svc-c", "busybox", "sleep", "1000")
+    assert host.rexec("svc-c", "sh", "-c", "echo kept > /persist/marker; echo gone > /tmp/t").returncode == 0
+    host.isc("restart", "-t", "1", "svc-c", check=True)
+    st2 = wait_for(lambda: (lambda s: s if s["state"] == "running" else None)(host.status("svc-c")))
+    assert st2["pid"] != st["pid"]
+    r = host.rexec("svc-c", "sh", "-c", "cat /persist/marker; cat /tmp/t")
+    assert "kept" in r.stdout and "gone" not in r.stdout
+    host.isc("rm", "-f", "--purge", "svc-c", check=True)
+
+
+def test_killed_service_is_restarted_by_policy(host):
+    st = host.run_d("svc-d", "busybox", "sleep", "1000")
+    os.kill(st["pid"], signal.SIGKILL)
+    st2 = wait_for(lambda: (lambda s: s if s["state"] == "running" and s["pid"] != st["pid"] else None)(
+        host.status("svc-d")), what="restart")
+    assert st2["restarts"] == 1 and st2["last_exit"]["status"] == 137
+    host.isc("rm", "-f", "--purge", "svc-d", check=True)
+
+
+def test_restart_no_is_not_restarted(host):
+    st = host.run_d("svc-e", "--restart", "no", "busybox", "sleep", "1000")
+    os.kill(st["pid"], signal.SIGKILL)
+    wait_for(lambda: host.status("svc-e")["state"] == "stopped", what="stopped")
+    time.sleep(0.5)
+    s = host.status("svc-e")
+    assert s["state"] == "stopped" and s["restarts"] == 0
+    _assert_cleaned_after_exit(host, "svc-e")
+    host.isc("rm", "--purge", "svc-e", check=True)
+
+
+def test_stop_start_rm_purge(host):
+    st = host.run_d("svc-f", "busybox", "sleep", "1000")
+    assert host.rexec("svc-f", "sh", "-c", "echo p > /persist/p").returncode == 0
+    r = host.isc("stop", "-t", "1", "svc-f", check=True)
+    s = host.status("svc-f")
+    assert s["state"] == "stopped" and not pid_alive(st["pid"])
+    _assert_cleaned_after_exit(host, "svc-f")
+    host.isc("start", "svc-f", check=True)
+    assert host.status("svc-f")["state"] == "running"
+    r = host.isc("rm", "svc-f")
+    assert r.returncode != 0 and "running" in r.stderr
+    host.isc("rm", "-f", "svc-f", check=True)
+    d = os.path.join(host.root, "containers", "svc-f")
+    assert os.listdir(d) == ["persist"]
+    assert not os.path.exists(os.path.join(host.root, "runtime", "svc-f"))
+    # a new service of the same name finds its /persist again
+    host.run_d("svc-f", "busybox", "sleep", "1000")
+    assert host.rexec("svc-f", "cat", "/persist/p").stdout.strip() == "p"
+    host.isc("rm", "-f", "--purge", "svc-f", check=True)
+    _assert_nothing_left(host, "svc-f")
+
+
+def test_run_attached_returns_exit_status(host):
+    r = host.isc("run", "--name", "svc-g", "--restart", "no", "busybox", "sh", "-c", "echo att-out; echo att-err >&2; exit 7")
+    assert r.returncode == 7
+    assert "att-out" in r.stdout and "att-err" in r.stderr
+    host.isc("rm", "--purge", "svc-g", check=True)
+
+
+def test_iscd_kill9_readopts(host):
+    st = host.run_d("svc-h", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.2; done")
+    old = host.iscd_pid()
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(old), what="iscd gone")
+    time.sleep(0.5)
+    assert pid_alive(st["pid"]), "the container died with iscd"
+    host.start_iscd()
+    s = host.status("svc-h")
+    assert s["state"] == "running" and s["pid"] == st["pid"]
+    # output written while no iscd ran is not lost, and capture goes on
+    n = host.isc("logs", "svc-h").stdout.count("tick")
+    wait_for(lambda: host.isc("logs", "svc-h").stdout.count("tick") > n + 2, what="log capture")
+    # still supervised: killed -> restarted
+    os.kill(st["pid"], signal.SIGKILL)
+    wait_for(lambda: (lambda s: s["state"] == "running" and s["pid"] != st["pid"])(host.status("svc-h")),
+             what="restart after re-adoption")
+    assert host.status("svc-h")["last_exit"]["status"] == "unknown"
+    host.isc("rm", "-f", "--purge", "svc-h", check=True)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--name", "bad-1", "nosuchimage"], "nosuchimage"),
+    (["--name", "bad-2", "--expose", "70000:80", "busybox"], "--expose"),
+    (["--name", "bad-3", "--expose", "80", "busybox"], "--expose"),
+    (["--name", "bad-4", "--memory", "12q", "busybox"], "--memory"),
+    (["--name", "bad-5", "--scratch-size", "1k", "busybox"], "--scratch-size"),
+    (["--name", "bad-6", "-v", "/nonexistent-isc-src:/data", "busybox"], "/nonexistent-isc-src"),
+    (["--name", "bad/7", "busybox"], "--name"),
+    (["--name", "bad-8", "--cap-add", "NOT_A_CAP", "busybox"], "NOT_A_CAP"),
+    (["--name", "bad-9", "--restart", "sometimes", "busybox"], "--restart"),
+])
+def test_bad_input_leaves_nothing(host, args, message):
+    name = args[1]
+    r = host.isc("run", "-d", *args)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    if "/" not in name:
+        _assert_nothing_left(host, name)
+    assert name not in host.ps()
+
+
+def test_taken_name(host):
+    host.run_d("svc-i", "busybox", "sleep", "1000")
+    pid = host.status("svc-i")["pid"]
+    r = host.isc("run", "-d", "--name", "svc-i", "busybox", "true")
+    assert r.returncode != 0 and "taken" in r.stderr
+    assert host.status("svc-i")["pid"] == pid
+    host.isc("rm", "-f", "--purge", "svc-i", check=True)
+    _assert_nothing_left(host, "svc-i")
+
+
+def test_logs_partial_lines_rotation_and_follow(host):
+    # 20000 bytes without a newline: cut at 16 KiB; then 4.5 MB of 41-byte lines, about 13 MB
+    # of JSON records: rotated once at 10 MiB
+    host.run_d("svc-j", "--restart", "no", "busybox", "sh", "-c",
+               "head -c 20000 /dev/zero | tr '\\0' a; echo; "
+               "yes 0123456789012345678901234567890123456789 | head -c 4500000; echo last-line; "
+               "while [ ! -e /persist/go ]; do sleep 0.1; done; echo follow-me; exec sleep 1000")
+    logs = os.path.join(host.root, "containers", "svc-j", "logs")
+    wait_for(lambda: "last-line" in open(os.path.join(logs, "container.log")).read(), 60, "all output captured")
+    assert os.path.exists(os.path.join(logs, "container.log.1"))
+    assert not os.path.exists(os.path.join(logs, "container.log.2"))
+    assert os.path.getsize(os.path.join(logs, "container.log.1")) >= 10 << 20
+    with open(os.path.join(logs, "container.log.1")) as f:
+        first, second = json.loads(f.readline()), json.loads(f.readline())
+    assert first["line"] == "a" * 16384 and first["stream"] == "stdout"
+    assert second["line"] == "a" * (20000 - 16384)
+    # isc logs prints the rotated file first
+    out = host.isc("logs", "svc-j").stdout
+    assert out.startswith("a" * 16384 + "\n") and "last-line" in out
+    # logs -f prints what comes next
+    p = subprocess.Popen([ISC, "--root", host.root, "logs", "-f", "svc-j"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in p.stdout:  # everything so far, then it waits
+            if "last-line" in line:
+                break
+        open(os.path.join(host.root, "containers", "svc-j", "persist", "go"), "w").close()
+        assert p.stdout.readline() == "follow-me\n"
+    finally:
+        p.kill()
+        p.wait()
+    host.isc("rm", "-f", "--purge", "svc-j", check=True)
+
+
+def test_iscd_sigterm_leaves_containers_running(host):
+    st = host.run_d("svc-k", "busybox", "sleep", "1000")
+    old = host.iscd_pid()
+    os.kill(old, signal.SIGTERM)
+    wait_for(lambda: not pid_alive(old), what="iscd exit")
+    assert pid_alive(st["pid"])
+    assert not os.path.exists(os.path.join(host.root, "iscd.sock"))
+    r = host.isc("ps")
+    assert r.returncode != 0 and "iscd is not running" in r.stderr
+    host.start_iscd()
+    assert host.status("svc-k")["pid"] == st["pid"]
+    host.isc("rm", "-f", "--purge", "svc-k", check=True)
+
+
+def test_refuses_image_whose_verification_failed(host, tmp_path):
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / "bb2")
+    shutil.copytree(src, copy, symlinks=True)
+    with open(os.path.join(copy, "marker"), "w") as f:
+        f.write("bb2\n")
+    out = host.isc("image", "import", "bb2", copy, check=True).stdout.split()[-1]
+    try:
+        victim = os.path.join(host.root, "images", "sha256", out, "rootfs", "marker")
+        subprocess.run(["chattr", "-i", victim], check=True)
+        with open(victim, "w") as f:
+            f.write("tampered\n")
+        assert host.isc("image", "verify", "bb2").returncode != 0
+        r = host.isc("run", "-d", "--name", "svc-l", "bb2", "true")
+        assert r.returncode != 0 and "verification failed" in r.stderr, r.stderr
+        _assert_nothing_left(host, "svc-l")
+    finally:
+        host.isc("image", "rm", "bb2")
+
+
+def test_tampered_image_refuses_to_start(host, tmp_path):
+    """No full verification ran: the quick check of the runtime (through the
+    idmapped view, org.isc.image.store) finds the changed file at start."""
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / "bb3")
+    shutil.copytree(src, copy, symlinks=True)
+    with open(os.path.join(copy, "marker"), "w") as f:
+        f.write("bb3\n")
+    out = host.isc("image", "import", "bb3", copy, check=True).stdout.split()[-1]
+    try:
+        host.run_d("svc-t", "--restart", "no", "bb3", "sleep", "60")
+        host.isc("rm", "-f", "--purge", "svc-t", check=True)
+        victim = os.path.join(host.root, "images", "sha256", out, "rootfs", "marker")
+        subprocess.run(["chattr", "-i", victim], check=True)
+        with open(victim, "w") as f:
+            f.write("bb3\n")  # same content, same size: only the inode change shows
+        r = host.isc("run", "-d", "--name", "svc-t", "bb3", "sleep", "60")
+        assert r.returncode != 0, r.stdout
+        assert "refusing to start from image " + out in r.stderr, r.stderr
+        _assert_nothing_left(host, "svc-t")
+    finally:
+        host.isc("rm", "-f", "svc-t")
+        host.isc("image", "rm", "bb3")
+
+
+def _raw_request(sock_path, payload):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(sock_path)
+        s.send(payload)
+        return json.loads(s.recv(1 << 20).decode())
+    finally:
+        s.close()
+
+
+def test_protocol_errors_and_second_daemon(host):
+    sock = os.path.join(host.root, "iscd.sock")
+    assert _raw_request(sock, b'{"op": "ping"}')["ok"] is True
+    r = _raw_request(sock, b'not json')
+    assert r["ok"] is False and "not JSON" in r["error"] and r["errno"] > 0
+    r = _raw_request(sock, b'{"op": "frobnicate"}')
+    assert r["ok"] is False and "unknown op" in r["error"]
+    r = _raw_request(sock, b'{"op": "inspect"}')
+    assert r["ok"] is False and "name" in r["error"]
+    r = _raw_request(sock, b'{"op": "run", "plan": {"name": "x"}}')
+    assert r["ok"] is False and "image" in r["error"]
+    assert not os.path.exists(os.path.join(host.root, "containers", "x"))
+    # one iscd per root
+    r = subprocess.run(["nsenter", "--net=/run/netns/" + host.netns, ISCD, "--root", host.root],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "already running" in r.stderr
+    assert _raw_request(sock, b'{"op": "ping"}')["pid"] == host.iscd_pid()
+
+
+def test_sd_notify_ready_and_foreground(host, tmp_path):
+    import socket
+    root = str(tmp_path / "root2")
+    os.mkdir(root, 0o700)
+    nsock = str(tmp_path / "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(nsock)
+    ns.settimeout(15)
+    env = dict(os.environ, NOTIFY_SOCKET=nsock)
+    p = subprocess.Popen(["nsenter", "--net=/run/netns/" + host.netns, ISCD, "--root", root, "--foreground"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        msg = ns.recv(4096).decode()
+        assert "READY=1" in msg
+        assert _raw_request(os.path.join(root, "iscd.sock"), b'{"op": "ping"}')["ok"] is True
+        log = open(os.path.join(root, "log", "iscd.log")).read()
+        assert log.count("/dev/log") <= 1 and "started for" in log
+        r = _raw_request(os.path.join(root, "iscd.sock"), b'{"op": "shutdown"}')
+        assert r["ok"] is True
+        assert p.wait(10) == 0
+        assert "started for" in p.stderr.read()  # --foreground: the log on stderr too
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        ns.close()
+
+
+def test_image_config_gives_command_env_and_workdir(host, tmp_path):
+    """An OCI image's Entrypoint, Cmd, Env and WorkingDir are the defaults of
+    the process; -e and CMD override them."""
+    import hashlib
+    import io
+    import tarfile
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    layout = str(tmp_path / "layout")
+    os.makedirs(os.path.join(layout, "blobs", "sha256"))
+
+    def blob(data, media_type):
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(layout, "blobs", "sha256", digest), "wb") as f:
+            f.write(data)
+        return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(src, arcname=".", recursive=True)
+    layer = blob(buf.getvalue(), "application/vnd.oci.image.layer.v1.tar+gzip")
+    config = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {
+        "Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo \"$GREETING from $PWD\""],
+        "Env": ["GREETING=hi", "OTHER=1"], "WorkingDir": "/tmp"}}).encode(),
+        "application/vnd.oci.image.config.v1+json")
+    manifest = blob(json.dumps({"schemaVersion": 2, "config": config, "layers": [layer]}).encode(),
+                    "application/vnd.oci.image.manifest.v1+json")
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [manifest]}, f)
+    host.isc("image", "import", "bbo", layout, check=True, timeout=120)
+    try:
+        r = host.isc("run", "--name", "svc-m", "--restart", "no", "bbo")
+        assert r.returncode == 0 and r.stdout.strip() == "hi from /tmp", r.stdout + r.stderr
+        host.isc("rm", "--purge", "svc-m", check=True)
+        r = host.isc("run", "--name", "svc-m", "--restart", "no", "-e", "GREETING=hello", "bbo",
+                     "echo $GREETING $OTHER")
+        assert r.returncode == 0 and r.stdout.strip() == "hello 1", r.stdout + r.stderr
+        host.isc("rm", "--purge", "svc-m", check=True)
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-m")
+        host.isc("image", "rm", "bbo")
+
+
+def test_crash_loop_backs_off(host):
+    """A service that fails at once is restarted with a doubling backoff
+    (100 ms, 200, 400, 800 ...), not in a tight loop; stop ends the loop."""
+    r = host.isc("run", "-d", "--name", "svc-n", "--restart", "always", "busybox", "false")
+    assert r.returncode == 0, r.stderr
+    time.sleep(2.0)
+    s = host.status("svc-n")
+    # 0.1 + 0.2 + 0.4 + 0.8 = 1.5 s: about 4-5 restarts in 2 s, never dozens
+    assert 2 <= s["restarts"] <= 6, s
+    assert s["last_exit"]["status"] == 1
+    host.isc("stop", "svc-n", check=True)
+    n = host.status("svc-n")["restarts"]
+    time.sleep(1.0)
+    s = host.status("svc-n")
+    assert s["state"] == "stopped" and s["restarts"] == n
+    host.isc("rm", "--purge", "svc-n", check=True)
+    _assert_nothing_left(host, "svc-n")
+
+
+def test_stop_does_not_block_iscd(host):
+    """A stop that waits for its timeout (the init ignores SIGTERM: a pid
+    namespace's init has no default action) leaves iscd serving others."""
+    host.run_d("svc-o", "busybox", "sh", "-c", "while true; do sleep 0.1; done")
+    t0 = time.monotonic()
+    p = subprocess.Popen([ISC, "--root", host.root, "stop", "-t", "3", "svc-o"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        t1 = time.monotonic()
+        assert host.ps()["svc-o"]["state"] == "running"  # still in its grace period
+        assert time.monotonic() - t1 < 1.0
+        assert p.wait(15) == 0
+        assert 2.5 < time.monotonic() - t0 < 10
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    s = host.status("svc-o")
+    assert s["state"] == "stopped" and s["last_exit"]["status"] == 137
+    host.isc("restart", "-t", "1", "svc-o", check=True)
+    assert host.status("svc-o")["state"] == "running"
+    host.isc("rm", "-f", "--purge", "svc-o", check=True)
+    _assert_nothing_left(host, "svc-o")

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * isc run's plan: flag parsing and validation, the JSON round trip, and
+ * the ISC defaults in the bundle config. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "plan.h"
+#include "util.h"
+
+static int parse(struct isc_plan *p, isc_error **err, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, err);
+	argv[argc++] = (char *)"run";
+	for (char *a; (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(p, 0, sizeof(*p));
+	return isc_plan_parse_args(argc, argv, p, err);
+}
+
+#define PARSE_FAILS(substr, ...)                                                                      \
+	do {                                                                                          \
+		struct isc_plan p_;                                                                   \
+		isc_error *e_ = NULL;                                                                 \
+		assert_int_equal(parse(&p_, &e_, __VA_ARGS__, NULL), -1);                              \
+		assert_non_null(e_);                                                                  \
+		if (strstr(e_->msg, substr) == NULL)                                                  \
+			fail_msg("error \"%s\" does not name \"%s\"", e_->msg, substr);                 \
+		isc_error_free(&e_);                                                                  \
+		isc_plan_clear(&p_);                                                                  \
+	} while (0)
+
+static void parse_full(void **state)
+{
+	(void)state;
+	struct isc_plan p;
+	isc_error *err = NULL;
+	assert_int_equal(parse(&p, &err, "-d", "--name", "web", "--expose", "8080:80", "--expose", "53:53/udp", "-v",
+			       "/tmp:/data:ro", "-e", "A=1", "--memory", "256m", "--cpus", "0.5", "--pids-limit", "100",
+			       "--user", "1000:1000", "--cap-add", "net_admin", "--restart", "always", "--userns", "host",
+			       "--scratch-size", "128m", "busybox", "httpd", "-f", NULL),
+			 0);
+	assert_null(err);
+	assert_true(p.detach);
+	assert_string_equal(p.name, "web");
+	assert_string_equal(p.image, "busybox");
+	assert_string_equal(p.cmd[0], "httpd");
+	assert_string_equal(p.cmd[1], "-f"); /* options after IMAGE belong to CMD */
+	assert_int_equal(p.n_ports, 2);
+	assert_int_equal(p.ports[0].host_port, 8080);
+	assert_int_equal(p.ports[0].port, 80);
+	assert_int_equal(p.ports[0].proto, IPPROTO_TCP);
+	assert_int_equal(p.ports[1].proto, IPPROTO_UDP);
+	assert_int_equal(p.n_volumes, 1);
+	assert_true(p.volumes[0].ro);
+	assert_string_equal(p.volumes[0].dst, "/data");
+	assert_true(p.memory == 256ULL << 20);
+	assert_true(p.cpu_quota == 50000);
+	assert_int_equal(p.pids_limit, 100);
+	assert_string_equal(p.cap_add[0], "CAP_NET_ADMIN");
+	assert_int_equal(p.restart, ISC_RESTART_ALWAYS);
+	assert_true(p.userns_host);
+	isc_plan_clear(&p);
+
+	assert_int_equal(parse(&p, &err, "--name", "a", "img", NULL), 0);
+	assert_null(p.cmd);
+	assert_int_equal(p.restart, ISC_RESTART_ON_FAILURE); /* the default: fail in place */
+	assert_false(p.userns_host);
+	isc_plan_clear(&p);
+}
+
+static void parse_errors_name_the_flag(void **state)
+{
+	(void)state;
+	PARSE_FAILS("--name is required", "busybox");
+	PARSE_FAILS("IMAGE", "--name", "x");
+	PARSE_FAILS("--name", "--name", "b@d", "busybox");
+	PARSE_FAILS("--name", "--name", "-x", "busybox");
+	PARSE_FAILS("--expose", "--name", "x", "--expose", "70000:80", "busybox");
+	PARSE_FAILS("--expose", "--name", "x", "--expose", "80", "busybox");
+	PARSE_FAILS("--expose", "--name", "x", "--expose", "1:0", "busybox");
+	PARSE_FAILS("--expose", "--name", "x", "--expose", "1:2/sctp", "busybox");
+	PARSE_FAILS("--expose", "--name", "x", "--expose", "1:2", "--expose", "1:3", "busybox");
+	PARSE_FAILS("--memory", "--name", "x", "--memory", "12q", "busybox");
+	PARSE_FAILS("--memory", "--name", "x", "--memory", "1k", "busybox");
+	PARSE_FAILS("--scratch-size", "--name", "x", "--scratch-size", "4k", "busybox");
+	PARSE_FAILS("--cpus", "--name", "x", "--cpus", "-1", "busybox");
+	PARSE_FAILS("--cpus", "--name", "x", "--cpus", "nan", "busybox");
+	PARSE_FAILS("--pids-limit", "--name", "x", "--pids-limit", "0", "busybox");
+	PARSE_FAILS("--user", "--name", "x", "--user", "nobody", "busybox");
+	PARSE_FAILS("--cap-add", "--name", "x", "--cap-add", "NOT_A_CAP", "busybox");
+	PARSE_FAILS("--restart", "--name", "x", "--restart", "sometimes", "busybox");
+	PARSE_FAILS("--userns", "--name", "x", "--userns", "keep-id", "busybox");
+	PARSE_FAILS("-v", "--name", "x", "-v", "/nonexistent-isc-test:/d", "busybox");
+	PARSE_FAILS("-v", "--name", "x", "-v", "relative:/d", "busybox");
+	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/proc/x", "busybox");
+	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/a/../b", "busybox");
+	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/d:rx", "busybox");
+	PARSE_FAILS("-e", "--name", "x", "-e", "=v", "busybox");
+	PARSE_FAILS("unknown option", "--name", "x", "--bogus", "busybox");
+}
+
+static void sizes_and_ports(void **state)
+{
+	(void)state;
+	uint64_t v;
+	isc_error *err = NULL;
+	assert_int_equal(isc_plan_parse_size("512k", &v, &err), 0);
+	assert_true(v == 512 << 10);
+	assert_int_equal(isc_plan_parse_size("1G", &v, &err), 0);
+	assert_true(v == 1ULL << 30);
+	assert_int_equal(isc_plan_parse_size("100", &v, &err), 0);
+	assert_true(v == 100);
+	assert_int_equal(isc_plan_parse_size("99999999999999999999", &v, &err), -1);
+	isc_error_free(&err);
+	assert_int_equal(isc_plan_parse_size("16777216t", &v, &err), -1); /* overflow */
+	isc_error_free(&err);
+	assert_int_equal(isc_plan_parse_size("m", &v, &err), -1);
+	isc_error_free(&err);
+	struct isc_port port;
+	assert_int_equal(isc_plan_parse_port("65535:1/udp", &port, &err), 0);
+	assert_int_equal(port.host_port, 65535);
+	assert_int_equal(isc_plan_parse_port(":80", &port, &err), -1);
+	isc_error_free(&err);
+}
+
+static void json_round_trip(void **state)
+{
+	(void)state;
+	struct isc_plan p, q;
+	isc_error *err = NULL;
+	assert_int_equal(parse(&p, &err, "--name", "svc", "--expose", "8080:80/udp", "-v", "/tmp:/data", "-e", "K=V",
+			       "--cap-add", "SYS_PTRACE", "--restart", "no", "--memory", "64m", "img", "a", "b", NULL),
+			 0);
+	json_t *j = isc_plan_to_json(&p);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), 0);
+	json_t *k = isc_plan_to_json(&q);
+	assert_true(json_equal(j, k));
+	assert_int_equal(q.restart, ISC_RESTART_NO);
+	assert_int_equal(q.ports[0].proto, IPPROTO_UDP);
+	json_decref(k);
+
+	/* bad JSON plans are refused, naming the key */
+	json_object_set_new(j, "restart", json_string("maybe"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	isc_error_free(&err);
+	json_object_set_new(j, "restart", json_string("no"));
+	json_object_set_new(j, "ports", json_pack("[{s:i, s:i, s:s}]", "host_port", 0, "port", 1, "proto", "tcp"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	isc_error_free(&err);
+	json_object_set_new(j, "ports", json_array());
+	json_object_set_new(j, "name", json_integer(3));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "name"));
+	isc_error_free(&err);
+	assert_int_equal(isc_plan_from_json(NULL, &q, &err), -1);
+	isc_error_free(&err);
+	json_decref(j);
+	isc_plan_clear(&p);
+	isc_plan_clear(&q);
+}
+
+static bool array_has(json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+static json_t *find_mount(json_t *cfg, const char *dst)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(cfg, "mounts"), i, m)
+		if (strcmp(json_string_value(json_object_get(m, "destination")), dst) == 0)
+			return m;
+	return NULL;
+}
+
+static void bundle_defaults(void **state)
+{
+	(void)state;
+	struct isc_plan p;
+	isc_error *err = NULL;
+	assert_int_equal(parse(&p, &err, "--name", "web", "-v", "/tmp:/data:ro", "-e", "PATH=/x", "--cap-add", "NET_ADMIN",
+			       "--memory", "64m", "--pids-limit", "10", "img", NULL),
+			 0);
+	json_t *icfg = json_pack("{s:{s:[s], s:[s], s:s}}", "config", "Cmd", "/bin/httpd", "Env", "FOO=bar",
+				 "WorkingDir", "/srv");
+	struct isc_bundle_inputs in = {
+		.rootfs = "/r/containers/web/rootfs", .image_id = "ab", .image_store = "/r/images",
+		.persist_dir = "/r/containers/web/persist", .uid_base = 200000, .gid_base = 200000,
+		.image_config = icfg,
+	};
+	json_t *cfg = NULL;
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	json_t *proc = json_object_get(cfg, "process");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(proc, "args"), 0)), "/bin/httpd");
+	assert_true(array_has(json_object_get(proc, "env"), "FOO=bar"));
+	assert_true(array_has(json_object_get(proc, "env"), "PATH=/x"));
+	assert_string_equal(json_string_value(json_object_get(proc, "cwd")), "/srv");
+	assert_true(json_is_true(json_object_get(proc, "noNewPrivileges")));
+	json_t *caps = json_object_get(proc, "capabilities");
+	assert_true(array_has(json_object_get(caps, "bounding"), "CAP_NET_ADMIN"));
+	assert_false(array_has(json_object_get(caps, "bounding"), "CAP_NET_RAW"));
+	assert_false(array_has(json_object_get(caps, "bounding"), "CAP_MKNOD"));
+	assert_int_equal(json_array_size(json_object_get(caps, "ambient")), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(cfg, "root"), "readonly")));
+	assert_string_equal(json_string_value(json_object_get(cfg, "hostname")), "web");
+	assert_true(array_has(json_object_get(find_mount(cfg, "/tmp"), "options"), "noexec"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/run"), "options"), "nosuid"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/sys"), "options"), "ro"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/data"), "options"), "ro"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/persist"), "options"), "rw"));
+	json_t *lx = json_object_get(cfg, "linux");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(lx, "uidMappings"), 0),
+							    "hostID")),
+			 200000);
+	assert_int_equal(json_array_size(json_object_get(lx, "namespaces")), 7);
+	assert_non_null(json_object_get(lx, "seccomp"));
+	assert_true(json_array_size(json_object_get(lx, "maskedPaths")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(lx, "resources"), "memory"),
+							    "limit")),
+			 64 << 20);
+	assert_non_null(strstr(json_string_value(json_object_get(lx, "cgroupsPath")), "isc-web-"));
+	json_t *ann = json_object_get(cfg, "annotations");
+	assert_string_equal(json_string_value(json_object_get(ann, "org.isc.scratch")), "size=64m,path=/scratch");
+	assert_string_equal(json_string_value(json_object_get(ann, "org.isc.image.root")), "ab");
+	assert_string_equal(json_string_value(json_object_get(ann, "org.isc.image.store")), "/r/images");
+	json_decref(cfg);
+
+	/* --userns host: no user namespace, no maps; a joined netns by path */
+	p.userns_host = true;
+	in.netns_path = "/run/netns/x";
+	in.image_config = NULL;
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	lx = json_object_get(cfg, "linux");
+	assert_null(json_object_get(lx, "uidMappings"));
+	assert_int_equal(json_array_size(json_object_get(lx, "namespaces")), 6);
+	size_t i;
+	json_t *ns;
+	bool joined = false;
+	json_array_foreach(json_object_get(lx, "namespaces"), i, ns)
+		joined = joined || json_object_get(ns, "path") != NULL;
+	assert_true(joined);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(cfg, "process"), "args"), 0)),
+			    "/bin/sh");
+	json_decref(cfg);
+	json_decref(icfg);
+	isc_plan_clear(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_full),
+		cmocka_unit_test(parse_errors_name_the_flag),
+		cmocka_unit_test(sizes_and_ports),
+		cmocka_unit_test(json_round_trip),
+		cmocka_unit_test(bundle_defaults),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
