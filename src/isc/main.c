@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "isc.h"
+#include "audit-client.h"
 #include "lab.h"
 #include "util.h"
 
@@ -79,6 +81,43 @@ int verb_help(struct isc_global *g, int argc, char **argv)
 	}
 	usage(stdout);
 	return 0;
+}
+
+/* The administrative actions: every command that changes the host's state
+ * leaves an admin record in the host's audit trail, with who (the
+ * collector takes it from this process's credentials and loginuid), what
+ * (the command line) and the result (the exit status).  NULL: not one. */
+static const char *admin_action(int argc, char **argv)
+{
+	static const char *const whole[] = { "init", "deinit", "run", "stop", "start", "restart", "rm",
+					     "expose", "unexpose", "allow" };
+	for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
+		if (strcmp(argv[0], whole[i]) == 0)
+			return whole[i];
+	bool help = false;
+	for (int i = 1; i < argc; i++)
+		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+	if (help || argc < 2)
+		return NULL;
+	if (strcmp(argv[0], "image") == 0 && (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "rm") == 0))
+		return strcmp(argv[1], "import") == 0 ? "image import" : "image rm";
+	if (strcmp(argv[0], "policy") == 0 && (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0))
+		return strcmp(argv[1], "enable") == 0 ? "policy enable" : "policy disable";
+	return NULL;
+}
+
+static void admin_record(const char *root, const char *action, char **argv, int rc)
+{
+	/* only a host registered with the audit collector (isc init) has a trail */
+	cleanup_free char *range = isc_xasprintf("%s/audit/range.json", root);
+	if (access(range, F_OK) < 0)
+		return;
+	cleanup_error isc_error *err = NULL;
+	if (isc_audit_admin(root, action, NULL, argv, rc, NULL, &err) < 0) {
+		char buf[1024];
+		fprintf(stderr, "isc: warning: no audit record of this %s: %s\n", action,
+			isc_error_text(err, buf, sizeof(buf)));
+	}
 }
 
 int isc_report(isc_error **err)
@@ -185,7 +224,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
 		if (strcmp(verbs[i].name, argv[vi]) == 0) {
 			optind = 0; /* reset getopt for the verb's own flags */
-			return verbs[i].fn(&g, argc - vi, argv + vi);
+			const char *action = admin_action(argc - vi, argv + vi);
+			/* deinit removes the host's registration: its record first */
+			if (action && strcmp(action, "deinit") == 0)
+				admin_record(g.root, action, argv + vi, 0);
+			int rc = verbs[i].fn(&g, argc - vi, argv + vi);
+			if (action && strcmp(action, "deinit") != 0)
+				admin_record(g.root, action, argv + vi, rc);
+			return rc;
 		}
 	}
 	fprintf(stderr, "isc: unknown command \"%s\"\n", argv[vi]);

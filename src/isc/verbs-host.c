@@ -151,8 +151,12 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 		if (isc_lab_enter(g->lab, false, &err) < 0)
 			goto fail;
 	}
-	if (isc_host_init(root, &s, &err) < 0)
+	cleanup_free char *verify_key = NULL;
+	if (isc_host_init(root, &s, &verify_key, &err) < 0)
 		goto fail;
+	if (verify_key)
+		printf("isc: the audit trail's first verification key -- keep it off this host, it is shown only once;\n"
+		       "     check the trail with: isc audit verify --key %s\n", verify_key);
 	if (s.confirm) {
 		/* Real host, interactive: keep the new ruleset only when the
 		 * operator can still answer (net.h: rolled back otherwise). */
@@ -501,9 +505,10 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 		close(nul);
 	}
 
-	/* AUDIT CALL SITE (audit engineer): a login record for this session
-	 * (who: the caller's loginuid/session; where: root + service o.id;
-	 * what: argv), e.g. isc_audit_session_login(root, o.id, o.argv, &sid, &err). */
+	/* A session: the login and logout records are written by the exec
+	 * itself (exec.c) for a container with an audit identity; isc exec
+	 * fails closed when the login record cannot be written. */
+	o.audit_required = true;
 
 	struct isc_context ctx = { .root = rt };
 	int status = 0, r;
@@ -512,8 +517,6 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	else
 		r = isc_container_exec(&ctx, &o, &status, &err);
 
-	/* AUDIT CALL SITE (audit engineer): the matching logout record with
-	 * the exit status, e.g. isc_audit_session_logout(root, sid, status, &err). */
 
 	if (r < 0) {
 		isc_error_wrap(&err, "isc exec %s", o.id);

@@ -18,6 +18,8 @@
  * (call site), the unit, the id ranges of R, then R itself. */
 #include "host.h"
 
+#include "audit-client.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -586,7 +588,7 @@ static int install_unit(const char *root, const struct isc_host_settings *s, isc
 	return 0;
 }
 
-static int init_steps(const char *root, const struct isc_host_settings *eff, isc_error **err)
+static int init_steps(const char *root, const struct isc_host_settings *eff, char **verify_key, isc_error **err)
 {
 	if (make_layout(root, err) < 0)
 		return isc_error_wrap(err, "isc init %s: layout", root);
@@ -619,11 +621,14 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, isc
 	}
 	json_decref(j);
 
-	/* AUDIT CALL SITE (audit engineer): register this root with the
-	 * machine's collector, starting it when needed, e.g.
-	 *   isc_audit_collector_start(NULL, err);
-	 *   isc_audit_host_register(root, epoch, &verify_key, err);
-	 * and hand verify_key (new trails only) back for `isc init` to print. */
+	/* The audit trail: one collector per machine (started when none runs;
+	 * it holds the kernel's audit daemon role), this root registered with
+	 * it (an audit-id range, R/audit/); registered before iscd starts, so
+	 * that every service gets an audit identity. */
+	if (isc_audit_collector_start(NULL, err) < 0)
+		return isc_error_wrap(err, "isc init %s: the audit collector", root);
+	if (isc_audit_host_register(root, 0, verify_key, err) < 0)
+		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
 
 	if (install_unit(root, eff, err) < 0)
 		return -1;
@@ -632,8 +637,9 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, isc
 	return 0;
 }
 
-int isc_host_init(const char *root, const struct isc_host_settings *s, isc_error **err)
+int isc_host_init(const char *root, const struct isc_host_settings *s, char **verify_key, isc_error **err)
 {
+	*verify_key = NULL;
 	if (root == NULL || root[0] != '/')
 		return isc_error_set(err, EINVAL, "isc init: the state root \"%s\" is not an absolute path",
 				     root ? root : "");
@@ -674,7 +680,7 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, isc_error
 		isc_host_settings_clear(&old);
 	}
 
-	int r = init_steps(root, &eff, err);
+	int r = init_steps(root, &eff, verify_key, err);
 	isc_host_settings_clear(&eff);
 	if (r < 0 && fresh) {
 		/* a first init leaves nothing behind */
@@ -703,10 +709,11 @@ static void runtime_delete_all(const char *root)
 }
 
 /* The real host's root keeps what is not its own: the labs and the
- * machine-wide id-range table (idrange.c). */
+ * machine-wide id-range table (idrange.c); and its audit trail, which is
+ * evidence (a lab's goes with the lab). */
 static bool keep_entry(bool host_root, const char *name)
 {
-	return host_root && (strcmp(name, "labs") == 0 || strncmp(name, ".idranges", 9) == 0 ||
+	return host_root && (strcmp(name, "labs") == 0 || strcmp(name, "audit") == 0 || strncmp(name, ".idranges", 9) == 0 ||
 			     strncmp(name, "..idranges", 10) == 0);
 }
 
@@ -783,9 +790,20 @@ int isc_host_deinit(const char *root, isc_error **err)
 	if (ret < 0)
 		return ret;
 
-	/* AUDIT CALL SITE (audit engineer): give the audit-id range back,
-	 *   isc_audit_host_unregister(root, &remaining, err);
-	 * and stop the collector when remaining == 0. */
+	/* The audit-id range goes back; the last host stops the collector,
+	 * which restores the kernel's audit state as it found it.  A collector
+	 * that is not running has nothing to give back. */
+	{
+		cleanup_error isc_error *aerr = NULL;
+		unsigned remaining = 1;
+		if (isc_audit_host_unregister(root, &remaining, &aerr) == 0) {
+			if (remaining == 0 && isc_audit_collector_stop(err) < 0)
+				return isc_error_wrap(err, "isc deinit %s: stop the audit collector", root);
+		} else if (aerr->errnum != ENOENT && aerr->errnum != ECONNREFUSED) {
+			isc_error_move(err, &aerr);
+			return isc_error_wrap(err, "isc deinit %s: unregister from the audit collector", root);
+		}
+	}
 
 	/* 4. the systemd unit of the real host */
 	char real[PATH_MAX];

@@ -42,8 +42,9 @@ int isc_host_settings_check(const struct isc_host_settings *s, isc_error **err);
 /* Idempotent: with the same settings as the recorded ones, make sure every
  * part exists (folders, network baseline, iscd running) and return 0; with
  * other settings, fail with EEXIST naming the difference and change
- * nothing. */
-int isc_host_init(const char *root, const struct isc_host_settings *s, isc_error **err);
+ * nothing.  *verify_key: the first verification key of a new audit trail
+ * (print it once; NULL when the trail existed). */
+int isc_host_init(const char *root, const struct isc_host_settings *s, char **verify_key, isc_error **err);
 /* Stop every container and iscd, remove the network and audit baselines,
  * the runtime state and the state root (images and persist folders too). */
 int isc_host_deinit(const char *root, isc_error **err);

@@ -71,13 +71,23 @@ def rules_with_key(key=b"isc"):
                     break
 
 
+_held = {"depth": 0, "f": None}
+
+
 class Lock:
-    """Exclusive, machine-wide: kernel audit is one per machine."""
+    """Exclusive, machine-wide: kernel audit is one per machine.  Reentrant
+    within this process (a lab inside an audit test, two labs at once)."""
     def __enter__(self):
-        self.f = open(LOCK_PATH, "a")  # close-on-exec: children never hold it
-        fcntl.flock(self.f, fcntl.LOCK_EX)
+        if _held["depth"] == 0:
+            f = open(LOCK_PATH, "a")  # close-on-exec: children never hold it
+            fcntl.flock(f, fcntl.LOCK_EX)
+            _held["f"] = f
+        _held["depth"] += 1
         return self
 
     def __exit__(self, *a):
-        fcntl.flock(self.f, fcntl.LOCK_UN)
-        self.f.close()
+        _held["depth"] -= 1
+        if _held["depth"] == 0:
+            fcntl.flock(_held["f"], fcntl.LOCK_UN)
+            _held["f"].close()
+            _held["f"] = None

@@ -43,12 +43,14 @@ import uuid
 
 import pytest
 
+import audit_kernel
 from helpers import REPO
 
 ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(REPO, "build", "src", "isc", "isc")))
 ISCD = os.path.abspath(os.environ.get("ISC_ISCD", os.path.join(REPO, "build", "src", "iscd", "iscd")))
 MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 LABS_ROOT = "/var/lib/isc/labs"
+AUDITD = os.path.join(REPO, "build", "src", "auditd", "isc-auditd")
 NETNS_DIR = "/run/netns"
 
 _busybox_dir = None
@@ -189,6 +191,9 @@ class LabHost:
             for cid in os.listdir(rt):
                 subprocess.run([runtime, "--root", rt, "delete", "--force", cid], capture_output=True,
                                timeout=30)
+        # the machine's audit collector (isc init started it): its stop
+        # restores the kernel audit state it found
+        subprocess.run([AUDITD, "--stop"], capture_output=True, timeout=60)
         if os.path.lexists(self.root):
             subprocess.run(["chattr", "-R", "-i", self.root], capture_output=True)
             shutil.rmtree(self.root, ignore_errors=True)
@@ -220,17 +225,35 @@ class LabHost:
 
 
 @contextlib.contextmanager
+def audit_guard():
+    """isc init starts the machine's audit collector (kernel audit is one
+    per machine): a lab holds the audit test lock for its whole life, and
+    after its deinit the kernel's audit state and rules must be what they
+    were before."""
+    with audit_kernel.Lock():
+        before = audit_kernel.status()
+        rules = audit_kernel.rules_with_key()
+        yield
+        after = audit_kernel.status()
+        changed = {k: (before[k], after[k]) for k in audit_kernel.RESTORED if before[k] != after[k]}
+        if changed or audit_kernel.rules_with_key() != rules:
+            subprocess.run([AUDITD, "--stop"], capture_output=True, timeout=60)
+            raise AssertionError("the kernel audit state was not restored: %s" % changed)
+
+
+@contextlib.contextmanager
 def initialised_lab(*init_flags, busybox=True, prefix="t"):
-    lab = LabHost(unique_name(prefix))
-    try:
-        lab.init(*init_flags)
-        if busybox:
-            lab.import_busybox()
-        yield lab
-    finally:
-        failure = lab.teardown()
-        if failure:
-            raise AssertionError(failure)
+    with audit_guard():
+        lab = LabHost(unique_name(prefix))
+        try:
+            lab.init(*init_flags)
+            if busybox:
+                lab.import_busybox()
+            yield lab
+        finally:
+            failure = lab.teardown()
+            if failure:
+                raise AssertionError(failure)
 
 
 @pytest.fixture
@@ -244,8 +267,9 @@ def lab_host():
 def bare_lab():
     """A lab name nobody uses yet; the test runs init.  Teardown: deinit
     and the leftover check (also when init was never run)."""
-    lab = LabHost(unique_name())
-    yield lab
-    failure = lab.teardown()
-    if failure:
-        pytest.fail(failure)
+    with audit_guard():
+        lab = LabHost(unique_name())
+        yield lab
+        failure = lab.teardown()
+        if failure:
+            pytest.fail(failure)
