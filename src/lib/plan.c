@@ -17,6 +17,7 @@
 
 #include "caps.h"
 #include "image.h"
+#include "landlock.h"
 #include "scratch.h"
 #include "spec.h"
 #include "util.h"
@@ -898,6 +899,19 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	if (in->audit_id != 0)
 		json_object_set_new(ann, "org.isc.audit.id", json_sprintf("%u", in->audit_id));
 	json_object_set_new(ann, "org.isc.service", json_string(p->name));
+	/* Landlock: writes only where the service was given somewhere to
+	 * write (defence in depth over the read-only mounts).  TCP bind is not
+	 * restricted: a service reached through `isc allow` binds ports that
+	 * are not exposed. */
+	cleanup_free char *ll = isc_xstrdup("rw=/tmp:/run:/dev:/scratch:/persist");
+	for (size_t vi = 0; vi < p->n_volumes; vi++) {
+		if (p->volumes[vi].ro || strchr(p->volumes[vi].dst, ':') || strchr(p->volumes[vi].dst, ','))
+			continue;
+		char *more = isc_xasprintf("%s:%s", ll, p->volumes[vi].dst);
+		free(ll);
+		ll = more;
+	}
+	json_object_set_new(ann, ISC_LANDLOCK_ANNOTATION, json_string(ll));
 	json_object_set_new(cfg, "annotations", ann);
 	*out = cfg;
 	return 0;

@@ -235,6 +235,24 @@ def test_readonly_root_and_container_root_is_not_host_root(host):
     _assert_nothing_left(host, "svc-b")
 
 
+def test_landlock_domain_by_default(host):
+    """Writes only beneath the service's own writable paths: /tmp, /run,
+    /dev, /scratch, /persist and rw volumes -- not, e.g., /proc/self/comm,
+    which the mounts alone would allow."""
+    vol = os.path.join(os.path.dirname(host.root), "vol-ll")
+    os.mkdir(vol)
+    os.chmod(vol, 0o777)
+    host.run_d("svc-ll", "-v", "%s:/mnt" % vol, "busybox", "sleep", "1000")
+    ann = host.inspect("svc-ll")["config"]["annotations"]
+    assert ann["org.isc.landlock"] == "rw=/tmp:/run:/dev:/scratch:/persist:/mnt"
+    r = host.rexec("svc-ll", "sh", "-c",
+                   "touch /tmp/a /run/b /scratch/c /persist/d /mnt/e && echo wrote; "
+                   "echo x > /proc/self/comm 2>&1; echo comm=$?")
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "comm=1" in r.stdout and "Permission denied" in r.stdout + r.stderr
+    host.isc("rm", "-f", "--purge", "svc-ll", check=True)
+
+
 def test_persist_survives_restart(host):
     st = host.run_d("svc-c", "busybox", "sleep", "1000")
     assert host.rexec("svc-c", "sh", "-c", "echo kept > /persist/marker; echo gone > /tmp/t").returncode == 0
@@ -585,3 +603,28 @@ def test_stop_does_not_block_iscd(host):
     assert host.status("svc-o")["state"] == "running"
     host.isc("rm", "-f", "--purge", "svc-o", check=True)
     _assert_nothing_left(host, "svc-o")
+
+
+def test_network_verbs_on_a_host_without_network(host):
+    """This root has no "network" in host.json: iscd refuses the network's
+    ops with one clear error, changes nothing, and runs no packet log."""
+    host.run_d("svc-nonet", "busybox", "sleep", "1000")
+    for args in (["expose", "svc-nonet", "8080:80"], ["unexpose", "svc-nonet", "8080"],
+                 ["allow", "svc-nonet", "svc-nonet:80"], ["policy", "enable", "ping"], ["policy", "ls"]):
+        r = host.isc(*args)
+        assert r.returncode != 0 and "this host has no network" in r.stderr, (args, r.stderr)
+    assert host.inspect("svc-nonet")["plan"]["ports"] == []
+    assert not os.path.exists(os.path.join(host.root, "net"))
+    kids = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if st[st.index("(") + 1:st.rindex(")")] == "iscd-pktlog" and \
+                int(st[st.rindex(")") + 2:].split()[1]) == host.iscd_pid():
+            kids.append(p)
+    assert kids == []
+    host.isc("rm", "-f", "--purge", "svc-nonet", check=True)
+    _assert_nothing_left(host, "svc-nonet")
