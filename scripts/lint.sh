@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f build/compile_commands.json ] || scripts/build.sh
-files=$(ls src/lib/*.c src/runtime/*.c src/isc/*.c)
+files=$(ls src/lib/*.c src/runtime/*.c src/isc/*.c src/iscd/*.c src/auditd/*.c)
 echo "clang-tidy: $(echo "$files" | wc -l) files"
 # _FORTIFY_SOURCE's builtins confuse the analyzer's va_list modelling, so it
 # analyzes the unfortified code.  One clang-tidy per file, two at a time.
@@ -21,5 +21,5 @@ fi
 echo "cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
   --inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE \
-  -I src/lib src/lib src/runtime
+  -I src/lib src/lib src/runtime src/isc src/iscd src/auditd
 echo "static analysis: clean"

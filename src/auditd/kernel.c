@@ -43,7 +43,8 @@ static int send_msg(int fd, uint16_t type, const void *data, size_t len, uint32_
 	h->nlmsg_type = type;
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	h->nlmsg_seq = *seq = seq_counter++;
-	memcpy(NLMSG_DATA(h), data, len);
+	if (len > 0)
+		memcpy(NLMSG_DATA(h), data, len);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	if (sendto(fd, buf, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;

@@ -934,6 +934,10 @@ int main(int argc, char **argv)
 	bool clean = access(pidp, F_OK) != 0;
 	pids = isc_xasprintf("%d\n", (int)getpid());
 	{
+		if (S.run_dir == NULL) {
+			isc_error_set(&err, EINVAL, "no run directory");
+			goto fail;
+		}
 		cleanup_close int dfd = open(S.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0 || isc_write_file_atomic(dfd, "collector.pid", pids, strlen(pids), 0600, &err) < 0)
 			goto fail;

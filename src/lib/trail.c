@@ -376,9 +376,18 @@ static void disk_record(struct isc_trail *t, const char *state)
 	json_decref(f);
 }
 
+static bool seal_state_equal(const struct seal_state *a, const struct seal_state *b)
+{
+	return a->epoch_seconds == b->epoch_seconds && a->t0 == b->t0 && a->epoch == b->epoch &&
+	       memcmp(a->key, b->key, sizeof(a->key)) == 0 && a->seq == b->seq &&
+	       memcmp(a->hash, b->hash, sizeof(a->hash)) == 0 && a->epoch_records == b->epoch_records &&
+	       a->rotate_bytes == b->rotate_bytes && a->keep_files == b->keep_files &&
+	       a->file_first_seq == b->file_first_seq;
+}
+
 int isc_trail_flush(struct isc_trail *t, isc_error **err)
 {
-	if (t->len == 0 && memcmp(&t->st, &t->disk, sizeof(t->st)) == 0)
+	if (t->len == 0 && seal_state_equal(&t->st, &t->disk))
 		return 0;
 	for (int pass = 0; pass < 3; pass++) {
 		off_t before = (off_t)t->file_size;
