@@ -91,13 +91,18 @@ static const char *admin_action(int argc, char **argv)
 {
 	static const char *const whole[] = { "init", "deinit", "run", "stop", "start", "restart", "rm",
 					     "expose", "unexpose", "allow" };
+	/* a request for help changes nothing (before "--" and before a
+	 * command's own arguments: run and exec stop at their NAME/IMAGE) */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return NULL;
+		if (argv[i][0] != '-' && (strcmp(argv[0], "run") == 0 || strcmp(argv[0], "exec") == 0))
+			break;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
 		if (strcmp(argv[0], whole[i]) == 0)
 			return whole[i];
-	bool help = false;
-	for (int i = 1; i < argc; i++)
-		help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-	if (help || argc < 2)
+	if (argc < 2)
 		return NULL;
 	if (strcmp(argv[0], "image") == 0 && (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "rm") == 0))
 		return strcmp(argv[1], "import") == 0 ? "image import" : "image rm";
