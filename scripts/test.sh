@@ -33,14 +33,14 @@ scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-20}"
 
 export ISC_TEST_PAYLOAD="$root/build/tests/payload/isc-payload"
 
-step "integration tests, driving the ASan+UBSan build of isc-runtime"
-# a sanitizer report makes the runtime exit non-zero, which fails the test
+step "integration tests, driving the ASan+UBSan build (isc-runtime, isc, iscd, isc-auditd)"
+# a sanitizer report makes the program exit non-zero, which fails the test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-ISC_TEST_RUNTIME="$root/build-asan/src/runtime/isc-runtime" \
+ISC_TEST_RUNTIME="$root/build-asan/src/runtime/isc-runtime" ISC_TEST_BUILD=build-asan \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
 
 step "integration tests"
-export ISC_TEST_RUNTIME="$root/build/src/runtime/isc-runtime"
+export ISC_TEST_RUNTIME="$root/build/src/runtime/isc-runtime" ISC_TEST_BUILD=build
 # pytest's own summary line is the last line of this command; its exit
 # status (5 when no test ran) is ours
 exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"

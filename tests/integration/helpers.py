@@ -15,6 +15,9 @@ import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the build whose isc, iscd and isc-auditd the suite drives (build-asan in
+# the sanitizer pass of scripts/test.sh); the runtime: ISC_TEST_RUNTIME
+BUILD = os.path.join(REPO, os.environ.get("ISC_TEST_BUILD", "build"))
 
 # uid/gid the container's root maps to on the host (the hardened default).
 HOST_ID = 100000

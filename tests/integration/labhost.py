@@ -44,13 +44,14 @@ import uuid
 import pytest
 
 import audit_kernel
+import helpers
 from helpers import REPO
 
-ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(REPO, "build", "src", "isc", "isc")))
-ISCD = os.path.abspath(os.environ.get("ISC_ISCD", os.path.join(REPO, "build", "src", "iscd", "iscd")))
+ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(helpers.BUILD, "src", "isc", "isc")))
+ISCD = os.path.abspath(os.environ.get("ISC_ISCD", os.path.join(helpers.BUILD, "src", "iscd", "iscd")))
 MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 LABS_ROOT = "/var/lib/isc/labs"
-AUDITD = os.path.join(REPO, "build", "src", "auditd", "isc-auditd")
+AUDITD = os.path.join(helpers.BUILD, "src", "auditd", "isc-auditd")
 NETNS_DIR = "/run/netns"
 
 _busybox_dir = None

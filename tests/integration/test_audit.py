@@ -24,8 +24,8 @@ from helpers import REPO
 
 pytestmark = pytest.mark.isc_only
 
-AUDITD = os.path.join(REPO, "build", "src", "auditd", "isc-auditd")
-ISC = os.path.join(REPO, "build", "src", "isc", "isc")
+AUDITD = os.path.join(helpers.BUILD, "src", "auditd", "isc-auditd")
+ISC = os.path.join(helpers.BUILD, "src", "isc", "isc")
 EPOCH = 2  # seconds: sealed epochs appear quickly
 
 

@@ -22,9 +22,11 @@ import time
 
 import pytest
 
+import helpers
+
 from helpers import REPO
 
-ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(REPO, "build", "src", "isc", "isc")))
+ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(helpers.BUILD, "src", "isc", "isc")))
 MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 
 FS_IOC_GETFLAGS = 0x80086601

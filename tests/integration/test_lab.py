@@ -19,9 +19,11 @@ import uuid
 
 import pytest
 
+import helpers
+
 from helpers import REPO
 
-ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(REPO, "build", "src", "isc", "isc")))
+ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(helpers.BUILD, "src", "isc", "isc")))
 NETNS_DIR = "/run/netns"
 LABS_ROOT = "/var/lib/isc/labs"
 NSFS_MAGIC = 0x6E736673
