@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * The private network's verbs: expose, unexpose, allow, policy, packets.
  *
- * Until the daemon routes them (the coordinator's wiring), expose, unexpose,
- * allow and policy make their libisc call (net.h) directly, in the ISC
- * host's network namespace: a lab's host namespace when --lab is given
- * (entered with setns), else the namespace isc runs in (the real host).
- * `packets` only reads R/log/packets.jsonl (written by iscd's packet log). */
+ * expose, unexpose, allow and policy are requests to iscd (ctl.h): iscd
+ * runs in the ISC host's network namespace, owns the services and checks
+ * the request against them before it changes a rule.  Nothing here knows
+ * whether the host is a lab.  `packets` only reads R/log/packets.jsonl
+ * (written by iscd's packet log). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,21 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "firewall.h"
 #include "isc.h"
-#include "lab.h"
-#include "net.h"
 #include "pktlog.h"
+#include "plan.h"
 #include "util.h"
-
-/* why: the rules live in the ISC host's namespace; in a lab that is not
- * the namespace isc was started in */
-static int enter_host_netns(struct isc_global *g, isc_error **err)
-{
-	if (g->lab == NULL)
-		return 0;
-	return isc_lab_enter(g->lab, false, err);
-}
 
 static int usage_error(const char *verb, const char *usage)
 {
@@ -44,6 +35,22 @@ static int usage_error(const char *verb, const char *usage)
 static bool want_help(int argc, char **argv)
 {
 	return argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+}
+
+/* Send req (consumed) to iscd; the reply in *reply when asked for. */
+static int net_call(struct isc_global *g, json_t *req, json_t **reply)
+{
+	isc_error *err = NULL;
+	json_t *r = NULL;
+	int ret = isc_ctl_call(g->root, req, &r, &err);
+	json_decref(req);
+	if (ret < 0)
+		return isc_report(&err);
+	if (reply)
+		*reply = r;
+	else
+		json_decref(r);
+	return 0;
 }
 
 int verb_expose(struct isc_global *g, int argc, char **argv)
@@ -57,10 +64,10 @@ int verb_expose(struct isc_global *g, int argc, char **argv)
 		return usage_error("expose", u);
 	isc_error *err = NULL;
 	struct isc_port p;
-	if (isc_fw_parse_port(argv[2], true, &p.host_port, &p.port, &p.proto, &err) < 0 ||
-	    enter_host_netns(g, &err) < 0 || isc_net_expose(g->root, argv[1], &p, &err) < 0)
+	/* checked here too: a bad spec needs no daemon to be refused */
+	if (isc_fw_parse_port(argv[2], true, &p.host_port, &p.port, &p.proto, &err) < 0)
 		return isc_report(&err);
-	return 0;
+	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "expose", "name", argv[1], "port", argv[2]), NULL);
 }
 
 int verb_unexpose(struct isc_global *g, int argc, char **argv)
@@ -74,10 +81,9 @@ int verb_unexpose(struct isc_global *g, int argc, char **argv)
 		return usage_error("unexpose", u);
 	isc_error *err = NULL;
 	struct isc_port p;
-	if (isc_fw_parse_port(argv[2], false, &p.host_port, &p.port, &p.proto, &err) < 0 ||
-	    enter_host_netns(g, &err) < 0 || isc_net_unexpose(g->root, argv[1], &p, &err) < 0)
+	if (isc_fw_parse_port(argv[2], false, &p.host_port, &p.port, &p.proto, &err) < 0)
 		return isc_report(&err);
-	return 0;
+	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "unexpose", "name", argv[1], "port", argv[2]), NULL);
 }
 
 int verb_allow(struct isc_global *g, int argc, char **argv)
@@ -100,10 +106,13 @@ int verb_allow(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	cleanup_free char *dst = NULL;
 	struct isc_port p = { 0 };
-	if (isc_fw_parse_flow(argv[i + 1], &dst, &p.port, &p.proto, &err) < 0 || enter_host_netns(g, &err) < 0 ||
-	    isc_net_allow(g->root, argv[i], dst, &p, remove, &err) < 0)
+	if (isc_fw_parse_flow(argv[i + 1], &dst, &p.port, &p.proto, &err) < 0)
 		return isc_report(&err);
-	return 0;
+	cleanup_free char *port = isc_xasprintf("%u/%s", p.port, isc_fw_proto_name(p.proto));
+	return net_call(g,
+			json_pack("{s:s, s:s, s:s, s:s, s:b}", "op", "allow", "src", argv[i], "dst", dst, "port", port,
+				  "remove", remove),
+			NULL);
 }
 
 int verb_policy(struct isc_global *g, int argc, char **argv)
@@ -113,38 +122,33 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 		printf("Usage: isc policy %s\nThe host's optional firewall rules, all disabled by default.\n", u);
 		return 0;
 	}
-	isc_error *err = NULL;
 	if (argc == 1 || strcmp(argv[1], "ls") == 0) {
 		bool json = argc == 4 && strcmp(argv[2], "--format") == 0 && strcmp(argv[3], "json") == 0;
 		if (argc > 2 && !json)
 			return usage_error("policy", u);
-		unsigned on;
-		if (isc_net_policy_get(g->root, &on, &err) < 0)
-			return isc_report(&err);
-		json_t *arr = json_array();
-		if (!json)
-			printf("%-12s %-9s %s\n", "RULE", "STATE", "DESCRIPTION");
-		for (unsigned i = 0; i < isc_fw_n_policies; i++) {
-			const struct isc_fw_policy_info *p = &isc_fw_policies[i];
-			bool en = (on & p->flag) != 0;
-			if (json)
-				json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", p->name, "enabled", en,
-								     "description", p->help));
-			else
-				printf("%-12s %-9s %s\n", p->name, en ? "enabled" : "disabled", p->help);
-		}
+		json_t *reply = NULL;
+		int r = net_call(g, json_pack("{s:s, s:s}", "op", "policy", "action", "ls"), &reply);
+		if (r != 0)
+			return r;
+		json_t *rules = json_object_get(reply, "rules");
 		if (json) {
-			json_dumpf(arr, stdout, JSON_INDENT(2));
+			json_dumpf(json_is_array(rules) ? rules : json_array(), stdout, JSON_INDENT(2));
 			putchar('\n');
+		} else {
+			printf("%-12s %-9s %s\n", "RULE", "STATE", "DESCRIPTION");
+			size_t i;
+			json_t *v;
+			json_array_foreach(rules, i, v)
+				printf("%-12s %-9s %s\n", json_string_value(json_object_get(v, "name")) ?: "?",
+				       json_is_true(json_object_get(v, "enabled")) ? "enabled" : "disabled",
+				       json_string_value(json_object_get(v, "description")) ?: "");
 		}
-		json_decref(arr);
+		json_decref(reply);
 		return 0;
 	}
 	if (argc != 3 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0))
 		return usage_error("policy", u);
-	if (enter_host_netns(g, &err) < 0 || isc_net_policy_set(g->root, argv[2], argv[1][0] == 'e', &err) < 0)
-		return isc_report(&err);
-	return 0;
+	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "policy", "action", argv[1], "rule", argv[2]), NULL);
 }
 
 /* ---- packets ------------------------------------------------------------ */

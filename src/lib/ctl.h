@@ -6,7 +6,14 @@
  * bytes).  Request {"op": "...", ...}; reply {"ok": true, ...} or
  * {"ok": false, "errno": N, "error": "message"}.  One request per
  * connection.  Ops: ping, run, ps, inspect, stop, start, restart, rm,
- * wait, shutdown (supervise.c). */
+ * wait, shutdown, and the network's (hosts with one):
+ *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
+ *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
+ *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}
+ *   {"op": "allow", "src", "dst", "port": "PORT[/tcp|udp]", "remove": bool}
+ *   {"op": "policy", "action": "ls" | "enable" | "disable", "rule"}
+ *       ls replies {"rules": [{"name", "enabled", "description"}...]}
+ * (supervise.c). */
 #ifndef ISC_CTL_H
 #define ISC_CTL_H
 

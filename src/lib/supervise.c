@@ -10,7 +10,7 @@
  *   re-adopts them.
  * - Control socket R/iscd.sock (ctl.h): SOCK_SEQPACKET, 0600, uid 0 only,
  *   one JSON request per connection.  Ops: ping, run, ps, inspect, stop,
- *   start, restart, rm, wait, shutdown.  One thread, one epoll loop that
+ *   start, restart, rm, wait, shutdown, expose, unexpose, allow, policy.  One thread, one epoll loop that
  *   takes one event per wait (a handler may free a service).  Requests
  *   that wait (wait, stop, restart) are answered from the exit path; the
  *   loop never blocks on a container, except rm -f (SIGKILL, then the end).
@@ -49,6 +49,17 @@
  *   persist/ unless purge; frees the id range, the audit id, the address.
  * - Audit: on a host with R/audit/range.json each service gets an audit id
  *   (isc_audit_id_assign) passed as org.isc.audit.id.
+ * - Network (only with "network" in R/host.json; net.h): at start,
+ *   isc_net_host_up() from host.json (idempotent; after a reboot it rebuilds
+ *   the bridge and the tables; never with commit-confirmed, and not while
+ *   `isc init --confirm` waits for the operator), then the packet log
+ *   (isc_pktlog_run) in a child process, restarted when it fails, stopped at
+ *   exit.  Ops expose / unexpose / allow / policy: iscd checks them (the
+ *   service exists, no other service has the host port, not the SSH port)
+ *   and makes the net.h call itself.  An exposed port is part of the
+ *   service's plan (service.json "plan"."ports"): every start exposes the
+ *   plan's ports, every exit unexposes them.  Allowed flows and policies
+ *   live in R/net (net.c).
  */
 #include "supervise.h"
 
@@ -78,9 +89,12 @@
 #include "audit-client.h"
 #include "container.h"
 #include "ctl.h"
+#include "firewall.h"
+#include "host.h"
 #include "idmap.h"
 #include "image.h"
 #include "net.h"
+#include "pktlog.h"
 #include "plan.h"
 #include "state.h"
 #include "util.h"
@@ -199,6 +213,11 @@ struct isc_supervisor {
 	struct waiter *waiters;
 	bool quit;
 	bool network; /* R/host.json has a "network" setting */
+	int ssh_port; /* the host's SSH port (host.json): never exposed */
+	pid_t pktlog_pid; /* the packet log's process, 0 when none runs */
+	uint64_t pktlog_started_ns;
+	uint64_t pktlog_backoff_ms;
+	uint64_t pktlog_restart_at_ns; /* 0: no restart pending */
 };
 
 static char *svc_path(const struct svc *s, const char *rel)
@@ -908,6 +927,8 @@ static void svc_reap(struct isc_supervisor *sv, struct svc *s)
 	svc_exited(sv, s, false, 0);
 }
 
+static void pktlog_exited(struct isc_supervisor *sv, int ws);
+
 static void sigchld(struct isc_supervisor *sv)
 {
 	for (;;) {
@@ -915,6 +936,10 @@ static void sigchld(struct isc_supervisor *sv)
 		pid_t pid = waitpid(-1, &ws, WNOHANG);
 		if (pid <= 0)
 			break;
+		if (pid == sv->pktlog_pid) {
+			pktlog_exited(sv, ws);
+			continue;
+		}
 		for (struct svc *s = sv->svcs; s; s = s->next)
 			if (s->state == SVC_RUNNING && s->pid == pid) {
 				svc_exited(sv, s, true, ws);
@@ -923,9 +948,13 @@ static void sigchld(struct isc_supervisor *sv)
 	}
 }
 
+static void pktlog_start(struct isc_supervisor *sv);
+
 static void restart_due(struct isc_supervisor *sv)
 {
 	uint64_t now = isc_now_ns();
+	if (sv->pktlog_restart_at_ns != 0 && sv->pktlog_restart_at_ns <= now && !sv->quit)
+		pktlog_start(sv);
 	for (struct svc *s = sv->svcs; s; s = s->next) {
 		if (s->state != SVC_RESTARTING || s->restart_at_ns == 0 || s->restart_at_ns > now)
 			continue;
@@ -1324,6 +1353,225 @@ static int op_rm(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 	return 0;
 }
 
+/* ---- the network ops: expose, unexpose, allow, policy --------------------------------------- */
+
+/* iscd is the one process in the ISC host's network namespace that owns
+ * the services: the isc verbs ask it, and it makes the net.h calls here. */
+static int need_network(struct isc_supervisor *sv, isc_error **err)
+{
+	if (sv->network)
+		return 0;
+	return isc_error_set(err, EOPNOTSUPP, "this host has no network (isc init sets it up; %s/host.json has no "
+					      "\"network\")", sv->root);
+}
+
+static const char *req_port_spec(json_t *req, isc_error **err)
+{
+	const char *spec = json_string_value(json_object_get(req, "port"));
+	if (spec == NULL)
+		isc_error_set(err, EINVAL, "request without \"port\"");
+	return spec;
+}
+
+/* The plan in service.json again (its other fields as they are): a restart
+ * and a restarted iscd build from it, and `isc inspect` shows it. */
+static int svc_save_plan(const struct svc *s, isc_error **err)
+{
+	cleanup_free char *path = svc_path(s, "service.json");
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return isc_error_set(err, EINVAL, "%s: %s", path, jerr.text);
+	}
+	json_object_set_new(j, "plan", isc_plan_to_json(&s->plan));
+	cleanup_free char *text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	cleanup_close int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "open %s", s->dir);
+	if (text == NULL)
+		return isc_error_set(err, ENOMEM, "%s", path);
+	return isc_write_file_atomic(dfd, "service.json", text, strlen(text), 0600, err);
+}
+
+static bool svc_net_live(const struct svc *s)
+{
+	return s->state == SVC_RUNNING && s->net_up;
+}
+
+static json_t *ports_json(const struct svc *s)
+{
+	json_t *j = isc_plan_to_json(&s->plan);
+	json_t *ports = json_incref(json_object_get(j, "ports"));
+	json_decref(j);
+	return ports ? ports : json_array();
+}
+
+static int op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err)
+{
+	const char *spec = req_port_spec(req, err);
+	if (spec == NULL)
+		return -1;
+	struct isc_port p;
+	if (isc_fw_parse_port(spec, true, &p.host_port, &p.port, &p.proto, err) < 0)
+		return -1;
+	const char *pn = isc_fw_proto_name(p.proto);
+	if (p.proto == IPPROTO_TCP && sv->ssh_port > 0 && p.host_port == sv->ssh_port)
+		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/tcp is the host's SSH port", s->name,
+				     p.host_port);
+	/* every service's plan, running or not: a stopped one gets its ports
+	 * back at its next start */
+	for (struct svc *o = sv->svcs; o; o = o->next)
+		for (size_t i = 0; i < o->plan.n_ports; i++) {
+			const struct isc_port *q = &o->plan.ports[i];
+			if (q->proto != p.proto || q->host_port != p.host_port)
+				continue;
+			if (o == s && q->port == p.port) {
+				*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+				return 0; /* exposed like that already */
+			}
+			if (o == s)
+				return isc_error_set(err, EADDRINUSE,
+						     "expose %s: port %u/%s is already exposed to its port %u (isc unexpose "
+						     "%s %u/%s first)",
+						     s->name, p.host_port, pn, q->port, s->name, p.host_port, pn);
+			return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed by service %s",
+					     s->name, p.host_port, pn, o->name);
+		}
+	bool applied = false;
+	if (svc_net_live(s)) {
+		if (isc_net_expose(sv->root, s->name, &p, err) < 0)
+			return -1;
+		applied = true;
+	}
+	struct isc_port *np = realloc(s->plan.ports, (s->plan.n_ports + 1) * sizeof(*np));
+	if (np == NULL) {
+		isc_error_set(err, ENOMEM, "expose %s", s->name);
+		goto undo;
+	}
+	s->plan.ports = np;
+	s->plan.ports[s->plan.n_ports++] = p;
+	if (svc_save_plan(s, err) < 0) {
+		s->plan.n_ports--;
+		goto undo;
+	}
+	isc_sv_log(LOG_INFO, "%s: exposed %u:%u/%s%s", s->name, p.host_port, p.port, pn,
+		   applied ? "" : " (from its next start)");
+	*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+	return 0;
+undo:
+	if (applied) {
+		isc_error *e2 = NULL;
+		if (isc_net_unexpose(sv->root, s->name, &p, &e2) < 0)
+			isc_error_free(&e2);
+	}
+	return isc_error_wrap(err, "expose %s %s", s->name, spec);
+}
+
+static int op_unexpose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err)
+{
+	const char *spec = req_port_spec(req, err);
+	if (spec == NULL)
+		return -1;
+	struct isc_port p;
+	if (isc_fw_parse_port(spec, false, &p.host_port, NULL, &p.proto, err) < 0)
+		return -1;
+	const char *pn = isc_fw_proto_name(p.proto);
+	size_t at = SIZE_MAX;
+	for (size_t i = 0; i < s->plan.n_ports && at == SIZE_MAX; i++)
+		if (s->plan.ports[i].proto == p.proto && s->plan.ports[i].host_port == p.host_port)
+			at = i;
+	if (at == SIZE_MAX)
+		return isc_error_set(err, ENOENT, "unexpose %s: port %u/%s is not exposed to it", s->name, p.host_port,
+				     pn);
+	struct isc_port old = s->plan.ports[at];
+	bool applied = false;
+	if (svc_net_live(s)) {
+		isc_error *e2 = NULL;
+		if (isc_net_unexpose(sv->root, s->name, &old, &e2) < 0) {
+			if (e2->errnum != ENOENT) { /* ENOENT: not forwarded anyway */
+				isc_error_move(err, &e2);
+				return -1;
+			}
+			isc_error_free(&e2);
+		} else {
+			applied = true;
+		}
+	}
+	memmove(&s->plan.ports[at], &s->plan.ports[at + 1], (s->plan.n_ports - at - 1) * sizeof(*s->plan.ports));
+	s->plan.n_ports--;
+	if (svc_save_plan(s, err) < 0) {
+		/* back as it was */
+		memmove(&s->plan.ports[at + 1], &s->plan.ports[at], (s->plan.n_ports - at) * sizeof(*s->plan.ports));
+		s->plan.ports[at] = old;
+		s->plan.n_ports++;
+		isc_error *e2 = NULL;
+		if (applied && isc_net_expose(sv->root, s->name, &old, &e2) < 0)
+			isc_error_free(&e2);
+		return isc_error_wrap(err, "unexpose %s %s", s->name, spec);
+	}
+	isc_sv_log(LOG_INFO, "%s: unexposed %u/%s", s->name, p.host_port, pn);
+	*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+	return 0;
+}
+
+/* {"src", "dst", "port": "PORT[/tcp|udp]", "remove"}: the flows live in the
+ * network's own state (R/net) and stay until --remove or `isc rm`. */
+static int op_allow(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error **err)
+{
+	const char *src = json_string_value(json_object_get(req, "src"));
+	const char *dst = json_string_value(json_object_get(req, "dst"));
+	const char *spec = req_port_spec(req, err);
+	bool remove = json_is_true(json_object_get(req, "remove"));
+	if (spec == NULL)
+		return -1;
+	if (src == NULL || dst == NULL)
+		return isc_error_set(err, EINVAL, "request without \"src\" or \"dst\"");
+	if (svc_find(sv, src) == NULL)
+		return isc_error_set(err, ENOENT, "allow: no service named %s", src);
+	if (svc_find(sv, dst) == NULL)
+		return isc_error_set(err, ENOENT, "allow: no service named %s", dst);
+	struct isc_port p = { 0 };
+	if (isc_fw_parse_port(spec, false, &p.port, NULL, &p.proto, err) < 0)
+		return -1;
+	if (isc_net_allow(sv->root, src, dst, &p, remove, err) < 0)
+		return -1;
+	isc_sv_log(LOG_INFO, "%s %s -> %s:%u/%s", remove ? "closed" : "allowed", src, dst, p.port,
+		   isc_fw_proto_name(p.proto));
+	*reply = isc_ctl_ok_reply(NULL);
+	return 0;
+}
+
+/* {"action": "ls" | "enable" | "disable", "rule"} */
+static int op_policy(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error **err)
+{
+	const char *action = json_string_value(json_object_get(req, "action"));
+	const char *rule = json_string_value(json_object_get(req, "rule"));
+	if (action == NULL || strcmp(action, "ls") == 0) {
+		unsigned on = 0;
+		if (isc_net_policy_get(sv->root, &on, err) < 0)
+			return -1;
+		json_t *arr = json_array();
+		for (unsigned i = 0; i < isc_fw_n_policies; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", isc_fw_policies[i].name, "enabled",
+							     (on & isc_fw_policies[i].flag) != 0, "description",
+							     isc_fw_policies[i].help));
+		*reply = isc_ctl_ok_reply(json_pack("{s:o}", "rules", arr));
+		return 0;
+	}
+	bool on = strcmp(action, "enable") == 0;
+	if (!on && strcmp(action, "disable") != 0)
+		return isc_error_set(err, EINVAL, "policy: unknown action \"%s\" (ls, enable, disable)", action);
+	if (rule == NULL)
+		return isc_error_set(err, EINVAL, "policy %s: request without \"rule\"", action);
+	if (isc_net_policy_set(sv->root, rule, on, err) < 0)
+		return -1;
+	isc_sv_log(LOG_INFO, "policy %s %s", action, rule);
+	*reply = isc_ctl_ok_reply(NULL);
+	return 0;
+}
+
 static void waiter_add(struct isc_supervisor *sv, int fd, const struct svc *s, enum waiter_kind kind, unsigned exits)
 {
 	struct waiter *w = isc_xmalloc0(sizeof(*w));
@@ -1366,8 +1614,13 @@ static void handle_request(struct isc_supervisor *sv, int fd)
 		sv->quit = true;
 		reply = isc_ctl_ok_reply(NULL);
 		r = 0;
+	} else if (strcmp(op, "allow") == 0 || strcmp(op, "policy") == 0) {
+		if (need_network(sv, &err) < 0)
+			goto done;
+		r = op[0] == 'a' ? op_allow(sv, req, &reply, &err) : op_policy(sv, req, &reply, &err);
 	} else {
-		static const char *const service_ops[] = { "inspect", "stop", "start", "restart", "rm", "wait" };
+		static const char *const service_ops[] = { "inspect", "stop",	 "start",   "restart",
+							   "rm",      "wait",	 "expose", "unexpose" };
 		bool known = false;
 		for (size_t i = 0; i < ARRAY_SIZE(service_ops); i++)
 			known = known || strcmp(op, service_ops[i]) == 0;
@@ -1375,10 +1628,17 @@ static void handle_request(struct isc_supervisor *sv, int fd)
 			isc_error_set(&err, EINVAL, "unknown op \"%s\"", op);
 			goto done;
 		}
+		bool net_op = strcmp(op, "expose") == 0 || strcmp(op, "unexpose") == 0;
+		if (net_op && need_network(sv, &err) < 0)
+			goto done;
 		struct svc *s = op_service(sv, req, &err);
 		if (s == NULL)
 			goto done;
-		if (strcmp(op, "inspect") == 0) {
+		if (strcmp(op, "expose") == 0) {
+			r = op_expose(sv, s, req, &reply, &err);
+		} else if (strcmp(op, "unexpose") == 0) {
+			r = op_unexpose(sv, s, req, &reply, &err);
+		} else if (strcmp(op, "inspect") == 0) {
 			r = op_inspect(sv, s, &reply);
 		} else if (strcmp(op, "stop") == 0 || strcmp(op, "restart") == 0) {
 			bool restart = strcmp(op, "restart") == 0;
@@ -1553,6 +1813,182 @@ static void readopt_all(struct isc_supervisor *sv)
 	closedir(d);
 }
 
+/* ---- the packet log --------------------------------------------------------------------------- */
+
+/* isc_pktlog_run() reads NFLOG, which is per network namespace: it runs in
+ * a child process of iscd, in iscd's namespace (the ISC host's).  A process
+ * rather than a thread: iscd forks its runtime helpers, and a reader thread
+ * holding a lock (stdio, syslog) at a fork would leave the helper stuck on
+ * it.  The child dies with iscd (PR_SET_PDEATHSIG, also after a SIGKILL) so
+ * that the next iscd gets the NFLOG group; iscd restarts a failed reader
+ * with a backoff (1 s doubling up to 30 s, reset after a minute of running). */
+#define PKTLOG_BACKOFF_MIN_MS 1000
+#define PKTLOG_BACKOFF_MAX_MS 30000
+#define PKTLOG_BACKOFF_RESET_NS (60ULL * 1000000000ULL)
+#define PKTLOG_STOP_MS 3000
+
+static volatile sig_atomic_t pktlog_stop;
+
+static void pktlog_on_signal(int sig)
+{
+	(void)sig;
+	pktlog_stop = 1;
+}
+
+static _Noreturn void pktlog_child(const char *root, pid_t parent)
+{
+	struct sigaction sa = { .sa_handler = pktlog_on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* gone with iscd, whatever ends it */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(0);
+	(void)prctl(PR_SET_NAME, "iscd-pktlog", 0, 0, 0);
+	/* iscd's descriptors (the pid-file lock, the control socket, the
+	 * FIFOs) must not outlive it here; only its log stays */
+	closelog();
+	if (log_fd > 3)
+		(void)close_range(3, (unsigned)log_fd - 1, 0);
+	(void)close_range(log_fd >= 3 ? (unsigned)log_fd + 1 : 3, ~0U, 0);
+	isc_error *err = NULL;
+	if (isc_pktlog_run(root, &pktlog_stop, &err) < 0) {
+		char buf[1024];
+		isc_sv_log(LOG_ERR, "packet log: %s", isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static void pktlog_start(struct isc_supervisor *sv)
+{
+	sv->pktlog_restart_at_ns = 0;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		isc_sv_log(LOG_ERR, "packet log: fork: %s", strerror(errno));
+		sv->pktlog_backoff_ms = sv->pktlog_backoff_ms ? sv->pktlog_backoff_ms : PKTLOG_BACKOFF_MIN_MS;
+		sv->pktlog_restart_at_ns = isc_now_ns() + sv->pktlog_backoff_ms * MS;
+		return;
+	}
+	if (pid == 0)
+		pktlog_child(sv->root, parent);
+	sv->pktlog_pid = pid;
+	sv->pktlog_started_ns = isc_now_ns();
+	isc_sv_log(LOG_INFO, "packet log started (pid %d, %s/" ISC_PKTLOG_FILE ")", (int)pid, sv->root);
+}
+
+/* The reader ended (reaped by sigchld): restart it unless iscd quits. */
+static void pktlog_exited(struct isc_supervisor *sv, int ws)
+{
+	pid_t pid = sv->pktlog_pid;
+	sv->pktlog_pid = 0;
+	if (WIFEXITED(ws))
+		isc_sv_log(LOG_ERR, "packet log (pid %d) exited with status %d", (int)pid, WEXITSTATUS(ws));
+	else
+		isc_sv_log(LOG_ERR, "packet log (pid %d) killed by signal %d", (int)pid, WTERMSIG(ws));
+	if (sv->quit)
+		return;
+	uint64_t now = isc_now_ns();
+	if (sv->pktlog_backoff_ms == 0 || now - sv->pktlog_started_ns >= PKTLOG_BACKOFF_RESET_NS)
+		sv->pktlog_backoff_ms = PKTLOG_BACKOFF_MIN_MS;
+	else
+		sv->pktlog_backoff_ms = sv->pktlog_backoff_ms * 2 > PKTLOG_BACKOFF_MAX_MS ? PKTLOG_BACKOFF_MAX_MS
+											   : sv->pktlog_backoff_ms * 2;
+	sv->pktlog_restart_at_ns = now + sv->pktlog_backoff_ms * MS;
+	isc_sv_log(LOG_INFO, "packet log: restart in %llu ms", (unsigned long long)sv->pktlog_backoff_ms);
+}
+
+/* At iscd's exit: SIGTERM (the reader checks its flag every 200 ms), then
+ * SIGKILL after PKTLOG_STOP_MS.  The child is ours and not reaped yet: its
+ * pid cannot have been reused. */
+static void pktlog_stop_now(struct isc_supervisor *sv)
+{
+	if (sv->pktlog_pid <= 0)
+		return;
+	pid_t pid = sv->pktlog_pid;
+	sv->pktlog_pid = 0;
+	sv->pktlog_restart_at_ns = 0;
+	kill(pid, SIGTERM);
+	uint64_t end = isc_now_ns() + PKTLOG_STOP_MS * MS;
+	int ws = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &ws, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (isc_now_ns() >= end) {
+			isc_sv_log(LOG_WARNING, "packet log (pid %d) did not stop: SIGKILL", (int)pid);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		struct timespec ts = { .tv_nsec = 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	isc_sv_log(LOG_INFO, "packet log stopped");
+}
+
+/* ---- the host's network at start -------------------------------------------------------------- */
+
+/* The confirmation that `isc init --confirm` waits for (R/net/confirm.pending,
+ * "PID START TIMEOUT", written by net.c): while its watcher lives, the
+ * operator decides; an apply here without confirm would confirm it. */
+static bool net_confirm_pending(const char *root)
+{
+	cleanup_free char *path = isc_xasprintf("%s/net/confirm.pending", root);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	isc_error *e = NULL;
+	if (isc_read_file(path, &text, &len, 4096, &e) < 0) {
+		isc_error_free(&e);
+		return false;
+	}
+	int pid = 0;
+	unsigned long long start = 0;
+	return sscanf(text, "%d %llu", &pid, &start) == 2 && pid > 0 && start != 0 &&
+	       isc_proc_start_time(pid) == start;
+}
+
+/* The bridge, sysctls and the isc tables from host.json and R/net: after a
+ * reboot nothing of it exists; otherwise the same again (idempotent; the
+ * tables are rebuilt with their elements).  Never with commit-confirmed:
+ * `isc init` asked the operator already. */
+static void net_host_up_at_start(struct isc_supervisor *sv)
+{
+	char buf[1024];
+	isc_error *err = NULL;
+	struct isc_host_settings hs;
+	if (isc_host_load(sv->root, &hs, &err) < 0) {
+		isc_sv_log(LOG_ERR, "network: %s", isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+		return;
+	}
+	sv->ssh_port = hs.ssh_port;
+	cleanup_free char *expired = isc_xasprintf("%s/net/confirm.expired", sv->root);
+	if (net_confirm_pending(sv->root)) {
+		isc_sv_log(LOG_NOTICE, "network: a ruleset waits for confirmation (isc init): left as it is");
+	} else if (access(expired, F_OK) == 0) {
+		isc_sv_log(LOG_WARNING, "network: the last ruleset was rolled back (not confirmed in time): not applied "
+					"again (isc init --confirm to retry)");
+	} else {
+		struct isc_net_host_cfg cfg = { .uplink = hs.uplink, .subnet = hs.subnet, .ssh_port = hs.ssh_port };
+		if (isc_net_host_up(sv->root, &cfg, &err) < 0) {
+			isc_sv_log(LOG_ERR, "network: %s", isc_error_text(err, buf, sizeof(buf)));
+			isc_error_free(&err);
+		} else {
+			isc_sv_log(LOG_INFO, "network: bridge and tables up (subnet %s, uplink %s)", hs.subnet,
+				   hs.uplink ? hs.uplink : "none");
+		}
+	}
+	isc_host_settings_clear(&hs);
+}
+
 /* ---- the loop --------------------------------------------------------------------------------- */
 
 int isc_supervisor_open(const char *root, struct isc_supervisor **out, isc_error **err)
@@ -1593,6 +2029,12 @@ int isc_supervisor_open(const char *root, struct isc_supervisor **out, isc_error
 	}
 	sv->sw = (struct watch){ W_SIGNAL, NULL };
 	epoll_add(sv, sv->sfd, &sv->sw);
+	/* in this (the ISC host's) network namespace, before any service
+	 * starts: after a reboot the bridge and the tables are gone */
+	if (sv->network) {
+		net_host_up_at_start(sv);
+		pktlog_start(sv);
+	}
 	readopt_all(sv);
 	sv->lfd = isc_ctl_listen(root, err);
 	if (sv->lfd < 0)
@@ -1616,6 +2058,8 @@ static int next_timeout_ms(struct isc_supervisor *sv)
 		if (s->state == SVC_RUNNING && s->kill_at_ns != 0 && (next == 0 || s->kill_at_ns < next))
 			next = s->kill_at_ns;
 	}
+	if (sv->pktlog_restart_at_ns != 0 && (next == 0 || sv->pktlog_restart_at_ns < next))
+		next = sv->pktlog_restart_at_ns;
 	if (next == 0)
 		return -1;
 	uint64_t now = isc_now_ns();
@@ -1678,6 +2122,7 @@ int isc_supervisor_run(struct isc_supervisor *sv, isc_error **err)
 		stop_deadlines(sv);
 		restart_due(sv);
 	}
+	pktlog_stop_now(sv);
 	return 0;
 }
 
@@ -1685,6 +2130,7 @@ void isc_supervisor_free(struct isc_supervisor *sv)
 {
 	if (sv == NULL)
 		return;
+	pktlog_stop_now(sv);
 	while (sv->waiters) {
 		struct waiter *w = sv->waiters;
 		sv->waiters = w->next;
