@@ -52,7 +52,7 @@
  * - Network (only with "network" in R/host.json; net.h): at start,
  *   isc_net_host_up() from host.json (idempotent; after a reboot it rebuilds
  *   the bridge and the tables; never with commit-confirmed, and not while
- *   `isc init --confirm` waits for the operator), then the packet log
+ *   `isc init` on a real host waits for the operator), then the packet log
  *   (isc_pktlog_run) in a child process, restarted when it fails, stopped at
  *   exit.  Ops expose / unexpose / allow / policy: iscd checks them (the
  *   service exists, no other service has the host port, not the SSH port)
@@ -332,8 +332,10 @@ static char *utf8_clean(const char *s, size_t len, size_t *outlen)
 			ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
 		}
 		if (!ok) {
-			memcpy(o + n, "\xef\xbf\xbd", 3);
-			n += 3;
+			/* U+FFFD, the replacement character */
+			o[n++] = (char)0xef;
+			o[n++] = (char)0xbf;
+			o[n++] = (char)0xbd;
 			i++;
 			continue;
 		}
@@ -1936,7 +1938,7 @@ static void pktlog_stop_now(struct isc_supervisor *sv)
 
 /* ---- the host's network at start -------------------------------------------------------------- */
 
-/* The confirmation that `isc init --confirm` waits for (R/net/confirm.pending,
+/* The confirmation that `isc init` (real host, interactive) waits for (R/net/confirm.pending,
  * "PID START TIMEOUT", written by net.c): while its watcher lives, the
  * operator decides; an apply here without confirm would confirm it. */
 static bool net_confirm_pending(const char *root)
@@ -1975,7 +1977,7 @@ static void net_host_up_at_start(struct isc_supervisor *sv)
 		isc_sv_log(LOG_NOTICE, "network: a ruleset waits for confirmation (isc init): left as it is");
 	} else if (access(expired, F_OK) == 0) {
 		isc_sv_log(LOG_WARNING, "network: the last ruleset was rolled back (not confirmed in time): not applied "
-					"again (isc init --confirm to retry)");
+					"again (run isc init again, interactively, to retry)");
 	} else {
 		struct isc_net_host_cfg cfg = { .uplink = hs.uplink, .subnet = hs.subnet, .ssh_port = hs.ssh_port };
 		if (isc_net_host_up(sv->root, &cfg, &err) < 0) {
