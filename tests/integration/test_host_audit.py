@@ -60,3 +60,65 @@ def test_container_cannot_reach_the_control_sockets(lab_host):
     assert r.returncode == 0, r.stderr
     assert "done" in r.stdout and "CHANGED" not in r.stdout
     assert r.stdout.count("No such file or directory") >= 2
+
+
+def test_killing_iscd_loses_no_exec_record(lab_host):
+    """The collector is a process of its own: killing iscd while a service
+    runs commands loses none of their records."""
+    import os
+    import signal
+    import time
+    lab = lab_host
+    lab.isc("run", "-d", "--name", "ticker", "busybox", "/bin/sh", "-c",
+            "for i in $(seq 1 40); do /bin/echo tick-$i; sleep 0.05; done; sleep 600")
+    time.sleep(0.5)
+    os.kill(lab.iscd_pid(), signal.SIGKILL)
+    time.sleep(2.5)  # the loop ends while iscd is gone
+    lab.isc("init")  # idempotent: starts iscd again, which re-adopts the service
+
+    def ticks():
+        return {e["argv"][1] for e in _records(lab, "--container", "ticker", "--type", "exec")
+                if e.get("argv", [""])[0] == "/bin/echo"}
+    wait_for(lambda: len(ticks()) == 40, timeout=15, what="all 40 exec records")
+    assert ticks() == {"tick-%d" % i for i in range(1, 41)}
+    assert not _records(lab, "--type", "lost")
+    assert lab.isc("audit", "verify", check=False).returncode == 0
+
+
+def test_scratch_of_a_service_is_encrypted_and_goes_with_it(lab_host):
+    """isc run's /scratch: the marker is never in plaintext on the raw
+    backing store while the service runs; after stop the key is gone and the
+    loop device (and with it the unnamed image) is released."""
+    import os
+    import subprocess
+    import uuid
+    from test_podman_isc import _key_status, _loop_backing, _read_device
+    lab = lab_host
+    lab.isc("run", "-d", "--name", "scr", "--restart", "no", "--scratch-size", "16m", "busybox", "sleep", "600")
+    marker = "ISC-SCRATCH-MARKER-" + uuid.uuid4().hex
+    r = lab.isc("exec", "scr", "/bin/sh", "-c", "echo -n %s > /scratch/note && cat /scratch/note" % marker)
+    assert r.stdout == marker
+    with open(lab.path("runtime", "scr", "state.json")) as f:
+        rec = json.load(f)["scratch"]
+    state_dir = lab.path("runtime", "scr")
+    assert (_loop_backing(rec["loop"]) or "").startswith(state_dir + "/")
+    fd = os.open(rec["mount"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        assert _key_status(fd, rec["key"]) == "present"
+    finally:
+        os.close(fd)
+    control = "ISC-SCRATCH-CONTROL-" + uuid.uuid4().hex
+    ctl = os.path.join(rec["mount"], "control")
+    with open(ctl, "w") as f:
+        f.write(control)
+    subprocess.run(["sync", "-f", rec["mount"]], check=True)
+    raw = _read_device(rec["loop"])
+    os.unlink(ctl)
+    assert control.encode() in raw, "the raw read does not see the filesystem's data"
+    assert marker.encode() not in raw, "plaintext of the service's file on the backing store"
+    lab.isc("stop", "scr")
+    assert not os.path.exists(state_dir)
+    wait_for(lambda: not (_loop_backing(rec["loop"]) or "").startswith(state_dir + "/"), timeout=5,
+             what="the loop device to be released")
+    with open("/proc/self/mountinfo") as f:
+        assert rec["mount"] not in f.read()
