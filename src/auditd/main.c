@@ -99,9 +99,7 @@ static void logmsg(const char *fmt, ...)
 	isc_rfc3339_format(t);
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		abort();
+	char *m = isc_xvasprintf(fmt, ap);
 	va_end(ap);
 	FILE *out = S.log ? S.log : stderr;
 	fprintf(out, "time=%s level=info msg=\"%s\"\n", t, m);
@@ -434,9 +432,7 @@ static json_t *fail_reply(int e, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		abort();
+	char *m = isc_xvasprintf(fmt, ap);
 	va_end(ap);
 	json_t *r = json_pack("{s:b,s:s,s:i}", "ok", 0, "error", m, "errno", e);
 	free(m);

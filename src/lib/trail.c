@@ -749,9 +749,7 @@ static int bad(struct verify_ctx *c, uint64_t seq, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		abort();
+	char *m = isc_xvasprintf(fmt, ap);
 	va_end(ap);
 	c->r->intact = false;
 	c->r->first_bad_seq = seq;

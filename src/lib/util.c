@@ -69,15 +69,20 @@ char *isc_xstrdup(const char *s)
 	return p;
 }
 
-char *isc_xasprintf(const char *fmt, ...)
+char *isc_xvasprintf(const char *fmt, va_list ap)
 {
 	char *p = NULL;
+	if (vasprintf(&p, fmt, ap) < 0)
+		abort();
+	return p;
+}
+
+char *isc_xasprintf(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&p, fmt, ap);
+	char *p = isc_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		abort();
 	return p;
 }
 

@@ -4,6 +4,7 @@
 #ifndef ISC_UTIL_H
 #define ISC_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ void isc_fclosep(void *f);
 void *isc_xmalloc0(size_t n);        /* aborts on OOM: allocations are tiny */
 char *isc_xstrdup(const char *s);
 char *isc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *isc_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void isc_strvfree(char **v);
 size_t isc_strvlen(char *const *v);
 
