@@ -76,6 +76,8 @@ static struct {
 	bool use_syslog;
 	int backlog_wait;
 	uint32_t epoch_seconds;
+	uint64_t rotate_bytes; /* for the trail a register creates (0: default) */
+	uint32_t keep_files;
 	int ctl_fd, rec_fd, listen_fd, stop_efd, queue_efd;
 	struct audit_status found;
 	struct host hosts[MAX_HOSTS];
@@ -189,7 +191,8 @@ static int open_host(const char *root, uint32_t base, uint32_t count, bool creat
 	if (!isc_trail_exists(dir)) {
 		if (!create)
 			return isc_error_set(err, ENOENT, "trail %s is gone", dir);
-		struct isc_trail_options o = { .epoch_seconds = S.epoch_seconds };
+		struct isc_trail_options o = { .epoch_seconds = S.epoch_seconds, .rotate_bytes = S.rotate_bytes,
+						 .keep_files = S.keep_files };
 		if (isc_trail_create(dir, &o, key, err) < 0)
 			return -1;
 	}
@@ -476,13 +479,21 @@ static json_t *op_register(json_t *req)
 			}
 	}
 	json_int_t es = json_integer_value(json_object_get(req, "epoch_seconds"));
+	json_int_t rb = json_integer_value(json_object_get(req, "rotate_bytes"));
+	json_int_t kf = json_integer_value(json_object_get(req, "keep_files"));
+	if (es < 0 || es > 86400 || rb < 0 || kf < 0 || kf > 100000)
+		return fail_reply(EINVAL, "register: epoch_seconds, rotate_bytes or keep_files out of range");
 	uint32_t saved = S.epoch_seconds;
 	if (es > 0)
 		S.epoch_seconds = (uint32_t)es;
+	S.rotate_bytes = (uint64_t)rb;
+	S.keep_files = (uint32_t)kf;
 	char key[ISC_TRAIL_KEY_HEX];
 	cleanup_error isc_error *e = NULL;
 	int r = open_host(root, base, ISC_AUDIT_RANGE, true, key, &e);
 	S.epoch_seconds = saved;
+	S.rotate_bytes = 0;
+	S.keep_files = 0;
 	if (r < 0)
 		return error_reply(&e);
 	h = host_by_root(root);

@@ -26,11 +26,13 @@
 #include "isc.h"
 #include "lab.h"
 #include "net.h"
+#include "plan.h"
 #include "terminal.h"
 #include "util.h"
 
 static const char init_usage[] =
 	"Usage: isc [--lab NAME] init [--uplink IF] [--subnet CIDR] [--ssh-port N] [--confirm-timeout S]\n"
+	"                             [--audit-epoch S] [--audit-rotate SIZE] [--audit-keep N]\n"
 	"\n"
 	"Turn this host (or, with --lab NAME, a lab) into an ISC host: state and log\n"
 	"folders, the encrypted-scratch check, the private network, the audit\n"
@@ -41,7 +43,10 @@ static const char init_usage[] =
 	"  --subnet CIDR          private container network (default " ISC_DEFAULT_SUBNET ")\n"
 	"  --ssh-port N           the host's SSH port, always accepted (default 22)\n"
 	"  --confirm-timeout S    roll the new ruleset back after S seconds unless\n"
-	"                         confirmed (real host, interactive; default 60)\n";
+	"                         confirmed (real host, interactive; default 60)\n"
+	"  --audit-epoch S        seal the audit trail every S seconds (default 900)\n"
+	"  --audit-rotate SIZE    start a new trail file beyond SIZE (default 64m)\n"
+	"  --audit-keep N         rotated trail files kept (default 0: all)\n";
 
 static const char deinit_usage[] =
 	"Usage: isc [--lab NAME] deinit\n"
@@ -87,12 +92,15 @@ static int parse_int_flag(const char *flag, const char *v, int lo, int hi, int *
 
 int verb_init(struct isc_global *g, int argc, char **argv)
 {
-	enum { OPT_UPLINK = 256, OPT_SUBNET, OPT_SSH, OPT_CONFIRM };
+	enum { OPT_UPLINK = 256, OPT_SUBNET, OPT_SSH, OPT_CONFIRM, OPT_AEPOCH, OPT_AROTATE, OPT_AKEEP };
 	static const struct option opts[] = {
 		{ "uplink", required_argument, NULL, OPT_UPLINK },
 		{ "subnet", required_argument, NULL, OPT_SUBNET },
 		{ "ssh-port", required_argument, NULL, OPT_SSH },
 		{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM },
+		{ "audit-epoch", required_argument, NULL, OPT_AEPOCH },
+		{ "audit-rotate", required_argument, NULL, OPT_AROTATE },
+		{ "audit-keep", required_argument, NULL, OPT_AKEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,6 +118,22 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 			break;
 		case OPT_CONFIRM:
 			if (parse_int_flag("--confirm-timeout", optarg, 5, 3600, &s.confirm_timeout) < 0)
+				return 1;
+			break;
+		case OPT_AEPOCH:
+			if (parse_int_flag("--audit-epoch", optarg, 10, 86400, &s.audit_epoch) < 0)
+				return 1;
+			break;
+		case OPT_AROTATE: {
+			isc_error *e = NULL;
+			if (isc_plan_parse_size(optarg, &s.audit_rotate, &e) < 0) {
+				isc_error_wrap(&e, "isc init: --audit-rotate");
+				return isc_report(&e);
+			}
+			break;
+		}
+		case OPT_AKEEP:
+			if (parse_int_flag("--audit-keep", optarg, 0, 100000, &s.audit_keep) < 0)
 				return 1;
 			break;
 		case 'h': fputs(init_usage, stdout); return 0;

@@ -19,6 +19,7 @@
 #include "host.h"
 
 #include "audit-client.h"
+#include "trail.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -50,6 +51,8 @@
 #define ISCD_WAIT_MS 5000
 #define DEFAULT_SSH_PORT 22
 #define DEFAULT_CONFIRM_TIMEOUT 60
+#define DEFAULT_AUDIT_EPOCH 900
+#define DEFAULT_AUDIT_ROTATE (64ull << 20)
 #define SYSTEMD_RUN_DIR "/run/systemd/system"
 #define SYSTEMD_UNIT_PATH "/etc/systemd/system/iscd.service"
 #define MKFS_EXT4 "/sbin/mkfs.ext4"
@@ -103,6 +106,13 @@ int isc_host_settings_check(const struct isc_host_settings *s, isc_error **err)
 		return isc_error_set(err, EINVAL, "--ssh-port %d: must be 1..65535", s->ssh_port);
 	if (s->confirm_timeout != 0 && (s->confirm_timeout < 5 || s->confirm_timeout > 3600))
 		return isc_error_set(err, EINVAL, "--confirm-timeout %d: must be 5..3600 seconds", s->confirm_timeout);
+	if (s->audit_epoch != 0 && (s->audit_epoch < 10 || s->audit_epoch > 86400))
+		return isc_error_set(err, EINVAL, "--audit-epoch %d: must be 10..86400 seconds", s->audit_epoch);
+	if (s->audit_rotate != 0 && (s->audit_rotate < (1u << 20) || s->audit_rotate > (64ull << 30)))
+		return isc_error_set(err, EINVAL, "--audit-rotate %llu: must be 1m..64g",
+				     (unsigned long long)s->audit_rotate);
+	if (s->audit_keep < 0 || s->audit_keep > 100000)
+		return isc_error_set(err, EINVAL, "--audit-keep %d: must be 0..100000", s->audit_keep);
 	return 0;
 }
 
@@ -127,6 +137,9 @@ static void settings_effective(const struct isc_host_settings *s, struct isc_hos
 	out->ssh_port = s->ssh_port ? s->ssh_port : DEFAULT_SSH_PORT;
 	out->confirm = s->confirm;
 	out->confirm_timeout = s->confirm_timeout ? s->confirm_timeout : DEFAULT_CONFIRM_TIMEOUT;
+	out->audit_epoch = s->audit_epoch ? s->audit_epoch : DEFAULT_AUDIT_EPOCH;
+	out->audit_rotate = s->audit_rotate ? s->audit_rotate : DEFAULT_AUDIT_ROTATE;
+	out->audit_keep = s->audit_keep;
 }
 
 static json_t *settings_to_json(const struct isc_host_settings *s)
@@ -139,6 +152,8 @@ static json_t *settings_to_json(const struct isc_host_settings *s)
 			      "version", ISC_VERSION);
 	if (j == NULL)
 		abort();
+	json_object_set_new(j, "audit", json_pack("{s:i, s:I, s:i}", "epoch_seconds", s->audit_epoch, "rotate_bytes",
+						 (json_int_t)s->audit_rotate, "keep_files", s->audit_keep));
 	return j;
 }
 
@@ -184,6 +199,13 @@ int isc_host_load(const char *root, struct isc_host_settings *s, isc_error **err
 	s->ssh_port = ssh;
 	s->confirm = confirm;
 	s->confirm_timeout = timeout ? timeout : DEFAULT_CONFIRM_TIMEOUT;
+	/* recorded since the audit settings exist; the defaults before */
+	json_int_t epoch = 0, rotate = 0, keep = 0;
+	(void)json_unpack(json_object_get(j, "audit"), "{s?I, s?I, s?I}", "epoch_seconds", &epoch, "rotate_bytes",
+			  &rotate, "keep_files", &keep);
+	s->audit_epoch = epoch > 0 ? (int)epoch : DEFAULT_AUDIT_EPOCH;
+	s->audit_rotate = rotate > 0 ? (uint64_t)rotate : DEFAULT_AUDIT_ROTATE;
+	s->audit_keep = keep > 0 ? (int)keep : 0;
 	json_decref(j);
 	return 0;
 }
@@ -203,6 +225,19 @@ static const char *settings_diff(const struct isc_host_settings *a, const struct
 	}
 	if (a->ssh_port != b->ssh_port) {
 		snprintf(buf, len, "--ssh-port (recorded: %d, asked: %d)", a->ssh_port, b->ssh_port);
+		return buf;
+	}
+	if (a->audit_epoch != b->audit_epoch) {
+		snprintf(buf, len, "--audit-epoch (recorded: %d, asked: %d)", a->audit_epoch, b->audit_epoch);
+		return buf;
+	}
+	if (a->audit_rotate != b->audit_rotate) {
+		snprintf(buf, len, "--audit-rotate (recorded: %llu, asked: %llu)", (unsigned long long)a->audit_rotate,
+			 (unsigned long long)b->audit_rotate);
+		return buf;
+	}
+	if (a->audit_keep != b->audit_keep) {
+		snprintf(buf, len, "--audit-keep (recorded: %d, asked: %d)", a->audit_keep, b->audit_keep);
 		return buf;
 	}
 	if (a->confirm_timeout != b->confirm_timeout) {
@@ -627,7 +662,9 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 	 * that every service gets an audit identity. */
 	if (isc_audit_collector_start(NULL, err) < 0)
 		return isc_error_wrap(err, "isc init %s: the audit collector", root);
-	if (isc_audit_host_register(root, 0, verify_key, err) < 0)
+	struct isc_trail_options topt = { .epoch_seconds = (uint32_t)eff->audit_epoch, .rotate_bytes = eff->audit_rotate,
+					  .keep_files = (uint32_t)eff->audit_keep };
+	if (isc_audit_host_register(root, &topt, verify_key, err) < 0)
 		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
 
 	if (install_unit(root, eff, err) < 0)

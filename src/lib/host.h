@@ -19,6 +19,7 @@
 #define ISC_HOST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "error.h"
 
 #define ISC_HOST_ROOT "/var/lib/isc"
@@ -31,6 +32,10 @@ struct isc_host_settings {
 	bool confirm;      /* real hosts: roll the new ruleset back unless confirmed */
 	int confirm_timeout; /* seconds, default 60 */
 	char *iscd_path;   /* the iscd binary to start; NULL = next to the running program, then PATH */
+	/* the audit trail (only for a new trail): seal epoch, rotation, retention */
+	int audit_epoch;        /* seconds, default 900 */
+	uint64_t audit_rotate;  /* bytes, default 64 MiB */
+	int audit_keep;         /* rotated files kept, 0 (default) = all */
 };
 
 void isc_host_settings_clear(struct isc_host_settings *s);

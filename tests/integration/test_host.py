@@ -110,6 +110,8 @@ def test_second_init_restarts_a_dead_iscd(bare_lab):
     (["--subnet", "10.99.0.0/16"], "--subnet"),
     (["--ssh-port", "2222"], "--ssh-port"),
     (["--confirm-timeout", "30"], "--confirm-timeout"),
+    (["--audit-keep", "3"], "--audit-keep"),
+    (["--audit-rotate", "2m"], "--audit-rotate"),
 ])
 def test_init_with_other_settings_changes_nothing(bare_lab, flags, setting):
     lab = bare_lab
@@ -123,6 +125,16 @@ def test_init_with_other_settings_changes_nothing(bare_lab, flags, setting):
     assert read_bytes(lab.path("host.json")) == before
     assert sorted(os.listdir(lab.root)) == listing
     assert lab.iscd_pid() == pid and pid_alive(pid)
+
+
+def test_audit_rotation_and_retention_are_configurable(bare_lab):
+    lab = bare_lab
+    lab.init("--audit-rotate", "1m", "--audit-keep", "2", "--audit-epoch", "60")
+    assert lab.host_json()["audit"] == {"epoch_seconds": 60, "rotate_bytes": 1 << 20, "keep_files": 2}
+    with open(lab.path("audit", "trail.jsonl")) as f:
+        start = json.loads(f.readline())
+    assert start["type"] == "trail-start"
+    assert (start["epoch_seconds"], start["rotate_bytes"], start["keep_files"]) == (60, 1 << 20, 2)
 
 
 def test_init_settings_are_recorded(bare_lab):
@@ -140,6 +152,9 @@ def test_init_settings_are_recorded(bare_lab):
     (["--ssh-port", "0"], "--ssh-port"),
     (["--ssh-port", "70000"], "--ssh-port"),
     (["--confirm-timeout", "x"], "--confirm-timeout"),
+    (["--audit-epoch", "5"], "--audit-epoch"),
+    (["--audit-rotate", "1k"], "--audit-rotate"),
+    (["--audit-keep", "-1"], "--audit-keep"),
     (["--uplink", "eth9"], "--uplink"),
     (["--bogus"], "--bogus"),
     (["extra"], "extra"),
