@@ -7,11 +7,12 @@
  * `flush ruleset`); day-to-day changes are element additions and deletions
  * in their sets and maps:
  *   inet isc    map expose { inet_proto . inet_service : ipv4_addr . inet_service }
- *               set exposed_tcp, exposed_udp { inet_service } (the same ports:
- *                   the established-connection check needs a per-protocol key)
  *               set allow_tcp, allow_udp { ipv4_addr . ipv4_addr . inet_service }
  *   bridge isc_l2  set ports { ifname }, set ip_ok { ifname . ipv4_addr },
- *                  set mac_ok { ifname . ether_addr }
+ *                  set mac_ok { ifname . ether_addr },
+ *                  set src_ok { ifname . ether_addr . ipv4_addr } (fast path)
+ * Live connections of a port or flow that goes away are closed through
+ * their conntrack mark (isc_fw_ct_close), not by per-packet lookups.
  * The text generators are pure (unit-tested); isc_fw_apply() and
  * isc_fw_list() act on the network namespace of the calling thread at the
  * time of the call (a libnftables context binds its netlink socket to the
@@ -75,6 +76,28 @@ int isc_fw_parse_port(const char *spec, bool need_target, uint16_t *host_port, u
 /* "DST:PORT[/tcp|udp]" for isc allow: *dst newly allocated. */
 int isc_fw_parse_flow(const char *spec, char **dst, uint16_t *port, int *proto, isc_error **err);
 const char *isc_fw_proto_name(int proto); /* "tcp", "udp" */
+
+/* The bit of the conntrack mark that isc sets on a connection it closed
+ * (isc_fw_ct_close); the forward chain drops every packet that carries it.
+ * Only this bit is ever written: other users of the mark keep theirs. */
+#define ISC_FW_CT_CLOSED 0x00400000u
+
+/* Which live connections to close. */
+struct isc_fw_ct_match {
+	bool any;           /* every connection from or to dst (a container that goes away) */
+	int proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	bool dnat;          /* true: of an exposed port; false: a flow between containers */
+	struct in_addr src; /* !dnat: the original source (the client container) */
+	struct in_addr dst; /* dnat: the container behind the port; !dnat: the original destination */
+	uint16_t dport;     /* the original destination port (dnat: the host port) */
+	uint16_t port;      /* dnat: the container's port */
+};
+/* Close, at once, the live connections that match: every matching entry of
+ * the caller's network namespace's conntrack table gets ISC_FW_CT_CLOSED in
+ * its mark (ctnetlink), so that the forward chain's first rule stops
+ * accepting their packets without a per-packet set lookup.  *closed: how
+ * many.  Call it after the rule change that stops new ones. */
+int isc_fw_ct_close(const struct isc_fw_ct_match *m, unsigned *closed, isc_error **err);
 
 /* Run commands in one transaction (all or nothing) in the caller's netns;
  * the error names nft's message. */

@@ -3,10 +3,11 @@
  *
  * Every function acts on the network namespace of the calling thread (the
  * ISC host's: iscd's, or a lab's host namespace that the caller entered
- * with setns).  Nothing here ever joins another namespace except, for a few
- * microseconds and on the calling thread only, a container's own (to set
- * its IPv6 sysctls); netlink sockets into a container namespace are opened
- * with isc_nl_open_in().
+ * with setns).  Nothing here ever joins another namespace: a container's
+ * namespace is created, its IPv6 sysctls written and its rtnetlink socket
+ * opened by a short-lived helper thread (isc_netns_create_ex); only when no
+ * thread can be started does the socket come from isc_nl_open_in(), which
+ * enters the namespace for a few microseconds on the calling thread.
  *
  * Design:
  * - Host: bridge isc0 with the gateway (first address of the subnet), no
@@ -32,7 +33,10 @@
  *   container keeps using the host).  The containers keep a plain /prefix
  *   address and default route; no per-container routes are needed.
  * - Rules: firewall.h; per container only set elements change (anti-spoof
- *   IP and MAC, exposed ports, allowed flows).
+ *   IP and MAC, exposed ports, allowed flows).  unexpose, allow --remove and
+ *   the removal of a container with exposed ports or allowed flows then
+ *   mark the live connections concerned closed (isc_fw_ct_close), after
+ *   the elements are gone, so that no new one can start meanwhile.
  * - resolv.conf: the host's own nameservers (copied from the host's
  *   /etc/resolv.conf, minus loopback ones that a container cannot reach;
  *   the host runs no resolver, so the gateway is never a nameserver);
@@ -204,24 +208,6 @@ static int sysctl_read_here(const char *key, char *buf, size_t len)
 	v[strcspn(v, "\n")] = '\0';
 	snprintf(buf, len, "%s", v);
 	return 0;
-}
-
-/* Write sysctls inside the container's namespace from this thread: enter
- * (setns needs CAP_SYS_ADMIN, which the host side has), write, come back.
- * Cheaper than a helper process; the thread runs nothing else meanwhile. */
-static int sysctls_in(int nsfd, const char *const *kv, isc_error **err)
-{
-	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return isc_error_set(err, errno, "open /proc/thread-self/ns/net");
-	if (setns(nsfd, CLONE_NEWNET) < 0)
-		return isc_error_set(err, errno, "setns into the container's network namespace");
-	int r = 0;
-	for (size_t i = 0; kv[i] != NULL && r == 0; i += 2)
-		r = sysctl_here(kv[i], kv[i + 1], err);
-	if (setns(self, CLONE_NEWNET) < 0)
-		abort(); /* going on in the container's namespace would configure the wrong host */
-	return r;
 }
 
 /* ---- host ------------------------------------------------------------------ */
@@ -694,6 +680,20 @@ static int veth_add_retry(isc_nl *nl, const char *ifn, int nsfd, isc_error **err
 	}
 }
 
+struct elems_job {
+	const char *cmds;
+	bool *added;
+};
+
+static int add_elems(void *arg, isc_error **err)
+{
+	struct elems_job *j = arg;
+	if (isc_fw_apply(j->cmds, err) < 0)
+		return -1;
+	*j->added = true;
+	return 0;
+}
+
 int isc_net_container_up(const char *root, const char *name, struct isc_net_container *out, isc_error **err)
 {
 	memset(out, 0, sizeof(*out));
@@ -733,24 +733,23 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 
 	if (isc_mkdir_p(nsdir, 0700, err) < 0)
 		goto fail;
-	if (isc_netns_create(nspath, err) < 0)
+	/* The anti-spoofing elements before the port can forward anything:
+	 * they name the port, which need not exist yet, so they are added
+	 * while the helper thread makes the namespace (both cost ~1 ms).  In
+	 * the namespace: IPv6 off before eth0 exists (no link-local address,
+	 * no DAD/RS), and the container-side rtnetlink handle. */
+	add = isc_fw_container_cmds(true, ifn, e.addr, pe.mac);
+	struct elems_job job = { add, &elems_added };
+	if (isc_netns_create_ex(nspath, c_sysctls, &cnl, add_elems, &job, err) < 0)
 		goto fail;
 	ns_made = true;
 	nsfd = isc_netns_open(nspath, err);
 	if (nsfd < 0)
 		goto fail;
-	/* IPv6 off before eth0 exists: no link-local address, no DAD/RS */
-	if (sysctls_in(nsfd, c_sysctls, err) < 0)
-		goto fail;
-	if (isc_nl_open(&hnl, err) < 0 || isc_nl_open_in(nsfd, &cnl, err) < 0)
+	if (isc_nl_open(&hnl, err) < 0 || (cnl == NULL && isc_nl_open_in(nsfd, &cnl, err) < 0))
 		goto fail;
 	if (veth_add_retry(hnl, ifn, nsfd, err) < 0)
 		goto fail;
-	/* the anti-spoofing elements before the port can forward anything */
-	add = isc_fw_container_cmds(true, ifn, e.addr, pe.mac);
-	if (isc_fw_apply(add, err) < 0)
-		goto fail;
-	elems_added = true;
 	v6 = isc_xasprintf("net/ipv6/conf/%s/disable_ipv6", ifn);
 	if (sysctl_here(v6, "1", err) < 0 || isc_nl_link_set_master(hnl, ifn, ISC_NET_BRIDGE, err) < 0 ||
 	    isc_nl_bridge_port_isolated(hnl, ifn, true, err) < 0 || isc_nl_link_up(hnl, ifn, err) < 0)
@@ -859,6 +858,7 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 		free(cmds);
 		cmds = idempotent_delete(gen_port, &pe);
 	}
+	bool had_flows = false;
 	if (!keep_addr && me != NULL) {
 		/* forget its exposed ports and allowed flows with the address */
 		json_t *ex = state_array(st, "exposes");
@@ -870,6 +870,7 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 						 (uint16_t)json_integer_value(json_object_get(v, "host_port")), me->addr,
 						 (uint16_t)json_integer_value(json_object_get(v, "port")) };
 			cleanup_free char *c = idempotent_delete(gen_expose, &x);
+			had_flows = true;
 			char *t = isc_xasprintf("%s%s", cmds, c);
 			free(cmds);
 			cmds = t;
@@ -886,6 +887,7 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 			struct allow_elem a = { lookup_addr(all, n, s, &fs), lookup_addr(all, n, d, &fd),
 						(int)json_integer_value(json_object_get(v, "proto")),
 						(uint16_t)json_integer_value(json_object_get(v, "port")) };
+			had_flows = true;
 			if (fs && fd) {
 				cleanup_free char *c = idempotent_delete(gen_allow, &a);
 				char *t = isc_xasprintf("%s%s", cmds, c);
@@ -895,6 +897,7 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 			json_array_remove(al, i);
 		}
 	}
+	struct isc_fw_ct_match gone = { .any = true, .dst = me != NULL ? me->addr : (struct in_addr){ 0 } };
 	isc_ipam_entries_free(all, n);
 	/* the rules first: without its elements the port forwards nothing */
 	if (*cmds && isc_fw_apply(cmds, err) < 0)
@@ -906,6 +909,13 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 		if (net_json_save(root, NET_STATE, st, err) < 0 || isc_ipam_release(dir, name, err) < 0)
 			return isc_error_wrap(err, "network of container %s", name);
 	}
+	/* and the live connections of its exposed ports and allowed flows
+	 * end, as with unexpose and allow --remove: its address goes to another
+	 * container one day, which must not inherit them.  (A conntrack dump
+	 * walks the kernel's global table, ~7 ms here: only when needed.) */
+	unsigned closed;
+	if (had_flows && isc_fw_ct_close(&gone, &closed, err) < 0)
+		return isc_error_wrap(err, "network of container %s: removed, but its live connections not closed", name);
 	return 0;
 }
 
@@ -1030,7 +1040,16 @@ int isc_net_unexpose(const char *root, const char *name, const struct isc_port *
 		if (apply_owned(idempotent_delete(gen_expose, &x), err) < 0)
 			return isc_error_wrap(err, "unexpose %s %u/%s", name, p->host_port, isc_fw_proto_name(p->proto));
 		json_array_remove(ex, i);
-		return net_json_save(root, NET_STATE, st, err);
+		if (net_json_save(root, NET_STATE, st, err) < 0)
+			return -1;
+		/* no new connection reaches the port now; the live ones end here */
+		struct isc_fw_ct_match m = { .proto = p->proto, .dnat = true, .dst = e.addr, .dport = p->host_port,
+					     .port = x.port };
+		unsigned closed;
+		if (isc_fw_ct_close(&m, &closed, err) < 0)
+			return isc_error_wrap(err, "unexpose %s %u/%s: the port is closed, its live connections not",
+					      name, p->host_port, isc_fw_proto_name(p->proto));
+		return 0;
 	}
 	return isc_error_set(err, ENOENT, "unexpose %s: port %u/%s is not exposed to it", name, p->host_port,
 			     isc_fw_proto_name(p->proto));
@@ -1075,7 +1094,15 @@ int isc_net_allow(const char *root, const char *src, const char *dst, const stru
 		if (apply_owned(idempotent_delete(gen_allow, &a), err) < 0)
 			return isc_error_wrap(err, "allow --remove %s %s:%u/%s", src, dst, p->port, pn);
 		json_array_remove(al, found);
-		return net_json_save(root, NET_STATE, st, err);
+		if (net_json_save(root, NET_STATE, st, err) < 0)
+			return -1;
+		/* no new connection of the flow now; the live ones end here */
+		struct isc_fw_ct_match m = { .proto = p->proto, .src = se.addr, .dst = de.addr, .dport = p->port };
+		unsigned closed;
+		if (isc_fw_ct_close(&m, &closed, err) < 0)
+			return isc_error_wrap(err, "allow --remove %s %s:%u/%s: the flow is closed, its live connections not",
+					      src, dst, p->port, pn);
+		return 0;
 	}
 	if (found != (size_t)-1)
 		return 0; /* already open */

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -491,24 +492,105 @@ int isc_netns_open(const char *path, isc_error **err)
 	return steal_fd(&fd);
 }
 
-static int netns_create_child(void *arg, isc_error **err)
+struct netns_new {
+	const char *path;
+	const char *const *sysctls; /* NULL or {key, value, ..., NULL} */
+	isc_nl **nl;                /* NULL or where the handle goes */
+	const char *self;           /* this thread's or process's ns file in /proc */
+	isc_error *err;
+	int r;
+};
+
+static int write_sysctl_here(const char *key, const char *value, isc_error **err)
 {
-	const char *path = arg;
-	/* A fresh network namespace for this child only: the caller's stays
-	 * as it is.  The bind mount keeps the namespace alive after the child
-	 * exits. */
+	cleanup_free char *path = isc_xasprintf("/proc/sys/%s", key);
+	if (isc_write_file(path, value, strlen(value), err) < 0)
+		return isc_error_wrap(err, "sysctl %s=%s", key, value);
+	return 0;
+}
+
+/* The new namespace, entered by the calling thread (a helper thread or a
+ * forked child, never the caller itself): lo up, the sysctls, then bound to
+ * the file. */
+static int netns_create_here(struct netns_new *a, isc_error **err)
+{
+	/* A fresh network namespace for this thread/child only: the caller's
+	 * stays as it is.  The bind mount keeps the namespace alive after the
+	 * thread or child exits. */
 	if (unshare(CLONE_NEWNET) < 0)
 		return isc_error_set(err, errno, "unshare(CLONE_NEWNET)");
 	cleanup_nl isc_nl *nl = NULL;
 	if (isc_nl_open(&nl, err) < 0 || isc_nl_link_up(nl, "lo", err) < 0)
 		return -1;
-	if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
-		return isc_error_set(err, errno, "bind mount the namespace on %s", path);
+	for (size_t i = 0; a->sysctls != NULL && a->sysctls[i] != NULL; i += 2)
+		if (write_sysctl_here(a->sysctls[i], a->sysctls[i + 1], err) < 0)
+			return -1;
+	if (mount(a->self, a->path, NULL, MS_BIND, NULL) < 0)
+		return isc_error_set(err, errno, "bind mount the namespace on %s", a->path);
+	/* the socket stays bound to the new namespace after this thread leaves */
+	if (a->nl != NULL)
+		*a->nl = steal_pointer(&nl);
+	return 0;
+}
+
+static int netns_create_child(void *arg, isc_error **err)
+{
+	struct netns_new a = *(struct netns_new *)arg;
+	a.self = "/proc/self/ns/net";
+	a.nl = NULL; /* a handle cannot leave a child */
+	return netns_create_here(&a, err);
+}
+
+static void *netns_create_thread(void *arg)
+{
+	struct netns_new *a = arg;
+	/* Only this short-lived thread changes its network namespace
+	 * (unshare(CLONE_NEWNET) is per thread); it exits right after, so no
+	 * other code ever runs in the new namespace on it.  Cheaper than a
+	 * fork of a large process (~1 ms here). */
+	a->self = "/proc/thread-self/ns/net";
+	a->r = netns_create_here(a, &a->err);
+	return NULL;
+}
+
+/* Starts the helper thread; false when none could be started. */
+static bool netns_thread_start(struct netns_new *a, pthread_t *th)
+{
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return false;
+	/* small stack: the thread only makes a few syscalls */
+	(void)pthread_attr_setstacksize(&attr, 64 * 1024);
+	int e = pthread_create(th, &attr, netns_create_thread, a);
+	pthread_attr_destroy(&attr);
+	return e == 0;
+}
+
+/* Waits for it: 0, or -1 with *err set. */
+static int netns_thread_join(struct netns_new *a, pthread_t th, isc_error **err)
+{
+	if (pthread_join(th, NULL) != 0)
+		abort(); /* a joinable thread of ours: cannot fail */
+	if (a->r < 0) {
+		*err = a->err;
+		return isc_error_wrap(err, "create network namespace");
+	}
 	return 0;
 }
 
 int isc_netns_create(const char *path, isc_error **err)
 {
+	return isc_netns_create_ex(path, NULL, NULL, NULL, NULL, err);
+}
+
+int isc_netns_create_ex(const char *path, const char *const *sysctls, isc_nl **nl,
+			int (*meanwhile)(void *arg, isc_error **err), void *meanwhile_arg, isc_error **err)
+{
+	if (nl != NULL)
+		*nl = NULL;
+	for (size_t i = 0; sysctls != NULL && sysctls[i] != NULL; i += 2)
+		if (sysctls[i][0] == '\0' || sysctls[i][0] == '/' || strstr(sysctls[i], "..") != NULL)
+			return isc_error_set(err, EINVAL, "sysctl \"%s\": not a sysctl name", sysctls[i]);
 	cleanup_close int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 	if (fd < 0 && errno == EEXIST) {
 		cleanup_close int old = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -526,8 +608,32 @@ int isc_netns_create(const char *path, isc_error **err)
 	if (fd < 0)
 		return isc_error_set(err, errno, "create %s", path);
 	isc_closep(&fd);
-	if (run_in_child(netns_create_child, (void *)path, "create network namespace", err) < 0) {
-		/* The child failed before or at the bind mount: nothing is
+	struct netns_new a = { .path = path, .sysctls = sysctls, .nl = nl };
+	pthread_t th;
+	int r = 0, rm = 0;
+	isc_error *merr = NULL;
+	if (netns_thread_start(&a, &th)) {
+		if (meanwhile != NULL)
+			rm = meanwhile(meanwhile_arg, &merr);
+		r = netns_thread_join(&a, th, err);
+	} else {
+		/* no thread (resource limits): a forked helper instead */
+		if (meanwhile != NULL)
+			rm = meanwhile(meanwhile_arg, &merr);
+		r = run_in_child(netns_create_child, &a, "create network namespace", err);
+	}
+	if (r == 0 && rm < 0) {
+		/* the namespace is made, but the caller's work failed: undo it */
+		cleanup_error isc_error *e2 = NULL;
+		if (nl != NULL)
+			isc_nl_close(nl);
+		(void)isc_netns_remove(path, &e2);
+		*err = merr;
+		return -1;
+	}
+	isc_error_free(&merr);
+	if (r < 0) {
+		/* The helper failed before or at the bind mount: nothing is
 		 * mounted; a failed mount() leaves no trace either. */
 		(void)umount2(path, MNT_DETACH);
 		(void)unlink(path);

@@ -38,6 +38,19 @@ int isc_nl_route_add_default(isc_nl *nl, struct in_addr gw, isc_error **err);
 /* A new network namespace bound (nsfs bind mount) at `path` (a file that is
  * created); lo is set up.  EEXIST when path is already a namespace. */
 int isc_netns_create(const char *path, isc_error **err);
+/* The same, and before the bind mount: the sysctls kv ({key, value, ...,
+ * NULL}, keys as for isc_netns_sysctl; NULL: none) are written inside the
+ * new namespace, and *nl (when nl != NULL) gets an rtnetlink handle in it,
+ * or NULL when it could not be opened there (the namespace was made by a
+ * helper process: use isc_nl_open_in).  Cheaper than creating, then
+ * entering it again.
+ * meanwhile (may be NULL) runs on the calling thread, in its own
+ * namespace, while a helper thread makes the new one: work that does not
+ * need it overlaps (~1 ms of kernel time).  When it fails, the call fails
+ * and the namespace is removed again; when only the namespace fails,
+ * whatever meanwhile did is the caller's to undo. */
+int isc_netns_create_ex(const char *path, const char *const *sysctls, isc_nl **nl,
+			int (*meanwhile)(void *arg, isc_error **err), void *meanwhile_arg, isc_error **err);
 /* Unmount and unlink; ENOENT when absent. */
 int isc_netns_remove(const char *path, isc_error **err);
 /* open(path, O_RDONLY|O_CLOEXEC) of a namespace file, checked to be a net namespace. */

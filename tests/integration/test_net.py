@@ -28,7 +28,7 @@ from helpers import REPO
 
 # ISC_TEST_BUILD=build-asan runs the driver and isc of the sanitizer build
 BUILD = os.path.join(REPO, os.environ.get("ISC_TEST_BUILD", "build"))
-DRIVER = os.path.join(BUILD, "tests", "net", "isc-net-test")
+DRIVER = os.environ.get("ISC_TEST_NET_DRIVER", os.path.join(BUILD, "tests", "net", "isc-net-test"))
 ISC = os.path.join(BUILD, "src", "isc", "isc")
 HOST_ADDR = "192.0.2.2"
 OUT_ADDR = "192.0.2.1"
@@ -182,6 +182,12 @@ class Net:
         return run(DRIVER, "--netns", self.host_path, *args, check=check)
 
     def isc(self, *args, check=True):
+        # isc expose|unexpose|allow|policy are requests to iscd, which checks
+        # them against its services; this module runs no iscd (its
+        # "containers" are bare isc_net_container_up() names): the driver
+        # makes the same libisc calls with the same arguments
+        if args and args[0] in ("expose", "unexpose", "allow", "policy"):
+            return run(DRIVER, "--netns", self.host_path, "verb", self.root, *args, check=check)
         return run("nsenter", "--net=" + self.host_path, ISC, "--root", self.root, *args, check=check)
 
     def host_up(self, *extra, subnet=SUBNET, check=True):
@@ -538,6 +544,53 @@ def test_unexpose_and_allow_remove_cut_established_connections(net):
     got = established_is_cut(net, web, "10.213.0.3", 7000,
                              lambda: net.isc("allow", "--remove", "web", "app:7000"))
     assert got == "failed"
+
+
+def conntrack_marks(net, dport):
+    """The conntrack marks of the host's TCP entries to dport (original direction)."""
+    r = net.in_host("conntrack", "-L", "-p", "tcp", "--dport", str(dport), check=True)
+    return [int(w.split("=")[1]) for line in r.stdout.splitlines() for w in line.split() if w.startswith("mark=")]
+
+
+def test_closing_sets_only_its_mark_bit_and_a_removed_container_closes_its_connections(net):
+    if shutil.which("conntrack") is None:
+        pytest.skip("conntrack is not installed")
+    closed = 0x400000  # ISC_FW_CT_CLOSED
+    net.up("ct1")
+    net.serve(["nsenter", "--net=" + net.ns_of("ct1")], 7100, script="echo.py")
+    out = ["ip", "netns", "exec", net.out]
+    net.isc("expose", "ct1", "7100:7100")
+    net.isc("expose", "ct1", "7101:7100")
+
+    def connect(port):
+        c = subprocess.Popen(out + [sys.executable, os.path.join(net.tmp, "client.py"), HOST_ADDR, str(port)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert c.stdout.readline().strip() == "one", c.stderr.read()
+        return c
+
+    # somebody else's bit of the mark, on the first connection: another table's rule sets it
+    other = ("table inet isc_test_other {\n chain pre {\n  type filter hook prerouting priority -150;\n"
+             "  tcp dport 7100 ct mark set ct mark | 1\n }\n}\n")
+    run("nsenter", "--net=" + net.host_path, "nft", "-f", "-", input=other)
+    try:
+        c1 = connect(7100)
+    finally:
+        net.in_host("nft", "delete", "table", "inet", "isc_test_other", check=True)
+    c2 = connect(7101)
+    try:
+        assert conntrack_marks(net, 7100) == [1]
+        net.isc("unexpose", "ct1", "7100")
+        assert conntrack_marks(net, 7100) == [closed | 1]  # ours added, theirs kept
+        assert conntrack_marks(net, 7101) == [0]  # the other port's connection is not touched
+        # a container that goes away takes the live connections of its ports with it
+        net.down("ct1")
+        assert conntrack_marks(net, 7101) == [closed]
+    finally:
+        for c in (c1, c2):
+            c.kill()
+            c.wait()
+        if os.path.exists(net.ns_of("ct1")):
+            net.down("ct1")
 
 
 def test_packet_log_reader_is_alive(net):

@@ -37,13 +37,19 @@ static void ruleset_text(void **state)
 	assert_non_null(strstr(r, "oifname \"uplink0\" ip saddr 10.213.0.0/16 masquerade"));
 	assert_non_null(strstr(r, "oifname \"isc0\" ip saddr 10.213.0.0/16 ct status dnat masquerade"));
 	assert_non_null(strstr(r, "dnat ip to meta l4proto . th dport map @expose"));
-	assert_non_null(strstr(r, "meta l4proto tcp ct status dnat ct original proto-dst != @exposed_tcp drop"));
-	assert_non_null(strstr(r, "iifname \"isc0\" oifname \"isc0\" meta l4proto udp ct status & dnat == 0 ct original ip saddr"
-				  " . ct original ip daddr . ct original proto-dst != @allow_udp drop"));
+	/* the fast path is the forward chain's first rule; closed connections stop next */
+	assert_non_null(strstr(r, "policy drop;\n    ct state established,related ct mark & 0x400000 == 0 accept\n"
+				  "    ct mark & 0x400000 != 0 limit rate"));
+	assert_non_null(strstr(r, "ct mark & 0x400000 != 0 drop\n"));
+	assert_non_null(strstr(r, "tcp flags & (fin | syn | rst | ack) != syn drop\n"));
+	assert_non_null(strstr(r, "ip saddr . ip daddr . udp dport @allow_udp jump accept_new"));
+	assert_null(strstr(r, "exposed_"));
 	/* every drop that is not policy has an explicit log rule before it */
 	assert_non_null(strstr(r, "log group 213 prefix \"isc-in-drop \"\n    drop\n"));
 	assert_non_null(strstr(r, "log group 213 prefix \"isc-fwd-drop \"\n    drop\n"));
 	assert_non_null(strstr(r, "ether type ip iifname . ip saddr != @ip_ok drop"));
+	assert_non_null(strstr(r, "policy accept;\n    ether type ip iifname . ether saddr . ip saddr @src_ok accept\n"
+				  "    iifname != @ports accept\n"));
 	assert_non_null(strstr(r, "ether type arp iifname . arp saddr ip != @ip_ok drop"));
 	assert_non_null(strstr(r, "iifname . ether saddr != @mac_ok drop"));
 	/* optional rules off: accept_new only accepts, no ping */
@@ -86,18 +92,17 @@ static void element_commands(void **state)
 	char *s = isc_fw_container_cmds(true, "vc1", a, mac);
 	assert_string_equal(s, "add element bridge isc_l2 ip_ok { \"vc1\" . 10.213.0.2 }\n"
 			       "add element bridge isc_l2 mac_ok { \"vc1\" . 02:15:0a:d5:00:02 }\n"
+			       "add element bridge isc_l2 src_ok { \"vc1\" . 02:15:0a:d5:00:02 . 10.213.0.2 }\n"
 			       "add element bridge isc_l2 ports { \"vc1\" }\n");
 	free(s);
 	s = isc_fw_container_cmds(false, "vc1", a, mac);
 	assert_non_null(strstr(s, "delete element bridge isc_l2 ports { \"vc1\" }\n"));
 	free(s);
 	s = isc_fw_expose_cmds(true, IPPROTO_UDP, 5353, a, 53);
-	assert_string_equal(s, "add element inet isc expose { udp . 5353 : 10.213.0.2 . 53 }\n"
-			       "add element inet isc exposed_udp { 5353 }\n");
+	assert_string_equal(s, "add element inet isc expose { udp . 5353 : 10.213.0.2 . 53 }\n");
 	free(s);
 	s = isc_fw_expose_cmds(false, IPPROTO_TCP, 8080, a, 80);
-	assert_string_equal(s, "delete element inet isc expose { tcp . 8080 }\n"
-			       "delete element inet isc exposed_tcp { 8080 }\n");
+	assert_string_equal(s, "delete element inet isc expose { tcp . 8080 }\n");
 	free(s);
 	s = isc_fw_allow_cmds(true, a, b, IPPROTO_TCP, 5432);
 	assert_string_equal(s, "add element inet isc allow_tcp { 10.213.0.2 . 10.213.0.3 . 5432 }\n");
