@@ -47,9 +47,9 @@ mkdir -p "$work/site"
 echo "<h1>served by an immutable service container</h1>" > "$work/site/index.html"
 chmod -R a+rX "$work"
 
-say "isc run: a real service, exposed on the host's address 192.0.2.2:8080"
-show "$isc" run -d --name web --expose 8080:8080 -v "$work/site:/www:ro" --memory 64m --pids-limit 64 \
-  busybox httpd -f -v -p 8080 -h /www
+say "isc run: a real service on port 80, exposed on the host's address 192.0.2.2:8080"
+show "$isc" run -d --name web --expose 8080:80 -v "$work/site:/www:ro" --memory 64m --pids-limit 64 \
+  busybox httpd -f -v -p 80 -h /www
 sleep 0.5
 
 say "a client in the outside world fetches the page through the host's NAT"

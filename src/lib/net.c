@@ -725,9 +725,14 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 	cleanup_nl isc_nl *hnl = NULL;
 	cleanup_nl isc_nl *cnl = NULL;
 	struct in_addr gw = isc_subnet_gateway(&sn);
+	/* ip_unprivileged_port_start=0: the namespace belongs to the host's
+	 * user namespace, so the container's CAP_NET_BIND_SERVICE (held in its
+	 * own user namespace) does not count for it; ports below 1024 of the
+	 * container's own address are the container's to use */
 	static const char *const c_sysctls[] = {
 		"net/ipv6/conf/all/disable_ipv6", "1",
 		"net/ipv6/conf/default/disable_ipv6", "1",
+		"net/ipv4/ip_unprivileged_port_start", "0",
 		NULL,
 	};
 

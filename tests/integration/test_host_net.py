@@ -152,6 +152,16 @@ def test_expose_unexpose_survive_restart_and_iscd_kill9(lab):
     assert wait_for(lambda: curl_outside(lab, 8081), what="8081 open again")
 
 
+def test_service_binds_a_low_port_of_its_own(lab):
+    """Container root may bind port 80 of its own address (the network
+    namespace belongs to the host's user namespace: the sysctl
+    ip_unprivileged_port_start=0 there, not a capability, allows it)."""
+    run_httpd(lab, "low", 80, "--expose", "8082:80")
+    body = wait_for(lambda: curl_outside(lab, 8082), what="low answering on 8082")
+    assert "isc busybox rootfs" in body
+    lab.isc("rm", "-f", "--purge", "low")
+
+
 def test_expose_a_stopped_service_applies_at_start(lab):
     run_httpd(lab, "quiet", 8090)
     lab.isc("stop", "quiet")
