@@ -1707,13 +1707,15 @@ static int svc_load(struct isc_supervisor *sv, const char *name, struct svc **ou
 	}
 	const char *id = json_string_value(json_object_get(j, "image_id"));
 	json_t *base = json_object_get(j, "uid_base");
-	if (isc_plan_from_json(json_object_get(j, "plan"), &s->plan, err) < 0 || id == NULL || strlen(id) != 64 ||
-	    !json_is_integer(base)) {
+	if (id == NULL || strlen(id) != 64 || !json_is_integer(base) ||
+	    isc_plan_from_json(json_object_get(j, "plan"), &s->plan, err) < 0) {
 		json_decref(j);
 		svc_free(s);
 		if (err && *err)
-			return isc_error_wrap(err, "%s", path);
-		return isc_error_set(err, EINVAL, "%s: no image_id or uid_base", path);
+			isc_error_wrap(err, "%s", path);
+		else
+			isc_error_set(err, EINVAL, "%s: no image_id or uid_base", path);
+		return -1;
 	}
 	memcpy(s->image_id, id, 65);
 	s->uid_base = (uint32_t)json_integer_value(base);
