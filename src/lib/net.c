@@ -711,7 +711,7 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 	bool created = false;
 	if (isc_ipam_alloc(dir, name, &e, &created, err) < 0)
 		return -1;
-	cleanup_free char *ename = e.name;
+	ISC_UNUSED cleanup_free char *ename = e.name; /* owns e.name: freed on every return */
 	char ifn[IF_NAMESIZE];
 	isc_ipam_ifname(e.id, ifn, sizeof(ifn));
 	struct port_elems pe = { .ifname = ifn, .addr = e.addr };
