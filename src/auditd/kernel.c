@@ -115,15 +115,21 @@ int isc_kaudit_set(int fd, const struct audit_status *st, isc_error **err)
 	return 0;
 }
 
+/* struct audit_rule_data ends in a flexible array (the key's bytes): the
+ * rule and its key in one aligned buffer */
 struct rule_buf {
-	struct audit_rule_data r;
-	char key[sizeof(ISC_AUDITD_KEY)];
+	_Alignas(struct audit_rule_data) unsigned char bytes[sizeof(struct audit_rule_data) + sizeof(ISC_AUDITD_KEY)];
 };
+
+static struct audit_rule_data *rule_of(struct rule_buf *b)
+{
+	return (struct audit_rule_data *)(void *)b->bytes;
+}
 
 static void make_rule(struct rule_buf *b, bool i386)
 {
 	memset(b, 0, sizeof(*b));
-	struct audit_rule_data *r = &b->r;
+	struct audit_rule_data *r = rule_of(b);
 	r->flags = AUDIT_FILTER_EXIT;
 	r->action = AUDIT_ALWAYS;
 	int nrs[2] = { i386 ? 11 : 59, i386 ? 358 : 322 };
@@ -144,7 +150,7 @@ static void make_rule(struct rule_buf *b, bool i386)
 	r->values[f++] = sizeof(ISC_AUDITD_KEY) - 1;
 	r->field_count = f;
 	r->buflen = sizeof(ISC_AUDITD_KEY) - 1;
-	memcpy(b->key, ISC_AUDITD_KEY, sizeof(ISC_AUDITD_KEY) - 1);
+	memcpy(r->buf, ISC_AUDITD_KEY, sizeof(ISC_AUDITD_KEY) - 1);
 }
 
 int isc_kaudit_rules(int fd, bool add, isc_error **err)
@@ -153,7 +159,7 @@ int isc_kaudit_rules(int fd, bool add, isc_error **err)
 		struct rule_buf b;
 		make_rule(&b, i == 1);
 		uint32_t seq;
-		size_t len = sizeof(b.r) + b.r.buflen;
+		size_t len = sizeof(struct audit_rule_data) + rule_of(&b)->buflen;
 		int r = send_msg(fd, add ? AUDIT_ADD_RULE : AUDIT_DEL_RULE, &b, len, &seq);
 		if (r == 0)
 			r = wait_reply(fd, seq, 0, NULL, 0, NULL);
