@@ -29,7 +29,7 @@ step "static analysis (clang-tidy, cppcheck)"
 scripts/lint.sh
 
 step "fuzzing smoke run"
-scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-20}"
+scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-10}"
 
 export ISC_TEST_PAYLOAD="$root/build/tests/payload/isc-payload"
 
@@ -37,7 +37,11 @@ step "integration tests, driving the ASan+UBSan build (isc-runtime, isc, iscd, i
 # a sanitizer report makes the program exit non-zero, which fails the test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ISC_TEST_RUNTIME="$root/build-asan/src/runtime/isc-runtime" ISC_TEST_BUILD=build-asan \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
+  --ignore=tests/integration/test_podman.py --ignore=tests/integration/test_containerd.py "$@"
+# (podman's and containerd's own suites run once, in the pass below: they
+# take a minute, and test_podman_isc.py drives the sanitized runtime
+# through podman here)
 
 step "integration tests"
 export ISC_TEST_RUNTIME="$root/build/src/runtime/isc-runtime" ISC_TEST_BUILD=build

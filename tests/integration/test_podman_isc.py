@@ -372,8 +372,8 @@ def test_image_root_refuses_podman_rootfs(isc, tmp_path):
                       isc.env.image, "touch", "/out/ran")
     assert r.returncode == 126, r.stdout + r.stderr  # podman: the runtime failed
     assert "OCI runtime error" in r.stderr, r.stderr
-    assert "annotation %s: refusing to start from image %s" % (IMAGE_ROOT, "0" * 64) \
-        in r.stderr, r.stderr
+    assert "refusing to start from image %s" % ("0" * 64) in r.stderr, r.stderr
+    assert IMAGE_ROOT in r.stderr, r.stderr
     assert not (out / "ran").exists(), "the container's command ran"
     cid = isc.env.cid(name)
     assert not helpers.state_leftovers(ISC_ROOT, cid)  # create made nothing
