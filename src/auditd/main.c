@@ -800,8 +800,21 @@ static void stop_all(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: isc-auditd [--run-dir DIR] [--daemon] [--backlog-wait JIFFIES] [--epoch-seconds N] "
-		   "[--no-syslog]\n       isc-auditd --stop | --status [--run-dir DIR]\n");
+	fprintf(f, "Usage: isc-auditd [--run-dir DIR] [--daemon] [--backlog-wait JIFFIES] [--epoch-seconds N] "
+		   "[--no-syslog]\n       isc-auditd --stop | --status [--run-dir DIR]\n"
+		   "\n"
+		   "The machine's audit collector: kernel audit records of containers to the trail of\n"
+		   "the ISC host that owns them (isc init starts it; isc deinit of the last host stops it).\n"
+		   "\n"
+		   "  --run-dir DIR           machine-wide state and the client socket (default /run/isc/audit)\n"
+		   "  --daemon                detach once the collector serves its socket\n"
+		   "  --backlog-wait JIFFIES  the kernel's backlog_wait_time while collecting\n"
+		   "  --epoch-seconds N       sealing epoch of trails created without one\n"
+		   "  --no-syslog             do not copy records to syslog\n"
+		   "  --stop                  stop the running collector (it restores the audit state)\n"
+		   "  --status                print the collector's state as JSON\n"
+		   "\n"
+		   "See isc-auditd(8).\n");
 }
 
 int main(int argc, char **argv)

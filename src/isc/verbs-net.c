@@ -237,12 +237,16 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h':
-			printf("Usage: isc packets [--container NAME] [--follow] [--format json]\n"
+			printf("Usage: isc packets [-c|--container NAME] [-f|--follow] [--format json|text]\n"
 			       "The packet log: dropped packets (and accepted new connections with\n"
-			       "`isc policy enable log-accept`), with the container they came from or went to.\n");
+			       "`isc policy enable log-accept`), with the container they came from or went to.\n"
+			       "  -c, --container NAME   only this service's packets\n"
+			       "  -f, --follow           keep printing new records\n"
+			       "  --format json|text     JSON lines, or text (default)\n");
 			return 0;
 		default:
-			return 2;
+			fprintf(stderr, "isc: packets: unknown or incomplete option %s\n", argv[optind - 1]);
+			return usage_error("packets", "[--container NAME] [--follow] [--format json]");
 		}
 	}
 	if (optind != argc)
