@@ -973,20 +973,31 @@ int isc_net_host_down(const char *root, isc_error **err)
 
 /* ---- exposed ports, allowed flows, policies ------------------------------------ */
 
-int isc_net_expose(const char *root, const char *name, const struct isc_port *p, isc_error **err)
+/* What expose and unexpose start with: the network lock (held until the
+ * caller closes *lock), the container's address, the network state. */
+static int port_op_begin(const char *root, const char *name, const char *what, int *lock, struct in_addr *addr,
+			 json_t **st, isc_error **err)
 {
-	if (p->host_port == 0 || p->port == 0 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
-		return isc_error_set(err, EINVAL, "expose %s: bad port", name);
-	cleanup_close int lock = net_lock(root, err);
-	if (lock < 0)
+	*lock = net_lock(root, err);
+	if (*lock < 0)
 		return -1;
 	cleanup_free char *dir = net_path(root, NULL);
 	struct isc_ipam_entry e = { 0 };
 	if (isc_ipam_lookup(dir, name, &e, err) < 0)
-		return isc_error_wrap(err, "expose");
+		return isc_error_wrap(err, "%s", what);
 	free(e.name);
+	*addr = e.addr;
+	return net_json_load(root, NET_STATE, st, err);
+}
+
+int isc_net_expose(const char *root, const char *name, const struct isc_port *p, isc_error **err)
+{
+	if (p->host_port == 0 || p->port == 0 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return isc_error_set(err, EINVAL, "expose %s: bad port", name);
+	cleanup_close int lock = -1;
+	struct isc_ipam_entry e = { 0 };
 	cleanup_json json_t *st = NULL;
-	if (net_json_load(root, NET_STATE, &st, err) < 0)
+	if (port_op_begin(root, name, "expose", &lock, &e.addr, &st, err) < 0)
 		return -1;
 	int ssh = (int)json_integer_value(json_object_get(json_object_get(st, "host"), "ssh_port"));
 	const char *pn = isc_fw_proto_name(p->proto);
@@ -1021,16 +1032,10 @@ int isc_net_expose(const char *root, const char *name, const struct isc_port *p,
 
 int isc_net_unexpose(const char *root, const char *name, const struct isc_port *p, isc_error **err)
 {
-	cleanup_close int lock = net_lock(root, err);
-	if (lock < 0)
-		return -1;
-	cleanup_free char *dir = net_path(root, NULL);
+	cleanup_close int lock = -1;
 	struct isc_ipam_entry e = { 0 };
-	if (isc_ipam_lookup(dir, name, &e, err) < 0)
-		return isc_error_wrap(err, "unexpose");
-	free(e.name);
 	cleanup_json json_t *st = NULL;
-	if (net_json_load(root, NET_STATE, &st, err) < 0)
+	if (port_op_begin(root, name, "unexpose", &lock, &e.addr, &st, err) < 0)
 		return -1;
 	json_t *ex = state_array(st, "exposes");
 	size_t i;
