@@ -316,3 +316,57 @@ def deepcopy(x):
 
 def dumps(obj):
     return json.dumps(obj, indent=2, sort_keys=True)
+
+
+# ---- encrypted scratch (org.isc.scratch) on the host side ----------------------
+
+# FS_IOC_GET_ENCRYPTION_KEY_STATUS: _IOWR('f', 26, struct fscrypt_get_key_status_arg)
+# (128 bytes: key_spec{type, reserved, u[32]}, reserved[6], status, flags,
+# user_count, out_reserved[13]); key_spec.type 2 = an identifier (v2 policy).
+FS_IOC_GET_ENCRYPTION_KEY_STATUS = 0xC080661A
+KEY_STATUS = {1: "absent", 2: "present", 3: "incompletely removed"}
+
+
+def key_status(fd, key_hex):
+    """The kernel's status of the fscrypt key `key_hex` of the filesystem of fd."""
+    import fcntl
+    import struct
+    arg = bytearray(128)
+    struct.pack_into("<II", arg, 0, 2, 0)
+    arg[8:24] = bytes.fromhex(key_hex)
+    fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_KEY_STATUS, arg)
+    return KEY_STATUS.get(struct.unpack_from("<I", arg, 64)[0], "unknown")
+
+
+def loop_backing(loop):
+    """The backing file of /dev/loopN, or None when it is not bound."""
+    try:
+        with open("/sys/block/%s/loop/backing_file" % os.path.basename(loop)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def read_device(dev):
+    """The whole device, read past the page cache."""
+    r = subprocess.run(["dd", "if=" + dev, "iflag=direct", "bs=1M", "status=none"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def assert_scratch_ciphertext(rec, *secrets):
+    """With a plaintext control file beside the encrypted directory (same
+    filesystem): the raw backing store shows the control, none of the
+    secrets (file contents, file names).  Returns the raw bytes."""
+    control = "ISC-CONTROL-" + uuid.uuid4().hex
+    ctl = os.path.join(rec["mount"], "control")
+    with open(ctl, "w") as f:
+        f.write(control)
+    subprocess.run(["sync", "-f", rec["mount"]], check=True)
+    raw = read_device(rec["loop"])
+    os.unlink(ctl)
+    assert control.encode() in raw, "the raw read does not see the filesystem's data"
+    for s in secrets:
+        assert s.encode() not in raw, "plaintext on the backing store: %s" % s
+    return raw

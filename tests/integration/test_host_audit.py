@@ -90,9 +90,8 @@ def test_scratch_of_a_service_is_encrypted_and_goes_with_it(lab_host):
     backing store while the service runs; after stop the key is gone and the
     loop device (and with it the unnamed image) is released."""
     import os
-    import subprocess
     import uuid
-    from test_podman_isc import _key_status, _loop_backing, _read_device
+    import helpers
     lab = lab_host
     lab.isc("run", "-d", "--name", "scr", "--restart", "no", "--scratch-size", "16m", "busybox", "sleep", "600")
     marker = "ISC-SCRATCH-MARKER-" + uuid.uuid4().hex
@@ -101,24 +100,16 @@ def test_scratch_of_a_service_is_encrypted_and_goes_with_it(lab_host):
     with open(lab.path("runtime", "scr", "state.json")) as f:
         rec = json.load(f)["scratch"]
     state_dir = lab.path("runtime", "scr")
-    assert (_loop_backing(rec["loop"]) or "").startswith(state_dir + "/")
+    assert (helpers.loop_backing(rec["loop"]) or "").startswith(state_dir + "/")
     fd = os.open(rec["mount"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        assert _key_status(fd, rec["key"]) == "present"
+        assert helpers.key_status(fd, rec["key"]) == "present"
     finally:
         os.close(fd)
-    control = "ISC-SCRATCH-CONTROL-" + uuid.uuid4().hex
-    ctl = os.path.join(rec["mount"], "control")
-    with open(ctl, "w") as f:
-        f.write(control)
-    subprocess.run(["sync", "-f", rec["mount"]], check=True)
-    raw = _read_device(rec["loop"])
-    os.unlink(ctl)
-    assert control.encode() in raw, "the raw read does not see the filesystem's data"
-    assert marker.encode() not in raw, "plaintext of the service's file on the backing store"
+    helpers.assert_scratch_ciphertext(rec, marker)
     lab.isc("stop", "scr")
     assert not os.path.exists(state_dir)
-    wait_for(lambda: not (_loop_backing(rec["loop"]) or "").startswith(state_dir + "/"), timeout=5,
+    wait_for(lambda: not (helpers.loop_backing(rec["loop"]) or "").startswith(state_dir + "/"), timeout=5,
              what="the loop device to be released")
     with open("/proc/self/mountinfo") as f:
         assert rec["mount"] not in f.read()

@@ -26,12 +26,9 @@ Proves, with the real effect observed on the host:
 Everything runs in one private podman store (clients.PodmanEnv) for the
 module, with --network none.  Skipped when podman is not installed.
 """
-import fcntl
 import json
 import os
 import shutil
-import struct
-import subprocess
 import uuid
 
 import pytest
@@ -133,21 +130,6 @@ def _pid(pod, name):
 
 SCRATCH = "org.isc.scratch"
 
-# FS_IOC_GET_ENCRYPTION_KEY_STATUS: _IOWR('f', 26, struct fscrypt_get_key_status_arg)
-# (128 bytes: key_spec{type, reserved, u[32]}, reserved[6], status, flags,
-# user_count, out_reserved[13]); key_spec.type 2 = an identifier (v2 policy).
-FS_IOC_GET_ENCRYPTION_KEY_STATUS = 0xC080661A
-KEY_STATUS = {1: "absent", 2: "present", 3: "incompletely removed"}
-
-
-def _key_status(fd, key_hex):
-    arg = bytearray(128)
-    struct.pack_into("<II", arg, 0, 2, 0)
-    arg[8:24] = bytes.fromhex(key_hex)
-    fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_KEY_STATUS, arg)
-    return KEY_STATUS.get(struct.unpack_from("<I", arg, 64)[0], "unknown")
-
-
 def _scratch_record(cid):
     with open(os.path.join(ISC_ROOT, cid, "state.json")) as f:
         rec = json.load(f).get("scratch")
@@ -157,29 +139,14 @@ def _scratch_record(cid):
     return rec
 
 
-def _loop_backing(loop):
-    try:
-        with open("/sys/block/%s/loop/backing_file" % os.path.basename(loop)) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def _loop_ours(loop, cid):
     """True while /dev/loopN is still bound to an image in cid's state dir."""
-    return (_loop_backing(loop) or "").startswith(os.path.join(ISC_ROOT, cid) + "/")
+    return (helpers.loop_backing(loop) or "").startswith(os.path.join(ISC_ROOT, cid) + "/")
 
 
 def _loops_of(cid):
     return [d for d in os.listdir("/sys/block")
             if d.startswith("loop") and _loop_ours("/dev/" + d, cid)]
-
-
-def _read_device(dev):
-    r = subprocess.run(["dd", "if=" + dev, "iflag=direct", "bs=1M", "status=none"],
-                       capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def _scratch_container(isc, marker, fname):
@@ -201,7 +168,7 @@ def _scratch_container(isc, marker, fname):
     # the container's file is in this filesystem (the host's root sees it)
     with open(os.path.join(rec["mount"], "data", fname)) as f:
         assert f.read() == marker
-    assert _loop_ours(rec["loop"], cid), (rec["loop"], _loop_backing(rec["loop"]))
+    assert _loop_ours(rec["loop"], cid), (rec["loop"], helpers.loop_backing(rec["loop"]))
     return name, cid, rec
 
 
@@ -212,22 +179,13 @@ def test_scratch_encrypted_and_removed(isc):
 
     fd = os.open(rec["mount"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        assert _key_status(fd, rec["key"]) == "present"
+        assert helpers.key_status(fd, rec["key"]) == "present"
     finally:
         os.close(fd)
 
     # control: plaintext beside the encrypted directory, same filesystem
-    control = "ISC-PODMAN-CONTROL-" + uuid.uuid4().hex
-    ctl = os.path.join(rec["mount"], "control")
-    with open(ctl, "w") as f:
-        f.write(control)
-    subprocess.run(["sync", "-f", rec["mount"]], check=True)
-    raw = _read_device(rec["loop"])
-    os.unlink(ctl)
+    raw = helpers.assert_scratch_ciphertext(rec, marker, fname)
     assert len(raw) == 16 << 20
-    assert control.encode() in raw, "the raw read does not see the filesystem's data"
-    assert marker.encode() not in raw, "plaintext of the container's file on the backing store"
-    assert fname.encode() not in raw, "the container's file name on the backing store"
 
     isc.rm(name)  # kill, then isc-runtime delete --force
     assert not helpers.mount_leftovers(rec["mount"]), "scratch still mounted"
@@ -249,9 +207,9 @@ def test_scratch_key_removed_while_held_open(isc):
     name, cid, rec = _scratch_container(isc, marker, fname)
     fd = os.open(rec["mount"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        assert _key_status(fd, rec["key"]) == "present"
+        assert helpers.key_status(fd, rec["key"]) == "present"
         isc.rm(name)
-        assert _key_status(fd, rec["key"]) == "absent"
+        assert helpers.key_status(fd, rec["key"]) == "absent"
         names = os.listdir("/proc/self/fd/%d/data" % fd)
         assert len(names) == 1 and names[0] != fname, names
         with pytest.raises(OSError):

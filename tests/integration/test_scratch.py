@@ -36,24 +36,6 @@ def _record(runtime, cid):
         return json.load(f).get("scratch")
 
 
-def _loop_backing(loop):
-    """The backing file of /dev/loopN, or None when it is not bound."""
-    name = os.path.basename(loop)
-    try:
-        with open("/sys/block/%s/loop/backing_file" % name) as f:
-            return f.read().strip()
-    except (FileNotFoundError, OSError):
-        return None
-
-
-def _read_device(dev):
-    """The whole device, read past the page cache."""
-    r = subprocess.run(["dd", "if=" + dev, "iflag=direct", "bs=1M", "status=none"],
-                       capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
-
-
 def _assert_gone(runtime, cid, rec, state_dir_gone=True):
     mnt = rec["mount"]
     assert not helpers.mount_leftovers(mnt), "scratch still mounted: %s" % mnt
@@ -61,7 +43,7 @@ def _assert_gone(runtime, cid, rec, state_dir_gone=True):
         # the loop device clears itself at the last umount (maybe another
         # container's now: then its backing file is not ours)
         state_dir = os.path.join(runtime.root, cid)
-        helpers.wait_for(lambda: not (_loop_backing(rec["loop"]) or "").startswith(state_dir + "/"),
+        helpers.wait_for(lambda: not (helpers.loop_backing(rec["loop"]) or "").startswith(state_dir + "/"),
                          timeout=5, what="%s to be released" % rec["loop"])
     if state_dir_gone:
         assert not os.path.exists(os.path.join(runtime.root, cid))
@@ -97,16 +79,8 @@ def test_plaintext_never_reaches_the_backing_store(runtime, busybox_bundle):
     assert st.st_size == len(marker)
 
     # control: plaintext outside the encrypted directory, same filesystem
-    control = "ISC-CONTROL-" + uuid.uuid4().hex
-    with open(os.path.join(rec["mount"], "control"), "w") as f:
-        f.write(control)
-    subprocess.run(["sync", "-f", rec["mount"]], check=True)
-    raw = _read_device(rec["loop"])
+    raw = helpers.assert_scratch_ciphertext(rec, marker, fname)
     assert len(raw) == 16 << 20
-    assert control.encode() in raw, "the read method does not see the filesystem's data"
-    assert marker.encode() not in raw, "plaintext of an encrypted file on the backing store"
-    assert fname.encode() not in raw, "an encrypted file's name on the backing store"
-    os.unlink(os.path.join(rec["mount"], "control"))
 
     r = runtime.delete(b.id, force=True)
     assert r.returncode == 0, r.stderr
@@ -249,7 +223,7 @@ def test_failed_create_undoes_scratch(runtime, bundle):
     assert not helpers.mount_leftovers(runtime.root)
     for dev in set(os.listdir("/sys/block")) | before:
         if dev.startswith("loop"):
-            bf = _loop_backing("/dev/" + dev) or ""
+            bf = helpers.loop_backing("/dev/" + dev) or ""
             assert not bf.startswith(runtime.root + "/"), (dev, bf)
 
 
@@ -323,7 +297,7 @@ def test_delete_after_crashed_create(runtime, busybox_bundle):
     _assert_gone(runtime, b.id, rec)
     for dev in os.listdir("/sys/block"):
         if dev.startswith("loop"):
-            bf = _loop_backing("/dev/" + dev) or ""
+            bf = helpers.loop_backing("/dev/" + dev) or ""
             assert not bf.startswith(runtime.root + "/"), (dev, bf)
 
 
@@ -359,5 +333,5 @@ def test_podman_annotation(podman_env):
     assert not [m for m in clients._mounts_with("/scratch") if "isc-runtime" in m]
     for dev in os.listdir("/sys/block"):
         if dev.startswith("loop"):
-            bf = _loop_backing("/dev/" + dev) or ""
+            bf = helpers.loop_backing("/dev/" + dev) or ""
             assert not bf.startswith(clients.STATE_ROOTS["isc"] + "/"), (dev, bf)
