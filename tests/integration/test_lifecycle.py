@@ -224,3 +224,6 @@ def test_features_isc_content(runtime):
     assert f["linux"]["seccomp"]["enabled"] is True
     assert "SCMP_ACT_ERRNO" in f["linux"]["seccomp"]["actions"]
     assert "rbind" in f["mountOptions"]
+    # every org.isc.* annotation the runtime honours (docs/annotations.md)
+    assert {"org.isc.scratch", "org.isc.image.root", "org.isc.image.store", "org.isc.landlock",
+            "org.isc.audit.id"} <= set(f["annotations"])
