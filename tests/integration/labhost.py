@@ -46,6 +46,7 @@ import pytest
 import audit_kernel
 import helpers
 from helpers import REPO
+from helpers import pid_alive  # noqa: F401  (also used by importers)
 
 ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(helpers.BUILD, "src", "isc", "isc")))
 ISCD = os.path.abspath(os.environ.get("ISC_ISCD", os.path.join(helpers.BUILD, "src", "iscd", "iscd")))
@@ -92,20 +93,6 @@ def mounts_under(path):
             if mp == path or mp.startswith(path.rstrip("/") + "/"):
                 out.append(mp)
     return out
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not alive
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def pid_is_iscd(pid):

@@ -13,27 +13,15 @@ below 1024 may not be bindable in a container yet).
 import json
 import os
 import signal
-import subprocess
-import time
 
 import pytest
 
 from labhost import initialised_lab, pid_alive
+from helpers import wait_for
 
 pytestmark = pytest.mark.isc_only
 
 LAB_HOST_ADDR = "192.0.2.2"
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pytest
 
 import helpers
 from helpers import REPO
+from helpers import wait_for, pid_alive
 
 BUILD = os.path.join(REPO, os.environ.get("ISC_TEST_BUILD", "build"))  # or build-asan
 ISC = os.path.join(BUILD, "src", "isc", "isc")
@@ -31,25 +32,6 @@ RUNTIME = os.path.join(BUILD, "src", "runtime", "isc-runtime")
 MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 
 pytestmark = pytest.mark.isc_only
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.05)
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class Host:
