@@ -12,9 +12,11 @@ machine's own):
    masquerade, against one plain veth pair between two namespaces.  The two
    are interleaved (NAT, veth, NAT, veth, ...) because the machine is shared
    and its speed drifts; the report is the median of each, the ratio of the
-   medians, and the ratio of each adjacent pair (its spread).
+   medians, and the ratio of each adjacent pair (its spread);
+3. the same for the way in: a client outside sends to a port exposed by the
+   container (DNAT from the host's address), against the same veth pair.
 
-  bench/run-net.sh [--quick] [--rounds R] [--seconds S] [--n N] [--json]
+  bench/run-net.sh [--quick] [--rounds R] [--seconds S] [--n N] [--control] [--unsteered] [--json]
 """
 import argparse
 import json
@@ -35,15 +37,16 @@ def sh(*a):
     return subprocess.run(list(a), check=True, capture_output=True, text=True)
 
 
-def iperf(server_argv, client_argv, addr, seconds):
-    """One iperf3 run of SECONDS; the receiver's rate in Gbit/s."""
-    srv = subprocess.Popen(server_argv + ["iperf3", "-s", "-1", "-B", addr], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+def iperf(server_argv, client_argv, addr, seconds, bind=None, port=5201):
+    """One iperf3 run of SECONDS; the receiver's rate in Gbit/s.  The server binds BIND (default:
+    ADDR, the address the client connects to) on PORT."""
+    srv = subprocess.Popen(server_argv + ["iperf3", "-s", "-1", "-p", str(port), "-B", bind or addr],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         r = None
         for _ in range(100):
             time.sleep(0.05)
-            r = subprocess.run(client_argv + ["iperf3", "-c", addr, "-t", str(seconds), "-J"],
+            r = subprocess.run(client_argv + ["iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J"],
                                capture_output=True, text=True)
             if r.returncode == 0:
                 return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
@@ -51,6 +54,27 @@ def iperf(server_argv, client_argv, addr, seconds):
     finally:
         srv.kill()
         srv.wait()
+
+
+def set_rps(netns_path, ifname, mask):
+    """rps_cpus of IFNAME's receive queues in the namespace at NETNS_PATH (through a private sysfs)"""
+    sh("nsenter", "--net=" + netns_path, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+       "mount -t sysfs sysfs /sys && for q in /sys/class/net/%s/queues/rx-*; do echo %s > $q/rps_cpus; done"
+       % (ifname, mask))
+
+
+def get_rps(netns_path, ifname):
+    return sh("nsenter", "--net=" + netns_path, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+              "mount -t sysfs sysfs /sys && cat /sys/class/net/%s/queues/rx-0/rps_cpus" % ifname).stdout.strip()
+
+
+def summary(runs, veth):
+    pairs = sorted(n / v for n, v in zip(runs, veth))
+    return {"gbps_median": round(statistics.median(runs), 2),
+            "vs_veth": round(statistics.median(runs) / statistics.median(veth), 3),
+            "pair_ratio_median": round(statistics.median(pairs), 3),
+            "pair_ratio_min": round(pairs[0], 3), "pair_ratio_max": round(pairs[-1], 3),
+            "runs": [round(x, 2) for x in runs]}
 
 
 def main():
@@ -64,6 +88,9 @@ def main():
     ap.add_argument("--control", action="store_true",
                     help="also measure, in every round, the same path with the isc tables replaced by a bare "
                          "masquerade (conntrack + NAT, no filter): what the topology itself costs")
+    ap.add_argument("--unsteered", action="store_true",
+                    help="also measure, in every round, the isc path with receive steering (RPS) switched off "
+                         "on both ends of the container's veth")
     ap.add_argument("--baseline-build", metavar="DIR",
                     help="another build directory (e.g. of an older commit): its isc-net-test is timed too, "
                          "and its rules (host-up) measured in every round against the current ones")
@@ -118,7 +145,10 @@ def main():
             sh("ip", "-n", b, "addr", "add", "198.51.100.2/24", "dev", "vb")
             sh("ip", "-n", a, "link", "set", "va", "up")
             sh("ip", "-n", b, "link", "set", "vb", "up")
-            nat, veth, nat_base, nat_ctl = [], [], [], []
+            nat, veth, nat_base, nat_ctl, inbound, unsteered = [], [], [], [], [], []
+            # the way in: the container's port 5202 exposed as the host's 5202
+            sh(DRIVER, "--netns", hp, "verb", root, "expose", "iperf", "5202:5202/tcp")
+            steer = (get_rps(hp, c["host_if"]), get_rps(c["netns"], "eth0"))
             bare = ("add table inet isc\ndelete table inet isc\nadd table bridge isc_l2\n"
                     "delete table bridge isc_l2\ntable inet isc_bench_ctl {\n chain post {\n"
                     "  type nat hook postrouting priority srcnat; policy accept;\n"
@@ -137,8 +167,17 @@ def main():
                     nat_base.append(iperf(["ip", "netns", "exec", out], ["nsenter", "--net=" + c["netns"]],
                                           "192.0.2.1", args.seconds))
                     sh(DRIVER, "--netns", hp, "host-up", root, "10.213.0.0/16", "uplink0", "22")
+                if args.unsteered:
+                    set_rps(hp, c["host_if"], "0")
+                    set_rps(c["netns"], "eth0", "0")
+                    unsteered.append(iperf(["ip", "netns", "exec", out], ["nsenter", "--net=" + c["netns"]],
+                                           "192.0.2.1", args.seconds))
+                    set_rps(hp, c["host_if"], steer[0])
+                    set_rps(c["netns"], "eth0", steer[1])
                 nat.append(iperf(["ip", "netns", "exec", out], ["nsenter", "--net=" + c["netns"]], "192.0.2.1",
                                  args.seconds))
+                inbound.append(iperf(["nsenter", "--net=" + c["netns"]], ["ip", "netns", "exec", out], "192.0.2.2",
+                                     args.seconds, bind="0.0.0.0", port=5202))
                 veth.append(iperf(["ip", "netns", "exec", a], ["ip", "netns", "exec", b], "198.51.100.1",
                                   args.seconds))
             pairs = sorted(n / v for n, v in zip(nat, veth))
@@ -150,7 +189,11 @@ def main():
                 "pair_ratio_median": round(statistics.median(pairs), 3),
                 "pair_ratio_min": round(pairs[0], 3), "pair_ratio_max": round(pairs[-1], 3),
                 "nat_runs": [round(x, 2) for x in nat], "veth_runs": [round(x, 2) for x in veth],
+                "steering": {"host_side": steer[0], "container_side": steer[1]},
+                "inbound": summary(inbound, veth),
             }
+            if args.unsteered:
+                result["throughput"]["unsteered"] = summary(unsteered, veth)
             if args.control:
                 cp = sorted(n / v for n, v in zip(nat_ctl, veth))
                 result["throughput"].update({
@@ -189,6 +232,15 @@ def main():
               % (t["nat_gbps_median"], t["veth_gbps_median"], t["rounds"], t["seconds"]))
         print("NAT / veth: %.3f (ratio of medians); adjacent pairs: median %.3f, range %.3f-%.3f"
               % (t["nat_vs_veth"], t["pair_ratio_median"], t["pair_ratio_min"], t["pair_ratio_max"]))
+        i = t["inbound"]
+        print("inbound to an exposed port (DNAT): %.2f Gbit/s, / veth %.3f (pairs: median %.3f, range %.3f-%.3f)"
+              % (i["gbps_median"], i["vs_veth"], i["pair_ratio_median"], i["pair_ratio_min"], i["pair_ratio_max"]))
+        print("receive steering (rps_cpus): host side %s, container side %s"
+              % (t["steering"]["host_side"], t["steering"]["container_side"]))
+        if "unsteered" in t:
+            u2 = t["unsteered"]
+            print("without receive steering: NAT %.2f Gbit/s, NAT / veth %.3f (pairs: median %.3f)"
+                  % (u2["gbps_median"], u2["vs_veth"], u2["pair_ratio_median"]))
         if "control_nat_vs_veth" in t:
             print("control (bare masquerade, no isc tables): NAT %.2f Gbit/s, NAT / veth %.3f (pairs: median %.3f)"
                   % (t["control_nat_gbps_median"], t["control_nat_vs_veth"], t["control_pair_ratio_median"]))

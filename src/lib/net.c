@@ -685,6 +685,30 @@ struct elems_job {
 	bool *added;
 };
 
+/* Receive packet steering on both ends of a container's veth, over the
+ * CPUs this process (iscd) may run on.  Without it, everything the host
+ * does with a container's packets (bridge, filter, conntrack, NAT,
+ * routing, and the receiving end's TCP) runs in the softirq of the CPU
+ * that sent them: the container's own CPU, which then sends less.  With
+ * it, the sender's CPU only queues the packet.  Measured with one TCP
+ * stream through NAT (bench/run-net.sh, ratio of medians to a plain veth
+ * pair): 0.81-0.82 without, 0.86-0.97 with.  A tuning, not a guard: when
+ * the kernel has no RPS (or there is one CPU), the container runs without
+ * it. */
+static void steer_container_link(const char *ifn, int nsfd)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return;
+	char mask[CPU_SETSIZE / 4 + CPU_SETSIZE / 32 + 1];
+	if (isc_cpumask_hex(&set, mask, sizeof(mask)) < 0)
+		return;
+	cleanup_error isc_error *e1 = NULL;
+	cleanup_error isc_error *e2 = NULL;
+	(void)isc_nl_link_rps(-1, ifn, mask, &e1);
+	(void)isc_nl_link_rps(nsfd, "eth0", mask, &e2);
+}
+
 static int add_elems(void *arg, isc_error **err)
 {
 	struct elems_job *j = arg;
@@ -755,6 +779,7 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 		goto fail;
 	if (veth_add_retry(hnl, ifn, nsfd, err) < 0)
 		goto fail;
+	steer_container_link(ifn, nsfd);
 	v6 = isc_xasprintf("net/ipv6/conf/%s/disable_ipv6", ifn);
 	if (sysctl_here(v6, "1", err) < 0 || isc_nl_link_set_master(hnl, ifn, ISC_NET_BRIDGE, err) < 0 ||
 	    isc_nl_bridge_port_isolated(hnl, ifn, true, err) < 0 || isc_nl_link_up(hnl, ifn, err) < 0)

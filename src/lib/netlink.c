@@ -7,6 +7,7 @@
  * reported with the link's name. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -680,4 +682,92 @@ int isc_netns_sysctl(int netns_fd, const char *key, const char *value, isc_error
 	struct sysctl_args a = { .netns_fd = netns_fd, .key = key, .value = value };
 	cleanup_free char *what = isc_xasprintf("sysctl %s=%s", key, value);
 	return run_in_child(sysctl_child, &a, what, err);
+}
+
+/* ---- receive packet steering ------------------------------------------ */
+
+int isc_cpumask_hex(const cpu_set_t *set, char *buf, size_t len)
+{
+	int top = -1;
+	for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+		if (CPU_ISSET(c, set)) {
+			top = c;
+			break;
+		}
+	size_t off = 0;
+	for (int g = top < 0 ? 0 : top / 32; g >= 0; g--) {
+		uint32_t word = 0;
+		for (int b = 0; b < 32; b++)
+			if (top >= 0 && CPU_ISSET(g * 32 + b, set))
+				word |= UINT32_C(1) << b;
+		bool first = off == 0;
+		int n = snprintf(buf + off, len - off, first ? "%" PRIx32 : ",%08" PRIx32, word);
+		if (n < 0 || (size_t)n >= len - off) {
+			errno = ENOSPC;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* A detached sysfs mount of the network namespace netns_fd (-1: this
+ * thread's): sysfs shows the links of the namespace its mounter was in
+ * when the superblock was made, so the thread enters the namespace for
+ * fsopen/fsmount only, then returns. */
+static int sysfs_open_in(int netns_fd, isc_error **err)
+{
+	cleanup_close int self = -1;
+	if (netns_fd >= 0) {
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0)
+			return isc_error_set(err, errno, "open /proc/thread-self/ns/net");
+		if (setns(netns_fd, CLONE_NEWNET) < 0)
+			return isc_error_set(err, errno, "setns into the network namespace (fd %d)", netns_fd);
+	}
+	int mnt = -1;
+	int e = 0;
+	cleanup_close int fs = fsopen("sysfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0)
+		e = errno;
+	if (self >= 0 && setns(self, CLONE_NEWNET) < 0)
+		abort(); /* never go on in the wrong network namespace */
+	if (mnt < 0)
+		return isc_error_set(err, e, "mount sysfs of the network namespace");
+	return mnt;
+}
+
+int isc_nl_link_rps(int netns_fd, const char *ifname, const char *mask, isc_error **err)
+{
+	if (ifname[0] == '\0' || strchr(ifname, '/') != NULL || strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+		return isc_error_set(err, EINVAL, "receive steering: \"%s\" is not a link name", ifname);
+	cleanup_close int mnt = sysfs_open_in(netns_fd, err);
+	if (mnt < 0)
+		return isc_error_wrap(err, "receive steering of %s", ifname);
+	cleanup_free char *qpath = isc_xasprintf("class/net/%s/queues", ifname);
+	int qfd = openat(mnt, qpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qfd < 0)
+		return isc_error_set(err, errno, "receive steering of %s: open /sys/%s", ifname, qpath);
+	DIR *d = fdopendir(qfd);
+	if (d == NULL) {
+		int e = errno;
+		close(qfd);
+		return isc_error_set(err, e, "receive steering of %s: read /sys/%s", ifname, qpath);
+	}
+	int r = 0;
+	unsigned n = 0;
+	for (struct dirent *de; r == 0 && (de = readdir(d)) != NULL;) {
+		if (strncmp(de->d_name, "rx-", 3) != 0)
+			continue;
+		cleanup_free char *f = isc_xasprintf("%s/rps_cpus", de->d_name);
+		r = isc_write_file_at(dirfd(d), f, mask, strlen(mask), err);
+		n++;
+	}
+	closedir(d);
+	if (r < 0)
+		return isc_error_wrap(err, "receive steering of %s", ifname);
+	if (n == 0)
+		return isc_error_set(err, ENOENT, "receive steering of %s: no receive queue in /sys/%s", ifname, qpath);
+	return 0;
 }

@@ -7,7 +7,9 @@
 #ifndef ISC_NETLINK_H
 #define ISC_NETLINK_H
 
+#include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include "error.h"
@@ -58,5 +60,17 @@ int isc_netns_open(const char *path, isc_error **err);
 /* Write a sysctl (e.g. "net/ipv4/ip_forward") inside the namespace netns_fd
  * (-1 = the caller's); the caller's own namespace never changes. */
 int isc_netns_sysctl(int netns_fd, const char *key, const char *value, isc_error **err);
+
+/* Receive packet steering: the receive processing of every queue of link
+ * `ifname` in netns_fd (-1 = the caller's) runs on the CPUs of `mask` (as
+ * /sys/class/net/IF/queues/rx-N/rps_cpus takes it, e.g. "3" or
+ * "ff,ffffffff").  The link's sysfs is reached through a detached sysfs
+ * mount made in that namespace: nothing is mounted anywhere, the caller's
+ * namespaces never change.  ENOENT when the kernel has no RPS. */
+int isc_nl_link_rps(int netns_fd, const char *ifname, const char *mask, isc_error **err);
+/* `set` as a kernel CPU bitmap: hex, 32-bit groups separated by commas, the
+ * highest first ("3", "1,00000000"); "0" for an empty set.  -1 (ENOSPC)
+ * when buf is too small. */
+int isc_cpumask_hex(const cpu_set_t *set, char *buf, size_t len);
 
 #endif

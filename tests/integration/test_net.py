@@ -319,6 +319,33 @@ def test_container_setup(net):
     assert r.stdout.strip() == "1"
 
 
+def rps_cpus(nsenter_net, ifname):
+    """rps_cpus of IFNAME's first receive queue, read through a sysfs of that namespace"""
+    r = run("nsenter", "--net=" + nsenter_net, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount -t sysfs sysfs /sys && cat /sys/class/net/%s/queues/rx-0/rps_cpus" % ifname, check=True)
+    return int(r.stdout.strip().replace(",", ""), 16)
+
+
+def test_container_link_receive_steering(net):
+    """Both ends of a container's veth spread their receive work over the CPUs the caller
+    (iscd; here the driver) may run on, so the container's own CPU does not also do the host's
+    forwarding and NAT (bench/run-net.sh)."""
+    cpus = os.sched_getaffinity(0)
+    want = sum(1 << c for c in cpus) if len(cpus) > 1 else 0
+    assert rps_cpus(net.host_path, net.web["host_if"]) == want
+    assert rps_cpus(net.ns_of("web"), "eth0") == want
+    # a narrower affinity gives a narrower mask (and one CPU: none at all)
+    if len(cpus) > 1:
+        one = min(cpus)
+        r = run("taskset", "-c", str(one), DRIVER, "--netns", net.host_path, "up", net.root, "pinned", check=True)
+        try:
+            c = json.loads(r.stdout)
+            assert rps_cpus(net.host_path, c["host_if"]) == 0
+            assert rps_cpus(net.ns_of("pinned"), "eth0") == 0
+        finally:
+            net.down("pinned")
+
+
 def test_exposed_port_answers_unexposed_does_not_unexpose_closes(net):
     net.serve_ctr("app", 8000)
     out = lambda *c, **k: net.in_out(*c, **k)

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,6 +240,94 @@ static void sysctl_in_namespace(void **state)
 	expect_errno(isc_netns_sysctl(s->fa, "/net/ipv4/ip_forward", "1", &e), &e, EINVAL, NULL);
 }
 
+static void cpumask_hex(void **state)
+{
+	(void)state;
+	cpu_set_t set;
+	char buf[64];
+	CPU_ZERO(&set);
+	assert_int_equal(isc_cpumask_hex(&set, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "0");
+	CPU_SET(0, &set);
+	CPU_SET(1, &set);
+	assert_int_equal(isc_cpumask_hex(&set, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "3");
+	CPU_SET(31, &set);
+	assert_int_equal(isc_cpumask_hex(&set, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "80000003");
+	CPU_SET(32, &set); /* a second group, the lower one zero-padded */
+	assert_int_equal(isc_cpumask_hex(&set, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1,80000003");
+	CPU_ZERO(&set);
+	CPU_SET(64, &set);
+	CPU_SET(4, &set);
+	assert_int_equal(isc_cpumask_hex(&set, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1,00000000,00000010");
+	CPU_ZERO(&set);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &set);
+	char big[CPU_SETSIZE / 4 + CPU_SETSIZE / 32 + 1];
+	assert_int_equal(isc_cpumask_hex(&set, big, sizeof(big)), 0);
+	assert_int_equal(strlen(big), CPU_SETSIZE / 4 + CPU_SETSIZE / 32 - 1);
+	assert_int_equal(isc_cpumask_hex(&set, big, strlen(big) + 1), 0); /* exactly */
+	assert_int_equal(isc_cpumask_hex(&set, big, strlen(big)), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(isc_cpumask_hex(&set, buf, 2), -1);
+}
+
+/* the value of rps_cpus of IF's first queue, read in namespace fd (a fork) */
+static unsigned long read_rps(int nsfd, const char *ifn)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char path[128], *v = NULL;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-0/rps_cpus", ifn);
+		if (setns(nsfd, CLONE_NEWNET) < 0 || unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) < 0 ||
+		    isc_read_file(path, &v, NULL, 0, NULL) < 0)
+			_exit(99);
+		unsigned long m = strtoul(v, NULL, 16);
+		_exit(write(p[1], &m, sizeof(m)) == sizeof(m) ? 0 : 98);
+	}
+	close(p[1]);
+	unsigned long m = 0;
+	int st;
+	assert_int_equal(read(p[0], &m, sizeof(m)), sizeof(m));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return m;
+}
+
+static void receive_steering(void **state)
+{
+	struct scratch *s;
+	ROOT_OR_SKIP(s);
+	isc_error *e = NULL;
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(self >= 0);
+	/* a veth between a and b; the end in b is steered from here (in neither) */
+	assert_int_equal(isc_nl_veth_add(s->na, "st0", "st1", s->fb, &e), 0);
+	assert_int_equal(isc_nl_link_rps(s->fa, "st0", "1", &e), 0);
+	assert_int_equal(isc_nl_link_rps(s->fb, "st1", "3", &e), 0);
+	assert_int_equal(read_rps(s->fa, "st0"), 1);
+	assert_int_equal(read_rps(s->fb, "st1"), 3);
+	/* the caller is still in its own namespace */
+	struct stat a, b;
+	assert_int_equal(fstat(self, &a), 0);
+	assert_int_equal(stat("/proc/thread-self/ns/net", &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	expect_errno(isc_nl_link_rps(s->fa, "nosuch0", "1", &e), &e, ENOENT, "nosuch0");
+	close(self);
+	expect_errno(isc_nl_link_rps(s->fa, "../st0", "1", &e), &e, EINVAL, "not a link name");
+	expect_errno(isc_nl_link_rps(s->fa, "..", "1", &e), &e, EINVAL, NULL);
+	expect_errno(isc_nl_link_rps(s->fa, "st0", "zz", &e), &e, EINVAL, "rps_cpus");
+	assert_int_equal(isc_nl_link_del(s->na, "st0", &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +335,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(namespace_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(links_addresses_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(sysctl_in_namespace, setup, teardown),
+		cmocka_unit_test(cpumask_hex),
+		cmocka_unit_test_setup_teardown(receive_steering, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
