@@ -305,6 +305,11 @@ static void nflog_closep(struct nflog_handle **h)
 
 int isc_pktlog_run(const char *root, volatile sig_atomic_t *stop, isc_error **err)
 {
+	return isc_pktlog_run_with(root, 0, stop, err);
+}
+
+int isc_pktlog_run_with(const char *root, int rcvbuf, volatile sig_atomic_t *stop, isc_error **err)
+{
 	__attribute__((cleanup(reader_close))) struct reader r = { .root = root, .out_fd = -1 };
 	cleanup_free char *net_dir = isc_xasprintf("%s/net", root);
 	cleanup_free char *log_dir = isc_xasprintf("%s/log", root);
@@ -334,7 +339,7 @@ int isc_pktlog_run(const char *root, volatile sig_atomic_t *stop, isc_error **er
 	nflog_set_timeout(gh, 10); /* flush the kernel's batch after 100 ms */
 	nflog_callback_register(gh, on_packet, &r);
 	int nfd = nflog_fd(h);
-	int big = 4 << 20;
+	int big = rcvbuf > 0 ? rcvbuf : ISC_PKTLOG_RCVBUF;
 	/* SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF is capped by rmem_max */
 	if (setsockopt(nfd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
 		setsockopt(nfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));

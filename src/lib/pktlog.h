@@ -42,5 +42,10 @@ json_t *isc_pktlog_record(const char *time, const char *prefix, const char *in, 
  * the caller's network namespace.  Fails at start when the group is taken
  * (another reader) or the socket cannot be opened. */
 int isc_pktlog_run(const char *root, volatile sig_atomic_t *stop, isc_error **err);
+/* The same with the NFLOG socket's receive buffer at rcvbuf bytes (the
+ * kernel's minimum when smaller; 0: ISC_PKTLOG_RCVBUF).  A small one lets
+ * the tests see the overrun accounting. */
+#define ISC_PKTLOG_RCVBUF (4 << 20)
+int isc_pktlog_run_with(const char *root, int rcvbuf, volatile sig_atomic_t *stop, isc_error **err);
 
 #endif

@@ -624,7 +624,7 @@ def test_packet_log_reader_is_alive(net):
     assert net.pktlog.poll() is None, net.pktlog.stderr.read() if net.pktlog.poll() is not None else ""
 
 
-# ---- commit-confirmed --------------------------------------------------------------
+# ---- the packet log's overrun accounting --------------------------------------------
 
 @pytest.fixture
 def bare():
@@ -635,6 +635,46 @@ def bare():
     finally:
         n.destroy()
 
+
+FLOOD = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    s.sendto(b"x", (sys.argv[1], 9999))
+"""
+
+
+def test_packet_log_counts_socket_overruns(bare):
+    """Messages the kernel could not queue to a reader that fell behind (ENOBUFS) are
+    counted in a "lost" line, not silently missing."""
+    bare.host_up()
+    # the reader with the smallest receive buffer the kernel allows
+    p = subprocess.Popen([DRIVER, "--netns", bare.host_path, "pktlog", bare.root, "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    bare.procs.append(p)
+    flood = os.path.join(bare.tmp, "flood.py")
+    with open(flood, "w") as f:
+        f.write(FLOOD)
+    # it reads: a dropped datagram to the host's closed port is logged
+    bare.in_out(sys.executable, flood, HOST_ADDR, "1", check=True)
+    bare.wait_packet(lambda l: l.get("prefix") == "isc-in-drop" and l.get("dport") == 9999)
+    assert not [l for l in bare.packets() if l.get("event") == "lost"]
+    # it falls behind: the rule's burst (100 log messages) meets a full socket
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        bare.in_out(sys.executable, flood, HOST_ADDR, "400", check=True)
+        time.sleep(0.5)  # the kernel flushes its NFLOG batches after 100 ms
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    lost = bare.wait_packet(lambda l: l.get("event") == "lost")
+    assert lost["count"] >= 1 and lost["reason"] == "socket overrun"
+    logged = [l for l in bare.packets() if l.get("prefix") == "isc-in-drop"]
+    assert 1 < len(logged) < 101  # some of the burst was read, some lost
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=10) == 0, p.stderr.read()
+
+
+# ---- commit-confirmed --------------------------------------------------------------
 
 def test_commit_confirmed_rolls_back_unless_confirmed(bare):
     # unconfirmed: after the timeout the previous state (no isc tables) is back

@@ -9,7 +9,8 @@
  *   isc-net-test [--netns PATH] host-down ROOT | confirm ROOT | list
  *   isc-net-test [--netns PATH] up ROOT NAME           (prints JSON)
  *   isc-net-test [--netns PATH] down ROOT NAME [keep]
- *   isc-net-test [--netns PATH] pktlog ROOT            (until SIGTERM)
+ *   isc-net-test [--netns PATH] pktlog ROOT [RCVBUF]   (until SIGTERM; RCVBUF:
+ *                                  the NFLOG socket's receive buffer, bytes)
  *   isc-net-test [--netns PATH] bench ROOT N           (prints JSON timings:
  *                                  median, mean, min, max of up and down)
  *   isc-net-test [--netns PATH] verb ROOT expose NAME HOSTPORT:PORT[/proto]
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
 		struct sigaction sa = { .sa_handler = on_signal };
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
-		return isc_pktlog_run(root, &stop, &err) < 0 ? fail(&err) : 0;
+		int rcvbuf = n >= 2 ? atoi(a[1]) : 0;
+		return isc_pktlog_run_with(root, rcvbuf, &stop, &err) < 0 ? fail(&err) : 0;
 	}
 	if (strcmp(cmd, "verb") == 0)
 		return net_verb(root, a + 1, n - 1);
