@@ -283,3 +283,24 @@ def test_packet_log_restarted_and_stopped_with_iscd(lab):
     assert wait_for(lambda: pktlog_children(lab), what="the packet log after init")
     # it still logs: a blocked connection from outside to an unexposed port
     assert curl_outside(lab, 8099) is None
+
+
+def test_net_admin_service_cannot_change_its_address(lab):
+    """A service given CAP_NET_ADMIN gets nowhere by changing its address or MAC: its network
+    namespace belongs to the host's user namespace, so the capability (held in the service's
+    own user namespace) does not count there; and were it to succeed, the port's
+    anti-spoofing would drop and log the traffic (test_net.py sends such packets)."""
+    lab.isc("run", "-d", "--name", "na", "--cap-add", "CAP_NET_ADMIN", "busybox", "sleep", "1000")
+    try:
+        wait_for(lambda: inspect(lab, "na")["status"]["state"] == "running", what="na running")
+        cap_eff = lab.isc("exec", "na", "sh", "-c", "grep CapEff /proc/self/status").stdout.split()[1]
+        assert int(cap_eff, 16) & (1 << 12), "CAP_NET_ADMIN (12) is not in the service's effective set"
+        for cmd in ("ip addr add 10.213.0.250/16 dev eth0", "ip link set dev eth0 address 02:15:0a:d5:00:fa",
+                    "ip link set dev eth0 down", "ip route del default"):
+            r = lab.isc("exec", "na", "sh", "-c", cmd, check=False)
+            assert r.returncode != 0, cmd
+            assert "not permitted" in r.stderr.lower() or "permission" in r.stderr.lower(), (cmd, r.stderr)
+        out = lab.isc("exec", "na", "ip", "-o", "addr", "show", "dev", "eth0").stdout
+        assert address_of(lab, "na") + "/" in out and "10.213.0.250" not in out
+    finally:
+        lab.isc("rm", "-f", "na")
