@@ -19,6 +19,11 @@ struct isc_global {
  * a lab (LAB: letters, digits, . _ -, not starting with '.'). */
 int isc_host_root(const char *lab, char **out, isc_error **err);
 
+/* Exit codes: 1 for a failure (isc_report), ISC_EXIT_USAGE when the command
+ * line cannot be parsed (an unknown option, a missing or extra argument, an
+ * option value of the wrong form); nothing was done then. */
+#define ISC_EXIT_USAGE 2
+
 /* Print "isc: <error>" to stderr and free it; returns 1 (the exit code). */
 int isc_report(isc_error **err);
 

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "isc: unknown global option %s\n", argv[optind - 1]);
 			usage(stderr);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	isc_error *err = NULL;
@@ -185,12 +185,12 @@ int main(int argc, char **argv)
 		root = hostroot;
 	} else if (root[0] == '\0') {
 		fprintf(stderr, "isc: --root: empty directory name\n");
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	g.root = root;
 	if (optind >= argc) {
 		usage(stderr);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	int vi = optind;
 	/* --lab NAME may also follow the verb: anywhere before "--" for most
@@ -241,5 +241,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "isc: unknown command \"%s\"\n", argv[vi]);
 	usage(stderr);
-	return 1;
+	return ISC_EXIT_USAGE;
 }

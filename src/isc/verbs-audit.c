@@ -245,12 +245,12 @@ static int audit_verify(struct isc_global *g, int argc, char **argv)
 			return 0;
 		default:
 			audit_usage(stderr);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "isc: audit verify: unexpected argument %s\n", argv[optind]);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	cleanup_free char *dir = isc_xasprintf("%s/audit", g->root);
 	struct isc_trail_report r;
@@ -302,7 +302,7 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 			if (!ok) {
 				fprintf(stderr, "isc: audit: --type %s: one of exec, login, logout, admin, lost, gap, "
 						"seal, loginuid expected\n", optarg);
-				return 1;
+				return ISC_EXIT_USAGE;
 			}
 			f.type = optarg;
 			break;
@@ -317,7 +317,7 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 		case 'o':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "isc: audit: --format %s: json or text expected\n", optarg);
-				return 1;
+				return ISC_EXIT_USAGE;
 			}
 			f.json = strcmp(optarg, "json") == 0;
 			break;
@@ -326,12 +326,12 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 			return 0;
 		default:
 			audit_usage(stderr);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "isc: audit: unexpected argument %s\n", argv[optind]);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	cleanup_free char *dir = isc_xasprintf("%s/audit", g->root);
 	if (isc_trail_read(dir, show, &f, &err) < 0) {

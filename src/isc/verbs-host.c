@@ -140,13 +140,13 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 		default:
 			fprintf(stderr, "isc init: unknown or incomplete option %s\n", argv[optind - 1]);
 			fputs(init_usage, stderr);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "isc init: unexpected argument \"%s\"\n", argv[optind]);
 		fputs(init_usage, stderr);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	if (g->lab && uplink && strcmp(uplink, ISC_LAB_UPLINK) != 0) {
 		fprintf(stderr, "isc init: --uplink %s: a lab's uplink is " ISC_LAB_UPLINK "\n", uplink);
@@ -218,7 +218,7 @@ int verb_deinit(struct isc_global *g, int argc, char **argv)
 		}
 		fprintf(stderr, "isc deinit: unexpected argument \"%s\"\n", argv[1]);
 		fputs(deinit_usage, stderr);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	isc_error *err = NULL;
 	cleanup_free char *root = absolute(g->root);
@@ -468,21 +468,21 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 		case 'u':
 			if (!user_ok(optarg)) {
 				fprintf(stderr, "isc exec: -u \"%s\": a numeric UID[:GID] of the container\n", optarg);
-				return 1;
+				return ISC_EXIT_USAGE;
 			}
 			o.user = optarg;
 			break;
 		case 'e':
 			if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
 				fprintf(stderr, "isc exec: -e \"%s\": K=V expected\n", optarg);
-				return 1;
+				return ISC_EXIT_USAGE;
 			}
 			env[n_env++] = optarg;
 			break;
 		case 'w':
 			if (optarg[0] != '/') {
 				fprintf(stderr, "isc exec: -w \"%s\": an absolute path expected\n", optarg);
-				return 1;
+				return ISC_EXIT_USAGE;
 			}
 			o.cwd = optarg;
 			break;
@@ -490,13 +490,13 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 		default:
 			fprintf(stderr, "isc exec: unknown or incomplete option %s\n", argv[optind - 1]);
 			fputs(exec_usage, stderr);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	if (argc - optind < 2) {
 		fprintf(stderr, "isc exec: a service NAME and a CMD are required\n");
 		fputs(exec_usage, stderr);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	o.id = argv[optind];
 	o.argv = argv + optind + 1;

@@ -69,7 +69,7 @@ static bool asks_help(int argc, char **argv)
 static int image_import(struct isc_global *g, int argc, char **argv)
 {
 	if (want_args(argc, argv, 2, "import") < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	char id[65];
 	if (isc_image_import(g->root, argv[1], argv[2], id, &err) < 0)
@@ -109,13 +109,13 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[2], "table") != 0) {
 			fprintf(stderr, "isc image ls: --format: unknown format \"%s\" (table or json)\n", argv[2]);
-			return 1;
+			return ISC_EXIT_USAGE;
 		}
 	} else if (argc == 2 && strcmp(argv[1], "--format=json") == 0) {
 		json = true;
 	} else if (argc != 1) {
 		fprintf(stderr, "isc image ls: usage: isc image ls [--format json]\n");
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	isc_error *err = NULL;
 	struct isc_image_info *v = NULL;
@@ -161,7 +161,7 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 static int image_verify(struct isc_global *g, int argc, char **argv)
 {
 	if (want_args(argc, argv, 1, "verify") < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	if (isc_image_verify(g->root, argv[1], &err) < 0)
 		return isc_report(&err);
@@ -172,7 +172,7 @@ static int image_verify(struct isc_global *g, int argc, char **argv)
 static int image_check(struct isc_global *g, int argc, char **argv)
 {
 	if (want_args(argc, argv, 1, "check") < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	char id[65];
 	if (isc_image_resolve(g->root, argv[1], id, &err) < 0)
@@ -187,7 +187,7 @@ static int image_check(struct isc_global *g, int argc, char **argv)
 static int image_rm(struct isc_global *g, int argc, char **argv)
 {
 	if (want_args(argc, argv, 1, "rm") < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	if (isc_image_remove(g->root, argv[1], &err) < 0)
 		return isc_report(&err);
@@ -198,7 +198,7 @@ int verb_image(struct isc_global *g, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		image_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 1 : 0;
+		return argc < 2 ? ISC_EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(image_verbs); i++) {
 		if (strcmp(image_verbs[i].name, argv[1]) != 0)
@@ -212,5 +212,5 @@ int verb_image(struct isc_global *g, int argc, char **argv)
 	}
 	fprintf(stderr, "isc image: unknown command \"%s\"\n", argv[1]);
 	image_usage(stderr);
-	return 1;
+	return ISC_EXIT_USAGE;
 }

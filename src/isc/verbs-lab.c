@@ -105,7 +105,7 @@ static int lab_ls(struct isc_global *g, int argc, char **argv)
 {
 	bool json;
 	if (parse_format("ls", argc, argv, &json) < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	cleanup_strv char **names = NULL;
 	if (isc_lab_list(&names, &err) < 0)
@@ -136,10 +136,10 @@ static int lab_info(struct isc_global *g, int argc, char **argv)
 {
 	bool json;
 	if (parse_format("info", argc, argv, &json) < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	const char *name = need_lab(g, "info");
 	if (name == NULL)
-		return 1;
+		return ISC_EXIT_USAGE;
 	if (!isc_lab_exists(name)) {
 		fprintf(stderr, "isc lab info: lab %s does not exist (isc --lab %s init creates it)\n", name, name);
 		return 1;
@@ -174,15 +174,15 @@ static int lab_exec(struct isc_global *g, int argc, char **argv)
 		first++;
 	else if (first < argc && argv[first][0] == '-') {
 		fprintf(stderr, "isc lab exec: unknown option %s (put the command after --)\n", argv[first]);
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	if (first >= argc) {
 		fprintf(stderr, "isc lab exec: no command: isc --lab NAME lab exec -- CMD [ARG...]\n");
-		return 1;
+		return ISC_EXIT_USAGE;
 	}
 	const char *name = need_lab(g, "exec");
 	if (name == NULL)
-		return 1;
+		return ISC_EXIT_USAGE;
 	if (!isc_lab_exists(name)) {
 		fprintf(stderr, "isc lab exec: lab %s does not exist (isc --lab %s init creates it)\n", name, name);
 		return 1;
@@ -211,10 +211,10 @@ static int no_args(const char *verb, int argc)
 static int lab_create(struct isc_global *g, int argc, char **argv)
 {
 	if (no_args("create", argc) < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	const char *name = need_lab(g, "create");
 	if (name == NULL)
-		return 1;
+		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	if (isc_lab_create(name, &err) < 0)
 		return isc_report(&err);
@@ -224,10 +224,10 @@ static int lab_create(struct isc_global *g, int argc, char **argv)
 static int lab_rm(struct isc_global *g, int argc, char **argv)
 {
 	if (no_args("rm", argc) < 0)
-		return 1;
+		return ISC_EXIT_USAGE;
 	const char *name = need_lab(g, "rm");
 	if (name == NULL)
-		return 1;
+		return ISC_EXIT_USAGE;
 	if (lab_initialised(name)) {
 		cleanup_free char *root = isc_lab_root(name);
 		fprintf(stderr,
@@ -245,7 +245,7 @@ int verb_lab(struct isc_global *g, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		lab_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 1 : 0;
+		return argc < 2 ? ISC_EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(lab_verbs); i++) {
 		if (strcmp(lab_verbs[i].name, argv[1]) != 0)
@@ -262,5 +262,5 @@ int verb_lab(struct isc_global *g, int argc, char **argv)
 	}
 	fprintf(stderr, "isc lab: unknown command \"%s\"\n", argv[1]);
 	lab_usage(stderr);
-	return 1;
+	return ISC_EXIT_USAGE;
 }

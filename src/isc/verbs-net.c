@@ -29,7 +29,7 @@
 static int usage_error(const char *verb, const char *usage)
 {
 	fprintf(stderr, "isc: %s: usage: isc %s %s\n", verb, verb, usage);
-	return 2;
+	return ISC_EXIT_USAGE;
 }
 
 static bool want_help(int argc, char **argv)
@@ -232,7 +232,7 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 		case 'F':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "isc: packets: --format %s: json or text\n", optarg);
-				return 2;
+				return ISC_EXIT_USAGE;
 			}
 			json = strcmp(optarg, "json") == 0;
 			break;

@@ -163,12 +163,12 @@ int verb_logs(struct isc_global *g, int argc, char **argv)
 			as_json = true;
 		else {
 			fputs(logs_usage, stderr);
-			return 2;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
 		fputs(logs_usage, stderr);
-		return 2;
+		return ISC_EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	isc_error *err = NULL;
@@ -231,7 +231,8 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	if (isc_plan_parse_args(argc, argv, &plan, &err) < 0) {
 		isc_error_wrap(&err, "run");
-		return isc_report(&err);
+		isc_report(&err);
+		return ISC_EXIT_USAGE; /* refused before anything was asked of iscd */
 	}
 	bool detach = plan.detach;
 	cleanup_free char *name = isc_xstrdup(plan.name);
@@ -298,7 +299,7 @@ int verb_ps(struct isc_global *g, int argc, char **argv)
 		as_json = true;
 	else if (argc != 1) {
 		fputs(ps_usage, stderr);
-		return 2;
+		return ISC_EXIT_USAGE;
 	}
 	json_t *reply = NULL;
 	if (call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
@@ -339,7 +340,7 @@ int verb_inspect(struct isc_global *g, int argc, char **argv)
 		return 0;
 	if (argc < 2) {
 		fputs(inspect_usage, stderr);
-		return 2;
+		return ISC_EXIT_USAGE;
 	}
 	json_t *all = json_array();
 	int rc = 0;
@@ -380,7 +381,7 @@ static int each_name(struct isc_global *g, int argc, char **argv, int first, jso
 	if (first >= argc) {
 		fprintf(stderr, "isc: %s: a NAME is required\n", argv[0]);
 		json_decref(proto);
-		return 2;
+		return ISC_EXIT_USAGE;
 	}
 	for (int i = first; i < argc; i++) {
 		json_t *req = json_deep_copy(proto);
@@ -409,7 +410,7 @@ static int stop_like(struct isc_global *g, int argc, char **argv, const char *op
 	while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
 		if (c != 't' || parse_timeout(optarg, &timeout) < 0) {
 			fputs(usage, stderr);
-			return 2;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	return each_name(g, argc, argv, optind, json_pack("{s:s, s:I}", "op", op, "timeout", timeout));
@@ -436,7 +437,7 @@ int verb_start(struct isc_global *g, int argc, char **argv)
 		return 0;
 	if (argc > 1 && argv[1][0] == '-') {
 		fputs(usage, stderr);
-		return 2;
+		return ISC_EXIT_USAGE;
 	}
 	return each_name(g, argc, argv, 1, json_pack("{s:s}", "op", "start"));
 }
@@ -464,7 +465,7 @@ int verb_rm(struct isc_global *g, int argc, char **argv)
 			purge = true;
 		else {
 			fputs(usage, stderr);
-			return 2;
+			return ISC_EXIT_USAGE;
 		}
 	}
 	return each_name(g, argc, argv, optind, json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
