@@ -357,8 +357,11 @@ static int init_setup(struct init_args *a, isc_error **err)
 		dprintf(2, "isc-runtime: container init: wait for start: %s\n", strerror(errno));
 		_exit(127);
 	}
-	close(wfd);
 	isc_closep(&a->fifo_fd);
+	/* wfd stays open (O_CLOEXEC) through the startContainer hooks until
+	 * the execve below: `start` waits for its end of the fifo to see EOF
+	 * before it runs the poststart hooks, which the runtime spec orders
+	 * after the user's program has been executed. */
 
 	if (spec->n_hooks[ISC_HOOK_START_CONTAINER] > 0) {
 		struct isc_state s = { .id = (char *)a->id, .bundle = (char *)a->bundle, .pid = getpid() };
@@ -1217,6 +1220,25 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		}
 		if (p[1].revents & POLLIN) {
 			isc_error_set(err, 0, "container init exited before start");
+			goto out;
+		}
+	}
+	/* Released.  The init keeps its end open until its execve (or its
+	 * death) closes it: EOF means the user's program runs. */
+	for (;;) {
+		struct pollfd p = { .fd = fifo, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			isc_error_set(err, errno, "wait for the container init's exec");
+			goto out;
+		}
+		char c;
+		ssize_t n = read(fifo, &c, 1);
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			isc_error_set(err, errno, "wait for the container init's exec");
 			goto out;
 		}
 	}

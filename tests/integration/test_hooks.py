@@ -25,6 +25,8 @@ printf '%s\t%s\t%s\n' "$1" "${ISC_HOOK_ENV:-}" "$state" >> "$2"
 NO_STDIN = "#!/bin/sh\nexit 0\n"
 FAIL = "#!/bin/sh\necho hook failing on purpose >&2\nexit 3\n"
 SLOW = "#!/bin/sh\nexec sleep 20\n"
+# a startContainer hook that takes its time before it logs
+LATE = "#!/bin/sh\nsleep 0.5\nexec /mnt/hook.sh \"$@\"\n"
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def hooks_dir(test_dir):
     os.makedirs(d)
     os.chmod(d, 0o777)  # container root (host uid 100000) appends to the log
     for name, text in (("hook.sh", HOOK), ("nostdin.sh", NO_STDIN), ("fail.sh", FAIL),
-                       ("slow.sh", SLOW)):
+                       ("slow.sh", SLOW), ("late.sh", LATE)):
         p = os.path.join(d, name)
         with open(p, "w") as f:
             f.write(text)
@@ -111,6 +113,28 @@ def test_hook_order_and_state(runtime, busybox_bundle, hooks_dir):
         elif name != "poststop":
             assert state["pid"] == pid, (name, state)
     assert entries[-1][2]["status"] == "stopped"
+
+
+def test_poststart_follows_the_exec_of_the_program(runtime, busybox_bundle, hooks_dir):
+    """poststart runs after the user's program was executed (runtime-spec), so after a slow
+    startContainer hook, and before start returns."""
+    if runtime.is_runc:
+        pytest.skip("runc runs poststart during create (a known deviation)")
+    host_log = os.path.join(hooks_dir, "hooks.log")
+    b = busybox_bundle("/bin/payload", "echo", "started")
+    b.add_mount("/mnt", hooks_dir)
+    env = ["PATH=/bin:/usr/bin"]
+    b.config["hooks"] = {
+        "startContainer": [_hook("/mnt/late.sh", "startContainer", "/mnt/hooks.log", env=env)],
+        "poststart": [_hook(os.path.join(hooks_dir, "hook.sh"), "poststart", host_log, env=env)],
+    }
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    # start has returned: both hooks ran, in the spec's order
+    assert [e[0] for e in _read_log(host_log)] == ["startContainer", "poststart"]
+    runtime.wait_status(b.id, "stopped")
+    assert "started" in b.output()
+    assert runtime.delete(b.id).returncode == 0
 
 
 def test_prestart_hook_runs(runtime, bundle, hooks_dir):
