@@ -67,7 +67,8 @@ static void usage(FILE *f)
 		   "  image verify NAME            rehash every file of an image against its manifest\n"
 		   "  image check NAME             the quick check a container start makes\n"
 		   "  image rm NAME                remove an image name (and its content when unused)\n"
-		   "\nSee isc(1).\n");
+		   "\nExit status: 0 success, 1 failure, 2 a command line refused before anything was done.\n"
+		   "See isc(1).\n");
 }
 
 int verb_help(struct isc_global *g, int argc, char **argv)

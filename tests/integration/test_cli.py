@@ -80,6 +80,7 @@ def test_failures_exit_1_and_help_exits_0(root):
         r = isc(root, *args)
         assert r.returncode == 1, (args, r.returncode, r.stderr)
         assert r.stderr.startswith("isc"), r.stderr
+    assert "Exit status: 0 success, 1 failure, 2 " in isc(root, "--help").stdout
     for args in (["--help"], ["run", "--help"], ["image", "--help"], ["lab", "--help"], ["audit", "--help"],
                  ["ps", "--help"], ["expose", "--help"]):
         r = isc(root, *args)
