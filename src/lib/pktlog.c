@@ -37,17 +37,27 @@ static void set_addr(json_t *o, const char *k, const void *a4)
 	json_object_set_new(o, k, json_string(s));
 }
 
+/* The bridge rules log frames as the container sent them, before the
+ * kernel checked the IPv4 header: a header that is not one is named, not
+ * guessed at. */
 static void record_ipv4(json_t *o, const uint8_t *p, size_t len)
 {
-	if (len < 20 || (p[0] >> 4) != 4)
+	if (len < 20 || (p[0] >> 4) != 4) {
+		json_object_set_new(o, "malformed", json_string(len < 20 ? "short ipv4 header" : "not ipv4"));
 		return;
+	}
 	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
 	uint8_t proto = p[9];
 	set_addr(o, "src", p + 12);
 	set_addr(o, "dst", p + 16);
+	if (ihl < 20 || ihl > len) {
+		json_object_set_new(o, "proto", json_integer(proto));
+		json_object_set_new(o, "malformed", json_string("ipv4 header length"));
+		return;
+	}
 	bool first_fragment = ((p[6] & 0x1f) | p[7]) == 0;
 	const uint8_t *l4 = p + ihl;
-	size_t l4len = len > ihl ? len - ihl : 0;
+	size_t l4len = len - ihl;
 	switch (proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:

@@ -8,6 +8,8 @@
  *    "sport": 40000, "dport": 80}
  * At ISC_PKTLOG_MAX_SIZE the file becomes packets.jsonl.1 (one old
  * generation) and a new one starts.
+ * A frame whose IPv4 header is malformed gets "malformed": "short ipv4
+ * header" | "not ipv4" | "ipv4 header length" and no ports.
  * "container" names the container whose port (host-side veth "vcN", mapped
  * through the IPAM file) the packet came from, else the one it was going to.
  * Lines are capped at ISC_PKTLOG_MAX_PER_SEC (the kernel rules are

@@ -177,6 +177,32 @@ static void packet_records(void **state)
 	o = isc_pktlog_record("T", "isc-accept ", NULL, NULL, NULL, NULL, NULL, 0x0800, tcp, 10);
 	assert_string_equal(json_string_value(json_object_get(o, "verdict")), "accept");
 	assert_null(json_object_get(o, "src"));
+	assert_string_equal(json_string_value(json_object_get(o, "malformed")), "short ipv4 header");
+	json_decref(o);
+	/* what a container may put on the wire: a header length below 20 or past the end */
+	uint8_t bad[40];
+	memcpy(bad, tcp, sizeof(bad));
+	bad[0] = 0x43;
+	o = isc_pktlog_record("T", "isc-spoof-ip ", "isc0", NULL, "vc1", NULL, "web", 0x0800, bad, sizeof(bad));
+	assert_string_equal(json_string_value(json_object_get(o, "malformed")), "ipv4 header length");
+	assert_string_equal(json_string_value(json_object_get(o, "src")), "10.213.0.99");
+	assert_int_equal(json_integer_value(json_object_get(o, "proto")), 6);
+	assert_null(json_object_get(o, "sport"));
+	json_decref(o);
+	bad[0] = 0x4f; /* 60 bytes of header in a 40-byte packet */
+	o = isc_pktlog_record("T", "isc-spoof-ip ", "isc0", NULL, "vc1", NULL, "web", 0x0800, bad, sizeof(bad));
+	assert_string_equal(json_string_value(json_object_get(o, "malformed")), "ipv4 header length");
+	json_decref(o);
+	bad[0] = 0x65; /* not version 4 */
+	o = isc_pktlog_record("T", "isc-spoof-ip ", "isc0", NULL, "vc1", NULL, "web", 0x0800, bad, sizeof(bad));
+	assert_string_equal(json_string_value(json_object_get(o, "malformed")), "not ipv4");
+	assert_null(json_object_get(o, "src"));
+	json_decref(o);
+	/* a well-formed header without ports (the tcp one cut after 22 bytes) */
+	o = isc_pktlog_record("T", "isc-spoof-ip ", "isc0", NULL, "vc1", NULL, "web", 0x0800, tcp, 22);
+	assert_null(json_object_get(o, "malformed"));
+	assert_null(json_object_get(o, "sport"));
+	assert_string_equal(json_string_value(json_object_get(o, "proto")), "tcp");
 	json_decref(o);
 }
 
