@@ -692,7 +692,7 @@ struct elems_job {
  * that sent them: the container's own CPU, which then sends less.  With
  * it, the sender's CPU only queues the packet.  Measured with one TCP
  * stream through NAT (bench/run-net.sh, ratio of medians to a plain veth
- * pair): 0.81-0.82 without, 0.86-0.97 with.  A tuning, not a guard: when
+ * pair): 0.81-0.84 without, 0.86-0.99 with.  A tuning, not a guard: when
  * the kernel has no RPS (or there is one CPU), the container runs without
  * it. */
 static void steer_container_link(const char *ifn, int nsfd)

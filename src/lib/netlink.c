@@ -78,24 +78,37 @@ int isc_nl_open(isc_nl **nl, isc_error **err)
 	return nl_open_here(nl, err);
 }
 
-int isc_nl_open_in(int netns_fd, isc_nl **nl, isc_error **err)
+/* Run fn on this thread inside the network namespace netns_fd (-1: where
+ * it is), then bring the thread back.  What fn makes meanwhile stays bound
+ * to that namespace: the kernel binds a netlink socket at socket(), and a
+ * sysfs superblock at its creation.  Needs CAP_SYS_ADMIN (setns); the
+ * thread returns to its namespace before anything else runs in it. */
+static int in_netns(int netns_fd, int (*fn)(void *arg, isc_error **err), void *arg, isc_error **err)
 {
-	/* The kernel binds a netlink socket to the network namespace of the
-	 * thread that calls socket(): switch this thread in, open, switch back.
-	 * Needs CAP_SYS_ADMIN (setns); the thread returns to its namespace
-	 * before anything else runs in it. */
+	if (netns_fd < 0)
+		return fn(arg, err);
 	cleanup_close int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return isc_error_set(err, errno, "open /proc/thread-self/ns/net");
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
 		return isc_error_set(err, errno, "setns into the network namespace (fd %d)", netns_fd);
-	int r = nl_open_here(nl, err);
+	int r = fn(arg, err);
 	if (setns(self, CLONE_NEWNET) < 0) {
 		/* Running on in the wrong network namespace could configure the
 		 * wrong host: this must never continue. */
 		abort();
 	}
 	return r;
+}
+
+static int nl_open_fn(void *arg, isc_error **err)
+{
+	return nl_open_here(arg, err);
+}
+
+int isc_nl_open_in(int netns_fd, isc_nl **nl, isc_error **err)
+{
+	return in_netns(netns_fd, nl_open_fn, nl, err);
 }
 
 void isc_nl_close(isc_nl **nl)
@@ -711,39 +724,27 @@ int isc_cpumask_hex(const cpu_set_t *set, char *buf, size_t len)
 	return 0;
 }
 
-/* A detached sysfs mount of the network namespace netns_fd (-1: this
- * thread's): sysfs shows the links of the namespace its mounter was in
- * when the superblock was made, so the thread enters the namespace for
- * fsopen/fsmount only, then returns. */
-static int sysfs_open_in(int netns_fd, isc_error **err)
+/* A detached sysfs mount of this thread's network namespace (*(int *)arg):
+ * sysfs shows the links of the namespace its mounter was in when the
+ * superblock was made. */
+static int sysfs_open_fn(void *arg, isc_error **err)
 {
-	cleanup_close int self = -1;
-	if (netns_fd >= 0) {
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (self < 0)
-			return isc_error_set(err, errno, "open /proc/thread-self/ns/net");
-		if (setns(netns_fd, CLONE_NEWNET) < 0)
-			return isc_error_set(err, errno, "setns into the network namespace (fd %d)", netns_fd);
-	}
-	int mnt = -1;
-	int e = 0;
 	cleanup_close int fs = fsopen("sysfs", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
-	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0)
-		e = errno;
-	if (self >= 0 && setns(self, CLONE_NEWNET) < 0)
-		abort(); /* never go on in the wrong network namespace */
+	if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return isc_error_set(err, errno, "mount sysfs of the network namespace");
+	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (mnt < 0)
-		return isc_error_set(err, e, "mount sysfs of the network namespace");
-	return mnt;
+		return isc_error_set(err, errno, "mount sysfs of the network namespace");
+	*(int *)arg = mnt;
+	return 0;
 }
 
 int isc_nl_link_rps(int netns_fd, const char *ifname, const char *mask, isc_error **err)
 {
 	if (ifname[0] == '\0' || strchr(ifname, '/') != NULL || strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
 		return isc_error_set(err, EINVAL, "receive steering: \"%s\" is not a link name", ifname);
-	cleanup_close int mnt = sysfs_open_in(netns_fd, err);
-	if (mnt < 0)
+	cleanup_close int mnt = -1;
+	if (in_netns(netns_fd, sysfs_open_fn, &mnt, err) < 0)
 		return isc_error_wrap(err, "receive steering of %s", ifname);
 	cleanup_free char *qpath = isc_xasprintf("class/net/%s/queues", ifname);
 	int qfd = openat(mnt, qpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
