@@ -182,9 +182,10 @@ static void print_packet(json_t *o, bool json)
 	else
 		snprintf(dst, sizeof(dst), "%s", S("dst"));
 	const char *proto = json_is_string(json_object_get(o, "proto")) ? S("proto") : "-";
-	printf("%s %-16s %-12s %-5s %s -> %s in=%s%s%s out=%s\n", t ? t : "-", S("prefix"), S("container"), proto, src,
-	       dst, S("in"), json_object_get(o, "physin") ? "/" : "", json_object_get(o, "physin") ? S("physin") : "",
-	       S("out"));
+	const char *bad = json_string_value(json_object_get(o, "malformed"));
+	printf("%s %-16s %-12s %-5s %s -> %s in=%s%s%s out=%s%s%s\n", t ? t : "-", S("prefix"), S("container"), proto,
+	       src, dst, S("in"), json_object_get(o, "physin") ? "/" : "", json_object_get(o, "physin") ? S("physin") : "",
+	       S("out"), bad ? " malformed: " : "", bad ? bad : "");
 #undef S
 }
 

@@ -85,3 +85,19 @@ def test_failures_exit_1_and_help_exits_0(root):
                  ["ps", "--help"], ["expose", "--help"]):
         r = isc(root, *args)
         assert r.returncode == 0 and r.stdout and r.stderr == "", (args, r.returncode, r.stderr)
+
+
+def test_packets_text_names_a_malformed_header(tmp_path):
+    """isc packets prints what the packet log says of a malformed IPv4 header (docs/network.md)."""
+    root = tmp_path / "r"
+    (root / "log").mkdir(parents=True)
+    (root / "log" / "packets.jsonl").write_text(
+        '{"time":"T","prefix":"isc-spoof-ip","verdict":"drop","container":"web","in":"isc0","physin":"vc1",'
+        '"src":"10.213.0.99","dst":"192.0.2.1","proto":6,"malformed":"ipv4 header length"}\n'
+        '{"time":"T","prefix":"isc-spoof-ip","verdict":"drop","container":"web","in":"isc0","physin":"vc1",'
+        '"src":"10.213.0.99","dst":"192.0.2.1","proto":"tcp","sport":1,"dport":2}\n')
+    r = isc(str(root), "packets")
+    assert r.returncode == 0, r.stderr
+    bad, good = r.stdout.splitlines()
+    assert bad.endswith("malformed: ipv4 header length") and "10.213.0.99 -> 192.0.2.1" in bad
+    assert "malformed" not in good and "10.213.0.99:1 -> 192.0.2.1:2" in good
