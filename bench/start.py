@@ -158,7 +158,7 @@ def build_runners(work, variant, tools, payload_args, seccomp, bpf_path):
         seccomp, bpf_path = None, None
     rootfs = os.path.join(work, "rootfs")
     runners = []
-    for rt in ["isc", "crun", "runc"]:
+    for rt in OCI_RUNNERS:
         exe = tools.get(rt)
         if not exe:
             continue
@@ -176,7 +176,7 @@ def build_runners(work, variant, tools, payload_args, seccomp, bpf_path):
         r = Runner(rt, [exe, "--root", state, "run", "--bundle", bundle, "@ID@"], opts, tmpl=tmpl,
                    cfg=os.path.join(bundle, "config.json"))
         r.state, r.bundle, r.userns = state, bundle, userns
-        if rt == "isc" and os.environ.get("ISC_BENCH_POST_DELETE"):
+        if rt in ("isc", "isc-ref") and os.environ.get("ISC_BENCH_POST_DELETE"):
             # untimed `delete --force` after each run, for a runtime whose `run` keeps state
             r.post = [exe, "--root", state, "delete", "--force", "@ID@"]
         runners.append(r)
@@ -222,7 +222,7 @@ def preflight(work, runner, seccomp, bpf_path):
     """Run the container once with busybox sh printing its view; exit 7 expected."""
     args = ["/bin/busybox", "sh", "-c", PREFLIGHT_SH]
     rid = "%s-pre-%s-%s" % (PREFIX, runner.name, "u" if runner.userns else "n")
-    if runner.name in ("isc", "crun", "runc"):
+    if runner.name in OCI_RUNNERS:
         cfg = oci_config(os.path.join(work, "rootfs"), args, seccomp, runner.userns, rid)
         with open(runner.cfg, "w") as f:
             json.dump(cfg, f, indent=1)
@@ -353,7 +353,7 @@ def profile(work, runners, results_base):
     out = []
     for r in runners:
         if r.name not in ("isc", "crun", "runc", "bwrap", "floor"):
-            continue
+            continue  # (isc-ref: the reference build is profiled in its own commit's runs)
         if r.name in ("bwrap", "floor"):
             sfile = results_base + "-strace-%s.txt" % r.name
             pass_fds = ()
@@ -480,6 +480,9 @@ def main():
     ap.add_argument("--only", default="", help="comma list of runners to keep (isc,crun,runc,bwrap,floor)")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--reference", nargs="?", const="", default=None, metavar="COMMIT",
+                    help="also time isc-runtime built at COMMIT (default: bench/reference-commit), "
+                         "side by side, and report new/reference ratios")
     o = ap.parse_args()
     if o.quick:
         o.hot, o.idle, o.warmup = 8, 4, 2
@@ -498,6 +501,9 @@ def main():
              "unshare": shutil.which("unshare")}
     isc = os.environ.get("ISC_RUNTIME") or os.path.join(TOP, "build/src/runtime/isc-runtime")
     tools["isc"] = isc if os.access(isc, os.X_OK) else None
+    ref_sha = None
+    if o.reference is not None:
+        ref_sha, tools["isc-ref"] = reference_runtime(o.reference or default_reference())
     keep = set(o.only.split(",")) if o.only else None
     unavailable = {}
     if not tools["isc"]:
@@ -511,8 +517,11 @@ def main():
                    ("unshare", ["unshare", "--version"])]:
         if tools.get(k):
             versions[k] = sh(cmd).stdout.splitlines()[0]
-    if tools["isc"]:
-        versions["isc"] = (sh([tools["isc"], "--version"]).stdout.strip().splitlines() or ["(no --version output)"])[0]
+    for k in ("isc", "isc-ref"):
+        if tools.get(k):
+            versions[k] = (sh([tools[k], "--version"]).stdout.strip().splitlines() or ["(no --version output)"])[0]
+    if ref_sha:
+        versions["isc-ref"] += " (reference build of commit %s)" % ref_sha
 
     payload_host, PAYLOAD_ARGS, payload_desc = find_payload()
     make_rootfs(os.path.join(work, "rootfs"), payload_host)
@@ -604,7 +613,7 @@ def main():
         md.append("Medians of per-round ratios (wall time):\n")
         md.append("| ratio | hot | idle |")
         md.append("|---|---|---|")
-        pairs = [("isc", b) for b in ["bwrap", "crun", "runc", "floor"]] + \
+        pairs = [("isc", b) for b in ["isc-ref", "bwrap", "crun", "runc", "floor"]] + \
                 [(a, "floor") for a in ["crun", "runc", "bwrap"]] + [("crun", "bwrap"), ("runc", "crun")]
         for a, b in pairs:
             if a in names and b in names:
@@ -615,6 +624,10 @@ def main():
             rb, rc = ratio(hot, "isc", "bwrap"), ratio(hot, "isc", "crun")
             rss = summarize(hot, ["isc"])["isc"]["rss"]
             md.append("")
+            rr = ratio(hot, "isc", "isc-ref")
+            if rr is not None:
+                md.append("Against the reference (hot): isc/isc-ref = **%s**, budget ≤ 1.05: **%s**" % (
+                    fmt(rr), "met" if rr <= 1.05 else "not met"))
             md.append("Goals (hot): isc/bwrap ≤ 1: **%s** (%s); isc/crun ≤ 0.33: **%s** (%s); isc peak RSS ≤ 2048 KiB: **%s** (%s)" % (
                 "met" if rb is not None and rb <= 1 else "not met", fmt(rb),
                 "met" if rc is not None and rc <= 1 / 3 else "not met", fmt(rc),
@@ -655,6 +668,42 @@ def main():
 
 PREFIX = "isc-bench"
 PAYLOAD_ARGS = []
+# the OCI runtimes measured (isc-ref: a reference build of isc-runtime, --reference)
+OCI_RUNNERS = ["isc", "isc-ref", "crun", "runc"]
+REF_CACHE = "/var/cache/isc-bench"
+
+
+def reference_runtime(spec):
+    """Build isc-runtime at commit SPEC (normal build) once into REF_CACHE/<sha>/ and return
+    its path.  The tree is taken with `git archive`, so the working tree is never touched."""
+    p = sh(["git", "-C", TOP, "rev-parse", "--verify", spec + "^{commit}"])
+    if p.returncode:
+        sys.exit("--reference %s: not a commit of this repository: %s" % (spec, p.stderr.strip()))
+    sha = p.stdout.strip()
+    base = os.path.join(REF_CACHE, sha)
+    exe = os.path.join(base, "build", "src", "runtime", "isc-runtime")
+    if os.access(exe, os.X_OK):
+        return sha, exe
+    log("building the reference isc-runtime at %s into %s" % (sha[:12], base))
+    shutil.rmtree(base, ignore_errors=True)
+    src = os.path.join(base, "src")
+    os.makedirs(src)
+    p = subprocess.run("git -C '%s' archive '%s' | tar -x -C '%s'" % (TOP, sha, src), shell=True,
+                       stderr=subprocess.PIPE, text=True)
+    if p.returncode:
+        sys.exit("--reference: git archive %s failed: %s" % (sha, p.stderr.strip()))
+    for cmd in (["meson", "setup", os.path.join(base, "build"), src],
+                ["ninja", "-C", os.path.join(base, "build"), "src/runtime/isc-runtime"]):
+        p = sh(cmd)
+        if p.returncode:
+            shutil.rmtree(base, ignore_errors=True)
+            sys.exit("--reference: %s failed:\n%s%s" % (" ".join(cmd[:2]), p.stdout[-2000:], p.stderr[-2000:]))
+    return sha, exe
+
+
+def default_reference():
+    with open(os.path.join(HERE, "reference-commit")) as f:
+        return f.read().split()[0]
 
 if __name__ == "__main__":
     main()
