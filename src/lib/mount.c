@@ -607,9 +607,13 @@ int isc_rootfs_pivot(const char *rootfs, isc_error **err)
 	/* the old root ends up stacked on ".", the new root below it */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return isc_error_set(err, errno, "pivot_root %s", rootfs);
-	/* no unmount event may propagate from the detach to the host */
-	if (mount(NULL, ".", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return isc_error_set(err, errno, "make old root rprivate");
+	/* no unmount event may propagate from the detach to the host.  "." is
+	 * the new root here (mount(2) does not step onto the old root stacked
+	 * on it), so rslave, not rprivate: rprivate would also cut the new
+	 * root from the host, and rootfsPropagation rslave/rshared could then
+	 * never receive the host's mounts. */
+	if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return isc_error_set(err, errno, "make old root rslave");
 	if (umount2(".", MNT_DETACH) < 0)
 		return isc_error_set(err, errno, "detach old root");
 	if (chdir("/") < 0)

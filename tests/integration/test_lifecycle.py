@@ -4,7 +4,9 @@
 Proves: `state` reports created -> running -> stopped with the right pid
 and bundle; `run` returns the container's exit status; `kill` accepts TERM,
 SIGTERM and 15; `delete --force` stops a running container; after `delete`
-no process, mount, cgroup directory or state directory is left.
+no process, mount, cgroup directory or state directory is left; `spec
+--bundle DIR` writes DIR/config.json (never over an existing one, which it
+names) and that config runs as written.
 """
 import json
 import os
@@ -192,6 +194,52 @@ def test_spec_writes_valid_config(runtime):
     assert spec["ociVersion"].startswith("1.")
     assert spec["process"]["args"]
     assert spec["root"]["path"]
+
+
+def test_spec_bundle_writes_there_and_runs(runtime, busybox_bundle, busybox_rootfs):
+    """spec --bundle DIR writes DIR/config.json (not ./config.json), and the
+    config runs as written: its `sh` reads a command from stdin."""
+    b = busybox_bundle()
+    r = runtime("spec", "--bundle", b.path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert not os.path.exists(os.path.join(runtime.workdir, "config.json"))
+    with open(b.config_path) as f:
+        spec = json.load(f)
+    assert spec["root"] == {"path": "rootfs", "readonly": True}
+    assert spec["process"]["args"] == ["sh"]
+    os.symlink(busybox_rootfs, os.path.join(b.path, "rootfs"))
+    r = runtime("run", "--bundle", b.path, b.id, stdin="echo spec-ran; id -u\n",
+                out=b.out_path, err=b.err_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "spec-ran\n0\n"
+    # a foreground run deletes the container; no cgroupsPath in the default
+    # config (isc names its groups isc-<id>): nothing left
+    assert runtime.state(b.id, check=False).returncode != 0
+    assert helpers.cgroup_leftovers("isc-" + b.id) == []
+    assert helpers.cgroup_leftovers(b.id) == []
+
+
+@pytest.mark.isc_only
+def test_spec_bundle_refuses_to_overwrite(runtime, test_dir):
+    d = os.path.join(test_dir, "spec-bundle")
+    os.makedirs(d)
+    cfg = os.path.join(d, "config.json")
+    with open(cfg, "w") as f:
+        f.write("mine\n")
+    r = runtime("spec", "--bundle", d)
+    assert r.returncode != 0
+    assert "spec: %s already exists; not overwriting it" % cfg in r.stderr, r.stderr
+    with open(cfg) as f:
+        assert f.read() == "mine\n"
+
+
+@pytest.mark.isc_only
+def test_spec_bundle_missing_dir_named(runtime, test_dir):
+    d = os.path.join(test_dir, "no-such-dir")
+    r = runtime("spec", "--bundle", d)
+    assert r.returncode != 0
+    assert "spec: create %s/config.json" % d in r.stderr, r.stderr
+    assert not os.path.exists(d)
 
 
 def test_spec_rootless(runtime):

@@ -3,8 +3,11 @@ cache's effect on a real start, and that a container never changes the
 host's device nodes."""
 import os
 import stat
+import subprocess
 
 import pytest
+
+import helpers
 
 
 def test_personality_linux32(runtime, busybox_bundle):
@@ -18,15 +21,80 @@ def test_personality_default_is_native(runtime, busybox_bundle):
     assert runtime.run_ok(b).strip() == os.uname().machine
 
 
-@pytest.mark.parametrize("prop", ["rprivate", "rslave"])
-def test_rootfs_propagation_does_not_leak_mounts(runtime, bundle, prop):
-    # a mount the container makes must never appear on the host
-    b = bundle("true")
+def _host_mounts_under(path):
+    return sorted(m for m in helpers.mount_leftovers(path) if m != os.path.realpath(path))
+
+
+def _mountinfo_line(text, mountpoint):
+    lines = [l for l in text.splitlines() if l.split()[4] == mountpoint]
+    assert lines, "no %s in\n%s" % (mountpoint, text)
+    return lines[-1]
+
+
+def _tags(line):
+    """The optional fields of a mountinfo line: shared:N, master:N, ..."""
+    fields = line.split()
+    return {f.split(":")[0] for f in fields[6:fields.index("-")]}
+
+
+@pytest.mark.parametrize("prop,receives,tags", [
+    ("rprivate", False, set()),
+    ("rslave", True, {"master"}),
+    # isc: shared among the container's own mounts, still a slave of the
+    # host: none of its mounts leaves (src/lib/mount.c prepare_propagation)
+    pytest.param("rshared", True, {"shared", "master"}, marks=pytest.mark.isc_only),
+])
+def test_rootfs_propagation_does_not_leak_mounts(runtime, bundle, prop, receives, tags):
+    """The container (no user namespace, so only the runtime's propagation
+    settings keep its mounts in; CAP_SYS_ADMIN) mounts a tmpfs inside its
+    root, whose host side is a shared mount: the host never sees it.  The
+    propagation asked is what the container's root gets: a host mount made
+    after the start reaches the container for rslave and rshared, not for
+    rprivate.  Control: a mount namespace made outside isc without changing
+    the propagation does leak a mount to the host here."""
+    b = bundle("sleep", "60")
     b.config["linux"]["rootfsPropagation"] = prop
-    before = open("/proc/self/mountinfo").read().count("\n")
-    runtime.run_ok(b)
-    after = open("/proc/self/mountinfo").read().count("\n")
-    assert after == before
+    helpers.set_namespace(b.config, "user", present=False)
+    del b.linux["uidMappings"], b.linux["gidMappings"]
+    helpers.set_caps(b.config, helpers.MINIMAL_CAPS + ["CAP_SYS_ADMIN"])
+    mnt = os.path.join(b.rootfs, "mnt")
+    for d in ("sub", "hostmnt", "probe"):
+        os.makedirs(os.path.join(mnt, d))
+    subprocess.run(["mount", "--bind", b.rootfs, b.rootfs], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", b.rootfs], check=True)
+        # control: a plain mount namespace leaks through this shared mount
+        subprocess.run(["unshare", "--mount", "--propagation", "unchanged",
+                        "mount", "-t", "tmpfs", "isc-probe", os.path.join(mnt, "probe")],
+                       check=True)
+        assert _host_mounts_under(b.rootfs) == [os.path.join(mnt, "probe")]
+        subprocess.run(["umount", os.path.join(mnt, "probe")], check=True)
+
+        assert runtime.create(b).returncode == 0, b.errors()
+        assert runtime.start(b.id).returncode == 0
+        r = runtime("exec", b.id, "/bin/payload", "mount", "isc-ctmp", "/mnt/sub", "tmpfs")
+        assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+        assert _host_mounts_under(b.rootfs) == [], "a container mount reached the host"
+
+        subprocess.run(["mount", "-t", "tmpfs", "isc-hosttmp", os.path.join(mnt, "hostmnt")],
+                       check=True)
+        open(os.path.join(mnt, "hostmnt", "marker"), "w").close()
+        r = runtime("exec", b.id, "/bin/payload", "mountinfo")
+        assert r.returncode == 0, r.stderr
+        inside = r.stdout
+        # the container's own mount is there (so the check above means something)
+        assert _mountinfo_line(inside, "/mnt/sub").split(" - ")[1].split()[:2] == ["tmpfs", "isc-ctmp"]
+        assert _tags(_mountinfo_line(inside, "/")) == tags, inside
+        seen = [l for l in inside.splitlines() if l.split()[4] == "/mnt/hostmnt"]
+        r = runtime("exec", b.id, "/bin/payload", "ls", "/mnt/hostmnt")
+        if receives:
+            assert seen and r.stdout == "marker\n", inside
+        else:
+            assert not seen and r.stdout == "", inside
+        assert _host_mounts_under(b.rootfs) == [os.path.join(mnt, "hostmnt")]
+    finally:
+        for m in sorted(helpers.mount_leftovers(b.rootfs), key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
 
 
 def test_host_device_nodes_untouched(runtime, bundle):

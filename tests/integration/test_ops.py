@@ -11,6 +11,7 @@ without leftovers; update writes new limits into the container's cgroups
 for a hierarchy the container was not in before; bad values are refused
 with the flag named.
 """
+import contextlib
 import json
 import os
 import time
@@ -143,30 +144,70 @@ def test_pause_stopped_fails(runtime, bundle):
     assert runtime("resume", b.id).returncode != 0
 
 
-def _unwired(runtime, b, where):
-    """cgroup v1: a frozen task acts on SIGKILL only once thawed; until
-    container.c calls isc_control_thaw_after_kill() there, thaw by hand so
-    that nothing is left, and report the gap."""
-    assert runtime("resume", b.id).returncode == 0
-    runtime.wait_status(b.id, "stopped")
-    assert runtime.delete(b.id, force=True).returncode == 0
-    pytest.xfail("container.c %s does not thaw a paused container after SIGKILL yet" % where)
+def _frozen_state(b):
+    """The container's freezer state (v1 freezer.state, or v2 cgroup.freeze
+    as FROZEN/THAWED)."""
+    for d in helpers.cgroup_leftovers(b.cgroup_name):
+        if os.path.exists(os.path.join(d, "freezer.state")):
+            return _read(os.path.join(d, "freezer.state"))
+        if os.path.exists(os.path.join(d, "cgroup.freeze")):
+            return "FROZEN" if _read(os.path.join(d, "cgroup.freeze")) == "1" else "THAWED"
+    raise AssertionError("no freezer cgroup for %s" % b.id)
+
+
+def _thaw(b):
+    """Thaw the container's freezer group by hand (cleanup after a failure:
+    frozen tasks cannot die, so neither teardown's kill nor rmdir would
+    work)."""
+    for d in helpers.cgroup_leftovers(b.cgroup_name):
+        for name, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+            try:
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(value)
+            except OSError:
+                pass
+
+
+@contextlib.contextmanager
+def _thawed_on_failure(b):
+    try:
+        yield
+    except BaseException:
+        _thaw(b)
+        raise
 
 
 def test_kill_paused_container(runtime, bundle):
+    """SIGKILL to a paused container kills it: the runtime thaws the
+    freezer after the kill (a frozen v1 task acts on SIGKILL only when
+    thawed), so the init is gone without a resume."""
     b = bundle("sleep", "60")
-    _started(runtime, b)
+    pid = _started(runtime, b)["pid"]
     assert runtime("pause", b.id).returncode == 0
-    assert runtime.kill(b.id, "KILL").returncode == 0
-    try:
-        runtime.wait_status(b.id, "stopped", timeout=3)
-    except AssertionError:
-        if not runtime.is_isc:
-            raise
-        _unwired(runtime, b, "isc_container_kill")
+    assert runtime.state(b.id)["status"] == "paused"
+    assert _frozen_state(b) == "FROZEN"
+    with _thawed_on_failure(b):
+        r = runtime.kill(b.id, "KILL")
+        assert r.returncode == 0, r.stderr
+        helpers.wait_for(lambda: not helpers.pid_alive(pid), timeout=10,
+                         what="the paused init %d to die after SIGKILL" % pid)
+        runtime.wait_status(b.id, "stopped")
+    r = runtime.delete(b.id)
+    assert r.returncode == 0, r.stderr
+    assert runtime.state(b.id, check=False).returncode != 0
+    assert helpers.cgroup_leftovers(b.cgroup_name) == []
 
 
 FAMILY = "sleep 60 & sleep 60 & sleep 60 & echo ready; wait"
+
+
+def _family_pids(b):
+    procs = set()
+    for d in helpers.cgroup_leftovers(b.cgroup_name):
+        p = os.path.join(d, "cgroup.procs")
+        if os.path.exists(p):
+            procs |= {int(x) for x in _read(p).split()}
+    return procs
 
 
 def test_kill_all_paused_container(runtime, busybox_bundle):
@@ -179,16 +220,23 @@ def test_kill_all_paused_container(runtime, busybox_bundle):
 
 
 def test_delete_force_paused_container(runtime, busybox_bundle):
+    """delete --force of a paused container (an init and three children)
+    kills every process, thaws, and leaves no state, cgroup or process."""
     b = busybox_bundle("/bin/sh", "-c", FAMILY)
     _started(runtime, b)
     helpers.wait_for(lambda: "ready" in b.output(), what="children")
+    pids = _family_pids(b)
+    assert len(pids) == 4, pids
     assert runtime("pause", b.id).returncode == 0
-    r = runtime.delete(b.id, force=True)
-    if r.returncode != 0 and runtime.is_isc and "did not exit" in r.stderr:
-        _unwired(runtime, b, "destroy_locked")
-    assert r.returncode == 0, r.stderr
+    assert _frozen_state(b) == "FROZEN"
+    with _thawed_on_failure(b):
+        r = runtime.delete(b.id, force=True)
+        assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
     assert runtime.state(b.id, check=False).returncode != 0
     assert helpers.cgroup_leftovers(b.cgroup_name) == []
+    assert [p for p in pids if helpers.pid_alive(p)] == []
+    assert helpers.state_leftovers(runtime.root, b.id) == []
 
 
 # ---- update -----------------------------------------------------------------

@@ -175,14 +175,49 @@ def _run_with_fds(runtime, b, extra_args, fds, env=None):
                               env=dict(os.environ, **(env or {})), timeout=30)
 
 
-def _fds_in_container_test(runtime, bundle, extra_args, env):
-    # a file anyone may reopen: the container's root is not the host's
+def _fd3_target(runtime):
+    """A file anyone may reopen (the container's root is not the host's),
+    opened for writing; returns (fd, path)."""
     path = os.path.join(runtime.workdir, "fd3-target")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     os.fchmod(fd, 0o666)
+    return fd, path
+
+
+def _fds_inside(runtime, bundle, extra_args, env, pass_fd3=True):
+    """The container's open fds as the payload lists them from inside:
+    {fd: readlink target}.  fd 3 of the runtime's caller is fd3-target."""
+    fd, path = _fd3_target(runtime)
+    try:
+        b = bundle("fds")
+        r = _run_with_fds(runtime, b, extra_args, [fd] if pass_fd3 else [], env)
+        assert r.returncode == 0, b.output() + b.errors()
+    finally:
+        os.close(fd)
+    fds = {}
+    for line in b.output().splitlines():
+        n, target = line.split(" ", 1)
+        fds[int(n)] = target
+    return fds, path
+
+
+def _assert_stdio(fds):
+    # stdin is /dev/null, stdout and stderr the files the suite collects
+    assert fds[0] == "/dev/null", fds
+    assert fds[1].endswith("/container.out") and fds[2].endswith("/container.err"), fds
+
+
+def test_preserve_fds(runtime, bundle):
+    """--preserve-fds 1: fd 3 is in the container, it is the caller's file
+    (and writes reach it); nothing else beyond stdio."""
+    fds, path = _fds_inside(runtime, bundle, ["--preserve-fds", "1"], None)
+    assert sorted(fds) == [0, 1, 2, 3], fds
+    _assert_stdio(fds)
+    assert fds[3] == path, fds
+    fd, path = _fd3_target(runtime)
     try:
         b = bundle("write", "/proc/self/fd/3", "through-fd-3")
-        r = _run_with_fds(runtime, b, extra_args, [fd], env)
+        r = _run_with_fds(runtime, b, ["--preserve-fds", "1"], [fd])
         assert r.returncode == 0, b.output() + b.errors()
     finally:
         os.close(fd)
@@ -190,39 +225,43 @@ def _fds_in_container_test(runtime, bundle, extra_args, env):
         assert f.read() == "through-fd-3"
 
 
-def test_preserve_fds(runtime, bundle):
-    _fds_in_container_test(runtime, bundle, ["--preserve-fds", "1"], None)
-
-
 def test_inherited_fds_closed_without_preserve(runtime, bundle):
-    path = os.path.join(runtime.workdir, "fd3-target")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    os.fchmod(fd, 0o666)
-    try:
-        b = bundle("write", "/proc/self/fd/3", "x")
-        r = _run_with_fds(runtime, b, [], [fd])
-        assert r.returncode != 0
-    finally:
-        os.close(fd)
+    """The caller's fd 3 (open, inheritable) is not in the container without
+    --preserve-fds: exactly stdio is open.  Control: test_preserve_fds."""
+    fds, _ = _fds_inside(runtime, bundle, [], None)
+    assert sorted(fds) == [0, 1, 2], fds
+    _assert_stdio(fds)
 
 
 def test_listen_fds(runtime, bundle):
-    path = os.path.join(runtime.workdir, "fd3-target")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    """LISTEN_FDS=1 with LISTEN_PID = the runtime's pid: fd 3 is passed on
+    (the caller's file), LISTEN_PID becomes 1 (the container's init)."""
+    fds, path = _fds_inside(runtime, bundle, [], {"LISTEN_FDS": "1"})
+    assert sorted(fds) == [0, 1, 2, 3], fds
+    assert fds[3] == path, fds
+    fd, _ = _fd3_target(runtime)
     try:
         b = bundle("env")
         r = _run_with_fds(runtime, b, [], [fd], {"LISTEN_FDS": "1"})
         assert r.returncode == 0, b.errors()
         env = b.output().splitlines()
-        assert "LISTEN_FDS=1" in env and "LISTEN_PID=1" in env
+        assert sorted(e for e in env if e.startswith("LISTEN_")) == ["LISTEN_FDS=1", "LISTEN_PID=1"], env
     finally:
         os.close(fd)
 
 
 def test_listen_fds_for_another_process_ignored(runtime, bundle):
-    b = bundle("env")
-    r = _run_with_fds(runtime, b, [], [], {"LISTEN_FDS": "1", "LISTEN_PID": "1"})
-    assert r.returncode == 0, b.errors()
+    """LISTEN_PID names another process: fd 3 (open in the caller) is not
+    passed and the LISTEN_ variables are dropped."""
+    fds, _ = _fds_inside(runtime, bundle, [], {"LISTEN_FDS": "1", "LISTEN_PID": "1"})
+    assert sorted(fds) == [0, 1, 2], fds
+    fd, _ = _fd3_target(runtime)
+    try:
+        b = bundle("env")
+        r = _run_with_fds(runtime, b, [], [fd], {"LISTEN_FDS": "1", "LISTEN_PID": "1"})
+        assert r.returncode == 0, b.errors()
+    finally:
+        os.close(fd)
     assert not [e for e in b.output().splitlines() if e.startswith("LISTEN_")]
 
 

@@ -645,6 +645,79 @@ static int cmd_stat(int argc, char **argv)
     return 0;
 }
 
+/* fds: every open fd except the one reading /proc/self/fd, in numeric
+ * order, one "N TARGET" line each (TARGET as readlink shows it). */
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmd_fds(int argc, char **argv)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return report_errno();
+    int self = dirfd(d), fds[1024];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < ARRAY_SIZE(fds)) {
+        if (de->d_name[0] == '.')
+            continue;
+        int fd = atoi(de->d_name);
+        if (fd != self)
+            fds[n++] = fd;
+    }
+    qsort(fds, n, sizeof(fds[0]), cmp_int);
+    for (size_t i = 0; i < n; i++) {
+        char path[64], target[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+        ssize_t len = readlinkat(self, path + strlen("/proc/self/fd/"), target, sizeof(target) - 1);
+        if (len < 0) {
+            printf("%d errno %s\n", fds[i], errno_name(errno));
+            continue;
+        }
+        target[len] = '\0';
+        printf("%d %s\n", fds[i], target);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* open PATH r|w|rw: open (then close) the file; "ok" or "errno NAME". */
+static int cmd_open(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage("open PATH r|w|rw");
+    int flags = strcmp(argv[2], "r") == 0 ? O_RDONLY : strcmp(argv[2], "w") == 0 ? O_WRONLY
+              : strcmp(argv[2], "rw") == 0 ? O_RDWR : -1;
+    if (flags < 0)
+        return usage("open PATH r|w|rw");
+    int fd = open(argv[1], flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return report_errno();
+    close(fd);
+    return report(0);
+}
+
+/* exec PATH [ARGS...]: execv; on failure "errno NAME" (exit 1). */
+static int cmd_exec(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("exec PATH [ARGS...]");
+    fflush(stdout);
+    execv(argv[1], argv + 1);
+    return report_errno();
+}
+
+/* bind SRC DST: a (non-recursive) bind mount, MS_BIND. */
+static int cmd_bind(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage("bind SRC DST");
+    return report(mount(argv[1], argv[2], NULL, MS_BIND, NULL));
+}
+
 /* ---- dangerous syscall probes -------------------------------------------
  * Each probe is harmless even where it succeeds: bad magic, nonexistent
  * paths, empty images.  It prints "ok" or "errno NAME". */
@@ -891,6 +964,8 @@ static const struct command commands[] = {
     { "cwd", cmd_cwd },             { "umask", cmd_umask },
     { "read-stdin", cmd_read_stdin }, { "errno", cmd_errno },
     { "mountinfo", cmd_mountinfo }, { "stat", cmd_stat },
+    { "fds", cmd_fds },             { "open", cmd_open },
+    { "exec", cmd_exec },           { "bind", cmd_bind },
 };
 
 static const struct command *find_command(const char *name)
