@@ -11,6 +11,11 @@ packages=(
   libmnl-dev libnftables-dev libnetfilter-log-dev nftables
   # tests, sanitizers, static analysis, fuzzing
   libcmocka-dev python3-pytest clang clang-tidy cppcheck libclang-rt-14-dev
+  # a per-test timeout (tests/integration/pytest.ini): nothing hangs
+  python3-pytest-timeout
+  # a bounded CPU hog to run the suite beside (the tests hold whatever the
+  # scheduling: stress-ng --cpu 2 --timeout ...)
+  stress-ng
   # realistic payloads and lab tools
   busybox-static iproute2 util-linux e2fsprogs strace
   # lab traffic and syslog delivery checks, network throughput bench

@@ -1,50 +1,268 @@
 #!/usr/bin/env bash
-# The test command: install what is needed, build (normal and ASan+UBSan),
-# run the C unit tests in both builds, static analysis, a fuzzing smoke run,
-# then every integration test.  The last line is pytest's summary line.
-set -euo pipefail
+# The test command.
+#
+#   scripts/test.sh [PYTEST ARGS...]       everything (below); run as root
+#   scripts/test.sh --quick [--asan] [AREA]
+#       the inner loop: build, the C unit tests, and one area's integration
+#       tests, once (the normal build; --asan: the ASan+UBSan one).  AREA is
+#       a test file stem (`ops` -> tests/integration/test_ops.py) or a
+#       pytest -k expression; without AREA, no integration test runs.  No
+#       dependency install, lint, fuzzing or second pass.
+#   scripts/test.sh --self-test             check the summary arithmetic
+#
+# Everything, in order: install what is needed, build (normal and
+# ASan+UBSan), the C unit tests in both builds, static analysis, a fuzzing
+# smoke run, then the integration suite in two passes:
+#
+#   pass 1, under the sanitizers: the ASan+UBSan isc-runtime, isc, iscd and
+#     isc-auditd, driven by every test file that exercises our C code (all
+#     of tests/integration except the ONCE tier below).
+#   pass 2, the normal build: every test file, the ONCE tier included.
+#
+# The ONCE tier runs only in pass 2: podman's and containerd's own suites
+# (test_podman.py, test_containerd.py: they test the clients' integration,
+# take a minute, and the runtime paths they use are driven under the
+# sanitizers by test_podman_isc.py in pass 1), and any long sweep whose
+# per-area total (printed at the end of each pass) makes pass 1 too slow
+# for the budget of 25 minutes for the whole command.
+#
+# Every step runs even when an earlier one failed (only a failed install
+# or build stops the command: nothing could be tested); any failure makes
+# the exit status non-zero.  Each pass ends with pytest's own summary, its
+# 25 slowest tests and its per-area (per test file) total of seconds; the
+# last line of the command adds both passes up, in the form
+#   N passed, M failed[, K skipped]
+# (pytest's errors count as failed; a pass that printed no summary line,
+# e.g. a crashed pytest, counts as 1 failed).  Every test has a timeout
+# (tests/integration/pytest.ini, python3-pytest-timeout).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+# files of tests/integration that run once, in the normal pass only
+ONCE=(test_podman.py test_containerd.py)
+
+PY=/usr/bin/python3
+
+# tally LOG...: the last pytest summary line of each LOG, added up, as
+# "N passed, M failed[, K skipped]"; each pass's own line goes to stderr
+# when TALLY_VERBOSE is set
+tally() {
+  "$PY" - "$@" <<'EOF'
+import os, re, sys
+
+LINE = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+) in [0-9.]+s\b.*?=*$|^=*\s*(no tests ran) in .*$")
+total = {"passed": 0, "failed": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    summary = None
+    with open(path, errors="replace") as f:
+        for raw in f:
+            text = re.sub(r"\x1b\[[0-9;]*m", "", raw).strip()
+            m = LINE.match(text)
+            if m:
+                summary = m.group(1) or m.group(2)
+    if summary is None:
+        print("test: %s: no pytest summary line (counted as 1 failed)" % path, file=sys.stderr)
+        total["failed"] += 1
+        continue
+    if os.environ.get("TALLY_VERBOSE"):
+        print("  %s -> %s" % (os.path.basename(path), summary), file=sys.stderr)
+    for n, word in re.findall(r"(\d+) ([a-z]+)", summary):
+        if word in ("failed", "error", "errors"):
+            total["failed"] += int(n)
+        elif word in ("passed", "skipped"):
+            total[word] += int(n)
+out = "%d passed, %d failed" % (total["passed"], total["failed"])
+if total["skipped"]:
+    out += ", %d skipped" % total["skipped"]
+print(out)
+EOF
+}
+
+# areas XML: seconds per test file (setup + call + teardown) from a junit xml
+areas() {
+  "$PY" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+per = {}
+try:
+    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+except (OSError, ET.ParseError) as e:
+    print("  (no junit report: %s)" % e)
+    sys.exit(0)
+for c in cases:
+    mod = next((p for p in c.get("classname", "").split(".") if p.startswith("test_")), "?")
+    t, n = per.get(mod, (0.0, 0))
+    per[mod] = (t + float(c.get("time") or 0), n + 1)
+print("per-area totals (seconds, tests):")
+for mod, (t, n) in sorted(per.items(), key=lambda kv: -kv[1][0]):
+    print("  %8.1f s %4d  %s.py" % (t, n, mod))
+print("  %8.1f s %4d  all" % (sum(t for t, _ in per.values()), sum(n for _, n in per.values())))
+EOF
+}
+
+self_test() {
+  local d ok=0 got
+  d=$(mktemp -d)
+  printf '....F.s\n1 failed, 3 passed, 2 skipped in 3.1s\n' >"$d/a"
+  printf 'x\n5 passed, 1 error in 2s\n' >"$d/b"
+  printf '== 2 failed, 504 passed, 1 skipped, 3 warnings in 485.28s (0:08:05) ==\n' >"$d/c"
+  printf 'collected 0 items\n\nno tests ran in 0.01s\n' >"$d/d"
+  printf 'Traceback (most recent call last):\nKilled\n' >"$d/e"
+  printf '5 passed in 1.00s\n' >"$d/f"
+  printf '\033[32m7 passed\033[0m, \033[33m1 xfailed\033[0m in 9.5s\n' >"$d/g"
+  check() { # expected, logs...
+    local want=$1; shift
+    got=$(cd "$d" && tally "$@" 2>/dev/null | tail -n 1)
+    if [ "$got" = "$want" ]; then
+      echo "self-test: ok: $* -> $got"
+    else
+      echo "self-test: FAIL: $* -> '$got', expected '$want'"
+      ok=1
+    fi
+  }
+  check "8 passed, 2 failed, 2 skipped" a b
+  check "3 passed, 1 failed, 2 skipped" a
+  check "5 passed, 1 failed" b
+  check "509 passed, 2 failed, 1 skipped" c f
+  check "0 passed, 0 failed" d
+  check "5 passed, 1 failed" e f
+  check "7 passed, 0 failed" g
+  rm -rf "$d"
+  return $ok
+}
+
+failed_steps=()
+step() { printf '\n== %s\n' "$*"; }
+failed() { failed_steps+=("$1"); echo "test: FAILED: $1" >&2; }
+report_failed() { printf 'test: FAILED steps:'; printf ' [%s]' "${failed_steps[@]}"; echo; }
+
+unit_tests() { # build dir, label
+  local out rc
+  out=$(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$1" --suite unit --print-errorlogs --no-rebuild 2>&1)
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):' <<<"$out"
+  else
+    printf '%s\n' "$out"
+    failed "$2"
+  fi
+}
+
+export ISC_TEST_PAYLOAD="$root/build/tests/payload/isc-payload"
+work=""
+cleanup() { [ -z "$work" ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+# integration LABEL BUILD-DIR PYTEST-ARGS...: one pass; its log and junit
+# report go to $work/LABEL.{log,xml}
+integration() {
+  local label=$1 build=$2 rc
+  shift 2
+  PYTHONUNBUFFERED=1 ISC_TEST_RUNTIME="$root/$build/src/runtime/isc-runtime" ISC_TEST_BUILD=$build \
+    "$PY" -m pytest -q -p no:cacheprovider --durations=25 --junitxml="$work/$label.xml" \
+    "$@" 2>&1 | tee "$work/$label.log"
+  rc=${PIPESTATUS[0]}
+  echo
+  areas "$work/$label.xml"
+  case $rc in
+    0) ;;
+    5) failed "integration tests: $label (no test collected)" ;;
+    *) failed "integration tests: $label (pytest exit $rc)" ;;
+  esac
+}
+
+quick=false asan=false area=""
+case "${1:-}" in
+  --self-test)
+    self_test
+    exit
+    ;;
+  --quick)
+    quick=true
+    shift
+    if [ "${1:-}" = "--asan" ]; then asan=true; shift; fi
+    area=${1:-}
+    [ "$#" -le 1 ] || { echo "usage: scripts/test.sh --quick [--asan] [AREA]" >&2; exit 2; }
+    ;;
+  -h|--help)
+    sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit 0
+    ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "test: the integration tests create namespaces, mounts and cgroups: run as root" >&2
   exit 1
 fi
+work=$(mktemp -d /tmp/isc-test.XXXXXX)
 
-step() { printf '\n== %s\n' "$*"; }
+if $quick; then
+  bdir=build
+  $asan && bdir=build-asan
+  step "build ($bdir)"
+  if $asan; then scripts/build.sh --asan; else scripts/build.sh; fi || { echo "test: build failed" >&2; exit 1; }
+  step "unit tests ($bdir)"
+  unit_tests "$bdir" "unit tests ($bdir)"
+  logs=()
+  if [ -n "$area" ]; then
+    if [ -f "tests/integration/test_$area.py" ]; then
+      sel=("tests/integration/test_$area.py")
+    else
+      sel=(tests/integration -k "$area")
+    fi
+    step "integration tests: ${sel[*]} ($bdir)"
+    integration quick "$bdir" "${sel[@]}"
+    logs=("$work/quick.log")
+  fi
+  echo
+  if [ "${#failed_steps[@]}" -gt 0 ]; then
+    report_failed
+  fi
+  if [ "${#logs[@]}" -gt 0 ]; then
+    tally "${logs[@]}"
+  fi
+  [ "${#failed_steps[@]}" -eq 0 ]
+  exit
+fi
+
+self_test >/dev/null || failed "the summary arithmetic (scripts/test.sh --self-test)"
 
 step "dependencies"
-scripts/install-deps.sh
+scripts/install-deps.sh || { echo "test: installing the dependencies failed" >&2; exit 1; }
 
 step "build (warnings are errors) and ASan+UBSan build"
-scripts/build.sh --asan
+scripts/build.sh --asan || { echo "test: build failed" >&2; exit 1; }
 
 step "unit tests"
-meson test -C build --suite unit --print-errorlogs --no-rebuild | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+unit_tests build "unit tests"
 step "unit tests under ASan+UBSan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs --no-rebuild | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):'
+unit_tests build-asan "unit tests under ASan+UBSan"
 
 step "static analysis (clang-tidy, cppcheck)"
-scripts/lint.sh
+scripts/lint.sh || failed "static analysis"
 
 step "fuzzing smoke run"
-scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-10}"
+scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-10}" || failed "fuzzing"
 
-export ISC_TEST_PAYLOAD="$root/build/tests/payload/isc-payload"
+ignore=()
+for f in "${ONCE[@]}"; do ignore+=("--ignore=tests/integration/$f"); done
 
-step "integration tests, driving the ASan+UBSan build (isc-runtime, isc, iscd, isc-auditd)"
+step "integration tests, pass 1: the ASan+UBSan build (isc-runtime, isc, iscd, isc-auditd); not: ${ONCE[*]}"
 # a sanitizer report makes the program exit non-zero, which fails the test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-ISC_TEST_RUNTIME="$root/build-asan/src/runtime/isc-runtime" ISC_TEST_BUILD=build-asan \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
-  --ignore=tests/integration/test_podman.py --ignore=tests/integration/test_containerd.py "$@"
-# (podman's and containerd's own suites run once, in the pass below: they
-# take a minute, and test_podman_isc.py drives the sanitized runtime
-# through podman here)
+  integration sanitizers build-asan tests/integration "${ignore[@]}" "$@"
 
-step "integration tests"
-export ISC_TEST_RUNTIME="$root/build/src/runtime/isc-runtime" ISC_TEST_BUILD=build
-# pytest's own summary line is the last line of this command; its exit
-# status (5 when no test ran) is ours
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+step "integration tests, pass 2: the normal build (every test file)"
+integration normal build tests/integration "$@"
+
+echo
+if [ "${#failed_steps[@]}" -gt 0 ]; then
+  report_failed
+fi
+echo "both passes:"
+TALLY_VERBOSE=1 tally "$work/sanitizers.log" "$work/normal.log" 2>&1 | sed '$d'
+tally "$work/sanitizers.log" "$work/normal.log" 2>/dev/null
+[ "${#failed_steps[@]}" -eq 0 ]

@@ -22,6 +22,7 @@ import pytest
 import helpers
 
 from helpers import REPO
+from lines import Lines
 
 ISC = os.path.abspath(os.environ.get("ISC_TEST_ISC", os.path.join(helpers.BUILD, "src", "isc", "isc")))
 NETNS_DIR = "/run/netns"
@@ -314,10 +315,11 @@ def test_exec_forwards_sigterm(lab):
                           "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"],
                          stdout=subprocess.PIPE, text=True, env=env_without_lab())
     try:
-        assert p.stdout.readline() == "ready\n"
+        out = Lines(p.stdout, "isc lab exec")
+        assert out.readline(what="the ready line") == "ready\n"
         p.send_signal(signal.SIGTERM)
-        rc = p.wait(timeout=10)
-        assert p.stdout.read() == "got-term\n"
+        rc = p.wait(timeout=30)
+        assert out.read_all(what="the trap's output") == "got-term\n"
         assert rc == 42
     finally:
         if p.poll() is None:
