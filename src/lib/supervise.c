@@ -832,6 +832,22 @@ static int volumes_stage(struct svc *s, char ***sources, isc_error **err)
 	return 0;
 }
 
+/* The service's audit id, the one it has unless its host's block of ids
+ * moved (a block from before the container range did, audit-id.h). */
+static int audit_id_current(struct isc_supervisor *sv, struct svc *s, isc_error **err)
+{
+	if (s->audit_id == 0 || !host_has_audit(sv->root))
+		return 0;
+	uint32_t id;
+	if (isc_audit_id_assign(sv->root, s->name, &id, err) < 0)
+		return -1;
+	if (id == s->audit_id)
+		return 0;
+	isc_sv_log(LOG_NOTICE, "%s: audit id %u is outside the host's range: now %u", s->name, s->audit_id, id);
+	s->audit_id = id;
+	return svc_save_plan(s, err);
+}
+
 static void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatus);
 
 enum { UNDO_MOUNT = 1, UNDO_NET = 2, UNDO_RUNTIME = 4, UNDO_VOLUMES = 8 };
@@ -850,6 +866,8 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 	int ret = -1;
 
 	if (image_check_verified(sv->root, s->image_id, err) < 0)
+		goto fail;
+	if (audit_id_current(sv, s, err) < 0)
 		goto fail;
 	/* the volumes' sources: the objects recorded at `isc run`, bound from
 	 * their opened fds; the runtime gets those binds, never the paths */
@@ -1602,8 +1620,9 @@ static const char *req_port_spec(json_t *req, isc_error **err)
 	return spec;
 }
 
-/* The plan in service.json again (its other fields as they are): a restart
- * and a restarted iscd build from it, and `isc inspect` shows it. */
+/* The plan and the audit id in service.json again (its other fields as
+ * they are): a restart and a restarted iscd build from it, and `isc
+ * inspect` shows it. */
 static int svc_save_plan(const struct svc *s, isc_error **err)
 {
 	cleanup_free char *path = svc_path(s, "service.json");
@@ -1614,6 +1633,7 @@ static int svc_save_plan(const struct svc *s, isc_error **err)
 		return isc_error_set(err, EINVAL, "%s: %s", path, jerr.text);
 	}
 	json_object_set_new(j, "plan", isc_plan_to_json(&s->plan));
+	json_object_set_new(j, "audit_id", json_integer((json_int_t)s->audit_id));
 	cleanup_free char *text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	cleanup_close int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
