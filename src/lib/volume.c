@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static int step_open(int dirfd, const char *name, struct stat *st)
 /* The message for a symbolic link met on the way to a source. */
 static int link_refused(const char *what, const char *src, const char *link, bool at_start, isc_error **err)
 {
-	char real[4096];
+	char real[PATH_MAX];
 	bool resolved = realpath(src, real) != NULL;
 	if (at_start)
 		return isc_error_set(err, 0,
