@@ -143,8 +143,8 @@ static void make_rule(struct rule_buf *b, bool i386)
 	r->fieldflags[f] = AUDIT_GREATER_THAN_OR_EQUAL;
 	r->values[f++] = ISC_AUDIT_ID_MIN;
 	r->fields[f] = AUDIT_LOGINUID;
-	r->fieldflags[f] = AUDIT_NOT_EQUAL;
-	r->values[f++] = ISC_AUDIT_ID_UNSET;
+	r->fieldflags[f] = AUDIT_LESS_THAN_OR_EQUAL;
+	r->values[f++] = ISC_AUDIT_ID_MAX;
 	r->fields[f] = AUDIT_FILTERKEY;
 	r->fieldflags[f] = AUDIT_EQUAL;
 	r->values[f++] = sizeof(ISC_AUDITD_KEY) - 1;

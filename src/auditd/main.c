@@ -5,7 +5,8 @@
  * registered (else it reads the multicast log group and only adds its own
  * rules), hands out audit-identity ranges to the hosts (state roots) that
  * register, and writes every record into the trail of the host whose range
- * holds the record's auid.  A dedicated thread only reads the netlink socket;
+ * holds the record's auid -- when its session is one isc-runtime opened for
+ * that auid (sessions.c).  A dedicated thread only reads the netlink socket;
  * the main thread parses, routes, writes and syncs at least every 100 ms.
  *
  *   isc-auditd [--run-dir DIR] [--daemon] [--backlog-wait JIFFIES]
@@ -85,7 +86,7 @@ static struct {
 	struct isc_audit_asm *asm_;
 	FILE *log;
 	uint32_t last_lost;
-	uint64_t unrouted, overruns, reported_overruns;
+	uint64_t unrouted, unattributed, overruns, reported_overruns;
 	pthread_mutex_t qlock;
 	struct batch *qhead, *qtail;
 	bool stopping;
@@ -151,6 +152,27 @@ static struct host *host_by_root(const char *root)
 		if (strcmp(S.hosts[i].root, root) == 0)
 			return &S.hosts[i];
 	return NULL;
+}
+
+/* The lowest free block of ISC_AUDIT_RANGE ids in the container range;
+ * 0 when none is. */
+static uint32_t free_block(void)
+{
+	for (uint32_t k = 0; k < ISC_AUDIT_HOSTS; k++) {
+		uint32_t base = ISC_AUDIT_ID_MIN + k * ISC_AUDIT_RANGE;
+		bool used = false;
+		for (size_t i = 0; i < S.n_hosts && !used; i++)
+			used = S.hosts[i].base == base;
+		if (!used)
+			return base;
+	}
+	return 0;
+}
+
+static bool block_ok(json_int_t base, json_int_t count)
+{
+	return base >= ISC_AUDIT_ID_MIN && base <= ISC_AUDIT_ID_MAX && (base - ISC_AUDIT_ID_MIN) % ISC_AUDIT_RANGE == 0 &&
+	       count == ISC_AUDIT_RANGE;
 }
 
 static struct host *host_by_auid(uint32_t auid)
@@ -254,6 +276,17 @@ static const char *container_name(struct host *h, uint32_t auid)
 
 /* ---- kernel records ---- */
 
+/* The session a kernel event belongs to: a refused loginuid change leaves
+ * the task in its old one. */
+static uint32_t event_session(json_t *ev, const char *type)
+{
+	const char *result = json_string_value(json_object_get(ev, "result"));
+	bool refused = strcmp(type, "loginuid") == 0 && result != NULL && strcmp(result, "failed") == 0;
+	json_t *v = json_object_get(ev, refused ? "old_ses" : "ses");
+	json_int_t n = json_integer_value(v);
+	return json_is_integer(v) && n > 0 && n < (json_int_t)ISC_AUDIT_ID_UNSET ? (uint32_t)n : 0;
+}
+
 static void route(json_t *ev)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -262,9 +295,19 @@ static void route(json_t *ev)
 	uint32_t auid = isc_audit_event_auid(ev);
 	struct host *h = auid == ISC_AUDIT_ID_UNSET ? NULL : host_by_auid(auid);
 	if (h == NULL) {
-		if (auid >= ISC_AUDIT_ID_MIN && auid != ISC_AUDIT_ID_UNSET && S.unrouted++ % 1000 == 0)
+		if (auid >= ISC_AUDIT_ID_MIN && auid <= ISC_AUDIT_ID_MAX && S.unrouted++ % 1000 == 0)
 			logmsg("records for audit id %u belong to no registered host (%" PRIu64 " so far): not kept",
 			       auid, S.unrouted);
+		return;
+	}
+	/* the audit id says which container; the session says whether the
+	 * record can have come from it at all (sessions.c) */
+	uint32_t ses = event_session(ev, type);
+	if (!isc_sessions_has(ses, auid)) {
+		if (S.unattributed++ % 1000 == 0)
+			logmsg("records with audit id %u of session %u (pid %" PRId64 ") come from no container: the "
+			       "session was not opened by isc-runtime; not kept (%" PRIu64 " so far)",
+			       auid, ses, (int64_t)json_integer_value(json_object_get(ev, "pid")), S.unattributed);
 		return;
 	}
 	const char *name = container_name(h, auid);
@@ -365,6 +408,10 @@ static void drain_queue(void)
 		for (size_t off = 0; off < b->used;) {
 			struct rec_hdr h;
 			memcpy(&h, b->data + off, sizeof(h));
+			/* sessions are opened in the kernel's order, before any
+			 * event of this drain is routed */
+			if (h.type == ISC_AUDIT_LOGIN)
+				(void)isc_sessions_from_login(b->data + off + sizeof(h), h.len);
 			isc_audit_asm_add(S.asm_, h.type, b->data + off + sizeof(h), h.len, events);
 			off += (sizeof(h) + h.len + 1 + 7) & ~(size_t)7;
 		}
@@ -468,16 +515,9 @@ static json_t *op_register(json_t *req)
 	if (h)
 		return json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "base", (json_int_t)h->base, "count",
 				 (json_int_t)h->count, "key", "");
-	/* the lowest free block of ISC_AUDIT_RANGE ids */
-	uint32_t base = ISC_AUDIT_ID_MIN;
-	for (bool again = true; again;) {
-		again = false;
-		for (size_t i = 0; i < S.n_hosts; i++)
-			if (S.hosts[i].base == base) {
-				base += ISC_AUDIT_RANGE;
-				again = true;
-			}
-	}
+	uint32_t base = free_block();
+	if (base == 0)
+		return fail_reply(ENOSPC, "register: all %u blocks of audit ids are taken", ISC_AUDIT_HOSTS);
 	json_int_t es = json_integer_value(json_object_get(req, "epoch_seconds"));
 	json_int_t rb = json_integer_value(json_object_get(req, "rotate_bytes"));
 	json_int_t kf = json_integer_value(json_object_get(req, "keep_files"));
@@ -575,9 +615,10 @@ static json_t *op_status(void)
 		json_array_append_new(hosts, json_pack("{s:s,s:I,s:I}", "root", S.hosts[i].root, "base",
 						       (json_int_t)S.hosts[i].base, "count",
 						       (json_int_t)S.hosts[i].count));
-	return json_pack("{s:b,s:s,s:i,s:o,s:I,s:I}", "ok", 1, "mode", S.daemon_role ? "daemon" : "multicast",
+	return json_pack("{s:b,s:s,s:i,s:o,s:I,s:I,s:I,s:I}", "ok", 1, "mode", S.daemon_role ? "daemon" : "multicast",
 			 "pid", (int)getpid(), "hosts", hosts, "kernel_lost", (json_int_t)S.last_lost, "unrouted",
-			 (json_int_t)S.unrouted);
+			 (json_int_t)S.unrouted, "unattributed", (json_int_t)S.unattributed, "sessions",
+			 (json_int_t)isc_sessions_count());
 }
 
 static void serve_client(void)
@@ -771,6 +812,18 @@ static void load_hosts(bool clean)
 		json_int_t base = 0, count = 0;
 		if (json_unpack(v, "{s:s,s:I,s:I}", "root", &root, "base", &base, "count", &count) < 0)
 			continue;
+		if (!block_ok(base, count)) {
+			/* a block from before the range moved (audit-id.h): a new
+			 * one; the host's services get new ids at their next start */
+			uint32_t nb = free_block();
+			logmsg("%s had audit ids %lld-%lld, outside the container range %u-%u: %s %u-%u", root,
+			       (long long)base, (long long)base + (long long)count - 1, ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX,
+			       nb ? "now" : "no block free, given up; it was", nb, nb + ISC_AUDIT_RANGE - 1);
+			if (nb == 0)
+				continue;
+			base = nb;
+			count = ISC_AUDIT_RANGE;
+		}
 		cleanup_error isc_error *e = NULL;
 		if (open_host(root, (uint32_t)base, (uint32_t)count, false, NULL, &e) < 0) {
 			log_error(&e, "reopen a registered host; its range is given up");
@@ -988,6 +1041,10 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	load_hosts(clean);
+	if (isc_sessions_init(S.run_dir, &err) < 0) {
+		restore_kernel();
+		goto fail;
+	}
 	flush_all();
 	if (setup_listen(&err) < 0) {
 		restore_kernel();
@@ -1036,6 +1093,7 @@ int main(int argc, char **argv)
 		}
 		if (now - last_flush >= FLUSH_MS || pending >= FLUSH_RECORDS) {
 			flush_all();
+			isc_sessions_tick();
 			last_flush = now;
 		}
 		if (p[0].revents)
@@ -1093,6 +1151,7 @@ int main(int argc, char **argv)
 		close(S.stop_client);
 	}
 	isc_audit_asm_free(S.asm_);
+	isc_sessions_free();
 	return 0;
 fail:
 	logmsg("cannot start: %s", isc_error_text(err, ebuf, sizeof(ebuf)));

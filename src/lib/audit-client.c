@@ -192,7 +192,7 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 	json_t *range = json_loads(rs, 0, NULL);
 	json_int_t base = 0, count = 0;
 	int bad = json_unpack(range, "{s:I,s:I}", "base", &base, "count", &count) < 0 || base < ISC_AUDIT_ID_MIN ||
-		  count <= 0;
+		  count <= 0 || base + count - 1 > ISC_AUDIT_ID_MAX;
 	json_decref(range);
 	if (bad)
 		return isc_error_set(err, EINVAL, "audit ids: %s/range.json is malformed", dir);
@@ -206,15 +206,22 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 	}
 	const char *k;
 	json_t *v;
+	void *tmp;
 	uint32_t found = 0;
-	json_object_foreach(ids, k, v) {
-		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) {
-			uint64_t n;
-			if (isc_parse_u64(k, &n) == 0)
-				found = (uint32_t)n;
+	bool stale = false;
+	json_object_foreach_safe(ids, tmp, k, v) {
+		uint64_t n;
+		if (isc_parse_u64(k, &n) < 0 || n < (uint64_t)base || n >= (uint64_t)(base + count)) {
+			/* an id of an earlier range of this host (it moved): the
+			 * service gets one of the current range */
+			json_object_del(ids, k);
+			stale = true;
+			continue;
 		}
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			found = (uint32_t)n;
 	}
-	if (found == 0) {
+	if (found == 0 || stale) {
 		/* id 0 of the range stays unused: base itself is never handed out */
 		for (json_int_t i = 1; i < count && found == 0; i++) {
 			char key[16];

@@ -45,7 +45,8 @@ int isc_audit_collector_stop(isc_error **err);
 
 /* ---- container audit ids (iscd) ---- */
 /* The id of container `name` of host `root`: the one it has, or the lowest
- * free one in the host's range (R/audit/ids.json, under a lock). */
+ * free one in the host's range (R/audit/ids.json, under a lock).  Ids
+ * outside the host's current range (it moved, audit-id.h) are dropped. */
 int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_error **err);
 int isc_audit_id_release(const char *root, const char *name, isc_error **err);
 

@@ -19,13 +19,19 @@
 #include "error.h"
 
 /* Container audit ids live in [ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX]; the
- * kernel rules of isc-auditd match exactly this range. */
+ * kernel rules of isc-auditd match exactly this range.  No login may have
+ * an id there (a login's records would be filed as a container's): it lies
+ * far above every range useradd, subordinate ids or the id ranges of isc's
+ * user namespaces (idrange-internal.h, below 0x70000000) hand out, and
+ * below 4294967294 ((uid_t)-2) and 4294967295 (unset).  `isc init` refuses
+ * a machine whose users reach into it (isc_audit_users_check). */
 #define ISC_AUDIT_ID_ANNOTATION "org.isc.audit.id"
-#define ISC_AUDIT_ID_MIN 1000000u
-#define ISC_AUDIT_ID_MAX 4294967294u /* 4294967295 is "unset" */
+#define ISC_AUDIT_ID_MIN 0xF0000000u    /* 4026531840 */
+#define ISC_AUDIT_ID_MAX 0xF0FFFFFFu    /* 4043309055: 256 hosts of 65536 ids */
 #define ISC_AUDIT_ID_UNSET 4294967295u
 /* each registered host (state root) gets a block of this many ids */
 #define ISC_AUDIT_RANGE 65536u
+#define ISC_AUDIT_HOSTS ((ISC_AUDIT_ID_MAX - ISC_AUDIT_ID_MIN + 1u) / ISC_AUDIT_RANGE)
 
 /* The annotation's value: a decimal auid in the container range, nothing
  * else (no sign, no spaces, no leading zeros). */
@@ -35,5 +41,16 @@ int isc_audit_id_parse(const char *value, uint32_t *auid, isc_error **err);
  * errno (EPERM: already set and no CAP_AUDIT_CONTROL; EINVAL: not mapped in
  * the caller's user namespace). */
 int isc_audit_set_loginuid(uint32_t auid, isc_error **err);
+
+/* The machine's users against the container range: the texts of
+ * /etc/passwd, /etc/login.defs, /etc/subuid and /etc/subgid (NULL: file
+ * absent).  -1 with an error naming the file, the entry and what to do when
+ * one of them reaches into [ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX]:
+ * a passwd uid, UID_MAX / SYS_UID_MAX / SUB_UID_MAX / SUB_GID_MAX of
+ * login.defs, a subordinate range. */
+int isc_audit_users_check_texts(const char *passwd, const char *login_defs, const char *subuid, const char *subgid,
+				isc_error **err);
+/* The same on this machine's files (`isc init`). */
+int isc_audit_users_check(isc_error **err);
 
 #endif

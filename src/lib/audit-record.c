@@ -401,6 +401,7 @@ static json_t *build_event(struct slot *s)
 		set_num(ev, "old_auid", login->body, login->len, "old-auid");
 		set_num(ev, "requested_auid", login->body, login->len, "auid");
 		set_num(ev, "ses", login->body, login->len, "ses");
+		set_num(ev, "old_ses", login->body, login->len, "old-ses");
 		cleanup_free char *res = isc_audit_field(login->body, login->len, "res");
 		bool ok = res && strcmp(res, "1") == 0;
 		json_object_set_new(ev, "result", json_string(ok ? "success" : "failed"));

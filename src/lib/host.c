@@ -3,7 +3,8 @@
  *
  * init, as a flat list of steps (each idempotent, so that a second init
  * with the same settings repairs what is missing):
- *   1. check the settings (nothing exists yet when one is bad)
+ *   1. check the settings and the machine's users against the container
+ *      audit ids (nothing exists yet when one is bad)
  *   2. compare with R/host.json when it exists: other settings -> EEXIST
  *   3. the layout of host.h with its modes
  *   4. probe the encrypted-scratch backing store on R/runtime's filesystem
@@ -19,6 +20,7 @@
 #include "host.h"
 
 #include "audit-client.h"
+#include "audit-id.h"
 #include "trail.h"
 
 #include <dirent.h>
@@ -92,6 +94,10 @@ char *isc_host_path(const char *root, const char *rel)
 
 int isc_host_settings_check(const struct isc_host_settings *s, isc_error **err)
 {
+	/* a login with an id in the container range would be filed as a
+	 * container (audit-id.h): refused before anything else */
+	if (isc_audit_users_check(err) < 0)
+		return -1;
 	if (s->uplink != NULL) {
 		size_t n = strlen(s->uplink);
 		if (n == 0 || n >= IFNAMSIZ || strchr(s->uplink, '/') || strchr(s->uplink, ' '))

@@ -41,7 +41,8 @@ struct isc_host_settings {
 void isc_host_settings_clear(struct isc_host_settings *s);
 /* Check the values (not whether the uplink exists); nothing is created, so
  * a lab can check its flags before it makes its namespaces.  0 values and
- * a NULL subnet mean the defaults. */
+ * a NULL subnet mean the defaults.  First of all, the machine's users must
+ * leave the container audit ids alone (isc_audit_users_check). */
 int isc_host_settings_check(const struct isc_host_settings *s, isc_error **err);
 
 /* Idempotent: with the same settings as the recorded ones, make sure every

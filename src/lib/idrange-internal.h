@@ -7,7 +7,8 @@
  * i.e. [2^30, 0x70000000): above every subordinate id range shadow's
  * useradd hands out (SUB_UID_MAX defaults to 600100000 < 2^30), below
  * systemd's unused/"foreign" area at 0x70000000 and well below 2^31, where
- * tools that keep ids in signed ints break.  12288 ranges of 65536 ids. */
+ * tools that keep ids in signed ints break.  12288 ranges of 65536 ids.
+ * The container audit ids (audit-id.h, from 0xF0000000) lie above. */
 #ifndef ISC_IDRANGE_INTERNAL_H
 #define ISC_IDRANGE_INTERNAL_H
 

@@ -16,7 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit-id.h"
 #include "util.h"
+
+/* The container audit ids (loginuids) lie above every id a user namespace
+ * of isc maps: a container's own ids are never mistaken for an audit id. */
+_Static_assert(ISC_IDRANGE_END <= ISC_AUDIT_ID_MIN, "the id ranges reach into the container audit ids");
 
 /* Not under a state root: ISC_HOST_ROOT itself is only the real host's
  * root, and its deinit leaves these two files (and labs/) in place. */

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 
 #include "caps.h"
 #include "image.h"
@@ -214,8 +213,9 @@ static int check_volume_dst(const char *dst, isc_error **err)
 	return 0;
 }
 
-/* SRC:DST[:ro|:rw]; the source must exist (checked by the caller side
- * that can see the host: parse_args, and iscd at every start). */
+/* SRC:DST[:ro|:rw]; the source must exist without a symbolic link on its
+ * way (checked by the side that can see the host: parse_args, and iscd at
+ * `isc run` and every start, volume.h). */
 static int parse_volume(const char *s, struct isc_volume *v, isc_error **err)
 {
 	cleanup_free char *copy = isc_xstrdup(s);
@@ -419,12 +419,14 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		struct isc_volume v = { 0 };
 		if (parse_volume(arg, &v, err) < 0)
 			return -1;
-		struct stat st;
-		if (stat(v.src, &st) < 0) {
-			int e = errno;
+		/* never through a symbolic link (volume.h); iscd checks again */
+		struct isc_volume_path vp = { .fd = -1 };
+		cleanup_free char *what = isc_xasprintf("-v %s", v.src);
+		if (isc_volume_open(what, v.src, false, &vp, err) < 0) {
 			free(v.src), free(v.dst);
-			return isc_error_set(err, e, "-v: volume source %s", arg);
+			return -1;
 		}
+		isc_volume_path_clear(&vp);
 		struct isc_volume *nv = realloc(p->volumes, (p->n_volumes + 1) * sizeof(*nv));
 		if (nv == NULL)
 			abort();
@@ -541,9 +543,13 @@ json_t *isc_plan_to_json(const struct isc_plan *p)
 						       p->ports[i].port, "proto",
 						       p->ports[i].proto == IPPROTO_UDP ? "udp" : "tcp"));
 	json_t *vols = json_array();
-	for (size_t i = 0; i < p->n_volumes; i++)
-		json_array_append_new(vols, json_pack("{s:s, s:s, s:b}", "src", p->volumes[i].src, "dst",
-						      p->volumes[i].dst, "ro", p->volumes[i].ro));
+	for (size_t i = 0; i < p->n_volumes; i++) {
+		json_t *v = json_pack("{s:s, s:s, s:b}", "src", p->volumes[i].src, "dst", p->volumes[i].dst, "ro",
+				      p->volumes[i].ro);
+		if (p->volumes[i].id.set)
+			json_object_set_new(v, "identity", isc_volume_id_to_json(&p->volumes[i].id));
+		json_array_append_new(vols, v);
+	}
 	json_t *j = json_object();
 	json_object_set_new(j, "name", p->name ? json_string(p->name) : json_null());
 	json_object_set_new(j, "image", p->image ? json_string(p->image) : json_null());
@@ -677,7 +683,11 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 				return isc_error_set(err, EINVAL, "plan: bad volume entry %zu", i);
 			if (check_abs_path("-v", "source", src, err) < 0 || check_volume_dst(dst, err) < 0)
 				return -1;
-			p->volumes[p->n_volumes++] = (struct isc_volume){ isc_xstrdup(src), isc_xstrdup(dst), ro != 0 };
+			struct isc_volume_id id = { 0 };
+			json_t *ident = json_object_get(v, "identity");
+			if (ident != NULL && !json_is_null(ident) && isc_volume_id_from_json(ident, &id, err) < 0)
+				return isc_error_wrap(err, "volume %s", src);
+			p->volumes[p->n_volumes++] = (struct isc_volume){ isc_xstrdup(src), isc_xstrdup(dst), ro != 0, id };
 		}
 	}
 	return plan_check(p, err);
@@ -843,7 +853,8 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	json_t *mounts = json_object_get(cfg, "mounts");
 	json_array_append_new(mounts, bind_mount(in->persist_dir, "/persist", false));
 	for (size_t k = 0; k < p->n_volumes; k++)
-		json_array_append_new(mounts, bind_mount(p->volumes[k].src, p->volumes[k].dst, p->volumes[k].ro));
+		json_array_append_new(mounts, bind_mount(in->volume_sources ? in->volume_sources[k] : p->volumes[k].src,
+							 p->volumes[k].dst, p->volumes[k].ro));
 	if (in->resolv_conf != NULL)
 		json_array_append_new(mounts, bind_mount(in->resolv_conf, "/etc/resolv.conf", true));
 	if (in->hosts != NULL)

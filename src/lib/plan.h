@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "volume.h"
 
 enum isc_restart { ISC_RESTART_NO, ISC_RESTART_ON_FAILURE, ISC_RESTART_ALWAYS };
 
@@ -22,9 +23,10 @@ struct isc_port {
 };
 
 struct isc_volume {
-	char *src; /* absolute host path, must exist */
+	char *src; /* absolute host path without symbolic links, must exist */
 	char *dst; /* absolute container path */
 	bool ro;
+	struct isc_volume_id id; /* the source's identity, recorded by iscd at `isc run` (volume.h) */
 };
 
 struct isc_plan {
@@ -66,6 +68,8 @@ struct isc_bundle_inputs {
 	const char *netns_path;   /* joined network namespace, NULL = a new empty one */
 	const char *resolv_conf;  /* bind-mounted read-only at /etc/resolv.conf, NULL = none */
 	const char *hosts;        /* bind-mounted read-only at /etc/hosts, NULL = none */
+	char *const *volume_sources; /* per volume, what the runtime binds (iscd: the source bound from
+				      * its opened fd, volume.h); NULL = the plan's sources */
 	uint32_t uid_base, gid_base; /* container 0 -> base, 65536 ids (unless userns_host) */
 	uint32_t audit_id;        /* org.isc.audit.id, 0 = none */
 	const char *hostname;     /* default: the name */

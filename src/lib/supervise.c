@@ -98,6 +98,7 @@
 #include "plan.h"
 #include "state.h"
 #include "util.h"
+#include "volume.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
@@ -541,6 +542,8 @@ static int child_starter(struct isc_supervisor *sv, struct svc *s, void *arg, is
 
 /* ---- teardown ------------------------------------------------------------------------ */
 
+static int volumes_release(const struct svc *s, isc_error **err);
+
 /* Everything a start made, in reverse; what is not there is skipped. */
 static void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_addr)
 {
@@ -557,6 +560,10 @@ static void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_add
 		}
 		free(s->rootfs_mount);
 		s->rootfs_mount = NULL;
+	}
+	if (volumes_release(s, &err) < 0) {
+		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
 	}
 	if (s->net_up) {
 		for (size_t i = 0; i < s->plan.n_ports; i++)
@@ -622,9 +629,228 @@ static int pidfd_open_checked(pid_t pid, uint64_t start_time)
 	return fd;
 }
 
+
+/* ---- volume sources (volume.h) ------------------------------------------------------------ */
+
+static int svc_save_plan(const struct svc *s, isc_error **err);
+
+/* R/containers/NAME/volumes/N: where volume N's opened source is bound for
+ * the runtime (root's only: nothing a service can write is on the way). */
+static char *volume_stage_path(const struct svc *s, size_t i)
+{
+	return isc_xasprintf("%s/volumes/%zu", s->dir, i);
+}
+
+static void volume_last(const struct isc_volume_path *p, uint64_t *dev, uint64_t *ino)
+{
+	*dev = p->steps[p->n_steps - 1].dev;
+	*ino = p->steps[p->n_steps - 1].ino;
+}
+
+/* A new volume `v` of service `s` (opened as `vp`) against one volume `u` of
+ * service `t`: refused when one of them could replace the other's source. */
+static int volume_check_pair(const struct svc *s, const struct isc_volume *v, const struct isc_volume_path *vp,
+			     const struct svc *t, const struct isc_volume *u, isc_error **err)
+{
+	struct isc_volume_path up = { .fd = -1 };
+	isc_error *ignored = NULL;
+	if (isc_volume_open("-v", u->src, false, &up, &ignored) < 0) {
+		isc_error_free(&ignored); /* gone: its own start refuses it */
+		return 0;
+	}
+	uint64_t udev, uino, vdev, vino;
+	volume_last(&up, &udev, &uino);
+	volume_last(vp, &vdev, &vino);
+	int ret = 0;
+	if (!u->ro && isc_volume_path_has(vp, udev, uino, false))
+		ret = isc_error_set(err, 0,
+				    "-v %s: the source is inside %s, which service %s can write (its volume %s:%s): "
+				    "it could replace the source between two starts; choose a source outside every "
+				    "path a service can write",
+				    v->src, u->src, t->name, u->src, u->dst);
+	else if (!v->ro && isc_volume_path_has(&up, vdev, vino, false))
+		ret = isc_error_set(err, 0,
+				    "-v %s:%s: service %s could write %s, a parent of %s, the source of a volume of "
+				    "service %s: it could replace that source; mount it read-only (:ro) or choose a "
+				    "source that holds no other volume's source",
+				    v->src, v->dst, s->name, v->src, u->src, t->name);
+	isc_volume_path_clear(&up);
+	return ret;
+}
+
+/* `isc run`: a volume source may not lie inside anything a service can
+ * write (the state root with every service's folder and /persist, every
+ * writable volume), and a writable volume may not hold another volume's
+ * source or the state root.  Compared by (dev, inode) of every directory
+ * on the way, so a second path to the same place (a bind mount) is no way
+ * around it. */
+static int volume_check_writers(struct isc_supervisor *sv, const struct svc *s, size_t vi,
+				const struct isc_volume_path *vp, isc_error **err)
+{
+	const struct isc_volume *v = &s->plan.volumes[vi];
+	char real[PATH_MAX];
+	if (realpath(sv->root, real) == NULL)
+		return isc_error_set(err, errno, "the state root %s", sv->root);
+	struct isc_volume_path rp = { .fd = -1 };
+	if (isc_volume_open("the state root", real, false, &rp, err) < 0)
+		return -1;
+	uint64_t rdev, rino, vdev, vino;
+	volume_last(&rp, &rdev, &rino);
+	volume_last(vp, &vdev, &vino);
+	bool inside = isc_volume_path_has(vp, rdev, rino, true);
+	bool holds = !v->ro && isc_volume_path_has(&rp, vdev, vino, true);
+	isc_volume_path_clear(&rp);
+	if (inside)
+		return isc_error_set(err, 0,
+				     "-v %s: the source is inside the state root %s, which holds every service's "
+				     "folder and /persist: choose a source outside it",
+				     v->src, sv->root);
+	if (holds)
+		return isc_error_set(err, 0,
+				     "-v %s:%s: the source holds the state root %s: service %s could write every "
+				     "service's folder; mount it read-only (:ro) or choose another source",
+				     v->src, v->dst, sv->root, s->name);
+	for (size_t k = 0; k < s->plan.n_volumes; k++)
+		if (k != vi && volume_check_pair(s, v, vp, s, &s->plan.volumes[k], err) < 0)
+			return -1;
+	for (const struct svc *t = sv->svcs; t; t = t->next)
+		for (size_t k = 0; k < t->plan.n_volumes; k++)
+			if (t != s && volume_check_pair(s, v, vp, t, &t->plan.volumes[k], err) < 0)
+				return -1;
+	return 0;
+}
+
+/* `isc run`: every source opened without a symbolic link, checked against
+ * the writers, and its identity recorded in the plan (service.json). */
+static int volumes_record(struct isc_supervisor *sv, struct svc *s, isc_error **err)
+{
+	for (size_t i = 0; i < s->plan.n_volumes; i++) {
+		struct isc_volume *v = &s->plan.volumes[i];
+		struct isc_volume_path vp = { .fd = -1 };
+		cleanup_free char *what = isc_xasprintf("-v %s", v->src);
+		if (isc_volume_open(what, v->src, false, &vp, err) < 0)
+			return -1;
+		int r = volume_check_writers(sv, s, i, &vp, err);
+		if (r == 0 && isc_volume_identify(vp.fd, &v->id, err) < 0)
+			r = isc_error_wrap(err, "%s", what);
+		isc_volume_path_clear(&vp);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Unbind every staged source of s and remove R/containers/NAME/volumes;
+ * never descends into a source (rmdir/unlink only). */
+static int volumes_release(const struct svc *s, isc_error **err)
+{
+	cleanup_free char *dir = svc_path(s, "volumes");
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : isc_error_set(err, errno, "open %s", dir);
+	int ret = 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		cleanup_free char *at = isc_xasprintf("%s/%s", dir, de->d_name);
+		if (ret == 0 && isc_volume_unstage(at, err) < 0)
+			ret = -1;
+	}
+	closedir(d);
+	if (ret == 0 && rmdir(dir) < 0 && errno != ENOENT)
+		ret = isc_error_set(err, errno, "remove %s", dir);
+	return ret;
+}
+
+/* One volume at start: opened as at `isc run`, the same object through the
+ * same mount, bound for the runtime.  *changed when its recorded identity
+ * was (re)written: a plan from before identities, or a new boot. */
+static int volume_stage_one(struct svc *s, size_t i, char **at_out, bool *changed, isc_error **err)
+{
+	struct isc_volume *v = &s->plan.volumes[i];
+	struct isc_volume_path vp = { .fd = -1 };
+	struct isc_volume_id now;
+	cleanup_free char *what = isc_xasprintf("volume %s -> %s", v->src, v->dst);
+	if (isc_volume_open(what, v->src, true, &vp, err) < 0)
+		return -1;
+	int r = isc_volume_identify(vp.fd, &now, err);
+	if (r < 0)
+		isc_error_wrap(err, "%s", what);
+	bool refresh = false;
+	if (r == 0 && !v->id.set) {
+		isc_sv_log(LOG_NOTICE, "%s: volume %s: no identity recorded (a service from before they were): "
+				       "recording this one", s->name, v->src);
+		refresh = true;
+	} else if (r == 0) {
+		r = isc_volume_id_check(&v->id, &now, v->src, v->dst, &refresh, err);
+	}
+	cleanup_free char *at = volume_stage_path(s, i);
+	if (r == 0)
+		r = isc_volume_stage(vp.fd, vp.mode, v->ro, at, err);
+	isc_volume_path_clear(&vp);
+	if (r < 0)
+		return -1;
+	if (refresh) {
+		v->id = now;
+		*changed = true;
+	}
+	*at_out = steal_pointer(&at);
+	return 0;
+}
+
+/* Start: every volume staged (sources[i] its staged path), or none. */
+static int volumes_stage(struct svc *s, char ***sources, isc_error **err)
+{
+	*sources = NULL;
+	if (s->plan.n_volumes == 0)
+		return 0;
+	cleanup_free char *dir = svc_path(s, "volumes");
+	/* the runtime, as the container's root, passes through to its binds */
+	if (isc_mkdir_p(dir, 0711, err) < 0)
+		return -1;
+	if (chmod(dir, 0711) < 0)
+		return isc_error_set(err, errno, "chmod %s", dir);
+	char **v = isc_xmalloc0((s->plan.n_volumes + 1) * sizeof(char *));
+	bool changed = false;
+	for (size_t i = 0; i < s->plan.n_volumes; i++) {
+		if (volume_stage_one(s, i, &v[i], &changed, err) < 0) {
+			isc_strvfree(v);
+			isc_error *e2 = NULL;
+			if (volumes_release(s, &e2) < 0)
+				isc_error_free(&e2);
+			return -1;
+		}
+	}
+	if (changed && svc_save_plan(s, err) < 0) {
+		isc_strvfree(v);
+		isc_error *e2 = NULL;
+		if (volumes_release(s, &e2) < 0)
+			isc_error_free(&e2);
+		return -1;
+	}
+	*sources = v;
+	return 0;
+}
+
+/* The service's audit id, the one it has unless its host's block of ids
+ * moved (a block from before the container range did, audit-id.h). */
+static int audit_id_current(struct isc_supervisor *sv, struct svc *s, isc_error **err)
+{
+	if (s->audit_id == 0 || !host_has_audit(sv->root))
+		return 0;
+	uint32_t id;
+	if (isc_audit_id_assign(sv->root, s->name, &id, err) < 0)
+		return -1;
+	if (id == s->audit_id)
+		return 0;
+	isc_sv_log(LOG_NOTICE, "%s: audit id %u is outside the host's range: now %u", s->name, s->audit_id, id);
+	s->audit_id = id;
+	return svc_save_plan(s, err);
+}
+
 static void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatus);
 
-enum { UNDO_MOUNT = 1, UNDO_NET = 2, UNDO_RUNTIME = 4 };
+enum { UNDO_MOUNT = 1, UNDO_NET = 2, UNDO_RUNTIME = 4, UNDO_VOLUMES = 8 };
 
 static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 {
@@ -636,17 +862,18 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 	json_t *cfg = NULL;
 	struct isc_net_container net = { 0 };
 	const char *rootfs = store_rootfs;
+	cleanup_strv char **volume_sources = NULL;
 	int ret = -1;
 
 	if (image_check_verified(sv->root, s->image_id, err) < 0)
 		goto fail;
-	for (size_t i = 0; i < s->plan.n_volumes; i++) {
-		struct stat st;
-		if (stat(s->plan.volumes[i].src, &st) < 0) {
-			isc_error_set(err, errno, "-v: volume source %s", s->plan.volumes[i].src);
-			goto fail;
-		}
-	}
+	if (audit_id_current(sv, s, err) < 0)
+		goto fail;
+	/* the volumes' sources: the objects recorded at `isc run`, bound from
+	 * their opened fds; the runtime gets those binds, never the paths */
+	if (volumes_stage(s, &volume_sources, err) < 0)
+		goto fail;
+	undo |= UNDO_VOLUMES;
 	/* The image, read-only.  In a user namespace: an idmapped view (on-disk
 	 * 0 -> uid_base) at R/containers/NAME/rootfs.  --userns host: the
 	 * store's rootfs itself, made read-only by the runtime (root.readonly). */
@@ -714,6 +941,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 		.netns_path = net.netns_path,
 		.resolv_conf = net.resolv_conf,
 		.hosts = net.hosts,
+		.volume_sources = volume_sources,
 		.uid_base = s->uid_base,
 		.gid_base = s->uid_base,
 		.audit_id = s->audit_id,
@@ -804,6 +1032,11 @@ fail:
 			isc_error_free(&e2);
 		free(s->rootfs_mount);
 		s->rootfs_mount = NULL;
+	}
+	if (undo & UNDO_VOLUMES) {
+		isc_error *e2 = NULL;
+		if (volumes_release(s, &e2) < 0)
+			isc_error_free(&e2);
 	}
 	isc_error_wrap(err, "start %s", s->name);
 	svc_set_error(s, *err);
@@ -1100,9 +1333,12 @@ static int rm_rf(const char *path, isc_error **err)
 	return 0;
 }
 
-/* Remove R/containers/NAME except persist/ (kept unless purge). */
+/* Remove R/containers/NAME except persist/ (kept unless purge).  The
+ * volumes' binds go first: a removal never walks into a source. */
 static int svc_remove_files(struct svc *s, bool purge, isc_error **err)
 {
+	if (volumes_release(s, err) < 0)
+		return isc_error_wrap(err, "refusing to remove %s", s->dir);
 	if (purge)
 		return rm_rf(s->dir, err);
 	DIR *d = opendir(s->dir);
@@ -1213,6 +1449,12 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 		svc_free(s);
 		return isc_error_set(err, EEXIST, "the name %s is taken (%s exists)", plan.name, svcjson);
 	}
+	/* the volumes' sources: no symbolic link, nothing a service can write
+	 * above them, and their identities (checked at every start) */
+	if (volumes_record(sv, s, err) < 0) {
+		svc_free(s);
+		return -1;
+	}
 	bool made_dir = false, range = false, audit = false;
 	cleanup_free char *logs = svc_path(s, "logs");
 	if (isc_mkdir_p(sv->containers, 0711, err) < 0)
@@ -1258,8 +1500,11 @@ fail:
 	epoll_del(sv, s->errs.fd);
 	{
 		isc_error *e2 = NULL;
-		/* leave nothing: the folder we made (a kept persist/ stays) */
-		if (made_dir ? rm_rf(s->dir, &e2) < 0 : svc_remove_files(s, false, &e2) < 0)
+		/* leave nothing: the folder we made (a kept persist/ stays);
+		 * never walk into a volume's source */
+		if (volumes_release(s, &e2) < 0)
+			isc_error_free(&e2);
+		else if (made_dir ? rm_rf(s->dir, &e2) < 0 : svc_remove_files(s, false, &e2) < 0)
 			isc_error_free(&e2);
 		if (range && isc_idrange_free(sv->root, s->name, &e2) < 0)
 			isc_error_free(&e2);
@@ -1375,8 +1620,9 @@ static const char *req_port_spec(json_t *req, isc_error **err)
 	return spec;
 }
 
-/* The plan in service.json again (its other fields as they are): a restart
- * and a restarted iscd build from it, and `isc inspect` shows it. */
+/* The plan and the audit id in service.json again (its other fields as
+ * they are): a restart and a restarted iscd build from it, and `isc
+ * inspect` shows it. */
 static int svc_save_plan(const struct svc *s, isc_error **err)
 {
 	cleanup_free char *path = svc_path(s, "service.json");
@@ -1387,6 +1633,7 @@ static int svc_save_plan(const struct svc *s, isc_error **err)
 		return isc_error_set(err, EINVAL, "%s: %s", path, jerr.text);
 	}
 	json_object_set_new(j, "plan", isc_plan_to_json(&s->plan));
+	json_object_set_new(j, "audit_id", json_integer((json_int_t)s->audit_id));
 	cleanup_free char *text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	cleanup_close int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

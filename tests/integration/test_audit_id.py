@@ -12,7 +12,7 @@ import helpers
 pytestmark = pytest.mark.isc_only
 
 ANN = "org.isc.audit.id"
-AUID = 1000042
+AUID = 0xF0000000 + 42  # the container range (docs/audit.md)
 
 
 def _loginuid(pid):
@@ -49,7 +49,7 @@ def test_container_root_cannot_change_it(runtime, bundle):
     assert r.returncode != 0
     assert "EPERM" in r.stdout + r.stderr or "Operation not permitted" in r.stdout + r.stderr
     # even with every capability in its user namespace
-    b = bundle("write", "/proc/self/loginuid", "1000043")
+    b = bundle("write", "/proc/self/loginuid", str(AUID + 1))
     helpers.set_caps(b.config, list(helpers.CAPS))
     b.config.setdefault("annotations", {})[ANN] = str(AUID)
     r = runtime.run(b)
@@ -70,7 +70,9 @@ def test_refused_with_audit_control_and_no_user_namespace(runtime, bundle):
     assert runtime("state", b.id).returncode != 0  # nothing half-created
 
 
-@pytest.mark.parametrize("value", ["42", "abc", "01000042", "4294967295", ""])
+@pytest.mark.parametrize("value", ["42", "abc", "04026531882", "4294967295", "",
+                                   "1000042",       # the range before issue 11: real logins have such ids
+                                   "4043309056"])   # above the range
 def test_bad_values_refused(runtime, bundle, value):
     b = bundle("true")
     b.config.setdefault("annotations", {})[ANN] = value

@@ -261,7 +261,7 @@ def test_landlock_needs_no_new_privileges(isc):
 # ---- org.isc.audit.id -----------------------------------------------------------
 
 AUDIT = "org.isc.audit.id"
-AUID = 1000077
+AUID = 0xF0000000 + 77  # the container audit range (docs/audit.md)
 
 
 def _loginuid(pid):

@@ -218,12 +218,19 @@ static void id_assign(void **state)
 	assert_int_equal(isc_mkdir_p(ad, 0700, &e), 0);
 	char *rp = isc_xasprintf("%s/range.json", ad);
 	FILE *f = fopen(rp, "w");
-	fprintf(f, "{\"base\": 1065536, \"count\": 3}\n");
+	fprintf(f, "{\"base\": 4026597376, \"count\": 3}\n"); /* the second block */
 	fclose(f);
+	/* an id from before the range moved is dropped (the service gets one
+	 * of the current range) */
+	char *ip = isc_xasprintf("%s/ids.json", ad);
+	f = fopen(ip, "w");
+	fprintf(f, "{\"1065537\": \"web\"}\n");
+	fclose(f);
+	free(ip);
 	assert_int_equal(isc_audit_id_assign(d, "web", &a, &e), 0);
-	assert_int_equal(a, 1065537);
+	assert_int_equal(a, 4026597377u);
 	assert_int_equal(isc_audit_id_assign(d, "db", &b, &e), 0);
-	assert_int_equal(b, 1065538);
+	assert_int_equal(b, 4026597378u);
 	assert_int_equal(isc_audit_id_assign(d, "web", &c, &e), 0);
 	assert_int_equal(c, a);
 	/* the range (base excluded) is full */
@@ -232,14 +239,27 @@ static void id_assign(void **state)
 	isc_error_free(&e);
 	assert_int_equal(isc_audit_id_release(d, "web", &e), 0);
 	assert_int_equal(isc_audit_id_assign(d, "third", &c, &e), 0);
-	assert_int_equal(c, 1065537);
-	/* the annotation's value */
-	uint32_t v;
-	assert_int_equal(isc_audit_id_parse("1000042", &v, &e), 0);
-	assert_int_equal(v, 1000042);
-	assert_int_equal(isc_audit_id_parse("999999", &v, &e), -1);
+	assert_int_equal(c, 4026597377u);
+	/* a range.json outside the container range is refused */
+	f = fopen(rp, "w");
+	fprintf(f, "{\"base\": 1065536, \"count\": 3}\n");
+	fclose(f);
+	assert_int_equal(isc_audit_id_assign(d, "web", &a, &e), -1);
+	assert_non_null(strstr(e->msg, "range.json is malformed"));
 	isc_error_free(&e);
-	assert_int_equal(isc_audit_id_parse("01000042", &v, &e), -1);
+	/* the annotation's value: the container range only */
+	uint32_t v;
+	assert_int_equal(isc_audit_id_parse("4026531841", &v, &e), 0);
+	assert_int_equal(v, 4026531841u);
+	assert_int_equal(isc_audit_id_parse("4043309055", &v, &e), 0);
+	assert_int_equal(isc_audit_id_parse("1000042", &v, &e), -1); /* the old range: a login's */
+	assert_int_equal(e->errnum, ERANGE);
+	isc_error_free(&e);
+	assert_int_equal(isc_audit_id_parse("4043309056", &v, &e), -1);
+	isc_error_free(&e);
+	assert_int_equal(isc_audit_id_parse("4294967294", &v, &e), -1);
+	isc_error_free(&e);
+	assert_int_equal(isc_audit_id_parse("04026531841", &v, &e), -1);
 	isc_error_free(&e);
 	char *cmd = isc_xasprintf("rm -rf %s", d);
 	assert_int_equal(system(cmd), 0);
@@ -248,9 +268,47 @@ static void id_assign(void **state)
 	free(ad);
 }
 
+/* isc init: the machine's users against the container range */
+static void users_check(void **state)
+{
+	(void)state;
+	isc_error *e = NULL;
+	const char *passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000042:1000:,,,:/home/a:/bin/sh\n";
+	const char *defs = "# login.defs\nUID_MAX\t\t\t60000\nSUB_UID_MAX\t\t600100000\nSUB_GID_MAX 600100000\n";
+	const char *sub = "alice:100000:65536\ncontainers:2147483647:1879048192\n";
+	/* a large site's logins and podman's range that ends right below: fine */
+	assert_int_equal(isc_audit_users_check_texts(passwd, defs, sub, sub, &e), 0);
+	assert_int_equal(isc_audit_users_check_texts(NULL, NULL, NULL, NULL, &e), 0);
+	/* a user inside */
+	assert_int_equal(isc_audit_users_check_texts("bob:x:4026531900:100::/:/bin/sh\n", defs, NULL, NULL, &e), -1);
+	assert_non_null(strstr(e->msg, "/etc/passwd: user bob has uid 4026531900, inside the audit ids of isc's "
+					"containers (4026531840-4043309055)"));
+	isc_error_free(&e);
+	/* useradd could hand out such uids */
+	assert_int_equal(isc_audit_users_check_texts(passwd, "UID_MAX 4100000000\n", NULL, NULL, &e), -1);
+	assert_non_null(strstr(e->msg, "/etc/login.defs: UID_MAX is 4100000000"));
+	isc_error_free(&e);
+	assert_int_equal(isc_audit_users_check_texts(passwd, "  SUB_GID_MAX   4294967294\r\n", NULL, NULL, &e), -1);
+	assert_non_null(strstr(e->msg, "SUB_GID_MAX is 4294967294"));
+	isc_error_free(&e);
+	/* a commented key and another key are no match */
+	assert_int_equal(isc_audit_users_check_texts(passwd, "#UID_MAX 4100000000\nGID_MAX 4100000000\n", NULL, NULL, &e),
+			 0);
+	/* podman's recommended range for auto user namespaces reaches in */
+	assert_int_equal(isc_audit_users_check_texts(passwd, defs, "containers:2147483647:2147483648\n", NULL, &e), -1);
+	assert_non_null(strstr(e->msg, "/etc/subuid: the range \"containers:2147483647:2147483648\" reaches into"));
+	isc_error_free(&e);
+	assert_int_equal(isc_audit_users_check_texts(passwd, defs, NULL, "x:4043309055:1\n", &e), -1);
+	assert_non_null(strstr(e->msg, "/etc/subgid"));
+	isc_error_free(&e);
+	/* ranges that end right before it or start right after it */
+	assert_int_equal(isc_audit_users_check_texts(passwd, defs, "a:4026531839:1\nb:4043309056:10\n", NULL, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(users_check),
 		cmocka_unit_test(header),
 		cmocka_unit_test(fields),
 		cmocka_unit_test(argv_plain_hex_split),
