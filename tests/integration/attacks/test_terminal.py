@@ -25,12 +25,21 @@ bit 32 of the command set (the kernel ignores it; CVE-2019-10063) fail
 with EPERM, where without the profile the same TIOCSTI lands (the control).
 The probe itself is shown to work: run on the host under the same pty, it
 pushes its bytes into the terminal's input.
+
+The same through `isc exec -i` in a lab (the operator's own command; it runs
+the library's exec in its own process, not through iscd), where the
+service has isc's default profile: TIOCSTI is refused by the profile
+(EPERM), /dev/tty opens nothing, the process leads its own session and has
+only pipes.
 """
 import os
+import shutil
+import tempfile
 
 import pytest
 
 import helpers
+from labhost import ISC, ISCD, busybox_rootfs, lab_host  # noqa: F401  (fixture)
 from operator_tty import OperatorTerminal, default_seccomp, probe_lines, tty_info
 
 pytestmark = pytest.mark.isc_only  # runc hands the caller's stdio to the container
@@ -171,3 +180,30 @@ def test_default_profile_refuses_tioclinux(runtime, bundle, high):
     b = bundle("syscall", "tioclinux", *extra)
     b.linux["seccomp"] = default_seccomp(runtime.path)
     assert runtime.run(b).stdout.strip() == "errno EPERM"
+
+
+# ---- isc exec in a lab ---------------------------------------------------------
+
+def test_isc_exec_cannot_reach_operator_terminal(lab_host, payload, term):
+    lab = lab_host
+    with tempfile.TemporaryDirectory(prefix="isc-attack-img-") as d:
+        rootfs = os.path.join(d, "rootfs")
+        shutil.copytree(busybox_rootfs(), rootfs, symlinks=True)
+        shutil.copy(payload, os.path.join(rootfs, "bin", "payload"))
+        lab.isc("image", "import", "probe", rootfs, timeout=120)
+    lab.isc("run", "-d", "--name", "svc", "probe", "sleep", "1000", timeout=60)
+    env = dict(os.environ, ISC_ISCD=ISCD)
+    env.pop("ISC_LAB", None)
+    isc_exec = [ISC, "--lab", lab.name, "exec", "-i", "svc", "/bin/payload"]
+    # the service runs under isc's default profile: TIOCSTI is refused there
+    # too; /dev/tty fails at open, before any ioctl
+    for target, want in [("0", "errno EPERM"), ("1", "errno EPERM"), ("2", "errno EPERM"),
+                         ("/dev/tty", "errno ENXIO")]:
+        rc, out = term.run(isc_exec + ["tiocsti", target, MARK], env=env, timeout=60)
+        assert term.injected() == b"", (target, out)
+        assert probe_lines(out) == [want], (target, out)
+        assert rc == 1, (target, out)
+    rc, out = term.run(isc_exec + ["tty-info"], env=env, timeout=60)
+    assert rc == 0, out
+    info, fds = tty_info(probe_lines(out))
+    check_own_session(info, fds, info["pid"])
