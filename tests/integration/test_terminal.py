@@ -5,7 +5,7 @@ slave as its controlling terminal and stdio; --preserve-fds and LISTEN_FDS.
 
 The stdio relay (without a terminal of the process's own): when the
 runtime's stdio is a terminal, `run` and `exec` copy through pipes (the
-terminal itself never reaches the container: attacks/test_terminal.py);
+terminal itself never reaches the container: attacks/test_operator_terminal.py);
 input and its EOF reach the process, all of its output comes back, the
 exit status is the process's, and the copying ends when the process exits
 even if a child of it keeps the pipe open.  Stdio that is no terminal is
