@@ -13,7 +13,9 @@
  *   process.terminal: the init opened a pty from the container's devpts
  *   after pivot_root and passed the master back over a private socketpair;
  *   send it to --console-socket (the runtime can reach that path, the
- *   container cannot)
+ *   container cannot); without a terminal, a terminal on the runtime's
+ *   stdio is replaced by a pipe (run) or /dev/null (create, run -d) before
+ *   the new process does anything (relay.h)
  *   state "created", pid file
  * in the init (child), see init_main() for the ordered steps.
  * start opens exec.fifo: the init, blocked writing to it, goes on to exec.
@@ -52,6 +54,7 @@
 #include "landlock.h"
 #include "log.h"
 #include "ns.h"
+#include "relay.h"
 #include "rootfs.h"
 #include "rootfs-internal.h"
 #include "scratch.h"
@@ -80,6 +83,7 @@ struct init_args {
 	struct isc_seccomp_filter *filter;
 	bool in_userns; /* the container has a user namespace (new or joined) */
 	int console_fd; /* process.terminal: the master goes back over this socket; else -1 */
+	const struct isc_relay *relay; /* stdio in place of the caller's terminal */
 	int n_preserve; /* fds 3 .. 3+n_preserve-1 stay open (--preserve-fds, LISTEN_FDS) */
 	bool listen_fds; /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
 	int scratch_fd;  /* org.isc.scratch: detached tree to move to scratch_path; else -1 */
@@ -272,6 +276,8 @@ static int init_setup(struct init_args *a, isc_error **err)
 	const struct isc_process *proc = &spec->process;
 	bool in_userns = a->in_userns;
 
+	if (isc_terminal_new_session(err) < 0)
+		return -1;
 	if (a->ns->user_new && isc_container_become_ns_root(err) < 0)
 		return -1;
 
@@ -408,9 +414,20 @@ static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *
 	_exit(1);
 }
 
+/* First thing in the new process: the caller's terminal is gone from 0..2. */
+static void install_stdio(struct init_args *a)
+{
+	if (isc_relay_install(a->relay) < 0) {
+		isc_error *err = NULL;
+		isc_error_set(&err, errno, "container init: stdio");
+		init_fail(a, err);
+	}
+}
+
 static __attribute__((noreturn)) void init_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
+	install_stdio(a);
 	close_inherited_fds(a);
 	/* Nothing in the container may ptrace us or open our /proc files
 	 * before we exec (execve makes the new image dumpable again). */
@@ -430,6 +447,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	struct isc_ns_plan *ns = a->ns;
+	install_stdio(a);
 	close_inherited_fds(a);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -703,9 +721,11 @@ static int scratch_prepare(const struct isc_spec *spec, const struct isc_ns_plan
 	return r;
 }
 
-/* Everything but start: leaves a created container and its state. */
-static int do_create(const struct isc_context *ctx, const struct isc_create_opts *o, pid_t *init_pid,
-		     isc_error **err)
+/* Everything but start: leaves a created container and its state.
+ * `relay`: filled for a caller whose stdio is a terminal (pipes when
+ * `foreground`, else /dev/null); the caller clears it. */
+static int do_create(const struct isc_context *ctx, const struct isc_create_opts *o, bool foreground,
+		     struct isc_relay *relay, pid_t *init_pid, isc_error **err)
 {
 	if (isc_state_check_id(o->id, err) < 0)
 		return -1;
@@ -958,10 +978,14 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		.spec = spec, .rootfs = rootfs, .bundle = bundle, .id = o->id,
 		.sync_fd = sv[1], .fifo_fd = fifo_fd, .ns = &ns, .filter = filter,
 		.in_userns = ns.user_new || ns.user_join,
-		.console_fd = con[1], .n_preserve = listen + o->preserve_fds, .listen_fds = listen > 0,
+		.console_fd = con[1], .relay = relay, .n_preserve = listen + o->preserve_fds,
+		.listen_fds = listen > 0,
 		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path, .notify_fd = notify_fd,
 		.notify_dir = notify_dir, .audit_id = audit_id,
 	};
+	/* process.terminal: the init's stdio is its own terminal */
+	if (!spec->process.terminal && isc_relay_prepare(relay, foreground, err) < 0)
+		goto out;
 	/* staged when a namespace is joined, for a time namespace, and for an
 	 * audit identity (set before the user namespace exists) */
 	bool staged = ns.n_join > 0 || ns.time_new || audit_id != 0;
@@ -981,6 +1005,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	isc_closep(&sv[1]);
 	isc_closep(&con[1]);
+	isc_relay_close_child(relay);
 	u.pid = child;
 	mark("init cloned");
 	if (staged)
@@ -1093,7 +1118,10 @@ out:
 int isc_container_create(const struct isc_context *ctx, const struct isc_create_opts *o, isc_error **err)
 {
 	pid_t pid;
-	return do_create(ctx, o, &pid, err);
+	struct isc_relay relay = ISC_RELAY_INIT;
+	int r = do_create(ctx, o, false, &relay, &pid, err);
+	isc_relay_clear(&relay);
+	return r;
 }
 
 int isc_container_pidfd_open(const struct isc_state *st)
@@ -1505,7 +1533,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	pid_t pid = 0;
-	if (do_create(ctx, o, &pid, err) < 0)
+	__attribute__((cleanup(isc_relay_clear))) struct isc_relay relay = ISC_RELAY_INIT;
+	if (do_create(ctx, o, !o->detach, &relay, &pid, err) < 0)
 		return -1;
 	if (isc_container_start(ctx, o->id, err) < 0) {
 		cleanup_error isc_error *e = NULL;
@@ -1518,6 +1547,17 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		return 0;
 	}
 	isc_container_forward_signals(pid);
+	if (relay.active) {
+		/* the init has exec'd (start saw the fifo close) */
+		cleanup_error isc_error *rerr = NULL;
+		cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0)
+			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)pid);
+		if (pidfd < 0 || isc_relay_run(&relay, pidfd, &rerr) < 0) {
+			char buf[512]; /* the container runs on; its status still counts */
+			isc_warn("%s", isc_error_text(rerr, buf, sizeof(buf)));
+		}
+	}
 	int status = 0;
 	for (;;) {
 		pid_t w = waitpid(-1, &status, 0);

@@ -9,9 +9,14 @@
  *   container's cgroups), setns(pidfd, every namespace) in one call, becomes
  *   root of a joined user namespace, clone(CLONE_PARENT) -- a pid namespace
  *   applies to children only -- and reports the pid;
- * process: terminal, rlimits, umask, cwd, no_new_privs, user, capabilities,
- *   seccomp, execve.  The sync socket is O_CLOEXEC: the runtime learns that
- *   execve succeeded when the socket closes without an error message.
+ * process: a session of its own, terminal, rlimits, umask, cwd,
+ *   no_new_privs, user, capabilities, seccomp, execve.  The sync socket is
+ *   O_CLOEXEC: the runtime learns that execve succeeded when the socket
+ *   closes without an error message.
+ * The caller's terminal never reaches the process (relay.h): without
+ *   --tty, a terminal on the runtime's stdio is replaced by a pipe the
+ *   runtime copies through (or /dev/null with --detach), before the stage
+ *   runs anything.
  */
 #include "exec.h"
 
@@ -36,6 +41,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "log.h"
+#include "relay.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
@@ -54,6 +60,7 @@ struct exec_args {
 	bool join_user;
 	int sync_fd;
 	int console_fd;
+	const struct isc_relay *relay; /* stdio in place of the caller's terminal */
 	int n_preserve;
 	bool listen;
 	uint32_t audit_id; /* org.isc.audit.id of the container, 0 = none */
@@ -98,6 +105,8 @@ static int exec_setup(struct exec_args *a, isc_error **err)
 	const struct isc_process *p = a->proc;
 	const struct isc_spec *cs = a->cspec;
 
+	if (isc_terminal_new_session(err) < 0)
+		return isc_error_wrap(err, "exec");
 	if (a->console_fd >= 0) {
 		cleanup_close int master = -1;
 		if (isc_terminal_setup(p->console_height, p->console_width, p->uid, &master, err) < 0)
@@ -138,6 +147,11 @@ static __attribute__((noreturn)) void exec_fail(struct exec_args *a, isc_error *
 static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 {
 	cleanup_error isc_error *err = NULL;
+	/* before anything else: the caller's terminal is gone from 0..2 */
+	if (isc_relay_install(a->relay) < 0) {
+		isc_error_set(&err, errno, "exec: stdio");
+		exec_fail(a, err);
+	}
 	int keep[] = { a->sync_fd, a->console_fd, a->pidfd };
 	close_fds_but(keep, ARRAY_SIZE(keep), a->n_preserve);
 	/* nothing in the container may open our /proc/PID/exe or fds */
@@ -463,6 +477,8 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	cleanup_close int pidfd = -1;
 	cleanup_close int master = -1;
 	int sv[2] = { -1, -1 }, con[2] = { -1, -1 };
+	struct isc_relay relay = ISC_RELAY_INIT;
+	cleanup_close int child_fd = -1;
 	pid_t stage = -1, child = -1;
 	int ret = -1;
 
@@ -525,7 +541,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	struct exec_args a = {
 		.cspec = cs, .proc = &p, .filter = filter, .pidfd = pidfd, .ns_flags = ns_flags,
 		.join_user = (ns_flags & CLONE_NEWUSER) != 0, .sync_fd = sv[1], .console_fd = con[1],
-		.n_preserve = listen + o->preserve_fds, .listen = listen > 0,
+		.relay = &relay, .n_preserve = listen + o->preserve_fds, .listen = listen > 0,
 	};
 	const char *audit_value = isc_spec_annotation(cs, ISC_AUDIT_ID_ANNOTATION);
 	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0) {
@@ -534,6 +550,9 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	}
 	sess.audit_id = a.audit_id;
 	if (a.audit_id && session_login(&sess, o, &p, err) < 0)
+		goto out;
+	/* with --tty the process's stdio is its own terminal */
+	if (!p.terminal && isc_relay_prepare(&relay, !o->detach, err) < 0)
 		goto out;
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
@@ -549,6 +568,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	}
 	isc_closep(&sv[1]);
 	isc_closep(&con[1]);
+	isc_relay_close_child(&relay);
 
 	/* into the container's cgroups before it runs anything of the container */
 	if (cg && isc_cgroup_attach(cg, stage, err) < 0) {
@@ -604,6 +624,16 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		goto out;
 	}
 	isc_container_forward_signals(child);
+	if (relay.active) {
+		cleanup_error isc_error *rerr = NULL;
+		child_fd = (int)syscall(SYS_pidfd_open, child, 0);
+		if (child_fd < 0)
+			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)child);
+		if (child_fd < 0 || isc_relay_run(&relay, child_fd, &rerr) < 0) {
+			char buf[512]; /* the process runs on; its status still counts */
+			isc_warn("%s", isc_error_text(rerr, buf, sizeof(buf)));
+		}
+	}
 	int status = 0;
 	for (;;) {
 		pid_t w = waitpid(child, &status, 0);
@@ -629,6 +659,7 @@ out:
 	isc_closep(&sv[1]);
 	isc_closep(&con[0]);
 	isc_closep(&con[1]);
+	isc_relay_clear(&relay);
 	if (filter)
 		isc_seccomp_filter_free(filter);
 	if (cg)

@@ -5,11 +5,23 @@
  * capabilities, no_new_privs, masked /proc and /sys paths, and a seccomp
  * allowlist (default action: EPERM) covering what an ordinary service
  * needs.  Kernel-wide or namespace-escaping calls (mount, unshare, setns,
- * bpf, keyctl, ptrace, module loading, ...) are left out on purpose. */
+ * bpf, keyctl, ptrace, module loading, ...) are left out on purpose; clone
+ * is allowed without namespace flags, ioctl without TIOCSTI and TIOCLINUX
+ * (docs/defaults.md).
+ *
+ * Conditional rules only: libseccomp (and so runc and crun, given this
+ * profile) drops a conditional rule for a syscall that also has an
+ * unconditional one, so "ioctl allowed, but not TIOCSTI" cannot be an
+ * allow plus a refusal under this default-deny profile.  It is written as
+ * the complement instead: allow rules whose masked comparisons together
+ * cover every other command. */
 #include "spec.h"
 
 #include <jansson.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -80,7 +92,7 @@ static const char *const seccomp_allowed[] = {
 	"fadvise64", "fadvise64_64", "readahead", "fallocate",
 	"fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
 	"truncate", "truncate64", "ftruncate", "ftruncate64",
-	"fcntl", "fcntl64", "flock", "ioctl", "dup", "dup2", "dup3",
+	"fcntl", "fcntl64", "flock", "dup", "dup2", "dup3", /* ioctl: ioctl_rules() */
 	"pipe", "pipe2", "memfd_create",
 	/* metadata and directories */
 	"stat", "fstat", "lstat", "stat64", "fstat64", "lstat64", "newfstatat", "fstatat64", "statx",
@@ -113,7 +125,7 @@ static const char *const seccomp_allowed[] = {
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
 	"getsockname", "getpeername", "setsockopt", "getsockopt", "socketcall",
 	/* processes */
-	"clone", "fork", "vfork", "execve", "execveat", "exit", "exit_group",
+	"fork", "vfork", "execve", /* clone: clone_rule() */ "execveat", "exit", "exit_group",
 	"wait4", "waitid", "waitpid", "getpid", "getppid", "gettid", "getpgrp", "setsid", "setpgid",
 	"getpgid", "getsid", "set_tid_address", "set_robust_list", "get_robust_list", "restart_syscall",
 	"rseq", "futex", "sched_yield", "sched_getaffinity", "sched_setaffinity",
@@ -186,6 +198,62 @@ static json_t *default_mounts_json(bool rootless)
 	return a;
 }
 
+/* ioctl commands refused.  TIOCSTI pushes input into a terminal: a
+ * process holding the operator's terminal makes the operator's shell run
+ * commands (bubblewrap CVE-2017-5226); TIOCLINUX reads and pastes a
+ * console's selection, the same thing on a virtual console. */
+static const uint64_t ioctl_refused[] = { TIOCSTI, TIOCLINUX };
+
+/* The kernel takes the command as an unsigned int: the high half of the
+ * register is ignored, so only the low 32 bits are compared (a filter that
+ * compared all 64 let TIOCSTI | 1 << 32 through: flatpak CVE-2019-10063). */
+#define IOCTL_CMD_BITS 32
+
+static bool ioctl_refused_under(uint64_t mask, uint64_t value)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ioctl_refused); i++)
+		if ((ioctl_refused[i] & mask) == value)
+			return true;
+	return false;
+}
+
+/* Allow every command that agrees with `value` on `mask` (the bits above
+ * `bit`) and is not refused: one rule when no refused command is among
+ * them, else both halves of the next bit.  From the top this gives one rule
+ * per bit on the way to each refused command (34 for the two). */
+static void ioctl_rules(json_t *rules, int bit, uint64_t mask, uint64_t value)
+{
+	if (!ioctl_refused_under(mask, value)) {
+		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "ioctl",
+						       "action", "SCMP_ACT_ALLOW", "args", "index", 1,
+						       "value", (json_int_t)mask, "valueTwo", (json_int_t)value,
+						       "op", "SCMP_CMP_MASKED_EQ"));
+		return;
+	}
+	if (bit < 0)
+		return; /* exactly a refused command: the default action */
+	uint64_t b = (uint64_t)1 << bit;
+	ioctl_rules(rules, bit - 1, mask | b, value);
+	ioctl_rules(rules, bit - 1, mask | b, value | b);
+}
+
+/* clone without a namespace flag: a new user namespace gives a full
+ * capability set over new network, mount, ... namespaces, the kernel
+ * surface the profile otherwise keeps closed (unshare and setns are not
+ * allowed at all).  CLONE_NEWTIME (0x80) is not in the mask: in clone()'s
+ * flags that bit is part of the exit signal (CSIGNAL), and only clone3 and
+ * unshare can ask for a time namespace.  The flags are the low 32 bits, as
+ * the kernel reads them. */
+#define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			CLONE_NEWNET | CLONE_NEWCGROUP)
+
+static json_t *clone_rule(void)
+{
+	return json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone", "action", "SCMP_ACT_ALLOW",
+			 "args", "index", 0, "value", (json_int_t)CLONE_NS_FLAGS, "valueTwo", (json_int_t)0,
+			 "op", "SCMP_CMP_MASKED_EQ");
+}
+
 static json_t *default_seccomp(void)
 {
 	json_t *rules = json_array();
@@ -196,8 +264,10 @@ static json_t *default_seccomp(void)
 						       "names", "personality", "action", "SCMP_ACT_ALLOW",
 						       "args", "index", 0, "value", personality_allowed[i],
 						       "op", "SCMP_CMP_EQ"));
+	ioctl_rules(rules, IOCTL_CMD_BITS - 1, 0, 0);
+	json_array_append_new(rules, clone_rule());
 	/* clone3 takes its flags in a struct seccomp cannot inspect: make
-	 * libc fall back to clone(), whose flags the kernel checks as usual. */
+	 * libc fall back to clone(), whose flags are checked above. */
 	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3",
 					       "action", "SCMP_ACT_ERRNO", "errnoRet", 38 /* ENOSYS */));
 

@@ -20,6 +20,13 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
+int isc_terminal_new_session(isc_error **err)
+{
+	if (setsid() < 0)
+		return isc_error_set(err, errno, "setsid: a session of its own for the container's process");
+	return 0;
+}
+
 int isc_terminal_setup(unsigned rows, unsigned cols, uid_t uid, int *master, isc_error **err)
 {
 	cleanup_close int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);

@@ -13,6 +13,16 @@
 #include <sys/types.h>
 #include "error.h"
 
+/* In every container process, first thing (the init, an exec'd process):
+ * a session of its own, so that the caller's terminal is not its
+ * controlling terminal.  Without one, /dev/tty in the container opens the
+ * caller's terminal and TIOCSTI pushes input into the caller's shell
+ * (bubblewrap CVE-2017-5226); with one, /dev/tty opens nothing and TIOCSTI
+ * on a terminal that is not our controlling terminal needs CAP_SYS_ADMIN in
+ * the initial user namespace.  Fails only for a process group leader, which
+ * a freshly cloned process never is. */
+int isc_terminal_new_session(isc_error **err);
+
 /* In the container process: open a pty pair from /dev/ptmx, make the slave
  * the controlling terminal (new session) and stdin/stdout/stderr, owned by
  * `uid`, sized rows x cols when both are non-zero.  *master is O_CLOEXEC. */

@@ -1,7 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Terminals: process.terminal (create/run) and exec --tty hand the pty
 master to the caller's --console-socket (SCM_RIGHTS), the process has the
-slave as its controlling terminal and stdio; --preserve-fds and LISTEN_FDS."""
+slave as its controlling terminal and stdio; --preserve-fds and LISTEN_FDS.
+
+The stdio relay (without a terminal of the process's own): when the
+runtime's stdio is a terminal, `run` and `exec` copy through pipes (the
+terminal itself never reaches the container: attacks/test_operator_terminal.py);
+input and its EOF reach the process, all of its output comes back, the
+exit status is the process's, and the copying ends when the process exits
+even if a child of it keeps the pipe open.  Stdio that is no terminal is
+passed as it is (no pipe in between)."""
 import array
 import os
 import select
@@ -13,6 +21,7 @@ import time
 import pytest
 
 import helpers
+from operator_tty import OperatorTerminal, probe_lines, tty_info
 
 
 class ConsoleServer:
@@ -273,3 +282,90 @@ def test_preserve_fds_more_than_passed_fails(runtime, bundle):
     r = _run_with_fds(runtime, b, ["--preserve-fds", "2"], [])
     assert r.returncode != 0
     assert "not passed" in b.errors()
+
+
+# ---- the stdio relay ---------------------------------------------------------
+
+@pytest.fixture
+def term():
+    t = OperatorTerminal()
+    yield t
+    t.close()
+
+
+def _rt(runtime, *args):
+    return [runtime.path, "--root", runtime.root] + [str(a) for a in args]
+
+
+def _run_argv(runtime, b):
+    b.write()
+    runtime.ids.append(b.id)
+    return _rt(runtime, "run", "--bundle", b.path, b.id)
+
+
+def _running(runtime, b):
+    assert runtime.create(b).returncode == 0, b.errors()
+    assert runtime.start(b.id).returncode == 0
+
+
+@pytest.mark.isc_only
+def test_relay_input_eof_and_status(runtime, bundle, term):
+    # lines without echo: ^D at the start of a line is the terminal's EOF,
+    # the master shows the process's output only
+    term.set_canonical_noecho()
+    rc, out = term.run(_run_argv(runtime, bundle("read-stdin")), write=b"hello\n\x04")
+    assert (rc, out) == (0, b"hello\n")
+    rc, out = term.run(_run_argv(runtime, bundle("exit", "7")))
+    assert (rc, out) == (7, b"")
+
+    b = bundle("sleep", "60")
+    _running(runtime, b)
+    rc, out = term.run(_rt(runtime, "exec", b.id, "/bin/payload", "read-stdin"), write=b"again\n\x04")
+    assert (rc, out) == (0, b"again\n")
+    rc, out = term.run(_rt(runtime, "exec", b.id, "/bin/payload", "exit", "9"))
+    assert (rc, out) == (9, b"")
+
+
+@pytest.mark.isc_only
+def test_relay_copies_all_output(runtime, busybox_bundle, term):
+    # far more than a pipe holds, written while nobody reads stdin (raw
+    # terminal: the bytes arrive exactly as written)
+    b = busybox_bundle("/bin/sh", "-c", "head -c 400000 /dev/zero | tr '\\000' y; echo end >&2")
+    rc, out = term.run(_run_argv(runtime, b))
+    assert rc == 0
+    assert out == b"y" * 400000 + b"end\n"
+
+
+@pytest.mark.isc_only
+def test_relay_ends_with_the_process(runtime, busybox_bundle, term):
+    """A child left behind keeps the output pipe open: the exec still ends
+    when its own process exits, with what it wrote."""
+    b = busybox_bundle("/bin/sleep", "60")
+    _running(runtime, b)
+    rc, out = term.run(_rt(runtime, "exec", b.id, "/bin/sh", "-c", "sleep 60 & echo started"), timeout=20)
+    assert (rc, out) == (0, b"started\n")
+
+
+@pytest.mark.isc_only
+def test_stdin_only_terminal(runtime, bundle, term):
+    """Only the fds that are a terminal go through the relay."""
+    b = bundle("sleep", "60")
+    _running(runtime, b)
+    out_path = os.path.join(runtime.workdir, "exec.out")
+    with open(out_path, "w") as f:
+        os.chmod(out_path, 0o666)
+        p = subprocess.run(_rt(runtime, "exec", b.id, "/bin/payload", "tty-info"), stdin=term.slave,
+                           stdout=f, stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode == 0, p.stderr
+    with open(out_path) as f:
+        info, fds = tty_info(probe_lines(f.read()))
+    assert fds[0].startswith("pipe:") and fds[1] == out_path and fds[2].startswith("pipe:"), fds
+
+
+def test_no_terminal_passed_as_it_is(runtime, bundle):
+    """Files (and podman's and containerd's pipes) reach the container as
+    they are: no relay, no copying."""
+    b = bundle("tty-info")
+    out = runtime.run_ok(b)
+    info, fds = tty_info(probe_lines(out))
+    assert fds == {0: "/dev/null", 1: b.out_path, 2: b.err_path}

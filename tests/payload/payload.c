@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -20,7 +22,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,6 +36,7 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -894,6 +899,238 @@ static long probe_getpid(int argc, char **argv)
     return syscall(SYS_getpid);
 }
 
+/* ---- terminals and namespaces: attack probes -------------------------------
+ * The operator's terminal (bubblewrap CVE-2017-5226, flatpak CVE-2019-10063)
+ * and nested user namespaces through clone(). */
+
+/* tty-info: this process's session and controlling terminal as the kernel
+ * sees them in our pid namespace, and where every open fd points:
+ *   pid=P sid=S pgid=G tty_nr=T
+ *   fd N TARGET ... */
+static int cmd_tty_info(int argc, char **argv)
+{
+    int tty_nr = -1;
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (f != NULL) {
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        /* after the ")" closing comm: state ppid pgrp session tty_nr */
+        char *p = strrchr(buf, ')');
+        if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %d", &tty_nr) != 1)
+            tty_nr = -1;
+    }
+    printf("pid=%d sid=%d pgid=%d tty_nr=%d\n", (int)getpid(), (int)getsid(0), (int)getpgid(0), tty_nr);
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return report_errno();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] == '.' || fd == dirfd(d))
+            continue;
+        char path[64], target[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        printf("fd %d %s\n", fd, target);
+    }
+    closedir(d);
+    return 0;
+}
+
+/* The ioctl command with bit 32 set when `high`: the kernel reads only the
+ * low 32 bits (flatpak's filter compared all 64, CVE-2019-10063). */
+static unsigned long tty_cmd(unsigned long cmd, bool high)
+{
+    return high ? cmd | (1UL << 32) : cmd;
+}
+
+/* tiocsti TARGET TEXT [high]: push TEXT into the input of the terminal
+ * TARGET (an fd number or a path such as /dev/tty), one byte at a time. */
+static int cmd_tiocsti(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage("tiocsti FD|PATH TEXT [high]");
+    bool high = argc > 3 && strcmp(argv[3], "high") == 0;
+    int fd;
+    if (argv[1][0] == '/') {
+        fd = open(argv[1], O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+            return report_errno();
+    } else {
+        fd = atoi(argv[1]);
+    }
+    for (const char *c = argv[2]; *c; c++)
+        if (syscall(SYS_ioctl, fd, tty_cmd(TIOCSTI, high), c) < 0)
+            return report_errno();
+    printf("ok\n");
+    return 0;
+}
+
+/* own-pty-tiocsti [high]: a pty pair of our own, its slave as our
+ * controlling terminal, TIOCSTI of "Z" into it; "ok injected=Z" when the
+ * byte arrived (the control: TIOCSTI works here), else "STEP errno NAME"
+ * for the step that failed. */
+static int step_failed(const char *step)
+{
+    printf("%s errno %s\n", step, errno_name(errno));
+    return 1;
+}
+
+static int cmd_own_pty_tiocsti(int argc, char **argv)
+{
+    bool high = argc > 1 && strcmp(argv[1], "high") == 0;
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0)
+        return step_failed("open-ptmx");
+    if (unlockpt(m) < 0)
+        return step_failed("unlockpt");
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_CLOEXEC);
+    if (s < 0)
+        return step_failed("TIOCGPTPEER");
+    (void)setsid(); /* EPERM when we lead a session already */
+    if (ioctl(s, TIOCSCTTY, 0) < 0)
+        return step_failed("TIOCSCTTY");
+    struct termios t;
+    if (tcgetattr(s, &t) < 0)
+        return step_failed("TCGETS");
+    cfmakeraw(&t);
+    if (tcsetattr(s, TCSANOW, &t) < 0)
+        return step_failed("TCSETS");
+    char c = 'Z';
+    if (syscall(SYS_ioctl, s, tty_cmd(TIOCSTI, high), &c) < 0)
+        return step_failed("TIOCSTI");
+    char got[8] = "";
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    ssize_t n = read(s, got, sizeof(got) - 1);
+    got[n > 0 ? n : 0] = '\0';
+    printf("ok injected=%s\n", got);
+    return 0;
+}
+
+/* tioclinux [FD] [high]: TIOCLINUX (subcode 6, read the shift state: harmless) */
+static long probe_tioclinux(int argc, char **argv)
+{
+    int fd = argc > 2 ? atoi(argv[2]) : 0;
+    bool high = argc > 3 && strcmp(argv[3], "high") == 0;
+    char sub = 6;
+    return syscall(SYS_ioctl, fd, tty_cmd(TIOCLINUX, high), &sub);
+}
+
+/* "user,net" (names of ns_flags; "high" sets bit 32; "0": none) -> flags */
+static bool parse_ns_flags(const char *list, unsigned long *out)
+{
+    unsigned long flags = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "0") == 0)
+            continue;
+        if (strcmp(tok, "high") == 0) {
+            flags |= 1UL << 32;
+            continue;
+        }
+        size_t i;
+        for (i = 0; i < ARRAY_SIZE(ns_flags); i++)
+            if (strcmp(ns_flags[i].name, tok) == 0)
+                break;
+        if (i == ARRAY_SIZE(ns_flags))
+            return false;
+        flags |= (unsigned long)ns_flags[i].flag;
+    }
+    *out = flags;
+    return true;
+}
+
+static bool cap_effective(int cap)
+{
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof(d));
+    if (syscall(SYS_capget, &h, d) < 0)
+        return false;
+    return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+/* The child of clone/clone3: exit 0 when it holds CAP_SYS_ADMIN (a new
+ * user namespace gives the full set), 3 else. */
+static int clone_child(void)
+{
+    return prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 1 && cap_effective(CAP_SYS_ADMIN) ? 0 : 3;
+}
+
+/* clone FLAGS: raw clone(2) with FLAGS | SIGCHLD; "ok sys_admin=0|1" */
+static long probe_clone(int argc, char **argv)
+{
+    unsigned long flags = 0;
+    if (argc < 3 || !parse_ns_flags(argv[2], &flags)) {
+        errno = EINVAL;
+        return -1;
+    }
+    fflush(stdout);
+    long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        _exit(clone_child());
+    int st = 0;
+    waitpid((pid_t)pid, &st, 0);
+    printf("sys_admin=%d ", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 0;
+}
+
+struct probe_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+/* clone3 FLAGS */
+static long probe_clone3(int argc, char **argv)
+{
+    unsigned long flags = 0;
+    if (argc > 2 && !parse_ns_flags(argv[2], &flags)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct probe_clone_args a = { .flags = flags, .exit_signal = SIGCHLD };
+    fflush(stdout);
+    long pid = syscall(SYS_clone3, &a, sizeof(a));
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        _exit(clone_child());
+    waitpid((pid_t)pid, NULL, 0);
+    return 0;
+}
+
+static void *thread_main(void *arg)
+{
+    return arg;
+}
+
+/* threads N: N pthreads created and joined (libc tries clone3, then clone) */
+static int cmd_threads(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 4;
+    pthread_t t[64];
+    if (n < 1 || n > 64)
+        return usage("threads N (1..64)");
+    for (int i = 0; i < n; i++) {
+        int e = pthread_create(&t[i], NULL, thread_main, NULL);
+        if (e != 0) {
+            errno = e;
+            return report_errno();
+        }
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    printf("ok %d\n", n);
+    return 0;
+}
+
 struct probe {
     const char *name;
     long (*fn)(int argc, char **argv);
@@ -919,6 +1156,9 @@ static const struct probe probes[] = {
     { "mkdir", probe_mkdir },
     { "chmod", probe_chmod },
     { "getpid", probe_getpid },
+    { "tioclinux", probe_tioclinux },
+    { "clone", probe_clone },
+    { "clone3", probe_clone3 },
 };
 
 static int cmd_syscall(int argc, char **argv)
@@ -966,6 +1206,8 @@ static const struct command commands[] = {
     { "mountinfo", cmd_mountinfo }, { "stat", cmd_stat },
     { "fds", cmd_fds },             { "open", cmd_open },
     { "exec", cmd_exec },           { "bind", cmd_bind },
+    { "tty-info", cmd_tty_info },   { "tiocsti", cmd_tiocsti },
+    { "own-pty-tiocsti", cmd_own_pty_tiocsti }, { "threads", cmd_threads },
 };
 
 static const struct command *find_command(const char *name)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * seccomp: keyword tables, compilation, installation in a forked child, and
- * the compiled-filter cache (hit, miss, tampering, untrusted directory). */
+ * seccomp: keyword tables, compilation, installation in a forked child, the
+ * compiled-filter cache (hit, miss, tampering, untrusted directory), and the
+ * default profile's argument rules (ioctl, clone) in a real filter. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,10 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "seccomp.h"
+#include "spec.h"
 #include "util.h"
 
 /* ---- building profiles by hand ---------------------------------------------- */
@@ -353,6 +357,78 @@ static void test_install_error(void **state)
 	struct isc_seccomp_filter empty = { 0 };
 	assert_int_equal(isc_seccomp_install(&empty, &err), -1);
 	isc_error_free(&err);
+}
+
+/* ---- tests: the default profile --------------------------------------------------- */
+
+/* One call that must fail with `want`; a clone that succeeded ends its child. */
+static bool fails_with(long r, int want)
+{
+	if (r == 0)
+		_exit(0); /* a child of a clone that should not have happened */
+	if (r > 0) {
+		waitpid((pid_t)r, NULL, 0);
+		return false;
+	}
+	return errno == want;
+}
+
+static int child_default_profile(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	char c = 'x';
+	static const unsigned long refused[] = { TIOCSTI, TIOCLINUX };
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		/* refused by the filter (EPERM) before the kernel sees that
+		 * /dev/null is no terminal (ENOTTY) */
+		if (!fails_with(syscall(SYS_ioctl, fd, refused[i], &c), EPERM))
+			return 10 + (int)i;
+		/* the kernel reads 32 bits: the high half changes nothing */
+		if (!fails_with(syscall(SYS_ioctl, fd, refused[i] | 1UL << 32, &c), EPERM))
+			return 20 + (int)i;
+	}
+	/* every other command reaches the kernel, next to the refused ones too */
+	static const unsigned long allowed[] = { TCGETS, TIOCSTI - 1, TIOCSTI + 1, TIOCLINUX + 1, TIOCSTI | 0x100,
+						 TIOCSTI << 16 };
+	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+		if (!fails_with(syscall(SYS_ioctl, fd, allowed[i], &c), ENOTTY))
+			return 30 + (int)i;
+	/* clone: no namespace flag, also not with bit 32 set */
+	static const unsigned long ns[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+					    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP,
+					    CLONE_NEWUSER | CLONE_NEWNET | 1UL << 32 };
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
+		if (!fails_with(syscall(SYS_clone, ns[i] | SIGCHLD, 0, 0, 0, 0), EPERM))
+			return 40 + (int)i;
+	/* clone3: ENOSYS, so that libc falls back to clone */
+	uint64_t args[8] = { CLONE_NEWUSER, 0, 0, 0, SIGCHLD, 0, 0, 0 };
+	if (!fails_with(syscall(SYS_clone3, args, sizeof(args)), ENOSYS))
+		return 50;
+	/* the control: a plain clone (fork) works */
+	long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(7);
+	int st = 0;
+	if (pid < 0 || waitpid((pid_t)pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+		return 60;
+	return 0;
+}
+
+static void test_default_profile_rules(void **state)
+{
+	(void)state;
+	char *json = isc_spec_default_json(false);
+	struct isc_spec *spec = NULL;
+	isc_error *err = NULL;
+	if (isc_spec_parse(json, strlen(json), &spec, &err) < 0)
+		fail_msg("the default spec: %s", err->msg);
+	struct isc_seccomp_filter *f = prepare_ok(spec->seccomp, NULL);
+	assert_int_equal(run_child(child_default_profile, f), 0);
+	isc_seccomp_filter_free(f);
+	isc_spec_free(spec);
+	free(json);
 }
 
 /* ---- tests: cache -------------------------------------------------------------- */
@@ -691,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_notify_unsupported),
 		cmocka_unit_test(test_arches),
 		cmocka_unit_test(test_install_error),
+		cmocka_unit_test(test_default_profile_rules),
 		cmocka_unit_test_teardown(test_cache_hit, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_tampered, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_untrusted_dir, tmpdir_teardown),

@@ -654,6 +654,7 @@ static void check_default(bool rootless)
 	assert_int_equal(sc->default_errno_ret, 1);
 	assert_int_equal(isc_strvlen(sc->architectures), 3);
 	bool clone3 = false;
+	size_t n_ioctl = 0, n_clone = 0;
 	for (size_t i = 0; i < sc->n_rules; i++) {
 		for (size_t j = 0; sc->rules[i].names[j]; j++) {
 			const char *n = sc->rules[i].names[j];
@@ -672,9 +673,30 @@ static void check_default(bool rootless)
 				assert_int_equal(sc->rules[i].n_args, 1);
 				assert_int_equal(sc->rules[i].args[0].op, ISC_SCMP_EQ);
 			}
+			/* ioctl and clone only with their argument checks (an
+			 * unconditional rule would win over them in libseccomp) */
+			if (strcmp(n, "ioctl") == 0) {
+				n_ioctl++;
+				assert_int_equal(sc->rules[i].action, ISC_SCMP_ALLOW);
+				assert_int_equal(sc->rules[i].n_args, 1);
+				assert_int_equal(sc->rules[i].args[0].index, 1);
+				assert_int_equal(sc->rules[i].args[0].op, ISC_SCMP_MASKED_EQ);
+				assert_true(sc->rules[i].args[0].value <= 0xffffffffu); /* the low 32 bits only */
+			}
+			if (strcmp(n, "clone") == 0) {
+				n_clone++;
+				assert_int_equal(sc->rules[i].action, ISC_SCMP_ALLOW);
+				assert_int_equal(sc->rules[i].n_args, 1);
+				assert_int_equal(sc->rules[i].args[0].index, 0);
+				assert_int_equal(sc->rules[i].args[0].op, ISC_SCMP_MASKED_EQ);
+				assert_int_equal(sc->rules[i].args[0].value, 0x7e020000); /* CLONE_NEW* but NEWTIME */
+				assert_int_equal(sc->rules[i].args[0].value_two, 0);
+			}
 		}
 	}
 	assert_true(clone3);
+	assert_int_equal(n_ioctl, 34); /* the complement of TIOCSTI and TIOCLINUX, bit by bit */
+	assert_int_equal(n_clone, 1);
 	isc_spec_free(s);
 	free(json);
 }
