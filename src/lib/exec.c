@@ -357,6 +357,17 @@ static int build_process(const struct isc_exec_opts *o, const struct isc_process
 	return 0;
 }
 
+/* Whether the next message on the sync socket (waited for) is an error. */
+static bool next_is_error(int sync_fd)
+{
+	struct isc_sync_msg h;
+	ssize_t n;
+	do
+		n = recv(sync_fd, &h, sizeof(h), MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(h) && h.type == ISC_SYNC_ERROR;
+}
+
 static int wait_exec(int sync_fd, isc_error **err)
 {
 	char c;
@@ -587,8 +598,12 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
 		goto out;
 	int32_t gpid = 0;
+	/* the process may report its failure before the stage reports its
+	 * pid: its message is the whole story (not wrapped twice) */
+	bool from_process = next_is_error(sv[0]);
 	if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0) {
-		isc_error_wrap(err, "exec");
+		if (!from_process)
+			isc_error_wrap(err, "exec");
 		goto out;
 	}
 	child = gpid;

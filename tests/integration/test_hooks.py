@@ -159,16 +159,26 @@ def test_hook_not_reading_stdin(runtime, bundle, hooks_dir):
     assert r.returncode == 0, r.stderr
 
 
+def _assert_gone(runtime, cid):
+    r = runtime.state(cid, check=False)
+    assert r.returncode == 1 and "does not exist" in r.stderr, (r.returncode, r.stderr)
+    if runtime.is_isc:
+        assert r.stderr == 'isc-runtime: container "%s" does not exist\n' % cid
+
+
 @pytest.mark.parametrize("kind", ["createRuntime", "prestart", "createContainer"])
 def test_failing_create_hook_fails_create(runtime, bundle, hooks_dir, kind):
     b = bundle("true")
     b.config["hooks"] = {kind: [_hook(os.path.join(hooks_dir, "fail.sh"))]}
     r = runtime.create(b)
-    assert r.returncode != 0
+    assert r.returncode == 1 and "hook failing on purpose" in r.stderr, (r.returncode, r.stderr)
+    if runtime.is_isc:  # the hook's own stderr, then which hook failed and how
+        assert r.stderr == ("hook failing on purpose\nisc-runtime: %s hook 0: hook %s: exited with status 3\n"
+                            % (kind, os.path.join(hooks_dir, "fail.sh")))
     assert helpers.state_leftovers(runtime.root, b.id) == []
     assert helpers.cgroup_leftovers(b.cgroup_name) == []
     assert helpers.mount_leftovers(b.path) == []
-    assert runtime.state(b.id, check=False).returncode != 0
+    _assert_gone(runtime, b.id)
 
 
 def test_hook_timeout_fails_create(runtime, bundle, hooks_dir):
@@ -176,7 +186,10 @@ def test_hook_timeout_fails_create(runtime, bundle, hooks_dir):
     b.config["hooks"] = {"createRuntime": [_hook(os.path.join(hooks_dir, "slow.sh"),
                                                  timeout=1)]}
     r = runtime.create(b, timeout=15)
-    assert r.returncode != 0
+    assert r.returncode == 1, r.stderr
+    if runtime.is_isc:
+        assert r.stderr == ("isc-runtime: createRuntime hook 0: hook %s timed out after 1 s: Connection timed out\n"
+                            % os.path.join(hooks_dir, "slow.sh"))
     assert helpers.state_leftovers(runtime.root, b.id) == []
     assert helpers.cgroup_leftovers(b.cgroup_name) == []
 
@@ -186,5 +199,5 @@ def test_failing_poststop_does_not_block_delete(runtime, bundle, hooks_dir):
     b.config["hooks"] = {"poststop": [_hook(os.path.join(hooks_dir, "fail.sh"))]}
     assert runtime.create(b).returncode == 0
     runtime.delete(b.id, force=True)
-    assert runtime.state(b.id, check=False).returncode != 0
+    _assert_gone(runtime, b.id)
     assert helpers.state_leftovers(runtime.root, b.id) == []

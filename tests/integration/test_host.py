@@ -39,6 +39,12 @@ def read_bytes(path):
         return f.read()
 
 
+def _says(stderr, message):
+    """stderr is exactly this one line, or (a refused command line) this
+    line then the verb's usage."""
+    return stderr == message + "\n" or stderr.startswith(message + "\nUsage: isc ")
+
+
 def idrange_roots():
     try:
         with open(IDRANGE_TABLE) as f:
@@ -107,11 +113,11 @@ def test_second_init_restarts_a_dead_iscd(bare_lab):
 
 
 @pytest.mark.parametrize("flags,setting", [
-    (["--subnet", "10.99.0.0/16"], "--subnet"),
-    (["--ssh-port", "2222"], "--ssh-port"),
-    (["--confirm-timeout", "30"], "--confirm-timeout"),
-    (["--audit-keep", "3"], "--audit-keep"),
-    (["--audit-rotate", "2m"], "--audit-rotate"),
+    (["--subnet", "10.99.0.0/16"], "--subnet (recorded: 10.213.0.0/16, asked: 10.99.0.0/16)"),
+    (["--ssh-port", "2222"], "--ssh-port (recorded: 22, asked: 2222)"),
+    (["--confirm-timeout", "30"], "--confirm-timeout (recorded: 60, asked: 30)"),
+    (["--audit-keep", "3"], "--audit-keep (recorded: 0, asked: 3)"),
+    (["--audit-rotate", "2m"], "--audit-rotate (recorded: 67108864, asked: 2097152)"),
 ])
 def test_init_with_other_settings_changes_nothing(bare_lab, flags, setting):
     lab = bare_lab
@@ -120,8 +126,9 @@ def test_init_with_other_settings_changes_nothing(bare_lab, flags, setting):
     listing = sorted(os.listdir(lab.root))
     pid = lab.iscd_pid()
     r = lab.init(*flags, check=False)
-    assert r.returncode != 0
-    assert setting in r.stderr and "already an ISC host" in r.stderr, r.stderr
+    assert (r.returncode, r.stderr) == (1, "isc: isc init: %s is already an ISC host with other settings: %s; "
+                                        "nothing changed (isc deinit first to change it): File exists\n"
+                                        % (lab.root, setting)), r.stderr
     assert read_bytes(lab.path("host.json")) == before
     assert sorted(os.listdir(lab.root)) == listing
     assert lab.iscd_pid() == pid and pid_alive(pid)
@@ -145,32 +152,35 @@ def test_init_settings_are_recorded(bare_lab):
     lab.init("--subnet", "10.77.0.0/16", "--ssh-port", "2200", "--confirm-timeout", "90")
 
 
-@pytest.mark.parametrize("flags,word", [
-    (["--subnet", "10.0.0.0/33"], "--subnet"),
-    (["--subnet", "banana"], "--subnet"),
-    (["--subnet", "10.1.2.3/16"], "--subnet"),
-    (["--ssh-port", "0"], "--ssh-port"),
-    (["--ssh-port", "70000"], "--ssh-port"),
-    (["--confirm-timeout", "x"], "--confirm-timeout"),
-    (["--audit-epoch", "5"], "--audit-epoch"),
-    (["--audit-rotate", "1k"], "--audit-rotate"),
-    (["--audit-keep", "-1"], "--audit-keep"),
-    (["--uplink", "eth9"], "--uplink"),
-    (["--bogus"], "--bogus"),
-    (["extra"], "extra"),
+@pytest.mark.parametrize("flags,status,message", [
+    (["--subnet", "10.0.0.0/33"], 1, "isc: --subnet: subnet 10.0.0.0/33: the prefix length must be 8..29: "
+                                     "Invalid argument"),
+    (["--subnet", "banana"], 1, "isc: --subnet: subnet banana: expected A.B.C.D/PREFIX: Invalid argument"),
+    (["--subnet", "10.1.2.3/16"], 1, "isc: --subnet: subnet 10.1.2.3/16: host bits set (the network address is "
+                                     "needed): Invalid argument"),
+    (["--ssh-port", "0"], 1, 'isc init: --ssh-port "0": must be a number 1..65535'),
+    (["--ssh-port", "70000"], 1, 'isc init: --ssh-port "70000": must be a number 1..65535'),
+    (["--confirm-timeout", "x"], 1, 'isc init: --confirm-timeout "x": must be a number 5..3600'),
+    (["--audit-epoch", "5"], 1, 'isc init: --audit-epoch "5": must be a number 10..86400'),
+    (["--audit-rotate", "1k"], 1, "isc: --audit-rotate 1024: must be 1m..64g: Invalid argument"),
+    (["--audit-keep", "-1"], 1, 'isc init: --audit-keep "-1": must be a number 0..100000'),
+    (["--uplink", "eth9"], 1, "isc init: --uplink eth9: a lab's uplink is uplink0"),
+    (["--bogus"], 2, "isc init: unknown or incomplete option --bogus"),
+    (["extra"], 2, 'isc init: unexpected argument "extra"'),
 ])
-def test_init_bad_input_creates_nothing(bare_lab, flags, word):
+def test_init_bad_input_creates_nothing(bare_lab, flags, status, message):
     lab = bare_lab
     r = lab.init(*flags, check=False)
-    assert r.returncode != 0
-    assert word in r.stderr, r.stderr
+    assert (r.returncode, r.stdout) == (status, ""), (r.returncode, r.stderr)
+    assert _says(r.stderr, message), r.stderr
     assert lab.leftovers() == []
 
 
 def test_init_bad_lab_name():
     r = subprocess.run([ISC, "--lab", "../x", "init"],
                        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert r.returncode != 0 and "lab" in r.stderr
+    assert (r.returncode, r.stderr) == (1, 'isc: --lab / ISC_LAB: "../x" is not a lab name (letters, digits, '
+                                        ". _ -, at most 64, not starting with '.'): Invalid argument\n")
 
 
 # ---- deinit ----------------------------------------------------------------------
@@ -338,21 +348,21 @@ def test_exec_tty_without_i_gives_no_input(exec_target):
 
 
 def test_exec_bad_input(lab_host):
-    r = lab_host.isc("exec", "nosuch", "true", check=False)
-    assert r.returncode != 0 and "nosuch" in r.stderr
-    r = lab_host.isc("exec", "-u", "root", "nosuch", "true", check=False)
-    assert r.returncode != 0 and "-u" in r.stderr
-    r = lab_host.isc("exec", "-e", "NOEQUALS", "nosuch", "true", check=False)
-    assert r.returncode != 0 and "-e" in r.stderr
-    r = lab_host.isc("exec", "onlyname", check=False)
-    assert r.returncode != 0 and "CMD" in r.stderr
-    r = lab_host.isc("exec", "../runtime", "true", check=False)
-    assert r.returncode != 0
+    for args, status, message in (
+            (["nosuch", "true"], 1, 'isc exec: no running service "nosuch" (isc ps lists them)'),
+            (["-u", "root", "nosuch", "true"], 2, 'isc exec: -u "root": a numeric UID[:GID] of the container'),
+            (["-e", "NOEQUALS", "nosuch", "true"], 2, 'isc exec: -e "NOEQUALS": K=V expected'),
+            (["onlyname"], 2, "isc exec: a service NAME and a CMD are required"),
+            (["../runtime", "true"], 1, 'isc exec: no running service "../runtime" (isc ps lists them)')):
+        r = lab_host.isc("exec", *args, check=False)
+        assert (r.returncode, r.stdout) == (status, ""), (args, r.returncode, r.stderr)
+        assert _says(r.stderr, message), (args, r.stderr)
 
 
 def test_exec_on_a_host_never_initialised(bare_lab):
     r = bare_lab.isc("exec", "svc", "true", check=False)
-    assert r.returncode != 0 and "not an ISC host" in r.stderr
+    assert (r.returncode, r.stderr) == (1, "isc exec: %s is not an ISC host (isc --lab %s init)\n"
+                                        % (bare_lab.root, bare_lab.name)), (r.returncode, r.stderr)
     assert bare_lab.leftovers() == []
 
 

@@ -86,8 +86,10 @@ def _assert_clean(r, ok_rx=None):
 
 def _assert_gone(runtime, b, pids=()):
     r = runtime.state(b.id, check=False)
-    assert r.returncode != 0, "state %s still answers: %s" % (b.id, r.stdout)
+    assert r.returncode == 1, "state %s still answers: %s" % (b.id, r.stdout)
     assert "does not exist" in r.stderr, r.stderr
+    if runtime.is_isc:
+        assert r.stderr == 'isc-runtime: container "%s" does not exist\n' % b.id
     assert helpers.state_leftovers(runtime.root, b.id) == []
     assert helpers.cgroup_leftovers(b.cgroup_name) == []
     assert helpers.mount_leftovers(b.path) == []
@@ -223,13 +225,17 @@ def test_create_killed_during_hook(runtime, bundle, test_dir):
 
 # ---- 3. errors from the container's init -------------------------------------------
 
-def _assert_failed_create(runtime, b, *needles):
+def _assert_failed_create(runtime, b, *needles, isc_says):
+    """create fails with status 1, a message holding each needle (any
+    runtime) and, from isc-runtime, exactly isc_says; nothing is left."""
     r = runtime.create(b)
-    assert r.returncode != 0, "create succeeded"
+    assert r.returncode == 1, "create: %d: %s" % (r.returncode, r.stderr)
     _assert_clean(r)
     low = r.stderr.lower()
     for n in needles:
         assert n.lower() in low, "%r not in: %s" % (n, r.stderr)
+    if runtime.is_isc:
+        assert r.stderr == "isc-runtime: %s\n" % isc_says, r.stderr
     _assert_gone(runtime, b)
     return r
 
@@ -238,33 +244,32 @@ def _assert_failed_create(runtime, b, *needles):
 def test_init_error_cwd(runtime, bundle):
     b = bundle("true")
     b.process["cwd"] = "/nonexistent"
-    r = _assert_failed_create(runtime, b, "No such file or directory")
-    assert 'process.cwd "/nonexistent"' in r.stderr, r.stderr
+    _assert_failed_create(runtime, b, "No such file or directory",
+                          isc_says='process.cwd "/nonexistent": No such file or directory')
 
 
 def test_init_error_cwd_not_a_directory(runtime, bundle):
     b = bundle("true")
     b.process["cwd"] = "/bin/payload"
-    r = _assert_failed_create(runtime, b, "/bin/payload", "not a directory")
-    if runtime.is_isc:
-        assert 'process.cwd "/bin/payload"' in r.stderr
+    _assert_failed_create(runtime, b, "/bin/payload", "not a directory",
+                          isc_says='process.cwd "/bin/payload": Not a directory')
 
 
 def test_init_error_bind_source_missing(runtime, bundle, test_dir):
     b = bundle("true")
     missing = os.path.join(test_dir, "no-such-source")
     b.add_mount("/mnt/data", missing)
-    r = _assert_failed_create(runtime, b, "No such file or directory")
-    if runtime.is_isc:
-        assert "/mnt/data" in r.stderr, r.stderr
-    else:  # runc 1.1 names the source only
+    r = _assert_failed_create(runtime, b, "No such file or directory",
+                              isc_says="mount %s to /mnt/data: No such file or directory" % missing)
+    if not runtime.is_isc:  # runc 1.1 names the source only
         assert "/mnt/data" in r.stderr or missing in r.stderr, r.stderr
 
 
 def test_init_error_unknown_sysctl(runtime, bundle):
     b = bundle("true")
     b.linux["sysctl"] = {"kernel.doesnotexist": "1"}
-    r = _assert_failed_create(runtime, b)
+    r = _assert_failed_create(runtime, b, isc_says='linux.sysctl "kernel.doesnotexist": open '
+                              "/proc/sys/kernel/doesnotexist: No such file or directory")
     assert "kernel.doesnotexist" in r.stderr or "kernel/doesnotexist" in r.stderr, r.stderr
 
 
@@ -273,7 +278,8 @@ def test_init_error_unknown_net_sysctl(runtime, bundle):
     write in the init fails with ENOENT."""
     b = bundle("true")
     b.linux["sysctl"] = {"net.ipv4.doesnotexist": "1"}
-    r = _assert_failed_create(runtime, b, "No such file or directory")
+    r = _assert_failed_create(runtime, b, "No such file or directory", isc_says='linux.sysctl "net.ipv4.doesnotexist": '
+                              "open /proc/sys/net/ipv4/doesnotexist: No such file or directory")
     assert "net.ipv4.doesnotexist" in r.stderr or "net/ipv4/doesnotexist" in r.stderr, r.stderr
 
 
@@ -286,7 +292,7 @@ def test_log_json_on_failure(runtime, bundle, test_dir):
     b.write()
     r = runtime("create", "--bundle", b.path, b.id,
                 global_args=["--log", log, "--log-format", "json"])
-    assert r.returncode != 0
+    assert r.returncode == 1, r.stderr
     _assert_clean(r)
     assert r.stderr.strip(), "no message on stderr"
     lines = [ln for ln in _read(log).splitlines() if ln.strip()]
@@ -307,7 +313,8 @@ def test_log_json_on_failure(runtime, bundle, test_dir):
     if runtime.is_isc:
         assert any("/mnt/data" in e["msg"] and "No such file" in e["msg"]
                    for e in errors), errors
-        assert "/mnt/data" in r.stderr, r.stderr
+        assert r.stderr == ("isc-runtime: mount %s to /mnt/data: No such file or directory\n"
+                            % os.path.join(test_dir, "no-such-source"))
     _assert_gone(runtime, b)
 
 
@@ -315,10 +322,12 @@ def test_log_format_bogus_rejected(runtime, bundle):
     b = bundle("true")
     b.write()
     r = runtime("create", "--bundle", b.path, b.id, global_args=["--log-format", "bogus"])
-    assert r.returncode != 0
+    assert r.returncode == 1, r.stderr
     _assert_clean(r)
     assert "bogus" in r.stderr, r.stderr
-    assert runtime.state(b.id, check=False).returncode != 0
+    if runtime.is_isc:
+        assert r.stderr == 'isc-runtime: --log-format: unknown format "bogus" (text or json)\n'
+    _assert_gone(runtime, b)
 
 
 # ---- 5. --pid-file ----------------------------------------------------------------
@@ -517,16 +526,20 @@ def test_delete_running_refused_and_start_twice(runtime, bundle):
     b = bundle("sleep", "60")
     pid = _started(runtime, b)
     r = runtime.delete(b.id)
-    assert r.returncode != 0
+    assert r.returncode == 1, r.stderr
     _assert_clean(r)
     assert "not stopped" in r.stderr, r.stderr
+    if runtime.is_isc:
+        assert r.stderr == "isc-runtime: cannot delete container %s that is not stopped: running\n" % b.id
     assert runtime.state(b.id)["status"] == "running"
     assert helpers.pid_alive(pid)
 
     r = runtime.start(b.id)
-    assert r.returncode != 0
+    assert r.returncode == 1, r.stderr
     _assert_clean(r)
     assert "running" in r.stderr, r.stderr
+    if runtime.is_isc:
+        assert r.stderr == "isc-runtime: cannot start container %s: it is running, not created\n" % b.id
     st = runtime.state(b.id)
     assert st["status"] == "running" and st["pid"] == pid
     assert helpers.pid_alive(pid)
