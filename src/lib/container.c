@@ -802,6 +802,10 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 							  "without a user namespace and could change its audit identity",
 					     ISC_AUDIT_ID_ANNOTATION);
 		}
+	} else if (isc_audit_lock_loginuid(err) < 0) {
+		/* no audit id: the init inherits ours, never an unset one */
+		isc_ns_plan_close(&ns);
+		return -1;
 	}
 
 	/* org.isc.scratch: validated before anything exists */
