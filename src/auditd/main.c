@@ -143,7 +143,7 @@ static int save_ranges(isc_error **err)
 	cleanup_close int dfd = open(S.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return isc_error_set(err, errno, "open %s", S.run_dir);
-	return isc_write_file_atomic(dfd, "ranges.json", s, strlen(s), 0600, err);
+	return isc_write_file_durable(dfd, "ranges.json", s, strlen(s), 0600, err);
 }
 
 static struct host *host_by_root(const char *root)
@@ -224,7 +224,7 @@ static int open_host(const char *root, uint32_t base, uint32_t count, bool creat
 	/* the host's own copy of its range: iscd picks container ids from it */
 	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cleanup_free char *r = isc_xasprintf("{\"base\": %u, \"count\": %u}\n", base, count);
-	if (dfd < 0 || isc_write_file_atomic(dfd, "range.json", r, strlen(r), 0600, err) < 0) {
+	if (dfd < 0 || isc_write_file_durable(dfd, "range.json", r, strlen(r), 0600, err) < 0) {
 		isc_trail_close(t);
 		return dfd < 0 ? isc_error_set(err, errno, "open %s", dir) : -1;
 	}
@@ -695,7 +695,7 @@ static int save_found_state(isc_error **err)
 	cleanup_close int dfd = open(S.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return isc_error_set(err, errno, "open %s", S.run_dir);
-	return isc_write_file_atomic(dfd, "found-state.json", s, strlen(s), 0600, err);
+	return isc_write_file_durable(dfd, "found-state.json", s, strlen(s), 0600, err);
 }
 
 static int setup_kernel(isc_error **err)

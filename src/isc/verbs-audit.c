@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "isc.h"
 #include "trail.h"
 #include "util.h"
@@ -90,6 +91,8 @@ static bool matches(const struct audit_filter *f, json_t *rec)
 	return true;
 }
 
+/* Each argument escaped (escape.h); in double quotes, with \" for a
+ * quote, when it is empty or holds a space or a quote. */
 static void print_str_array(json_t *a)
 {
 	size_t i;
@@ -98,47 +101,66 @@ static void print_str_array(json_t *a)
 		const char *s = json_string_value(v);
 		if (s == NULL)
 			continue;
-		if (s[0] && strpbrk(s, " \t\"'\\") == NULL)
-			printf(" %s", s);
-		else {
-			char *q = json_dumps(v, JSON_ENCODE_ANY);
-			printf(" %s", q ? q : "\"\"");
-			free(q);
+		cleanup_free char *e = isc_escape_n(s, json_string_length(v));
+		if (e[0] && strpbrk(e, " \"'") == NULL) {
+			printf(" %s", e);
+			continue;
 		}
+		fputs(" \"", stdout);
+		for (const char *p = e; *p; p++) {
+			if (*p == '"')
+				putchar('\\');
+			putchar(*p);
+		}
+		putchar('"');
 	}
 }
 
+/* A string field of the record for the text view: escaped (the container
+ * chose many of them), or `dflt` when it is missing. */
+static char *field(json_t *o, const char *key, const char *dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? isc_escape_n(json_string_value(v), json_string_length(v)) : isc_xstrdup(dflt);
+}
+
+/* The text view: every string of the record passes through isc_escape()
+ * (escape.h), numbers are printed as numbers. */
 static void print_text(json_t *rec)
 {
 	const char *type = json_string_value(json_object_get(rec, "type"));
-	const char *time_s = json_string_value(json_object_get(rec, "time"));
-	const char *c = json_string_value(json_object_get(rec, "container"));
-	printf("%6" JSON_INTEGER_FORMAT " %s %-7s %s", json_integer_value(json_object_get(rec, "seq")),
-	       time_s ? time_s : "-", type ? type : "?", c ? c : "-");
+	cleanup_free char *type_s = field(rec, "type", "?");
+	cleanup_free char *time_s = field(rec, "time", "-");
+	cleanup_free char *c = field(rec, "container", "-");
+	printf("%6" JSON_INTEGER_FORMAT " %s %-7s %s", json_integer_value(json_object_get(rec, "seq")), time_s,
+	       type_s, c);
 	if (type && strcmp(type, "exec") == 0) {
+		cleanup_free char *result = field(rec, "result", "?");
 		printf(" pid=%" JSON_INTEGER_FORMAT " uid=%" JSON_INTEGER_FORMAT " %s:",
 		       json_integer_value(json_object_get(rec, "pid")), json_integer_value(json_object_get(rec, "uid")),
-		       json_string_value(json_object_get(rec, "result")) ?: "?");
+		       result);
 		print_str_array(json_object_get(rec, "argv"));
-		const char *cwd = json_string_value(json_object_get(rec, "cwd"));
-		if (cwd)
+		if (json_is_string(json_object_get(rec, "cwd"))) {
+			cleanup_free char *cwd = field(rec, "cwd", "");
 			printf(" (cwd %s)", cwd);
+		}
 	} else if (type && (strcmp(type, "login") == 0 || strcmp(type, "logout") == 0 || strcmp(type, "admin") == 0)) {
 		json_t *caller = json_object_get(rec, "caller");
 		printf(" by uid=%" JSON_INTEGER_FORMAT " auid=%" JSON_INTEGER_FORMAT " pid=%" JSON_INTEGER_FORMAT,
 		       json_integer_value(json_object_get(caller, "uid")),
 		       json_integer_value(json_object_get(caller, "auid")),
 		       json_integer_value(json_object_get(caller, "pid")));
+		cleanup_free char *session = field(rec, "session", "?");
 		if (strcmp(type, "admin") == 0) {
-			const char *obj = json_string_value(json_object_get(rec, "object"));
-			printf(" %s%s%s: %s", json_string_value(json_object_get(rec, "action")) ?: "?", obj ? " " : "",
-			       obj ? obj : "", json_string_value(json_object_get(rec, "result")) ?: "?");
+			cleanup_free char *action = field(rec, "action", "?");
+			cleanup_free char *obj = field(rec, "object", "");
+			cleanup_free char *result = field(rec, "result", "?");
+			printf(" %s%s%s: %s", action, obj[0] ? " " : "", obj, result);
 		} else if (strcmp(type, "login") == 0) {
-			printf(" session=%s:", json_string_value(json_object_get(rec, "session")) ?: "?");
+			printf(" session=%s:", session);
 			print_str_array(json_object_get(rec, "argv"));
 		} else {
-			printf(" session=%s status=%" JSON_INTEGER_FORMAT " duration=%" JSON_INTEGER_FORMAT "ms",
-			       json_string_value(json_object_get(rec, "session")) ?: "?",
+			printf(" session=%s status=%" JSON_INTEGER_FORMAT " duration=%" JSON_INTEGER_FORMAT "ms", session,
 			       json_integer_value(json_object_get(rec, "status")),
 			       json_integer_value(json_object_get(rec, "duration_ms")));
 		}
@@ -147,8 +169,8 @@ static void print_text(json_t *rec)
 		       json_integer_value(json_object_get(rec, "count")),
 		       json_integer_value(json_object_get(rec, "kernel_lost")));
 	} else if (type && strcmp(type, "gap") == 0) {
-		printf(" previous stop %s, kernel_lost=%" JSON_INTEGER_FORMAT,
-		       json_string_value(json_object_get(rec, "previous_stop")) ?: "?",
+		cleanup_free char *prev = field(rec, "previous_stop", "?");
+		printf(" previous stop %s, kernel_lost=%" JSON_INTEGER_FORMAT, prev,
 		       json_integer_value(json_object_get(rec, "kernel_lost")));
 	}
 	putchar('\n');
@@ -163,9 +185,11 @@ static int show(json_t *rec, const char *line, void *data)
 	}
 	if (!matches(f, rec))
 		return 0;
-	if (f->json)
-		printf("%s\n", line);
-	else
+	if (f->json) {
+		/* the trail's own line: JSON already, made safe for a terminal */
+		cleanup_free char *safe = isc_escape_json(line);
+		printf("%s\n", safe);
+	} else
 		print_text(rec);
 	return 0;
 }

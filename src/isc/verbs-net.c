@@ -21,6 +21,7 @@
 
 #include "ctl.h"
 #include "firewall.h"
+#include "escape.h"
 #include "isc.h"
 #include "pktlog.h"
 #include "plan.h"
@@ -156,37 +157,51 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 static volatile sig_atomic_t packets_stop;
 static void on_stop(int sig) { packets_stop = 1; }
 
+/* A string field for the text view, escaped (escape.h): the packet log
+ * names interfaces and containers, and a malformed header's description. */
+static char *pk_field(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? isc_escape_n(json_string_value(v), json_string_length(v)) : isc_xstrdup("-");
+}
+
+static char *pk_endpoint(json_t *o, const char *addr, const char *port)
+{
+	cleanup_free char *a = pk_field(o, addr);
+	json_t *p = json_object_get(o, port);
+	return p ? isc_xasprintf("%s:%lld", a, (long long)json_integer_value(p)) : isc_xstrdup(a);
+}
+
 static void print_packet(json_t *o, bool json)
 {
 	if (json) {
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
+		cleanup_free char *text = json_dumps(o, JSON_COMPACT);
+		cleanup_free char *safe = isc_escape_json(text);
+		if (safe)
+			puts(safe);
 		return;
 	}
-	const char *ev = json_string_value(json_object_get(o, "event"));
-	const char *t = json_string_value(json_object_get(o, "time"));
-	if (ev != NULL) {
-		printf("%s %s %lld %s\n", t ? t : "-", ev, (long long)json_integer_value(json_object_get(o, "count")),
-		       json_string_value(json_object_get(o, "reason")) ?: "");
+	cleanup_free char *t = pk_field(o, "time");
+	if (json_object_get(o, "event") != NULL) {
+		cleanup_free char *ev = pk_field(o, "event");
+		json_t *rv = json_object_get(o, "reason");
+		cleanup_free char *reason = json_is_string(rv) ? pk_field(o, "reason") : isc_xstrdup("");
+		printf("%s %s %lld %s\n", t, ev, (long long)json_integer_value(json_object_get(o, "count")), reason);
 		return;
 	}
-#define S(k) (json_string_value(json_object_get(o, k)) ?: "-")
-	char src[64], dst[64];
-	json_t *sp = json_object_get(o, "sport"), *dp = json_object_get(o, "dport");
-	if (sp)
-		snprintf(src, sizeof(src), "%s:%lld", S("src"), (long long)json_integer_value(sp));
-	else
-		snprintf(src, sizeof(src), "%s", S("src"));
-	if (dp)
-		snprintf(dst, sizeof(dst), "%s:%lld", S("dst"), (long long)json_integer_value(dp));
-	else
-		snprintf(dst, sizeof(dst), "%s", S("dst"));
-	const char *proto = json_is_string(json_object_get(o, "proto")) ? S("proto") : "-";
-	const char *bad = json_string_value(json_object_get(o, "malformed"));
-	printf("%s %-16s %-12s %-5s %s -> %s in=%s%s%s out=%s%s%s\n", t ? t : "-", S("prefix"), S("container"), proto,
-	       src, dst, S("in"), json_object_get(o, "physin") ? "/" : "", json_object_get(o, "physin") ? S("physin") : "",
-	       S("out"), bad ? " malformed: " : "", bad ? bad : "");
-#undef S
+	cleanup_free char *src = pk_endpoint(o, "src", "sport");
+	cleanup_free char *dst = pk_endpoint(o, "dst", "dport");
+	cleanup_free char *prefix = pk_field(o, "prefix");
+	cleanup_free char *container = pk_field(o, "container");
+	cleanup_free char *proto = pk_field(o, "proto");
+	cleanup_free char *in = pk_field(o, "in");
+	cleanup_free char *out = pk_field(o, "out");
+	bool physin = json_object_get(o, "physin") != NULL;
+	cleanup_free char *phys = physin ? pk_field(o, "physin") : isc_xstrdup("");
+	bool bad = json_is_string(json_object_get(o, "malformed"));
+	cleanup_free char *why = bad ? pk_field(o, "malformed") : isc_xstrdup("");
+	printf("%s %-16s %-12s %-5s %s -> %s in=%s%s%s out=%s%s%s\n", t, prefix, container, proto, src, dst, in,
+	       physin ? "/" : "", phys, out, bad ? " malformed: " : "", why);
 }
 
 /* print the complete lines of buf[0..len), return how much was consumed */

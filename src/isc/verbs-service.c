@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "isc.h"
 #include "plan.h"
 #include "util.h"
@@ -53,10 +54,13 @@ struct tail {
 	bool json;
 };
 
+/* A line of the service's output: its bytes are the service's, so the
+ * text form escapes them (escape.h); the JSON form is the record. */
 static void print_record(const char *line, bool as_json)
 {
 	if (as_json) {
-		fputs(line, stdout);
+		cleanup_free char *safe = isc_escape_json(line);
+		fputs(safe, stdout);
 		return;
 	}
 	json_t *j = json_loads(line, 0, NULL);
@@ -64,7 +68,7 @@ static void print_record(const char *line, bool as_json)
 	json_t *l = json_object_get(j, "line");
 	if (json_is_string(l)) {
 		FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
-		fwrite(json_string_value(l), 1, json_string_length(l), out);
+		isc_fputs_escaped(json_string_value(l), json_string_length(l), out);
 		fputc('\n', out);
 		fflush(out);
 	}
@@ -306,22 +310,22 @@ int verb_ps(struct isc_global *g, int argc, char **argv)
 		return 1;
 	json_t *list = json_object_get(reply, "services");
 	if (as_json) {
-		char *text = json_dumps(list, JSON_INDENT(2));
-		printf("%s\n", text);
-		free(text);
+		cleanup_free char *text = json_dumps(list, JSON_INDENT(2));
+		cleanup_free char *safe = isc_escape_json(text);
+		printf("%s\n", safe ? safe : "null");
 	} else {
 		printf("%-20s %-20s %-11s %-8s %-8s %s\n", "NAME", "IMAGE", "STATE", "PID", "RESTARTS", "LAST EXIT");
 		size_t i;
 		json_t *s;
 		json_array_foreach(list, i, s) {
 			json_t *le = json_object_get(json_object_get(s, "last_exit"), "status");
-			char last[32] = "-";
-			if (json_is_integer(le))
-				snprintf(last, sizeof(last), "%lld", (long long)json_integer_value(le));
-			else if (json_is_string(le))
-				snprintf(last, sizeof(last), "%s", json_string_value(le));
-			printf("%-20s %-20s %-11s %-8lld %-8lld %s\n", json_string_value(json_object_get(s, "name")),
-			       json_string_value(json_object_get(s, "image")), json_string_value(json_object_get(s, "state")),
+			cleanup_free char *last = json_is_integer(le)
+							  ? isc_xasprintf("%lld", (long long)json_integer_value(le))
+							  : isc_escape_or(json_string_value(le), "-");
+			cleanup_free char *name = isc_escape_or(json_string_value(json_object_get(s, "name")), "?");
+			cleanup_free char *image = isc_escape_or(json_string_value(json_object_get(s, "image")), "?");
+			cleanup_free char *st = isc_escape_or(json_string_value(json_object_get(s, "state")), "?");
+			printf("%-20s %-20s %-11s %-8lld %-8lld %s\n", name, image, st,
 			       (long long)json_integer_value(json_object_get(s, "pid")),
 			       (long long)json_integer_value(json_object_get(s, "restarts")), last);
 		}
@@ -354,9 +358,10 @@ int verb_inspect(struct isc_global *g, int argc, char **argv)
 		json_array_append_new(all, reply);
 	}
 	if (json_array_size(all) > 0) {
-		char *text = json_dumps(all, JSON_INDENT(2));
-		printf("%s\n", text);
-		free(text);
+		/* JSON: jansson escapes C0 controls; isc_escape_json the rest */
+		cleanup_free char *text = json_dumps(all, JSON_INDENT(2));
+		cleanup_free char *safe = isc_escape_json(text);
+		printf("%s\n", safe ? safe : "[]");
 	}
 	json_decref(all);
 	return rc;

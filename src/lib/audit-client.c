@@ -236,7 +236,7 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 			return isc_error_set(err, ENOSPC, "audit ids: the range of %s is full", root);
 		}
 		cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
-		if (isc_write_file_atomic(dfd, "ids.json", out, strlen(out), 0600, err) < 0) {
+		if (isc_write_file_durable(dfd, "ids.json", out, strlen(out), 0600, err) < 0) {
 			json_decref(ids);
 			return isc_error_wrap(err, "audit ids");
 		}
@@ -272,7 +272,7 @@ int isc_audit_id_release(const char *root, const char *name, isc_error **err)
 	}
 	cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(ids);
-	if (isc_write_file_atomic(dfd, "ids.json", out, strlen(out), 0600, err) < 0)
+	if (isc_write_file_durable(dfd, "ids.json", out, strlen(out), 0600, err) < 0)
 		return isc_error_wrap(err, "audit ids");
 	return 0;
 }

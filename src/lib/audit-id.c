@@ -170,3 +170,24 @@ int isc_audit_users_check(isc_error **err)
 		free(text[i]);
 	return ret;
 }
+
+int isc_audit_lock_loginuid(isc_error **err)
+{
+	char buf[16] = "";
+	cleanup_close int fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* no audit in this kernel: no loginuid to set */
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return isc_error_set(err, errno, "lock the loginuid: read /proc/self/loginuid");
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	uint64_t v;
+	if (isc_parse_u64(buf, &v) < 0)
+		return isc_error_set(err, EINVAL, "lock the loginuid: /proc/self/loginuid holds \"%s\"", buf);
+	if (v != ISC_AUDIT_ID_UNSET)
+		return 0; /* the caller's own, inherited: already locked */
+	if (isc_audit_set_loginuid(ISC_AUDIT_ID_NONE, err) < 0)
+		return isc_error_wrap(err, "lock the loginuid of a container without %s", ISC_AUDIT_ID_ANNOTATION);
+	return 0;
+}

@@ -37,6 +37,21 @@
  * else (no sign, no spaces, no leading zeros). */
 int isc_audit_id_parse(const char *value, uint32_t *auid, isc_error **err);
 
+/* The loginuid of a container without org.isc.audit.id when its caller has
+ * none either: the overflow uid "nobody", no login's and outside the
+ * container range, so the collector's rules never match it. */
+#define ISC_AUDIT_ID_NONE 65534u
+
+/* Before a container without org.isc.audit.id gets its first process (or
+ * an exec): make sure the loginuid it inherits from this process is set.
+ * An unset loginuid can be set once by any task, without privilege: the
+ * container could give itself an audit identity (another container's, when
+ * its user namespace maps that id or it has none).  A set one is kept (the
+ * caller's login); an unset one becomes ISC_AUDIT_ID_NONE, which only
+ * CAP_AUDIT_CONTROL in the initial user namespace can change.  Nothing to
+ * do on a kernel without audit (no /proc/self/loginuid). */
+int isc_audit_lock_loginuid(isc_error **err);
+
 /* Write the decimal auid to /proc/self/loginuid.  Fails with the kernel's
  * errno (EPERM: already set and no CAP_AUDIT_CONTROL; EINVAL: not mapped in
  * the caller's user namespace). */

@@ -822,6 +822,10 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 							  "without a user namespace and could change its audit identity",
 					     ISC_AUDIT_ID_ANNOTATION);
 		}
+	} else if (isc_audit_lock_loginuid(err) < 0) {
+		/* no audit id: the init inherits ours, never an unset one */
+		isc_ns_plan_close(&ns);
+		return -1;
 	}
 
 	/* org.isc.scratch: validated before anything exists */
@@ -1161,16 +1165,20 @@ static int notify_bind(const struct isc_state_dir *d, isc_error **err)
 	return fd;
 }
 
-/* Forward every datagram to the caller's socket until READY=1 arrives or
- * the container's init exits (runc does the same).  Best effort: a caller
- * that went away does not fail start. */
-static void notify_forward(int fd, int pidfd, const char *to)
+/* The sd_notify proxy.  It runs as root and the caller's socket trusts what
+ * it is told (systemd: MAINPID= picks the process it watches and kills,
+ * EXTEND_TIMEOUT_USEC= holds off its timeouts, FDSTORE= keeps fds): nothing
+ * the container wrote is forwarded.  Its datagrams are read (fds sent with
+ * them are closed by the kernel: recv() takes no control data) until one
+ * holds a line READY=1, or the init exits; then the runtime sends its own
+ * "READY=1\nMAINPID=<init pid>\n" (runc sends the same two lines).  Best
+ * effort: a caller that went away does not fail start. */
+static void notify_forward(int fd, int pidfd, pid_t mainpid, const char *to)
 {
 	struct sockaddr_un dst = { .sun_family = AF_UNIX };
 	if (strlen(to) >= sizeof(dst.sun_path))
 		return;
 	memcpy(dst.sun_path, to, strlen(to) + 1);
-	cleanup_close int out = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	char buf[4096 + 1];
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
@@ -1181,15 +1189,20 @@ static void notify_forward(int fd, int pidfd, const char *to)
 		}
 		if (p[0].revents & POLLIN) {
 			ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-			if (n > 0) {
-				buf[n] = '\0';
-				if (out >= 0)
-					(void)sendto(out, buf, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&dst, sizeof(dst));
-				/* READY=1 on a line of its own ends the proxy */
-				for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-					if (strncmp(l, "READY=1", 7) == 0 && (l[7] == '\n' || l[7] == '\0'))
-						return;
-			}
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			/* READY=1 on a line of its own */
+			for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+				if (strncmp(l, "READY=1", 7) == 0 && (l[7] == '\n' || l[7] == '\0')) {
+					char msg[64];
+					int len = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d\n", (int)mainpid);
+					cleanup_close int out = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+					if (out >= 0)
+						(void)sendto(out, msg, (size_t)len, MSG_NOSIGNAL, (struct sockaddr *)&dst,
+							     sizeof(dst));
+					return;
+				}
 			continue;
 		}
 		if (p[1].revents & POLLIN)
@@ -1278,7 +1291,7 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	}
 	mark("start: init released");
 	if (notify >= 0)
-		notify_forward(notify, pidfd, st.notify_socket);
+		notify_forward(notify, pidfd, st.pid, st.notify_socket);
 	ret = 0;
 	/* poststart hooks: a failure is a warning, the container runs */
 	if (st.hooks_saved) {

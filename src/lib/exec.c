@@ -560,6 +560,8 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		goto out;
 	}
 	sess.audit_id = a.audit_id;
+	if (!a.audit_id && isc_audit_lock_loginuid(err) < 0) /* the process inherits ours: never unset */
+		goto out;
 	if (a.audit_id && session_login(&sess, o, &p, err) < 0)
 		goto out;
 	/* with --tty the process's stdio is its own terminal */

@@ -263,7 +263,7 @@ static int write_json(const char *root, json_t *j, isc_error **err)
 	cleanup_close int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return isc_error_set(err, errno, "open %s", root);
-	if (isc_write_file_atomic(dfd, HOST_JSON, withnl, strlen(withnl), 0600, err) < 0)
+	if (isc_write_file_durable(dfd, HOST_JSON, withnl, strlen(withnl), 0600, err) < 0)
 		return isc_error_wrap(err, "%s", root);
 	return 0;
 }

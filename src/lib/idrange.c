@@ -171,7 +171,7 @@ static int table_save(struct table *t, isc_error **err)
 	if (text == NULL)
 		return isc_error_set(err, ENOMEM, "serialise %s/%s", IDRANGE_DIR, IDRANGE_TABLE);
 	cleanup_free char *withnl = isc_xasprintf("%s\n", text);
-	if (isc_write_file_atomic(t->dirfd, IDRANGE_TABLE, withnl, strlen(withnl), 0600, err) < 0)
+	if (isc_write_file_durable(t->dirfd, IDRANGE_TABLE, withnl, strlen(withnl), 0600, err) < 0)
 		return isc_error_wrap(err, "%s", IDRANGE_DIR);
 	return 0;
 }

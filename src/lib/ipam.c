@@ -169,7 +169,7 @@ static int ipam_db_save(struct ipam_db *db, const char *dir, isc_error **err)
 		return isc_error_set(err, ENOMEM, "ipam: serialise");
 	size_t len = strlen(s);
 	s[len] = '\0';
-	if (isc_write_file_atomic(db->dir_fd, IPAM_FILE, s, len, 0600, err) < 0)
+	if (isc_write_file_durable(db->dir_fd, IPAM_FILE, s, len, 0600, err) < 0)
 		return isc_error_wrap(err, "ipam %s", dir);
 	return 0;
 }

@@ -9,12 +9,41 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+
+/* linux.sysctl into a namespace joined by path (spec.c allows the keys a
+ * joined namespace holds): never the runtime's own namespace or the
+ * machine's (pid 1's), or the write would change the host's.  runc checks
+ * the runtime's own network namespace; this checks IPC too. */
+static int check_joined_sysctls(const struct isc_spec *spec, size_t i, int type, int fd, isc_error **err)
+{
+	const char *key = NULL;
+	for (size_t k = 0; k < spec->n_sysctl && key == NULL; k++)
+		if (isc_sysctl_namespace(spec->sysctl[k].key) == type)
+			key = spec->sysctl[k].key;
+	struct stat st;
+	if (key == NULL || fstat(fd, &st) < 0)
+		return 0;
+	const char *name = type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc" : "uts";
+	static const char *const owners[] = { "/proc/self/ns/", "/proc/1/ns/" };
+	for (size_t o = 0; o < ARRAY_SIZE(owners); o++) {
+		char path[64];
+		struct stat host;
+		snprintf(path, sizeof(path), "%s%s", owners[o], name);
+		if (stat(path, &host) == 0 && host.st_dev == st.st_dev && host.st_ino == st.st_ino)
+			return isc_error_set(err, EINVAL, "linux.sysctl \"%s\": linux.namespaces[%zu] joins the %s's own %s "
+							  "namespace (%s): the write would change the host's",
+					     key, i, o == 0 ? "runtime" : "machine", isc_namespace_type_name(type),
+					     spec->namespaces[i].path);
+	}
+	return 0;
+}
 
 int isc_ns_plan_make(const struct isc_spec *spec, struct isc_ns_plan *plan, isc_error **err)
 {
@@ -50,6 +79,11 @@ int isc_ns_plan_make(const struct isc_spec *spec, struct isc_ns_plan *plan, isc_
 				return isc_error_set(err, EINVAL, "linux.namespaces[%zu] (%s): %s is a %s namespace",
 						     i, isc_namespace_type_name(ns->type), ns->path,
 						     isc_namespace_type_name(t));
+			}
+			if (check_joined_sysctls(spec, i, t, fd, err) < 0) {
+				close(fd);
+				isc_ns_plan_close(plan);
+				return -1;
 			}
 			plan->join_fds[plan->n_join] = fd;
 			plan->join_types[plan->n_join] = ns->type;

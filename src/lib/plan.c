@@ -888,8 +888,9 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	if (p->cpu_quota)
 		json_object_set_new(res, "cpu", json_pack("{s:I, s:I}", "quota", (json_int_t)p->cpu_quota, "period",
 							  (json_int_t)CPU_PERIOD));
-	if (p->pids_limit)
-		json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)p->pids_limit));
+	/* the one limit set without being asked: a fork bomb stops here */
+	json_object_set_new(res, "pids", json_pack("{s:I}", "limit",
+						   (json_int_t)(p->pids_limit ? p->pids_limit : ISC_PLAN_PIDS_LIMIT)));
 	json_object_set_new(lx, "resources", res);
 	unsigned char rnd[4] = { 0 };
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {

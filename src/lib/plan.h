@@ -29,6 +29,11 @@ struct isc_volume {
 	struct isc_volume_id id; /* the source's identity, recorded by iscd at `isc run` (volume.h) */
 };
 
+/* The processes (and threads) a service may have when --pids-limit is not
+ * given: a fork bomb stops there.  podman's default; threads count too, so
+ * a service with large thread pools asks for more (docs/defaults.md). */
+#define ISC_PLAN_PIDS_LIMIT 2048
+
 struct isc_plan {
 	char *name;          /* the service's name: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */
 	char *image;         /* image name in the store */
@@ -38,7 +43,7 @@ struct isc_plan {
 	struct isc_volume *volumes; size_t n_volumes;
 	uint64_t memory;     /* bytes, 0 = no limit */
 	uint64_t cpu_quota;  /* --cpus N as quota per 100000 us period, 0 = no limit */
-	int64_t pids_limit;  /* 0 = no limit */
+	int64_t pids_limit;  /* 0 = the default, ISC_PLAN_PIDS_LIMIT */
 	char *user;          /* "UID[:GID]" or NULL (container root) */
 	char **cap_add;      /* capability names ("NET_ADMIN" or "CAP_NET_ADMIN") */
 	enum isc_restart restart; /* default ISC_RESTART_ON_FAILURE */

@@ -293,14 +293,17 @@ char *isc_spec_default_json(bool rootless)
 	json_t *uidmap = rootless ? idmap_json(0, (json_int_t)getuid(), 1) : idmap_json(0, 100000, 65536);
 	json_t *gidmap = rootless ? idmap_json(0, (json_int_t)getgid(), 1) : idmap_json(0, 100000, 65536);
 
-	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+	/* a pids limit: without one a fork bomb in the container runs until
+	 * the host's pid space is gone */
+	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:{s:{s:I}}}",
 				      "namespaces", ns,
 				      "uidMappings", uidmap,
 				      "gidMappings", gidmap,
 				      "maskedPaths", STRV_JSON(default_masked_paths),
 				      "readonlyPaths", STRV_JSON(default_readonly_paths),
 				      "seccomp", default_seccomp(),
-				      "rootfsPropagation", "rprivate");
+				      "rootfsPropagation", "rprivate",
+				      "resources", "pids", "limit", (json_int_t)ISC_SPEC_DEFAULT_PIDS_LIMIT);
 
 	json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}",
 				 "ociVersion", "1.2.0",

@@ -1001,6 +1001,55 @@ static int parse_seccomp(const json_t *v, struct isc_seccomp *sc, isc_error **er
 	return 0;
 }
 
+/* The namespaced sysctls (runc's list): what a container may set because
+ * its own namespace holds it. */
+static const char *const ipc_sysctls[] = {
+	"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+	"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+};
+
+int isc_sysctl_namespace(const char *key)
+{
+	/* "net/ipv4/conf/eth0.1/rp_filter" is the same key as
+	 * "net.ipv4.conf.eth0/1.rp_filter": compare in the dotted form */
+	char k[256];
+	snprintf(k, sizeof(k), "%s", key);
+	size_t first = strcspn(k, "./");
+	if (k[first] == '/')
+		for (char *p = k; *p; p++)
+			*p = *p == '/' ? '.' : *p == '.' ? '/' : *p;
+	for (size_t i = 0; i < ARRAY_SIZE(ipc_sysctls); i++)
+		if (strcmp(k, ipc_sysctls[i]) == 0)
+			return CLONE_NEWIPC;
+	if (strncmp(k, "fs.mqueue.", 10) == 0)
+		return CLONE_NEWIPC;
+	if (strncmp(k, "net.", 4) == 0)
+		return CLONE_NEWNET;
+	if (strcmp(k, "kernel.domainname") == 0 || strcmp(k, "kernel.hostname") == 0)
+		return CLONE_NEWUTS;
+	return 0;
+}
+
+/* linux.sysctl: a key the container's own namespaces do not hold would be
+ * written into the host's kernel (kernel.core_pattern by a container
+ * without a user namespace: code run as root on the next crash).  Refused
+ * as runc and crun refuse it: only the IPC sysctls with an IPC namespace,
+ * net.* with a network namespace, kernel.domainname with a UTS namespace
+ * (kernel.hostname has the hostname field).  A namespace joined by path
+ * must not be the runtime's own: checked when it is opened (ns.c). */
+static int check_sysctl_key(const struct isc_spec *s, const char *k, isc_error **err)
+{
+	int type = isc_sysctl_namespace(k);
+	if (type == 0)
+		return bad(err, "linux.sysctl \"%s\": not a namespaced sysctl: it would change the host's kernel", k);
+	if (type == CLONE_NEWUTS && strcmp(k + 7, "hostname") == 0)
+		return bad(err, "linux.sysctl \"%s\": set the hostname field instead", k);
+	if (isc_spec_namespace(s, type) == NULL)
+		return bad(err, "linux.sysctl \"%s\": no %s namespace in linux.namespaces: without one it would "
+				"change the host's", k, isc_namespace_type_name(type));
+	return 0;
+}
+
 static int parse_sysctl(const json_t *v, struct isc_spec *s, isc_error **err)
 {
 	if (want_kv(v, "linux.sysctl", &s->sysctl, &s->n_sysctl, err) < 0)
@@ -1009,12 +1058,14 @@ static int parse_sysctl(const json_t *v, struct isc_spec *s, isc_error **err)
 		const char *k = s->sysctl[i].key;
 		/* becomes a path under /proc/sys: keep it there */
 		bool ok = k[0] != '\0' && k[0] != '.' && k[0] != '/' && strstr(k, "..") == NULL &&
-			  strstr(k, "//") == NULL;
+			  strstr(k, "//") == NULL && strlen(k) < 256;
 		for (const char *p = k; ok && *p; p++)
 			if (*p <= ' ' || *p == 0x7f)
 				ok = false;
 		if (!ok)
 			return bad(err, "linux.sysctl: invalid sysctl name \"%s\"", k);
+		if (check_sysctl_key(s, k, err) < 0)
+			return -1;
 	}
 	return 0;
 }

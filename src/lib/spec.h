@@ -249,14 +249,23 @@ static inline void isc_spec_freep(struct isc_spec **s) { if (*s) isc_spec_free(*
 const struct isc_namespace *isc_spec_namespace(const struct isc_spec *spec, int type);
 const char *isc_spec_annotation(const struct isc_spec *spec, const char *key);
 
+/* The pids limit of `isc-runtime spec`: a fork bomb stops at this many
+ * processes and threads (docs/defaults.md). */
+#define ISC_SPEC_DEFAULT_PIDS_LIMIT 1024
+
 /* The default config.json printed by `isc-runtime spec` (hardened: read-only
- * root, every namespace including user and cgroup, minimal capabilities).
+ * root, every namespace including user and cgroup, minimal capabilities, a
+ * pids limit).
  * `rootless` selects the user-namespace mapping for a non-root caller.
  * Returns a newly allocated string. */
 char *isc_spec_default_json(bool rootless);
 
 /* Keyword tables (data, not strcmp chains).  Return -1 when unknown. */
 int isc_namespace_type_from_name(const char *name);  /* "pid" -> CLONE_NEWPID */
+/* The namespace that holds a sysctl key ("net.ipv4.x" or "net/ipv4/x" ->
+ * CLONE_NEWNET; the IPC ones -> CLONE_NEWIPC; kernel.domainname and
+ * kernel.hostname -> CLONE_NEWUTS), 0 when it is not namespaced. */
+int isc_sysctl_namespace(const char *key);
 const char *isc_namespace_type_name(int type);
 int isc_rlimit_from_name(const char *name);          /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -189,22 +192,65 @@ int isc_write_file(const char *path, const char *buf, size_t len, isc_error **er
 	return isc_write_file_at(AT_FDCWD, path, buf, len, err);
 }
 
-int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err)
+/* The temporary file of an atomic write, in the target's directory:
+ * ".NAME.<64 random bits>.tmp", created with O_EXCL and O_NOFOLLOW, so that
+ * it is always a new file of ours.  A predictable name (the old
+ * ".NAME.tmp.PID") let anyone who can write the directory create it first,
+ * or as a symlink, and own what root then renamed into place.  A name
+ * taken by chance is retried with new bits.  Returns the fd or -errno. */
+static int atomic_tmp_create(int dirfd, const char *name, mode_t mode, char *tmp, size_t size)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid()) >= (int)sizeof(tmp))
-		return isc_error_set(err, ENAMETOOLONG, "write %s", name);
-	cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	for (int attempt = 0; attempt < 8; attempt++) {
+		uint64_t r;
+		ssize_t n;
+		while ((n = getrandom(&r, sizeof(r), 0)) < 0 && errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof(r))
+			return n < 0 ? -errno : -EIO;
+		if (snprintf(tmp, size, ".%s.%016" PRIx64 ".tmp", name, r) >= (int)size)
+			return -ENAMETOOLONG;
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+static int write_atomic(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, bool durable,
+			isc_error **err)
+{
+	char tmp[NAME_MAX + 1];
+	cleanup_close int fd = atomic_tmp_create(dirfd, name, mode, tmp, sizeof(tmp));
 	if (fd < 0)
-		return isc_error_set(err, errno, "create %s", tmp);
+		return isc_error_set(err, -fd, "write %s: create its temporary file", name);
 	int r = isc_write_all(fd, buf, len);
+	if (r == 0 && durable && fsync(fd) < 0)
+		r = -errno;
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return isc_error_set(err, -r, "write %s", name);
 	}
+	if (durable) {
+		/* the rename itself: the directory's entry (dirfd may be O_PATH) */
+		cleanup_close int d = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d < 0 || fsync(d) < 0)
+			return isc_error_set(err, errno, "write %s: fsync its directory", name);
+	}
 	return 0;
+}
+
+int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err)
+{
+	return write_atomic(dirfd, name, buf, len, mode, false, err);
+}
+
+int isc_write_file_durable(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err)
+{
+	return write_atomic(dirfd, name, buf, len, mode, true, err);
 }
 
 int isc_mkdir_p(const char *path, mode_t mode, isc_error **err)

@@ -45,9 +45,17 @@ int isc_read_file_at(int dirfd, const char *path, char **out, size_t *len, size_
 int isc_write_file(const char *path, const char *buf, size_t len, isc_error **err);
 int isc_write_file_at(int dirfd, const char *path, const char *buf, size_t len, isc_error **err);
 /* Write a file atomically against crashes of the process: a temporary file
- * in the same directory, then rename().  No fsync: runtime state lives in
- * /run, which does not survive a reboot anyway. */
+ * in the same directory (an unpredictable name, created with O_EXCL and
+ * O_NOFOLLOW: safe in a directory others can write, such as a --pid-file's),
+ * then rename() over `name` (a symlink there is replaced, not followed).
+ * `mode` as for open(2) (the umask applies).  No fsync: runtime state lives
+ * in /run, which does not survive a reboot anyway. */
 int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err);
+/* The same, durable against a crash of the machine: the file is fsynced
+ * before the rename and the directory after it.  For state that outlives a
+ * reboot and must never come back empty or old (id ranges, addresses,
+ * audit ids, host.json). */
+int isc_write_file_durable(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err);
 
 int isc_write_all(int fd, const void *buf, size_t len);  /* -errno on failure */
 ssize_t isc_read_all(int fd, void *buf, size_t len);     /* short only at EOF; -errno */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "escape.h"
 #include "runtime.h"
 #include "spec.h"
 #include "util.h"
@@ -26,7 +27,8 @@ static int usage_fail(const char *verb, const char *msg, const char *arg)
 }
 
 /* The process's command line, NULs as spaces; "[comm]" for kernel-less
- * (empty) command lines; "?" when it is gone. */
+ * (empty) command lines; "?" when it is gone.  The container chose both:
+ * escaped for the terminal (escape.h). */
 static char *cmdline_of(pid_t pid)
 {
 	cleanup_free char *path = isc_xasprintf("/proc/%d/cmdline", (int)pid);
@@ -44,12 +46,13 @@ static char *cmdline_of(pid_t pid)
 		if (isc_read_file(cpath, &comm, NULL, 256, &e2) < 0)
 			return isc_xstrdup("?");
 		comm[strcspn(comm, "\n")] = '\0';
-		return isc_xasprintf("[%s]", comm);
+		cleanup_free char *ecomm = isc_escape(comm);
+		return isc_xasprintf("[%s]", ecomm);
 	}
 	for (size_t i = 0; i < len; i++)
-		if (text[i] == '\0' || text[i] == '\n')
+		if (text[i] == '\0')
 			text[i] = ' ';
-	return isc_xasprintf("%.*s", (int)len, text);
+	return isc_escape_n(text, len);
 }
 
 /* `ps [--format table|json] ID`: json is the array of pids containerd's

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "runtime.h"
 #include "signals.h"
 #include "spec.h"
@@ -340,13 +341,25 @@ int verb_list(struct global *g, int argc, char **argv)
 	}
 	struct isc_context ctx;
 	make_context(g, &ctx);
-	char *out = NULL;
+	cleanup_free char *out = NULL;
 	if (isc_container_list(&ctx, json, &out, &err) < 0)
 		return fail(err);
-	fputs(out, stdout);
-	if (json)
+	if (json) {
+		cleanup_free char *safe = isc_escape_json(out);
+		printf("%s\n", safe);
+		return 0;
+	}
+	/* the table: a line per container, each escaped (a bundle path is
+	 * the caller's, but it is printed on a terminal all the same) */
+	for (char *line = out, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL) {
+			isc_fputs_escaped(line, strlen(line), stdout);
+			break;
+		}
+		isc_fputs_escaped(line, (size_t)(nl - line), stdout);
 		fputc('\n', stdout);
-	free(out);
+	}
 	return 0;
 }
 

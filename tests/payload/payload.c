@@ -415,12 +415,46 @@ static int cmd_sleep(int argc, char **argv)
     return 0;
 }
 
-/* notify MSG [SECONDS]: send MSG to $NOTIFY_SOCKET (sd_notify), after
- * sleeping SECONDS if given; then sleep 30 s so that the service stays up */
+/* One sd_notify datagram; FDSTORE=1 carries fds 0-2 and BARRIER=1 the write
+ * end of a pipe, as sd_pid_notify_with_fds() and sd_notify_barrier() do. */
+static int notify_send(int fd, const struct sockaddr_un *sa, const char *msg)
+{
+    int fds[3] = { 0, 1, 2 }, nfds = 0, pfd[2] = { -1, -1 };
+    if (strstr(msg, "FDSTORE=1"))
+        nfds = 3;
+    else if (strstr(msg, "BARRIER=1") && pipe2(pfd, O_CLOEXEC) == 0)
+        fds[0] = pfd[1], nfds = 1;
+    struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
+    union {
+        char buf[CMSG_SPACE(sizeof(fds))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct msghdr mh = { .msg_name = (void *)sa, .msg_namelen = sizeof(*sa), .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    int r = sendmsg(fd, &mh, 0) < 0 ? -1 : 0;
+    if (pfd[0] >= 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+    }
+    return r;
+}
+
+/* notify MSG [SECONDS [MSG...]]: send MSG to $NOTIFY_SOCKET (sd_notify),
+ * after sleeping SECONDS if given, then each further MSG as a datagram of
+ * its own; then sleep 30 s so that the service stays up */
 static int cmd_notify(int argc, char **argv)
 {
     if (argc < 2)
-        return usage("notify MSG [DELAY]");
+        return usage("notify MSG [DELAY [MSG...]]");
     const char *path = getenv("NOTIFY_SOCKET");
     if (path == NULL || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         printf("no NOTIFY_SOCKET\n");
@@ -436,9 +470,11 @@ static int cmd_notify(int argc, char **argv)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        printf("errno %s\n", errno_name(errno));
-        return 1;
+    for (int i = 1; i < argc; i = i == 1 ? 3 : i + 1) {
+        if (fd < 0 || notify_send(fd, &sa, argv[i]) < 0) {
+            printf("errno %s\n", errno_name(errno));
+            return 1;
+        }
     }
     close(fd);
     struct timespec ts = { .tv_sec = 30 };

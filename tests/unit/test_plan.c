@@ -237,6 +237,9 @@ static void bundle_defaults(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(lx, "resources"), "memory"),
 							    "limit")),
 			 64 << 20);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(lx, "resources"), "pids"),
+							    "limit")),
+			 10);
 	assert_non_null(strstr(json_string_value(json_object_get(lx, "cgroupsPath")), "isc-web-"));
 	json_t *ann = json_object_get(cfg, "annotations");
 	assert_string_equal(json_string_value(json_object_get(ann, "org.isc.scratch")), "size=64m,path=/scratch");
@@ -260,6 +263,16 @@ static void bundle_defaults(void **state)
 	assert_true(joined);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(cfg, "process"), "args"), 0)),
 			    "/bin/sh");
+	json_decref(cfg);
+
+	/* no --pids-limit: the default one, no other limit */
+	p.pids_limit = 0;
+	p.memory = 0;
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	json_t *res = json_object_get(json_object_get(cfg, "linux"), "resources");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "pids"), "limit")), ISC_PLAN_PIDS_LIMIT);
+	assert_int_equal(ISC_PLAN_PIDS_LIMIT, 2048);
+	assert_int_equal(json_object_size(res), 1);
 	json_decref(cfg);
 	json_decref(icfg);
 	isc_plan_clear(&p);

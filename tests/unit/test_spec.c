@@ -479,6 +479,21 @@ static const struct bad_case bad_cases[] = {
 	{ LNX("\"sysctl\":{\"net.ipv4.ip_forward\":1}"), "linux.sysctl.net.ipv4.ip_forward: expected a string" },
 	{ LNX("\"sysctl\":{\"../../etc/passwd\":\"x\"}"), "linux.sysctl: invalid sysctl name \"../../etc/passwd\"" },
 	{ LNX("\"sysctl\":{\"\":\"x\"}"), "linux.sysctl: invalid sysctl name" },
+	/* only the sysctls the container's own namespaces hold (runc's list) */
+	{ LNX("\"namespaces\":[{\"type\":\"ipc\"},{\"type\":\"network\"},{\"type\":\"uts\"}],"
+	      "\"sysctl\":{\"kernel.core_pattern\":\"|/tmp/x\"}"),
+	  "linux.sysctl \"kernel.core_pattern\": not a namespaced sysctl: it would change the host's kernel" },
+	{ LNX("\"namespaces\":[{\"type\":\"ipc\"}],\"sysctl\":{\"kernel.shm_rmid_forced_x\":\"1\"}"),
+	  "linux.sysctl \"kernel.shm_rmid_forced_x\": not a namespaced sysctl" },
+	{ LNX("\"namespaces\":[{\"type\":\"ipc\"}],\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}"),
+	  "linux.sysctl \"net.ipv4.ip_forward\": no network namespace in linux.namespaces: without one it "
+	  "would change the host's" },
+	{ LNX("\"namespaces\":[{\"type\":\"network\"}],\"sysctl\":{\"kernel.shmmax\":\"1\"}"),
+	  "linux.sysctl \"kernel.shmmax\": no ipc namespace in linux.namespaces" },
+	{ LNX("\"sysctl\":{\"fs/mqueue/msg_max\":\"1\"}"), "linux.sysctl \"fs/mqueue/msg_max\": no ipc namespace" },
+	{ LNX("\"sysctl\":{\"kernel.domainname\":\"x\"}"), "linux.sysctl \"kernel.domainname\": no uts namespace" },
+	{ LNX("\"namespaces\":[{\"type\":\"uts\"}],\"sysctl\":{\"kernel.hostname\":\"x\"}"),
+	  "linux.sysctl \"kernel.hostname\": set the hostname field instead" },
 	{ LNX("\"rootfsPropagation\":\"sideways\""), "linux.rootfsPropagation: unknown propagation \"sideways\"" },
 	{ LNX("\"rootfsPropagation\":1"), "linux.rootfsPropagation: expected a string" },
 	{ LNX("\"personality\":{\"domain\":\"BSD\"}"), "linux.personality.domain: unknown domain \"BSD\"" },
@@ -534,6 +549,31 @@ static const struct bad_case bad_cases[] = {
 	{ SCMP("\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":-1,\"op\":\"SCMP_CMP_EQ\"}]}]"),
 	  "linux.seccomp.syscalls[0].args[0].value: -1 is out of range" },
 };
+
+/* The namespaced sysctls are accepted with their namespace, a joined one
+ * too (that it is not the runtime's own is checked at create, ns.c). */
+static void test_sysctl_namespaced(void **state)
+{
+	(void)state;
+	struct isc_spec *s = parse_ok(LNX("\"namespaces\":[{\"type\":\"ipc\"},{\"type\":\"uts\"},"
+					  "{\"type\":\"network\",\"path\":\"/run/netns/x\"}],"
+					  "\"sysctl\":{\"kernel.shmmax\":\"1\",\"kernel.msgmnb\":\"1\",\"kernel.sem\":\"1 2 3 4\","
+					  "\"fs.mqueue.msg_max\":\"1\",\"net.core.somaxconn\":\"1\","
+					  "\"net/ipv4/conf/eth0.100/rp_filter\":\"1\",\"kernel.domainname\":\"x\"}"));
+	assert_int_equal(s->n_sysctl, 7);
+	isc_spec_free(s);
+	assert_int_equal(isc_sysctl_namespace("kernel.shm_rmid_forced"), CLONE_NEWIPC);
+	assert_int_equal(isc_sysctl_namespace("kernel/sem"), CLONE_NEWIPC);
+	assert_int_equal(isc_sysctl_namespace("fs.mqueue.queues_max"), CLONE_NEWIPC);
+	assert_int_equal(isc_sysctl_namespace("net.ipv4.ip_forward"), CLONE_NEWNET);
+	assert_int_equal(isc_sysctl_namespace("net/ipv4/conf/eth0.100/rp_filter"), CLONE_NEWNET);
+	assert_int_equal(isc_sysctl_namespace("kernel.domainname"), CLONE_NEWUTS);
+	assert_int_equal(isc_sysctl_namespace("kernel.core_pattern"), 0);
+	assert_int_equal(isc_sysctl_namespace("kernel.shm_next_id"), 0);
+	assert_int_equal(isc_sysctl_namespace("fs.mqueue"), 0);
+	assert_int_equal(isc_sysctl_namespace("vm.overcommit_memory"), 0);
+	assert_int_equal(isc_sysctl_namespace("netfilter.x"), 0);
+}
 
 static void test_bad_inputs(void **state)
 {
@@ -697,6 +737,10 @@ static void check_default(bool rootless)
 	assert_true(clone3);
 	assert_int_equal(n_ioctl, 34); /* the complement of TIOCSTI and TIOCLINUX, bit by bit */
 	assert_int_equal(n_clone, 1);
+	/* a fork bomb is bounded */
+	assert_true(s->has_resources && s->resources.has_pids_limit);
+	assert_int_equal(s->resources.pids_limit, ISC_SPEC_DEFAULT_PIDS_LIMIT);
+	assert_int_equal(ISC_SPEC_DEFAULT_PIDS_LIMIT, 1024);
 	isc_spec_free(s);
 	free(json);
 }
@@ -839,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_sysctl_namespaced),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_default_json),
 		cmocka_unit_test(test_load),

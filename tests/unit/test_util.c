@@ -72,6 +72,80 @@ static void files_roundtrip_and_atomic_write(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Entries of the directory other than . and .., sorted, space-separated. */
+static char *dir_entries(const char *dir)
+{
+	cleanup_free char *cmd = isc_xasprintf("LC_ALL=C ls -A %s | tr '\\n' ' '", dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char buf[4096] = "";
+	size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = 0;
+	pclose(p);
+	return isc_xstrdup(buf);
+}
+
+/* The temporary name is never one somebody else could have made first:
+ * the old predictable names, pre-created (a file, a symlink to a victim),
+ * are left as they were; the target is a new regular file of ours; a
+ * symlink at the target is replaced, its own target untouched; nothing is
+ * left behind, on success or failure. */
+static void atomic_write_never_uses_a_planted_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/isc-test-atomic-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	isc_error *e = NULL;
+	/* the names the old code used: .NAME.tmp.PID */
+	cleanup_free char *planted = isc_xasprintf(".pid.tmp.%d", (int)getpid());
+	int pf = openat(dfd, planted, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	assert_true(pf >= 0);
+	assert_int_equal(write(pf, "planted", 7), 7);
+	close(pf);
+	assert_int_equal(openat(dfd, "victim", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) >= 0, 1);
+	cleanup_free char *planted2 = isc_xasprintf(".state.tmp.%d", (int)getpid());
+	assert_int_equal(symlinkat("victim", dfd, planted2), 0);
+	assert_int_equal(symlinkat("victim", dfd, "state"), 0); /* the target itself */
+
+	assert_int_equal(isc_write_file_atomic(dfd, "pid", "1234", 4, 0644, &e), 0);
+	assert_int_equal(isc_write_file_durable(dfd, "state", "{}", 2, 0600, &e), 0);
+
+	char *text = NULL;
+	assert_int_equal(isc_read_file_at(dfd, "pid", &text, NULL, 0, &e), 0);
+	assert_string_equal(text, "1234");
+	free(text);
+	assert_int_equal(isc_read_file_at(dfd, planted, &text, NULL, 0, &e), 0);
+	assert_string_equal(text, "planted");
+	free(text);
+	struct stat st, pst;
+	assert_int_equal(fstatat(dfd, "pid", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(fstatat(dfd, planted, &pst, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_ino != pst.st_ino && st.st_nlink == 1);
+	assert_int_equal(fstatat(dfd, "state", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(fstatat(dfd, "victim", &st, 0), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(readlinkat(dfd, planted2, (char[16]){ 0 }, 16), 6);
+
+	/* a failing rename (a directory is in the way) leaves no temporary */
+	assert_int_equal(mkdirat(dfd, "busy", 0700), 0);
+	assert_int_equal(mknodat(dfd, "busy/x", S_IFREG | 0600, 0), 0);
+	assert_int_equal(isc_write_file_atomic(dfd, "busy", "x", 1, 0600, &e), -1);
+	assert_true(e->errnum == EISDIR || e->errnum == ENOTEMPTY);
+	assert_string_equal(e->msg, "write busy");
+	isc_error_free(&e);
+
+	cleanup_free char *got = dir_entries(dir);
+	cleanup_free char *want = isc_xasprintf("%s %s busy pid state victim ", planted, planted2);
+	assert_string_equal(got, want);
+	close(dfd);
+	cleanup_free char *cmd = isc_xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void container_ids(void **state)
 {
 	(void)state;
@@ -161,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_numbers),
 		cmocka_unit_test(files_roundtrip_and_atomic_write),
+		cmocka_unit_test(atomic_write_never_uses_a_planted_file),
 		cmocka_unit_test(container_ids),
 		cmocka_unit_test(oci_state_json),
 		cmocka_unit_test(proc_start_time),
