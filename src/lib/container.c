@@ -723,6 +723,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	cleanup_spec struct isc_spec *spec = NULL;
 	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)
 		return isc_error_wrap(err, "%s", config_path);
+	if (isc_spec_check_host(spec, NULL, err) < 0)
+		return -1;
 	mark("config parsed");
 
 	cleanup_free char *root_joined = spec->root_path[0] == '/' ? isc_xstrdup(spec->root_path)
