@@ -20,6 +20,7 @@ with --network none only.
   podman_leftovers(cid, state_root)  what a removed podman container left
   ctr_leftovers(ns, cid, state_root) what a deleted containerd task left
 """
+import json
 import os
 import shutil
 import signal
@@ -373,8 +374,8 @@ class Dockerd:
     - --cgroup-parent NAME, relative: the runtimes put each container at
       <this process's own group>/NAME/<id> in every hierarchy.
 
-    isc-runtime is registered with --add-runtime isc=PATH; runc is Docker's
-    default "runc".  stop() removes the containers, SIGTERMs dockerd (its
+    isc-runtime is registered with --add-runtime isc=PATH (and as isc-json
+    in daemon.json's "runtimes"); runc is Docker's default "runc".  stop() removes the containers, SIGTERMs dockerd (its
     pid: nsenter and unshare exec it), SIGKILLs by pid whatever it started
     that is still there (containerd, shims: their command line names the
     temp dir; container processes: in NAME's groups), removes the groups,
@@ -395,8 +396,11 @@ class Dockerd:
         self.isc = isc
         self.image = DOCKER_IMAGE
         self.env = dict(os.environ, DOCKER_CONFIG=os.path.join(self.dir, "cli"))
+        # isc-runtime a second time, as an administrator registers it
+        # (docs/kubernetes.md): "runtimes" in daemon.json, named isc-json
         with open(os.path.join(self.dir, "daemon.json"), "w") as f:
-            f.write('{"deprecated-key-path": "%s/key.json"}\n' % self.dir)
+            json.dump({"deprecated-key-path": os.path.join(self.dir, "key.json"),
+                       "runtimes": {"isc-json": {"path": isc}}}, f)
         self.log = open(os.path.join(self.dir, "dockerd.log"), "w")
         self.proc = None
         self.netns_added = False

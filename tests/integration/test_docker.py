@@ -23,9 +23,11 @@ and --cgroup-parent under this process's own groups.  The machine's
 ruleset, links, addresses, routes and forwarding are checked unchanged
 while it runs and after it stopped; at teardown dockerd and everything it
 started are stopped by pid and its dirs, groups and namespace removed.
+isc-runtime registered in daemon.json's "runtimes" is listed and runs.
 The image is the busybox rootfs (scripts/mkrootfs-busybox.sh), `docker
 import`ed.  Skipped when docker.io is not installed.
 """
+import json
 import os
 import pty
 import select
@@ -180,6 +182,32 @@ def test_dockerd_in_its_own_network_namespace(dockerd):
     assert os.stat("/proc/%d/ns/net" % ctrd[0]).st_ino == ns
     changed = _netns_diff(dockerd.netns_before, conftest.root_netns_snapshot())
     assert not changed, "the machine's network changed: %s" % changed
+
+
+def test_daemon_json_runtimes_entry(dockerd):
+    """isc-runtime registered in daemon.json ("runtimes": {"isc-json":
+    {"path": ...}}, as docs/kubernetes.md shows) is listed by `docker info`
+    and is the binary the shim runs for `--runtime isc-json`."""
+    r = dockerd.ok("info", "--format", "{{json .Runtimes}}")
+    runtimes = json.loads(r.stdout)
+    assert runtimes["isc-json"]["path"] == dockerd.isc
+    assert runtimes["isc"]["path"] == dockerd.isc
+    cidfile = os.path.join(dockerd.dir, "cid-" + uuid.uuid4().hex)
+    r = dockerd("run", "-d", "--cidfile", cidfile, "--network", "none", "--runtime", "isc-json",
+                dockerd.image, "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    try:
+        opts = os.path.join(dockerd.exec_root, "containerd", "daemon",
+                            "io.containerd.runtime.v2.task", "moby", cid, "options.json")
+        with open(opts) as f:
+            assert json.load(f)["binary_name"] == dockerd.isc
+        assert helpers.state_leftovers(dockerd.state_root, cid)  # isc's state dir
+        r = dockerd("exec", cid, "echo", "through isc")
+        assert r.returncode == 0 and r.stdout == "through isc\n", r.stderr
+    finally:
+        dockerd("rm", "-f", cid)
+    assert clients.wait_clean(lambda: dockerd.leftovers(cid)) == []
 
 
 # ---- run, exec ---------------------------------------------------------------
