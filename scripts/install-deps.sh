@@ -28,6 +28,10 @@ packages=(
   # recommends: no slirp4netns/fuse-overlayfs/buildah, the tests use
   # --network none and podman's native overlay driver.
   podman conmon containerd golang-github-containers-common
+  # Docker 20.10: tests/integration/test_docker.py runs a private dockerd in
+  # a network namespace of its own.  Its postinst asks invoke-rc.d to start
+  # the machine's dockerd: policy-rc.d (exit 101) must refuse that here.
+  docker.io
 )
 
 missing=()

@@ -202,14 +202,18 @@ int isc_caps_apply(const struct isc_caps *caps, isc_error **err)
 	}
 
 	/* Ambient capabilities survive execve() of an unprivileged program;
-	 * each must be both permitted and inheritable. */
+	 * the kernel raises only one that is both permitted and inheritable.
+	 * Any other is skipped, as runc does (the caller warned before the
+	 * container existed: isc_spec_check_host), so that a config such as
+	 * `runc spec`'s (ambient without inheritable) runs. */
+	const uint64_t raisable = ambient & permitted & inheritable;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
-		if (errno == EINVAL && ambient == 0)
+		if (errno == EINVAL && raisable == 0)
 			return 0; /* kernel without ambient capabilities */
 		return isc_error_set(err, errno, "clear the ambient capabilities");
 	}
 	for (int cap = 0; cap <= last; cap++) {
-		if (!(ambient & (UINT64_C(1) << cap)))
+		if (!(raisable & (UINT64_C(1) << cap)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
 			return isc_error_set(err, errno, "raise ambient capability %s",

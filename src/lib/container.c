@@ -371,7 +371,8 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 	if (spec->n_hooks[ISC_HOOK_START_CONTAINER] > 0) {
 		struct isc_state s = { .id = (char *)a->id, .bundle = (char *)a->bundle, .pid = getpid() };
-		cleanup_free char *st = isc_state_oci_json(&s, ISC_STATUS_RUNNING);
+		/* created: the user's program has not been executed yet */
+		cleanup_free char *st = isc_state_oci_json(&s, ISC_STATUS_CREATED);
 		cleanup_error isc_error *herr = NULL;
 		if (isc_hooks_run(spec, ISC_HOOK_START_CONTAINER, st, &herr) < 0) {
 			char buf[1024];
@@ -742,6 +743,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	cleanup_spec struct isc_spec *spec = NULL;
 	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)
 		return isc_error_wrap(err, "%s", config_path);
+	if (isc_spec_check_host(spec, NULL, err) < 0)
+		return -1;
 	mark("config parsed");
 
 	cleanup_free char *root_joined = spec->root_path[0] == '/' ? isc_xstrdup(spec->root_path)
@@ -1060,8 +1063,11 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		if (t == ISC_SYNC_CREATED)
 			break;
 		if (t == ISC_SYNC_HOOKS) {
+			/* prestart: `created` (runtime-spec lifecycle step 3, after
+			 * step 2 "creating"); createRuntime: during create */
+			cleanup_free char *pre = isc_state_oci_json(&st, ISC_STATUS_CREATED);
 			cleanup_free char *sj = isc_state_oci_json(&st, ISC_STATUS_CREATING);
-			if (isc_hooks_run(spec, ISC_HOOK_PRESTART, sj, err) < 0 ||
+			if (isc_hooks_run(spec, ISC_HOOK_PRESTART, pre, err) < 0 ||
 			    isc_hooks_run(spec, ISC_HOOK_CREATE_RUNTIME, sj, err) < 0)
 				goto out;
 			if (isc_sync_send(sv[0], ISC_SYNC_HOOKS_DONE, 0, NULL, 0, err) < 0)
@@ -1293,7 +1299,8 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	if (notify >= 0)
 		notify_forward(notify, pidfd, st.pid, st.notify_socket);
 	ret = 0;
-	/* poststart hooks: a failure is a warning, the container runs */
+	/* poststart hooks: a failure is a warning (isc_hooks_run logs it), the
+	 * container runs */
 	if (st.hooks_saved) {
 		cleanup_error isc_error *e = NULL;
 		cleanup_spec struct isc_spec *spec = NULL;
@@ -1301,8 +1308,7 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, &e) == 0 &&
 		    isc_spec_parse(cfg, len, &spec, &e) == 0 && spec->n_hooks[ISC_HOOK_POSTSTART] > 0) {
 			cleanup_free char *sj = isc_state_oci_json(&st, ISC_STATUS_RUNNING);
-			if (isc_hooks_run(spec, ISC_HOOK_POSTSTART, sj, &e) < 0)
-				isc_log_error(e);
+			(void)isc_hooks_run(spec, ISC_HOOK_POSTSTART, sj, &e);
 		}
 	}
 out:
@@ -1444,8 +1450,7 @@ static int destroy_locked(struct isc_state_dir *d, struct isc_state *st, bool fo
 		cleanup_spec struct isc_spec *spec = NULL;
 		if (isc_spec_parse(cfg, len, &spec, &e) == 0) {
 			cleanup_free char *sj = isc_state_oci_json(st, ISC_STATUS_STOPPED);
-			if (isc_hooks_run(spec, ISC_HOOK_POSTSTOP, sj, &e) < 0)
-				isc_log_error(e);
+			(void)isc_hooks_run(spec, ISC_HOOK_POSTSTOP, sj, &e);
 		}
 	}
 	return isc_state_dir_remove(d, err);

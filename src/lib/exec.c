@@ -253,7 +253,7 @@ static int build_process(const struct isc_exec_opts *o, const struct isc_process
 		size_t len = 0;
 		if (isc_read_file(o->process_file, &text, &len, 0, err) < 0)
 			return isc_error_wrap(err, "--process");
-		if (isc_spec_parse_process(text, len, p, err) < 0)
+		if (isc_spec_parse_process(text, len, p, err) < 0 || isc_spec_check_host(NULL, p, err) < 0)
 			return isc_error_wrap(err, "--process %s", o->process_file);
 		if (p->cwd == NULL)
 			p->cwd = isc_xstrdup(c->cwd ? c->cwd : "/");

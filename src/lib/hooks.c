@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "hooks.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -112,12 +113,28 @@ static int run_one(const struct isc_hook *h, const char *state_json, isc_error *
 	return isc_error_set(err, 0, "hook %s: killed by signal %d", h->path, WTERMSIG(status));
 }
 
+/* runtime-spec 1.2, lifecycle steps 9 and 13: a failing poststart or
+ * poststop hook is a warning; the remaining hooks and the lifecycle go on
+ * as if it had succeeded.  Every other kind fails its operation. */
+static bool failure_is_warning(enum isc_hook_kind kind)
+{
+	return kind == ISC_HOOK_POSTSTART || kind == ISC_HOOK_POSTSTOP;
+}
+
 int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
 		  isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_hooks[kind]; i++) {
-		if (run_one(&spec->hooks[kind][i], state_json, err) < 0)
+		cleanup_error isc_error *e = NULL;
+		if (run_one(&spec->hooks[kind][i], state_json, &e) == 0)
+			continue;
+		if (!failure_is_warning(kind)) {
+			isc_error_move(err, &e);
 			return isc_error_wrap(err, "%s hook %zu", kind_names[kind], i);
+		}
+		char buf[1024];
+		isc_warn("%s hook %zu failed, going on: %s", kind_names[kind], i,
+			 isc_error_text(e, buf, sizeof(buf)));
 	}
 	return 0;
 }

@@ -11,7 +11,13 @@
 
 const char *isc_hook_kind_name(enum isc_hook_kind kind);
 
-/* Run the hooks of one kind in order; stop at the first failure. */
+/* Run the hooks of one kind in order.  prestart, createRuntime,
+ * createContainer, startContainer: stop at the first failure and return it.
+ * poststart, poststop: a failure is logged as a warning naming the hook
+ * and why, the remaining hooks run, and the call succeeds (runtime-spec
+ * 1.2).  The state each kind gets: prestart and startContainer `created`,
+ * createRuntime and createContainer `creating`, poststart `running`,
+ * poststop `stopped` (the callers build it). */
 int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
 		  isc_error **err);
 

@@ -4,7 +4,9 @@
  * Everything that can be checked without touching the system is checked
  * here, and every error names the field ("linux.namespaces[2].type: ...").
  * The parser has no side effects: it reads JSON text and allocates memory.
- * JSON null is treated like an absent field; unknown fields are ignored. */
+ * JSON null is treated like an absent field; unknown fields are ignored.
+ * isc_spec_check_host (at the end) is the one part that looks at the
+ * machine: the settings it cannot apply. */
 #include "spec.h"
 
 #include <errno.h>
@@ -20,8 +22,10 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "caps.h"
+#include "log.h"
 #include "rootfs.h"
 #include "seccomp.h"
 #include "sha256.h"
@@ -224,6 +228,23 @@ static int want_int(const json_t *v, const char *field, int64_t min, int64_t max
 		return bad(err, "%s: %lld is out of range [%lld, %lld]", field, (long long)x,
 			   (long long)min, (long long)max);
 	*out = x;
+	return 0;
+}
+
+/* A resource limit where 0 means "not set", as runc reads it (Docker writes 0
+ * for every limit it was not given): *set is false for 0, else the value
+ * must lie in [min, max]. */
+static int want_limit(const json_t *v, const char *field, int64_t min, int64_t max, int64_t *out, bool *set,
+		      isc_error **err)
+{
+	if (json_is_integer(v) && json_integer_value(v) == 0) {
+		*out = 0;
+		*set = false;
+		return 0;
+	}
+	if (want_int(v, field, min, max, out, err) < 0)
+		return -1;
+	*set = true;
 	return 0;
 }
 
@@ -447,6 +468,11 @@ static int parse_process(const json_t *v, struct isc_process *p, isc_error **err
 		p->oom_score_adj = (int)x;
 		p->has_oom_score_adj = true;
 	}
+	if ((t = jget(v, "apparmorProfile")) != NULL &&
+	    want_string(t, "process.apparmorProfile", &p->apparmor_profile, err) < 0)
+		return -1;
+	if ((t = jget(v, "selinuxLabel")) != NULL && want_string(t, "process.selinuxLabel", &p->selinux_label, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -775,10 +801,11 @@ static int parse_resources(const json_t *v, const char *pfx, struct isc_resource
 		for (size_t i = 0; i < ARRAY_SIZE(mem); i++) {
 			if ((t = jget(g, mem[i].name)) == NULL)
 				continue;
-			/* -1 means unlimited; other negative sizes are errors */
-			if (want_int(t, fld(f, "%s.memory.%s", pfx, mem[i].name), -1, INT64_MAX, &x, err) < 0)
+			/* -1 means unlimited, 0 not set; other negative sizes are errors */
+			bool set = false;
+			if (want_limit(t, fld(f, "%s.memory.%s", pfx, mem[i].name), -1, INT64_MAX, &x, &set, err) < 0)
 				return -1;
-			*(bool *)((char *)r + mem[i].has) = true;
+			*(bool *)((char *)r + mem[i].has) = set;
 			*(int64_t *)((char *)r + mem[i].val) = x;
 		}
 		if ((t = jget(g, "swappiness")) != NULL) {
@@ -795,23 +822,21 @@ static int parse_resources(const json_t *v, const char *pfx, struct isc_resource
 	if ((g = jget(v, "cpu")) != NULL) {
 		if (want_object(g, fld(f, "%s.cpu", pfx), err) < 0)
 			return -1;
+		/* shares, quota, period: 0 is not set */
 		if ((t = jget(g, "shares")) != NULL) {
-			if (want_int(t, fld(f, "%s.cpu.shares", pfx), 0, INT64_MAX, &x, err) < 0)
+			if (want_limit(t, fld(f, "%s.cpu.shares", pfx), 1, INT64_MAX, &x, &r->has_cpu_shares, err) < 0)
 				return -1;
 			r->cpu_shares = (uint64_t)x;
-			r->has_cpu_shares = true;
 		}
 		if ((t = jget(g, "quota")) != NULL) {
-			if (want_int(t, fld(f, "%s.cpu.quota", pfx), -1, INT64_MAX, &x, err) < 0)
+			if (want_limit(t, fld(f, "%s.cpu.quota", pfx), -1, INT64_MAX, &x, &r->has_cpu_quota, err) < 0)
 				return -1;
 			r->cpu_quota = x;
-			r->has_cpu_quota = true;
 		}
 		if ((t = jget(g, "period")) != NULL) {
-			if (want_int(t, fld(f, "%s.cpu.period", pfx), 0, INT64_MAX, &x, err) < 0)
+			if (want_limit(t, fld(f, "%s.cpu.period", pfx), 1, INT64_MAX, &x, &r->has_cpu_period, err) < 0)
 				return -1;
 			r->cpu_period = (uint64_t)x;
-			r->has_cpu_period = true;
 		}
 		if ((t = jget(g, "cpus")) != NULL &&
 		    (want_string(t, fld(f, "%s.cpu.cpus", pfx), &r->cpu_cpus, err) < 0 ||
@@ -826,11 +851,11 @@ static int parse_resources(const json_t *v, const char *pfx, struct isc_resource
 	if ((g = jget(v, "pids")) != NULL) {
 		if (want_object(g, fld(f, "%s.pids", pfx), err) < 0)
 			return -1;
-		if ((t = jget(g, "limit")) != NULL) {
-			if (want_int(t, fld(f, "%s.pids.limit", pfx), -1, INT64_MAX, &r->pids_limit, err) < 0)
-				return -1;
-			r->has_pids_limit = true;
-		}
+		/* -1: unlimited; 0: not set */
+		if ((t = jget(g, "limit")) != NULL &&
+		    want_limit(t, fld(f, "%s.pids.limit", pfx), -1, INT64_MAX, &r->pids_limit, &r->has_pids_limit,
+			       err) < 0)
+			return -1;
 	}
 
 	if ((g = jget(v, "devices")) != NULL && parse_device_rules(g, pfx, r, err) < 0)
@@ -839,11 +864,11 @@ static int parse_resources(const json_t *v, const char *pfx, struct isc_resource
 	if ((g = jget(v, "blockIO")) != NULL) {
 		if (want_object(g, fld(f, "%s.blockIO", pfx), err) < 0)
 			return -1;
+		/* 0: not set (Docker writes it for "no --blkio-weight") */
 		if ((t = jget(g, "weight")) != NULL) {
-			if (want_int(t, fld(f, "%s.blockIO.weight", pfx), 10, 1000, &x, err) < 0)
+			if (want_limit(t, fld(f, "%s.blockIO.weight", pfx), 10, 1000, &x, &r->has_blkio_weight, err) < 0)
 				return -1;
 			r->blkio_weight = (uint16_t)x;
-			r->has_blkio_weight = true;
 		}
 	}
 
@@ -869,6 +894,12 @@ static int parse_resources(const json_t *v, const char *pfx, struct isc_resource
 				return -1;
 			kv->value = isc_xasprintf("%lld", (long long)x);
 		}
+	}
+
+	if ((g = jget(v, "network")) != NULL) {
+		if (want_object(g, fld(f, "%s.network", pfx), err) < 0)
+			return -1;
+		r->has_network = json_object_size(g) > 0;
 	}
 
 	if ((g = jget(v, "unified")) != NULL) {
@@ -1173,6 +1204,8 @@ static int parse_linux(const json_t *v, struct isc_spec *s, isc_error **err)
 		return -1;
 	if ((t = jget(v, "timeOffsets")) != NULL && parse_time_offsets(t, s, err) < 0)
 		return -1;
+	if ((t = jget(v, "mountLabel")) != NULL && want_string(t, "linux.mountLabel", &s->mount_label, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1294,7 +1327,64 @@ void isc_process_clear(struct isc_process *p)
 	free(p->cwd);
 	free(p->additional_gids);
 	free(p->rlimits);
+	free(p->apparmor_profile);
+	free(p->selinux_label);
 	memset(p, 0, sizeof(*p));
+}
+
+/* ---- what this machine can apply ---- */
+
+static bool apparmor_enabled(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/sys/module/apparmor/parameters/enabled", "re");
+	if (f == NULL)
+		return false;
+	bool yes = fgets(buf, sizeof(buf), f) != NULL && buf[0] == 'Y';
+	fclose(f);
+	return yes;
+}
+
+static bool selinux_enabled(void)
+{
+	/* selinuxfs is mounted there whenever SELinux is enabled */
+	return access("/sys/fs/selinux/enforce", F_OK) == 0;
+}
+
+static int refuse_label(const char *field, const char *value, const char *module, bool enabled, isc_error **err)
+{
+	if (value == NULL || value[0] == '\0')
+		return 0;
+	if (!enabled)
+		return isc_error_set(err, 0, "%s: cannot apply \"%s\": %s is not enabled on this machine", field,
+				     value, module);
+	return isc_error_set(err, 0, "%s: cannot apply \"%s\": isc-runtime does not support %s", field, value,
+			     module);
+}
+
+int isc_spec_check_host(const struct isc_spec *spec, const struct isc_process *p, isc_error **err)
+{
+	if (spec != NULL && p == NULL)
+		p = &spec->process;
+	if (refuse_label("process.apparmorProfile", p->apparmor_profile, "AppArmor", apparmor_enabled(), err) < 0 ||
+	    refuse_label("process.selinuxLabel", p->selinux_label, "SELinux", selinux_enabled(), err) < 0 ||
+	    (spec && refuse_label("linux.mountLabel", spec->mount_label, "SELinux", selinux_enabled(), err) < 0))
+		return -1;
+	if (spec && spec->resources.has_network)
+		isc_warn("linux.resources.network: not applied (isc-runtime sets no net_cls classID or "
+			 "net_prio priorities)");
+	uint64_t lost = p->caps.ambient & ~(p->caps.permitted & p->caps.inheritable);
+	for (int cap = 0; cap < 64; cap++) {
+		if (!(lost & (UINT64_C(1) << cap)))
+			continue;
+		char label[32];
+		const char *name = isc_cap_name(cap);
+		if (name == NULL)
+			snprintf(label, sizeof(label), "capability %d", cap);
+		isc_warn("process.capabilities.ambient: %s is not both permitted and inheritable: not raised",
+			 name ? name : label);
+	}
+	return 0;
 }
 
 int isc_spec_load(const char *bundle, struct isc_spec **out, isc_error **err)
@@ -1372,6 +1462,9 @@ void isc_spec_free(struct isc_spec *s)
 	free(p->cwd);
 	free(p->additional_gids);
 	free(p->rlimits);
+	free(p->apparmor_profile);
+	free(p->selinux_label);
+	free(s->mount_label);
 	free(s->root_path);
 	free(s->hostname);
 	free(s->domainname);

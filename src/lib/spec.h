@@ -48,6 +48,9 @@ struct isc_process {
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	unsigned console_height, console_width;
+	/* Linux security modules: refused by isc_spec_check_host when set */
+	char *apparmor_profile; /* NULL or "" = not set */
+	char *selinux_label;
 };
 
 /* mount flags split the way the kernel needs them */
@@ -119,6 +122,8 @@ struct isc_resources {
 	/* unified (cgroup v2 key/value pairs) */
 	struct isc_kv *unified;
 	size_t n_unified;
+	/* network (net_cls classID, net_prio priorities): not applied, a warning */
+	bool has_network;
 };
 
 enum isc_hook_kind {
@@ -219,6 +224,7 @@ struct isc_spec {
 	unsigned long personality;   /* PER_LINUX or PER_LINUX32 | flags */
 	struct isc_time_offset *time_offsets;
 	size_t n_time_offsets;
+	char *mount_label; /* linux.mountLabel (SELinux); NULL or "" = not set */
 };
 
 /* Seed JSON hashing from AT_RANDOM; call once at program start, before any
@@ -241,6 +247,17 @@ void isc_resources_clear(struct isc_resources *r);
  * isc_process_clear(). */
 int isc_spec_parse_process(const char *json, size_t len, struct isc_process *out, isc_error **err);
 void isc_process_clear(struct isc_process *p);
+
+/* What the parser cannot tell alone: the settings this machine (or
+ * isc-runtime) cannot apply.  A non-empty process.apparmorProfile,
+ * process.selinuxLabel or linux.mountLabel is refused, the message naming
+ * the field and why (the module is not enabled here; isc-runtime applies no
+ * AppArmor profile or SELinux label).  Warnings (the log), not errors:
+ * linux.resources.network (no net_cls/net_prio), and ambient capabilities
+ * that are not both permitted and inheritable (the kernel refuses to raise
+ * them; like runc, the container runs without them).  `spec` may be NULL
+ * to check a process alone (exec). */
+int isc_spec_check_host(const struct isc_spec *spec, const struct isc_process *p, isc_error **err);
 void isc_spec_free(struct isc_spec *spec);
 static inline void isc_spec_freep(struct isc_spec **s) { if (*s) isc_spec_free(*s); }
 #define cleanup_spec __attribute__((cleanup(isc_spec_freep)))

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Helpers for the real-client tests (test_podman.py, test_containerd.py).
+"""Helpers for the real-client tests (test_podman.py, test_containerd.py,
+test_docker.py).
 
 The clients drive a runc-compatible runtime exactly as they do in
 production: podman 4.3 through conmon, containerd 1.6 through its
@@ -14,15 +15,19 @@ with --network none only.
 
   PodmanEnv      a private podman store with the busybox image imported
   Containerd     a containerd daemon started by hand (stopped by pid)
+  Dockerd        a dockerd started by hand in a network namespace of its
+                 own (stopped by pid, everything it made removed)
   podman_leftovers(cid, state_root)  what a removed podman container left
   ctr_leftovers(ns, cid, state_root) what a deleted containerd task left
 """
+import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -341,3 +346,183 @@ class Containerd:
                     os.rmdir(root)
                 except OSError:
                     pass
+
+
+# ---- docker ------------------------------------------------------------------
+
+DOCKERD = "/usr/sbin/dockerd"  # Debian's docker.io (20.10)
+DOCKER = "/usr/bin/docker"     # its client, whatever else is on PATH
+DOCKER_IMAGE = "isc-busybox:latest"
+
+
+class Dockerd:
+    """dockerd started by hand, as isolated as it allows:
+
+    - in a network namespace of its own (`ip netns add`, removed by stop())
+      with --iptables=false --ip6tables=false --ip-forward=false
+      --ip-masq=false --bridge=none --userland-proxy=false: it touches no
+      ruleset, link or sysctl of the machine's; containers run with
+      --network none;
+    - in a private mount namespace (unshare --propagation private): its
+      overlay mounts and the containers' mounts never reach the machine's
+      mount table and go away with it;
+    - a private --data-root, --exec-root, -H unix:// socket, --pidfile,
+      --config-file and key (daemon.json "deprecated-key-path", else
+      /etc/docker/key.json) in a temp dir, the client's config there too
+      (DOCKER_CONFIG); its own containerd, which dockerd starts and stops
+      (socket and state under --exec-root, content under --data-root);
+    - --cgroup-parent NAME, relative: the runtimes put each container at
+      <this process's own group>/NAME/<id> in every hierarchy.
+
+    isc-runtime is registered with --add-runtime isc=PATH (and as isc-json
+    in daemon.json's "runtimes"); runc is Docker's default "runc".  stop() removes the containers, SIGTERMs dockerd (its
+    pid: nsenter and unshare exec it), SIGKILLs by pid whatever it started
+    that is still there (containerd, shims: their command line names the
+    temp dir; container processes: in NAME's groups), removes the groups,
+    the namespace and the temp dir, and returns what it had to clean up."""
+
+    def __init__(self, isc):
+        self.name = "isc-docker-" + uuid.uuid4().hex[:10]
+        self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.netns = self.name
+        self.cgroup_parent = self.name
+        self.sock = os.path.join(self.dir, "docker.sock")
+        self.exec_root = os.path.join(self.dir, "exec")
+        self.pidfile = os.path.join(self.dir, "dockerd.pid")
+        # where the shim's runtime (isc or runc) keeps its state: Docker
+        # 20.10 gives every runc-v2 runtime --root <exec-root>/runtime-runc
+        self.state_root = os.path.join(self.exec_root, "runtime-runc", "moby")
+        self.isc = isc
+        self.image = DOCKER_IMAGE
+        self.env = dict(os.environ, DOCKER_CONFIG=os.path.join(self.dir, "cli"))
+        # isc-runtime a second time, as an administrator registers it
+        # (docs/kubernetes.md): "runtimes" in daemon.json, named isc-json
+        with open(os.path.join(self.dir, "daemon.json"), "w") as f:
+            json.dump({"deprecated-key-path": os.path.join(self.dir, "key.json"),
+                       "runtimes": {"isc-json": {"path": isc}}}, f)
+        self.log = open(os.path.join(self.dir, "dockerd.log"), "w")
+        self.proc = None
+        self.netns_added = False
+
+    def argv(self):
+        return ["nsenter", "--net=/run/netns/" + self.netns, "--",
+                "unshare", "--mount", "--propagation", "private", "--",
+                DOCKERD,
+                "--config-file", os.path.join(self.dir, "daemon.json"),
+                "--data-root", os.path.join(self.dir, "data"),
+                "--exec-root", self.exec_root,
+                "-H", "unix://" + self.sock,
+                "--pidfile", self.pidfile,
+                "--iptables=false", "--ip6tables=false", "--ip-forward=false",
+                "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
+                "--cgroup-parent", self.cgroup_parent,
+                "--add-runtime", "isc=" + self.isc]
+
+    def start(self):
+        r = run(["ip", "netns", "add", self.netns])
+        if r.returncode != 0:
+            raise RuntimeError("ip netns add %s: %s" % (self.netns, r.stderr.strip()))
+        self.netns_added = True
+        run(["ip", "-n", self.netns, "link", "set", "lo", "up"])
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dockerd exited with %s; see %s"
+                                   % (self.proc.returncode, self.log.name))
+            if os.path.exists(self.sock) and self("version").returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("dockerd did not answer on %s" % self.sock)
+            time.sleep(0.1)
+        with open(self.pidfile) as f:
+            pid = int(f.read())
+        if pid != self.proc.pid:
+            raise RuntimeError("dockerd's pidfile says %d, we started %d" % (pid, self.proc.pid))
+
+    def __call__(self, *args, input=None, timeout=60, **kw):
+        return run([DOCKER, "-H", "unix://" + self.sock] + list(args), input=input,
+                   timeout=timeout, env=self.env, **kw)
+
+    def ok(self, *args, **kw):
+        r = self(*args, **kw)
+        assert r.returncode == 0, "docker %s: rc=%d\n%s" % (" ".join(args), r.returncode, r.stderr)
+        return r
+
+    def import_image(self):
+        rootfs = make_rootfs(os.path.join(self.dir, "rootfs"))
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        r = self("import", "-", self.image, stdin=tar.stdout, timeout=120)
+        tar.stdout.close()
+        tar.wait()
+        if r.returncode != 0:
+            raise RuntimeError("docker import failed: %s" % r.stderr.strip())
+
+    def mounts_with(self, text):
+        """Mount points naming `text` in dockerd's (private) mount namespace."""
+        found = []
+        try:
+            with open("/proc/%d/mountinfo" % self.proc.pid) as f:
+                for line in f:
+                    if text in line:
+                        found.append(line.split()[4])
+        except (OSError, AttributeError):
+            pass
+        return found
+
+    def cgroup_dirs(self, cid=None):
+        rel = self.cgroup_parent + ("/" + cid if cid else "")
+        return helpers.cgroup_leftovers(rel)
+
+    def leftovers(self, cid):
+        left = ["mount " + m for m in self.mounts_with(cid)]
+        left += ["cgroup " + d for d in self.cgroup_dirs(cid)]
+        left += ["state " + s for s in helpers.state_leftovers(self.state_root, cid)]
+        left += ["process %d" % p for p in _procs_with(cid)]
+        return left
+
+    def stop(self):
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                ids = self("ps", "-aq", timeout=30).stdout.split()
+                if ids:
+                    self("rm", "-f", *ids, timeout=120)
+            except Exception as e:  # noqa: BLE001 - teardown must go on
+                problems.append("docker rm: %s" % e)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                problems.append("dockerd ignored SIGTERM")
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        # containerd and shims name the temp dir; container processes sit in
+        # the parent group's children: all were started by this dockerd
+        for pid in wait_clean(lambda: _procs_with(self.name), timeout=10):
+            problems.append("process %d left" % pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        dirs = self.cgroup_dirs()
+        if dirs:
+            helpers.kill_cgroups(dirs)
+            left = self.cgroup_dirs()
+            if left:
+                problems.append("cgroups left: %s" % left)
+        if self.netns_added:
+            r = run(["ip", "netns", "del", self.netns])
+            if r.returncode != 0:
+                problems.append("ip netns del %s: %s" % (self.netns, r.stderr.strip()))
+        mounts = helpers.mount_leftovers(self.dir)
+        if mounts:
+            problems.append("mounts on the machine: %s" % mounts)
+            umount_below(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if os.path.exists(self.dir):
+            problems.append("%s not removed" % self.dir)
+        return problems

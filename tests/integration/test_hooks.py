@@ -3,10 +3,14 @@
 
 Proves: createRuntime, createContainer, startContainer, poststart and
 poststop hooks run once each, in that order, each reading a state JSON
-with the container's id (and pid/status while it exists); hook args and
-env are passed; a hook that exits without reading stdin is fine; a
-failing (or timed-out) createRuntime/prestart hook makes create fail and
-leaves nothing behind.
+with the container's id (and pid/status while it exists); each kind gets
+the status runtime-spec 1.2 gives it (prestart and startContainer
+`created`, createRuntime and createContainer `creating`, poststart
+`running`, poststop `stopped`); hook args and env are passed; a hook that
+exits without reading stdin is fine; a failing (or timed-out)
+createRuntime/prestart hook makes create fail, runs no later hook and
+leaves nothing behind; a failing poststart or poststop hook is a warning
+naming the hook, and the remaining hooks and the lifecycle go on.
 """
 import json
 import os
@@ -201,3 +205,126 @@ def test_failing_poststop_does_not_block_delete(runtime, bundle, hooks_dir):
     runtime.delete(b.id, force=True)
     _assert_gone(runtime, b.id)
     assert helpers.state_leftovers(runtime.root, b.id) == []
+
+
+def _status_of(entries):
+    return {name: state["status"] for name, _, state in entries}
+
+
+def test_hook_states_during_create_start_delete(runtime, busybox_bundle, hooks_dir):
+    """createRuntime and createContainer run while the container is being
+    created (`creating`); startContainer before the user's program is
+    executed (`created`); poststop after it is gone (`stopped`)."""
+    host_log = os.path.join(hooks_dir, "hooks.log")
+    host_hook = os.path.join(hooks_dir, "hook.sh")
+    b = busybox_bundle("/bin/payload", "echo", "started")
+    b.add_mount("/mnt", hooks_dir)
+    env = ["PATH=/bin:/usr/bin"]
+    b.config["hooks"] = {
+        "createRuntime": [_hook(host_hook, "createRuntime", host_log, env=env)],
+        "createContainer": [_hook(host_hook, "createContainer", host_log, env=env)],
+        "startContainer": [_hook("/mnt/hook.sh", "startContainer", "/mnt/hooks.log", env=env)],
+        "poststop": [_hook(host_hook, "poststop", host_log, env=env)],
+    }
+    assert runtime.create(b).returncode == 0
+    assert runtime.start(b.id).returncode == 0
+    runtime.wait_status(b.id, "stopped")
+    assert runtime.delete(b.id).returncode == 0
+    assert _status_of(_read_log(host_log)) == {
+        "createRuntime": "creating", "createContainer": "creating",
+        "startContainer": "created", "poststop": "stopped"}
+
+
+@pytest.mark.runc_skip("runc 1.1 gives prestart hooks `creating` and runs poststart "
+                       "hooks during create (status `created`)")
+def test_prestart_hook_gets_created_and_poststart_running(runtime, bundle, hooks_dir):
+    """runtime-spec: prestart is lifecycle step 3, after step 2 (`creating`), so
+    the container is `created`; poststart follows the exec of the program:
+    `running`.  createRuntime, run right after prestart, still gets `creating`."""
+    log = os.path.join(hooks_dir, "hooks.log")
+    hook = os.path.join(hooks_dir, "hook.sh")
+    b = bundle("sleep", "30")
+    b.config["hooks"] = {"prestart": [_hook(hook, "prestart", log)],
+                         "createRuntime": [_hook(hook, "createRuntime", log)],
+                         "poststart": [_hook(hook, "poststart", log)]}
+    assert runtime.create(b).returncode == 0
+    pid = runtime.state(b.id)["pid"]
+    assert runtime.start(b.id).returncode == 0
+    entries = _read_log(log)
+    assert [e[0] for e in entries] == ["prestart", "createRuntime", "poststart"]
+    assert _status_of(entries) == {"prestart": "created", "createRuntime": "creating",
+                                   "poststart": "running"}
+    assert [e[2]["pid"] for e in entries] == [pid, pid, pid]
+    assert runtime.delete(b.id, force=True).returncode == 0
+
+
+def _warning(kind, index, path):
+    return ("isc-runtime: warning: %s hook %d failed, going on: hook %s: exited with "
+            "status 3\n" % (kind, index, path))
+
+
+@pytest.mark.runc_skip("runc 1.1 runs poststart during create and, when one fails, kills "
+                       "the container and fails create (runtime-spec 1.3's rule, not 1.2's)")
+def test_failing_poststart_hook_is_a_warning(runtime, bundle, hooks_dir):
+    """runtime-spec 1.2 step 9: a failing poststart hook is logged as a warning
+    naming the hook and why; the remaining hooks run and the container runs on."""
+    log = os.path.join(hooks_dir, "hooks.log")
+    hook = os.path.join(hooks_dir, "hook.sh")
+    fail = os.path.join(hooks_dir, "fail.sh")
+    b = bundle("sleep", "30")
+    b.config["hooks"] = {"poststart": [_hook(hook, "first", log), _hook(fail),
+                                       _hook(fail), _hook(hook, "last", log)]}
+    assert runtime.create(b).returncode == 0
+    r = runtime.start(b.id)
+    assert r.returncode == 0, r.stderr
+    # the hook's own stderr, then our warning, for each failing hook
+    assert r.stderr == ("hook failing on purpose\n" + _warning("poststart", 1, fail) +
+                        "hook failing on purpose\n" + _warning("poststart", 2, fail))
+    assert [e[0] for e in _read_log(log)] == ["first", "last"]
+    assert runtime.state(b.id)["status"] == "running"
+    assert runtime.delete(b.id, force=True).returncode == 0
+
+
+@pytest.mark.runc_skip("runc 1.1 stops at the first failing poststop hook: the ones "
+                       "after it do not run (its delete still succeeds)")
+def test_failing_poststop_hook_is_a_warning(runtime, bundle, hooks_dir):
+    """runtime-spec 1.2 step 13: a failing poststop hook is a warning naming
+    the hook; the remaining hooks run and delete succeeds."""
+    log = os.path.join(hooks_dir, "hooks.log")
+    hook = os.path.join(hooks_dir, "hook.sh")
+    fail = os.path.join(hooks_dir, "fail.sh")
+    b = bundle("true")
+    b.config["hooks"] = {"poststop": [_hook(fail), _hook(hook, "after", log)]}
+    assert runtime.create(b).returncode == 0
+    r = runtime.delete(b.id, force=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "hook failing on purpose\n" + _warning("poststop", 0, fail)
+    entries = _read_log(log)
+    assert [e[0] for e in entries] == ["after"]
+    assert entries[0][2]["status"] == "stopped"
+    assert runtime.state(b.id, check=False).returncode != 0
+    assert helpers.state_leftovers(runtime.root, b.id) == []
+    assert helpers.cgroup_leftovers(b.cgroup_name) == []
+
+
+def test_hooks_after_a_failing_create_hook_do_not_run(runtime, bundle, hooks_dir):
+    """A failing createRuntime hook stops there: the hooks after it (of its
+    kind and the later kinds) never run, and nothing is left behind."""
+    log = os.path.join(hooks_dir, "hooks.log")
+    hook = os.path.join(hooks_dir, "hook.sh")
+    b = bundle("true")
+    b.config["hooks"] = {"createRuntime": [_hook(hook, "first", log),
+                                           _hook(os.path.join(hooks_dir, "fail.sh")),
+                                           _hook(hook, "second", log)],
+                         "createContainer": [_hook(hook, "createContainer", log)]}
+    r = runtime.create(b)
+    assert r.returncode != 0
+    if runtime.is_isc:
+        assert r.stderr.endswith("createRuntime hook 1: hook %s: exited with status 3\n"
+                                 % os.path.join(hooks_dir, "fail.sh")), r.stderr
+    else:
+        assert "error running hook #1" in r.stderr, r.stderr
+    assert [e[0] for e in _read_log(log)] == ["first"]
+    assert runtime.state(b.id, check=False).returncode != 0
+    assert helpers.state_leftovers(runtime.root, b.id) == []
+    assert helpers.cgroup_leftovers(b.cgroup_name) == []
