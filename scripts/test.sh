@@ -19,10 +19,10 @@
 #     of tests/integration except the ONCE tier below).
 #   pass 2, the normal build: every test file, the ONCE tier included.
 #
-# The ONCE tier runs only in pass 2: podman's and containerd's own suites
-# (test_podman.py, test_containerd.py: they test the clients' integration,
-# take a minute, and the runtime paths they use are driven under the
-# sanitizers by test_podman_isc.py in pass 1), and any long sweep whose
+# The ONCE tier runs only in pass 2: the suites of podman, containerd and
+# Docker (test_podman.py, test_containerd.py, test_docker.py: they test the
+# clients' integration, take minutes, and the runtime paths they use are
+# driven under the sanitizers by test_podman_isc.py in pass 1), and any long sweep whose
 # per-area total (printed at the end of each pass) makes pass 1 too slow
 # for the budget of 25 minutes for the whole command.
 #
@@ -40,7 +40,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # files of tests/integration that run once, in the normal pass only
-ONCE=(test_podman.py test_containerd.py)
+ONCE=(test_podman.py test_containerd.py test_docker.py)
 
 PY=/usr/bin/python3
 
