@@ -202,16 +202,23 @@ static int open_parent(struct importer *im, const char *path, bool create, const
 
 /* How many levels below the rootfs the directory `fd` is, counted up
  * through ".." (the tree is this process's own, in a root-only store);
- * ISC_IMAGE_DEPTH_MAX + 1 for anything deeper. */
+ * ISC_IMAGE_DEPTH_MAX + 1 for anything deeper; -1 with EXDEV when the walk
+ * reaches the top without passing the rootfs (the resolution above failed
+ * to keep the parent inside: never, unless it is broken). */
 static int dir_depth(struct importer *im, int fd)
 {
 	cleanup_close int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	struct stat st, prev = { 0 };
 	for (int depth = 0; cur >= 0 && depth <= ISC_IMAGE_DEPTH_MAX; depth++) {
-		struct stat st;
 		if (fstat(cur, &st) < 0)
 			return -1;
 		if (st.st_dev == im->root_dev && st.st_ino == im->root_ino)
 			return depth;
+		if (depth > 0 && st.st_dev == prev.st_dev && st.st_ino == prev.st_ino) {
+			errno = EXDEV; /* ".." of the top is itself */
+			return -1;
+		}
+		prev = st;
 		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		close(cur);
 		cur = up;
@@ -265,7 +272,8 @@ static int apply_entry(struct importer *im, const struct src_entry *e, isc_error
 		for (const char *c = e->path; (c = strchr(c, '/')) != NULL && depth <= ISC_IMAGE_DEPTH_MAX; c++)
 			depth++;
 	if (depth < 0)
-		return isc_error_set(err, errno, "%.*s%s: its parent directory", SHOW(p));
+		return isc_error_set(err, errno, "%.*s%s: its parent directory%s", SHOW(p),
+				     errno == EXDEV ? " is outside the image" : "");
 	if (depth >= ISC_IMAGE_DEPTH_MAX)
 		return isc_error_set(err, 0, "%.*s%s: %s more than %d levels deep (an image allows %d)", SHOW(p),
 				     via_symlink ? "through a symlink, lands" : "a path", ISC_IMAGE_DEPTH_MAX,
