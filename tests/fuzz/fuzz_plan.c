@@ -3,8 +3,10 @@
  * its control socket and from service.json.  The input is JSON for
  * isc_plan_from_json; a plan that it accepts must survive the round trip
  * to JSON and back unchanged, and must make a bundle config.  The same
- * bytes, split at NUL, also go through isc_plan_parse_args as argv. */
+ * bytes, split at NUL, also go through isc_plan_parse_args as argv: a plan
+ * it accepts must survive the same round trip (as iscd stores it). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,14 @@
 #include "plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void broken(const char *what, json_t *a, json_t *b)
+{
+	char *x = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *y = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	fprintf(stderr, "fuzz-plan: %s\n  %s\n  %s\n", what, x ? x : "", y ? y : "");
+	abort();
+}
 
 static void fuzz_json(const uint8_t *data, size_t size)
 {
@@ -26,14 +36,14 @@ static void fuzz_json(const uint8_t *data, size_t size)
 	if (isc_plan_from_json(j, &p, &err) == 0) {
 		json_t *a = isc_plan_to_json(&p);
 		if (isc_plan_from_json(a, &q, &err) != 0)
-			abort();
+			broken("a plan's own JSON is refused", a, NULL);
 		json_t *b = isc_plan_to_json(&q);
 		if (!json_equal(a, b))
-			abort();
+			broken("a plan changes on the way through JSON", a, b);
 		struct isc_bundle_inputs in = { .rootfs = "/r", .image_id = "0", .persist_dir = "/p", .uid_base = 1 };
 		json_t *cfg = NULL;
 		if (isc_plan_bundle_config(&p, &in, &cfg, &err) != 0)
-			abort();
+			broken("a plan that makes no bundle config", a, NULL);
 		json_decref(cfg);
 		json_decref(a);
 		json_decref(b);
@@ -67,7 +77,11 @@ static void fuzz_args(const uint8_t *data, size_t size)
 		struct isc_plan q;
 		memset(&q, 0, sizeof(q));
 		if (isc_plan_from_json(a, &q, &err) != 0)
-			abort();
+			broken("a command line's plan is refused as JSON", a, NULL);
+		json_t *b = isc_plan_to_json(&q);
+		if (!json_equal(a, b)) /* the command line's plan survives the trip through service.json */
+			broken("a command line's plan changes on the way through JSON", a, b);
+		json_decref(b);
 		isc_plan_clear(&q);
 		json_decref(a);
 	}
