@@ -19,7 +19,11 @@
  *   read-only) rather than failing, as runc does.
  * - Filesystem mounts (proc, tmpfs, ...) use one mount(2) call: cheaper than
  *   fsopen + one fsconfig per option + fsmount + move_mount.
- * - Nothing reads /proc/self/mountinfo. */
+ * - Nothing reads /proc/self/mountinfo.
+ * - Every step that changes the mount table checks first that it does not
+ *   run in the runtime's caller's mount namespace (struct isc_rootfs_guard):
+ *   create refuses a config without a new mount namespace, and this check
+ *   makes the rootfs code fail closed should any path reach it without one. */
 #include "rootfs.h"
 #include "cgroup.h"
 #include "rootfs-internal.h"
@@ -570,9 +574,49 @@ static int check_proc_destination(const struct isc_mount *m, isc_error **err)
 	return 0;
 }
 
-int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const char *bundle,
-		       bool in_userns, isc_error **err)
+/* ---------------------------------------------------------------------- */
+/* The guard: never the caller's mount namespace                          */
+
+static int mntns_id(dev_t *dev, ino_t *ino)
 {
+	struct stat st;
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err)
+{
+	memset(g, 0, sizeof(*g));
+	if (mntns_id(&g->caller_dev, &g->caller_ino) < 0)
+		return isc_error_set(err, errno, "the runtime's own mount namespace: /proc/self/ns/mnt");
+	g->recorded = true;
+	return 0;
+}
+
+/* Fail closed: no record, no /proc to compare with, or the same namespace. */
+static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
+{
+	dev_t dev;
+	ino_t ino;
+	if (g == NULL || !g->recorded)
+		return isc_error_set(err, EPERM, "refusing to set up the root: the caller's mount namespace is unknown");
+	if (mntns_id(&dev, &ino) < 0)
+		return isc_error_set(err, errno, "refusing to set up the root: cannot tell which mount namespace this is "
+						 "(/proc/self/ns/mnt)");
+	if (dev == g->caller_dev && ino == g->caller_ino)
+		return isc_error_set(err, EPERM, "refusing to set up the root in the caller's mount namespace "
+						 "(isc-runtime never changes the caller's mount namespace)");
+	return 0;
+}
+
+int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
+		       const char *bundle, bool in_userns, isc_error **err)
+{
+	if (guard_check(g, err) < 0)
+		return -1;
 	if (mount(NULL, "/", NULL, prepare_propagation(spec), NULL) < 0)
 		return isc_error_set(err, errno, "make / %s",
 				     (prepare_propagation(spec) & MS_SLAVE) ? "rslave" : "rprivate");
@@ -600,8 +644,11 @@ int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const ch
 	return r;
 }
 
-int isc_rootfs_pivot(const char *rootfs, isc_error **err)
+int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err)
 {
+	if (guard_check(g, err) < 0)
+		return -1;
+	g->verified = true; /* finalize runs in the new root, where /proc may not be */
 	if (chdir(rootfs) < 0)
 		return isc_error_set(err, errno, "chdir %s", rootfs);
 	/* the old root ends up stacked on ".", the new root below it */
@@ -703,8 +750,11 @@ static int verify(const struct isc_spec *spec, isc_error **err)
 	return 0;
 }
 
-int isc_rootfs_finalize(const struct isc_spec *spec, isc_error **err)
+int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
+	if (g == NULL || !g->verified)
+		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
+						 "namespace of the container's");
 	/* read-only first, masks on top (a masked path below a read-only one
 	 * must stay masked) */
 	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
