@@ -31,12 +31,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -152,6 +154,25 @@ int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_erro
 	return isc_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
+/* One sysctl, into the container's procfs and nowhere else: the file is
+ * opened without following a symlink and must be on procfs (a bind over
+ * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881). */
+static int write_sysctl(const char *path, const char *v, isc_error **err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", path);
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return isc_error_set(err, errno, "statfs %s", path);
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		return isc_error_set(err, 0, "%s is not a file of the container's procfs", path);
+	ssize_t n = write(fd, v, strlen(v));
+	if (n != (ssize_t)strlen(v))
+		return isc_error_set(err, n < 0 ? errno : EIO, "write %s", path);
+	return 0;
+}
+
 static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
@@ -160,7 +181,7 @@ static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
 			if (*c == '.')
 				*c = '/';
 		const char *v = spec->sysctl[i].value;
-		if (isc_write_file(path, v, strlen(v), err) < 0)
+		if (write_sysctl(path, v, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;

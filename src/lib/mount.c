@@ -687,15 +687,42 @@ static int readonly_path(const char *path, isc_error **err)
 	return 0;
 }
 
-/* Files get /dev/null, directories an empty read-only tmpfs. */
-static int masked_path(const char *path, isc_error **err)
+/* Files get the null device, directories an empty read-only tmpfs.  The
+ * source is the null device opened and checked once (null_fd) and bound
+ * by fd: a /dev/null swapped for a symlink meanwhile changes nothing (runc
+ * CVE-2025-31133 bound whatever the name pointed to at each mount). */
+static int masked_path(int null_fd, const char *path, isc_error **err)
 {
-	if (mount("/dev/null", path, NULL, MS_BIND, NULL) == 0 || errno == ENOENT)
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return isc_error_set(err, errno, "masked path %s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			return isc_error_set(err, errno, "masked path %s", path);
 		return 0;
-	if (errno == ENOTDIR &&
-	    mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") == 0)
-		return 0;
-	return isc_error_set(err, errno, "masked path %s", path);
+	}
+	cleanup_close int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0 || move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return isc_error_set(err, errno, "masked path %s", path);
+	return 0;
+}
+
+/* The container's /dev/null, once, not following a symlink: it must be
+ * the null device itself. */
+static int open_null(isc_error **err)
+{
+	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "masked paths: /dev/null");
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
+	}
+	return fd;
 }
 
 static int verify_readonly(const char *path, bool must_exist, isc_error **err)
@@ -762,14 +789,12 @@ int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec 
 			return -1;
 
 	if (spec->masked_paths && spec->masked_paths[0]) {
-		/* a mask must never show content: the source must be the null device */
-		struct stat st;
-		if (stat("/dev/null", &st) < 0)
-			return isc_error_set(err, errno, "masked paths: /dev/null");
-		if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-			return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
+		/* a mask must never show content: the source is the null device */
+		cleanup_close int null_fd = open_null(err);
+		if (null_fd < 0)
+			return -1;
 		for (size_t i = 0; spec->masked_paths[i]; i++)
-			if (masked_path(spec->masked_paths[i], err) < 0)
+			if (masked_path(null_fd, spec->masked_paths[i], err) < 0)
 				return -1;
 	}
 
