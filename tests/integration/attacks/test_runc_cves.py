@@ -116,22 +116,38 @@ def _judge_cwd(r, n, flag):
     return "inside"
 
 
+@pytest.mark.parametrize("userns", [False, True], ids=["host-userns", "userns"])
 @pytest.mark.parametrize("n", range(3, 13))
-def test_cwd_through_a_leaked_fd_run(runtime, bundle, probe, n):
+def test_cwd_through_a_leaked_fd_run(runtime, bundle, probe, n, userns):
     """CVE-2024-21626 (run): process.cwd /proc/self/fd/N for every N a
-    runtime could hold at the chdir."""
+    runtime could hold at the chdir.  In the host's user namespace (runc's
+    case) a leaked directory fd of the runtime's state would be entered;
+    in a user namespace its mode alone keeps the container out."""
     b = bundle("true")
-    install(b.rootfs, probe, "probe")
-    b.set_args("/bin/probe", "cwd")
+    if not userns:
+        _no_userns(b)
     b.process["cwd"] = "/proc/self/fd/%d" % n
-    _judge_cwd(runtime.run(b), n, "process.cwd")
+    r = runtime.create(b)
+    if r.returncode != 0:
+        assert ('process.cwd "/proc/self/fd/%d"' % n) in r.stderr, r.stderr
+        return
+    # created: the init chdir'd and waits for start (its cwd stays through
+    # the execve); ".." from there must end at the container's root
+    pid = runtime.state(b.id)["pid"]
+    up = os.stat("/proc/%d/cwd/%s" % (pid, "../" * 64))
+    root = os.stat("/proc/%d/root/" % pid)
+    assert (up.st_dev, up.st_ino) == (root.st_dev, root.st_ino), \
+        "cwd /proc/self/fd/%d is outside the container: %s" % (n, os.readlink("/proc/%d/cwd" % pid))
 
 
+@pytest.mark.parametrize("userns", [False, True], ids=["host-userns", "userns"])
 @pytest.mark.parametrize("n", range(3, 13))
-def test_cwd_through_a_leaked_fd_exec(runtime, bundle, probe, n):
+def test_cwd_through_a_leaked_fd_exec(runtime, bundle, probe, n, userns):
     """CVE-2024-21626 (exec --cwd)."""
     b = bundle("sleep", "600")
     install(b.rootfs, probe, "probe")
+    if not userns:
+        _no_userns(b)
     assert runtime.run(b, detach=True).returncode == 0
     r = runtime("exec", "--cwd", "/proc/self/fd/%d" % n, b.id, "/bin/probe", "cwd")
     _judge_cwd(r, n, "process.cwd")
