@@ -17,10 +17,12 @@ The attacks run against a COPY of the binaries (runtime_copy), never
 build/ or /usr.  isc-runtime is static: nothing of the container runs
 inside it, so the runtime's image is held in the container by a FIFO it
 logs into ("#!/proc/self/exe --log=FIFO") while the container's watcher
-takes /proc/PID/exe.  `isc` (isc exec) is dynamically linked: the
-container's /lib64/ld-linux-x86-64.so.2 (interp.c) runs inside it."""
+takes /proc/PID/exe.  `isc` (isc exec) and the sanitizer build of
+isc-runtime are dynamically linked: the container's
+/lib64/ld-linux-x86-64.so.2 (interp.c) runs inside them."""
 import hashlib
 import os
+import struct
 import subprocess
 
 import pytest
@@ -39,9 +41,36 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _evil_bundle(bundle, probe, userns, script="#!/proc/self/exe --log=%s\n" % FIFO):
+def _dynamic(path):
+    """The binary has an ELF interpreter (PT_INTERP): dynamically linked."""
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 32)
+        phentsize, phnum = struct.unpack_from("<HH", h, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            if struct.unpack("<I", f.read(4))[0] == 3:
+                return True
+    return False
+
+
+def _install_interp(b, interp):
+    lib64 = os.path.join(b.rootfs, "lib64")
+    os.makedirs(lib64, exist_ok=True)
+    install(b.rootfs, interp, "interp")
+    os.rename(os.path.join(b.rootfs, "bin", "interp"), os.path.join(lib64, "ld-linux-x86-64.so.2"))
+
+
+def _evil_bundle(bundle, probe, userns, script="#!/proc/self/exe --log=%s\n" % FIFO, interp=None):
+    """A static runtime is held in the container by the FIFO it logs into
+    (the watcher takes its /proc/PID/exe); a dynamic one (the ASan build,
+    `isc`) runs the container's ELF interpreter (interp.c), which attacks
+    from inside it."""
     b = bundle("sleep", "600")
     install(b.rootfs, probe, "probe")
+    if interp:
+        _install_interp(b, interp)
+        script = "#!/proc/self/exe\n"
     evil = os.path.join(b.rootfs, "bin", "evil")
     with open(evil, "w") as f:
         f.write(script)
@@ -90,12 +119,20 @@ def attacked_runtime(runtime, bundle, runtime_copy):
 
 @pytest.mark.isc_only
 @pytest.mark.parametrize("userns", ["none", "maps-root", "unmapped-owner"])
-def test_exec_cannot_overwrite_the_runtime(attacked_runtime, bundle, probe, userns):
+def test_exec_cannot_overwrite_the_runtime(attacked_runtime, bundle, probe, interp, userns):
     runtime, digest = attacked_runtime
-    b = _evil_bundle(bundle, probe, userns)
-    b.set_args("/bin/probe", "watch-exe", "evil", FIFO, MARK)
+    dynamic = _dynamic(runtime.path)
+    b = _evil_bundle(bundle, probe, userns, interp=interp if dynamic else None)
+    if not dynamic:
+        b.set_args("/bin/probe", "watch-exe", "evil", FIFO, MARK)
     r = runtime.run(b, detach=True)
     assert r.returncode == 0, r.stderr
+    if dynamic:
+        out = os.path.join(runtime.workdir, "evil.out")
+        r = runtime("exec", b.id, "/bin/evil", timeout=60, out=out)
+        helpers.wait_for(lambda: "WRITE" in helpers_read(out), timeout=40, what="the attacker's write")
+        _judge(helpers_read(out), runtime.path, digest, sealed=userns != "unmapped-owner")
+        return
     helpers.wait_for(lambda: "READY" in b.output(), timeout=20, what="the watcher")
     r = runtime("exec", b.id, "/bin/evil", timeout=60)
     # the runtime's own binary ran in the container (and refused "/bin/evil")
@@ -105,16 +142,22 @@ def test_exec_cannot_overwrite_the_runtime(attacked_runtime, bundle, probe, user
 
 
 @pytest.mark.isc_only
-def test_create_cannot_overwrite_the_runtime(attacked_runtime, bundle, probe):
+def test_create_cannot_overwrite_the_runtime(attacked_runtime, bundle, probe, interp):
     """The init: the container's process.args is the "#!/proc/self/exe"
     program; a process exec'd into the created container watches (no pid
     namespace, so that the init's exit leaves it alive)."""
     runtime, digest = attacked_runtime
-    b = _evil_bundle(bundle, probe, "none")
+    dynamic = _dynamic(runtime.path)
+    b = _evil_bundle(bundle, probe, "none", interp=interp if dynamic else None)
     b.set_args("/bin/evil")
     helpers.set_namespace(b.config, "pid", present=False)
     r = runtime.create(b)
     assert r.returncode == 0, r.stderr
+    if dynamic:
+        assert runtime.start(b.id).returncode == 0
+        helpers.wait_for(lambda: "WRITE" in b.output(), timeout=40, what="the attacker's write")
+        _judge(b.output(), runtime.path, digest, sealed=True)
+        return
     watch = os.path.join(runtime.workdir, "watch.out")
     r = runtime("exec", "--detach", b.id, "/bin/probe", "watch-exe", "evil", FIFO, MARK,
                 out=watch, timeout=30)
@@ -144,11 +187,7 @@ def test_isc_exec_cannot_overwrite_isc(runtime, bundle, probe, interp, runtime_c
     root = os.path.join(test_dir, "isc-root")
     runtime.root = os.path.join(root, "runtime")
     os.makedirs(runtime.root)
-    b = _evil_bundle(bundle, probe, "none", script="#!/proc/self/exe\n")
-    lib64 = os.path.join(b.rootfs, "lib64")
-    os.makedirs(lib64)
-    install(b.rootfs, interp, "interp")
-    os.rename(os.path.join(b.rootfs, "bin", "interp"), os.path.join(lib64, "ld-linux-x86-64.so.2"))
+    b = _evil_bundle(bundle, probe, "none", interp=interp)
     r = runtime.run(b, detach=True)
     assert r.returncode == 0, r.stderr
     r = subprocess.run([isc, "--root", root, "exec", b.id, "/bin/evil"], capture_output=True, text=True,
