@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 	 * copy of the binary (exeseal.c), made once here, before anything. */
 	if (!isc_exe_sealed() && isc_exe_reexec_sealed(&err) < 0)
 		return report(&err);
+	isc_exe_restore_name();
 	char root[4096];
 	if (realpath(root_arg, root) == NULL) {
 		isc_error_set(&err, errno, "--root %s", root_arg);

@@ -753,8 +753,12 @@ int isc_container_protect_binary(const struct isc_context *ctx, const char *id, 
 	/* With a user namespace that maps neither the binary's owner nor (for a
 	 * group-writable binary) its group, no process of the container can
 	 * open it for writing: the copy is not needed (exeseal.c). */
-	if (!could_write || isc_exe_sealed())
+	if (!could_write)
 		return 0;
+	if (isc_exe_sealed()) {
+		isc_exe_restore_name();
+		return 0;
+	}
 	if (!ctx->may_reexec)
 		return isc_error_set(err, EPERM, "container %s could write this program's binary (no user namespace, "
 						 "or one that maps its owner), and this process does not run from a "

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,6 +66,12 @@ bool isc_exe_sealed(void)
 		return false;
 	int seals = fcntl(fd, F_GET_SEALS);
 	return seals >= 0 && (seals & BASE_SEALS) == BASE_SEALS;
+}
+
+void isc_exe_restore_name(void)
+{
+	/* after an execveat of the memfd the task is named after it */
+	(void)prctl(PR_SET_NAME, program_invocation_short_name, 0, 0, 0);
 }
 
 static bool mapped(const struct isc_idmap *m, size_t n, uint32_t host_id)

@@ -13,6 +13,10 @@
 /* This process runs from a sealed copy (a memfd with every write seal). */
 bool isc_exe_sealed(void);
 
+/* The task's name (comm) back to the program's name once it runs from the
+ * copy (the kernel named it after the memfd). */
+void isc_exe_restore_name(void);
+
 /* Could a process of a container open this program's binary for writing?
  * `uids`/`gids` are the maps of the container's user namespace (container
  * id -> host id); NULL (n 0) for a container in the host's user namespace,
