@@ -253,7 +253,8 @@ def test_mount_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
 
 # ---- CVE-2025-31133: maskedPaths from a swapped /dev/null ----------------------------------
 
-N_MASKS = 8
+N_MASKS = 16
+MASK_CREATES = 12  # creates with the masks in place (of at most 60)
 
 
 def _masked_bundle(bundle, probe, devdir):
@@ -302,8 +303,8 @@ def test_masked_path_source_swapped(runtime, bundle, probe, test_dir, swapper):
     s = swapper(os.path.join(d, "null"), os.path.join(d, "nullsym"))
     created = refused = 0
     try:
-        for k in range(40):
-            if created >= 6:
+        for k in range(60):
+            if created >= MASK_CREATES:
                 break
             b = _masked_bundle(bundle, probe, d)
             r = runtime.create(b)
