@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	/* The supervisor creates containers from this image, some of them
 	 * without a user namespace (isc run --userns host): run from a sealed
 	 * copy of the binary (exeseal.c), made once here, before anything. */
-	if (!isc_exe_sealed() && isc_exe_reexec_sealed(&err) < 0)
+	if (!isc_exe_sealed() && isc_exe_reexec_sealed(NULL, &err) < 0)
 		return report(&err);
 	isc_exe_restore_name();
 	char root[4096];

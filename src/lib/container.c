@@ -763,8 +763,25 @@ int isc_container_protect_binary(const struct isc_context *ctx, const char *id, 
 		return isc_error_set(err, EPERM, "container %s could write this program's binary (no user namespace, "
 						 "or one that maps its owner), and this process does not run from a "
 						 "sealed copy of it", id);
-	mark("re-exec from a sealed copy of the binary");
-	return isc_exe_reexec_sealed(err);
+	mark("re-exec from a sealed view of the binary");
+	return isc_exe_reexec_sealed(ctx->root, err);
+}
+
+/* A look at the config's text before it is parsed: could it ask for a
+ * user namespace?  Only a "user" that is the value of a key can be one
+ * ("type": "user"); without any, there is none.  A spelling this misses
+ * ("\u0075ser") only makes the re-exec happen early for a config that
+ * might not have needed it. */
+static bool may_ask_userns(const char *text)
+{
+	for (const char *p = strstr(text, "\"user\""); p; p = strstr(p + 1, "\"user\"")) {
+		const char *q = p;
+		while (q > text && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' || q[-1] == '\r'))
+			q--;
+		if (q > text && q[-1] == ':')
+			return true;
+	}
+	return false;
 }
 
 static int check_mount_namespace(const struct isc_spec *spec, isc_error **err)
@@ -795,6 +812,11 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	size_t config_len = 0;
 	cleanup_free char *config_path = isc_xasprintf("%s/config.json", bundle);
 	if (isc_read_file(config_path, &config_text, &config_len, 0, err) < 0)
+		return -1;
+	/* A config without a user namespace: re-execute from a sealed copy of
+	 * the binary now, before the parse that would then be done twice.  The
+	 * others are decided once parsed (a map of the binary's owner). */
+	if (!may_ask_userns(config_text) && isc_container_protect_binary(ctx, o->id, true, err) < 0)
 		return -1;
 	cleanup_spec struct isc_spec *spec = NULL;
 	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)

@@ -511,6 +511,10 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
 		goto out;
 	}
+	/* from a sealed copy of our binary when the container could write it:
+	 * may re-execute this process, so first (nothing of the exec exists) */
+	if (protect_binary(ctx, o->id, st.pid, err) < 0)
+		goto out;
 	size_t len = 0;
 	if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
 		isc_error_wrap(err, "container %s: saved config", o->id);
@@ -554,10 +558,6 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
 		goto out;
 	}
-	/* from a sealed copy of our binary when the container could write it
-	 * (may re-execute this process: nothing of the exec exists yet) */
-	if (protect_binary(ctx, o->id, st.pid, err) < 0)
-		goto out;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    (p.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, con) < 0)) {

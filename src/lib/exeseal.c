@@ -10,11 +10,19 @@
  * runtime, as host root, runs what the container wrote.
  *
  * So, before such a process is made, the program re-executes itself from a
- * copy: a memfd holding the binary's bytes, sealed against writing,
- * growing, shrinking and any further seal change (F_SEAL_EXEC too where
- * the kernel has it).  /proc/self/exe then names the copy; a write to it
- * fails (EPERM) whoever opens it, and the copy is gone when the last
- * process running it is.  The command line comes back from
+ * view of its binary that nobody can write:
+ * - first choice, no copy: a private overlayfs whose only layers are the
+ *   binary's directory and an empty directory of the runtime's state
+ *   (overlayfs needs two lower layers to run without an upper one),
+ *   created with fsopen/fsmount, read-only and attached nowhere.  A file
+ *   of a filesystem without an upper layer cannot be written (EROFS), and
+ *   the mount cannot be made writable: there is nothing to write to;
+ * - else (no overlayfs, no state directory): a copy, a memfd holding the
+ *   binary's bytes, sealed against writing, growing, shrinking and any
+ *   further seal change (F_SEAL_EXEC too where the kernel has it): a write
+ *   fails (EPERM) whoever opens it.  It costs a copy of the binary (about
+ *   as much as the second execve itself, bench/: the overlay does not).
+ * /proc/self/exe then names the view.  The command line comes back from
  * /proc/self/cmdline (the program never rewrites its argv), the
  * environment from environ; fds without FD_CLOEXEC (--preserve-fds,
  * LISTEN_FDS) stay as they are, everything else of the first run is
@@ -29,19 +37,26 @@
  * the host's user namespace, or when the owner is mapped (a map of host
  * root), it is made.
  *
- * Why a copy and not a read-only bind mount of the binary: a process with
+ * Why not a read-only bind mount of the binary: a process with
  * CAP_SYS_ADMIN in the host's user namespace can clone that mount and clear
- * its read-only flag; the seals of a memfd cannot be removed by anyone. */
+ * its read-only flag; an overlay without an upper layer has nothing
+ * writable below it, and the seals of a memfd cannot be removed by
+ * anyone (runc 1.2 made the same two choices, in the same order). */
 #include "exeseal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,7 +80,11 @@ bool isc_exe_sealed(void)
 	if (fd < 0)
 		return false;
 	int seals = fcntl(fd, F_GET_SEALS);
-	return seals >= 0 && (seals & BASE_SEALS) == BASE_SEALS;
+	if (seals >= 0)
+		return (seals & BASE_SEALS) == BASE_SEALS;
+	/* the overlay view: overlayfs, read-only */
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC && (sf.f_flags & ST_RDONLY);
 }
 
 void isc_exe_restore_name(void)
@@ -187,12 +206,65 @@ static int sealed_copy(isc_error **err)
 	return steal_fd(&fd);
 }
 
-int isc_exe_reexec_sealed(isc_error **err)
+/* overlayfs options: one layer at a time ("lowerdir+", Linux 6.8), else
+ * the classic list, ':' and '\\' escaped */
+static int set_layers(int ctx, const char *top, const char *bottom)
+{
+	if (fsconfig(ctx, FSCONFIG_SET_STRING, "lowerdir+", top, 0) == 0 &&
+	    fsconfig(ctx, FSCONFIG_SET_STRING, "lowerdir+", bottom, 0) == 0)
+		return 0;
+	char list[2 * (PATH_MAX + 1) * 2];
+	size_t k = 0;
+	for (const char *layer = top; layer; layer = layer == top ? bottom : NULL) {
+		if (layer == bottom)
+			list[k++] = ':';
+		for (const char *c = layer; *c; c++) {
+			if (*c == ':' || *c == '\\')
+				list[k++] = '\\';
+			list[k++] = *c;
+		}
+	}
+	list[k] = '\0';
+	return fsconfig(ctx, FSCONFIG_SET_STRING, "lowerdir", list, 0);
+}
+
+/* The binary through a private read-only overlay (an O_PATH fd), or -1
+ * (errno) when the kernel or the state directory does not allow one. */
+static int overlay_view(const char *state_dir)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0 || state_dir == NULL)
+		return errno = ENOENT, -1;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (exe[0] != '/' || slash == NULL || strstr(exe, " (deleted)"))
+		return errno = ENOENT, -1;
+	*slash = '\0';
+	const char *dir = slash == exe ? "/" : exe;
+	cleanup_free char *empty = isc_xasprintf("%s/.exeseal", state_dir);
+	if (mkdir(empty, 0700) < 0 && errno != EEXIST)
+		return -1;
+	cleanup_close int ctx = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (ctx < 0 || set_layers(ctx, dir, empty) < 0)
+		return -1;
+	(void)fsconfig(ctx, FSCONFIG_SET_STRING, "xino", "off", 0); /* no dmesg noise */
+	if (fsconfig(ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	cleanup_close int mnt = fsmount(ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+	if (mnt < 0)
+		return -1;
+	return openat(mnt, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int isc_exe_reexec_sealed(const char *state_dir, isc_error **err)
 {
 	cleanup_strv char **argv = self_argv(err);
 	if (argv == NULL)
 		return -1;
-	cleanup_close int fd = sealed_copy(err);
+	cleanup_close int fd = overlay_view(state_dir);
+	if (fd < 0)
+		fd = sealed_copy(err);
 	if (fd < 0)
 		return -1;
 	fflush(NULL);

@@ -10,7 +10,8 @@
 #include "error.h"
 #include "spec.h"
 
-/* This process runs from a sealed copy (a memfd with every write seal). */
+/* This process runs from a view of its binary nobody can write: a memfd
+ * with every write seal, or a read-only overlay. */
 bool isc_exe_sealed(void);
 
 /* The task's name (comm) back to the program's name once it runs from the
@@ -28,8 +29,10 @@ int isc_exe_container_could_write(const struct isc_idmap *uids, size_t n_uids, c
 int isc_exe_container_could_write_text(const char *uid_map, const char *gid_map, bool *could, isc_error **err);
 
 /* Re-execute this program, with the same command line (/proc/self/cmdline)
- * and environment, from a sealed memfd copy of its binary.  Returns only on
- * failure. */
-int isc_exe_reexec_sealed(isc_error **err);
+ * and environment, from a view of its binary nobody can write: a private
+ * read-only overlay when the kernel allows one (`state_dir`, a root-owned
+ * directory of the runtime, holds the empty layer it needs; NULL: none),
+ * else a sealed memfd copy.  Returns only on failure. */
+int isc_exe_reexec_sealed(const char *state_dir, isc_error **err);
 
 #endif

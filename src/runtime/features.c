@@ -60,7 +60,7 @@ int verb_features(struct global *g, int argc, char **argv)
 		"org.isc.landlock", "rw=PATHS,bind=PORTS: a Landlock domain for every process of the container",
 		"org.isc.audit.id", "<decimal>: the container's audit identity (loginuid before the user namespace)",
 		"org.isc.runtime.mount-namespace", "required: a new one (the caller's is never changed; joining one by path is refused)",
-		"org.isc.runtime.exe-seal", "memfd: re-executed from a sealed copy before entering a container that could write the binary");
+		"org.isc.runtime.exe-seal", "overlay or memfd: re-executed from a read-only view of the binary before entering a container that could write it");
 	if (o == NULL) {
 		fprintf(stderr, "isc-runtime: features: internal error\n");
 		return 1;
