@@ -531,7 +531,15 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	 * fails closed when the login record cannot be written. */
 	o.audit_required = true;
 
-	struct isc_context ctx = { .root = rt };
+	/* A container that could write our binary (no user namespace: --userns
+	 * host) is entered from a sealed copy of it: re-executed now, before
+	 * -t forks (a re-exec there would restart only the child). */
+	struct isc_context ctx = { .root = rt, .may_reexec = true };
+	if (isc_container_exec_seal(&ctx, o.id, &err) < 0) {
+		isc_error_wrap(&err, "isc exec %s", o.id);
+		isc_report(&err);
+		return 255;
+	}
 	int status = 0, r;
 	if (o.tty)
 		r = exec_tty(&ctx, &o, interactive, &status, &err);

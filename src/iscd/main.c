@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "exeseal.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -130,6 +131,12 @@ int main(int argc, char **argv)
 		isc_error_set(&err, EPERM, "iscd must run as root");
 		return report(&err);
 	}
+	/* The supervisor creates containers from this image, some of them
+	 * without a user namespace (isc run --userns host): run from a sealed
+	 * copy of the binary (exeseal.c), made once here, before anything. */
+	if (!isc_exe_sealed() && isc_exe_reexec_sealed(NULL, &err) < 0)
+		return report(&err);
+	isc_exe_restore_name();
 	char root[4096];
 	if (realpath(root_arg, root) == NULL) {
 		isc_error_set(&err, errno, "--root %s", root_arg);

@@ -33,12 +33,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -48,6 +50,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "control.h"
+#include "exeseal.h"
 #include "hooks.h"
 #include "audit-id.h"
 #include "image.h"
@@ -91,6 +94,7 @@ struct init_args {
 	int notify_fd;   /* NOTIFY_SOCKET: detached tree of the notify dir for notify_dir; else -1 */
 	const char *notify_dir;
 	uint32_t audit_id; /* org.isc.audit.id: the stage sets it as loginuid; 0 = none */
+	struct isc_rootfs_guard guard; /* the runtime's mount namespace, never to be touched */
 };
 
 /* Where the container finds the sd_notify socket that `start` proxies: on
@@ -154,6 +158,25 @@ int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_erro
 	return isc_error_set(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
+/* One sysctl, into the container's procfs and nowhere else: the file is
+ * opened without following a symlink and must be on procfs (a bind over
+ * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881). */
+static int write_sysctl(const char *path, const char *v, isc_error **err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", path);
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return isc_error_set(err, errno, "statfs %s", path);
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		return isc_error_set(err, 0, "%s is not a file of the container's procfs", path);
+	ssize_t n = write(fd, v, strlen(v));
+	if (n != (ssize_t)strlen(v))
+		return isc_error_set(err, n < 0 ? errno : EIO, "write %s", path);
+	return 0;
+}
+
 static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
@@ -162,7 +185,7 @@ static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
 			if (*c == '.')
 				*c = '/';
 		const char *v = spec->sysctl[i].value;
-		if (isc_write_file(path, v, strlen(v), err) < 0)
+		if (write_sysctl(path, v, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;
@@ -196,6 +219,22 @@ int isc_container_switch_user(const struct isc_process *p, isc_error **err)
 	return 0;
 }
 
+int isc_container_nondumpable(isc_error **err)
+{
+	/* PR_SET_DUMPABLE 0: the process's /proc/PID files belong to the
+	 * host's root and only CAP_SYS_PTRACE over the host's user namespace
+	 * may ptrace it.  Every change of credentials resets dumpability to
+	 * fs.suid_dumpable (1 on some machines): whoever changes them calls
+	 * this again, up to the execve that makes the container's program
+	 * dumpable. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return isc_error_set(err, errno, "prctl(PR_SET_DUMPABLE, 0)");
+	int d = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (d != 0)
+		return isc_error_set(err, d < 0 ? errno : 0, "the process is still dumpable (%d)", d);
+	return 0;
+}
+
 int isc_container_become_ns_root(isc_error **err)
 {
 	/* In a new user namespace we start as the overflow id; become its root
@@ -204,7 +243,7 @@ int isc_container_become_ns_root(isc_error **err)
 		return isc_error_set(err, errno, "setresgid(0) in the user namespace");
 	if (setresuid(0, 0, 0) < 0)
 		return isc_error_set(err, errno, "setresuid(0) in the user namespace");
-	return 0;
+	return isc_container_nondumpable(err);
 }
 
 /* What every process of a container goes through before execve, the init
@@ -243,10 +282,13 @@ int isc_container_process_setup(const struct isc_process *p, const struct isc_sp
 		return isc_error_set(err, errno, "process.noNewPrivileges");
 	if (filter && !p->no_new_privileges && isc_seccomp_install(filter, err) < 0)
 		return isc_error_wrap(err, "linux.seccomp");
-	if (isc_container_switch_user(p, err) < 0)
+	/* new credentials reset dumpability: non-dumpable again each time */
+	if (isc_container_switch_user(p, err) < 0 || isc_container_nondumpable(err) < 0)
 		return -1;
 	if (isc_caps_apply(&p->caps, err) < 0)
 		return isc_error_wrap(err, "process.capabilities");
+	if (isc_container_nondumpable(err) < 0)
+		return -1;
 	if (isc_container_resolve_exec(p, exe, err) < 0)
 		return -1;
 	/* Landlock after the last privileged step and before the filter that
@@ -291,7 +333,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return isc_error_set(err, errno, "domainname \"%s\"", spec->domainname);
 
-	if (isc_rootfs_prepare(spec, a->rootfs, a->bundle, in_userns, err) < 0)
+	if (isc_rootfs_prepare(&a->guard, spec, a->rootfs, a->bundle, in_userns, err) < 0)
 		return -1;
 	/* after the config mounts, so that a tmpfs there can hold the mount point */
 	if (a->scratch_fd >= 0) {
@@ -324,11 +366,11 @@ static int init_setup(struct init_args *a, isc_error **err)
 			return -1;
 	}
 
-	if (isc_rootfs_pivot(a->rootfs, err) < 0)
+	if (isc_rootfs_pivot(&a->guard, a->rootfs, err) < 0)
 		return -1;
 	if (apply_sysctls(spec, err) < 0)
 		return -1;
-	if (isc_rootfs_finalize(spec, err) < 0)
+	if (isc_rootfs_finalize(&a->guard, spec, err) < 0)
 		return -1;
 
 	if (a->console_fd >= 0) {
@@ -428,13 +470,15 @@ static void install_stdio(struct init_args *a)
 static __attribute__((noreturn)) void init_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
-	install_stdio(a);
-	close_inherited_fds(a);
 	/* Nothing in the container may ptrace us or open our /proc files
 	 * before we exec (execve makes the new image dumpable again). */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	int nd = isc_container_nondumpable(&err);
+	install_stdio(a);
+	close_inherited_fds(a);
 	/* die with the runtime while it is still setting us up */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (nd < 0)
+		init_fail(a, err);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -442,16 +486,24 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 	init_fail(a, err);
 }
 
+/* What the stage asks the runtime to write for it (the value of
+ * ISC_SYNC_USERNS_READY; the runtime answers ISC_SYNC_USERNS_DONE). */
+#define STAGE_WANTS_IDMAPS 0       /* /proc/PID/{uid,gid}_map of the new user namespace */
+#define STAGE_WANTS_TIME_OFFSETS 1 /* /proc/PID/timens_offsets of the new time namespace */
+
 /* The staged path: join namespaces by path, create the user namespace (the
- * runtime writes its maps), the other namespaces, then fork the init. */
+ * runtime writes its maps), the other namespaces (the runtime writes the
+ * time offsets), then fork the init. */
 static __attribute__((noreturn)) void stage_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	struct isc_ns_plan *ns = a->ns;
+	int nd = isc_container_nondumpable(&err);
 	install_stdio(a);
 	close_inherited_fds(a);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (nd < 0)
+		init_fail(a, err);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
 
@@ -467,7 +519,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 
 	/* joined namespaces first, while we are privileged in the host's user
 	 * namespace (or in the joined user namespace) */
-	if (isc_ns_join(ns, true, &err) < 0)
+	if (isc_ns_join(ns, true, &err) < 0 || isc_container_nondumpable(&err) < 0)
 		init_fail(a, err);
 	if (ns->user_join && isc_container_become_ns_root(&err) < 0)
 		init_fail(a, err);
@@ -480,11 +532,12 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		}
 	}
 	if (ns->user_new) {
-		if (unshare(CLONE_NEWUSER) < 0) {
-			isc_error_set(&err, errno, "create user namespace");
+		if (unshare(CLONE_NEWUSER) < 0 || isc_container_nondumpable(&err) < 0) {
+			if (err == NULL)
+				isc_error_set(&err, errno, "create user namespace");
 			init_fail(a, err);
 		}
-		if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, 0, NULL, 0, &err) < 0 ||
+		if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, STAGE_WANTS_IDMAPS, NULL, 0, &err) < 0 ||
 		    isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0)
 			init_fail(a, err);
 		if (isc_container_become_ns_root(&err) < 0)
@@ -495,21 +548,13 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 		isc_error_set(&err, errno, "create namespaces");
 		init_fail(a, err);
 	}
-	/* Changing our ids made us non-dumpable, which hands /proc/self to the
-	 * host's root: the offsets file would refuse our write. */
-	if (ns->time_new) {
-		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
-			isc_error_set(&err, errno, "prctl(PR_SET_DUMPABLE)");
-			init_fail(a, err);
-		}
-		int r = isc_ns_set_time_offsets(a->spec, &err);
-		/* non-dumpable again at once: a dumpable init would let the
-		 * container's uid ptrace it and reach the fds it holds */
-		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 && r == 0)
-			r = isc_error_set(&err, errno, "prctl(PR_SET_DUMPABLE)");
-		if (r < 0)
-			init_fail(a, err);
-	}
+	/* The offsets of the new time namespace are written by the runtime
+	 * through /proc/PID/timens_offsets: we stay non-dumpable (our /proc
+	 * files are the host root's, so we could not write it ourselves). */
+	if (ns->time_new &&
+	    (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, STAGE_WANTS_TIME_OFFSETS, NULL, 0, &err) < 0 ||
+	     isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0))
+		init_fail(a, err);
 	/* The init shares the sync socket: it must not speak before we sent
 	 * CHILD_PID, or the runtime could read its messages first.  It waits
 	 * for the end of this pipe, which closes when we exit. */
@@ -722,6 +767,55 @@ static int scratch_prepare(const struct isc_spec *spec, const struct isc_ns_plan
 	return r;
 }
 
+int isc_container_protect_binary(const struct isc_context *ctx, const char *id, bool could_write, isc_error **err)
+{
+	/* With a user namespace that maps neither the binary's owner nor (for a
+	 * group-writable binary) its group, no process of the container can
+	 * open it for writing: the copy is not needed (exeseal.c). */
+	if (!could_write)
+		return 0;
+	if (isc_exe_sealed()) {
+		isc_exe_restore_name();
+		return 0;
+	}
+	if (!ctx->may_reexec)
+		return isc_error_set(err, EPERM, "container %s could write this program's binary (no user namespace, "
+						 "or one that maps its owner), and this process does not run from a "
+						 "sealed copy of it", id);
+	mark("re-exec from a sealed view of the binary");
+	return isc_exe_reexec_sealed(ctx->root, err);
+}
+
+/* A look at the config's text before it is parsed: could it ask for a
+ * user namespace?  Only a "user" that is the value of a key can be one
+ * ("type": "user"); without any, there is none.  A spelling this misses
+ * ("\u0075ser") only makes the re-exec happen early for a config that
+ * might not have needed it. */
+static bool may_ask_userns(const char *text)
+{
+	for (const char *p = strstr(text, "\"user\""); p; p = strstr(p + 1, "\"user\"")) {
+		const char *q = p;
+		while (q > text && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' || q[-1] == '\r'))
+			q--;
+		if (q > text && q[-1] == ':')
+			return true;
+	}
+	return false;
+}
+
+static int check_mount_namespace(const struct isc_spec *spec, isc_error **err)
+{
+	const struct isc_namespace *mnt = isc_spec_namespace(spec, CLONE_NEWNS);
+	if (mnt == NULL)
+		return isc_error_set(err, 0, "linux.namespaces: a mount namespace is required "
+						  "(isc-runtime never changes the caller's mount namespace)");
+	if (mnt->path && mnt->path[0])
+		return isc_error_set(err, 0, "linux.namespaces: mount namespace %s: joining a mount namespace "
+						  "is not supported (isc-runtime builds the root only in a mount "
+						  "namespace it creates)", mnt->path);
+	return 0;
+}
+
 /* Everything but start: leaves a created container and its state.
  * `relay`: filled for a caller whose stdio is a terminal (pipes when
  * `foreground`, else /dev/null); the caller clears it. */
@@ -739,6 +833,11 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	size_t config_len = 0;
 	cleanup_free char *config_path = isc_xasprintf("%s/config.json", bundle);
 	if (isc_read_file(config_path, &config_text, &config_len, 0, err) < 0)
+		return -1;
+	/* A config without a user namespace: re-execute from a sealed copy of
+	 * the binary now, before the parse that would then be done twice.  The
+	 * others are decided once parsed (a map of the binary's owner). */
+	if (!may_ask_userns(config_text) && isc_container_protect_binary(ctx, o->id, true, err) < 0)
 		return -1;
 	cleanup_spec struct isc_spec *spec = NULL;
 	if (isc_spec_parse(config_text, config_len, &spec, err) < 0)
@@ -837,6 +936,27 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	uint32_t scratch_uid = 0, scratch_gid = 0;
 	if (scratch_value && scratch_prepare(spec, &ns, scratch_value, &sopt, &scratch_uid, &scratch_gid, err) < 0) {
 		isc_ns_plan_close(&ns);
+		return -1;
+	}
+
+	/* The root is built (pivot_root, propagation, mounts) only in a mount
+	 * namespace made for the container: the caller's is never changed, and
+	 * another one joined by path belongs to someone else. */
+	if (check_mount_namespace(spec, err) < 0) {
+		isc_ns_plan_close(&ns);
+		isc_scratch_opts_clear(&sopt);
+		return -1;
+	}
+
+	/* Nothing exists yet: the last moment to re-execute from a sealed copy
+	 * of the binary, when the container could write it (exeseal.c). */
+	bool could_write = true;
+	if ((ns.user_new && isc_exe_container_could_write(spec->uid_mappings, spec->n_uid_mappings,
+							  spec->gid_mappings, spec->n_gid_mappings, &could_write,
+							  err) < 0) ||
+	    isc_container_protect_binary(ctx, o->id, could_write, err) < 0) {
+		isc_ns_plan_close(&ns);
+		isc_scratch_opts_clear(&sopt);
 		return -1;
 	}
 
@@ -990,6 +1110,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		.scratch_fd = scratch.tree_fd, .scratch_path = sopt.path, .notify_fd = notify_fd,
 		.notify_dir = notify_dir, .audit_id = audit_id,
 	};
+	if (isc_rootfs_guard_record(&args.guard, err) < 0)
+		goto out;
 	/* process.terminal: the init's stdio is its own terminal */
 	if (!spec->process.terminal && isc_relay_prepare(relay, foreground, err) < 0)
 		goto out;
@@ -1039,10 +1161,18 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	mark("init attached and released");
 
 	if (staged) {
-		if (ns.user_new) {
-			if (isc_sync_recv(sv[0], ISC_SYNC_USERNS_READY, NULL, err) < 0)
+		for (int want = STAGE_WANTS_IDMAPS; want <= STAGE_WANTS_TIME_OFFSETS; want++) {
+			if (want == STAGE_WANTS_IDMAPS ? !ns.user_new : !ns.time_new)
+				continue;
+			int32_t asked = -1;
+			if (isc_sync_recv(sv[0], ISC_SYNC_USERNS_READY, &asked, err) < 0)
 				goto out;
-			if (isc_ns_write_idmaps(child, spec, err) < 0)
+			if (asked != want) {
+				isc_error_set(err, EPROTO, "sync socket: the stage asked for step %d, not %d", asked, want);
+				goto out;
+			}
+			if ((want == STAGE_WANTS_IDMAPS ? isc_ns_write_idmaps(child, spec, err)
+							: isc_ns_set_time_offsets(child, spec, err)) < 0)
 				goto out;
 			if (isc_sync_send(sv[0], ISC_SYNC_USERNS_DONE, 0, NULL, 0, err) < 0)
 				goto out;

@@ -11,6 +11,12 @@ struct isc_context {
 	const char *root;          /* state root (--root) */
 	const char *seccomp_cache; /* compiled seccomp cache directory, NULL = none */
 	bool no_cgroups;           /* --cgroup-manager disabled */
+	/* The calling process may re-execute itself from its start, with the
+	 * same command line, to run from a sealed copy of its binary before
+	 * it enters a container that could write that binary (exeseal.c).
+	 * Without it, create and exec refuse such a container unless the
+	 * process already runs sealed (iscd seals itself when it starts). */
+	bool may_reexec;
 };
 
 struct isc_create_opts {

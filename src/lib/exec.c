@@ -40,6 +40,7 @@
 #include "audit-id.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "exeseal.h"
 #include "log.h"
 #include "relay.h"
 #include "seccomp.h"
@@ -97,6 +98,37 @@ static int ns_to_join(pid_t pid, int *flags, isc_error **err)
 	return 0;
 }
 
+/* Could the container of init `pid` write our binary (exeseal.c)?  Its
+ * user namespace's maps say; the host's maps every id onto itself. */
+static int protect_binary(const struct isc_context *ctx, const char *id, pid_t pid, isc_error **err)
+{
+	char up[64], gp[64];
+	snprintf(up, sizeof(up), "/proc/%d/uid_map", (int)pid);
+	snprintf(gp, sizeof(gp), "/proc/%d/gid_map", (int)pid);
+	cleanup_free char *um = NULL, *gm = NULL;
+	bool could = true;
+	if (isc_read_file(up, &um, NULL, 0, err) < 0 || isc_read_file(gp, &gm, NULL, 0, err) < 0 ||
+	    isc_exe_container_could_write_text(um, gm, &could, err) < 0)
+		return isc_error_wrap(err, "container %s: its user namespace", id);
+	return isc_container_protect_binary(ctx, id, could, err);
+}
+
+int isc_container_exec_seal(const struct isc_context *ctx, const char *id, isc_error **err)
+{
+	struct isc_state_dir d;
+	if (isc_state_dir_open(ctx->root, id, false, &d, err) < 0)
+		return -1;
+	struct isc_state st = { 0 };
+	int r = isc_state_read(&d, &st, err);
+	if (r == 0 && !isc_state_pid_alive(&st))
+		r = isc_error_set(err, 0, "container %s is not running: stopped", id);
+	isc_state_dir_close(&d);
+	if (r == 0)
+		r = protect_binary(ctx, id, st.pid, err);
+	isc_state_clear(&st);
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 /* in the container                                                    */
 
@@ -147,16 +179,20 @@ static __attribute__((noreturn)) void exec_fail(struct exec_args *a, isc_error *
 static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 {
 	cleanup_error isc_error *err = NULL;
+	/* nothing in the container may ptrace us or open our /proc/PID/exe or
+	 * fds: non-dumpable from the fork to the execve (runc CVE-2016-9962),
+	 * again after every change of credentials, which resets it */
+	int nd = isc_container_nondumpable(&err);
 	/* before anything else: the caller's terminal is gone from 0..2 */
-	if (isc_relay_install(a->relay) < 0) {
+	if (nd == 0 && isc_relay_install(a->relay) < 0) {
 		isc_error_set(&err, errno, "exec: stdio");
 		exec_fail(a, err);
 	}
 	int keep[] = { a->sync_fd, a->console_fd, a->pidfd };
 	close_fds_but(keep, ARRAY_SIZE(keep), a->n_preserve);
-	/* nothing in the container may open our /proc/PID/exe or fds */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (nd < 0)
+		exec_fail(a, err);
 	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
 		_exit(1);
 	/* the container's audit identity, before its user namespace (where the
@@ -171,6 +207,8 @@ static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 		isc_error_set(&err, errno, "join the namespaces of the container");
 		exec_fail(a, err);
 	}
+	if (isc_container_nondumpable(&err) < 0)
+		exec_fail(a, err);
 	isc_closep(&a->pidfd);
 	if (a->join_user && isc_container_become_ns_root(&err) < 0)
 		exec_fail(a, err);
@@ -500,6 +538,10 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
 		goto out;
 	}
+	/* from a sealed copy of our binary when the container could write it:
+	 * may re-execute this process, so first (nothing of the exec exists) */
+	if (protect_binary(ctx, o->id, st.pid, err) < 0)
+		goto out;
 	size_t len = 0;
 	if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
 		isc_error_wrap(err, "container %s: saved config", o->id);

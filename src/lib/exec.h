@@ -41,7 +41,16 @@ struct isc_exec_opts {
 int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
 		       isc_error **err);
 
+/* Before isc_container_exec in a process that forks first (isc exec -t):
+ * when container `id` could write this program's binary, re-execute from a
+ * sealed copy now (returns only on failure); else return 0. */
+int isc_container_exec_seal(const struct isc_context *ctx, const char *id, isc_error **err);
+
 /* ---- shared between container.c and exec.c (not for other callers) ---- */
+/* create and exec: run from a sealed copy of the binary before a process
+ * enters a container that could write it (may re-execute the caller) */
+int isc_container_protect_binary(const struct isc_context *ctx, const char *id, bool could_write,
+				 isc_error **err);
 int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_error **err);
 struct isc_seccomp_filter;
 int isc_container_process_setup(const struct isc_process *p, const struct isc_spec *spec,
@@ -50,6 +59,8 @@ int isc_container_process_setup(const struct isc_process *p, const struct isc_sp
 int isc_container_apply_rlimits(const struct isc_process *p, isc_error **err);
 int isc_container_switch_user(const struct isc_process *p, isc_error **err);
 int isc_container_become_ns_root(isc_error **err);
+/* PR_SET_DUMPABLE 0, checked; again after every change of credentials */
+int isc_container_nondumpable(isc_error **err);
 int isc_container_write_pid_file(const char *path, pid_t pid, isc_error **err);
 /* pidfd of st->pid, checked against its start time; -1 (errno) when gone */
 int isc_container_pidfd_open(const struct isc_state *st);

@@ -19,7 +19,11 @@
  *   read-only) rather than failing, as runc does.
  * - Filesystem mounts (proc, tmpfs, ...) use one mount(2) call: cheaper than
  *   fsopen + one fsconfig per option + fsmount + move_mount.
- * - Nothing reads /proc/self/mountinfo. */
+ * - Nothing reads /proc/self/mountinfo.
+ * - Every step that changes the mount table checks first that it does not
+ *   run in the runtime's caller's mount namespace (struct isc_rootfs_guard):
+ *   create refuses a config without a new mount namespace, and this check
+ *   makes the rootfs code fail closed should any path reach it without one. */
 #include "rootfs.h"
 #include "cgroup.h"
 #include "rootfs-internal.h"
@@ -570,9 +574,49 @@ static int check_proc_destination(const struct isc_mount *m, isc_error **err)
 	return 0;
 }
 
-int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const char *bundle,
-		       bool in_userns, isc_error **err)
+/* ---------------------------------------------------------------------- */
+/* The guard: never the caller's mount namespace                          */
+
+static int mntns_id(dev_t *dev, ino_t *ino)
 {
+	struct stat st;
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err)
+{
+	memset(g, 0, sizeof(*g));
+	if (mntns_id(&g->caller_dev, &g->caller_ino) < 0)
+		return isc_error_set(err, errno, "the runtime's own mount namespace: /proc/self/ns/mnt");
+	g->recorded = true;
+	return 0;
+}
+
+/* Fail closed: no record, no /proc to compare with, or the same namespace. */
+static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
+{
+	dev_t dev;
+	ino_t ino;
+	if (g == NULL || !g->recorded)
+		return isc_error_set(err, EPERM, "refusing to set up the root: the caller's mount namespace is unknown");
+	if (mntns_id(&dev, &ino) < 0)
+		return isc_error_set(err, errno, "refusing to set up the root: cannot tell which mount namespace this is "
+						 "(/proc/self/ns/mnt)");
+	if (dev == g->caller_dev && ino == g->caller_ino)
+		return isc_error_set(err, EPERM, "refusing to set up the root in the caller's mount namespace "
+						 "(isc-runtime never changes the caller's mount namespace)");
+	return 0;
+}
+
+int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
+		       const char *bundle, bool in_userns, isc_error **err)
+{
+	if (guard_check(g, err) < 0)
+		return -1;
 	if (mount(NULL, "/", NULL, prepare_propagation(spec), NULL) < 0)
 		return isc_error_set(err, errno, "make / %s",
 				     (prepare_propagation(spec) & MS_SLAVE) ? "rslave" : "rprivate");
@@ -600,8 +644,11 @@ int isc_rootfs_prepare(const struct isc_spec *spec, const char *rootfs, const ch
 	return r;
 }
 
-int isc_rootfs_pivot(const char *rootfs, isc_error **err)
+int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err)
 {
+	if (guard_check(g, err) < 0)
+		return -1;
+	g->verified = true; /* finalize runs in the new root, where /proc may not be */
 	if (chdir(rootfs) < 0)
 		return isc_error_set(err, errno, "chdir %s", rootfs);
 	/* the old root ends up stacked on ".", the new root below it */
@@ -644,15 +691,42 @@ static int readonly_path(const char *path, isc_error **err)
 	return 0;
 }
 
-/* Files get /dev/null, directories an empty read-only tmpfs. */
-static int masked_path(const char *path, isc_error **err)
+/* Files get the null device, directories an empty read-only tmpfs.  The
+ * source is the null device opened and checked once (null_fd) and bound
+ * by fd: a /dev/null swapped for a symlink meanwhile changes nothing (runc
+ * CVE-2025-31133 bound whatever the name pointed to at each mount). */
+static int masked_path(int null_fd, const char *path, isc_error **err)
 {
-	if (mount("/dev/null", path, NULL, MS_BIND, NULL) == 0 || errno == ENOENT)
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return isc_error_set(err, errno, "masked path %s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			return isc_error_set(err, errno, "masked path %s", path);
 		return 0;
-	if (errno == ENOTDIR &&
-	    mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") == 0)
-		return 0;
-	return isc_error_set(err, errno, "masked path %s", path);
+	}
+	cleanup_close int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0 || move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return isc_error_set(err, errno, "masked path %s", path);
+	return 0;
+}
+
+/* The container's /dev/null, once, not following a symlink: it must be
+ * the null device itself. */
+static int open_null(isc_error **err)
+{
+	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "masked paths: /dev/null");
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
+	}
+	return fd;
 }
 
 static int verify_readonly(const char *path, bool must_exist, isc_error **err)
@@ -707,8 +781,11 @@ static int verify(const struct isc_spec *spec, isc_error **err)
 	return 0;
 }
 
-int isc_rootfs_finalize(const struct isc_spec *spec, isc_error **err)
+int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
+	if (g == NULL || !g->verified)
+		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
+						 "namespace of the container's");
 	/* read-only first, masks on top (a masked path below a read-only one
 	 * must stay masked) */
 	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
@@ -716,14 +793,12 @@ int isc_rootfs_finalize(const struct isc_spec *spec, isc_error **err)
 			return -1;
 
 	if (spec->masked_paths && spec->masked_paths[0]) {
-		/* a mask must never show content: the source must be the null device */
-		struct stat st;
-		if (stat("/dev/null", &st) < 0)
-			return isc_error_set(err, errno, "masked paths: /dev/null");
-		if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-			return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
+		/* a mask must never show content: the source is the null device */
+		cleanup_close int null_fd = open_null(err);
+		if (null_fd < 0)
+			return -1;
 		for (size_t i = 0; spec->masked_paths[i]; i++)
-			if (masked_path(spec->masked_paths[i], err) < 0)
+			if (masked_path(null_fd, spec->masked_paths[i], err) < 0)
 				return -1;
 	}
 

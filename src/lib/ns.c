@@ -150,7 +150,7 @@ int isc_ns_join(const struct isc_ns_plan *plan, bool user_only, isc_error **err)
 	return 0;
 }
 
-int isc_ns_set_time_offsets(const struct isc_spec *spec, isc_error **err)
+int isc_ns_set_time_offsets(pid_t pid, const struct isc_spec *spec, isc_error **err)
 {
 	if (spec->n_time_offsets == 0)
 		return 0;
@@ -165,7 +165,9 @@ int isc_ns_set_time_offsets(const struct isc_spec *spec, isc_error **err)
 			return isc_error_set(err, E2BIG, "linux.timeOffsets: too long");
 		off += (size_t)w;
 	}
-	if (isc_write_file("/proc/self/timens_offsets", buf, off, err) < 0)
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", (int)pid);
+	if (isc_write_file(path, buf, off, err) < 0)
 		return isc_error_wrap(err, "linux.timeOffsets");
 	return 0;
 }

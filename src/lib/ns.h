@@ -27,7 +27,10 @@ int isc_ns_write_idmaps(pid_t pid, const struct isc_spec *spec, isc_error **err)
 /* Init side: setns() every namespace to join (user first). */
 int isc_ns_join(const struct isc_ns_plan *plan, bool user_only, isc_error **err);
 
-/* Init side, in a fresh time namespace before any process entered it. */
-int isc_ns_set_time_offsets(const struct isc_spec *spec, isc_error **err);
+/* Runtime side: the offsets of the time namespace that process `pid`
+ * created for its children (/proc/PID/timens_offsets), before any process
+ * entered it.  The runtime writes them so that the stage never has to be
+ * dumpable (its /proc files belong to the host's root). */
+int isc_ns_set_time_offsets(pid_t pid, const struct isc_spec *spec, isc_error **err);
 
 #endif

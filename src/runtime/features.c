@@ -43,7 +43,7 @@ int verb_features(struct global *g, int argc, char **argv)
 			json_array_append_new(caps, json_string(isc_cap_name(c)));
 	json_t *o = json_pack(
 		"{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, "
-		"s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
+		"s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
 		"ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0",
 		"hooks", strings(hooks), "mountOptions", strings(mount_options),
 		"linux",
@@ -58,7 +58,9 @@ int verb_features(struct global *g, int argc, char **argv)
 		"org.isc.image.root", "<64 hex>: refuse to start unless the rootfs is that image of an isc store and passes its check",
 		"org.isc.image.store", "<dir>: the store whose image the rootfs is a mount of (idmapped view)",
 		"org.isc.landlock", "rw=PATHS,bind=PORTS: a Landlock domain for every process of the container",
-		"org.isc.audit.id", "<decimal>: the container's audit identity (loginuid before the user namespace)");
+		"org.isc.audit.id", "<decimal>: the container's audit identity (loginuid before the user namespace)",
+		"org.isc.runtime.mount-namespace", "required: a new one (the caller's is never changed; joining one by path is refused)",
+		"org.isc.runtime.exe-seal", "overlay or memfd: re-executed from a read-only view of the binary before entering a container that could write it");
 	if (o == NULL) {
 		fprintf(stderr, "isc-runtime: features: internal error\n");
 		return 1;

