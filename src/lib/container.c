@@ -246,6 +246,21 @@ int isc_container_become_ns_root(isc_error **err)
 	return isc_container_nondumpable(err);
 }
 
+/* The container's program starts with every signal at its default action
+ * and none blocked, whatever the caller had: an ignored disposition
+ * survives execve, and isc-runtime ignores SIGPIPE (iscd SIGHUP), which a
+ * service would otherwise inherit (`yes | head` printing "Broken pipe"). */
+static void default_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL); /* fails only for the kernel's reserved signals */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* What every process of a container goes through before execve, the init
  * and each exec alike: preserved fds and LISTEN_PID, personality, rlimits,
  * umask, cwd, then the privilege phase -- no_new_privs first, so nothing
@@ -261,6 +276,7 @@ int isc_container_process_setup(const struct isc_process *p, const struct isc_sp
 {
 	*env_listen = NULL;
 	*exe = NULL;
+	default_signals();
 	if (n_preserve > 0)
 		isc_container_keep_fds(n_preserve);
 	if (listen)

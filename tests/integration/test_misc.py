@@ -165,3 +165,57 @@ def test_cgroup_manager_disabled_runs_without_cgroups(runtime, bundle, manager):
     group = os.path.join("/sys/fs/cgroup/pids", own.strip("/"), rel)
     assert os.path.isdir(group) == (manager == "cgroupfs"), group
     assert runtime("delete", "--force", b.id).returncode == 0
+
+
+def _sig_masks(text):
+    return dict(l.split(":")[0:2] for l in text.split("\n") if l.startswith(("SigIgn:", "SigBlk:")))
+
+
+def _run_with_caller_signals(cmd, out=None):
+    """Run cmd with SIGHUP and SIGPIPE ignored and SIGUSR1 blocked, as a
+    daemon or a shell pipeline might hand them down.  `out`: a file for
+    stdout (a detached container keeps its stdio)."""
+    import signal
+
+    def pre():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    if out is None:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, preexec_fn=pre,
+                              stdin=subprocess.DEVNULL)
+    with open(out, "ab") as f:
+        return subprocess.run(cmd, stdout=f, stderr=f, timeout=60, preexec_fn=pre,
+                              stdin=subprocess.DEVNULL)
+
+
+def test_program_starts_with_default_signals(runtime, busybox_bundle):
+    """An ignored disposition and the blocked mask survive execve: the
+    runtime (which ignores SIGPIPE itself) must hand the container's program
+    neither, in run and in exec (`yes | head` would print "Broken pipe")."""
+    probe = ["/bin/grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"]
+    clean = {"SigIgn": "\t0000000000000000", "SigBlk": "\t0000000000000000"}
+    # control: the caller's ignored signals do reach a plain child
+    r = _run_with_caller_signals(["grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status"])
+    assert _masks_nonzero(r.stdout), r.stdout
+    cmd = [runtime.path, "--root", runtime.root]
+    b = busybox_bundle(*probe)
+    b.write()
+    runtime.ids.append(b.id)
+    r = _run_with_caller_signals(cmd + ["run", "--bundle", b.path, b.id], out=b.out_path)
+    assert r.returncode == 0, b.output()
+    assert _sig_masks(b.output()) == clean
+    b = busybox_bundle("/bin/sleep", "60")
+    b.write()
+    runtime.ids.append(b.id)
+    r = _run_with_caller_signals(cmd + ["run", "--detach", "--bundle", b.path, b.id], out=b.out_path)
+    assert r.returncode == 0, b.output()
+    r = _run_with_caller_signals(cmd + ["exec", b.id] + probe)
+    assert r.returncode == 0, r.stderr
+    assert _sig_masks(r.stdout) == clean
+    assert runtime.delete(b.id, force=True).returncode == 0
+
+
+def _masks_nonzero(text):
+    m = _sig_masks(text)
+    return m.get("SigIgn", "").strip("\t0") != ""
