@@ -518,7 +518,7 @@ static int mount_child(const char *target, const struct isc_cg_layout *l)
 		return 10;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return 11;
-	if (isc_cgroup_mount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, &err) < 0) {
+	if (isc_cgroup_mount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true, &err) < 0) {
 		fprintf(stderr, "isc_cgroup_mount: %s (%d)\n", err->msg, err->errnum);
 		return 12;
 	}
