@@ -1029,10 +1029,12 @@ int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
 {
 	cleanup_error isc_error *first = NULL;
 	uint64_t start = isc_now_ns(), deadline = start + 2000000000ull, last_kill = start;
-	if (count_procs(cg) > 0) /* an empty group needs no freeze/kill/thaw round */
+	/* an empty group needs no freeze/kill/thaw round, nor a second look */
+	bool busy = count_procs(cg) > 0;
+	if (busy)
 		(void)isc_cgroup_kill_all(cg, SIGKILL, &first);
 	long delay = 200;
-	while (count_procs(cg) > 0) {
+	while (busy && count_procs(cg) > 0) {
 		uint64_t now = isc_now_ns();
 		if (now > deadline) {
 			if (first == NULL)
