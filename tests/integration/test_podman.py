@@ -366,15 +366,16 @@ def _size(text):
 
 
 @pytest.mark.skipif(not V1_MEMORY, reason="no cgroup v1 memory hierarchy mounted")
-def test_cgroup_view_and_charge(pm):
-    """podman's cgroup mount without a cgroup namespace (its default on
-    cgroup v1): the container sees its own groups only (not the sibling's,
-    nor libpod_parent), the limits as set, its own memory usage rising by
-    the 34 MiB it writes and staying below libpod_parent's; podman stats
-    reports the same figures."""
+@pytest.mark.parametrize("cgroupns", ["host", "private"])
+def test_cgroup_view_and_charge(pm, cgroupns):
+    """podman's cgroup mount without a cgroup namespace (host: its default
+    on cgroup v1) and with one (private): the container sees its own groups
+    only (not the sibling's, nor libpod_parent), the limits as set, its own
+    memory usage rising by the 34 MiB it writes and staying below
+    libpod_parent's; podman stats reports the same figures."""
     sibling = pm.env.cid(pm.run_d("sleep", "1000"))
     n = pm.name()
-    r = pm.run("-d", "--name", n, "--memory", "96m", "--pids-limit", "33",
+    r = pm.run("-d", "--name", n, "--cgroupns", cgroupns, "--memory", "96m", "--pids-limit", "33",
                pm.env.image, "sh", "-c", CGROUP_VIEW_SH)
     assert r.returncode == 0, r.stderr
     helpers.wait_for(lambda: "ready" in pm.env("logs", n).stdout, timeout=30,
