@@ -23,10 +23,11 @@ struct isc_cgroup; /* the groups of one container */
 
 /* Create the groups for `cgroups_path` (relative: under the caller's own
  * group, per hierarchy; absolute: as given; NULL: a relative
- * "isc-<id>") and apply `res` (may be NULL).  `every_hierarchy`: a group
- * in every hierarchy (the container mounts cgroup filesystems, so each
- * must show its own group as root); otherwise only those that track it or
- * carry a limit.  On failure nothing is left. */
+ * "isc-<id>") and apply `res` (may be NULL).  A group in every hierarchy
+ * that accounts or limits (memory, cpu, cpuacct, blkio, pids, devices,
+ * freezer, and what `res` needs); `every_hierarchy`: in every hierarchy
+ * (the container mounts cgroup filesystems, so each must show its own
+ * group).  On failure nothing is left. */
 int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
 		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err);
 /* Move `pid` into every group. */
@@ -57,10 +58,13 @@ char *isc_cgroup_serialize(const struct isc_cgroup *cg);
 int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error **err);
 void isc_cgroup_free(struct isc_cgroup *cg);
 
-/* In the init, inside a new cgroup namespace and mount namespace: mount
- * fresh cgroup filesystems at `target` (tmpfs + one mount per v1 hierarchy,
- * or cgroup2), with `flags` (MS_RDONLY etc.). */
-int isc_cgroup_mount(const char *target, unsigned long flags, isc_error **err);
+/* In the init, inside its mount namespace, before pivot_root: the
+ * container's view of its cgroups at `target` (tmpfs + one directory per v1
+ * hierarchy, or the v2 hierarchy), with `flags` (MS_RDONLY etc.).  In a
+ * cgroup namespace (`own_ns`) fresh cgroup mounts, whose roots are the
+ * namespace's (the container's groups); without one, binds of the
+ * container's own group in each hierarchy: never the host's whole tree. */
+int isc_cgroup_mount(const char *target, unsigned long flags, bool own_ns, isc_error **err);
 
 /* Pure helper exposed for unit tests: resolve the directory for one
  * hierarchy given the caller's own path there ("/a/b") and cgroups_path.

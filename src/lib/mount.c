@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -368,6 +369,7 @@ struct mount_ctx {
 	int rootfd;
 	const char *bundle;
 	bool in_userns;
+	bool cgroupns; /* a cgroup namespace (new or joined): fresh cgroup mounts */
 };
 
 static int mount_failed(isc_error **err, const struct isc_mount *m, const char *what)
@@ -493,7 +495,7 @@ static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, is
 	if (n < 0)
 		return mount_failed(err, m, m->type);
 	path[n] = '\0';
-	if (isc_cgroup_mount(path, m->flags & ~MS_NOT_FS, err) < 0)
+	if (isc_cgroup_mount(path, m->flags & ~MS_NOT_FS, c->cgroupns, err) < 0)
 		return isc_error_wrap(err, "mount %s to %s", m->type, m->destination);
 	return 0;
 }
@@ -629,7 +631,8 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 
 	/* device nodes and copied-up files get exactly the modes asked */
 	mode_t old_umask = umask(0);
-	struct mount_ctx c = { .rootfd = rootfd, .bundle = bundle, .in_userns = in_userns };
+	struct mount_ctx c = { .rootfd = rootfd, .bundle = bundle, .in_userns = in_userns,
+			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL };
 	int r = 0;
 	if (!isc_rootfs_has_mount(spec, "/dev"))
 		r = isc_rootfs_dev_mount(rootfd, err);

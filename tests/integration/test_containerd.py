@@ -22,6 +22,7 @@ import uuid
 import pytest
 
 import clients
+import helpers
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(b) is None for b in
@@ -165,3 +166,88 @@ def test_create_failure_message(ct):
     assert 'exec: "nosuchcmd": executable file not found in $PATH' in r.stderr, r.stderr
     ct.d("containers", "rm", cid)
     ct.assert_clean(cid)
+
+
+# ---- the cgroups a container sees and is charged to (issue 13) ---------------
+
+MIB = 1 << 20
+V1_MEMORY = os.path.isfile("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+needs_v1 = pytest.mark.skipif(not V1_MEMORY, reason="no cgroup v1 memory hierarchy mounted")
+
+# writes 34 MiB to the /dev/shm tmpfs, then says so
+CHARGE_SH = ("dd if=/dev/zero of=/dev/shm/x bs=1M count=34 2>/dev/null; touch /dev/shm/done; "
+             + TRAP_LOOP)
+
+
+def _wait_file(ct, cid, path):
+    helpers.wait_for(lambda: ct.d("task", "exec", "--exec-id", "w" + uuid.uuid4().hex[:8], cid,
+                                  "test", "-f", path).returncode == 0,
+                     timeout=30, interval=0.2, what=path)
+
+
+def _metrics(ct, cid):
+    """`ctr task metrics` (cgroup v1 table: METRIC VALUE) as a dict."""
+    out = ct.d.ok("task", "metrics", cid).stdout
+    kv = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            kv[parts[0]] = parts[1]
+    return kv, out
+
+
+def _parent_usage(ct):
+    with open("/sys/fs/cgroup/memory/%s/memory.usage_in_bytes" % ct.d.ns) as f:
+        return int(f.read())
+
+
+@needs_v1
+def test_task_metrics_own_figures(ct):
+    """ctr's config mounts no cgroup filesystem and asks no memory limit:
+    the container is still in a memory group of its own (/<namespace>/<id>),
+    the 34 MiB it writes are charged there, and `ctr task metrics` reports
+    them, below the namespace group's usage (not the caller's group's)."""
+    cid, r = ct.run("-d", cmd=("sh", "-c", CHARGE_SH))
+    assert r.returncode == 0, r.stderr
+    _wait_file(ct, cid, "/dev/shm/done")
+    own = "/sys/fs/cgroup/memory/%s/%s/memory.usage_in_bytes" % (ct.d.ns, cid)
+    assert os.path.isfile(own), "no memory group of its own: %s" % own
+    with open(own) as f:
+        assert int(f.read()) >= 32 * MIB
+    kv, out = _metrics(ct, cid)
+    parent = _parent_usage(ct)
+    assert 32 * MIB <= int(kv["memory.usage_in_bytes"]) <= parent, (out, parent)
+
+
+VIEW_SH = ("cd /sys/fs/cgroup || exit 9; "
+           "echo subdirs=$(find memory pids freezer cpu -mindepth 1 -type d | wc -l) > /dev/shm/r; "
+           "echo limit=$(cat memory/memory.limit_in_bytes) >> /dev/shm/r; "
+           "echo pids_max=$(cat pids/pids.max) >> /dev/shm/r; "
+           "echo before=$(cat memory/memory.usage_in_bytes) >> /dev/shm/r; "
+           "dd if=/dev/zero of=/dev/shm/x bs=1M count=34 2>/dev/null; "
+           "echo after=$(cat memory/memory.usage_in_bytes) >> /dev/shm/r; "
+           "touch /dev/shm/done; " + TRAP_LOOP)
+
+
+@needs_v1
+def test_cgroup_mount_shows_own_groups(ct):
+    """A cgroup mount (--mount type=cgroup), no cgroup namespace (ctr's
+    default): the container sees its own groups, not the other task's, with
+    the limit as set and its own usage."""
+    sib, r = ct.run("-d", cmd=("sleep", "1000"))
+    assert r.returncode == 0, r.stderr
+    cid, r = ct.run("-d", "--memory-limit", str(96 * MIB),
+                    "--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:nodev:noexec",
+                    cmd=("sh", "-c", VIEW_SH))
+    assert r.returncode == 0, r.stderr
+    _wait_file(ct, cid, "/dev/shm/done")
+    out = ct.d.ok("task", "exec", "--exec-id", "r", cid, "cat", "/dev/shm/r").stdout
+    parent = _parent_usage(ct)
+    kv = helpers.parse_kv(out)
+    assert kv["subdirs"] == "0", out
+    assert kv["limit"] == str(96 * MIB), out
+    assert kv["pids_max"] == "max", out  # the container's own group (no limit asked)
+    assert int(kv["after"]) - int(kv["before"]) >= 32 * MIB, out
+    assert int(kv["after"]) <= parent, (out, parent)
+    ls = ct.d.ok("task", "exec", "--exec-id", "l", cid, "ls", "/sys/fs/cgroup/memory").stdout
+    assert sib not in ls and "memory.usage_in_bytes" in ls, ls

@@ -21,6 +21,7 @@ import uuid
 import pytest
 
 import clients
+import helpers
 from clients import STATE_ROOTS
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None
@@ -334,3 +335,63 @@ def test_containers_conf_runtime(pm, tmp_path):
     assert r.returncode == 127, r.stderr
     assert 'Error: isc: exec: "nosuchcmd"' in r.stderr or \
         'executable file not found' in r.stderr, r.stderr
+
+
+# ---- the cgroups a container sees and is charged to (issue 13) ---------------
+
+# Inside the container: how many sub-groups its cgroup view lists (another
+# container's group would be one), its limits, and its memory usage before
+# and after writing 34 MiB to the /dev/shm tmpfs.
+CGROUP_VIEW_SH = (
+    "cd /sys/fs/cgroup || exit 9; "
+    "echo subdirs=$(find memory pids freezer cpu -mindepth 1 -type d | wc -l); "
+    "echo limit=$(cat memory/memory.limit_in_bytes); "
+    "echo pids_max=$(cat pids/pids.max); "
+    "echo before=$(cat memory/memory.usage_in_bytes); "
+    "dd if=/dev/zero of=/dev/shm/x bs=1M count=34 2>/dev/null; "
+    "echo after=$(cat memory/memory.usage_in_bytes); "
+    "echo ready; " + TRAP_LOOP)
+
+MIB = 1 << 20
+V1_MEMORY = os.path.isfile("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+
+
+def _size(text):
+    """podman's human size ("35.4MB", "1.2GB", "512kB", "0B") in bytes."""
+    text = text.strip()
+    for unit, mult in (("kB", 1e3), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * mult
+    raise AssertionError("not a size: %r" % text)
+
+
+@pytest.mark.skipif(not V1_MEMORY, reason="no cgroup v1 memory hierarchy mounted")
+@pytest.mark.parametrize("cgroupns", ["host", "private"])
+def test_cgroup_view_and_charge(pm, cgroupns):
+    """podman's cgroup mount without a cgroup namespace (host: its default
+    on cgroup v1) and with one (private): the container sees its own groups
+    only (not the sibling's, nor libpod_parent), the limits as set, its own
+    memory usage rising by the 34 MiB it writes and staying below
+    libpod_parent's; podman stats reports the same figures."""
+    sibling = pm.env.cid(pm.run_d("sleep", "1000"))
+    n = pm.name()
+    r = pm.run("-d", "--name", n, "--cgroupns", cgroupns, "--memory", "96m", "--pids-limit", "33",
+               pm.env.image, "sh", "-c", CGROUP_VIEW_SH)
+    assert r.returncode == 0, r.stderr
+    helpers.wait_for(lambda: "ready" in pm.env("logs", n).stdout, timeout=30,
+                     what="the container's report")
+    out = pm.env.ok("logs", n).stdout
+    parent = int(open("/sys/fs/cgroup/memory/libpod_parent/memory.usage_in_bytes").read())
+    kv = helpers.parse_kv(out)
+    assert kv["subdirs"] == "0", out
+    assert kv["limit"] == str(96 * MIB), out
+    assert kv["pids_max"] == "33", out
+    assert int(kv["after"]) - int(kv["before"]) >= 32 * MIB, out
+    assert int(kv["after"]) <= parent, (out, parent)
+    r = pm.env.ok("exec", n, "ls", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids")
+    assert "libpod_parent" not in r.stdout and sibling not in r.stdout, r.stdout
+    assert "memory.usage_in_bytes" in r.stdout and "pids.max" in r.stdout, r.stdout
+    usage, limit = pm.env.ok("stats", "--no-stream", "--format", "{{.MemUsage}}",
+                             n).stdout.split("/")
+    assert 32 * MIB <= _size(usage) <= parent, (usage, parent)
+    assert abs(_size(limit) - 96 * MIB) < 0.1e6, limit

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -509,16 +510,32 @@ static void test_real_rollback(void **state)
 	}
 }
 
+/* No directory below `dir` (no other group is visible). */
+static bool no_subdirs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return false;
+	bool none = true;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			none = false;
+	closedir(d);
+	return none;
+}
+
 /* The container's view: fresh cgroup mounts in new cgroup + mount
- * namespaces show the container's own group as the root. */
-static int mount_child(const char *target, const struct isc_cg_layout *l)
+ * namespaces (own_ns), or binds of its own groups without a cgroup
+ * namespace, show the container's own group as the root. */
+static int mount_child(const char *target, const struct isc_cg_layout *l, bool own_ns)
 {
 	isc_error *err = NULL;
-	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+	if (unshare(CLONE_NEWNS | (own_ns ? CLONE_NEWCGROUP : 0)) < 0)
 		return 10;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return 11;
-	if (isc_cgroup_mount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, &err) < 0) {
+	if (isc_cgroup_mount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, own_ns, &err) < 0) {
 		fprintf(stderr, "isc_cgroup_mount: %s (%d)\n", err->msg, err->errnum);
 		return 12;
 	}
@@ -542,6 +559,10 @@ static int mount_child(const char *target, const struct isc_cg_layout *l)
 		if (isc_cg_has_file(dir, "freezer.state") == false) /* non-root groups have it */
 			return 16;
 		free(dir);
+		dir = isc_xasprintf("%s/memory", target);
+		if (!isc_cg_has_file(dir, "memory.usage_in_bytes") || !no_subdirs(dir))
+			return 18;
+		free(dir);
 	}
 	if (l->mode == ISC_CGROUP_HYBRID) {
 		dir = isc_xasprintf("%s/unified", target);
@@ -552,9 +573,8 @@ static int mount_child(const char *target, const struct isc_cg_layout *l)
 	return 0;
 }
 
-static void test_real_mount(void **state)
+static void real_mount(bool own_ns)
 {
-	(void)state;
 	enum isc_cgroup_mode mode;
 	isc_error *err = NULL;
 	if (geteuid() != 0 || isc_cgroup_mode(&mode, &err) < 0) {
@@ -579,7 +599,7 @@ static void test_real_mount(void **state)
 		char c;
 		if (read(go[0], &c, 1) != 1)
 			_exit(100);
-		_exit(mount_child(target, l));
+		_exit(mount_child(target, l, own_ns));
 	}
 	if (isc_cgroup_attach(cg, child, &err) < 0)
 		fail_msg("attach: %s (%d)", err->msg, err->errnum);
@@ -593,6 +613,18 @@ static void test_real_mount(void **state)
 	isc_cgroup_free(cg);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_real_mount(void **state)
+{
+	(void)state;
+	real_mount(true);
+}
+
+static void test_real_mount_bind(void **state)
+{
+	(void)state;
+	real_mount(false);
 }
 
 /* The v2 paths (cgroup.freeze, cgroup.events, cgroup.kill) on a group of
@@ -672,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_real_pids),
 		cmocka_unit_test(test_real_rollback),
 		cmocka_unit_test(test_real_mount),
+		cmocka_unit_test(test_real_mount_bind),
 		cmocka_unit_test(test_real_v2_core),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
