@@ -505,6 +505,8 @@ def main():
     if o.reference is not None:
         ref_sha, tools["isc-ref"] = reference_runtime(o.reference or default_reference())
     keep = set(o.only.split(",")) if o.only else None
+    if keep and "isc" in keep:
+        keep.add("isc-ref")  # --reference is asked for on its own
     unavailable = {}
     if not tools["isc"]:
         unavailable["isc"] = "not built (%s)" % isc
