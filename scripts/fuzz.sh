@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The libFuzzer targets (tests/fuzz), built with clang, ASan+UBSan, in
-# build-fuzz/.  Each target NAME (build-fuzz/tests/fuzz/fuzz-NAME) is seeded
-# with its corpus in the tree, tests/fuzz/corpus/NAME/, and uses its
-# dictionary, tests/fuzz/NAME.dict, when there is one.
+# build-fuzz/.  Each target NAME (build-fuzz/tests/fuzz/fuzz-NAME) starts
+# from what the tree keeps for it: tests/fuzz/seeds/NAME/ (written by hand,
+# named for what they show) and tests/fuzz/corpus/NAME/ (grown by fuzzing,
+# named by content), and uses its dictionary, tests/fuzz/NAME.dict.
 #
 #   scripts/fuzz.sh [SECONDS]         fuzz every target SECONDS (default 20);
 #                                     what it finds that is new goes to
 #                                     build-fuzz/finds/NAME/, never into the tree
-#   scripts/fuzz.sh --merge           minimise the finds into the tree's corpora
-#                                     (libFuzzer -merge=1: only inputs that add
-#                                     coverage), then empty the finds; commit
-#                                     tests/fuzz/corpus afterwards
+#   scripts/fuzz.sh --merge           minimise corpus + finds into the tree's
+#                                     corpus (libFuzzer -set_cover_merge=1: a
+#                                     smallest set of inputs with the coverage
+#                                     of all of them, beyond the seeds'), then
+#                                     empty the finds; commit tests/fuzz/corpus
 #   scripts/fuzz.sh --only NAME ...   the same for one target
 #
 # A crash, a leak, a timeout or a broken invariant (the targets abort) is
@@ -52,10 +54,11 @@ for target in build-fuzz/tests/fuzz/fuzz-*; do
   [ -f "$target" ] && [ -x "$target" ] || continue
   name=${target##*/fuzz-}
   [ -z "$only" ] || [ "$only" = "$name" ] || continue
+  seeds=tests/fuzz/seeds/$name
   corpus=tests/fuzz/corpus/$name
   finds=build-fuzz/finds/$name
   crashes=build-fuzz/crashes/$name
-  mkdir -p "$corpus" "$finds" "$crashes"
+  mkdir -p "$seeds" "$corpus" "$finds" "$crashes"
   dict=()
   [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
   if [ "$name" = image-import ] && [ "$(id -u)" -ne 0 ]; then
@@ -65,21 +68,29 @@ for target in build-fuzz/tests/fuzz/fuzz-*; do
   log=build-fuzz/fuzz-$name.log
   if [ "$merge" = 1 ]; then
     before=$(count "$corpus")
-    if [ "$(count "$finds")" -gt 0 ]; then
-      "$target" -merge=1 -timeout=10 -max_len=65536 "${dict[@]}" "$corpus" "$finds" >"$log" 2>&1 || {
-        tail -n 30 "$log" >&2; failed+=("$name"); continue; }
-      find "$finds" -maxdepth 1 -type f -delete
+    # the seeds go first: what they cover needs no corpus input
+    m=$(mktemp -d)
+    cp "$seeds"/. "$m"/ -r
+    if ! "$target" -set_cover_merge=1 -timeout=10 -max_len=65536 "${dict[@]}" "$m" "$corpus" "$finds" \
+      >"$log" 2>&1; then
+      tail -n 30 "$log" >&2; rm -rf "$m"; failed+=("$name"); continue
     fi
-    echo "fuzz: $name: corpus $before -> $(count "$corpus") files ($(du -sk "$corpus" | cut -f1) KB)"
+    for f in "$seeds"/*; do [ -e "$f" ] && rm -f "$m/${f##*/}"; done
+    find "$corpus" -maxdepth 1 -type f -delete
+    find "$m" -maxdepth 1 -type f -exec mv -t "$corpus"/ {} +
+    rm -rf "$m"
+    find "$finds" -maxdepth 1 -type f -delete
+    echo "fuzz: $name: corpus $before -> $(count "$corpus") files, $(cat "$corpus"/* 2>/dev/null | wc -c) bytes"
     continue
   fi
   rc=0
   # the first folder gets what is new; the tree's corpus is only read
   "$target" -max_total_time="$secs" -max_len=65536 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" "${dict[@]}" "$finds" "$corpus" >"$log" 2>&1 || rc=$?
+    -artifact_prefix="$crashes/" "${dict[@]}" "$finds" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
   summary=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 |
     sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+cov: ([0-9]+).*exec\/s: ([0-9]+).*/\1 runs, \3\/s, coverage \2/') || true
-  echo "fuzz: $name ${secs}s: ${summary:-no summary}; corpus $(count "$corpus") in the tree, $(count "$finds") new in $finds"
+  echo "fuzz: $name ${secs}s: ${summary:-no summary}; $(count "$seeds") seeds and $(count "$corpus") corpus" \
+    "inputs in the tree, $(count "$finds") new in $finds"
   if [ "$rc" -ne 0 ]; then
     grep -vE '^ +#[0-9]+ 0x' "$log" | tail -n 40 >&2
     echo "fuzz: $name FAILED (exit $rc): the input is in $crashes/, the log in $log" >&2
