@@ -49,6 +49,8 @@ for n in "${names[@]}"; do
 done
 
 work=$(mktemp -d /var/tmp/isc-mutants.XXXXXX)
+# containers with a user namespace must reach the payload and the binaries
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 tree=$work/tree
 mkdir "$tree"
@@ -88,6 +90,10 @@ for n in "${names[@]}"; do
   printf '\n== %s: %s\n' "$n" "$(head -n1 "$mdir/$n.tests" | sed 's/^# *//')"
   if [ "$control" = 1 ]; then
     echo "  control (unmutated):"
+    # the previous mutant was reverted: rebuild what it touched
+    if ! ninja -C "$tree/build" >"$work/$n-control-build.log" 2>&1; then
+      echo "  the unmutated copy does not build"; broken+=("$n"); continue
+    fi
     if ! run_tests "$n" control; then
       echo "  CONTROL FAILED: the tests fail without the mutation ($work/$n-control.log)"
       broken+=("$n"); continue

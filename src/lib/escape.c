@@ -88,13 +88,15 @@ char *isc_escape_n(const char *s, size_t len)
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = u[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
+		/* a tab cannot move the cursor back or to another line: kept,
+		 * so /proc status files and tabular logs stay readable */
+		if ((c >= 0x20 && c < 0x7f && c != '\\') || c == '\t') {
 			out[o++] = (char)c;
 			i++;
 			continue;
 		}
 		if (c < 0x80) {
-			const char *name = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+			const char *name = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
 			if (name) {
 				memcpy(out + o, name, 2);
 				o += 2;

@@ -10,11 +10,12 @@
  * text view passes such strings through isc_escape() first; every new view
  * must too.
  *
- * isc_escape(): printable ASCII and valid UTF-8 stay as they are (readable
- * names and messages stay readable); everything else becomes a visible
+ * isc_escape(): printable ASCII, tab and valid UTF-8 stay as they are
+ * (readable names and messages stay readable; a tab moves only forward on
+ * its line, so it cannot hide or forge text); everything else becomes a visible
  * escape that cannot be confused with plain text, because a backslash is
  * always escaped itself:
- *   \\  a backslash            \n \r \t  newline, carriage return, tab
+ *   \\  a backslash            \n \r  newline, carriage return
  *   \xNN  any other C0 control byte, DEL, and every byte that is not part
  *         of a valid UTF-8 sequence (overlong, surrogate, > U+10FFFF, cut)
  *   \u{XXXX}  a valid character that is a control or invisible format
