@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -121,9 +122,11 @@ static const char *const seccomp_allowed[] = {
 	/* time */
 	"nanosleep", "clock_gettime", "clock_getres", "clock_nanosleep", "gettimeofday", "time", "times",
 	/* sockets */
-	"socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "shutdown",
+	/* socket: socket_rules() */ "socketpair", "connect", "accept", "accept4", "bind", "listen", "shutdown",
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-	"getsockname", "getpeername", "setsockopt", "getsockopt", "socketcall",
+	"getsockname", "getpeername", "setsockopt", "getsockopt",
+	/* not socketcall: the 32-bit multiplexer passes the family in memory,
+	 * where the filter cannot check it (i386 programs call socket itself) */
 	/* processes */
 	"fork", "vfork", "execve", /* clone: clone_rule() */ "execveat", "exit", "exit_group",
 	"wait4", "waitid", "waitpid", "getpid", "getppid", "gettid", "getpgrp", "setsid", "setpgid",
@@ -254,6 +257,23 @@ static json_t *clone_rule(void)
 			 "op", "SCMP_CMP_MASKED_EQ");
 }
 
+/* socket for the families a service uses and the container's network
+ * namespace confines: unix, IPv4, IPv6, netlink, packet (raw sockets still
+ * need CAP_NET_RAW).  Not AF_VSOCK (its ports are the machine's, shared
+ * with the hypervisor's agents, in no network namespace), nor the rest of
+ * the kernel's families (AF_ALG, AF_BLUETOOTH, AF_RDS, ...: attack surface
+ * no service needs).  The whole 64-bit argument is compared: a family with
+ * high bits set is refused, though the kernel would read only the int. */
+static const json_int_t socket_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET };
+
+static void socket_rules(json_t *rules)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(socket_families); i++)
+		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socket",
+						       "action", "SCMP_ACT_ALLOW", "args", "index", 0,
+						       "value", socket_families[i], "op", "SCMP_CMP_EQ"));
+}
+
 static json_t *default_seccomp(void)
 {
 	json_t *rules = json_array();
@@ -266,6 +286,7 @@ static json_t *default_seccomp(void)
 						       "op", "SCMP_CMP_EQ"));
 	ioctl_rules(rules, IOCTL_CMD_BITS - 1, 0, 0);
 	json_array_append_new(rules, clone_rule());
+	socket_rules(rules);
 	/* clone3 takes its flags in a struct seccomp cannot inspect: make
 	 * libc fall back to clone(), whose flags are checked above. */
 	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3",

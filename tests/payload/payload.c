@@ -1172,6 +1172,21 @@ struct probe {
     long (*fn)(int argc, char **argv);
 };
 
+/* socket FAMILY [TYPE]: a socket of that address family (a number) and
+ * type (default SOCK_STREAM), closed at once.  "ok" or the errno. */
+static long probe_socket(int argc, char **argv)
+{
+    if (argc < 3) {
+        errno = EINVAL;
+        return -1;
+    }
+    long fd = syscall(SYS_socket, strtol(argv[2], NULL, 0),
+                      argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM, 0L);
+    if (fd >= 0)
+        close((int)fd);
+    return fd;
+}
+
 static const struct probe probes[] = {
     { "init_module", probe_init_module },
     { "finit_module", probe_finit_module },
@@ -1195,6 +1210,7 @@ static const struct probe probes[] = {
     { "tioclinux", probe_tioclinux },
     { "clone", probe_clone },
     { "clone3", probe_clone3 },
+    { "socket", probe_socket },
 };
 
 static int cmd_syscall(int argc, char **argv)

@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Attack: sockets the container's network namespace does not confine.
+
+An attacker review of the issue 11 hardening found that the default profile
+allowed `socket` with any address family.  AF_VSOCK sockets are not in any
+network namespace: a default container could bind (squat) the machine's
+vsock ports, shared with the hypervisor's agents, and reach the hypervisor
+past isc's firewall and packet log.  The default profile now allows socket
+only for unix, IPv4, IPv6, netlink and packet sockets (docs/defaults.md).
+
+Proves, with the default profile (`isc-runtime spec`, which `isc run` uses):
+- socket(AF_VSOCK), socket(AF_ALG) and a family with bit 32 set fail with
+  EPERM; the control: without the profile the kernel creates them here (or
+  answers with its own errno, not the filter's EPERM, where the family's
+  module is missing);
+- the families services use still work: AF_UNIX, AF_INET, AF_INET6,
+  AF_NETLINK (NETLINK_ROUTE datagram).
+"""
+import pytest
+
+from operator_tty import default_seccomp
+
+pytestmark = pytest.mark.isc_only  # isc's default profile
+
+AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_ALG, AF_VSOCK = 1, 2, 10, 16, 38, 40
+SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW = 1, 2, 5, 3
+
+
+def probe(runtime, bundle, family, stype, profile=True):
+    b = bundle("syscall", "socket", str(family), str(stype))
+    if profile:
+        b.linux["seccomp"] = default_seccomp(runtime.path)
+    r = runtime.run(b)
+    return r.stdout.strip() + (" (stderr: %s)" % r.stderr.strip() if r.stderr.strip() else "")
+
+
+@pytest.mark.parametrize("family,stype", [(AF_VSOCK, SOCK_STREAM), (AF_VSOCK, SOCK_DGRAM),
+                                          (AF_ALG, SOCK_SEQPACKET), (AF_INET | (1 << 32), SOCK_STREAM)])
+def test_unconfined_families_refused(runtime, bundle, family, stype):
+    # the control: the kernel itself does not refuse with EPERM (ok, or
+    # its own errno where a transport is missing: no vsock datagrams here)
+    control = probe(runtime, bundle, family, stype, profile=False)
+    assert control == "ok" or (control.startswith("errno ") and control != "errno EPERM"), control
+    assert probe(runtime, bundle, family, stype) == "errno EPERM"
+
+
+def test_vsock_stream_is_real_here(runtime, bundle):
+    """The attack's precondition on this kind of machine (a VM with a vsock
+    transport): without the profile the container gets its vsock socket."""
+    assert probe(runtime, bundle, AF_VSOCK, SOCK_STREAM, profile=False) == "ok"
+
+
+@pytest.mark.parametrize("family,stype", [(AF_UNIX, SOCK_STREAM), (AF_UNIX, SOCK_DGRAM), (AF_INET, SOCK_STREAM),
+                                          (AF_INET, SOCK_DGRAM), (AF_INET6, SOCK_STREAM), (AF_NETLINK, SOCK_RAW)])
+def test_service_families_work(runtime, bundle, family, stype):
+    assert probe(runtime, bundle, family, stype) == "ok"
