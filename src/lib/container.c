@@ -1308,8 +1308,13 @@ static int notify_bind(const struct isc_state_dir *d, isc_error **err)
 	/* bind through /proc/self/fd: the state path may be longer than sun_path */
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, ISC_NOTIFY_SOCK);
 	unlinkat(dfd, ISC_NOTIFY_SOCK, 0);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fchmodat(dfd, ISC_NOTIFY_SOCK, 0777, 0) < 0) { /* the container's root is not ours */
+	/* mode 0777 (the container's root is not ours) from the bind itself:
+	 * never a chmod through a name the container could swap for a symlink
+	 * (the folder is its own without a user namespace) */
+	mode_t old_umask = umask(0);
+	int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (b < 0) {
 		int e = errno;
 		close(fd);
 		return isc_error_set(err, e, "NOTIFY_SOCKET: bind %s/%s/notify/%s", d->root, d->id, ISC_NOTIFY_SOCK);
