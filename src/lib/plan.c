@@ -194,10 +194,21 @@ static int check_abs_path(const char *flag, const char *what, const char *p, isc
 	return 0;
 }
 
+/* p is dir or beneath it, component by component: "//persist/x" and
+ * "/persist//x/" are under "/persist" as the kernel resolves them. */
 static bool path_under(const char *p, const char *dir)
 {
-	size_t l = strlen(dir);
-	return strncmp(p, dir, l) == 0 && (p[l] == '\0' || p[l] == '/');
+	for (;;) {
+		p += strspn(p, "/");
+		dir += strspn(dir, "/");
+		if (*dir == '\0')
+			return true;
+		size_t lp = strcspn(p, "/"), ld = strcspn(dir, "/");
+		if (lp != ld || strncmp(p, dir, ld) != 0)
+			return false;
+		p += lp;
+		dir += ld;
+	}
 }
 
 static int check_volume_dst(const char *dst, isc_error **err)

@@ -105,6 +105,10 @@ static void parse_errors_name_the_flag(void **state)
 	PARSE_FAILS("-v", "--name", "x", "-v", "/nonexistent-isc-test:/d", "busybox");
 	PARSE_FAILS("-v", "--name", "x", "-v", "relative:/d", "busybox");
 	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/proc/x", "busybox");
+	/* repeated slashes resolve to the same place (attacker review F3) */
+	PARSE_FAILS("is reserved (/persist)", "--name", "x", "-v", "/tmp://persist/x", "busybox");
+	PARSE_FAILS("is reserved (/dev)", "--name", "x", "-v", "/tmp:/dev//x", "busybox");
+	PARSE_FAILS("is reserved (/scratch)", "--name", "x", "-v", "/tmp:///scratch/", "busybox");
 	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/a/../b", "busybox");
 	PARSE_FAILS("-v", "--name", "x", "-v", "/tmp:/d:rx", "busybox");
 	PARSE_FAILS("-e", "--name", "x", "-e", "=v", "busybox");
