@@ -11,6 +11,7 @@
 
 #include "isc.h"
 #include "audit-client.h"
+#include "escape.h"
 #include "lab.h"
 #include "util.h"
 
@@ -129,7 +130,10 @@ static void admin_record(const char *root, const char *action, char **argv, int 
 int isc_report(isc_error **err)
 {
 	char buf[2048];
-	fprintf(stderr, "isc: %s\n", isc_error_text(*err, buf, sizeof(buf)));
+	/* a message may quote what a container or an image chose (an entry
+	 * name, a path): escaped like every text view (attacker review F6) */
+	cleanup_free char *text = isc_escape(isc_error_text(*err, buf, sizeof(buf)));
+	fprintf(stderr, "isc: %s\n", text);
 	isc_error_free(err);
 	return 1;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "log.h"
+
+#include "escape.h"
 #include "util.h"
 
 #include <errno.h>
@@ -52,6 +54,9 @@ static void emit(int fd, bool json, enum isc_log_level level, const char *msg)
 	}
 	char *line = NULL;
 	int len;
+	/* the text forms quote paths and names a config or a container chose */
+	cleanup_free char *esc = isc_escape(msg);
+	msg = esc;
 	if (fd == 2) {
 		/* a terminal or a client reading stderr: a plain sentence */
 		if (level == ISC_LOG_ERROR)

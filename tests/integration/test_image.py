@@ -358,13 +358,15 @@ def _unsafe_case(case, tmp, safe):
             _tar_add_bytes(tf, "x/evil", kind=tarfile.LNKTYPE, linkname="ok" if safe else up + "/victim")
         else:  # hardlink-absolute
             _tar_add_bytes(tf, "x/evil", kind=tarfile.LNKTYPE, linkname="ok" if safe else tmp + "/victim")
+    def shown(path):  # a message shows an entry's first 100 bytes (image-import.c)
+        return path if len(path) <= 100 else path[:100] + "..."
     why = {
-        "absolute": "%s/x/evil: absolute path in an image" % tmp,
-        "dotdot": 'x/%s/evil: ".." in a path of an image' % up,
+        "absolute": "%s: absolute path in an image" % shown(tmp + "/x/evil"),
+        "dotdot": '%s: ".." in a path of an image' % shown("x/" + up + "/evil"),
         "blockdev": "x/dev: device nodes and sockets are not allowed in an image (the runtime makes /dev)",
         "chardev": "x/dev: device nodes and sockets are not allowed in an image (the runtime makes /dev)",
-        "hardlink-dotdot": 'x/evil: hard link target: %s/victim: ".." in a path of an image' % up,
-        "hardlink-absolute": "x/evil: hard link target: %s/victim: absolute path in an image" % tmp,
+        "hardlink-dotdot": 'x/evil: hard link target: %s: ".." in a path of an image' % shown(up + "/victim"),
+        "hardlink-absolute": "x/evil: hard link target: %s: absolute path in an image" % shown(tmp + "/victim"),
     }[case]
     return fill, why + ": Operation not permitted"
 
