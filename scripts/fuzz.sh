@@ -41,7 +41,11 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debug >/dev/null
 fi
-ninja -C build-fuzz >/dev/null
+if ! out=$(ninja -C build-fuzz 2>&1); then
+  printf '%s\n' "$out" | grep -E -A3 'error|FAILED' | head -n 30 >&2
+  echo "fuzz: building the fuzz targets failed" >&2
+  exit 1
+fi
 
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   export TMPDIR=/dev/shm
