@@ -11,14 +11,17 @@
  *   non-blocking, so a container that does not read can never stop the
  *   output from being copied; the caller's own fds stay as they are (they
  *   are shared with the caller's shell: never made non-blocking).  Once the
- *   process has exited, what it wrote is already in the pipes: read until
- *   EAGAIN (a child it left behind may keep the pipe open) and stop. */
+ *   process has exited, what it wrote is already in the pipes: read what
+ *   they hold at that moment (FIONREAD, once) and stop.  Never "until
+ *   EAGAIN": a child it left behind may keep the pipe open and full, and
+ *   the relay would never end (nor report the exit status). */
 #include "relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,6 +206,25 @@ static void write_input(struct isc_relay *r, struct in_buf *in, short revents)
 	isc_closep(&r->to_child);
 }
 
+/* What pipe i holds now, copied to the caller; what is written after this
+ * (by a child the process left behind) is not waited for. */
+static void drain_out(struct isc_relay *r, int i, bool *caller_ok)
+{
+	int avail = 0;
+	if (r->from_child[i] < 0 || ioctl(r->from_child[i], FIONREAD, &avail) < 0)
+		return;
+	char buf[16384];
+	size_t left = (size_t)avail;
+	while (left > 0) {
+		ssize_t n = read(r->from_child[i], buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n <= 0)
+			break;
+		left -= (size_t)n;
+		if (caller_ok[i] && isc_write_all(i, buf, (size_t)n) < 0)
+			caller_ok[i] = false;
+	}
+}
+
 int isc_relay_run(struct isc_relay *r, int pidfd, isc_error **err)
 {
 	if (!r->active)
@@ -249,10 +271,11 @@ int isc_relay_run(struct isc_relay *r, int pidfd, isc_error **err)
 		if (p[0].revents)
 			break; /* the process exited */
 	}
-	/* what the process wrote before it exited */
-	for (int i = 1; i < 3; i++)
-		while (r->from_child[i] >= 0 && copy_out(r, i, caller_ok))
-			;
+	/* what the process wrote before it exited, and no more */
+	for (int i = 1; i < 3; i++) {
+		drain_out(r, i, caller_ok);
+		isc_closep(&r->from_child[i]);
+	}
 	isc_closep(&r->to_child);
 	sigaction(SIGPIPE, &old, NULL);
 	return ret;

@@ -74,6 +74,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -104,6 +105,7 @@
 #define BACKOFF_MAX_MS 30000
 #define BACKOFF_RESET_NS (10ULL * 1000000000ULL)
 #define FIFO_SIZE (1 << 20)
+#define LOG_DRAIN_BUDGET (64 * 1024) /* bytes read from one FIFO per wakeup */
 #define MS 1000000ULL
 
 /* ---- iscd's own log -------------------------------------------------------------- */
@@ -396,18 +398,28 @@ static void log_line(struct svc *s, const char *stream, const char *line, size_t
 		log_rotate(s);
 }
 
-/* Read what the FIFO holds; complete lines (and 16 KiB without a newline)
- * go to container.log.  flush: the partial rest too (the container ended). */
+/* Read from the FIFO, at most LOG_DRAIN_BUDGET bytes per wakeup (the
+ * epoll is level-triggered: the rest is read at a later turn of the loop,
+ * after the other fds had theirs), so a service that writes faster than
+ * iscd logs cannot hold the single-threaded loop; complete lines (and
+ * 16 KiB without a newline) go to container.log.  flush (the container
+ * ended): what the FIFO holds at this moment, and the partial rest too. */
 static void log_drain(struct svc *s, struct logstream *ls, bool flush)
 {
 	if (ls->fd < 0)
 		return;
-	for (;;) {
-		ssize_t r = read(ls->fd, ls->buf + ls->len, sizeof(ls->buf) - ls->len);
+	size_t budget = LOG_DRAIN_BUDGET;
+	int avail = 0;
+	if (flush && ioctl(ls->fd, FIONREAD, &avail) == 0)
+		budget = (size_t)avail;
+	while (budget > 0) {
+		size_t room = sizeof(ls->buf) - ls->len;
+		ssize_t r = read(ls->fd, ls->buf + ls->len, room < budget ? room : budget);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
+		budget -= (size_t)r;
 		ls->len += (size_t)r;
 		size_t start = 0;
 		for (size_t i = 0; i < ls->len; i++)

@@ -675,3 +675,31 @@ def test_network_verbs_on_a_host_without_network(host):
     assert kids == []
     host.isc("rm", "-f", "--purge", "svc-nonet", check=True)
     _assert_nothing_left(host, "svc-nonet")
+
+
+def test_flooding_service_does_not_starve_iscd(host):
+    """A service that writes faster than iscd logs (review F4: the FIFO was
+    read until empty, which it never is): iscd still answers every verb,
+    the stop of that service included, and the log stays JSON lines."""
+    name = "svc-flood"
+    host.run_d(name, "--restart", "no", "busybox", "sh", "-c",
+               "yes AAAA & yes BBB >&2 & yes C & yes D >&2 & wait")
+    try:
+        log = os.path.join(host.root, "containers", name, "logs", "container.log")
+        wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, timeout=60, what="flood logged")
+        for _ in range(3):
+            assert host.ps()[name]["state"] == "running"  # isc's own 60 s timeout bounds each
+        r = host.isc("stop", "-t", "2", name, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert host.status(name)["state"] == "stopped"
+        streams = {}
+        for path in [log] + [log + ".%d" % i for i in range(1, 10) if os.path.exists(log + ".%d" % i)]:
+            with open(path) as f:
+                for line in f:
+                    rec = json.loads(line)  # every record whole: no line cut by the budget
+                    streams.setdefault(rec["stream"], set()).add(rec["line"])
+        assert "AAAA" in streams["stdout"] and "C" in streams["stdout"], sorted(streams)
+        assert "BBB" in streams["stderr"] and "D" in streams["stderr"], sorted(streams)
+    finally:
+        host.isc("rm", "-f", "--purge", name, timeout=120)
+    _assert_nothing_left(host, name)

@@ -369,3 +369,23 @@ def test_no_terminal_passed_as_it_is(runtime, bundle):
     out = runtime.run_ok(b)
     info, fds = tty_info(probe_lines(out))
     assert fds == {0: "/dev/null", 1: b.out_path, 2: b.err_path}
+
+
+@pytest.mark.isc_only
+def test_relay_ends_while_a_left_child_floods(runtime, busybox_bundle, term):
+    """Children left behind that keep writing (the pipe never empties): the
+    exec still ends when its own process exits, with its exit status and
+    all it wrote before it exited (review F2: the relay read "until EAGAIN"
+    and never returned)."""
+    b = busybox_bundle("/bin/sleep", "600")
+    _running(runtime, b)
+    script = ("echo marker-start; for i in 1 2 3 4 5 6; do yes >&2 & done; "
+              "sleep 1; echo marker-before-exit; exit 7")
+    try:
+        rc, out = term.run(_rt(runtime, "exec", b.id, "/bin/sh", "-c", script), timeout=60)
+    finally:
+        # the writers live on in the container until it is deleted
+        subprocess.run(_rt(runtime, "delete", "--force", b.id), timeout=60)
+    assert rc == 7
+    assert out.startswith(b"marker-start"), out[:200]
+    assert b"marker-before-exit" in out, out[-200:]
