@@ -351,7 +351,7 @@ def test_iscd_kill9_readopts(host):
     (["--name", "bad-5", "--scratch-size", "1k", "busybox"], 2,
      "run: --scratch-size: 1k is outside 1m..1024g: Invalid argument"),
     (["--name", "bad-6", "-v", "/nonexistent-isc-src:/data", "busybox"], 2,
-     "run: -v: volume source /nonexistent-isc-src:/data: No such file or directory"),
+     "run: -v /nonexistent-isc-src: No such file or directory"),
     (["--name", "bad/7", "busybox"], 2,
      "run: --name: \"bad/7\": only letters, digits, '_', '.' and '-' are allowed: Invalid argument"),
     (["--name", "bad-8", "--cap-add", "NOT_A_CAP", "busybox"], 2,
