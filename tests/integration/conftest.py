@@ -36,37 +36,10 @@ MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 ROOTFS_DIRS = ["bin", "proc", "sys", "dev", "tmp", "etc", "run", "root", "mnt"]
 
 
-def root_netns_snapshot():
-    """What the suite must never change in the machine's own network
-    namespace: its ruleset, its links (with addresses and routes), its
-    forwarding and bridge-netfilter sysctls.  Read-only."""
-    def run(*cmd):
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        return r.stdout if r.returncode == 0 else "(%s failed: %s)" % (cmd[0], r.stderr.strip())
-
-    def sysctl(name):
-        try:
-            with open("/proc/sys/" + name) as f:
-                return f.read().strip()
-        except OSError as e:
-            return "(%s)" % e.strerror
-    return {
-        "ruleset": run("nft", "list", "ruleset"),
-        "links": sorted(l.split(":")[1].strip().split("@")[0]
-                        for l in run("ip", "-o", "link").splitlines() if ":" in l),
-        "addrs": run("ip", "-o", "addr"),
-        "routes": run("ip", "route"),
-        "ip_forward": sysctl("net/ipv4/ip_forward"),
-        "bridge_nf": sysctl("net/bridge/bridge-nf-call-iptables"),
-    }
-
-
-ROOT_NETNS_BASELINE = None
-
-
 def pytest_configure(config):
-    global ROOT_NETNS_BASELINE
-    ROOT_NETNS_BASELINE = root_netns_snapshot()
+    # kept in helpers: tests/integration/attacks has a conftest of its own,
+    # so `import conftest` may name either
+    helpers.ROOT_NETNS_BASELINE = helpers.root_netns_snapshot()
     config.addinivalue_line(
         "markers", "isc_only: checks isc-specific behaviour; skipped for other runtimes")
     config.addinivalue_line(

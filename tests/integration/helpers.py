@@ -370,3 +370,32 @@ def assert_scratch_ciphertext(rec, *secrets):
     for s in secrets:
         assert s.encode() not in raw, "plaintext on the backing store: %s" % s
     return raw
+
+
+def root_netns_snapshot():
+    """What the suite must never change in the machine's own network
+    namespace: its ruleset, its links (with addresses and routes), its
+    forwarding and bridge-netfilter sysctls.  Read-only."""
+    def run(*cmd):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        return r.stdout if r.returncode == 0 else "(%s failed: %s)" % (cmd[0], r.stderr.strip())
+
+    def sysctl(name):
+        try:
+            with open("/proc/sys/" + name) as f:
+                return f.read().strip()
+        except OSError as e:
+            return "(%s)" % e.strerror
+    return {
+        "ruleset": run("nft", "list", "ruleset"),
+        "links": sorted(l.split(":")[1].strip().split("@")[0]
+                        for l in run("ip", "-o", "link").splitlines() if ":" in l),
+        "addrs": run("ip", "-o", "addr"),
+        "routes": run("ip", "route"),
+        "ip_forward": sysctl("net/ipv4/ip_forward"),
+        "bridge_nf": sysctl("net/bridge/bridge-nf-call-iptables"),
+    }
+
+
+# taken once when the suite starts (conftest.pytest_configure)
+ROOT_NETNS_BASELINE = None

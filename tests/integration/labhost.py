@@ -95,11 +95,18 @@ def mounts_under(path):
     return out
 
 
+SEALED_EXE = "/memfd:isc-sealed-exe"  # iscd re-executed from a sealed copy (exeseal.c)
+
+
 def pid_is_iscd(pid):
     try:
         exe = os.readlink("/proc/%d/exe" % pid)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv0 = f.read().split(b"\0")[0].decode(errors="replace")
     except OSError:
         return False
+    if exe.startswith(SEALED_EXE):
+        return os.path.basename(argv0) == "iscd"
     return os.path.basename(exe.replace(" (deleted)", "")) == "iscd"
 
 

@@ -39,7 +39,6 @@ import uuid
 import pytest
 
 import clients
-import conftest
 import helpers
 
 pytestmark = pytest.mark.skipif(
@@ -65,7 +64,7 @@ def _netns_diff(before, after):
 def dockerd():
     if os.geteuid() != 0:
         pytest.skip("docker tests need root")
-    before = conftest.root_netns_snapshot()
+    before = helpers.root_netns_snapshot()
     d = clients.Dockerd(clients.isc_path())
     d.netns_before = before
     problems = []
@@ -76,7 +75,7 @@ def dockerd():
     finally:
         problems = d.stop()
     assert not problems, "dockerd teardown: %s" % problems
-    changed = _netns_diff(before, conftest.root_netns_snapshot())
+    changed = _netns_diff(before, helpers.root_netns_snapshot())
     assert not changed, "the machine's network changed: %s" % changed
 
 
@@ -180,7 +179,7 @@ def test_dockerd_in_its_own_network_namespace(dockerd):
             if open("/proc/%d/comm" % p).read().strip() == "containerd"]
     assert len(ctrd) == 1, ctrd
     assert os.stat("/proc/%d/ns/net" % ctrd[0]).st_ino == ns
-    changed = _netns_diff(dockerd.netns_before, conftest.root_netns_snapshot())
+    changed = _netns_diff(dockerd.netns_before, helpers.root_netns_snapshot())
     assert not changed, "the machine's network changed: %s" % changed
 
 
