@@ -21,7 +21,7 @@ packages=(
   # lab traffic and syslog delivery checks, network throughput bench
   curl rsyslog iperf3 conntrack
   # the runtimes we compare against in bench/
-  crun runc bubblewrap
+  crun runc bubblewrap python3-seccomp
   # real clients of the runtime (tests/integration/test_podman.py,
   # test_containerd.py): podman 4.3 drives it through conmon, containerd
   # 1.6 (ctr, containerd-shim-runc-v2) through the runc v2 shim.  Without
