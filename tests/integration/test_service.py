@@ -687,7 +687,16 @@ def test_flooding_service_does_not_starve_iscd(host):
                "yes AAAA & yes BBB >&2 & yes C & yes D >&2 & wait")
     try:
         log = os.path.join(host.root, "containers", name, "logs", "container.log")
-        wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, timeout=60, what="flood logged")
+        def both_streams_logged():
+            seen = set()
+            if os.path.exists(log):
+                with open(log, errors="replace") as f:
+                    for line in f:
+                        if line.endswith("\n"):
+                            seen.add(json.loads(line).get("stream"))
+            return {"stdout", "stderr"} <= seen
+        # a condition, not a time: under load the writers start late
+        wait_for(both_streams_logged, timeout=120, what="both of the flood's streams logged")
         for _ in range(3):
             assert host.ps()[name]["state"] == "running"  # isc's own 60 s timeout bounds each
         r = host.isc("stop", "-t", "2", name, timeout=60)
