@@ -27,6 +27,7 @@
 #include "lab.h"
 #include "net.h"
 #include "plan.h"
+#include "relay.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -287,73 +288,58 @@ static void tty_restore(struct raw_tty *t)
 	t->saved = false;
 }
 
-static void copy_winsize(int from, int to)
+/* A fatal signal of isc while the terminal is raw restores it first
+ * (review 2, N1: a SIGTERM from another terminal left the operator's raw). */
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static struct raw_tty *raw_now;
+
+static void restore_and_die(int sig)
 {
-	struct winsize ws;
-	if (ioctl(from, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
-		(void)ioctl(to, TIOCSWINSZ, &ws);
+	if (raw_now && raw_now->saved)
+		(void)tcsetattr(raw_now->fd, TCSANOW, &raw_now->old);
+	raise(sig); /* SA_RESETHAND: the default action once this returns */
 }
 
-/* Write all of buf to a (blocking) fd; false when it is gone. */
-static bool put(int fd, const char *buf, size_t n)
+static void fatal_restore(struct raw_tty *t, struct sigaction old[4])
 {
-	return isc_write_all(fd, buf, n) == 0;
+	struct sigaction sa = { .sa_handler = restore_and_die, .sa_flags = SA_RESETHAND };
+	sigemptyset(&sa.sa_mask);
+	raw_now = t;
+	for (size_t i = 0; i < 4; i++)
+		sigaction(fatal_signals[i], &sa, &old[i]);
+}
+
+static void fatal_restore_off(const struct sigaction old[4])
+{
+	for (size_t i = 0; i < 4; i++)
+		sigaction(fatal_signals[i], &old[i], NULL);
+	raw_now = NULL;
 }
 
 /* Relay between the caller's stdin/stdout and the pty master until the
- * exec'ing child (which waits for CMD) is gone and the master is drained. */
-static void relay(int master, int child_pidfd, bool interactive)
+ * exec'ing child (which waits for CMD) is gone, then what the master still
+ * holds, bounded (relay.c: the same loop as without -t). */
+static void relay_tty(int master, int child_pidfd, bool interactive)
 {
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGWINCH);
-	cleanup_close int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	bool in_open = interactive, child_done = false;
-	int term = isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO;
-	char buf[16384];
-	copy_winsize(term, master);
-	for (;;) {
-		struct pollfd p[4] = {
-			{ .fd = master, .events = POLLIN },
-			{ .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
-			{ .fd = child_done ? -1 : child_pidfd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-		};
-		/* once CMD is gone, only drain what the master still holds */
-		int r = poll(p, 4, child_done ? 100 : -1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		if (r == 0 && child_done)
-			return;
-		if (p[0].revents) {
-			ssize_t n = read(master, buf, sizeof(buf));
-			if (n > 0) {
-				if (!put(STDOUT_FILENO, buf, (size_t)n))
-					return;
-			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				return; /* EIO: every slave fd closed */
-			}
-		}
-		if (p[1].revents) {
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n > 0) {
-				if (!put(master, buf, (size_t)n))
-					return;
-			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				in_open = false;
-			}
-		}
-		if (p[2].revents)
-			child_done = true;
-		if (p[3].revents) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				;
-			copy_winsize(term, master);
-		}
+	struct raw_tty t = { .saved = false };
+	struct sigaction old[4];
+	fatal_restore(&t, old);
+	if (interactive)
+		tty_raw(&t, STDIN_FILENO);
+	struct isc_relay r = ISC_RELAY_INIT;
+	cleanup_error isc_error *err = NULL;
+	if (child_pidfd < 0) {
+		isc_error_set(&err, errno, "exec -t: pidfd_open");
+		close(master);
+	} else if (isc_relay_pty(&r, master, interactive, &err) == 0) { /* takes master */
+		(void)isc_relay_run(&r, child_pidfd, &err);
+	}
+	isc_relay_clear(&r);
+	tty_restore(&t);
+	fatal_restore_off(old);
+	if (err) {
+		char buf[512];
+		fprintf(stderr, "isc exec: %s\n", isc_error_text(err, buf, sizeof(buf)));
 	}
 }
 
@@ -412,11 +398,8 @@ static int exec_tty(const struct isc_context *ctx, struct isc_exec_opts *o, bool
 	rmdir(dir);
 	dir[0] = '\0';
 	if (master >= 0) {
-		struct raw_tty t = { .saved = false };
-		if (interactive)
-			tty_raw(&t, STDIN_FILENO);
-		relay(master, child_fd, interactive);
-		tty_restore(&t);
+		relay_tty(master, child_fd, interactive);
+		master = -1; /* the relay's */
 	}
 	int ws = 0;
 	while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
@@ -530,6 +513,10 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	 * itself (exec.c) for a container with an audit identity; isc exec
 	 * fails closed when the login record cannot be written. */
 	o.audit_required = true;
+	/* isc's own client: the container gets pipes this process copies
+	 * through, never one of the operator's fds (a file behind `>> log`
+	 * could be reopened, rewritten, chmod'ed; relay.h) */
+	o.relay_all = true;
 
 	/* A container that could write our binary (no user namespace: --userns
 	 * host) is entered from a sealed copy of it: re-executed now, before

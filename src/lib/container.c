@@ -1237,7 +1237,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	if (isc_rootfs_guard_record(&args.guard, err) < 0)
 		goto out;
 	/* process.terminal: the init's stdio is its own terminal */
-	if (!spec->process.terminal && isc_relay_prepare(relay, foreground, err) < 0)
+	if (!spec->process.terminal && isc_relay_prepare(relay, foreground ? ISC_RELAY_FOREGROUND : ISC_RELAY_DETACHED, err) < 0)
 		goto out;
 	/* staged when a namespace is joined, for a time namespace, and for an
 	 * audit identity (set before the user namespace exists) */

@@ -16,7 +16,8 @@
  * The caller's terminal never reaches the process (relay.h): without
  *   --tty, a terminal on the runtime's stdio is replaced by a pipe the
  *   runtime copies through (or /dev/null with --detach), before the stage
- *   runs anything.
+ *   runs anything; so is a host object (a file, a device) in the
+ *   foreground, and for isc exec (relay_all) every fd.
  */
 #include "exec.h"
 
@@ -607,7 +608,8 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	if (a.audit_id && session_login(&sess, o, &p, err) < 0)
 		goto out;
 	/* with --tty the process's stdio is its own terminal */
-	if (!p.terminal && isc_relay_prepare(&relay, !o->detach, err) < 0)
+	enum isc_relay_mode mode = o->detach ? ISC_RELAY_DETACHED : o->relay_all ? ISC_RELAY_ALL : ISC_RELAY_FOREGROUND;
+	if (!p.terminal && isc_relay_prepare(&relay, mode, err) < 0)
 		goto out;
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);

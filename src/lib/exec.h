@@ -33,6 +33,8 @@ struct isc_exec_opts {
 	int preserve_fds;
 	bool audit_required;        /* org.isc.audit.id: fail when the login record cannot be
 				     * written (isc exec); else warn (isc-runtime exec) */
+	bool relay_all;             /* every fd 0..2 relayed, never one of the caller's (isc exec;
+				     * relay.h) */
 };
 
 /* Without detach: wait and store the exit status (128 + signal for a
