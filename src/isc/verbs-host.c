@@ -62,7 +62,7 @@ static const char exec_usage[] =
 	"Run CMD in the container of the service NAME; exits with CMD's status\n"
 	"(128+N when killed by signal N).\n"
 	"\n"
-	"  -i, --interactive   pass stdin (otherwise CMD reads /dev/null)\n"
+	"  -i, --interactive   pass stdin (otherwise CMD reads an empty pipe)\n"
 	"  -t, --tty           give CMD a terminal\n"
 	"  -u, --user UID[:GID]  run as this user of the container\n"
 	"  -e, --env K=V       add to the environment\n"
