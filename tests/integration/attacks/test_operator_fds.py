@@ -29,12 +29,13 @@ import select
 import signal
 import stat
 import subprocess
+import tempfile
 import termios
 
 import pytest
 
 import helpers
-from labhost import ISC
+from labhost import ISC, ISCD, lab_host  # noqa: F401  (fixture)
 from operator_tty import OperatorTerminal
 
 pytestmark = pytest.mark.isc_only  # isc's own client (isc exec)
@@ -233,3 +234,38 @@ def test_isc_exec_tty_sigterm_restores_the_terminal(runtime, busybox_bundle):
             p.kill()
             p.wait()
         term.close()
+
+
+# ---- through a lab: isc run --userns host (the container's root is the host's) ----
+
+LAB_ATTACK = r"""
+echo out-1
+echo "fd0: $(stat -L -c %F /proc/self/fd/0)" >&2
+if [ -f /proc/self/fd/1 ]; then echo "read: $(cat /proc/self/fd/1)" >&2
+else echo "read: not the file: $(stat -L -c %F /proc/self/fd/1)" >&2; fi
+chmod 6755 /proc/self/fd/1 2>/dev/null
+echo out-2
+exit 6
+"""
+
+
+def test_isc_exec_in_a_lab_userns_host(lab_host):
+    """The deployment path: a service of `isc run --userns host` (isc's
+    profile and Landlock), `isc --lab L exec web CMD >> file`."""
+    lab = lab_host
+    lab.isc("run", "-d", "--name", "web", "--userns", "host", "busybox", "sleep", "100000", timeout=60)
+    env = dict(os.environ, ISC_ISCD=ISCD)
+    env.pop("ISC_LAB", None)
+    with tempfile.TemporaryDirectory(prefix="isc-ops-") as d:
+        log = os.path.join(d, "ops.log")
+        with open(log, "wb") as f:
+            f.write(OLD)
+        os.chmod(log, 0o600)
+        with open(log, "ab") as out:
+            r = subprocess.run([ISC, "--lab", lab.name, "exec", "web", "sh", "-c", LAB_ATTACK],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, env=env, timeout=60)
+        assert r.returncode == 6, r.stderr
+        assert r.stderr == b"fd0: fifo\nread: not the file: fifo\n", r.stderr
+        with open(log, "rb") as f:
+            assert f.read() == OLD + b"out-1\nout-2\n"
+        assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
