@@ -244,6 +244,9 @@ unit_tests build-asan "unit tests under ASan+UBSan"
 step "static analysis (clang-tidy, cppcheck)"
 scripts/lint.sh || failed "static analysis"
 
+step "mutants: every patch applies, every test it names exists (scripts/mutants.sh runs them)"
+scripts/mutants.sh --check || failed "mutants --check"
+
 step "fuzzing smoke run"
 scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-10}" || failed "fuzzing"
 
