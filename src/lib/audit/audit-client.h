@@ -7,6 +7,9 @@
  * pid, uid; and the kernel's loginuid and session of that pid), so records
  * say who acted; what the client sends is only what and where.
  *
+ * The session side: the transport and the records (admin, login, logout);
+ * the host side (collector start, registration, ids) is collector.h.
+ *
  * Every function here fails, never silently, when the collector is not
  * running: "isc-auditd is not running (RUN/collector.sock)". */
 #ifndef ISC_AUDIT_CLIENT_H
@@ -14,7 +17,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_AUDIT_RUN_DIR "/run/isc/audit"
 
@@ -24,31 +27,6 @@ const char *isc_audit_run_dir(void);
 /* One request, one reply ({"ok":true,...} or the collector's error, which
  * is returned as an error). */
 int isc_audit_request(json_t *req, json_t **reply, isc_error **err);
-
-/* ---- host lifecycle: isc init / isc deinit ---- */
-/* Start the collector unless it runs: `auditd` is the isc-auditd binary (NULL:
- * next to the running program, then PATH); returns once it answers. */
-int isc_audit_collector_start(const char *auditd, isc_error **err);
-/* Register a state root: it gets an audit-id range (R/audit/range.json) and
- * a trail (R/audit).  When the trail is new, *verify_key receives k_0 (64
- * hex digits) to print once; otherwise NULL.  Idempotent. */
-struct isc_trail_options;
-/* o: the new trail's epoch, rotation and retention (NULL or 0 fields: the
- * defaults); ignored when the trail exists. */
-int isc_audit_host_register(const char *root, const struct isc_trail_options *o, char **verify_key,
-			    isc_error **err);
-/* Give the range back (the trail stays until the root is removed);
- * *remaining: how many hosts are still registered. */
-int isc_audit_host_unregister(const char *root, unsigned *remaining, isc_error **err);
-/* Stop the collector; it restores the kernel audit state it found. */
-int isc_audit_collector_stop(isc_error **err);
-
-/* ---- container audit ids (iscd) ---- */
-/* The id of container `name` of host `root`: the one it has, or the lowest
- * free one in the host's range (R/audit/ids.json, under a lock).  Ids
- * outside the host's current range (it moved, audit-id.h) are dropped. */
-int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_error **err);
-int isc_audit_id_release(const char *root, const char *name, isc_error **err);
 
 /* ---- records ---- */
 /* An administrative action of an isc command that changes state:

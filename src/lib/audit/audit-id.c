@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * org.isc.audit.id: parse the annotation and set the loginuid; the check of
  * the machine's users against the container range (audit-id.h). */
-#include "audit-id.h"
+#include "audit/audit-id.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 int isc_audit_id_parse(const char *value, uint32_t *auid, isc_error **err)
 {

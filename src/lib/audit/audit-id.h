@@ -16,7 +16,7 @@
 #define ISC_AUDIT_ID_H
 
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 /* Container audit ids live in [ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX]; the
  * kernel rules of isc-auditd match exactly this range.  No login may have
@@ -32,6 +32,12 @@
 /* each registered host (state root) gets a block of this many ids */
 #define ISC_AUDIT_RANGE 65536u
 #define ISC_AUDIT_HOSTS ((ISC_AUDIT_ID_MAX - ISC_AUDIT_ID_MIN + 1u) / ISC_AUDIT_RANGE)
+
+/* The machine-wide user-namespace id ranges of services, [FIRST, END): the
+ * table is the host's (host/idrange-internal.h); isc-auditd accepts session
+ * records from their roots, so the bounds live here, below both. */
+#define ISC_IDRANGE_FIRST 0x40000000u
+#define ISC_IDRANGE_END 0x70000000u
 
 /* The annotation's value: a decimal auid in the container range, nothing
  * else (no sign, no spaces, no leading zeros). */

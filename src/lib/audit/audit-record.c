@@ -2,15 +2,15 @@
  * Kernel audit record text -> JSON events (audit-record.h).  Everything here
  * reads untrusted text (what a container ran): bounds checked, no system
  * calls, fuzzed. */
-#include "audit-record.h"
+#include "audit/audit-record.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "audit-id.h"
-#include "util.h"
+#include "audit/audit-id.h"
+#include "base/util.h"
 
 #define ASM_SLOTS 64
 #define ASM_MAX_RECORDS 32

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_AUDIT_SYSCALL 1300
 #define ISC_AUDIT_PATH 1302

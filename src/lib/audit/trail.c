@@ -2,7 +2,7 @@
  * The tamper-evident audit trail (trail.h, docs/audit.md): an append-only
  * JSON-lines file, a SHA-256 hash chain over the records and forward-secure
  * sealing with a key that evolves every epoch. */
-#include "trail.h"
+#include "audit/trail.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define STATE_NAME "seal.state"
 #define TRAIL_NAME "trail.jsonl"

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_TRAIL_KEY_HEX 65 /* 64 hex digits + NUL */
 

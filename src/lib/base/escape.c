@@ -5,13 +5,13 @@
  * above U+10FFFF, no cut sequence) and one list of the characters that are
  * valid but must not reach a terminal as they are; the text form and the
  * JSON form only differ in how they write an escape. */
-#include "escape.h"
+#include "base/escape.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* The length of the valid UTF-8 sequence at s (1..4) and its code point,
  * or 0 when s[0] does not start one. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "log.h"
+#include "base/log.h"
 
-#include "escape.h"
-#include "util.h"
+#include "base/escape.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

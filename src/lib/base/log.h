@@ -6,7 +6,7 @@
 #define ISC_LOG_H
 
 #include <stdbool.h>
-#include "error.h"
+#include "base/error.h"
 
 enum isc_log_level { ISC_LOG_ERROR, ISC_LOG_WARNING, ISC_LOG_INFO, ISC_LOG_DEBUG };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * SHA-256 as specified in FIPS 180-4, section 6.2. */
-#include "sha256.h"
+#include "base/sha256.h"
 
 #include <string.h>
 

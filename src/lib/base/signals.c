@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * Signal names for `isc-runtime kill` and process.* settings: "TERM",
  * "SIGTERM", "term", "15", "RTMIN+3", "SIGRTMAX-2". */
-#include "signals.h"
+#include "base/signals.h"
 
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct signal_name {
 	const char *name;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "sync.h"
-#include "util.h"
+#include "base/sync.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <string.h>

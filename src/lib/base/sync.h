@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 enum isc_sync_type {
 	ISC_SYNC_ERROR = 1,     /* payload: message; errnum in `value` */

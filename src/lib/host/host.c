@@ -17,11 +17,11 @@
  *
  * deinit undoes it: services and iscd, mounts under R, the network, audit
  * (call site), the unit, the id ranges of R, then R itself. */
-#include "host.h"
+#include "host/host.h"
 
-#include "audit-client.h"
-#include "audit-id.h"
-#include "trail.h"
+#include "audit/collector.h"
+#include "audit/audit-id.h"
+#include "audit/trail.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,13 +41,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "ctl.h"
-#include "idmap.h"
-#include "image.h"
-#include "ipam.h"
-#include "net.h"
-#include "util.h"
+#include "runtime/container.h"
+#include "iscd/protocol.h"
+#include "host/idmap.h"
+#include "image/image.h"
+#include "net/ipam.h"
+#include "net/net.h"
+#include "base/util.h"
 
 #define HOST_JSON "host.json"
 #define ISCD_WAIT_MS 5000

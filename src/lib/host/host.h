@@ -20,7 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_HOST_ROOT "/var/lib/isc"
 #define ISC_DEFAULT_SUBNET "10.213.0.0/16"

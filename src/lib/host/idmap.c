@@ -8,7 +8,7 @@
  * CLONE_NEWUSER, we write its maps and keep /proc/CHILD/ns/user open),
  * open_tree(CLONE) of the source, mount_setattr(IDMAP + the flags), then
  * move_mount to the destination. */
-#include "idmap.h"
+#include "host/idmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Debian 12's glibc has the calls; define what an older header may lack. */
 #ifndef MOUNT_ATTR_IDMAP

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_IDRANGE_SIZE 65536u
 

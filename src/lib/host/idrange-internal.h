@@ -14,11 +14,10 @@
 
 #include <jansson.h>
 #include <stdint.h>
-#include "error.h"
-#include "idmap.h"
+#include "audit/audit-id.h" /* ISC_IDRANGE_FIRST, ISC_IDRANGE_END */
+#include "base/error.h"
+#include "host/idmap.h"
 
-#define ISC_IDRANGE_FIRST 0x40000000u
-#define ISC_IDRANGE_END 0x70000000u
 #define ISC_IDRANGE_SLOTS ((ISC_IDRANGE_END - ISC_IDRANGE_FIRST) / ISC_IDRANGE_SIZE)
 
 /* The range of (root, name) in table (an object as above; "ranges" is

@@ -5,7 +5,7 @@
  * root's own content (host deinit keeps it, see host.c) and is changed only
  * under an exclusive flock of its lock file.  Layout and region:
  * idrange-internal.h. */
-#include "idrange-internal.h"
+#include "host/idrange-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit-id.h"
-#include "util.h"
+#include "audit/audit-id.h"
+#include "base/util.h"
 
 /* The container audit ids (loginuids) lie above every id a user namespace
  * of isc maps: a container's own ids are never mistaken for an audit id. */

@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "lab.h"
-#include "netlink.h"
-#include "util.h"
+#include "host/host.h"
+#include "host/lab.h"
+#include "net/netlink.h"
+#include "base/util.h"
 
 #define NETNS_DIR "/run/netns"
 #define LAB_OUTSIDE_LINK "ext0"

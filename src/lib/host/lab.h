@@ -14,7 +14,7 @@
 #define ISC_LAB_H
 
 #include <stdbool.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_LAB_UPLINK "uplink0"
 #define ISC_LAB_HOST_ADDR "192.0.2.2"

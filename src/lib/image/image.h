@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_IMAGE_ID_LEN 64 /* hex digits of an image id */
 #define ISC_IMAGE_NAME_MAX 128

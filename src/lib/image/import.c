@@ -22,7 +22,7 @@
  * read into memory, checked, and parsed from those bytes; a layer is hashed
  * in each of its two passes and checked at the end of each, so a blob
  * replaced or rewritten after a check is never imported unchecked. */
-#include "image.h"
+#include "image/image.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -40,8 +40,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define COPY_BUF (256 * 1024)
 

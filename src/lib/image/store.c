@@ -3,7 +3,7 @@
  * store layout, seal (immutable flags + snapshot), verify, quick check,
  * list and remove.  Import is in image-import.c.  docs/images.md has the
  * reasoning. */
-#include "image.h"
+#include "image/image.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define SNAPSHOT_MAGIC "isc-snapshot 1"
 

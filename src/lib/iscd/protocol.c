@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * The control protocol (ctl.h): both sides. */
-#include "ctl.h"
+#include "iscd/protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static int socket_addr(const char *root, struct sockaddr_un *sa, isc_error **err)
 {

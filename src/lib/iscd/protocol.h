@@ -18,7 +18,7 @@
 #define ISC_CTL_H
 
 #include <jansson.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_CTL_MAX_MSG (1u << 20)
 #define ISC_CTL_SOCKET "iscd.sock"

@@ -61,7 +61,7 @@
  *   plan's ports, every exit unexposes them.  Allowed flows and policies
  *   live in R/net (net.c).
  */
-#include "supervise.h"
+#include "iscd/supervise.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -87,19 +87,19 @@
 
 #include <jansson.h>
 
-#include "audit-client.h"
-#include "container.h"
-#include "ctl.h"
-#include "firewall.h"
-#include "host.h"
-#include "idmap.h"
-#include "image.h"
-#include "net.h"
-#include "pktlog.h"
-#include "plan.h"
-#include "state.h"
-#include "util.h"
-#include "volume.h"
+#include "audit/collector.h"
+#include "runtime/container.h"
+#include "iscd/protocol.h"
+#include "net/firewall.h"
+#include "host/host.h"
+#include "host/idmap.h"
+#include "image/image.h"
+#include "net/net.h"
+#include "net/pktlog.h"
+#include "plan/plan.h"
+#include "runtime/state.h"
+#include "base/util.h"
+#include "plan/volume.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000

@@ -6,7 +6,7 @@
 #define ISC_SUPERVISE_H
 
 #include <stdbool.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_LOG_ROTATE_SIZE (10u << 20) /* container.log rotates at 10 MiB */
 #define ISC_LOG_KEEP 3                   /* container.log, .1, .2 */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * Capabilities: the name table, and the five sets applied in the init with
  * prctl(2) and a raw capset(2) (no libcap). */
-#include "caps.h"
+#include "kernel/caps.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Indexed by capability number (include/uapi/linux/capability.h). */
 static const char *const cap_names[] = {

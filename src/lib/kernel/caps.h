@@ -4,8 +4,8 @@
 #define ISC_CAPS_H
 
 #include <stdint.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 /* "CAP_SYS_ADMIN" -> 21; -1 when unknown.  The table covers every
  * capability Linux defines (up to CAP_CHECKPOINT_RESTORE = 40). */

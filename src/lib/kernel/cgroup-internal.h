@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "cgroup.h"
+#include "kernel/cgroup.h"
 
 /* Controllers as bits, in the kernel's subsystem order. */
 enum {

@@ -2,7 +2,7 @@
  * cgroup v1: resource files of one hierarchy's group, cpuset inheritance
  * for new groups, and the freezer.  Only fields that were given are
  * written; every error names the file. */
-#include "cgroup-internal.h"
+#include "kernel/cgroup-internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void fmt_i64(char *buf, size_t len, int64_t v)
 {

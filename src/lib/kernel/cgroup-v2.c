@@ -7,7 +7,7 @@
  * BPF_PROG_TYPE_CGROUP_DEVICE program, which isc does not load yet, so
  * linux.resources.devices is not enforced on v2 (a user namespace and the
  * capability set are what keep device nodes away there). */
-#include "cgroup-internal.h"
+#include "kernel/cgroup-internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "base/util.h"
 
 uint64_t isc_cg_shares_to_weight(uint64_t shares)
 {

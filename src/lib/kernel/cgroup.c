@@ -57,7 +57,7 @@
  *   {"mode":"hybrid","groups":[["pids","/sys/fs/cgroup/pids/isc-x",1],...]}
  * with the controllers of the hierarchy ("cgroup2" for the unified group),
  * the leaf directory and the number of directories isc made. */
-#include "cgroup-internal.h"
+#include "kernel/cgroup-internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,7 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270

@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 enum isc_cgroup_mode {
 	ISC_CGROUP_V1 = 1,

@@ -7,8 +7,8 @@
  * namespace); inside a user namespace mknod is refused by the kernel, so the
  * host's node is bind-mounted onto an empty file instead (the kernel checks
  * device access against the host node, which is what we want). */
-#include "rootfs-internal.h"
-#include "util.h"
+#include "kernel/rootfs-internal.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

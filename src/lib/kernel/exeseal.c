@@ -42,7 +42,7 @@
  * its read-only flag; an overlay without an upper layer has nothing
  * writable below it, and the seals of a memfd cannot be removed by
  * anyone (runc 1.2 made the same two choices, in the same order). */
-#include "exeseal.h"
+#include "kernel/exeseal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +60,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U

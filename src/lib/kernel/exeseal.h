@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 /* This process runs from a view of its binary nobody can write: a memfd
  * with every write seal, or a read-only overlay. */

@@ -2,7 +2,7 @@
  * org.isc.landlock (landlock.h).  Debian 12's <linux/landlock.h> stops at
  * ABI 2/3; the later fields and flags are defined here, and the ruleset
  * attribute is sized by the running kernel's ABI. */
-#include "landlock.h"
+#include "kernel/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_LANDLOCK_ANNOTATION "org.isc.landlock"
 #define ISC_LANDLOCK_MAX 64u

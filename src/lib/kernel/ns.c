@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "ns.h"
-#include "util.h"
+#include "kernel/ns.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 struct isc_ns_plan {
 	int new_flags;      /* CLONE_NEW* to create */

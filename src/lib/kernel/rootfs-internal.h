@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 /* "/proc/self/fd/N": a mount(2) target that is exactly what fd N resolved to. */
 #define ISC_FDPATH_MAX 48

@@ -24,10 +24,10 @@
  *   run in the runtime's caller's mount namespace (struct isc_rootfs_guard):
  *   create refuses a config without a new mount namespace, and this check
  *   makes the rootfs code fail closed should any path reach it without one. */
-#include "rootfs.h"
-#include "cgroup.h"
-#include "rootfs-internal.h"
-#include "util.h"
+#include "kernel/rootfs.h"
+#include "kernel/cgroup.h"
+#include "kernel/rootfs-internal.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 /* These steps change the mount table of the mount namespace they run in,
  * "/" and its propagation included: they may run only in the namespace the

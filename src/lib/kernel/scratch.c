@@ -6,9 +6,9 @@
  * (2.2 ms warm, 17 ms cold), which runs once per size and state root.  The
  * filesystem has no journal: scratch does not outlive its key, so there is
  * nothing to recover after a crash. */
-#include "scratch.h"
-#include "rootfs-internal.h"
-#include "util.h"
+#include "kernel/scratch.h"
+#include "kernel/rootfs-internal.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -28,8 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 #define ISC_SCRATCH_ANNOTATION "org.isc.scratch"
 #define ISC_SCRATCH_DEFAULT_SIZE (64ULL << 20)

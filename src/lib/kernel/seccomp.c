@@ -29,14 +29,14 @@
  * the JSON again, and exact by construction), the libseccomp version (which
  * changes the code generated and the syscall table), the kernel release
  * and machine, and the format version below. */
-#include "seccomp.h"
+#include "kernel/seccomp.h"
 
 #include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
-#include <isc-libseccomp.h> /* libseccomp: see that file */
+#include <seccomp.h> /* libseccomp (our kernel/seccomp.h is included with its folder) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +47,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sha256.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define CACHE_FORMAT "isc-seccomp-bpf-cache-2" /* 2: binary-tree programs */
 #define CACHE_MAGIC "ISCBPF1" /* with its NUL: 8 bytes */

@@ -8,8 +8,8 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 struct isc_seccomp_filter {
 	struct sock_filter *insns;

@@ -11,7 +11,7 @@
 #define ISC_TERMINAL_H
 
 #include <sys/types.h>
-#include "error.h"
+#include "base/error.h"
 
 /* In every container process, first thing (the init, an exec'd process):
  * a session of its own, so that the caller's terminal is not its

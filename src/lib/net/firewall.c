@@ -38,7 +38,7 @@
  * @src_ok (ifname . MAC . IPv4) and accepted at once; the other sets only
  * serve the rarer frames and say what was wrong.  The bridge family has no
  * conntrack on this kernel: these rules are stateless. */
-#include "firewall.h"
+#include "net/firewall.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,7 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 const struct isc_fw_policy_info isc_fw_policies[] = {
 	{ "ping", ISC_FW_POLICY_PING, "accept ICMP echo requests to the host" },

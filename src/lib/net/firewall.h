@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_FW_TABLE "isc"        /* inet */
 #define ISC_FW_L2_TABLE "isc_l2"  /* bridge */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * IPAM: subnets, addresses and the persistent allocation file (ipam.h). */
-#include "ipam.h"
+#include "net/ipam.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define IPAM_FILE "ipam.json"
 #define IPAM_LOCK "ipam.lock"

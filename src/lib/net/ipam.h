@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
-#include "error.h"
+#include "base/error.h"
 
 struct isc_subnet {
 	uint32_t net;  /* network address, host byte order */

@@ -52,7 +52,7 @@
  *   seconds and then, unless isc_net_confirm() removed confirm.pending,
  *   renames it to confirm.expired and replaces the isc tables with the
  *   saved ones.  rename/unlink of the one file decide atomically who won. */
-#include "net.h"
+#include "net/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,11 +71,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firewall.h"
-#include "host.h"
-#include "ipam.h"
-#include "netlink.h"
-#include "util.h"
+#include "net/firewall.h"
+#include "net/ipam.h"
+#include "net/netlink.h"
+#include "base/util.h"
 
 #define NET_STATE "state.json"
 #define NET_POLICY "policy.json"

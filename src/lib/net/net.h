@@ -30,8 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
-#include "error.h"
-#include "plan.h"
+#include "base/error.h"
+#include "plan/plan.h"
 
 #define ISC_NET_BRIDGE "isc0"
 

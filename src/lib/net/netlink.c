@@ -32,9 +32,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
-#include "netlink.h"
-#include "sync.h"
-#include "util.h"
+#include "net/netlink.h"
+#include "base/sync.h"
+#include "base/util.h"
 
 /* Replies to RTM_GETLINK carry statistics and every attribute of the link:
  * a few KiB; the buffer holds several. */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
-#include "error.h"
+#include "base/error.h"
 
 typedef struct isc_nl isc_nl;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * The packet log (pktlog.h): NFLOG -> JSON lines + syslog. */
-#include "pktlog.h"
+#include "net/pktlog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firewall.h"
-#include "ipam.h"
-#include "util.h"
+#include "net/firewall.h"
+#include "net/ipam.h"
+#include "base/util.h"
 
 static void set_str(json_t *o, const char *k, const char *v)
 {

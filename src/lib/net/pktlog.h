@@ -27,7 +27,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_PKTLOG_FILE "log/packets.jsonl" /* under the state root */
 #define ISC_PKTLOG_MAX_PER_SEC 200

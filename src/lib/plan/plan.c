@@ -3,7 +3,7 @@
  * keeps as service.json) -> the bundle's config.json with the ISC defaults
  * (docs/defaults.md).  Every value is checked here, before anything is
  * created; errors name the flag (or the JSON key). */
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,12 +14,12 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "caps.h"
-#include "image.h"
-#include "landlock.h"
-#include "scratch.h"
-#include "spec.h"
-#include "util.h"
+#include "kernel/caps.h"
+#include "image/image.h"
+#include "kernel/landlock.h"
+#include "kernel/scratch.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_SCRATCH_SIZE "64m"

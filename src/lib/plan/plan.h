@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "error.h"
-#include "volume.h"
+#include "base/error.h"
+#include "plan/volume.h"
 
 enum isc_restart { ISC_RESTART_NO, ISC_RESTART_ON_FAILURE, ISC_RESTART_ALWAYS };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * Volume sources: the walk without symbolic links, the identity, the
  * mount made from the opened source (volume.h says why). */
-#include "volume.h"
+#include "plan/volume.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x00001000U

@@ -21,7 +21,7 @@
  * start opens exec.fifo: the init, blocked writing to it, goes on to exec.
  * exec (exec.c) reuses the init's user, rlimit and executable helpers.
  */
-#include "container.h"
+#include "runtime/container.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,27 +47,27 @@
 #include <grp.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "cgroup.h"
-#include "control.h"
-#include "exeseal.h"
-#include "hooks.h"
-#include "audit-id.h"
-#include "image.h"
-#include "landlock.h"
-#include "log.h"
-#include "ns.h"
-#include "relay.h"
-#include "rootfs.h"
-#include "rootfs-internal.h"
-#include "scratch.h"
-#include "seccomp.h"
-#include "spec.h"
-#include "state.h"
-#include "sync.h"
-#include "terminal.h"
-#include "exec.h"
-#include "util.h"
+#include "kernel/caps.h"
+#include "kernel/cgroup.h"
+#include "runtime/control.h"
+#include "kernel/exeseal.h"
+#include "runtime/hooks.h"
+#include "audit/audit-id.h"
+#include "image/image.h"
+#include "kernel/landlock.h"
+#include "base/log.h"
+#include "kernel/ns.h"
+#include "runtime/relay.h"
+#include "kernel/rootfs.h"
+#include "kernel/rootfs-internal.h"
+#include "kernel/scratch.h"
+#include "kernel/seccomp.h"
+#include "spec/spec.h"
+#include "runtime/state.h"
+#include "base/sync.h"
+#include "kernel/terminal.h"
+#include "runtime/exec.h"
+#include "base/util.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

@@ -5,7 +5,7 @@
 #define ISC_CONTAINER_H
 
 #include <stdbool.h>
-#include "error.h"
+#include "base/error.h"
 
 struct isc_context {
 	const char *root;          /* state root (--root) */

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * ps, pause, resume, update: operations on an existing container's
  * cgroups (see control.h). */
-#include "control.h"
+#include "runtime/control.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroup.h"
-#include "util.h"
+#include "kernel/cgroup.h"
+#include "base/util.h"
 
 /* One open, locked container with its state and groups. */
 struct ctl {

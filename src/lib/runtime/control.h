@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "container.h"
-#include "error.h"
-#include "spec.h"
-#include "state.h"
+#include "runtime/container.h"
+#include "base/error.h"
+#include "spec/spec.h"
+#include "runtime/state.h"
 
 /* Pids of every process of the container (created, running or paused),
  * sorted; free *pids. */

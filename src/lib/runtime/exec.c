@@ -18,7 +18,7 @@
  *   runtime copies through (or /dev/null with --detach), before the stage
  *   runs anything.
  */
-#include "exec.h"
+#include "runtime/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,17 +36,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "audit-client.h"
-#include "audit-id.h"
-#include "caps.h"
-#include "cgroup.h"
-#include "exeseal.h"
-#include "log.h"
-#include "relay.h"
-#include "seccomp.h"
-#include "sync.h"
-#include "terminal.h"
-#include "util.h"
+#include "audit/audit-client.h"
+#include "audit/audit-id.h"
+#include "kernel/caps.h"
+#include "kernel/cgroup.h"
+#include "kernel/exeseal.h"
+#include "base/log.h"
+#include "runtime/relay.h"
+#include "kernel/seccomp.h"
+#include "base/sync.h"
+#include "kernel/terminal.h"
+#include "base/util.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

@@ -9,10 +9,10 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "container.h"
-#include "error.h"
-#include "spec.h"
-#include "state.h"
+#include "runtime/container.h"
+#include "base/error.h"
+#include "spec/spec.h"
+#include "runtime/state.h"
 
 /* --preserve-fds and LISTEN_FDS together: at most this many fds */
 #define ISC_MAX_PRESERVE_FDS 256

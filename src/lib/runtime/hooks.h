@@ -6,8 +6,8 @@
 #define ISC_HOOKS_H
 
 #include <stddef.h>
-#include "error.h"
-#include "spec.h"
+#include "base/error.h"
+#include "spec/spec.h"
 
 const char *isc_hook_kind_name(enum isc_hook_kind kind);
 

@@ -15,7 +15,7 @@
  *   they hold at that moment (FIONREAD, once) and stop.  Never "until
  *   EAGAIN": a child it left behind may keep the pipe open and full, and
  *   the relay would never end (nor report the exit status). */
-#include "relay.h"
+#include "runtime/relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/util.h"
 
 #define RELAY_PIPE_SIZE (1 << 20) /* output written before `run` starts copying */
 

@@ -27,7 +27,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "error.h"
+#include "base/error.h"
 
 struct isc_relay {
 	int child[3];      /* what the container gets as fd 0, 1, 2; -1: the caller's fd as it is */

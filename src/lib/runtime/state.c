@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "state.h"
-#include "cgroup.h"
-#include "util.h"
+#include "runtime/state.h"
+#include "kernel/cgroup.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "error.h"
+#include "base/error.h"
 
 #define ISC_RUNTIME_DEFAULT_ROOT "/run/isc-runtime"
 #define ISC_OCI_VERSION "1.2.0"

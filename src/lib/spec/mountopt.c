@@ -3,14 +3,14 @@
  * into the parts the kernel wants: MS_* flags to set or clear, propagation,
  * bind/rbind, the isc extensions (tmpcopyup, rro), and the filesystem data
  * string.  Pure parsing: no system calls. */
-#include "rootfs.h"
+#include "kernel/rootfs.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum mountopt_kind {
 	OPT_SET,         /* flags |= flag */

@@ -15,7 +15,7 @@
  * allow plus a refusal under this default-deny profile.  It is written as
  * the complement instead: allow rules whose masked comparisons together
  * cover every other command. */
-#include "spec.h"
+#include "spec/spec.h"
 
 #include <jansson.h>
 #include <sched.h>
@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static const char *const default_caps[] = {
 	"CAP_AUDIT_WRITE",

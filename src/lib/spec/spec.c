@@ -7,7 +7,7 @@
  * JSON null is treated like an absent field; unknown fields are ignored.
  * isc_spec_check_host (at the end) is the one part that looks at the
  * machine: the settings it cannot apply. */
-#include "spec.h"
+#include "spec/spec.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -24,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "log.h"
-#include "rootfs.h"
-#include "seccomp.h"
-#include "sha256.h"
-#include "util.h"
+#include "kernel/caps.h"
+#include "base/log.h"
+#include "kernel/rootfs.h"
+#include "kernel/seccomp.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define FIELD_MAX 256
 #define ID_MAX 4294967294LL /* uid/gid: fits uint32, is not (uint32_t)-1 */
