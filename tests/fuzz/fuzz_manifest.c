@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/manifest.h"
 #include "base/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -53,7 +53,7 @@
 #include "kernel/exeseal.h"
 #include "runtime/hooks.h"
 #include "audit/audit-id.h"
-#include "image/image.h"
+#include "image/manifest.h"
 #include "kernel/landlock.h"
 #include "base/log.h"
 #include "kernel/ns.h"
