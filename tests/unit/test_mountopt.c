@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
-#include "kernel/rootfs.h"
+#include "spec/spec.h"
 #include "base/util.h"
 
 static int parse(const char *const *opts, struct isc_mount *m, isc_error **err)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * Capabilities: the name table, and the five sets applied in the init with
- * prctl(2) and a raw capset(2) (no libcap). */
+ * Capabilities: the five sets applied in the init with prctl(2) and a raw
+ * capset(2) (no libcap).  The name table is the spec's (spec/names.c). */
 #include "kernel/caps.h"
 
 #include <errno.h>
@@ -13,73 +13,6 @@
 #include <unistd.h>
 
 #include "base/util.h"
-
-/* Indexed by capability number (include/uapi/linux/capability.h). */
-static const char *const cap_names[] = {
-	[0] = "CAP_CHOWN",
-	[1] = "CAP_DAC_OVERRIDE",
-	[2] = "CAP_DAC_READ_SEARCH",
-	[3] = "CAP_FOWNER",
-	[4] = "CAP_FSETID",
-	[5] = "CAP_KILL",
-	[6] = "CAP_SETGID",
-	[7] = "CAP_SETUID",
-	[8] = "CAP_SETPCAP",
-	[9] = "CAP_LINUX_IMMUTABLE",
-	[10] = "CAP_NET_BIND_SERVICE",
-	[11] = "CAP_NET_BROADCAST",
-	[12] = "CAP_NET_ADMIN",
-	[13] = "CAP_NET_RAW",
-	[14] = "CAP_IPC_LOCK",
-	[15] = "CAP_IPC_OWNER",
-	[16] = "CAP_SYS_MODULE",
-	[17] = "CAP_SYS_RAWIO",
-	[18] = "CAP_SYS_CHROOT",
-	[19] = "CAP_SYS_PTRACE",
-	[20] = "CAP_SYS_PACCT",
-	[21] = "CAP_SYS_ADMIN",
-	[22] = "CAP_SYS_BOOT",
-	[23] = "CAP_SYS_NICE",
-	[24] = "CAP_SYS_RESOURCE",
-	[25] = "CAP_SYS_TIME",
-	[26] = "CAP_SYS_TTY_CONFIG",
-	[27] = "CAP_MKNOD",
-	[28] = "CAP_LEASE",
-	[29] = "CAP_AUDIT_WRITE",
-	[30] = "CAP_AUDIT_CONTROL",
-	[31] = "CAP_SETFCAP",
-	[32] = "CAP_MAC_OVERRIDE",
-	[33] = "CAP_MAC_ADMIN",
-	[34] = "CAP_SYSLOG",
-	[35] = "CAP_WAKE_ALARM",
-	[36] = "CAP_BLOCK_SUSPEND",
-	[37] = "CAP_AUDIT_READ",
-	[38] = "CAP_PERFMON",
-	[39] = "CAP_BPF",
-	[40] = "CAP_CHECKPOINT_RESTORE",
-};
-
-int isc_cap_from_name(const char *name)
-{
-	if (name == NULL)
-		return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (strcmp(cap_names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *isc_cap_name(int cap)
-{
-	if (cap < 0 || (size_t)cap >= ARRAY_SIZE(cap_names))
-		return NULL;
-	return cap_names[cap];
-}
-
-int isc_cap_last(void)
-{
-	return (int)ARRAY_SIZE(cap_names) - 1;
-}
 
 int isc_cap_last_kernel(void)
 {

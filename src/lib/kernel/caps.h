@@ -5,13 +5,9 @@
 
 #include <stdint.h>
 #include "base/error.h"
+#include "spec/names.h" /* the name table */
 #include "spec/spec.h"
 
-/* "CAP_SYS_ADMIN" -> 21; -1 when unknown.  The table covers every
- * capability Linux defines (up to CAP_CHECKPOINT_RESTORE = 40). */
-int isc_cap_from_name(const char *name);
-const char *isc_cap_name(int cap); /* NULL when out of range */
-int isc_cap_last(void);            /* last capability of the table */
 int isc_cap_last_kernel(void);     /* /proc/sys/kernel/cap_last_cap, cached */
 
 /* In the init, after the last privileged step: drop from the bounding set

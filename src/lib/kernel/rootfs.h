@@ -38,7 +38,4 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err);
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err);
 
-/* Parse one mount option list into flags (exposed for unit tests). */
-int isc_mount_parse_options(char **options, struct isc_mount *m, isc_error **err);
-
 #endif

@@ -61,34 +61,7 @@
 #define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
 #endif
 
-/* ---- keyword tables ---------------------------------------------------- */
-
-struct keyword {
-	const char *name;
-	int value;
-};
-
-static const struct keyword action_names[] = {
-	{ "SCMP_ACT_KILL", ISC_SCMP_KILL },
-	{ "SCMP_ACT_KILL_THREAD", ISC_SCMP_KILL },
-	{ "SCMP_ACT_KILL_PROCESS", ISC_SCMP_KILL_PROCESS },
-	{ "SCMP_ACT_TRAP", ISC_SCMP_TRAP },
-	{ "SCMP_ACT_ERRNO", ISC_SCMP_ERRNO },
-	{ "SCMP_ACT_TRACE", ISC_SCMP_TRACE },
-	{ "SCMP_ACT_ALLOW", ISC_SCMP_ALLOW },
-	{ "SCMP_ACT_LOG", ISC_SCMP_LOG },
-	{ "SCMP_ACT_NOTIFY", ISC_SCMP_NOTIFY },
-};
-
-static const struct keyword op_names[] = {
-	{ "SCMP_CMP_NE", ISC_SCMP_NE },
-	{ "SCMP_CMP_LT", ISC_SCMP_LT },
-	{ "SCMP_CMP_LE", ISC_SCMP_LE },
-	{ "SCMP_CMP_EQ", ISC_SCMP_EQ },
-	{ "SCMP_CMP_GE", ISC_SCMP_GE },
-	{ "SCMP_CMP_GT", ISC_SCMP_GT },
-	{ "SCMP_CMP_MASKED_EQ", ISC_SCMP_MASKED_EQ },
-};
+/* ---- libseccomp's operators (the names are the spec's: spec/names.c) ---- */
 
 /* enum isc_seccomp_op -> libseccomp's enum scmp_compare */
 static const enum scmp_compare op_to_scmp[] = {
@@ -100,113 +73,6 @@ static const enum scmp_compare op_to_scmp[] = {
 	[ISC_SCMP_GT] = SCMP_CMP_GT,
 	[ISC_SCMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
-
-struct arch_name {
-	const char *name;
-	uint32_t token; /* 0: this libseccomp does not know the architecture */
-};
-
-#ifndef SCMP_ARCH_LOONGARCH64
-#define SCMP_ARCH_LOONGARCH64 0
-#endif
-#ifndef SCMP_ARCH_M68K
-#define SCMP_ARCH_M68K 0
-#endif
-#ifndef SCMP_ARCH_SH
-#define SCMP_ARCH_SH 0
-#endif
-#ifndef SCMP_ARCH_SHEB
-#define SCMP_ARCH_SHEB 0
-#endif
-
-/* Every SCMP_ARCH_* name of the runtime spec. */
-static const struct arch_name arch_names[] = {
-	{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },
-	{ "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
-	{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },
-	{ "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
-	{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 },
-	{ "SCMP_ARCH_MIPS", SCMP_ARCH_MIPS },
-	{ "SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64 },
-	{ "SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32 },
-	{ "SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL },
-	{ "SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64 },
-	{ "SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32 },
-	{ "SCMP_ARCH_PPC", SCMP_ARCH_PPC },
-	{ "SCMP_ARCH_PPC64", SCMP_ARCH_PPC64 },
-	{ "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
-	{ "SCMP_ARCH_S390", SCMP_ARCH_S390 },
-	{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },
-	{ "SCMP_ARCH_PARISC", SCMP_ARCH_PARISC },
-	{ "SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64 },
-	{ "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
-	{ "SCMP_ARCH_LOONGARCH64", SCMP_ARCH_LOONGARCH64 },
-	{ "SCMP_ARCH_M68K", SCMP_ARCH_M68K },
-	{ "SCMP_ARCH_SH", SCMP_ARCH_SH },
-	{ "SCMP_ARCH_SHEB", SCMP_ARCH_SHEB },
-};
-
-struct flag_name {
-	const char *name;
-	unsigned int flag;
-};
-
-static const struct flag_name flag_names[] = {
-	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
-	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
-	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
-};
-
-static int keyword_find(const struct keyword *t, size_t n, const char *name)
-{
-	if (name == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].name, name) == 0)
-			return t[i].value;
-	return -1;
-}
-
-int isc_seccomp_action_from_name(const char *name)
-{
-	return keyword_find(action_names, ARRAY_SIZE(action_names), name);
-}
-
-int isc_seccomp_op_from_name(const char *name)
-{
-	return keyword_find(op_names, ARRAY_SIZE(op_names), name);
-}
-
-static const struct arch_name *arch_find(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(arch_names); i++)
-		if (strcmp(arch_names[i].name, name) == 0)
-			return &arch_names[i];
-	return NULL;
-}
-
-bool isc_seccomp_arch_known(const char *name)
-{
-	return arch_find(name) != NULL;
-}
-
-static const struct flag_name *flag_find(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(flag_names); i++)
-		if (strcmp(flag_names[i].name, name) == 0)
-			return &flag_names[i];
-	return NULL;
-}
-
-bool isc_seccomp_flag_known(const char *name)
-{
-	return flag_find(name) != NULL;
-}
 
 /* ---- filter object ------------------------------------------------------ */
 
@@ -225,14 +91,6 @@ static void filter_freep(struct isc_seccomp_filter **f)
 #define cleanup_filter __attribute__((cleanup(filter_freep)))
 
 /* ---- checks that need no libseccomp ------------------------------------- */
-
-static const char *action_label(int action)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(action_names); i++)
-		if (action_names[i].value == action)
-			return action_names[i].name;
-	return "unknown action";
-}
 
 static int check_profile(const struct isc_seccomp *sc, unsigned int *flags, isc_error **err)
 {
@@ -270,10 +128,9 @@ static int check_profile(const struct isc_seccomp *sc, unsigned int *flags, isc_
 
 	*flags = 0;
 	for (size_t i = 0; sc->flags && sc->flags[i]; i++) {
-		const struct flag_name *fl = flag_find(sc->flags[i]);
-		if (fl == NULL)
+		if (!isc_seccomp_flag_known(sc->flags[i]))
 			return isc_error_set(err, EINVAL, "linux.seccomp.flags: unknown flag \"%s\"", sc->flags[i]);
-		*flags |= fl->flag;
+		*flags |= isc_seccomp_flag_value(sc->flags[i]);
 	}
 	return 0;
 }
@@ -641,7 +498,7 @@ static int compile(const struct isc_seccomp *sc, struct isc_seccomp_filter *f, i
 	__attribute__((cleanup(scmp_ctx_release))) scmp_filter_ctx ctx = seccomp_init(def);
 	if (ctx == NULL)
 		return isc_error_set(err, EINVAL, "seccomp: cannot create a filter with default action %s",
-				     action_label(sc->default_action));
+				     isc_seccomp_action_name(sc->default_action));
 
 	/* The init sets no_new_privs itself when process.noNewPrivileges asks,
 	 * and is single-threaded when it installs the filter.  Both attributes
@@ -668,15 +525,16 @@ static int compile(const struct isc_seccomp *sc, struct isc_seccomp_filter *f, i
 	 * architecture left out hit the bad-architecture action (kill), so
 	 * skipping one this libseccomp cannot handle fails closed. */
 	for (size_t i = 0; sc->architectures && sc->architectures[i]; i++) {
-		const struct arch_name *a = arch_find(sc->architectures[i]);
-		if (a->token == 0) {
+		const char *arch = sc->architectures[i];
+		uint32_t token = isc_seccomp_arch_token(arch);
+		if (token == 0) {
 			isc_debug("seccomp: libseccomp %d.%d.%d does not know %s, skipping it", SCMP_VER_MAJOR,
-				  SCMP_VER_MINOR, SCMP_VER_MICRO, a->name);
+				  SCMP_VER_MINOR, SCMP_VER_MICRO, arch);
 			continue;
 		}
-		ret = seccomp_arch_add(ctx, a->token);
+		ret = seccomp_arch_add(ctx, token);
 		if (ret < 0 && ret != -EEXIST)
-			isc_debug("seccomp: cannot add architecture %s (%s), skipping it", a->name, strerror(-ret));
+			isc_debug("seccomp: cannot add architecture %s (%s), skipping it", arch, strerror(-ret));
 	}
 
 	for (size_t i = 0; i < sc->n_rules; i++) {

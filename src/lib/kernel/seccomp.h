@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "base/error.h"
+#include "spec/names.h" /* the keyword tables */
 #include "spec/spec.h"
 
 struct isc_seccomp_filter {
@@ -29,11 +30,5 @@ int isc_seccomp_prepare(const struct isc_seccomp *sc, const char *cache_dir,
 int isc_seccomp_install(const struct isc_seccomp_filter *f, isc_error **err);
 
 void isc_seccomp_filter_free(struct isc_seccomp_filter *f);
-
-/* Keyword tables used by the parser: -1 when unknown. */
-int isc_seccomp_action_from_name(const char *name); /* "SCMP_ACT_ERRNO" */
-int isc_seccomp_op_from_name(const char *name);     /* "SCMP_CMP_EQ" */
-bool isc_seccomp_arch_known(const char *name);      /* "SCMP_ARCH_X86_64" */
-bool isc_seccomp_flag_known(const char *name);      /* "SECCOMP_FILTER_FLAG_LOG" */
 
 #endif

@@ -3,7 +3,7 @@
  * into the parts the kernel wants: MS_* flags to set or clear, propagation,
  * bind/rbind, the isc extensions (tmpcopyup, rro), and the filesystem data
  * string.  Pure parsing: no system calls. */
-#include "kernel/rootfs.h"
+#include "spec/spec.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -24,10 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel/caps.h"
 #include "base/log.h"
-#include "kernel/rootfs.h"
-#include "kernel/seccomp.h"
+#include "spec/names.h"
 #include "base/sha256.h"
 #include "base/util.h"
 

@@ -286,4 +286,7 @@ int isc_sysctl_namespace(const char *key);
 const char *isc_namespace_type_name(int type);
 int isc_rlimit_from_name(const char *name);          /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 
+/* Parse one mount option list into flags (mountopt.c; exposed for unit tests). */
+int isc_mount_parse_options(char **options, struct isc_mount *m, isc_error **err);
+
 #endif
