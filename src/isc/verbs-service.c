@@ -220,7 +220,10 @@ static const char run_usage[] =
 	"  --cap-add CAP                add a capability to the minimal set\n"
 	"  --restart no|on-failure|always   restart policy (default on-failure)\n"
 	"  --userns auto|host           user namespace (default auto: a private id range)\n"
-	"  --scratch-size SIZE          size of the encrypted /scratch (default 64m)\n";
+	"  --scratch-size SIZE          size of the encrypted /scratch (default 64m)\n"
+	"  --persist-exec               allow running programs from /persist (default: noexec)\n"
+	"  --memfd-exec                 allow running code from a memfd (default: refused,\n"
+	"                               vm.memfd_noexec=2)\n";
 
 int verb_run(struct isc_global *g, int argc, char **argv)
 {

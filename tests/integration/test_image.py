@@ -22,6 +22,8 @@ import time
 
 import pytest
 
+import clients
+
 import helpers
 
 from helpers import REPO
@@ -308,20 +310,23 @@ def test_oci_layout_with_whiteouts(rootfs, root, tmp_path):
 
 
 def test_podman_oci_dir(root, tmp_path):
+    """What `podman save --format oci-dir` writes imports and verifies: the
+    image is one podman imported into a private store of the test's own
+    (clients.PodmanEnv), never the machine's."""
     if shutil.which("podman") is None:
-        pytest.skip("podman not installed")
-    r = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                       capture_output=True, text=True, timeout=60)
-    names = [n for n in r.stdout.split() if "<none>" not in n]
-    if r.returncode != 0 or not names:
-        pytest.skip("no local podman image to save")
-    out = str(tmp_path / "oci-dir")
-    r = subprocess.run(["podman", "save", "--format", "oci-dir", "-o", out, names[0]],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        pytest.skip("podman save failed: %s" % r.stderr.strip())
+        pytest.skip("podman not installed (scripts/install-deps.sh)")
+    env = clients.PodmanEnv()
+    try:
+        env.import_image()
+        out = str(tmp_path / "oci-dir")
+        env.ok("save", "--format", "oci-dir", "-o", out, env.image, timeout=300)
+    finally:
+        env.close()
     isc(root, "image", "import", "from-podman", out)
     isc(root, "image", "verify", "from-podman")
+    # the store lists it under the name it was imported as
+    listed = isc(root, "image", "ls").stdout
+    assert "from-podman" in listed, listed
 
 
 def _tree(top):

@@ -282,6 +282,83 @@ static void bundle_defaults(void **state)
 	isc_plan_clear(&p);
 }
 
+/* Written code does not run: /persist and /dev noexec, vm.memfd_noexec=2;
+ * --persist-exec and --memfd-exec lift one each, and the plan keeps them. */
+static void bundle_written_code(void **state)
+{
+	(void)state;
+	struct isc_plan p;
+	isc_error *err = NULL;
+	struct isc_bundle_inputs in = {
+		.rootfs = "/r/containers/web/rootfs", .image_id = "ab", .persist_dir = "/r/containers/web/persist",
+		.uid_base = 200000, .gid_base = 200000,
+	};
+	json_t *cfg = NULL;
+	assert_int_equal(parse(&p, &err, "--name", "web", "-v", "/tmp:/data", "img", NULL), 0);
+	assert_false(p.persist_exec);
+	assert_false(p.memfd_exec);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	assert_true(array_has(json_object_get(find_mount(cfg, "/persist"), "options"), "noexec"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/dev"), "options"), "noexec"));
+	assert_false(array_has(json_object_get(find_mount(cfg, "/data"), "options"), "noexec"));
+	json_t *sysctl = json_object_get(json_object_get(cfg, "linux"), "sysctl");
+	assert_string_equal(json_string_value(json_object_get(sysctl, "vm.memfd_noexec")), "2");
+	assert_int_equal(json_object_size(sysctl), 1);
+	json_decref(cfg);
+	isc_plan_clear(&p);
+
+	assert_int_equal(parse(&p, &err, "--name", "web", "--persist-exec", "img", NULL), 0);
+	assert_true(p.persist_exec);
+	assert_false(p.memfd_exec);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	assert_false(array_has(json_object_get(find_mount(cfg, "/persist"), "options"), "noexec"));
+	assert_true(array_has(json_object_get(find_mount(cfg, "/dev"), "options"), "noexec"));
+	sysctl = json_object_get(json_object_get(cfg, "linux"), "sysctl");
+	assert_string_equal(json_string_value(json_object_get(sysctl, "vm.memfd_noexec")), "2");
+	json_decref(cfg);
+	isc_plan_clear(&p);
+
+	assert_int_equal(parse(&p, &err, "--name", "web", "--memfd-exec", "img", NULL), 0);
+	assert_false(p.persist_exec);
+	assert_true(p.memfd_exec);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	assert_true(array_has(json_object_get(find_mount(cfg, "/persist"), "options"), "noexec"));
+	assert_null(json_object_get(json_object_get(cfg, "linux"), "sysctl"));
+	json_decref(cfg);
+
+	/* the plan (service.json) keeps them; one written before they existed
+	 * gets the protections; a value that is not a boolean is refused */
+	p.persist_exec = true;
+	json_t *j = isc_plan_to_json(&p);
+	assert_true(json_is_true(json_object_get(j, "persist_exec")));
+	assert_true(json_is_true(json_object_get(j, "memfd_exec")));
+	struct isc_plan q;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), 0);
+	assert_true(q.persist_exec);
+	assert_true(q.memfd_exec);
+	json_object_del(j, "persist_exec");
+	json_object_del(j, "memfd_exec");
+	assert_int_equal(isc_plan_from_json(j, &q, &err), 0);
+	assert_false(q.persist_exec);
+	assert_false(q.memfd_exec);
+	json_object_set_new(j, "persist_exec", json_string("yes"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "\"persist_exec\""));
+	isc_error_free(&err);
+	json_object_set_new(j, "persist_exec", json_false());
+	json_object_set_new(j, "memfd_exec", json_integer(1));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "\"memfd_exec\""));
+	isc_error_free(&err);
+	json_decref(j);
+	isc_plan_clear(&p);
+	isc_plan_clear(&q);
+
+	/* flags without a value */
+	PARSE_FAILS("unknown option --persist-exec=1", "--name", "x", "--persist-exec=1", "img");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +367,7 @@ int main(void)
 		cmocka_unit_test(sizes_and_ports),
 		cmocka_unit_test(json_round_trip),
 		cmocka_unit_test(bundle_defaults),
+		cmocka_unit_test(bundle_written_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

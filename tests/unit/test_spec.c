@@ -492,6 +492,8 @@ static const struct bad_case bad_cases[] = {
 	  "linux.sysctl \"kernel.shmmax\": no ipc namespace in linux.namespaces" },
 	{ LNX("\"sysctl\":{\"fs/mqueue/msg_max\":\"1\"}"), "linux.sysctl \"fs/mqueue/msg_max\": no ipc namespace" },
 	{ LNX("\"sysctl\":{\"kernel.domainname\":\"x\"}"), "linux.sysctl \"kernel.domainname\": no uts namespace" },
+	{ LNX("\"namespaces\":[{\"type\":\"ipc\"}],\"sysctl\":{\"vm.memfd_noexec\":\"2\"}"),
+	  "linux.sysctl \"vm.memfd_noexec\": no pid namespace in linux.namespaces" },
 	{ LNX("\"namespaces\":[{\"type\":\"uts\"}],\"sysctl\":{\"kernel.hostname\":\"x\"}"),
 	  "linux.sysctl \"kernel.hostname\": set the hostname field instead" },
 	{ LNX("\"rootfsPropagation\":\"sideways\""), "linux.rootfsPropagation: unknown propagation \"sideways\"" },
@@ -562,6 +564,9 @@ static void test_sysctl_namespaced(void **state)
 					  "\"net/ipv4/conf/eth0.100/rp_filter\":\"1\",\"kernel.domainname\":\"x\"}"));
 	assert_int_equal(s->n_sysctl, 7);
 	isc_spec_free(s);
+	s = parse_ok(LNX("\"namespaces\":[{\"type\":\"pid\"}],\"sysctl\":{\"vm.memfd_noexec\":\"2\"}"));
+	assert_int_equal(s->n_sysctl, 1);
+	isc_spec_free(s);
 	assert_int_equal(isc_sysctl_namespace("kernel.shm_rmid_forced"), CLONE_NEWIPC);
 	assert_int_equal(isc_sysctl_namespace("kernel/sem"), CLONE_NEWIPC);
 	assert_int_equal(isc_sysctl_namespace("fs.mqueue.queues_max"), CLONE_NEWIPC);
@@ -572,6 +577,9 @@ static void test_sysctl_namespaced(void **state)
 	assert_int_equal(isc_sysctl_namespace("kernel.shm_next_id"), 0);
 	assert_int_equal(isc_sysctl_namespace("fs.mqueue"), 0);
 	assert_int_equal(isc_sysctl_namespace("vm.overcommit_memory"), 0);
+	assert_int_equal(isc_sysctl_namespace("vm.memfd_noexec"), CLONE_NEWPID);
+	assert_int_equal(isc_sysctl_namespace("vm/memfd_noexec"), CLONE_NEWPID);
+	assert_int_equal(isc_sysctl_namespace("vm.memfd_noexec_x"), 0);
 	assert_int_equal(isc_sysctl_namespace("netfilter.x"), 0);
 }
 

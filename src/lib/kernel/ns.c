@@ -20,7 +20,7 @@
 /* linux.sysctl into a namespace joined by path (spec.c allows the keys a
  * joined namespace holds): never the runtime's own namespace or the
  * machine's (pid 1's), or the write would change the host's.  runc checks
- * the runtime's own network namespace; this checks IPC too. */
+ * the runtime's own network namespace; this checks IPC and pid too. */
 static int check_joined_sysctls(const struct isc_spec *spec, size_t i, int type, int fd, isc_error **err)
 {
 	const char *key = NULL;
@@ -30,7 +30,8 @@ static int check_joined_sysctls(const struct isc_spec *spec, size_t i, int type,
 	struct stat st;
 	if (key == NULL || fstat(fd, &st) < 0)
 		return 0;
-	const char *name = type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc" : "uts";
+	const char *name = type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc"
+			 : type == CLONE_NEWPID ? "pid" : "uts";
 	static const char *const owners[] = { "/proc/self/ns/", "/proc/1/ns/" };
 	for (size_t o = 0; o < ARRAY_SIZE(owners); o++) {
 		char path[64];

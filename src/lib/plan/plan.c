@@ -383,7 +383,7 @@ static int plan_check(const struct isc_plan *p, isc_error **err)
 
 enum {
 	OPT_NAME = 256, OPT_EXPOSE, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_RESTART, OPT_USERNS,
-	OPT_SCRATCH,
+	OPT_SCRATCH, OPT_PERSIST_EXEC, OPT_MEMFD_EXEC,
 };
 
 static const struct option run_options[] = {
@@ -401,6 +401,8 @@ static const struct option run_options[] = {
 	{ "restart", required_argument, NULL, OPT_RESTART },
 	{ "userns", required_argument, NULL, OPT_USERNS },
 	{ "scratch-size", required_argument, NULL, OPT_SCRATCH },
+	{ "persist-exec", no_argument, NULL, OPT_PERSIST_EXEC },
+	{ "memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -495,6 +497,12 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		free(p->scratch_size);
 		p->scratch_size = isc_xstrdup(arg);
 		return 0;
+	case OPT_PERSIST_EXEC:
+		p->persist_exec = true;
+		return 0;
+	case OPT_MEMFD_EXEC:
+		p->memfd_exec = true;
+		return 0;
 	default:
 		return isc_error_set(err, EINVAL, "unknown option (see isc run --help)");
 	}
@@ -576,6 +584,8 @@ json_t *isc_plan_to_json(const struct isc_plan *p)
 	json_object_set_new(j, "restart", json_string(restart_name(p->restart)));
 	json_object_set_new(j, "userns", json_string(p->userns_host ? "host" : "auto"));
 	json_object_set_new(j, "scratch_size", json_string(p->scratch_size ? p->scratch_size : DEFAULT_SCRATCH_SIZE));
+	json_object_set_new(j, "persist_exec", json_boolean(p->persist_exec));
+	json_object_set_new(j, "memfd_exec", json_boolean(p->memfd_exec));
 	return j;
 }
 
@@ -633,6 +643,20 @@ static int json_u64(json_t *j, const char *key, uint64_t *out, isc_error **err)
 	return 0;
 }
 
+/* A missing key is false: a plan written before the key existed gets the
+ * protection (noexec /persist, no executable memfd) on its next start. */
+static int json_flag(json_t *j, const char *key, bool *out, isc_error **err)
+{
+	json_t *v = json_object_get(j, key);
+	*out = false;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return isc_error_set(err, EINVAL, "plan: \"%s\" must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
 static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 {
 	if (!json_is_object(j))
@@ -651,6 +675,9 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 	if (pids > INT64_MAX / 2)
 		return isc_error_set(err, EINVAL, "plan: \"pids_limit\" is too large");
 	p->pids_limit = (int64_t)pids;
+	if (json_flag(j, "persist_exec", &p->persist_exec, err) < 0 ||
+	    json_flag(j, "memfd_exec", &p->memfd_exec, err) < 0)
+		return -1;
 	cleanup_free char *restart = NULL, *userns = NULL;
 	if (json_str(j, "restart", false, &restart, err) < 0 || json_str(j, "userns", false, &userns, err) < 0)
 		return -1;
@@ -813,6 +840,34 @@ static json_t *bind_mount(const char *src, const char *dst, bool ro)
 			 "options", "rbind", "nosuid", "nodev", ro ? "ro" : "rw", "rprivate");
 }
 
+/* "noexec" added to a mount's options (once). */
+static void add_noexec(json_t *mount)
+{
+	json_t *opts = json_object_get(mount, "options");
+	size_t i;
+	json_t *v;
+	json_array_foreach(opts, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), "noexec") == 0)
+			return;
+	json_array_append_new(opts, json_string("noexec"));
+}
+
+/* Written code does not run (docs/threat-model.md, "written code"): every
+ * place a service can write is noexec -- /tmp, /run, /scratch, /dev/shm
+ * are already; /dev (a tmpfs the service's root can write) and /persist
+ * (unless --persist-exec) are made so here.  Read-write volumes stay as
+ * the operator made them. */
+static void mounts_noexec(json_t *mounts, bool persist_exec)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m) {
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		if (dst != NULL && (strcmp(dst, "/dev") == 0 || (strcmp(dst, "/persist") == 0 && !persist_exec)))
+			add_noexec(m);
+	}
+}
+
 int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out,
 			   isc_error **err)
 {
@@ -870,6 +925,7 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 		json_array_append_new(mounts, bind_mount(in->resolv_conf, "/etc/resolv.conf", true));
 	if (in->hosts != NULL)
 		json_array_append_new(mounts, bind_mount(in->hosts, "/etc/hosts", true));
+	mounts_noexec(mounts, p->persist_exec);
 
 	/* linux */
 	json_t *lx = json_object_get(cfg, "linux");
@@ -884,6 +940,20 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 			json_array_append_new(ns, json_pack("{s:s}", "type", nss[k]));
 	}
 	json_object_set_new(lx, "namespaces", ns);
+	/* vm.memfd_noexec=2 in the service's own pid namespace: every memfd is
+	 * created non-executable and sealed so, MFD_EXEC is refused (EACCES),
+	 * so a service cannot run code it wrote into a memfd either (fexecve,
+	 * execveat AT_EMPTY_PATH).  The value holds for the namespaces below
+	 * it; the service cannot lower it (it is not root on the host).
+	 * isc-runtime writes it from the host's side (container.c). */
+	if (!p->memfd_exec) {
+		json_t *sysctl = json_object_get(lx, "sysctl");
+		if (!json_is_object(sysctl)) {
+			sysctl = json_object();
+			json_object_set_new(lx, "sysctl", sysctl);
+		}
+		json_object_set_new(sysctl, "vm.memfd_noexec", json_string("2"));
+	}
 	if (p->userns_host) {
 		json_object_del(lx, "uidMappings");
 		json_object_del(lx, "gidMappings");

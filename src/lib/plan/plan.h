@@ -50,6 +50,8 @@ struct isc_plan {
 	bool userns_host;    /* --userns host: no user namespace */
 	bool detach;         /* -d (client side only) */
 	char *scratch_size;  /* --scratch-size, default "64m" */
+	bool persist_exec;   /* --persist-exec: /persist without noexec */
+	bool memfd_exec;     /* --memfd-exec: no vm.memfd_noexec=2 in the service's pid namespace */
 };
 
 void isc_plan_clear(struct isc_plan *p);

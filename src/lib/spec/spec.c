@@ -1056,6 +1056,13 @@ int isc_sysctl_namespace(const char *key)
 		return CLONE_NEWNET;
 	if (strcmp(k, "kernel.domainname") == 0 || strcmp(k, "kernel.hostname") == 0)
 		return CLONE_NEWUTS;
+	/* Held by the pid namespace (kernel/pid_sysctl.h): the value applies to
+	 * the processes of that namespace and the ones below it, and may not be
+	 * lower than the parent's.  Not in runc's list; written by the runtime
+	 * from the host's side, as the kernel wants the host's root for it
+	 * (container.c). */
+	if (strcmp(k, "vm.memfd_noexec") == 0)
+		return CLONE_NEWPID;
 	return 0;
 }
 
@@ -1064,7 +1071,8 @@ int isc_sysctl_namespace(const char *key)
  * without a user namespace: code run as root on the next crash).  Refused
  * as runc and crun refuse it: only the IPC sysctls with an IPC namespace,
  * net.* with a network namespace, kernel.domainname with a UTS namespace
- * (kernel.hostname has the hostname field).  A namespace joined by path
+ * (kernel.hostname has the hostname field), vm.memfd_noexec with a pid
+ * namespace.  A namespace joined by path
  * must not be the runtime's own: checked when it is opened (ns.c). */
 static int check_sysctl_key(const struct isc_spec *s, const char *k, isc_error **err)
 {

@@ -33,6 +33,25 @@
  *       walked up 64 times.
  *   swap-loop A B ROUNDS
  *       CVE-2021-30465: renameat2(RENAME_EXCHANGE) A and B ROUNDS times.
+ *   say WORD
+ *       prints "SAY WORD" (what a program run by the modes below prints).
+ *   exec PATH
+ *       copy /proc/self/exe to PATH (mode 0755), then: "MMAP-EXEC ok" or
+ *       "MMAP-EXEC-ERR errno" for a PROT_EXEC map of it (what a loader
+ *       does), then execve PATH say EXEC-RAN: "SAY EXEC-RAN" from the copy,
+ *       or "EXEC-ERR errno".  "COPY-ERR errno" when PATH cannot be written.
+ *   memfd
+ *       code written into a memfd: "MFD_EXEC fd" or "MFD_EXEC-ERR errno"
+ *       (memfd_create(MFD_EXEC)); a plain memfd_create gets a copy of
+ *       /proc/self/exe: "PLAIN mode=OCTAL seals=HEX", "FCHMOD ok|-ERR errno",
+ *       "MMAP-EXEC ok|-ERR errno" (a JIT's double map still works), then
+ *       execveat(fd, "", AT_EMPTY_PATH) and fexecve each from a child:
+ *       "SAY EXECVEAT-RAN" / "EXECVEAT-ERR errno", "SAY FEXECVE-RAN" /
+ *       "FEXECVE-ERR errno"; last "SYSCTL mode" (vm.memfd_noexec as the
+ *       container reads it) and "SYSCTL-WRITE-ERR errno" or
+ *       "SYSCTL-WRITE ok" for writing it (the value read: a write that
+ *       works changes nothing, but a service that may write could lower
+ *       it).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -42,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -354,8 +374,136 @@ static int swap_loop(const char *a, const char *b, long rounds)
 	return 0;
 }
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+static int copy_self(int out)
+{
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			close(in);
+			return -1;
+		}
+	close(in);
+	return n < 0 ? -1 : 0;
+}
+
+static void mmap_exec(int fd)
+{
+	void *m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		printf("MMAP-EXEC-ERR %d\n", errno);
+	} else {
+		printf("MMAP-EXEC ok\n");
+		munmap(m, 4096);
+	}
+}
+
+static int exec_written(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd < 0 || copy_self(fd) < 0 || fchmod(fd, 0755) < 0) {
+		printf("COPY-ERR %d\n", errno);
+		return 1;
+	}
+	close(fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		mmap_exec(fd);
+		close(fd);
+	}
+	fflush(stdout);
+	char *args[] = { (char *)path, "say", "EXEC-RAN", NULL };
+	execv(path, args);
+	printf("EXEC-ERR %d\n", errno);
+	return 0;
+}
+
+/* In a child: run the memfd by execveat (how = 0) or fexecve (how = 1). */
+static void run_memfd(int fd, int how)
+{
+	const char *name = how == 0 ? "EXECVEAT" : "FEXECVE";
+	char ran[32];
+	snprintf(ran, sizeof ran, "%s-RAN", name);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *args[] = { "probe", "say", ran, NULL };
+		char *env[] = { NULL };
+		if (how == 0)
+			syscall(SYS_execveat, fd, "", args, env, AT_EMPTY_PATH);
+		else
+			fexecve(fd, args, env);
+		printf("%s-ERR %d\n", name, errno);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+static int memfd_probe(void)
+{
+	int fd = (int)syscall(SYS_memfd_create, "probe-x", MFD_EXEC);
+	if (fd < 0) {
+		printf("MFD_EXEC-ERR %d\n", errno);
+	} else {
+		printf("MFD_EXEC %d\n", fd);
+		close(fd);
+	}
+	fd = (int)syscall(SYS_memfd_create, "probe", 0);
+	if (fd < 0) {
+		printf("PLAIN-ERR %d\n", errno);
+		return 1;
+	}
+	if (copy_self(fd) < 0) {
+		printf("COPY-ERR %d\n", errno);
+		return 1;
+	}
+	struct stat st;
+	fstat(fd, &st);
+	printf("PLAIN mode=%o seals=%x\n", (unsigned)(st.st_mode & 07777), (unsigned)fcntl(fd, F_GET_SEALS));
+	if (fchmod(fd, 0755) < 0)
+		printf("FCHMOD-ERR %d\n", errno);
+	else
+		printf("FCHMOD ok\n");
+	mmap_exec(fd);
+	run_memfd(fd, 0);
+	run_memfd(fd, 1);
+	close(fd);
+	char v[16] = "";
+	int s = open("/proc/sys/vm/memfd_noexec", O_RDONLY | O_CLOEXEC);
+	ssize_t n = s < 0 ? -1 : read(s, v, sizeof v - 1);
+	if (n > 0)
+		v[strcspn(v, "\n")] = '\0';
+	printf("SYSCTL %s\n", n > 0 ? v : "?");
+	if (s >= 0)
+		close(s);
+	/* the value it has, so that a run outside a container changes nothing */
+	s = n > 0 ? open("/proc/sys/vm/memfd_noexec", O_WRONLY | O_CLOEXEC) : -1;
+	if (s < 0 || write(s, v, strlen(v)) != (ssize_t)strlen(v))
+		printf("SYSCTL-WRITE-ERR %d\n", errno);
+	else
+		printf("SYSCTL-WRITE ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "say") == 0) {
+		printf("SAY %s\n", argv[2]);
+		return 0;
+	}
+	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
+		return exec_written(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "memfd") == 0)
+		return memfd_probe();
 	if (argc >= 4 && strcmp(argv[1], "ptrace-scan") == 0)
 		return ptrace_scan(atol(argv[2]), argv[3]);
 	if (argc >= 4 && strcmp(argv[1], "hold-exe") == 0)

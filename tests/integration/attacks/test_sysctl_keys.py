@@ -7,7 +7,8 @@ network namespace is the host's network.  On 51b9795 every key was written.
 
 Now only the keys the container's own namespaces hold pass (runc's rule):
 the IPC ones with an IPC namespace, net.* with a network namespace that is
-not the runtime's own, kernel.domainname with a UTS namespace; every
+not the runtime's own, kernel.domainname with a UTS namespace,
+vm.memfd_noexec with a pid namespace that is not the runtime's own; every
 refusal names the key.  Safety: every refused config here keeps its user
 namespace and uses the host's current value, so that even a runtime
 without the check (the sysctl-any-key mutant) changes nothing of the host:
@@ -77,10 +78,30 @@ def test_net_sysctl_in_the_runtimes_own_network_namespace_is_refused(runtime, bu
         % (key, len(b.linux["namespaces"]) - 1))
 
 
+def test_pid_sysctl_without_a_pid_namespace_is_refused(runtime, bundle):
+    """vm.memfd_noexec is the pid namespace's: without one it is the host's."""
+    b = bundle("true")
+    without(b, "pid")
+    b.linux["sysctl"] = {"vm.memfd_noexec": host_value("vm.memfd_noexec")}
+    assert create_refused(runtime, b) == refusal(
+        b, '"vm.memfd_noexec": no pid namespace in linux.namespaces: without one it would change the host\'s')
+
+
+def test_pid_sysctl_in_the_runtimes_own_pid_namespace_is_refused(runtime, bundle):
+    b = bundle("true")
+    without(b, "pid")
+    b.linux["namespaces"].append({"type": "pid", "path": "/proc/self/ns/pid"})
+    b.linux["sysctl"] = {"vm.memfd_noexec": host_value("vm.memfd_noexec")}
+    assert create_refused(runtime, b) == (
+        'isc-runtime: linux.sysctl "vm.memfd_noexec": linux.namespaces[%d] joins the runtime\'s own pid '
+        "namespace (/proc/self/ns/pid): the write would change the host's: Invalid argument"
+        % (len(b.linux["namespaces"]) - 1))
+
+
 # ---- positive controls: the namespaced ones work ---------------------------
 
 @pytest.mark.parametrize("key,value", [("kernel.shmmax", "12345678"), ("fs.mqueue.msg_max", "17"),
-                                       ("net.core.somaxconn", "77")])
+                                       ("net.core.somaxconn", "77"), ("vm.memfd_noexec", "2")])
 def test_namespaced_sysctls_are_set_in_the_container(runtime, bundle, key, value):
     before = host_value(key)
     assert before != value

@@ -55,7 +55,14 @@ def test_audit_and_logs_show_control_bytes_escaped(lab_host):
     # positive control: the trail holds the real bytes, the cwd included
     assert rec["cwd"] == "/tmp/" + EVIL_DIR
 
-    out, _ = _raw(lab, "audit", "--container", "forge", "--type", "exec")
+    # the script's later commands may still be arriving: take the text view
+    # between two JSON views that hold the same records
+    def views():
+        js1, _ = _raw(lab, "audit", "--container", "forge", "--type", "exec", "--format", "json")
+        out, _ = _raw(lab, "audit", "--container", "forge", "--type", "exec")
+        js2, _ = _raw(lab, "audit", "--container", "forge", "--type", "exec", "--format", "json")
+        return (out, js2) if js1 == js2 else None
+    out, js = wait_for(views, timeout=20, what="two equal JSON views of the trail around the text view")
     assert _controls(out) == [], out
     text = out.decode()
     # the argument, escaped and quoted (it has spaces), on the record's line
@@ -66,8 +73,7 @@ def test_audit_and_logs_show_control_bytes_escaped(lab_host):
     # no line of the view starts as the forged record
     assert not any(l.startswith(FORGED[:20]) for l in text.splitlines()), text
     # every line is a record: as many lines as JSON records
-    js, _ = _raw(lab, "audit", "--container", "forge", "--type", "exec", "--format", "json")
-    assert len(text.splitlines()) == len(js.decode().splitlines())
+    assert len(text.splitlines()) == len(js.decode().splitlines()), (text, js)
 
     # isc logs: the service's output.  Its NL ends a line of the log (the
     # log is made of lines); ESC and CR are shown, not obeyed.
