@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "image.h"
+#include "image/image.h"
 #include "isc.h"
-#include "util.h"
+#include "base/util.h"
 
 struct image_verb {
 	const char *name;

@@ -16,11 +16,11 @@
 
 #include <jansson.h>
 
-#include "ctl.h"
-#include "escape.h"
+#include "iscd/protocol.h"
+#include "base/escape.h"
 #include "isc.h"
-#include "plan.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "base/util.h"
 
 static int want_help(int argc, char **argv, const char *usage)
 {

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "escape.h"
+#include "base/escape.h"
 #include "runtime.h"
-#include "signals.h"
-#include "spec.h"
-#include "util.h"
+#include "base/signals.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #define SECCOMP_CACHE_DIR "/run/isc-runtime/.cache/seccomp"
 

@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup-internal.h"
-#include "util.h"
+#include "kernel/cgroup-internal.h"
+#include "base/util.h"
 
 /* ---- resolve ------------------------------------------------------- */
 

@@ -24,9 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "seccomp.h"
-#include "spec.h"
-#include "util.h"
+#include "kernel/seccomp.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 /* ---- building profiles by hand ---------------------------------------------- */
 

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "spec.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #define CAP(n) (UINT64_C(1) << (n))
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sha256.h"
-#include "trail.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "audit/trail.h"
+#include "base/util.h"
 
 static char dir[256];
 static char key[ISC_TRAIL_KEY_HEX];

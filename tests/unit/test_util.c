@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "state.h"
-#include "util.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 static void parse_numbers(void **state)
 {
