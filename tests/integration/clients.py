@@ -280,13 +280,9 @@ def hierarchy_tops():
 def _podman_trace(d):
     """Paths below (and including) d whose name podman gives its groups:
     libpod_parent, libpod-<id>, conmon."""
-    found = []
-    for root, dirs, _files in os.walk(d):
-        for name in [os.path.basename(root)] + dirs:
-            if name.startswith("libpod") or name == "conmon":
-                found.append(root if name == os.path.basename(root)
-                             else os.path.join(root, name))
-    return sorted(set(found))
+    return sorted(root for root, _dirs, _files in os.walk(d)
+                  if os.path.basename(root).startswith("libpod")
+                  or os.path.basename(root) == "conmon")
 
 
 # ancestors of a PodmanCgroupParent path that this process saw missing (and
