@@ -330,12 +330,14 @@ class PodmanCgroupParent:
                         "parent lies under all of them" % (deepest, apart))
         self.path = deepest.rstrip("/") + "/" + name
         self.made = []  # P's directory in each hierarchy (removed with all below)
+        self.ancestors = []  # the directories on the way that were missing
         for h in self.hierarchies:
             own_depth = _depth(h.own)
             comps = [c for c in self.path.split("/") if c]
             for i in range(own_depth + 1, len(comps)):
                 d = h.dir("/" + "/".join(comps[:i]))
                 if d and not os.path.isdir(d):
+                    self.ancestors.append(d)
                     _ANCESTORS_MADE.add(d)
             d = h.dir(self.path)
             if d:
@@ -392,6 +394,13 @@ class PodmanCgroupParent:
             _ANCESTORS_MADE.discard(d)
         return problems
 
+    def left(self):
+        """P's directories and the ancestors this parent saw missing that
+        still exist, but for those a live parent of this process needs."""
+        needed = [d for p in _LIVE_PARENTS for d in p.made]
+        return [d for d in self.made + self.ancestors
+                if os.path.isdir(d) and not any(path_under(n, d) for n in needed)]
+
 
 def _rmdir(d, timeout=5.0):
     """rmdir a cgroup directory, retrying while it is busy (its last
@@ -424,7 +433,8 @@ class PodmanEnv:
     had to kill or could not remove, and every group that appeared directly
     at a hierarchy root since the env was made and is podman's
     (libpod_parent, libpod-*, conmon, or holding such a group) or one of
-    the parent's ancestors."""
+    the parent's ancestors, and each of the parent's directories and of
+    the ancestors it saw missing that still exists."""
 
     def __init__(self):
         self.name = "isc-podman-" + uuid.uuid4().hex[:10]
@@ -520,6 +530,8 @@ class PodmanEnv:
         umount_below(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
         problems += self.parent.remove()
+        for d in self.parent.left():
+            problems.append("cgroup left: %s" % d)
         for d in self.root_additions():
             problems.append("cgroup at a hierarchy root: %s" % d)
         return problems
