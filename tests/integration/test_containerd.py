@@ -49,7 +49,8 @@ def ctrd():
         try:
             d.stop()
         finally:
-            pm.close()
+            problems = pm.close()
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 class Case:

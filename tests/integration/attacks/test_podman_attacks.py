@@ -45,7 +45,8 @@ def podman_env():
         env.import_image()
         yield env
     finally:
-        env.close()
+        problems = env.close()
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 @pytest.fixture
@@ -66,14 +67,14 @@ def names(podman_env):
             continue
         cid = r.stdout.strip()
         podman_env("rm", "-f", "-t", "0", name)
-        lo = clients.wait_clean(lambda: clients.podman_leftovers(cid, clients.STATE_ROOTS["isc"]))
+        lo = clients.wait_clean(lambda: podman_env.leftovers(cid, "isc"))
         if lo:
             left[cid] = lo
     assert not left, "left behind: %s" % left
 
 
 def podman_run(env, rt, name, payload, *args):
-    return env.base + ["run", "--name", name, "--runtime", rt[1]] + clients.PODMAN_RUN_FLAGS + \
+    return env.base + ["run", "--name", name, "--runtime", rt[1]] + env.run_flags + \
         ["-v", payload + ":/payload:ro"] + list(args)
 
 
