@@ -345,3 +345,15 @@ char *isc_spec_default_json(bool rootless)
 		abort();
 	return text;
 }
+
+char *isc_spec_default_seccomp_json(void)
+{
+	json_t *sc = default_seccomp();
+	if (sc == NULL)
+		abort(); /* a bug in the format strings, or out of memory */
+	char *text = json_dumps(sc, JSON_INDENT(2));
+	json_decref(sc);
+	if (text == NULL)
+		abort();
+	return text;
+}
