@@ -370,8 +370,9 @@ int verb_list(struct global *g, int argc, char **argv)
 	return 0;
 }
 
-/* spec --seccomp-only: the profile alone, on stdout (it writes no file,
- * and the profile is the same with or without --rootless) */
+/* spec --seccomp-only: the profile alone, on stdout.  It writes no file,
+ * so --bundle would mean nothing, nor would --rootless (the profile is the
+ * same for both mappings): both are refused rather than ignored. */
 static int spec_seccomp_only(bool bundle, bool rootless)
 {
 	if (bundle || rootless)
