@@ -6,8 +6,8 @@
  * allowlist (default action: EPERM) covering what an ordinary service
  * needs.  Kernel-wide or namespace-escaping calls (mount, unshare, setns,
  * bpf, keyctl, ptrace, module loading, ...) are left out on purpose; clone
- * is allowed without namespace flags, ioctl without TIOCSTI and TIOCLINUX
- * (docs/defaults.md).
+ * is allowed without namespace flags, ioctl without TIOCSTI, TIOCLINUX and
+ * TIOCSETD (docs/defaults.md).
  *
  * Conditional rules only: libseccomp (and so runc and crun, given this
  * profile) drops a conditional rule for a syscall that also has an
@@ -204,8 +204,12 @@ static json_t *default_mounts_json(bool rootless)
 /* ioctl commands refused.  TIOCSTI pushes input into a terminal: a
  * process holding the operator's terminal makes the operator's shell run
  * commands (bubblewrap CVE-2017-5226); TIOCLINUX reads and pastes a
- * console's selection, the same thing on a virtual console. */
-static const uint64_t ioctl_refused[] = { TIOCSTI, TIOCLINUX };
+ * console's selection, the same thing on a virtual console.  TIOCSETD sets
+ * a terminal's line discipline, on any terminal the process holds (its own
+ * pty included): the kernel loads the discipline's module on demand
+ * (dev.tty.ldisc_autoload), kernel code a container must not be able to
+ * bring in (n_hdlc: CVE-2017-2636, n_gsm: CVE-2023-6546). */
+static const uint64_t ioctl_refused[] = { TIOCSTI, TIOCLINUX, TIOCSETD };
 
 /* The kernel takes the command as an unsigned int: the high half of the
  * register is ignored, so only the low 32 bits are compared (a filter that
@@ -223,7 +227,7 @@ static bool ioctl_refused_under(uint64_t mask, uint64_t value)
 /* Allow every command that agrees with `value` on `mask` (the bits above
  * `bit`) and is not refused: one rule when no refused command is among
  * them, else both halves of the next bit.  From the top this gives one rule
- * per bit on the way to each refused command (34 for the two). */
+ * per bit on the way to each refused command (38 for the three). */
 static void ioctl_rules(json_t *rules, int bit, uint64_t mask, uint64_t value)
 {
 	if (!ioctl_refused_under(mask, value)) {
@@ -337,6 +341,18 @@ char *isc_spec_default_json(bool rootless)
 		abort(); /* a bug in the format strings above, or out of memory */
 	char *text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
+	if (text == NULL)
+		abort();
+	return text;
+}
+
+char *isc_spec_default_seccomp_json(void)
+{
+	json_t *sc = default_seccomp();
+	if (sc == NULL)
+		abort(); /* a bug in the format strings, or out of memory */
+	char *text = json_dumps(sc, JSON_INDENT(2));
+	json_decref(sc);
 	if (text == NULL)
 		abort();
 	return text;

@@ -276,6 +276,9 @@ const char *isc_spec_annotation(const struct isc_spec *spec, const char *key);
  * `rootless` selects the user-namespace mapping for a non-root caller.
  * Returns a newly allocated string. */
 char *isc_spec_default_json(bool rootless);
+/* linux.seccomp of that config alone: the format podman and Docker take in
+ * `--security-opt seccomp=FILE` (`isc-runtime spec --seccomp-only`). */
+char *isc_spec_default_seccomp_json(void);
 
 /* Keyword tables (data, not strcmp chains).  Return -1 when unknown. */
 int isc_namespace_type_from_name(const char *name);  /* "pid" -> CLONE_NEWPID */
