@@ -311,7 +311,6 @@ static void sealed_epoch_rewritten(void **state)
 	}
 	put_lines(v, n);
 	/* patch the state's hash too, as a thorough attacker would */
-	cleanup_free char *hs = NULL;
 	{
 		char hh[65];
 		hex_of(prev, 32, hh);
