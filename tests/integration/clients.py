@@ -12,20 +12,24 @@ Everything lives in private temp folders: podman gets --root, --runroot
 and --tmpdir of its own, containerd its own config, root, state, sockets
 and shim --runc-root.  Nothing touches the machine's network: podman runs
 with --network none only.  podman's cgroups (its containers' and
-conmon's) live under this process's own groups, in a parent of their own
-(PodmanCgroupParent), never in podman's default /libpod_parent at the
+conmon's) and containerd's containers' live under this process's own
+groups, each client in a parent of its own (CgroupParent), never in
+podman's default /libpod_parent or ctr's default /<namespace> at the
 hierarchy roots.
 
   PodmanEnv      a private podman store with the busybox image imported,
                  its containers under a cgroup parent of its own
-  PodmanCgroupParent  that parent: one absolute path below this process's
-                 own group in every hierarchy, removed again by close()
-  Containerd     a containerd daemon started by hand (stopped by pid)
+  CgroupParent   that parent: one absolute path below this process's own
+                 group in every hierarchy, removed again by close()/stop()
+                 (PodmanCgroupParent is the same class, its older name)
+  Containerd     a containerd daemon started by hand (stopped by pid), its
+                 containers under a cgroup parent of its own
   Dockerd        a dockerd started by hand in a network namespace of its
                  own (stopped by pid, everything it made removed)
   podman_leftovers(cid, state_root, parent)  what a removed podman
                  container left (parent: its env's cgroup parent)
-  ctr_leftovers(ns, cid, state_root) what a deleted containerd task left
+  ctr_leftovers(ns, cid, state_root, parent)  what a deleted containerd
+                 task left (parent: its daemon's CgroupParent)
 """
 import json
 import os
@@ -172,8 +176,14 @@ def podman_leftovers(cid, state_root, parent):
     return left
 
 
-def ctr_leftovers(ns, cid, state_root):
-    return _leftovers(cid, os.path.join(ns, cid), state_root)
+def ctr_leftovers(ns, cid, state_root, parent):
+    """What containerd left of task `cid` in namespace `ns`: its group
+    under `parent` (the daemon's CgroupParent, Containerd.parent) or at
+    ctr's default /<ns>/<cid> at the hierarchy roots, a mount or a process
+    naming it, its state dir."""
+    left = _leftovers(cid, os.path.join(ns, cid), state_root)
+    left += ["cgroup " + d for d in parent.dirs(cid)]
+    return left
 
 
 def wait_clean(fn, timeout=10.0):
@@ -186,7 +196,7 @@ def wait_clean(fn, timeout=10.0):
         time.sleep(0.05)
 
 
-# ---- podman's cgroup parent --------------------------------------------------
+# ---- the clients' cgroup parent -----------------------------------------------
 
 class Hierarchy:
     """One mounted cgroup hierarchy: its mount point under /sys/fs/cgroup,
@@ -285,25 +295,51 @@ def _podman_trace(d):
                   or os.path.basename(root) == "conmon")
 
 
-# ancestors of a PodmanCgroupParent path that this process saw missing (and
-# podman or the runtime then made), {directory}; removed by the last
-# PodmanCgroupParent of this process that lies below them
+def root_additions(tops_before, parent, trace):
+    """Groups that appeared directly at a hierarchy root since `tops_before`
+    (hierarchy_tops()) and are the client's (`trace(d)`: the paths below
+    and including d named as the client names its groups) or `parent`'s
+    ancestors; what others running meanwhile make there is not counted,
+    nor the way to the parent of another client still open."""
+    live = [d for p in _LIVE_PARENTS for d in p.made]
+    ours = set(_ANCESTORS_MADE) | set(parent.made)
+    found = []
+    for mount, names in hierarchy_tops().items():
+        for name in sorted(names - tops_before.get(mount, set())):
+            d = os.path.join(mount, name)
+            if any(path_under(n, d) for n in live):
+                continue  # on the way to the parent of a client still open
+            if any(path_under(o, d) for o in ours):
+                found.append(d)
+            else:
+                found += trace(d)
+    return found
+
+
+# ancestors of a CgroupParent path that this process saw missing (and a
+# client or the runtime then made), {directory}; removed by the last
+# CgroupParent of this process that lies below them
 _ANCESTORS_MADE = set()
 _LIVE_PARENTS = []
 
 
-class PodmanCgroupParent:
-    """The cgroup parent one PodmanEnv gives every podman run/create
-    (--cgroup-parent): a uniquely named group below this process's own
-    group in every hierarchy.
+class CgroupParent:
+    """The cgroup parent P under which one client (a PodmanEnv, a
+    Containerd) puts every container: a uniquely named group below this
+    process's own group in every hierarchy.  The client is given one
+    absolute path, used in every hierarchy:
 
-    podman 4.3 with cgroupfs takes one absolute parent P and uses the same
-    path in every hierarchy: the containers' groups are P/libpod-<id>
-    (the runtime makes them), conmon's is P/conmon (podman makes it, in
-    each v1 controller it manages, and never removes it).  A relative
-    parent does not work: podman joins it to each hierarchy's root itself
-    (conmon's group, podman stats), while the runtime joins the config's
-    relative cgroupsPath to its own group (conmon's).
+    - podman 4.3 with cgroupfs (--cgroup-parent P): the containers' groups
+      are P/libpod-<id> (the runtime makes them), conmon's is P/conmon
+      (podman makes it, in each v1 controller it manages, and never
+      removes it).  A relative parent does not work: podman joins it to
+      each hierarchy's root itself (conmon's group, podman stats), while
+      the runtime joins the config's relative cgroupsPath to its own
+      group (conmon's).
+    - containerd 1.6 (ctr run --cgroup P/<id>): ctr puts P/<id> in the
+      config's cgroupsPath (its default is /<namespace>/<id>, at the
+      hierarchy roots), the runtime makes the groups; containerd and its
+      shims stay in this process's own groups.
 
     P = <the deepest of this process's own groups>/NAME.  It is below the
     own group of every hierarchy when the own groups are nested (each an
@@ -315,7 +351,7 @@ class PodmanCgroupParent:
 
     The groups between an own group and P (pids:/process_api/<id> on that
     machine) are recorded when missing and removed again by remove() once
-    no other PodmanCgroupParent of this process lies below them; P itself,
+    no other CgroupParent of this process lies below them; P itself,
     with everything left below it, is removed in every hierarchy."""
 
     def __init__(self, name):
@@ -325,7 +361,7 @@ class PodmanCgroupParent:
         deepest = max((h.own for h in self.hierarchies), key=_depth)
         apart = [h for h in self.hierarchies if not path_under(deepest, h.own)]
         if apart:
-            pytest.fail("podman takes one absolute --cgroup-parent for every hierarchy, but "
+            pytest.fail("the clients take one absolute cgroup parent for every hierarchy, but "
                         "this process's own groups are not nested: %s is not below %s; no "
                         "parent lies under all of them" % (deepest, apart))
         self.path = deepest.rstrip("/") + "/" + name
@@ -376,7 +412,7 @@ class PodmanCgroupParent:
                     pids |= {int(x) for x in f.read().split()}
             except OSError:
                 pass
-        for pid in sorted(pids):  # podman's (conmon, a container) of this env
+        for pid in sorted(pids):  # the client's (conmon, a container)
             problems.append("process %d left in %s" % (pid, self.path))
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -389,7 +425,7 @@ class PodmanCgroupParent:
         needed = [d for p in _LIVE_PARENTS for d in p.made]
         for d in sorted(_ANCESTORS_MADE, key=len, reverse=True):
             if any(path_under(n, d) for n in needed):
-                continue  # another env of this process still lives below it
+                continue  # another client of this process still lives below it
             problems += _rmdir(d)
             _ANCESTORS_MADE.discard(d)
         return problems
@@ -400,6 +436,10 @@ class PodmanCgroupParent:
         needed = [d for p in _LIVE_PARENTS for d in p.made]
         return [d for d in self.made + self.ancestors
                 if os.path.isdir(d) and not any(path_under(n, d) for n in needed)]
+
+
+# its name when podman alone used it
+PodmanCgroupParent = CgroupParent
 
 
 def _rmdir(d, timeout=5.0):
@@ -423,7 +463,7 @@ def _rmdir(d, timeout=5.0):
 class PodmanEnv:
     """A private podman store: podman --root/--runroot/--tmpdir in a temp
     dir, --cgroup-manager=cgroupfs, every container under a cgroup parent of
-    its own (self.cgroup_parent, a PodmanCgroupParent path: below this
+    its own (self.cgroup_parent, a CgroupParent path: below this
     process's own group in every hierarchy).
 
     Every podman run/create of the tests passes self.run_flags (run_ctr
@@ -439,7 +479,7 @@ class PodmanEnv:
     def __init__(self):
         self.name = "isc-podman-" + uuid.uuid4().hex[:10]
         self.tops_before = hierarchy_tops()
-        self.parent = PodmanCgroupParent(self.name)
+        self.parent = CgroupParent(self.name)
         self.cgroup_parent = self.parent.path
         self.run_flags = PODMAN_RUN_FLAGS + ["--cgroup-parent", self.cgroup_parent]
         self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir="/tmp")
@@ -499,19 +539,7 @@ class PodmanEnv:
         """Groups that appeared directly at a hierarchy root since the env
         was made and are podman's or the parent's ancestors (what others
         running meanwhile make there is not counted)."""
-        live = [d for p in _LIVE_PARENTS for d in p.made]
-        ours = set(_ANCESTORS_MADE) | set(self.parent.made)
-        found = []
-        for mount, names in hierarchy_tops().items():
-            for name in sorted(names - self.tops_before.get(mount, set())):
-                d = os.path.join(mount, name)
-                if any(path_under(n, d) for n in live):
-                    continue  # on the way to the parent of an env still open
-                if any(path_under(o, d) for o in ours):
-                    found.append(d)
-                else:
-                    found += _podman_trace(d)
-        return found
+        return root_additions(self.tops_before, self.parent, _podman_trace)
 
     def close(self):
         """Remove everything; returns the problems (see the class)."""
@@ -563,11 +591,35 @@ disabled_plugins = ["io.containerd.grpc.v1.cri",
 """
 
 
+def _ctr_trace(ns):
+    """trace for root_additions: paths below (and including) d named
+    `ns`, ctr's default parent /<ns> of a task's group /<ns>/<id>."""
+    def trace(d):
+        return sorted(root for root, _dirs, _files in os.walk(d)
+                      if os.path.basename(root) == ns)
+    return trace
+
+
 class Containerd:
-    """containerd started by hand in a temp dir; stop() kills it by pid."""
+    """containerd started by hand in a temp dir; stop() kills it by pid.
+
+    Every task runs in a group of its own below a cgroup parent of the
+    daemon's (self.parent, a CgroupParent): the tests' `ctr run` passes
+    run_flags(cid), --cgroup <parent>/<id>, never ctr's default cgroupsPath
+    /<namespace>/<id> at the hierarchy roots.  stop() removes the tasks,
+    the daemon, its temp dir, the parent and the groups made on the way to
+    it, and returns the problems: what it had to kill or could not remove,
+    each of the parent's directories (and of the ancestors it saw missing)
+    that still exists, and every group that appeared at a hierarchy root
+    since the daemon was made and is the parent's ancestor or named as
+    ctr's default (/<namespace>)."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="isc-ctrd-", dir="/tmp")
+        self.name = "isc-ctrd-" + uuid.uuid4().hex[:10]
+        self.tops_before = hierarchy_tops()
+        self.parent = CgroupParent(self.name)
+        self.cgroup_parent = self.parent.path
+        self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.sock = os.path.join(self.dir, "containerd.sock")
         self.runc_root = os.path.join(self.dir, "runc-root")
@@ -597,6 +649,20 @@ class Containerd:
         return run(["ctr", "-a", self.sock, "-n", self.ns] + list(args),
                    input=input, timeout=timeout)
 
+    def run_flags(self, cid):
+        """What every `ctr run` of task `cid` passes: its group
+        <parent>/<cid> (ctr puts it in the config's cgroupsPath)."""
+        return ["--cgroup", self.cgroup_parent + "/" + cid]
+
+    def cgroup_dir(self, hierarchy, rel=""):
+        """The directory of <parent>/rel in /sys/fs/cgroup/<hierarchy>
+        ("" for a pure v2 machine's /sys/fs/cgroup)."""
+        return self.parent.dir(os.path.join("/sys/fs/cgroup", hierarchy).rstrip("/"), rel)
+
+    def leftovers(self, cid):
+        """What containerd left of task `cid` (see ctr_leftovers)."""
+        return ctr_leftovers(self.ns, cid, os.path.join(self.runc_root, self.ns), self.parent)
+
     def ok(self, *args, **kw):
         r = self(*args, **kw)
         assert r.returncode == 0, "ctr %s: rc=%d\n%s" % (
@@ -620,6 +686,8 @@ class Containerd:
             self("containers", "rm", cid)
 
     def stop(self):
+        """Stop everything; returns the problems (see the class)."""
+        problems = []
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.cleanup_containers()
@@ -636,19 +704,28 @@ class Containerd:
                 self.proc.wait()
         self.log.close()
         for pid in _procs_with(self.sock):  # a shim this daemon started
+            problems.append("process %d left (names %s)" % (pid, self.sock))
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
         umount_below(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
-        # the runtimes create cgroups <ns>/<id>; the <ns> parent stays behind
+        # ctr's default groups /<ns>/<id> at the roots: a run without
+        # run_flags made them
         for d in _cgroup_dirs(self.ns):
+            problems.append("cgroup at a hierarchy root: %s" % d)
             for root, _dirs, _files in sorted(os.walk(d), key=lambda t: -len(t[0])):
                 try:
                     os.rmdir(root)
                 except OSError:
                     pass
+        problems += self.parent.remove()
+        for d in self.parent.left():
+            problems.append("cgroup left: %s" % d)
+        for d in root_additions(self.tops_before, self.parent, _ctr_trace(self.ns)):
+            problems.append("cgroup at a hierarchy root: %s" % d)
+        return problems
 
 
 # ---- docker ------------------------------------------------------------------
