@@ -37,9 +37,9 @@
  *       every way to put something in DIR, in this order, one line each,
  *       "OP ok" or "OP-ERR errno": CREATE (DIR/NAME.file, 64 KiB written),
  *       UNLINK (that file), MKDIR (DIR/NAME: a squat on the name), RENAME
- *       (DIR/NAME to DIR/NAME.old), BIND (an AF_UNIX socket at
- *       DIR/NAME.sock), SYMLINK (DIR/NAME.link -> /), MKFIFO (DIR/NAME.fifo),
- *       CHMOD (DIR to the mode it has).
+ *       (DIR/NAME to DIR/NAME.old), BIND (an AF_UNIX socket at DIR/NAME,
+ *       the other squat), SYMLINK (DIR/NAME.link -> /), MKFIFO
+ *       (DIR/NAME.fifo), CHMOD (DIR to the mode it has).
  *   say WORD
  *       prints "SAY WORD" (what a program run by the modes below prints).
  *   exec PATH
@@ -552,7 +552,7 @@ static int dir_write(const char *dir, const char *name)
 	op_result("MKDIR", mkdir(p, 0755));
 	snprintf(q, sizeof q, "%s/%s.old", dir, name);
 	op_result("RENAME", rename(p, q));
-	snprintf(p, sizeof p, "%s/%s.sock", dir, name);
+	snprintf(p, sizeof p, "%s/%s", dir, name);
 	op_result("BIND", bind_unix(p));
 	snprintf(p, sizeof p, "%s/%s.link", dir, name);
 	op_result("SYMLINK", symlink("/", p));

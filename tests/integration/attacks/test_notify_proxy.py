@@ -128,7 +128,8 @@ def test_container_cannot_write_the_notify_dir(runtime, bundle, probe, notify_so
     host_dir = os.path.join(runtime.root, b.id, "notify")
     # positive control: the probe puts all of it where the container may write
     assert _dir_write(runtime, b.id, "/tmp") == {op: "ok" for op in DIR_OPS}
-    # before start: nothing, the squat on the socket's name included
+    # before start: nothing, the squats on the socket's name (a folder, a
+    # socket of the container's) included
     assert _dir_write(runtime, b.id, where) == {op: errno.EROFS for op in DIR_OPS}
     assert os.listdir(host_dir) == []
     r = runtime("start", b.id, env={"NOTIFY_SOCKET": path})
@@ -137,9 +138,10 @@ def test_container_cannot_write_the_notify_dir(runtime, bundle, probe, notify_so
     assert _drain(s) == [("READY=1\nMAINPID=%d\n" % runtime.state(b.id)["pid"], 0)]
     st = os.lstat(os.path.join(host_dir, "notify.sock"))
     assert stat.S_ISSOCK(st.st_mode) and (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o777)
-    # after start: the socket is there (EEXIST), nothing else can be
+    # after start: the socket is there (EEXIST; EADDRINUSE for a bind),
+    # nothing else can be, and it cannot be renamed or replaced
     want = {op: errno.EROFS for op in DIR_OPS}
-    want["MKDIR"] = errno.EEXIST
+    want.update(MKDIR=errno.EEXIST, BIND=errno.EADDRINUSE)
     assert _dir_write(runtime, b.id, where) == want
     assert os.listdir(host_dir) == ["notify.sock"]
     r = runtime("delete", "--force", b.id)
