@@ -1183,8 +1183,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 
 	/* NOTIFY_SOCKET (sd_notify): the container gets a directory of its own
-	 * at ISC_NOTIFY_DIR; `start` binds the socket there and forwards what
-	 * the service sends to the caller's socket until READY=1. */
+	 * at ISC_NOTIFY_DIR, read-only to it; `start` binds the socket there
+	 * and forwards what the service sends to the caller's socket until
+	 * READY=1. */
 	const char *notify_dir = ISC_NOTIFY_DIR_DEV;
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (strcmp(spec->mounts[i].destination, "/run") == 0 && spec->mounts[i].type &&
@@ -1198,6 +1199,17 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		notify_fd = open_tree(u.dir.dir_fd, "notify", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (notify_fd < 0) {
 			isc_error_set(err, errno, "NOTIFY_SOCKET: open_tree");
+			goto out;
+		}
+		/* Read-only for the container (N4): without a user namespace its
+		 * root would own this host directory (in the runtime's state root,
+		 * the host's /run by default) and could fill it, squat the
+		 * socket's name before `start`, or leave what `delete` had to
+		 * walk.  Sending to a socket needs no writable mount. */
+		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						     MOUNT_ATTR_NOEXEC };
+		if (mount_setattr(notify_fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+			isc_error_set(err, errno, "NOTIFY_SOCKET: make the mount read-only");
 			goto out;
 		}
 		struct isc_process *proc = &spec->process;
@@ -1420,8 +1432,8 @@ static int notify_bind(const struct isc_state_dir *d, isc_error **err)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd, ISC_NOTIFY_SOCK);
 	unlinkat(dfd, ISC_NOTIFY_SOCK, 0);
 	/* mode 0777 (the container's root is not ours) from the bind itself:
-	 * never a chmod through a name the container could swap for a symlink
-	 * (the folder is its own without a user namespace) */
+	 * never a chmod through a name (the container cannot write the folder
+	 * since N4, but a chmod by name would follow a symlink) */
 	mode_t old_umask = umask(0);
 	int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);

@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,50 +160,168 @@ void isc_state_dir_close(struct isc_state_dir *d)
 	d->root = d->id = NULL;
 }
 
-static int remove_notify_dir(int parent)
+/* ------------------------------------------------------------------ */
+/* removal                                                             */
+
+/* A directory below `parent` for the removal: never through a symlink,
+ * never into another mount (a scratch mount point that a failed teardown
+ * left is not entered: its rmdir fails EBUSY and says so). */
+static int open_below(int parent, const char *name)
 {
-	int fd = openat(parent, "notify", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (dir == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	struct dirent *de;
-	while ((de = readdir(dir)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(dir), de->d_name, 0);
-	closedir(dir);
-	return unlinkat(parent, "notify", AT_REMOVEDIR);
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+	};
+	return (int)syscall(SYS_openat2, parent, name, &how, sizeof(how));
 }
 
-int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
+/* One pass over the directory `fd`: unlink what is not a directory (but
+ * `keep`), rmdir the empty directories.  0: it is empty now; 1: *child is
+ * the first directory that is not (to be emptied first); -1: errno, and
+ * *bad the entry that could not be removed. */
+static int empty_pass(int fd, const char *keep, int *child, char **bad)
 {
-	int ret = 0;
-	int dfd = dup(d->dir_fd);
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (dir == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		ret = isc_error_set(err, errno, "remove container %s", d->id);
-	} else {
-		struct dirent *de;
-		while ((de = readdir(dir)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			/* notify/ holds the sd_notify socket: its files go first; any
-			 * other directory (a scratch mount point) is never entered */
-			if (strcmp(de->d_name, "notify") == 0 && remove_notify_dir(d->dir_fd) == 0)
-				continue;
-			/* a directory is what a failed scratch teardown may leave */
-			int fl = de->d_type == DT_DIR ? AT_REMOVEDIR : 0;
-			if (unlinkat(d->dir_fd, de->d_name, fl) < 0 && errno != ENOENT && ret == 0)
-				ret = isc_error_set(err, errno, "remove %s/%s/%s", d->root, d->id, de->d_name);
-		}
-		closedir(dir);
-		if (ret == 0 && unlinkat(d->root_fd, d->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			ret = isc_error_set(err, errno, "remove %s/%s", d->root, d->id);
+		isc_closep(&dfd);
+		*bad = isc_xstrdup(".");
+		return -1;
 	}
+	rewinddir(dir); /* the dup shares the offset of an earlier pass */
+	int ret = 0;
+	struct dirent *de;
+	while (ret == 0 && (de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (keep && strcmp(de->d_name, keep) == 0))
+			continue;
+		struct stat st;
+		bool is_dir = de->d_type == DT_DIR ||
+			      (de->d_type == DT_UNKNOWN && fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISDIR(st.st_mode));
+		if (unlinkat(fd, de->d_name, is_dir ? AT_REMOVEDIR : 0) == 0 || errno == ENOENT)
+			continue;
+		if (is_dir && (errno == ENOTEMPTY || errno == EEXIST) && (*child = open_below(fd, de->d_name)) >= 0)
+			ret = 1;
+		else
+			ret = -1;
+	}
+	int e = errno;
+	if (ret != 0)
+		*bad = isc_xstrdup(de->d_name);
+	closedir(dir);
+	errno = e;
+	return ret;
+}
+
+struct walk_level {
+	dev_t dev;
+	ino_t ino;
+	char *name; /* the directory below this one that the walk is in */
+};
+
+/* ".." of `fd`, if it is still the directory the walk came down from */
+static int open_parent(int fd, const struct walk_level *l)
+{
+	int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p < 0)
+		return -1;
+	struct stat st;
+	if (fstat(p, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+		return p;
+	close(p);
+	errno = ESTALE; /* moved while we walked it */
+	return -1;
+}
+
+static int empty_failed(const struct walk_level *up, size_t depth, const char *path, const char *bad,
+			isc_error **err)
+{
+	int e = errno;
+	char *p = isc_xstrdup(path);
+	for (size_t i = 0; i < depth; i++) {
+		char *q = isc_xasprintf("%s/%s", p, up[i].name);
+		free(p);
+		p = q;
+	}
+	isc_error_set(err, e, "remove %s%s%s", p, bad ? "/" : "", bad ? bad : "");
+	free(p);
+	return -1;
+}
+
+/* Empty the directory `top` (but its entry `keep`), by fd, never
+ * following a symlink nor entering another mount; `path` names it in
+ * errors.  The walk holds one directory at a time, so that depth costs no
+ * fds: down into the first directory that is not empty, back up through
+ * "..", checked against the directory it came from. */
+static int empty_tree(int top, const char *keep, const char *path, isc_error **err)
+{
+	int fd = fcntl(top, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return isc_error_set(err, errno, "remove %s", path);
+	struct walk_level *up = NULL;
+	size_t depth = 0, cap = 0;
+	int ret = 0;
+	for (;;) {
+		int child = -1;
+		char *bad = NULL;
+		int r = empty_pass(fd, depth == 0 ? keep : NULL, &child, &bad);
+		if (r < 0) {
+			ret = empty_failed(up, depth, path, bad, err);
+			free(bad);
+			break;
+		}
+		if (r == 1) {
+			struct stat here;
+			if (depth == cap) {
+				cap = cap ? 2 * cap : 16;
+				struct walk_level *nu = realloc(up, cap * sizeof(*nu));
+				if (nu == NULL)
+					abort();
+				up = nu;
+			}
+			if (fstat(fd, &here) < 0) {
+				ret = empty_failed(up, depth, path, NULL, err);
+				free(bad);
+				isc_closep(&child);
+				break;
+			}
+			up[depth++] = (struct walk_level){ .dev = here.st_dev, .ino = here.st_ino, .name = bad };
+			isc_closep(&fd);
+			fd = child;
+			continue;
+		}
+		if (depth == 0)
+			break;
+		/* emptied: back up, where the next pass removes it */
+		int parent_fd = open_parent(fd, &up[depth - 1]);
+		if (parent_fd < 0) {
+			ret = empty_failed(up, depth, path, "..", err);
+			break;
+		}
+		isc_closep(&fd);
+		fd = parent_fd;
+		free(up[--depth].name);
+	}
+	isc_closep(&fd);
+	for (size_t i = 0; i < depth; i++)
+		free(up[i].name);
+	free(up);
+	return ret;
+}
+
+/* Everything in it goes, whatever the container or a crash left there
+ * (before N4 the container could fill notify/ and make every delete fail
+ * ENOTEMPTY); only another mount (a scratch mount point) stops it, and
+ * then state.json is still there for a `delete` to try again. */
+int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
+{
+	cleanup_free char *path = isc_xasprintf("%s/%s", d->root, d->id);
+	int ret = empty_tree(d->dir_fd, "state.json", path, err);
+	if (ret == 0 && unlinkat(d->dir_fd, "state.json", 0) < 0 && errno != ENOENT)
+		ret = isc_error_set(err, errno, "remove %s/state.json", path);
+	if (ret == 0 && unlinkat(d->root_fd, d->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		ret = isc_error_set(err, errno, "remove %s", path);
 	isc_state_dir_close(d);
 	return ret;
 }
