@@ -12,7 +12,7 @@
 int isc_cap_from_name(const char *name);
 const char *isc_cap_name(int cap); /* NULL when out of range */
 int isc_cap_last(void);            /* last capability of the table */
-int isc_cap_last_kernel(void);     /* /proc/sys/kernel/cap_last_cap, cached */
+int isc_cap_last_kernel(void);     /* the kernel's CAP_LAST_CAP (probed, never read from /proc), cached */
 
 /* In the init, after the last privileged step: drop from the bounding set
  * everything not in caps->bounding, then set effective/permitted/inheritable

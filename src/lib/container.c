@@ -470,6 +470,12 @@ static int init_setup(struct init_args *a, isc_error **err)
 		cleanup_close int target = rootfd < 0 ? -1 : isc_rootfs_mkpath(rootfd, a->notify_dir, ISC_CREATE_DIR);
 		if (target < 0)
 			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount point %s", a->notify_dir);
+		struct statfs sf; /* an image symlink may point it into /proc (mount.c) */
+		if (fstatfs(target, &sf) < 0)
+			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount point %s", a->notify_dir);
+		if (sf.f_type == PROC_SUPER_MAGIC)
+			return isc_error_set(err, 0, "NOTIFY_SOCKET: mount point %s resolves inside a proc filesystem",
+					     a->notify_dir);
 		if (move_mount(a->notify_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount to %s", a->notify_dir);
 		isc_closep(&a->notify_fd);
@@ -515,6 +521,11 @@ static int init_setup(struct init_args *a, isc_error **err)
 		return -1;
 	char **env = env_listen ? env_listen : proc->env;
 
+	/* the wait for start reopens the fifo through the procfs mounted at
+	 * prepare: "/proc/self/fd/N" by name could be a file of the image's */
+	int procfd = isc_rootfs_proc_fd(&a->guard, err);
+	if (procfd < 0)
+		return isc_error_wrap(err, "wait for start");
 	if (isc_sync_send(a->sync_fd, ISC_SYNC_CREATED, 0, NULL, 0, err) < 0)
 		return -1;
 	isc_closep(&a->sync_fd);
@@ -522,8 +533,8 @@ static int init_setup(struct init_args *a, isc_error **err)
 	/* Wait for start: opening the fifo for writing blocks until `start`
 	 * opens it for reading. */
 	char fifo[64];
-	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", a->fifo_fd);
-	int wfd = open(fifo, O_WRONLY | O_CLOEXEC);
+	snprintf(fifo, sizeof(fifo), "self/fd/%d", a->fifo_fd);
+	int wfd = openat(procfd, fifo, O_WRONLY | O_CLOEXEC);
 	if (wfd < 0 || write(wfd, "0", 1) != 1) {
 		/* the runtime is gone: stderr is all we have */
 		dprintf(2, "isc-runtime: container init: wait for start: %s\n", strerror(errno));
@@ -1236,6 +1247,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	};
 	if (isc_rootfs_guard_record(&args.guard, err) < 0)
 		goto out;
+	(void)isc_cap_last_kernel(); /* cached here, before any namespace or filter */
 	/* process.terminal: the init's stdio is its own terminal */
 	if (!spec->process.terminal && isc_relay_prepare(relay, foreground, err) < 0)
 		goto out;
