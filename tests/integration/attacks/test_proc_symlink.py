@@ -176,6 +176,7 @@ def test_no_procfs_refused(runtime, bundle, test_dir, masked):
     program could run (it used to run at once, before `start`)."""
     b = bundle("write", "/out/ran", "yes")
     _docker_like(b)
+    b.config["root"]["readonly"] = False  # the fake files writable: the old init went on
     b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
     if not masked:
         b.linux["maskedPaths"] = [p for p in b.linux["maskedPaths"] if not p.startswith("/proc")]
@@ -266,3 +267,26 @@ def test_wait_for_start_control(runtime, bundle, test_dir):
     assert not os.path.exists(ran)
     assert runtime.start(b.id).returncode == 0
     helpers.wait_for(lambda: os.path.exists(ran), timeout=20, what="the program's file")
+
+
+def test_covered_root_init_ignores_cap_last_cap(runtime, bundle, test_dir):
+    """(b) in the init: the fake /proc of the volume covering the root says
+    cap_last_cap "0" (the program sees it: positive control); the program
+    still gets exactly the configured capabilities."""
+    b, vol = _covered_root_bundle(bundle, test_dir)
+    b.linux["maskedPaths"] = []
+    b.linux["readonlyPaths"] = []
+    b.set_args("/bin/payload", "cat", "/proc/sys/kernel/cap_last_cap")
+    assert runtime.run_ok(b) == "0\n"
+    # the init applied the capabilities before it waits for start: its
+    # sets, read on the host, are the program's (the program cannot read
+    # /proc/self/status: its /proc is the fake)
+    b2, _ = _covered_root_bundle(bundle, os.path.join(test_dir, "2"))
+    b2.linux["maskedPaths"] = []
+    b2.linux["readonlyPaths"] = []
+    r = runtime.create(b2)
+    assert r.returncode == 0, r.stderr
+    with open("/proc/%d/status" % runtime.state(b2.id)["pid"]) as f:
+        caps = dict(ln.split(":\t", 1) for ln in f.read().splitlines() if ln.startswith("Cap"))
+    want = _hex(helpers.MINIMAL_CAPS)
+    assert (caps["CapBnd"], caps["CapPrm"], caps["CapEff"]) == (want, want, want), caps
