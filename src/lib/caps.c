@@ -96,11 +96,17 @@ int isc_cap_last_kernel(void)
 	static int cached = -1;
 	if (cached >= 0)
 		return cached;
-	int last = 0;
-	while (last < 63 && (prctl(PR_CAPBSET_READ, (unsigned long)last + 1, 0, 0, 0) >= 0 || errno != EINVAL))
-		last++;
-	cached = last;
-	return last;
+	/* the largest cap in [0, 63] the bounding set knows, by bisection */
+	int lo = 0, hi = 63;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0 || errno != EINVAL)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	cached = lo;
+	return lo;
 }
 
 static uint64_t caps_valid_mask(void)
