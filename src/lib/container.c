@@ -162,10 +162,13 @@ int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_erro
 
 /* One sysctl, into the container's procfs and nowhere else: the file is
  * opened without following a symlink and must be on procfs (a bind over
- * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881). */
-static int write_sysctl(const char *path, const char *v, isc_error **err)
+ * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881).
+ * `path` is "/proc/sys/..."; with a procfs fd `proc` it is opened relative
+ * to that procfs (the init's own, not whatever "/proc" names now). */
+static int write_sysctl(int proc, const char *path, const char *v, isc_error **err)
 {
-	cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	const char *rel = proc == AT_FDCWD ? path : path + strlen("/proc/");
+	cleanup_close int fd = openat(proc, rel, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return isc_error_set(err, errno, "open %s", path);
 	struct statfs sf;
@@ -182,17 +185,20 @@ static int write_sysctl(const char *path, const char *v, isc_error **err)
 /* The init's part of linux.sysctl: the keys of its network, IPC and UTS
  * namespaces, through its own procfs.  The pid namespace's keys are the
  * runtime's (pid_sysctls below). */
-static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
+static int apply_sysctls(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
 		if (isc_sysctl_namespace(spec->sysctl[i].key) == CLONE_NEWPID)
 			continue;
+		int proc = isc_rootfs_proc_fd(g, err);
+		if (proc < 0)
+			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 		cleanup_free char *path = isc_xasprintf("/proc/sys/%s", spec->sysctl[i].key);
 		for (char *c = path + strlen("/proc/sys/"); *c; c++)
 			if (*c == '.')
 				*c = '/';
 		const char *v = spec->sysctl[i].value;
-		if (write_sysctl(path, v, err) < 0)
+		if (write_sysctl(proc, path, v, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;
@@ -216,7 +222,7 @@ static int write_pid_sysctls(const struct isc_spec *spec, isc_error **err)
 		for (char *c = path + strlen("/proc/sys/"); *c; c++)
 			if (*c == '.')
 				*c = '/';
-		if (write_sysctl(path, spec->sysctl[i].value, err) < 0)
+		if (write_sysctl(AT_FDCWD, path, spec->sysctl[i].value, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;
@@ -498,7 +504,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 	if (isc_rootfs_pivot(&a->guard, a->rootfs, err) < 0)
 		return -1;
-	if (apply_sysctls(spec, err) < 0)
+	if (apply_sysctls(&a->guard, spec, err) < 0)
 		return -1;
 	if (isc_rootfs_finalize(&a->guard, spec, err) < 0)
 		return -1;
