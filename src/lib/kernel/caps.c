@@ -16,31 +16,30 @@
 
 int isc_cap_last_kernel(void)
 {
-	/* Read once; the value cannot change while the system runs.  A racy
-	 * double read stores the same value, so no lock is needed. */
+	/* Never read from a path: /proc/sys/kernel/cap_last_cap in the init or
+	 * an exec stage is the container's /proc, which a container can fake
+	 * (a "0" there left every other capability in the bounding set).  The
+	 * bounding set answers EINVAL exactly past the kernel's last cap; any
+	 * other failure (a seccomp errno) counts as known, so that the result
+	 * can only be too high, which the callers tolerate (EINVAL ignored),
+	 * never too low.  The runtime calls this before it clones or forks
+	 * (container.c, exec.c), so the value is cached before any
+	 * namespace or filter exists.  A racy double probe stores the same
+	 * value, so no lock is needed. */
 	static int cached = -1;
 	if (cached >= 0)
 		return cached;
-
-	int last = -1;
-	cleanup_free char *buf = NULL;
-	isc_error *err = NULL;
-	uint64_t v;
-	if (isc_read_file("/proc/sys/kernel/cap_last_cap", &buf, NULL, 64, &err) == 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		if (isc_parse_u64(buf, &v) == 0 && v < 64)
-			last = (int)v;
+	/* the largest cap in [0, 63] the bounding set knows, by bisection */
+	int lo = 0, hi = 63;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0 || errno != EINVAL)
+			lo = mid;
+		else
+			hi = mid - 1;
 	}
-	isc_error_free(&err);
-	if (last < 0) {
-		/* No /proc (early in a fresh mount namespace): probe the
-		 * bounding set, which answers EINVAL past the last cap. */
-		last = 0;
-		while (last < 63 && prctl(PR_CAPBSET_READ, (unsigned long)last + 1, 0, 0, 0) >= 0)
-			last++;
-	}
-	cached = last;
-	return last;
+	cached = lo;
+	return lo;
 }
 
 static uint64_t caps_valid_mask(void)

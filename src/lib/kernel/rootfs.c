@@ -20,6 +20,15 @@
  * - Filesystem mounts (proc, tmpfs, ...) use one mount(2) call: cheaper than
  *   fsopen + one fsconfig per option + fsmount + move_mount.
  * - Nothing reads /proc/self/mountinfo.
+ * - Nothing may land inside a procfs but a proc on /proc: the destination
+ *   string is checked (check_proc_destination) and so is where it resolved
+ *   (check_resolved: one fstatfs of the resolved fd), since an image
+ *   symlink /data -> /proc/sys/kernel sends a volume at "/data" there (runc
+ *   CVE-2019-19921).  A destination inside sysfs stays allowed, as in runc
+ *   (cgroup at /sys/fs/cgroup is one): nothing of the init or the runtime
+ *   reads a sysfs path for a decision.  The init keeps an fd of the procfs
+ *   it mounted at /proc (guard->proc_fd) and reaches /proc through it after
+ *   pivot_root, never by the path "/proc", which a container could fake.
  * - Every step that changes the mount table checks first that it does not
  *   run in the runtime's caller's mount namespace (struct isc_rootfs_guard):
  *   create refuses a config without a new mount namespace, and this check
@@ -367,6 +376,7 @@ static int copyup(int from, int to, const char *data)
 
 struct mount_ctx {
 	int rootfd;
+	const char *rootfs;
 	const char *bundle;
 	bool in_userns;
 	bool cgroupns; /* a cgroup namespace (new or joined): fresh cgroup mounts */
@@ -375,6 +385,55 @@ struct mount_ctx {
 static int mount_failed(isc_error **err, const struct isc_mount *m, const char *what)
 {
 	return isc_error_set(err, errno, "mount %s to %s", what ? what : "none", m->destination);
+}
+
+/* The files of /proc a config may replace (lxcfs). */
+static const char *const proc_allowed[] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+	"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+};
+
+/* a proc mount, or a bind of one (a container without its own pid
+ * namespace in a user namespace binds the host's) */
+static bool is_proc_mount(const struct isc_mount *m)
+{
+	struct statfs sf;
+	return m->bind ? (m->source && statfs(m->source, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+		       : (m->type && strcmp(m->type, "proc") == 0);
+}
+
+static bool proc_file_allowed(const char *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proc_allowed); i++)
+		if (isc_rootfs_path_eq(d, proc_allowed[i]))
+			return true;
+	return false;
+}
+
+/* Where the destination resolved must not be inside a procfs (an image
+ * symlink /data -> /proc/sys/kernel: runc CVE-2019-19921), except for the
+ * destinations check_proc_destination let through by name: a proc (or a
+ * bind of one) on /proc and the lxcfs-style files.  One fstatfs; the
+ * resolved path is read only for the message. */
+static int check_resolved(const struct mount_ctx *c, const struct isc_mount *m, int target, isc_error **err)
+{
+	struct statfs sf;
+	if (fstatfs(target, &sf) < 0)
+		return isc_error_set(err, errno, "mount to %s: statfs of the resolved destination", m->destination);
+	if (sf.f_type != PROC_SUPER_MAGIC || proc_file_allowed(m->destination) ||
+	    (isc_rootfs_path_eq(m->destination, "/proc") && is_proc_mount(m)))
+		return 0;
+	char p[ISC_FDPATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink(isc_fdpath(p, target, NULL), path, sizeof path - 1);
+	path[n < 0 ? 0 : n] = '\0';
+	size_t rl = strlen(c->rootfs);
+	const char *shown = path;
+	if (n > 0 && strncmp(path, c->rootfs, rl) == 0 && (path[rl] == '/' || path[rl] == '\0'))
+		shown = path[rl] ? path + rl : "/";
+	return isc_error_set(err, 0, "mount %s to %s: the destination resolves to %s, inside a proc filesystem "
+				     "(a symlink in the rootfs?): refused",
+			     m->source ? m->source : (m->type ? m->type : "none"), m->destination,
+			     shown[0] ? shown : "(unknown)");
 }
 
 /* Attach the detached tree `tree` at the resolved `target`, then set the
@@ -411,6 +470,8 @@ static int mount_bind(const struct mount_ctx *c, const struct isc_mount *m, isc_
 	}
 	if (target < 0)
 		return mount_failed(err, m, m->source);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
 
 	struct mount_attr a = { 0 };
 	ms_to_attr(m->flags, m->clear_flags, &a);
@@ -435,6 +496,8 @@ static int mount_fs(const struct mount_ctx *c, const struct isc_mount *m, isc_er
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
 	if (target < 0)
 		return mount_failed(err, m, m->type);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
 	cleanup_close int from = -1;
 	if (m->tmpcopyup) {
 		from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -477,6 +540,8 @@ static int mount_sysfs(const struct mount_ctx *c, const struct isc_mount *m, isc
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
 	if (target < 0)
 		return mount_failed(err, m, "/sys (bind)");
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
 	struct mount_attr a = { 0 };
 	ms_to_attr(m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, &a);
 	if (set_attr(tree, AT_RECURSIVE, &a) < 0 || attach(tree, target, m->propagation) < 0)
@@ -489,6 +554,8 @@ static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, is
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
 	if (target < 0)
 		return mount_failed(err, m, m->type);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
 	/* the resolved host path: safe, resolution already happened in root */
 	char p[ISC_FDPATH_MAX], path[PATH_MAX];
 	ssize_t n = readlink(isc_fdpath(p, target, NULL), path, sizeof path - 1);
@@ -543,37 +610,24 @@ static unsigned long prepare_propagation(const struct isc_spec *spec)
 
 /* Nothing but a proc filesystem goes on /proc, and nothing goes inside it
  * except the files that lxcfs-style tools replace: a bind over /proc (or
- * /proc/sys/...) would hide what masking and read-only paths protect. */
+ * /proc/sys/...) would hide what masking and read-only paths protect.
+ * Components are compared, so "/./proc/sys" is "/proc/sys". */
 static int check_proc_destination(const struct isc_mount *m, isc_error **err)
 {
-	static const char *const allowed[] = {
-		"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
-		"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
-	};
-	const char *d = m->destination;
-	while (d[0] == '/' && d[1] == '/')
-		d++;
-	size_t n = strlen(d);
-	while (n > 1 && d[n - 1] == '/')
-		n--;
-	if (n == 5 && strncmp(d, "/proc", 5) == 0) {
-		/* a proc mount, or a bind of one (a container without its own pid
-		 * namespace in a user namespace binds the host's) */
-		struct statfs sf;
-		if (m->bind ? (m->source && statfs(m->source, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
-			    : (m->type && strcmp(m->type, "proc") == 0))
+	size_t n;
+	const char *first = next_component(m->destination, &n);
+	if (n != 4 || strncmp(first, "proc", 4) != 0)
+		return 0;
+	if (isc_rootfs_path_eq(m->destination, "/proc")) {
+		if (is_proc_mount(m))
 			return 0;
 		return isc_error_set(err, 0, "mount %s to /proc: only a proc filesystem may be mounted there",
 				     m->source ? m->source : "(none)");
 	}
-	if (n > 6 && strncmp(d, "/proc/", 6) == 0) {
-		for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-			if (strlen(allowed[i]) == n && strncmp(d, allowed[i], n) == 0)
-				return 0;
-		return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc",
-				     m->source ? m->source : "(none)", m->destination);
-	}
-	return 0;
+	if (proc_file_allowed(m->destination))
+		return 0;
+	return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc",
+			     m->source ? m->source : "(none)", m->destination);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -592,6 +646,7 @@ static int mntns_id(dev_t *dev, ino_t *ino)
 int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err)
 {
 	memset(g, 0, sizeof(*g));
+	g->proc_fd = -1;
 	if (mntns_id(&g->caller_dev, &g->caller_ino) < 0)
 		return isc_error_set(err, errno, "the runtime's own mount namespace: /proc/self/ns/mnt");
 	g->recorded = true;
@@ -614,6 +669,36 @@ static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
 	return 0;
 }
 
+/* The procfs just mounted at /proc (the last one when several are): the
+ * init's way to /proc from now on. */
+static int keep_proc_fd(struct isc_rootfs_guard *g, int rootfd, isc_error **err)
+{
+	int fd = isc_rootfs_open(rootfd, "/proc", O_PATH | O_DIRECTORY);
+	struct statfs sf;
+	if (fd < 0 || fstatfs(fd, &sf) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return isc_error_set(err, e, "mount proc to /proc: open the new mount");
+	}
+	if (sf.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		return isc_error_set(err, 0, "mount proc to /proc: the mount at /proc is not a proc filesystem");
+	}
+	if (g->proc_fd >= 0)
+		close(g->proc_fd);
+	g->proc_fd = fd;
+	return 0;
+}
+
+int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err)
+{
+	if (g == NULL || g->proc_fd < 0)
+		return isc_error_set(err, 0, "no proc filesystem mounted at /proc: the container's init needs one "
+					     "(mounts: type \"proc\" at \"/proc\")");
+	return g->proc_fd;
+}
+
 int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
 		       const char *bundle, bool in_userns, isc_error **err)
 {
@@ -631,7 +716,7 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 
 	/* device nodes and copied-up files get exactly the modes asked */
 	mode_t old_umask = umask(0);
-	struct mount_ctx c = { .rootfd = rootfd, .bundle = bundle, .in_userns = in_userns,
+	struct mount_ctx c = { .rootfd = rootfd, .rootfs = rootfs, .bundle = bundle, .in_userns = in_userns,
 			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL };
 	int r = 0;
 	if (!isc_rootfs_has_mount(spec, "/dev"))
@@ -640,6 +725,8 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 		r = check_proc_destination(&spec->mounts[i], err);
 		if (r == 0)
 			r = mount_one(&c, &spec->mounts[i], err);
+		if (r == 0 && isc_rootfs_path_eq(spec->mounts[i].destination, "/proc"))
+			r = keep_proc_fd(g, rootfd, err);
 	}
 	if (r == 0)
 		r = isc_rootfs_dev_populate(spec, rootfd, in_userns, err);
@@ -784,11 +871,44 @@ static int verify(const struct isc_spec *spec, isc_error **err)
 	return 0;
 }
 
+static bool any_under_proc(char **list)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		size_t n;
+		const char *first = next_component(list[i], &n);
+		if (n == 4 && strncmp(first, "proc", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The masked and read-only paths below are reached by name: "/proc" must
+ * lead to the procfs prepare mounted, not to what a config mount over the
+ * root (an image symlink /x -> / and a volume at /x) put in its place. */
+static int verify_proc_path(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
+{
+	if (!any_under_proc(spec->masked_paths) && !any_under_proc(spec->readonly_paths))
+		return 0;
+	if (isc_rootfs_proc_fd(g, err) < 0)
+		return isc_error_wrap(err, "masked and read-only paths under /proc");
+	struct statx ours, seen;
+	if (statx(g->proc_fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &ours) < 0 ||
+	    statx(AT_FDCWD, "/proc", 0, STATX_INO | STATX_MNT_ID, &seen) < 0)
+		return isc_error_set(err, errno, "masked and read-only paths: stat /proc");
+	if (ours.stx_mnt_id != seen.stx_mnt_id || ours.stx_ino != seen.stx_ino ||
+	    ours.stx_dev_major != seen.stx_dev_major || ours.stx_dev_minor != seen.stx_dev_minor)
+		return isc_error_set(err, 0, "masked and read-only paths: /proc is not the proc filesystem the runtime "
+					     "mounted there (a mount over the root hides it): refused");
+	return 0;
+}
+
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
 	if (g == NULL || !g->verified)
 		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
 						 "namespace of the container's");
+	if (verify_proc_path(g, spec, err) < 0)
+		return -1;
 	/* read-only first, masks on top (a masked path below a read-only one
 	 * must stay masked) */
 	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)

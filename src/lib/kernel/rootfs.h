@@ -26,6 +26,10 @@ struct isc_rootfs_guard {
 	ino_t caller_ino;
 	bool recorded;
 	bool verified; /* pivot ran in another namespace than the caller's */
+	/* In the init: the procfs prepare mounted at /proc (fstatfs-checked),
+	 * -1 when none; how the init reaches /proc after pivot_root, where the
+	 * path "/proc" may lead elsewhere (a mount over the root).  O_CLOEXEC. */
+	int proc_fd;
 };
 
 /* Runtime side, before the clone: the caller's mount namespace. */
@@ -37,5 +41,8 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 		       const char *bundle, bool in_userns, isc_error **err);
 int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err);
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err);
+/* The init's procfs (guard->proc_fd), or an error when prepare mounted none
+ * at /proc: nothing after pivot_root may trust the path "/proc". */
+int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err);
 
 #endif

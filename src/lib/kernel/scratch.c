@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <linux/fscrypt.h>
+#include <linux/magic.h>
 #include <linux/loop.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -490,6 +492,12 @@ int isc_scratch_attach(int tree_fd, const char *rootfs, const char *path, isc_er
 	cleanup_close int target = isc_rootfs_mkpath(rootfd, path, ISC_CREATE_DIR);
 	if (target < 0)
 		return isc_error_set(err, errno, "%s: mount point %s", ISC_SCRATCH_ANNOTATION, path);
+	struct statfs sf; /* an image symlink may point it into /proc (mount.c) */
+	if (fstatfs(target, &sf) < 0)
+		return isc_error_set(err, errno, "%s: mount point %s", ISC_SCRATCH_ANNOTATION, path);
+	if (sf.f_type == PROC_SUPER_MAGIC)
+		return isc_error_set(err, 0, "%s: mount point %s resolves inside a proc filesystem",
+				     ISC_SCRATCH_ANNOTATION, path);
 	if (move_mount(tree_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return isc_error_set(err, errno, "%s: mount to %s", ISC_SCRATCH_ANNOTATION, path);
 	return 0;

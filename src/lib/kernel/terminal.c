@@ -152,9 +152,10 @@ int isc_terminal_bind_console(int master, isc_error **err)
 		return isc_error_set(err, errno, "terminal: stat /dev/console");
 	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
 		return isc_error_set(err, EINVAL, "terminal: /dev/console is neither a file nor a device");
-	char target[64];
-	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount(pts, target, NULL, MS_BIND, NULL) < 0)
+	/* onto the fd itself: "/proc/self/fd/N" after pivot_root could be a
+	 * file of the image's */
+	cleanup_close int tree = open_tree(AT_FDCWD, pts, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return isc_error_set(err, errno, "terminal: bind %s to /dev/console", pts);
 	return 0;
 }

@@ -162,10 +162,13 @@ int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_erro
 
 /* One sysctl, into the container's procfs and nowhere else: the file is
  * opened without following a symlink and must be on procfs (a bind over
- * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881). */
-static int write_sysctl(const char *path, const char *v, isc_error **err)
+ * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881).
+ * `path` is "/proc/sys/..."; with a procfs fd `proc` it is opened relative
+ * to that procfs (the init's own, not whatever "/proc" names now). */
+static int write_sysctl(int proc, const char *path, const char *v, isc_error **err)
 {
-	cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	const char *rel = proc == AT_FDCWD ? path : path + strlen("/proc/");
+	cleanup_close int fd = openat(proc, rel, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return isc_error_set(err, errno, "open %s", path);
 	struct statfs sf;
@@ -182,17 +185,20 @@ static int write_sysctl(const char *path, const char *v, isc_error **err)
 /* The init's part of linux.sysctl: the keys of its network, IPC and UTS
  * namespaces, through its own procfs.  The pid namespace's keys are the
  * runtime's (pid_sysctls below). */
-static int apply_sysctls(const struct isc_spec *spec, isc_error **err)
+static int apply_sysctls(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
 		if (isc_sysctl_namespace(spec->sysctl[i].key) == CLONE_NEWPID)
 			continue;
+		int proc = isc_rootfs_proc_fd(g, err);
+		if (proc < 0)
+			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 		cleanup_free char *path = isc_xasprintf("/proc/sys/%s", spec->sysctl[i].key);
 		for (char *c = path + strlen("/proc/sys/"); *c; c++)
 			if (*c == '.')
 				*c = '/';
 		const char *v = spec->sysctl[i].value;
-		if (write_sysctl(path, v, err) < 0)
+		if (write_sysctl(proc, path, v, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;
@@ -216,7 +222,7 @@ static int write_pid_sysctls(const struct isc_spec *spec, isc_error **err)
 		for (char *c = path + strlen("/proc/sys/"); *c; c++)
 			if (*c == '.')
 				*c = '/';
-		if (write_sysctl(path, spec->sysctl[i].value, err) < 0)
+		if (write_sysctl(AT_FDCWD, path, spec->sysctl[i].value, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
 	return 0;
@@ -470,6 +476,12 @@ static int init_setup(struct init_args *a, isc_error **err)
 		cleanup_close int target = rootfd < 0 ? -1 : isc_rootfs_mkpath(rootfd, a->notify_dir, ISC_CREATE_DIR);
 		if (target < 0)
 			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount point %s", a->notify_dir);
+		struct statfs sf; /* an image symlink may point it into /proc (mount.c) */
+		if (fstatfs(target, &sf) < 0)
+			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount point %s", a->notify_dir);
+		if (sf.f_type == PROC_SUPER_MAGIC)
+			return isc_error_set(err, 0, "NOTIFY_SOCKET: mount point %s resolves inside a proc filesystem",
+					     a->notify_dir);
 		if (move_mount(a->notify_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return isc_error_set(err, errno, "NOTIFY_SOCKET: mount to %s", a->notify_dir);
 		isc_closep(&a->notify_fd);
@@ -492,7 +504,7 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 	if (isc_rootfs_pivot(&a->guard, a->rootfs, err) < 0)
 		return -1;
-	if (apply_sysctls(spec, err) < 0)
+	if (apply_sysctls(&a->guard, spec, err) < 0)
 		return -1;
 	if (isc_rootfs_finalize(&a->guard, spec, err) < 0)
 		return -1;
@@ -515,6 +527,11 @@ static int init_setup(struct init_args *a, isc_error **err)
 		return -1;
 	char **env = env_listen ? env_listen : proc->env;
 
+	/* the wait for start reopens the fifo through the procfs mounted at
+	 * prepare: "/proc/self/fd/N" by name could be a file of the image's */
+	int procfd = isc_rootfs_proc_fd(&a->guard, err);
+	if (procfd < 0)
+		return isc_error_wrap(err, "wait for start");
 	if (isc_sync_send(a->sync_fd, ISC_SYNC_CREATED, 0, NULL, 0, err) < 0)
 		return -1;
 	isc_closep(&a->sync_fd);
@@ -522,8 +539,8 @@ static int init_setup(struct init_args *a, isc_error **err)
 	/* Wait for start: opening the fifo for writing blocks until `start`
 	 * opens it for reading. */
 	char fifo[64];
-	snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", a->fifo_fd);
-	int wfd = open(fifo, O_WRONLY | O_CLOEXEC);
+	snprintf(fifo, sizeof(fifo), "self/fd/%d", a->fifo_fd);
+	int wfd = openat(procfd, fifo, O_WRONLY | O_CLOEXEC);
 	if (wfd < 0 || write(wfd, "0", 1) != 1) {
 		/* the runtime is gone: stderr is all we have */
 		dprintf(2, "isc-runtime: container init: wait for start: %s\n", strerror(errno));
@@ -1248,6 +1265,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	};
 	if (isc_rootfs_guard_record(&args.guard, err) < 0)
 		goto out;
+	(void)isc_cap_last_kernel(); /* cached here, before any namespace or filter */
 	/* process.terminal: the init's stdio is its own terminal */
 	if (!spec->process.terminal && isc_relay_prepare(relay, foreground, err) < 0)
 		goto out;

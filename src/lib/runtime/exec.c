@@ -609,6 +609,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	/* with --tty the process's stdio is its own terminal */
 	if (!p.terminal && isc_relay_prepare(&relay, !o->detach, err) < 0)
 		goto out;
+	(void)isc_cap_last_kernel(); /* cached before the stage joins anything */
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
 	stage = fork();
