@@ -752,6 +752,19 @@ static int volumes_record(struct isc_supervisor *sv, struct svc *s, isc_error **
 	return 0;
 }
 
+/* Every -v destination resolved through the image's symbolic links: none
+ * may land in a reserved place (/data -> /persist in the image). */
+static int volumes_check_targets(const struct isc_supervisor *sv, const struct svc *s, isc_error **err)
+{
+	if (s->plan.n_volumes == 0)
+		return 0;
+	cleanup_free char *rootfs = isc_xasprintf("%s/images/sha256/%s/rootfs", sv->root, s->image_id);
+	cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", rootfs);
+	return isc_plan_check_volume_targets(&s->plan, fd, err);
+}
+
 /* Unbind every staged source of s and remove R/containers/NAME/volumes;
  * never descends into a source (rmdir/unlink only). */
 static int volumes_release(const struct svc *s, isc_error **err)
@@ -879,7 +892,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 
 	if (image_check_verified(sv->root, s->image_id, err) < 0)
 		goto fail;
-	if (audit_id_current(sv, s, err) < 0)
+	if (audit_id_current(sv, s, err) < 0 || volumes_check_targets(sv, s, err) < 0)
 		goto fail;
 	/* the volumes' sources: the objects recorded at `isc run`, bound from
 	 * their opened fds; the runtime gets those binds, never the paths */
@@ -1463,7 +1476,7 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 	}
 	/* the volumes' sources: no symbolic link, nothing a service can write
 	 * above them, and their identities (checked at every start) */
-	if (volumes_record(sv, s, err) < 0) {
+	if (volumes_check_targets(sv, s, err) < 0 || volumes_record(sv, s, err) < 0) {
 		svc_free(s);
 		return -1;
 	}

@@ -452,6 +452,47 @@ def test_refuses_image_whose_verification_failed(host, tmp_path):
         host.isc("image", "rm", "bb2")
 
 
+@pytest.mark.parametrize("link,target,reserved", [
+    ("data", "/persist", "/persist"),
+    ("data", "../proc/self", "/proc/self"),
+    ("etc/dl", "/dev/shm", "/dev/shm"),
+])
+def test_volume_through_an_image_symlink_to_a_reserved_place(host, tmp_path, link, target, reserved):
+    """review2 N6: the reserved-destination check follows the image's own
+    symbolic links as the runtime will (an image with /data -> /persist
+    sent `-v SRC:/data` onto the service's /persist); a link to an
+    ordinary place still works (positive control)."""
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / "bb-n6")
+    shutil.copytree(src, copy, symlinks=True)
+    os.symlink(target, os.path.join(copy, link))
+    os.symlink("/mnt", os.path.join(copy, "fine"))  # an existing directory: the root is read-only
+    vol = str(tmp_path / "vol")
+    os.mkdir(vol)
+    os.chmod(str(tmp_path), 0o755)
+    with open(os.path.join(vol, "from-host"), "w") as f:
+        f.write("vol\n")
+    os.chmod(vol, 0o755)
+    image = "bb-n6-%s" % link.replace("/", "-")
+    host.isc("image", "import", image, copy, check=True)
+    try:
+        name = "svc-n6"
+        r = host.isc("run", "-d", "--name", name, "-v", "%s:/%s/x" % (vol, link), image, "sleep", "1000")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", "isc: -v %s:/%s/x: /%s/x resolves to %s/x in the image, which is reserved: Invalid argument\n"
+            % (vol, link, link, reserved))
+        _assert_nothing_left(host, name)
+        # positive control: through a link to a place that is not reserved
+        host.run_d(name, "-v", "%s:/fine:ro" % vol, image, "sleep", "1000")
+        r = host.rexec(name, "cat", "/mnt/from-host")
+        assert (r.returncode, r.stdout) == (0, "vol\n"), r.stderr
+        host.isc("rm", "-f", "--purge", name, check=True)
+        _assert_nothing_left(host, name)
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-n6")
+        host.isc("image", "rm", image)
+
+
 def test_tampered_image_refuses_to_start(host, tmp_path):
     """No full verification ran: the quick check of the runtime (through the
     idmapped view, org.isc.image.store) finds the changed file at start."""
