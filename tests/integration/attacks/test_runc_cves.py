@@ -256,11 +256,13 @@ CG_OPTS = ["nosuid", "nodev", "noexec"]
 
 def _cgroup_mounts(pid, outside):
     """Mount points of the test's cgroup mounts (cgroup2, or the v1 tmpfs
-    holding the hierarchies: the outermost) under the shared volume or
-    the host directory's copy in the rootfs."""
-    mps = [f[4] for f in _mountinfo(pid)
-           if f[f.index("-") + 1] in ("cgroup", "cgroup2", "tmpfs") and f[4].startswith(("/vol/", outside))]
-    return [mp for mp in mps if not any(mp.startswith(o + "/") for o in mps)]
+    holding the hierarchies: the outermost, by parent mount id, as the
+    paths shown may change under a swap) under the shared volume or the
+    host directory's copy in the rootfs."""
+    ours = [f for f in _mountinfo(pid)
+            if f[f.index("-") + 1] in ("cgroup", "cgroup2", "tmpfs") and f[4].startswith(("/vol/", outside))]
+    ids = {f[0] for f in ours}
+    return [f[4] for f in ours if f[1] not in ids]
 
 
 def test_cgroup_destination_through_a_symlink(runtime, bundle, test_dir):
