@@ -768,3 +768,72 @@ def test_flooding_service_does_not_starve_iscd(host):
             # outlive the test; the service's cgroup is isc-NAME-XXXXXXXX
             helpers.kill_cgroups(glob.glob("/sys/fs/cgroup/*/**/isc-%s-*" % name, recursive=True))
     _assert_nothing_left(host, name)
+
+
+def _stream_records(log, stream):
+    """The records of one stream, oldest first, from the kept files."""
+    out = []
+    for path in [log + ".%d" % i for i in (2, 1)] + [log]:
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    try:  # read while iscd appends: the last line may be torn
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
+                    if rec["stream"] == stream:
+                        out.append(rec)
+    return out
+
+
+def _empty_lines(recs):
+    return sum(r.get("repeat", 1) for r in recs if r["line"] == "")
+
+
+def test_newline_flood_is_coalesced_and_bounded(host):
+    """review2 N5: a service printing only newlines made one record per
+    byte (~1 s per verb, its earlier output rotated away in seconds).  Runs
+    of empty lines are one record ("repeat": N) and each wakeup writes a
+    bounded number of records: every newline is accounted for (none lost
+    to the bound), `isc ps` answers while the flood runs, and what the
+    service printed before the flood is still kept after more newlines
+    than the rotation keeps bytes (3 x 10 MiB)."""
+    name = "svc-nlflood"
+    n = 3000000
+    host.run_d(name, "--restart", "no", "busybox", "sh", "-c",
+               "echo before-flood; yes '' | head -n %d; yes '' | head -n %d >&2; echo after-flood; echo err-after >&2; "
+               "yes '' & yes '' >&2 & yes '' & yes '' >&2 & wait" % (n, n))
+    try:
+        log = os.path.join(host.root, "containers", name, "logs", "container.log")
+        flooded = 40 * 1024 * 1024
+        wait_for(lambda: _empty_lines(_stream_records(log, "stdout")) + _empty_lines(_stream_records(log, "stderr"))
+                 > flooded, timeout=180, what="40 Mi newlines logged")
+        for _ in range(3):
+            assert host.ps()[name]["state"] == "running"  # isc's own 60 s timeout bounds each
+        out = _stream_records(log, "stdout")
+        lines = [r["line"] for r in out if r["line"]]
+        assert lines[:2] == ["before-flood", "after-flood"], lines[:5]
+        i, j = [k for k, r in enumerate(out) if r["line"]][:2]
+        assert _empty_lines(out[i + 1:j]) == n  # the bound deferred, never dropped
+        err = _stream_records(log, "stderr")
+        k = [x for x, r in enumerate(err) if r["line"]][0]
+        assert err[k]["line"] == "err-after" and _empty_lines(err[:k]) == n
+        # coalesced: far fewer records than newlines
+        assert len(out) < _empty_lines(out) // 16, (len(out), _empty_lines(out))
+    finally:
+        host.isc("rm", "-f", "--purge", name, timeout=120)
+    _assert_nothing_left(host, name)
+
+
+def test_logs_expands_runs_of_empty_lines(host):
+    r = host.isc("run", "-d", "--name", "svc-runs", "--restart", "no", "busybox", "sh", "-c",
+                 "printf 'a\\n\\n\\n\\nb\\n\\n'")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: host.status("svc-runs")["state"] == "stopped", what="svc-runs exits")
+    log = os.path.join(host.root, "containers", "svc-runs", "logs", "container.log")
+    # one write, one read: the run of three empty lines is one record
+    assert [(r["line"], r.get("repeat")) for r in _stream_records(log, "stdout")] == [
+        ("a", None), ("", 3), ("b", None), ("", None)]
+    r = host.isc("logs", "svc-runs")
+    assert (r.returncode, r.stdout) == (0, "a\n\n\n\nb\n\n"), r.stderr
+    host.isc("rm", "-f", "--purge", "svc-runs", check=True)
