@@ -1244,8 +1244,9 @@ static long probe_userfaultfd(int argc, char **argv)
     return fd;
 }
 
-/* socket FAMILY [TYPE]: a socket of that address family (a number) and
- * type (default SOCK_STREAM), closed at once.  "ok" or the errno. */
+/* socket FAMILY [TYPE [PROTOCOL]]: a socket of that address family (a
+ * number), type (default SOCK_STREAM) and protocol (default 0), closed at
+ * once.  "ok" or the errno. */
 static long probe_socket(int argc, char **argv)
 {
     if (argc < 3) {
@@ -1253,7 +1254,8 @@ static long probe_socket(int argc, char **argv)
         return -1;
     }
     long fd = syscall(SYS_socket, strtol(argv[2], NULL, 0),
-                      argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM, 0L);
+                      argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM,
+                      argc > 4 ? strtol(argv[4], NULL, 0) : 0L);
     if (fd >= 0)
         close((int)fd);
     return fd;

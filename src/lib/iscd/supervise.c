@@ -106,6 +106,7 @@
 #define BACKOFF_RESET_NS (10ULL * 1000000000ULL)
 #define FIFO_SIZE (1 << 20)
 #define LOG_DRAIN_BUDGET (64 * 1024) /* bytes read from one FIFO per wakeup */
+#define LOG_DRAIN_RECORDS 1024       /* records written for one FIFO per wakeup */
 #define MS 1000000ULL
 
 /* ---- iscd's own log -------------------------------------------------------------- */
@@ -375,7 +376,9 @@ static void log_rotate(struct svc *s)
 	log_open(s);
 }
 
-static void log_line(struct svc *s, const char *stream, const char *line, size_t len)
+/* One record; `repeat` > 1: a run of that many empty lines (a newline
+ * flood costs one record, not one per byte). */
+static void log_record(struct svc *s, const char *stream, const char *line, size_t len, size_t repeat)
 {
 	log_open(s);
 	if (s->logfd < 0)
@@ -385,6 +388,8 @@ static void log_line(struct svc *s, const char *stream, const char *line, size_t
 	size_t clen;
 	cleanup_free char *clean = utf8_clean(line, len, &clen);
 	json_t *j = json_pack("{s:s, s:s, s:s%}", "time", ts, "stream", stream, "line", clean, clen);
+	if (j && repeat > 1)
+		json_object_set_new(j, "repeat", json_integer((json_int_t)repeat));
 	cleanup_free char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (text == NULL)
@@ -398,44 +403,74 @@ static void log_line(struct svc *s, const char *stream, const char *line, size_t
 		log_rotate(s);
 }
 
-/* Read from the FIFO, at most LOG_DRAIN_BUDGET bytes per wakeup (the
- * epoll is level-triggered: the rest is read at a later turn of the loop,
- * after the other fds had theirs), so a service that writes faster than
- * iscd logs cannot hold the single-threaded loop; complete lines (and
- * 16 KiB without a newline) go to container.log.  flush (the container
- * ended): what the FIFO holds at this moment, and the partial rest too. */
+/* The complete lines in ls->buf as records (a run of empty lines is one),
+ * and 16 KiB without a newline as one; the partial rest stays.  Returns
+ * the number of records written. */
+static size_t log_lines(struct svc *s, struct logstream *ls)
+{
+	size_t start = 0, records = 0;
+	for (;;) {
+		char *nl = memchr(ls->buf + start, '\n', ls->len - start);
+		if (nl == NULL)
+			break;
+		size_t end = (size_t)(nl - ls->buf), n = 1;
+		if (end == start) {
+			while (start + n < ls->len && ls->buf[start + n] == '\n')
+				n++;
+			log_record(s, ls->name, "", 0, n);
+			start += n;
+		} else {
+			log_record(s, ls->name, ls->buf + start, end - start, 1);
+			start = end + 1;
+		}
+		records++;
+	}
+	if (start == 0 && ls->len == sizeof(ls->buf)) {
+		log_record(s, ls->name, ls->buf, ls->len, 1);
+		start = ls->len;
+		records++;
+	}
+	memmove(ls->buf, ls->buf + start, ls->len - start);
+	ls->len -= start;
+	return records;
+}
+
+/* Read from the FIFO, at most LOG_DRAIN_BUDGET bytes and LOG_DRAIN_RECORDS
+ * records per wakeup (the epoll is level-triggered: the rest is read at a
+ * later turn of the loop, after the other fds had theirs), so a service
+ * that writes faster than iscd logs cannot hold the single-threaded loop,
+ * neither with long lines nor with a flood of short ones.  The record
+ * bound never leaves lines behind in the buffer: every record takes at
+ * least one byte of what was just read, and a read asks for no more bytes
+ * than records remain, so what the bound defers is still in the FIFO.
+ * flush (the container ended): what the FIFO holds at this moment, and
+ * the partial rest too. */
 static void log_drain(struct svc *s, struct logstream *ls, bool flush)
 {
 	if (ls->fd < 0)
 		return;
-	size_t budget = LOG_DRAIN_BUDGET;
+	size_t budget = LOG_DRAIN_BUDGET, records = LOG_DRAIN_RECORDS;
 	int avail = 0;
-	if (flush && ioctl(ls->fd, FIONREAD, &avail) == 0)
+	if (flush && ioctl(ls->fd, FIONREAD, &avail) == 0) {
 		budget = (size_t)avail;
-	while (budget > 0) {
-		size_t room = sizeof(ls->buf) - ls->len;
-		ssize_t r = read(ls->fd, ls->buf + ls->len, room < budget ? room : budget);
+		records = SIZE_MAX;
+	}
+	while (budget > 0 && records > 0) {
+		size_t want = sizeof(ls->buf) - ls->len;
+		want = want < budget ? want : budget;
+		want = want < records ? want : records;
+		ssize_t r = read(ls->fd, ls->buf + ls->len, want);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		budget -= (size_t)r;
 		ls->len += (size_t)r;
-		size_t start = 0;
-		for (size_t i = 0; i < ls->len; i++)
-			if (ls->buf[i] == '\n') {
-				log_line(s, ls->name, ls->buf + start, i - start);
-				start = i + 1;
-			}
-		if (start == 0 && ls->len == sizeof(ls->buf)) {
-			log_line(s, ls->name, ls->buf, ls->len);
-			start = ls->len;
-		}
-		memmove(ls->buf, ls->buf + start, ls->len - start);
-		ls->len -= start;
+		size_t wrote = log_lines(s, ls);
+		records -= wrote < records ? wrote : records;
 	}
 	if (flush && ls->len > 0) {
-		log_line(s, ls->name, ls->buf, ls->len);
+		log_record(s, ls->name, ls->buf, ls->len, 1);
 		ls->len = 0;
 	}
 }
@@ -752,6 +787,19 @@ static int volumes_record(struct isc_supervisor *sv, struct svc *s, isc_error **
 	return 0;
 }
 
+/* Every -v destination resolved through the image's symbolic links: none
+ * may land in a reserved place (/data -> /persist in the image). */
+static int volumes_check_targets(const struct isc_supervisor *sv, const struct svc *s, isc_error **err)
+{
+	if (s->plan.n_volumes == 0)
+		return 0;
+	cleanup_free char *rootfs = isc_xasprintf("%s/images/sha256/%s/rootfs", sv->root, s->image_id);
+	cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", rootfs);
+	return isc_plan_check_volume_targets(&s->plan, fd, err);
+}
+
 /* Unbind every staged source of s and remove R/containers/NAME/volumes;
  * never descends into a source (rmdir/unlink only). */
 static int volumes_release(const struct svc *s, isc_error **err)
@@ -879,7 +927,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 
 	if (image_check_verified(sv->root, s->image_id, err) < 0)
 		goto fail;
-	if (audit_id_current(sv, s, err) < 0)
+	if (audit_id_current(sv, s, err) < 0 || volumes_check_targets(sv, s, err) < 0)
 		goto fail;
 	/* the volumes' sources: the objects recorded at `isc run`, bound from
 	 * their opened fds; the runtime gets those binds, never the paths */
@@ -1463,7 +1511,7 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 	}
 	/* the volumes' sources: no symbolic link, nothing a service can write
 	 * above them, and their identities (checked at every start) */
-	if (volumes_record(sv, s, err) < 0) {
+	if (volumes_check_targets(sv, s, err) < 0 || volumes_record(sv, s, err) < 0) {
 		svc_free(s);
 		return -1;
 	}

@@ -59,12 +59,14 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 void isc_cgroup_free(struct isc_cgroup *cg);
 
 /* In the init, inside its mount namespace, before pivot_root: the
- * container's view of its cgroups at `target` (tmpfs + one directory per v1
- * hierarchy, or the v2 hierarchy), with `flags` (MS_RDONLY etc.).  In a
+ * container's view of its cgroups at `target` (an fd of the destination,
+ * resolved inside the rootfs; `name` names it in messages): a tmpfs with
+ * one directory per v1 hierarchy, or the v2 hierarchy, with `flags`
+ * (MS_RDONLY etc.).  Every mount targets an fd, never a path.  In a
  * cgroup namespace (`own_ns`) fresh cgroup mounts, whose roots are the
  * namespace's (the container's groups); without one, binds of the
  * container's own group in each hierarchy: never the host's whole tree. */
-int isc_cgroup_mount(const char *target, unsigned long flags, bool own_ns, isc_error **err);
+int isc_cgroup_mount(int target, const char *name, unsigned long flags, bool own_ns, isc_error **err);
 
 /* Pure helper exposed for unit tests: resolve the directory for one
  * hierarchy given the caller's own path there ("/a/b") and cgroups_path.

@@ -556,13 +556,7 @@ static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, is
 		return mount_failed(err, m, m->type);
 	if (check_resolved(c, m, target, err) < 0)
 		return -1;
-	/* the resolved host path: safe, resolution already happened in root */
-	char p[ISC_FDPATH_MAX], path[PATH_MAX];
-	ssize_t n = readlink(isc_fdpath(p, target, NULL), path, sizeof path - 1);
-	if (n < 0)
-		return mount_failed(err, m, m->type);
-	path[n] = '\0';
-	if (isc_cgroup_mount(path, m->flags & ~MS_NOT_FS, c->cgroupns, err) < 0)
+	if (isc_cgroup_mount(target, m->destination, m->flags & ~MS_NOT_FS, c->cgroupns, err) < 0)
 		return isc_error_wrap(err, "mount %s to %s", m->type, m->destination);
 	return 0;
 }

@@ -7,11 +7,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 
 #include "kernel/caps.h"
@@ -221,6 +223,83 @@ static int check_volume_dst(const char *dst, isc_error **err)
 	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
 		if (path_under(dst, reserved[i]))
 			return isc_error_set(err, EINVAL, "-v: destination %s is reserved (%s)", dst, reserved[i]);
+	return 0;
+}
+
+/* Where `dst` leads inside the image at `rootfd`: the symbolic links of
+ * the image followed as the runtime follows them (openat2 RESOLVE_IN_ROOT:
+ * an absolute target starts again at the image's root, ".." stops there),
+ * missing components kept as they are.  The image store is immutable, so
+ * what this reads is what the runtime will meet.  A malloc'd path, or
+ * NULL with errno (ELOOP, ENAMETOOLONG, or a read error). */
+static char *resolve_in_image(int rootfd, const char *dst)
+{
+	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
+	char rest[PATH_MAX];       /* still to walk */
+	if (snprintf(rest, sizeof rest, "%s", dst) >= (int)sizeof rest)
+		return errno = ENAMETOOLONG, NULL;
+	int links = 0;
+	bool exists = true;
+	while (rest[0] != '\0') {
+		const char *c = rest + strspn(rest, "/");
+		size_t n = strcspn(c, "/");
+		char name[NAME_MAX + 1];
+		if (n == 0)
+			break;
+		if (n > NAME_MAX)
+			return errno = ENAMETOOLONG, NULL;
+		memcpy(name, c, n);
+		name[n] = '\0';
+		memmove(rest, c + n, strlen(c + n) + 1);
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			char *slash = strrchr(done, '/');
+			*(slash ? slash : done) = '\0';
+			continue;
+		}
+		size_t dl = strlen(done);
+		if (dl + 1 + n + 1 > sizeof done)
+			return errno = ENAMETOOLONG, NULL;
+		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "/" : "", name);
+		if (!exists)
+			continue;
+		char target[PATH_MAX];
+		ssize_t tl = readlinkat(rootfd, done, target, sizeof target - 1);
+		if (tl < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				exists = false; /* made by the runtime: nothing below is a link */
+			else if (errno != EINVAL)
+				return NULL;
+			continue;
+		}
+		if (++links > 40)
+			return errno = ELOOP, NULL;
+		target[tl] = '\0';
+		done[dl] = '\0';
+		if (target[0] == '/')
+			done[0] = '\0';
+		char joined[PATH_MAX];
+		if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined)
+			return errno = ENAMETOOLONG, NULL;
+		memcpy(rest, joined, sizeof rest);
+	}
+	return isc_xasprintf("/%s", done);
+}
+
+int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err)
+{
+	for (size_t i = 0; i < p->n_volumes; i++) {
+		const struct isc_volume *v = &p->volumes[i];
+		cleanup_free char *to = resolve_in_image(rootfd, v->dst);
+		if (to == NULL)
+			return isc_error_set(err, errno, "-v %s:%s: resolving %s in the image", v->src, v->dst,
+					     v->dst);
+		cleanup_error isc_error *why = NULL;
+		if (check_volume_dst(to, &why) < 0)
+			return isc_error_set(err, EINVAL, "-v %s:%s: %s resolves to %s in the image, which is reserved",
+					     v->src, v->dst, v->dst, to);
+	}
 	return 0;
 }
 

@@ -65,6 +65,11 @@ int isc_plan_parse_name(const char *s, isc_error **err);
 
 json_t *isc_plan_to_json(const struct isc_plan *p);
 int isc_plan_from_json(json_t *j, struct isc_plan *p, isc_error **err);
+/* Every -v destination as the image's symbolic links resolve it (inside
+ * the image at `rootfd`, as the runtime resolves it): refused when that
+ * lands in a reserved place (/proc, /persist, ...) or on "/"; the message
+ * names the -v value and where it resolved to. */
+int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err);
 
 /* What the host adds to a plan to make a bundle. */
 struct isc_bundle_inputs {

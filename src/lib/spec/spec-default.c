@@ -17,12 +17,15 @@
  * cover every other command. */
 #include "spec/spec.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -262,13 +265,45 @@ static json_t *clone_rule(void)
 }
 
 /* socket for the families a service uses and the container's network
- * namespace confines: unix, IPv4, IPv6, netlink, packet (raw sockets still
- * need CAP_NET_RAW).  Not AF_VSOCK (its ports are the machine's, shared
+ * namespace confines: unix, IPv4, IPv6, netlink (some protocols: below),
+ * packet (raw sockets still need CAP_NET_RAW).  Not AF_VSOCK (its ports are the machine's, shared
  * with the hypervisor's agents, in no network namespace), nor the rest of
  * the kernel's families (AF_ALG, AF_BLUETOOTH, AF_RDS, ...: attack surface
  * no service needs).  The whole 64-bit argument is compared: a family with
  * high bits set is refused, though the kernel would read only the int. */
-static const json_int_t socket_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET };
+static const json_int_t socket_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_PACKET };
+
+/* netlink only for the protocols of the container's own network namespace
+ * that services use (measured: `ip` opens NETLINK_ROUTE, `ss`
+ * NETLINK_SOCK_DIAG = NETLINK_INET_DIAG; genetlink and nfnetlink for
+ * ethtool/nft).  Not NETLINK_KOBJECT_UEVENT: a container without a user
+ * namespace of its own would receive the host's device events (the kernel
+ * limits uevents only by the namespace's owning user namespace), nor
+ * NETLINK_AUDIT: with CAP_AUDIT_WRITE it writes user records into the
+ * host's kernel audit.  Those and the rest (XFRM, connector, ...) fail
+ * with EPROTONOSUPPORT, what a kernel without that protocol answers:
+ * libaudit then takes audit as absent instead of failing. */
+static const json_int_t netlink_protocols[] = { NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_NETFILTER,
+						NETLINK_GENERIC };
+
+static bool netlink_allowed(json_int_t protocol)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(netlink_protocols); i++)
+		if (netlink_protocols[i] == protocol)
+			return true;
+	return false;
+}
+
+/* socket(AF_NETLINK, *, protocol OP value): allowed, or EPROTONOSUPPORT */
+static json_t *netlink_rule(bool allow, const char *op, json_int_t value)
+{
+	json_t *r = json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}, {s:i, s:I, s:s}]}", "names", "socket", "action",
+			      allow ? "SCMP_ACT_ALLOW" : "SCMP_ACT_ERRNO", "args", "index", 0, "value",
+			      (json_int_t)AF_NETLINK, "op", "SCMP_CMP_EQ", "index", 2, "value", value, "op", op);
+	if (!allow)
+		json_object_set_new(r, "errnoRet", json_integer(EPROTONOSUPPORT));
+	return r;
+}
 
 static void socket_rules(json_t *rules)
 {
@@ -276,6 +311,15 @@ static void socket_rules(json_t *rules)
 		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socket",
 						       "action", "SCMP_ACT_ALLOW", "args", "index", 0,
 						       "value", socket_families[i], "op", "SCMP_CMP_EQ"));
+	/* libseccomp refuses overlapping rules of different actions: every
+	 * protocol up to the highest allowed one gets its own rule, anything
+	 * above (as a 64-bit unsigned value) the last one */
+	json_int_t top = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(netlink_protocols); i++)
+		top = netlink_protocols[i] > top ? netlink_protocols[i] : top;
+	for (json_int_t p = 0; p <= top; p++)
+		json_array_append_new(rules, netlink_rule(netlink_allowed(p), "SCMP_CMP_EQ", p));
+	json_array_append_new(rules, netlink_rule(false, "SCMP_CMP_GT", top));
 }
 
 static json_t *default_seccomp(void)
