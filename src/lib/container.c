@@ -1033,6 +1033,31 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (spec->mounts[i].type && strncmp(spec->mounts[i].type, "cgroup", 6) == 0)
 			mounts_cgroups = true;
+
+	st.id = isc_xstrdup(o->id);
+	st.bundle = isc_xstrdup(bundle);
+	st.rootfs = isc_xstrdup(rootfs);
+	st.creator_pid = getpid();
+	st.creator_start_time = isc_proc_start_time(getpid());
+	st.created = isc_rfc3339_now();
+	st.annotations_json = annotations_json(spec);
+	st.owner = geteuid();
+	st.notify_socket = notify_path ? isc_xstrdup(notify_path) : NULL;
+	st.hooks_saved = save_hooks;
+	/* The groups about to be made, recorded before the first mkdir: a
+	 * create killed while making them leaves a state whose delete
+	 * --force removes them (and a new create of this id says it exists). */
+	if (!ctx->no_cgroups) {
+		struct isc_cgroup *plan = NULL;
+		if (isc_cgroup_plan(spec->cgroups_path, o->id, &res, mounts_cgroups, &plan, err) < 0) {
+			isc_error_wrap(err, "cgroup");
+			goto out;
+		}
+		st.cgroup = isc_cgroup_serialize(plan);
+		isc_cgroup_free(plan);
+		if (isc_state_write(&u.dir, &st, err) < 0)
+			goto out;
+	}
 	if (ctx->no_cgroups) {
 		/* --cgroup-manager disabled: the caller manages (or forgoes) cgroups */
 		if (spec->has_resources && (spec->resources.has_memory_limit || spec->resources.has_pids_limit ||
@@ -1044,17 +1069,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	mark("cgroups created");
 
-	st.id = isc_xstrdup(o->id);
-	st.bundle = isc_xstrdup(bundle);
-	st.rootfs = isc_xstrdup(rootfs);
-	st.creator_pid = getpid();
-	st.creator_start_time = isc_proc_start_time(getpid());
-	st.created = isc_rfc3339_now();
+	free(st.cgroup);
 	st.cgroup = u.cg ? isc_cgroup_serialize(u.cg) : NULL;
-	st.annotations_json = annotations_json(spec);
-	st.owner = geteuid();
-	st.notify_socket = notify_path ? isc_xstrdup(notify_path) : NULL;
-	st.hooks_saved = save_hooks;
 	if (scratch_value) {
 		/* recorded before it exists: a delete after a crash finds it */
 		u.scratch_mount = isc_xasprintf("%s/%s/scratch", ctx->root, o->id);
