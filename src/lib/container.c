@@ -447,8 +447,9 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 /* The new process inherited every fd of the runtime (O_CLOEXEC only acts at
  * exec).  Close all but stdio and what it needs now: a held state-dir fd
- * would keep the container's flock locked while the init waits for start. */
-static void close_inherited_fds(const struct init_args *a)
+ * would keep the container's flock locked while the init waits for start
+ * (a failure is reported, never ignored). */
+static int close_inherited_fds(const struct init_args *a, isc_error **err)
 {
 	int keep[16 + ISC_MAX_PRESERVE_FDS];
 	size_t n = 0;
@@ -464,7 +465,9 @@ static void close_inherited_fds(const struct init_args *a)
 		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = a->ns->join_fds[i];
-	isc_close_fds_except(keep, n);
+	if (isc_close_fds_except(keep, n) < 0)
+		return isc_error_set(err, errno, "container init: close the runtime's fds: close_range");
+	return 0;
 }
 
 static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *e)
@@ -490,7 +493,8 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 	 * before we exec (execve makes the new image dumpable again). */
 	int nd = isc_container_nondumpable(&err);
 	install_stdio(a);
-	close_inherited_fds(a);
+	if (nd == 0)
+		nd = close_inherited_fds(a, &err);
 	/* die with the runtime while it is still setting us up */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
@@ -516,7 +520,8 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	struct isc_ns_plan *ns = a->ns;
 	int nd = isc_container_nondumpable(&err);
 	install_stdio(a);
-	close_inherited_fds(a);
+	if (nd == 0)
+		nd = close_inherited_fds(a, &err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		init_fail(a, err);
@@ -618,6 +623,18 @@ static void mark(const char *step)
 	if (t0 == 0)
 		t0 = now;
 	isc_debug("timing %8.3f ms  %s", (double)(now - t0) / 1e6, step);
+}
+
+/* The bound of a wait that spans the hooks of `kind`, which the
+ * container's init runs meanwhile: the wait bound, plus each hook's
+ * timeout (the wait bound for a hook without one). */
+static int hooks_bound_ms(const struct isc_spec *spec, enum isc_hook_kind kind)
+{
+	int bound = isc_wait_bound_ms();
+	long long total = bound;
+	for (size_t i = 0; i < spec->n_hooks[kind]; i++)
+		total += spec->hooks[kind][i].timeout > 0 ? spec->hooks[kind][i].timeout * 1000LL : bound;
+	return total > INT_MAX ? INT_MAX : (int)total;
 }
 
 struct create_undo {
@@ -1025,7 +1042,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	/* The hooks that run after create and exec's defaults come from this
 	 * copy, not from the bundle, which may have changed since. */
-	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0;
+	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0 ||
+			  spec->n_hooks[ISC_HOOK_START_CONTAINER] > 0; /* start's wait bound counts them */
 	if (isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
@@ -1197,7 +1215,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if (want == STAGE_WANTS_IDMAPS ? !ns.user_new : !ns.time_new)
 				continue;
 			int32_t asked = -1;
-			if (isc_sync_recv(sv[0], ISC_SYNC_USERNS_READY, &asked, err) < 0)
+			if (isc_sync_recv_within(sv[0], ISC_SYNC_USERNS_READY, &asked, isc_wait_bound_ms(),
+						 "the stage's namespaces", err) < 0)
 				goto out;
 			if (asked != want) {
 				isc_error_set(err, EPROTO, "sync socket: the stage asked for step %d, not %d", asked, want);
@@ -1210,7 +1229,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 				goto out;
 		}
 		int32_t gpid = 0;
-		if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0)
+		if (isc_sync_recv_within(sv[0], ISC_SYNC_CHILD_PID, &gpid, isc_wait_bound_ms(), "the init's pid",
+					 err) < 0)
 			goto out;
 		waitpid(child, NULL, 0);
 		u.stage = -1;
@@ -1219,7 +1239,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	st.pid = u.pid;
 
 	for (;;) {
-		int t = isc_sync_recv(sv[0], 0, NULL, err);
+		/* the init runs the createContainer hooks before it is created */
+		int t = isc_sync_recv_within(sv[0], 0, NULL, hooks_bound_ms(spec, ISC_HOOK_CREATE_CONTAINER),
+					     "the container init's setup", err);
 		if (t < 0)
 			goto out;
 		if (t == ISC_SYNC_CREATED)
@@ -1419,12 +1441,27 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		isc_error_set(err, errno, "open exec.fifo of %s", id);
 		goto out;
 	}
+	/* both waits below are bounded (the init's steps, not its lifetime);
+	 * the second spans the startContainer hooks the init runs */
+	int bound = isc_wait_bound_ms(), exec_bound = bound;
+	if (st.hooks_saved) {
+		cleanup_error isc_error *e = NULL;
+		cleanup_spec struct isc_spec *spec = NULL;
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		if (isc_read_file_at(d.dir_fd, "config.json", &text, &len, 0, &e) == 0 &&
+		    isc_spec_parse(text, len, &spec, &e) == 0)
+			exec_bound = hooks_bound_ms(spec, ISC_HOOK_START_CONTAINER);
+	}
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			isc_error_set(err, errno, "wait for the container init");
+		int pr = isc_poll_within(p, 2, bound);
+		if (pr <= 0) {
+			if (pr < 0)
+				isc_error_set(err, errno, "wait for the container init on %s/%s/exec.fifo", ctx->root, id);
+			else
+				isc_error_set(err, 0, "wait for the container init on %s/%s/exec.fifo: nothing within %d s",
+					      ctx->root, id, bound / 1000);
 			goto out;
 		}
 		if (p[0].revents & POLLIN) {
@@ -1439,12 +1476,18 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	}
 	/* Released.  The init keeps its end open until its execve (or its
 	 * death) closes it: EOF means the user's program runs. */
+	uint64_t exec_deadline = isc_now_ns() + (uint64_t)exec_bound * 1000000ull;
 	for (;;) {
 		struct pollfd p = { .fd = fifo, .events = POLLIN };
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			isc_error_set(err, errno, "wait for the container init's exec");
+		uint64_t now = isc_now_ns();
+		int left = now >= exec_deadline ? 0 : (int)((exec_deadline - now) / 1000000ull) + 1;
+		int pr = isc_poll_within(&p, 1, left);
+		if (pr <= 0) {
+			if (pr < 0)
+				isc_error_set(err, errno, "wait for the container init's exec (%s/%s/exec.fifo)", ctx->root, id);
+			else
+				isc_error_set(err, 0, "wait for the container init's exec (%s/%s/exec.fifo): not done within %d s",
+					      ctx->root, id, exec_bound / 1000);
 			goto out;
 		}
 		char c;

@@ -66,11 +66,16 @@ open:;
 	return fd;
 }
 
-static int lock_dir(int fd, bool exclusive, const char *id, isc_error **err)
+/* Bounded: a process that keeps the lock (a hung command, an fd a child
+ * inherited) makes this fail with its path instead of waiting for ever. */
+static int lock_dir(int fd, bool exclusive, const char *root, const char *id, isc_error **err)
 {
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno != EINTR)
-			return isc_error_set(err, errno, "lock container %s", id);
+	int bound = isc_wait_bound_ms();
+	if (isc_flock_within(fd, exclusive ? LOCK_EX : LOCK_SH, bound) < 0) {
+		if (errno == EWOULDBLOCK)
+			return isc_error_set(err, 0, "lock container %s: %s/%s is still locked by another process "
+						     "after %d s", id, root, id, bound / 1000);
+		return isc_error_set(err, errno, "lock container %s (%s/%s)", id, root, id);
 	}
 	/* a racing delete may have removed the directory while we waited */
 	struct stat st;
@@ -101,11 +106,11 @@ int isc_state_dir_create(const char *root, const char *id, struct isc_state_dir 
 		unlinkat(rfd, id, AT_REMOVEDIR);
 		return isc_error_set(err, e, "open %s/%s", root, id);
 	}
-	if (flock(fd, LOCK_EX) < 0) {
+	if (isc_flock_within(fd, LOCK_EX, isc_wait_bound_ms()) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(rfd, id, AT_REMOVEDIR);
-		return isc_error_set(err, e, "lock container %s", id);
+		return isc_error_set(err, e, "lock container %s (%s/%s)", id, root, id);
 	}
 	d->root_fd = steal_fd(&rfd);
 	d->dir_fd = fd;
@@ -132,7 +137,7 @@ int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct 
 			return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 		return isc_error_set(err, errno, "open container %s", id);
 	}
-	if (lock_dir(fd, exclusive, id, err) < 0)
+	if (lock_dir(fd, exclusive, root, id, err) < 0)
 		return -1;
 	d->root_fd = steal_fd(&rfd);
 	d->dir_fd = steal_fd(&fd);

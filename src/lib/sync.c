@@ -62,3 +62,16 @@ int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error *
 		*value = h.value;
 	return (int)h.type;
 }
+
+int isc_sync_recv_within(int fd, enum isc_sync_type expect, int32_t *value, int timeout_ms, const char *what,
+			 isc_error **err)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = isc_poll_within(&p, 1, timeout_ms);
+	if (r < 0)
+		return isc_error_set(err, errno, "sync socket: wait for %s", what);
+	if (r == 0)
+		return isc_error_set(err, 0, "sync socket: no message from the container init within %d s (waited for %s)",
+				     (timeout_ms + 999) / 1000, what);
+	return isc_sync_recv(fd, expect, value, err);
+}
