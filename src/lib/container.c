@@ -499,8 +499,11 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		init_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "container init: wait for the runtime");
+		init_fail(a, err);
+	}
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	init_setup(a, &err);
 	init_fail(a, err);
@@ -525,8 +528,11 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		init_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "container init: wait for the runtime");
+		init_fail(a, err);
+	}
 
 	/* org.isc.audit.id: the loginuid, while we are still in the host's user
 	 * namespace (inside the container's the value would be unmapped); from
@@ -635,6 +641,20 @@ static int hooks_bound_ms(const struct isc_spec *spec, enum isc_hook_kind kind)
 	for (size_t i = 0; i < spec->n_hooks[kind]; i++)
 		total += spec->hooks[kind][i].timeout > 0 ? spec->hooks[kind][i].timeout * 1000LL : bound;
 	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+/* A message to the init that could not be sent (EPIPE: it is gone): what
+ * the init said before it went is the cause, when it said anything. */
+static int sync_send_or_cause(int fd, enum isc_sync_type type, isc_error **err)
+{
+	if (isc_sync_send(fd, type, 0, NULL, 0, err) == 0)
+		return 0;
+	struct isc_sync_msg h;
+	if (recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) == (ssize_t)sizeof(h) && h.type == ISC_SYNC_ERROR) {
+		isc_error_free(err);
+		(void)isc_sync_recv(fd, ISC_SYNC_ERROR, NULL, err);
+	}
+	return -1;
 }
 
 struct create_undo {
@@ -885,7 +905,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	if (realpath(root_joined, rootfs) == NULL)
 		return isc_error_set(err, errno, "root.path: rootfs %s", root_joined);
 	struct stat rst;
-	if (stat(rootfs, &rst) < 0 || !S_ISDIR(rst.st_mode))
+	if (stat(rootfs, &rst) < 0)
+		return isc_error_set(err, errno, "root.path: rootfs %s", rootfs);
+	if (!S_ISDIR(rst.st_mode))
 		return isc_error_set(err, ENOTDIR, "root.path: rootfs %s", rootfs);
 
 	/* org.isc.image.root: the rootfs is an image of the store whose id is
@@ -1206,7 +1228,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			goto out;
 		}
 	}
-	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
+	if (sync_send_or_cause(sv[0], ISC_SYNC_GO, err) < 0)
 		goto out;
 	mark("init attached and released");
 
@@ -1225,7 +1247,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if ((want == STAGE_WANTS_IDMAPS ? isc_ns_write_idmaps(child, spec, err)
 							: isc_ns_set_time_offsets(child, spec, err)) < 0)
 				goto out;
-			if (isc_sync_send(sv[0], ISC_SYNC_USERNS_DONE, 0, NULL, 0, err) < 0)
+			if (sync_send_or_cause(sv[0], ISC_SYNC_USERNS_DONE, err) < 0)
 				goto out;
 		}
 		int32_t gpid = 0;
@@ -1254,7 +1276,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if (isc_hooks_run(spec, ISC_HOOK_PRESTART, pre, err) < 0 ||
 			    isc_hooks_run(spec, ISC_HOOK_CREATE_RUNTIME, sj, err) < 0)
 				goto out;
-			if (isc_sync_send(sv[0], ISC_SYNC_HOOKS_DONE, 0, NULL, 0, err) < 0)
+			if (sync_send_or_cause(sv[0], ISC_SYNC_HOOKS_DONE, err) < 0)
 				goto out;
 			continue;
 		}
@@ -1429,7 +1451,10 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	}
 	pidfd = isc_container_pidfd_open(&st);
 	if (pidfd < 0) {
-		isc_error_set(err, 0, "cannot start a container that has stopped");
+		if (errno == ESRCH)
+			isc_error_set(err, 0, "cannot start a container that has stopped");
+		else
+			isc_error_set(err, errno, "start container %s: pidfd_open of its init %d", id, (int)st.pid);
 		goto out;
 	}
 	/* NOTIFY_SOCKET: bound before the init is released, so nothing the
@@ -1802,7 +1827,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 	mark("run: container exited");
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (isc_container_delete(ctx, o->id, true, err) < 0)
-		return -1;
+		return isc_error_wrap(err, "container %s exited with status %d; its state is left for delete --force",
+				      o->id, *exit_status);
 	mark("run: deleted");
 	return 0;
 }

@@ -194,8 +194,11 @@ static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		exec_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "exec: wait for the runtime");
+		exec_fail(a, err);
+	}
 	/* the container's audit identity, before its user namespace (where the
 	 * value is unmapped); the caller's own loginuid goes to the login
 	 * record.  Changing a set loginuid needs CAP_AUDIT_CONTROL, which the
