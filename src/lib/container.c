@@ -680,7 +680,7 @@ static void undo_create(struct create_undo *u)
 	if (u->scratch_mount) {
 		/* after the processes: their open files would keep the key */
 		if (isc_scratch_destroy(u->scratch_mount, &e) != 0) {
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 			isc_error_free(&e);
 		}
 		free(u->scratch_mount);
@@ -688,7 +688,7 @@ static void undo_create(struct create_undo *u)
 	}
 	if (u->cg) {
 		if (isc_cgroup_destroy(u->cg, &e) < 0) {
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 			isc_error_free(&e);
 		}
 		isc_cgroup_free(u->cg);
@@ -696,7 +696,7 @@ static void undo_create(struct create_undo *u)
 	}
 	if (u->have_dir) {
 		if (isc_state_dir_remove(&u->dir, &e) < 0)
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 		u->have_dir = false;
 	}
 }
@@ -1792,7 +1792,7 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 	if (isc_container_start(ctx, o->id, err) < 0) {
 		cleanup_error isc_error *e = NULL;
 		if (isc_container_delete(ctx, o->id, true, &e) < 0)
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 		return -1;
 	}
 	if (o->detach) {
