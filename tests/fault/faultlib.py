@@ -150,7 +150,8 @@ class Env:
         # the runtime's own execve (strace starts it) is not a point: the
         # container program's is picked by its path
         only = ["-P", "/bin/payload"] if syscall == "execve" else []
-        cmd = [STRACE, "-f", "-qq", "-o", log, "-e", "trace=" + syscall, "-e", "inject=" + spec] + only + \
+        traced = syscall if syscall == "execve" else syscall + ",execve"
+        cmd = [STRACE, "-f", "-qq", "-o", log, "-e", "trace=" + traced, "-e", "inject=" + spec] + only + \
             self.runtime_cmd(config, "run", cid)
         res = {"config": config, "syscall": syscall, "n": n, "action": action, "id": cid,
                "problems": [], "hang": False, "leak": False, "message": False}
@@ -179,7 +180,10 @@ class Env:
             tr = ""
         res["injected"] = "INJECTED" in tr or (action == "KILL" and "+++ killed by SIGKILL" in tr)
         pids = {int(m.group(1)) for m in re.finditer(r"^(\d+) ", tr, re.M)}
-        if action != "KILL" and res["injected"] and not res["hang"]:
+        # a fault that hit only the container's program (the same process
+        # as the init, after its execve) is the program's to report
+        res["program_only"] = program_only(tr)
+        if action != "KILL" and res["injected"] and not res["hang"] and not res["program_only"]:
             msg = message_problem(p.returncode, out, err, action)
             if msg:
                 res["message"] = True
@@ -230,6 +234,22 @@ def parse_trace(text):
         counts[(pid, name)] = k
         points.add((name, k))
     return points
+
+
+def program_only(trace):
+    """True when every injected call was made by the container's program."""
+    program, hits = set(), []
+    for line in trace.splitlines():
+        m = re.match(r"^(\d+) ", line)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if "INJECTED" in line:
+            hits.append(pid in program)
+        elif re.match(r"^\d+ +(<\.\.\. )?execve", line) and ("/bin/payload" in line or "resumed>" in line) \
+                and "= 0" in line:
+            program.add(pid)
+    return bool(hits) and all(hits)
 
 
 def summarize(points):

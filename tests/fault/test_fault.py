@@ -60,9 +60,12 @@ def _points(points):
 @pytest.mark.parametrize("config", faultlib.CONFIGS)
 def test_faults(fault_env, traced, config):
     results = []
-    for name, k in _points(traced[config]):
-        for action in faultlib.actions_for(name):
-            results.append(fault_env.fault(config, name, k, action))
+    todo = [(name, k, a) for name, k in _points(traced[config]) for a in faultlib.actions_for(name)]
+    for i, (name, k, action) in enumerate(todo):
+        results.append(fault_env.fault(config, name, k, action))
+        if results[-1]["problems"] or (i + 1) % 50 == 0:
+            sys.stderr.write("fault %s %d/%d: %s#%d %s %s\n" % (
+                config, i + 1, len(todo), name, k, action, "; ".join(results[-1]["problems"]) or "ok"))
     reached = [r for r in results if r["injected"] or r["hang"]]
     bad = [r for r in results if r["problems"]]
     counts = {
