@@ -384,7 +384,7 @@ int isc_flock_within(int fd, int op, int timeout_ms)
 		}
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = delay_us * 1000 };
 		nanosleep(&ts, NULL);
-		if (delay_us < 8000) /* at most ~10 ms late once the holder let go */
+		if (delay_us < 8000) /* at most ~8 ms late once the holder let go */
 			delay_us *= 2;
 	}
 }
