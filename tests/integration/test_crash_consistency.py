@@ -30,29 +30,36 @@ STRACE = shutil.which("strace") or "/usr/bin/strace"
 
 
 def _strace(runtime, b, verb, inject, trace, timeout=90):
-    """`runtime --root R VERB --bundle B ID` under strace -f with one
-    injection; returns (CompletedProcess, trace text)."""
+    """`runtime --root R VERB --bundle B ID` under strace with one
+    injection; returns (CompletedProcess, trace text).  `run` is traced
+    with its children (-f); `create` alone: strace -f would wait for the
+    created container's init."""
     b.write()
     log = os.path.join(runtime.workdir, "strace-%s.txt" % b.id)
-    cmd = [STRACE, "-f", "-qq", "-o", log, "-e", "trace=" + trace] + \
+    follow = ["-f"] if verb == "run" else []
+    cmd = [STRACE] + follow + ["-qq", "-o", log, "-e", "trace=" + trace] + \
         (["-e", "inject=" + inject] if inject else []) + \
         [runtime.path, "--root", runtime.root, verb, "--bundle", b.path, b.id]
     if b.id not in runtime.ids:
         runtime.ids.append(b.id)
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=runtime.workdir)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("hung for more than %d s: %s" % (timeout, " ".join(cmd))) from e
-    with open(log) as f:
-        return r, f.read()
+    # files, not pipes: a created container keeps the stdio of `create`
+    out, err = log + ".out", log + ".err"
+    with open(out, "w") as fo, open(err, "w") as fe:
+        try:
+            p = subprocess.run(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, timeout=timeout,
+                               cwd=runtime.workdir)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError("hung for more than %d s: %s" % (timeout, " ".join(cmd))) from e
+    with open(out) as fo, open(err) as fe, open(log) as fl:
+        return subprocess.CompletedProcess(cmd, p.returncode, fo.read(), fe.read()), fl.read()
 
 
 def _cgroup_mkdirs(trace):
-    return [m.group(1) for m in re.finditer(r'^\d+ +mkdir\("(/sys/fs/cgroup/[^"]+)"', trace, re.M)]
+    return [m.group(1) for m in re.finditer(r'^(?:\d+ +)?mkdir\("(/sys/fs/cgroup/[^"]+)"', trace, re.M)]
 
 
 def _all_mkdirs(trace):
-    return re.findall(r'^\d+ +mkdir\("([^"]+)"', trace, re.M)
+    return re.findall(r'^(?:\d+ +)?mkdir\("([^"]+)"', trace, re.M)
 
 
 def _assert_gone(runtime, b):
