@@ -619,7 +619,7 @@ static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
 		return errno == ENOENT ? 0 : isc_error_set(err, errno, "opendir %s", dir);
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d)) != NULL) {
+	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		cleanup_free char *sub = isc_xasprintf("%s/%s", dir, de->d_name);
@@ -627,6 +627,8 @@ static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
 		if (r == 0 && (r = rmdir_retry(sub, deadline)) < 0)
 			r = isc_error_set(err, -r, "rmdir %s", sub);
 	}
+	if (r == 0 && errno != 0) /* readdir failed: the rmdir after would hide why */
+		r = isc_error_set(err, errno, "read %s", dir);
 	closedir(d);
 	return r;
 }

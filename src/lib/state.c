@@ -190,7 +190,7 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 		ret = isc_error_set(err, errno, "remove container %s", d->id);
 	} else {
 		struct dirent *de;
-		while ((de = readdir(dir)) != NULL) {
+		for (errno = 0; (de = readdir(dir)) != NULL; errno = 0) {
 			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 				continue;
 			/* notify/ holds the sd_notify socket: its files go first; any
@@ -202,6 +202,8 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 			if (unlinkat(d->dir_fd, de->d_name, fl) < 0 && errno != ENOENT && ret == 0)
 				ret = isc_error_set(err, errno, "remove %s/%s/%s", d->root, d->id, de->d_name);
 		}
+		if (errno != 0 && ret == 0) /* readdir failed: the rmdir below would hide why */
+			ret = isc_error_set(err, errno, "read %s/%s", d->root, d->id);
 		closedir(dir);
 		if (ret == 0 && unlinkat(d->root_fd, d->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			ret = isc_error_set(err, errno, "remove %s/%s", d->root, d->id);

@@ -156,10 +156,14 @@ class Env:
         res = {"config": config, "syscall": syscall, "n": n, "action": action, "id": cid,
                "problems": [], "hang": False, "leak": False, "message": False}
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, cwd=self.bundles[config], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=self.env(), start_new_session=True)
+        # files, not pipes: a run killed after create leaves a created
+        # container whose init holds the run's stdio until delete --force
+        outp, errp = log + ".out", log + ".err"
+        with open(outp, "w") as fo, open(errp, "w") as fe:
+            p = subprocess.Popen(cmd, cwd=self.bundles[config], stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
+                                 env=self.env(), start_new_session=True)
         try:
-            out, err = p.communicate(timeout=HANG_SECONDS)
+            p.wait(timeout=HANG_SECONDS)
         except subprocess.TimeoutExpired:
             res["hang"] = True
             res["problems"].append("hang: no end within %d s" % HANG_SECONDS)
@@ -167,7 +171,9 @@ class Env:
                 os.killpg(p.pid, signal.SIGKILL)
             except OSError:
                 pass
-            out, err = p.communicate()
+            p.wait()
+        with open(outp, errors="replace") as fo, open(errp, errors="replace") as fe:
+            out, err = fo.read(), fe.read()
         res["seconds"] = round(time.monotonic() - t0, 2)
         res["rc"] = p.returncode
         # the runtime's own stderr: strace -o keeps strace's lines out of it,
@@ -199,10 +205,11 @@ class Env:
             res["leak"] = True
             res["problems"].append("left after delete --force: %s" % "; ".join(left))
             clean(self.state_root(config), cid, left)
-        try:
-            os.unlink(log)
-        except OSError:
-            pass
+        for f in (log, outp, errp):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
         return res
 
 
