@@ -1442,7 +1442,10 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		goto out_dir;
 	enum isc_status s = isc_state_status(&d, &st);
 	if (s != ISC_STATUS_CREATED) {
-		if (s == ISC_STATUS_STOPPED)
+		if (s == ISC_STATUS_STOPPED && isc_state_unseen_errno() != 0)
+			isc_error_set(err, isc_state_unseen_errno(), "start container %s: read /proc/%d/stat of its init",
+				      id, (int)st.pid);
+		else if (s == ISC_STATUS_STOPPED)
 			isc_error_set(err, 0, "cannot start a container that has stopped");
 		else
 			isc_error_set(err, 0, "cannot start container %s: it is %s, not created", id,

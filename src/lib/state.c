@@ -311,20 +311,34 @@ void isc_state_clear(struct isc_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* Why the last proc_alive() said "not alive" when it could not look: the
+ * errno of the failed open or read of /proc/PID/stat (0: it looked). */
+static int unseen_errno;
+
+int isc_state_unseen_errno(void)
+{
+	return unseen_errno;
+}
+
 /* Alive, not a zombie, and (when known) the same start time: one read of
  * /proc/PID/stat. */
 static bool proc_alive(pid_t pid, uint64_t start_time)
 {
+	unseen_errno = 0;
 	if (pid <= 0)
 		return false;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		unseen_errno = errno == ENOENT || errno == ESRCH ? 0 : errno;
 		return false;
+	}
 	ssize_t n = isc_read_all(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
+	if (n <= 0) {
+		unseen_errno = n < 0 && errno != ESRCH ? errno : 0;
 		return false;
+	}
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	if (p == NULL || p[1] != ' ')

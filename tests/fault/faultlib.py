@@ -67,8 +67,10 @@ ERRNO_THAT_MATTERS = {
     "clone3": "EAGAIN", "socketpair": "EMFILE", "close_range": "EINVAL", "prctl": "EINVAL",
     "capset": "EPERM", "sethostname": "EPERM", "setresuid": "EPERM", "setresgid": "EPERM",
     "setgroups": "EPERM", "flock": "EWOULDBLOCK", "rmdir": "EBUSY", "unlinkat": "EBUSY",
-    "renameat": "ENOSPC", "ioctl": "ENOTTY", "pidfd_open": "ESRCH", "wait4": "EINTR",
+    "renameat": "ENOSPC", "ioctl": "ENOTTY", "wait4": "EINTR",
     "poll": "EINTR", "sendto": "EPIPE", "recvfrom": "ECONNRESET", "execve": "EACCES",
+    # ESRCH is the process being gone: "has stopped" is its meaning
+    "pidfd_open": "EMFILE",
     "seccomp": "EINVAL", "fchmodat": "EPERM", "symlinkat": "ENOSPC", "landlock_restrict_self": "EPERM",
 }
 CONFIGS = ("plain", "scratch")
@@ -151,7 +153,7 @@ class Env:
         # container program's is picked by its path
         only = ["-P", "/bin/payload"] if syscall == "execve" else []
         traced = syscall if syscall == "execve" else syscall + ",execve"
-        cmd = [STRACE, "-f", "-qq", "-o", log, "-e", "trace=" + traced, "-e", "inject=" + spec] + only + \
+        cmd = [STRACE, "-f", "-q", "-o", log, "-e", "trace=" + traced, "-e", "inject=" + spec] + only + \
             self.runtime_cmd(config, "run", cid)
         res = {"config": config, "syscall": syscall, "n": n, "action": action, "id": cid,
                "problems": [], "hang": False, "leak": False, "message": False}
@@ -162,23 +164,48 @@ class Env:
         with open(outp, "w") as fo, open(errp, "w") as fe:
             p = subprocess.Popen(cmd, cwd=self.bundles[config], stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
                                  env=self.env(), start_new_session=True)
-        try:
-            p.wait(timeout=HANG_SECONDS)
-        except subprocess.TimeoutExpired:
-            res["hang"] = True
-            res["problems"].append("hang: no end within %d s" % HANG_SECONDS)
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait()
+        # the runtime is strace's child; strace -f ends with the last
+        # tracee, and a run killed after create leaves a created container
+        # (waiting for start: its own lifetime, not a hang of the runtime)
+        main = None
+        while p.poll() is None:
+            if main is None:
+                main = _child_of(p.pid)
+                if main is None and time.monotonic() - t0 > 2:
+                    break  # gone before it was seen
+            elif not helpers.pid_alive(main):
+                break
+            if time.monotonic() - t0 > HANG_SECONDS:
+                res["hang"] = True
+                res["problems"].append("hang: the runtime did not end within %d s" % HANG_SECONDS)
+                break
+            time.sleep(0.01)
         with open(outp, errors="replace") as fo, open(errp, errors="replace") as fe:
             out, err = fo.read(), fe.read()
+        rc = p.poll()
+        # strace logs the runtime's end a moment after it
+        deadline = time.monotonic() + 2
+        while rc is None and main is not None and time.monotonic() < deadline:
+            rc = _exit_status_from_log(log, main)
+            if rc is None:
+                time.sleep(0.02)
         res["seconds"] = round(time.monotonic() - t0, 2)
-        res["rc"] = p.returncode
-        # the runtime's own stderr: strace -o keeps strace's lines out of it,
-        # except its "+++ killed by SIGKILL +++" style notes (-qq drops them)
+        res["rc"] = rc
         res["stderr"] = err
+        # undo: delete --force, then nothing may be left
+        d = subprocess.run(self.runtime_cmd(config, "delete", "--force", cid), capture_output=True, text=True,
+                           timeout=HANG_SECONDS, env=self.env())
+        if d.returncode != 0 and "does not exist" not in d.stderr:
+            res["problems"].append("delete --force: rc %d: %s" % (d.returncode, d.stderr.strip()))
+            res["leak"] = True
+        # what strace still traced is gone with the container: strace ends
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            res["problems"].append("strace still waits for a process after delete --force")
+            res["leak"] = True
+            p.kill()
+            p.wait()
         try:
             with open(log) as f:
                 tr = f.read()
@@ -189,17 +216,11 @@ class Env:
         # a fault that hit only the container's program (the same process
         # as the init, after its execve) is the program's to report
         res["program_only"] = program_only(tr)
-        if action != "KILL" and res["injected"] and not res["hang"] and not res["program_only"]:
-            msg = message_problem(p.returncode, out, err, action)
+        if action != "KILL" and res["injected"] and not res["hang"] and not res["program_only"] and rc is not None:
+            msg = message_problem(rc, out, err, action)
             if msg:
                 res["message"] = True
                 res["problems"].append(msg)
-        # undo: delete --force, then nothing may be left
-        d = subprocess.run(self.runtime_cmd(config, "delete", "--force", cid), capture_output=True, text=True,
-                           timeout=HANG_SECONDS, env=self.env())
-        if d.returncode != 0 and "does not exist" not in d.stderr:
-            res["problems"].append("delete --force: rc %d: %s" % (d.returncode, d.stderr.strip()))
-            res["leak"] = True
         left = leftovers(self.state_root(config), self.bundles[config], cid, pids)
         if left:
             res["leak"] = True
@@ -211,6 +232,38 @@ class Env:
             except OSError:
                 pass
         return res
+
+
+def _child_of(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    for k in kids:
+        # strace forks a short-lived helper of its own first
+        try:
+            with open("/proc/%s/comm" % k) as f:
+                if f.read().strip() != "strace":
+                    return int(k)
+        except OSError:
+            pass
+    return None
+
+
+def _exit_status_from_log(log, pid):
+    """The runtime's end as strace logged it (strace itself still runs)."""
+    try:
+        with open(log) as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(r"^%d +\+\+\+ (exited with (\d+)|killed by SIG(\w+))" % pid, text, re.M)
+    if not m:
+        return None
+    if m.group(2) is not None:
+        return int(m.group(2))
+    return -getattr(signal, "SIG" + m.group(3), 0)
 
 
 def parse_trace(text):
