@@ -38,9 +38,12 @@ int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error *
 {
 	char buf[sizeof(struct isc_sync_msg) + ISC_SYNC_MAX_PAYLOAD + 1];
 	ssize_t n;
+	int resets = 0;
+	/* ECONNRESET: the peer exited with a message of ours unread; what it
+	 * sent before it went (its error) is still queued behind that report */
 	do
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (n < 0)
 		return isc_error_set(err, errno, "sync socket: receive");
 	if (n == 0)
