@@ -1348,7 +1348,7 @@ int isc_container_pidfd_open(const struct isc_state *st)
 	/* the pid may have been reused between reading the state and pidfd_open */
 	if (!isc_state_pid_alive(st)) {
 		close(fd);
-		errno = ESRCH;
+		errno = isc_state_unseen_errno() ? isc_state_unseen_errno() : ESRCH;
 		return -1;
 	}
 	return fd;
@@ -1457,7 +1457,8 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		if (errno == ESRCH)
 			isc_error_set(err, 0, "cannot start a container that has stopped");
 		else
-			isc_error_set(err, errno, "start container %s: pidfd_open of its init %d", id, (int)st.pid);
+			isc_error_set(err, errno, "start container %s: look at its init %d (pidfd_open, /proc/%d/stat)", id,
+				      (int)st.pid, (int)st.pid);
 		goto out;
 	}
 	/* NOTIFY_SOCKET: bound before the init is released, so nothing the

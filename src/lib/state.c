@@ -191,7 +191,10 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 	} else {
 		struct dirent *de;
 		for (errno = 0; (de = readdir(dir)) != NULL; errno = 0) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			/* state.json last: while anything else is left, the next
+			 * delete --force must still know what the container had */
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+			    strcmp(de->d_name, "state.json") == 0)
 				continue;
 			/* notify/ holds the sd_notify socket: its files go first; any
 			 * other directory (a scratch mount point) is never entered */
@@ -205,6 +208,8 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 		if (errno != 0 && ret == 0) /* readdir failed: the rmdir below would hide why */
 			ret = isc_error_set(err, errno, "read %s/%s", d->root, d->id);
 		closedir(dir);
+		if (ret == 0 && unlinkat(d->dir_fd, "state.json", 0) < 0 && errno != ENOENT)
+			ret = isc_error_set(err, errno, "remove %s/%s/state.json", d->root, d->id);
 		if (ret == 0 && unlinkat(d->root_fd, d->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			ret = isc_error_set(err, errno, "remove %s/%s", d->root, d->id);
 	}

@@ -394,6 +394,11 @@ def leftovers(state_root, bundle, cid, pids):
     left += ["cgroup " + c for c in helpers.cgroup_leftovers("isc-" + cid)]
     left += ["mount " + m for m in helpers.mount_leftovers(os.path.join(state_root, cid))]
     left += ["mount " + m for m in helpers.mount_leftovers(bundle)]
+    # a loop device clears itself a moment after its last close (the kernel
+    # does it from a work queue)
+    deadline = time.monotonic() + 5
+    while _loops_of(os.path.join(state_root, cid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     left += ["loop " + x for x in _loops_of(os.path.join(state_root, cid))]
     # the processes may take a moment to be reaped by pid 1
     deadline = time.monotonic() + 5
