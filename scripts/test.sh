@@ -20,9 +20,10 @@
 #   pass 2, the normal build: every test file, the ONCE tier included.
 #
 # Then a sample of the fault-injection suite (tests/fault: failed syscalls
-# and kills at points of a traced `isc-runtime run`, the normal build; one
-# point of each syscall, a few minutes).  ISC_FAULT_FULL=1 makes it the full
-# sweep (every point: far longer than the budget; tests/fault/test_fault.py).
+# and kills at points of a traced `isc-runtime run`, the normal build; three
+# points of each syscall: ~630 runs, about a minute).  ISC_FAULT_FULL=1
+# makes it the full sweep (every point: ~2060 runs, about 5 minutes;
+# tests/fault/test_fault.py).
 #
 # The ONCE tier runs only in pass 2: the suites of podman, containerd and
 # Docker (test_podman.py, test_containerd.py, test_docker.py: they test the

@@ -9,7 +9,7 @@ for each point tried, a failed syscall gives a message naming the step
 with the errno's text, and after a failure or a SIGKILL at the point
 `delete --force` leaves nothing (faultlib.py says what is checked).
 
-Without ISC_FAULT_FULL=1, a sample: ISC_FAULT_PER_SYSCALL (default 1)
+Without ISC_FAULT_FULL=1, a sample: ISC_FAULT_PER_SYSCALL (default 3)
 points of each syscall, chosen by ISC_FAULT_SEED (default 0), each with
 every action (EIO, the errno that matters there, SIGKILL).  With it, every
 point.  ISC_FAULT_REPORT=FILE writes every result as JSON.
@@ -52,7 +52,7 @@ def test_point_list_has_not_shrunk(traced, config):
 def _points(points):
     if os.environ.get("ISC_FAULT_FULL") == "1":
         return sorted(points)
-    per = int(os.environ.get("ISC_FAULT_PER_SYSCALL", "1"))
+    per = int(os.environ.get("ISC_FAULT_PER_SYSCALL", "3"))
     return faultlib.sample(points, per, int(os.environ.get("ISC_FAULT_SEED", "0")))
 
 
