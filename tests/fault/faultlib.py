@@ -119,7 +119,10 @@ class Env:
         return [self.runtime, "--root", self.state_root(config)] + list(args)
 
     def env(self):
-        return dict(os.environ, ISC_RUNTIME_WAIT_SECONDS=WAIT_SECONDS)
+        # LeakSanitizer cannot run under ptrace (an ASan+UBSan runtime)
+        asan = os.environ.get("ASAN_OPTIONS")
+        return dict(os.environ, ISC_RUNTIME_WAIT_SECONDS=WAIT_SECONDS,
+                    ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
 
     # ---- the point list ---------------------------------------------------
 

@@ -47,11 +47,17 @@ def _strace(runtime, b, verb, inject, trace, timeout=90):
     with open(out, "w") as fo, open(err, "w") as fe:
         try:
             p = subprocess.run(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, timeout=timeout,
-                               cwd=runtime.workdir)
+                               cwd=runtime.workdir, env=_traced_env())
         except subprocess.TimeoutExpired as e:
             raise AssertionError("hung for more than %d s: %s" % (timeout, " ".join(cmd))) from e
     with open(out) as fo, open(err) as fe, open(log) as fl:
         return subprocess.CompletedProcess(cmd, p.returncode, fo.read(), fe.read()), fl.read()
+
+
+def _traced_env():
+    """LeakSanitizer cannot run under ptrace (the sanitizer pass's build)."""
+    asan = os.environ.get("ASAN_OPTIONS")
+    return dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
 
 
 def _cgroup_mkdirs(trace):
