@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,11 +89,42 @@ void isc_log(enum isc_log_level level, const char *fmt, ...)
 	free(msg);
 }
 
-void isc_log_error(const isc_error *e)
+static char *later[8];
+static size_t n_later;
+
+static void log_text(const char *text)
 {
-	char buf[4096];
-	const char *text = isc_error_text(e, buf, sizeof(buf));
 	emit(log_fd, log_json, ISC_LOG_ERROR, text);
 	if (log_is_file)
 		emit(2, false, ISC_LOG_ERROR, text);
+}
+
+static void flush_later(void)
+{
+	for (size_t i = 0; i < n_later; i++) {
+		log_text(later[i]);
+		free(later[i]);
+	}
+	n_later = 0;
+}
+
+void isc_log_error(const isc_error *e)
+{
+	char buf[4096];
+	log_text(isc_error_text(e, buf, sizeof(buf)));
+	flush_later();
+}
+
+void isc_log_cleanup_error(const isc_error *e)
+{
+	static bool registered;
+	char buf[4096];
+	const char *text = isc_error_text(e, buf, sizeof(buf));
+	if (n_later == ARRAY_SIZE(later)) {
+		log_text(text);
+		return;
+	}
+	if (!registered && atexit(flush_later) == 0)
+		registered = true;
+	later[n_later++] = isc_xasprintf("cleanup: %s", text);
 }

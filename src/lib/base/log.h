@@ -16,6 +16,10 @@ bool isc_log_debug_enabled(void);
 /* Log an error at error level and, when the log is a file, also print it to
  * stderr (the CLI's one place that prints). */
 void isc_log_error(const isc_error *e);
+/* A failure while undoing a failed step: logged after the error that made
+ * the undo necessary (the next isc_log_error, or at exit), so that the
+ * first line printed is always the first failure (docs/errors.md). */
+void isc_log_cleanup_error(const isc_error *e);
 
 #define isc_debug(...) do { if (isc_log_debug_enabled()) isc_log(ISC_LOG_DEBUG, __VA_ARGS__); } while (0)
 #define isc_warn(...) isc_log(ISC_LOG_WARNING, __VA_ARGS__)

@@ -38,9 +38,12 @@ int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error *
 {
 	char buf[sizeof(struct isc_sync_msg) + ISC_SYNC_MAX_PAYLOAD + 1];
 	ssize_t n;
+	int resets = 0;
+	/* ECONNRESET: the peer exited with a message of ours unread; what it
+	 * sent before it went (its error) is still queued behind that report */
 	do
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
 	if (n < 0)
 		return isc_error_set(err, errno, "sync socket: receive");
 	if (n == 0)
@@ -61,4 +64,17 @@ int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error *
 	if (value)
 		*value = h.value;
 	return (int)h.type;
+}
+
+int isc_sync_recv_within(int fd, enum isc_sync_type expect, int32_t *value, int timeout_ms, const char *what,
+			 isc_error **err)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = isc_poll_within(&p, 1, timeout_ms);
+	if (r < 0)
+		return isc_error_set(err, errno, "sync socket: wait for %s", what);
+	if (r == 0)
+		return isc_error_set(err, 0, "sync socket: no message from the container init within %d s (waited for %s)",
+				     (timeout_ms + 999) / 1000, what);
+	return isc_sync_recv(fd, expect, value, err);
 }

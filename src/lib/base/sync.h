@@ -36,5 +36,10 @@ void isc_sync_send_error(int fd, const isc_error *e);
  * *err and return -1.  A closed socket is an error ("container init exited
  * before ..." is added by the caller).  `expect` 0 accepts any type. */
 int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error **err);
+/* isc_sync_recv, for the runtime's side: when no message came within
+ * timeout_ms, an error "sync socket: no message from the container init
+ * within N s (waited for `what`)". */
+int isc_sync_recv_within(int fd, enum isc_sync_type expect, int32_t *value, int timeout_ms, const char *what,
+			 isc_error **err);
 
 #endif

@@ -7,7 +7,9 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -325,7 +327,7 @@ uint64_t isc_proc_start_time(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
-void isc_close_fds_except(int *keep, size_t n)
+int isc_close_fds_except(int *keep, size_t n)
 {
 	/* sort the small list (insertion sort), then close the gaps */
 	for (size_t i = 1; i < n; i++)
@@ -338,11 +340,53 @@ void isc_close_fds_except(int *keep, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < 3 || (unsigned int)keep[i] < from)
 			continue;
-		if ((unsigned int)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		if ((unsigned int)keep[i] > from && syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0) < 0)
+			return -1;
 		from = (unsigned int)keep[i] + 1;
 	}
-	syscall(SYS_close_range, from, ~0U, 0);
+	return syscall(SYS_close_range, from, ~0U, 0) < 0 ? -1 : 0;
+}
+
+int isc_wait_bound_ms(void)
+{
+	const char *v = getenv("ISC_RUNTIME_WAIT_SECONDS");
+	char *end = NULL;
+	long s = v && *v ? strtol(v, &end, 10) : 0;
+	if (end == NULL || *end != '\0' || s < 1 || s > 86400)
+		s = 60;
+	return (int)s * 1000;
+}
+
+int isc_poll_within(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	uint64_t deadline = isc_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = isc_now_ns();
+		int left = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+		int r = poll(p, n, left);
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+int isc_flock_within(int fd, int op, int timeout_ms)
+{
+	uint64_t deadline = isc_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	long delay_us = 1000;
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (isc_now_ns() >= deadline) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = delay_us * 1000 };
+		nanosleep(&ts, NULL);
+		if (delay_us < 8000) /* at most ~8 ms late once the holder let go */
+			delay_us *= 2;
+	}
 }
 
 void isc_rfc3339_format(char buf[ISC_RFC3339_LEN])

@@ -4,6 +4,7 @@
 #ifndef ISC_UTIL_H
 #define ISC_UTIL_H
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,8 +75,20 @@ uint64_t isc_proc_start_time(pid_t pid);
 /* Close every fd from 3 up except those in keep[] (any order; negative
  * entries and duplicates ignored), with as few close_range() calls as there
  * are gaps.  For a child that inherited the runtime's fds: O_CLOEXEC only
- * acts at exec. */
-void isc_close_fds_except(int *keep, size_t n);
+ * acts at exec.  -1 with errno when a close_range() failed (an fd may be
+ * left open: a held state-directory fd keeps the container's lock). */
+int isc_close_fds_except(int *keep, size_t n);
+
+/* The bound, in ms, of every wait of the runtime on another process's
+ * step: a handshake, a lock, a FIFO (never the container's own lifetime).
+ * ISC_RUNTIME_WAIT_SECONDS (1..86400) when set, else 60 s. */
+int isc_wait_bound_ms(void);
+/* poll() for at most timeout_ms in all (EINTR goes on with the time left):
+ * > 0 ready, 0 timed out, -1 with errno. */
+int isc_poll_within(struct pollfd *p, nfds_t n, int timeout_ms);
+/* flock(fd, op) for at most timeout_ms: 0, or -1 with errno (EWOULDBLOCK
+ * when the lock was still held at the end). */
+int isc_flock_within(int fd, int op, int timeout_ms);
 
 /* The time now as RFC 3339 UTC with nanoseconds ("2026-11-28T14:20:02.123456789Z"),
  * formatted by hand: strftime() would load the time zone database. */

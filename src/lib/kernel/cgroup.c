@@ -73,6 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -618,7 +619,7 @@ static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
 		return errno == ENOENT ? 0 : isc_error_set(err, errno, "opendir %s", dir);
 	int r = 0;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d)) != NULL) {
+	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		cleanup_free char *sub = isc_xasprintf("%s/%s", dir, de->d_name);
@@ -626,6 +627,8 @@ static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
 		if (r == 0 && (r = rmdir_retry(sub, deadline)) < 0)
 			r = isc_error_set(err, -r, "rmdir %s", sub);
 	}
+	if (r == 0 && errno != 0) /* readdir failed: the rmdir after would hide why */
+		r = isc_error_set(err, errno, "read %s", dir);
 	closedir(d);
 	return r;
 }
@@ -780,8 +783,47 @@ static bool optional_skip(int e)
 	return e == EROFS || e == EACCES || e == EPERM;
 }
 
+/* How many components of `dir` below `mount` do not exist yet (the
+ * leaf counts even when it exists: it will be the container's). */
+static unsigned missing_components(const char *mount, const char *dir)
+{
+	size_t ml = strlen(mount);
+	cleanup_free char *p = isc_xstrdup(dir);
+	unsigned n = 1;
+	for (char *slash = strrchr(p, '/'); slash && (size_t)(slash - p) > ml; slash = strrchr(p, '/')) {
+		*slash = '\0';
+		if (access(p, F_OK) == 0 || errno != ENOENT)
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* The leaf existed and is empty: a group left by an earlier container of
+ * this path (its limits and sub-groups are not ours).  Removed and made
+ * again, with a warning; one that cannot be removed is refused. */
+static int renew_leaf(const char *dir, bool cpuset, isc_error **err)
+{
+	if (check_empty(dir, err) < 0)
+		return -1;
+	if (rmdir(dir) < 0)
+		return isc_error_set(err, errno, "cgroup %s exists already (left by an earlier container?): rmdir",
+				     dir);
+	isc_warn("cgroup %s existed already (left by an earlier container?): removed and made again", dir);
+	if (mkdir(dir, 0755) < 0)
+		return isc_error_set(err, errno, "mkdir %s", dir);
+	if (cpuset && isc_cg_v1_cpuset_fill(dir, err) < 0) {
+		(void)rmdir(dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* One group: made (`plan` false), or only named with the count of the
+ * components that would be made (`plan`: isc_cgroup_plan). */
 static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, const char *own, const char *ctrl,
-		    unsigned mask, bool v2, bool required, const char *cgroups_path, const char *id, isc_error **err)
+		    unsigned mask, bool v2, bool required, const char *cgroups_path, const char *id, bool plan,
+		    isc_error **err)
 {
 	cleanup_free char *rel = isc_cgroup_resolve(own, cgroups_path, id);
 	if (rel == NULL)
@@ -793,18 +835,18 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 				     root);
 	unsigned made = 0;
 	cleanup_error isc_error *e = NULL;
-	if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, &e) < 0) {
+	if (plan) {
+		made = missing_components(mount, dir);
+	} else if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, &e) < 0) {
 		if (!required && optional_skip(e->errnum))
 			return 0;
 		isc_error_move(err, &e);
 		return -1;
 	}
 	if (made == 0) {
-		if (check_empty(dir, err) < 0)
+		if (renew_leaf(dir, !v2 && (mask & ISC_CG_CPUSET), err) < 0)
 			return -1;
-		if (!v2 && (mask & ISC_CG_CPUSET) && isc_cg_v1_cpuset_fill(dir, err) < 0)
-			return -1;
-		made = 1; /* reused: ours now, removed at destroy */
+		made = 1;
 	}
 	struct isc_cg_group *g = add_group(cg);
 	g->ctrl = isc_xstrdup(ctrl);
@@ -815,8 +857,8 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 	return 0;
 }
 
-int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
+static int create_or_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
+			  bool every_hierarchy, bool plan, struct isc_cgroup **out, isc_error **err)
 {
 	const struct isc_cg_layout *l;
 	if (isc_cg_layout_get(&l, err) < 0)
@@ -843,25 +885,38 @@ int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc
 			if (!required && !(h->mask & ACCOUNTING) && !every_hierarchy)
 				continue;
 			r = plan_one(cg, h->mount, h->root, h->own, h->controllers, h->mask, false, required,
-				     cgroups_path, id, err);
+				     cgroups_path, id, plan, err);
 		}
 	}
 	if (r == 0 && l->mode != ISC_CGROUP_V1) {
 		bool required = l->mode == ISC_CGROUP_V2 || v2mask || (res && res->n_unified);
 		if (required || every_hierarchy)
 			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CG_V2_NAME, 0, true, required, cgroups_path, id,
-			     err);
+			     plan, err);
 	}
 	if (r == 0 && tracker(cg) == NULL)
 		r = isc_error_set(err, ENOENT, "no cgroup could be created for the container");
-	if (r == 0)
+	if (r == 0 && !plan)
 		r = apply(cg, l, res, err);
 	if (r < 0) {
-		rollback(cg);
+		if (!plan)
+			rollback(cg);
 		return -1;
 	}
 	*out = steal_pointer(&cg);
 	return 0;
+}
+
+int isc_cgroup_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
+		    bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
+{
+	return create_or_plan(cgroups_path, id, res, every_hierarchy, true, out, err);
+}
+
+int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
+		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
+{
+	return create_or_plan(cgroups_path, id, res, every_hierarchy, false, out, err);
 }
 
 int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err)

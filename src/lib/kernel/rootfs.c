@@ -806,7 +806,12 @@ static int open_null(isc_error **err)
 	if (fd < 0)
 		return isc_error_set(err, errno, "masked paths: /dev/null");
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return isc_error_set(err, e, "masked paths: stat /dev/null");
+	}
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
 		close(fd);
 		return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
 	}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -217,7 +218,12 @@ static int run_mkfs(int fd, isc_error **err)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* its stderr kept: when it fails, its last line is the cause */
+	cleanup_close int errfd = memfd_create("mkfs-stderr", MFD_CLOEXEC);
+	if (errfd >= 0 && errfd != fd && errfd != target)
+		posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fd, target);
 	pid_t pid;
 	int r = posix_spawn(&pid, MKFS_EXT4, &fa, NULL, argv, envp);
@@ -228,10 +234,21 @@ static int run_mkfs(int fd, isc_error **err)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return isc_error_set(err, errno, "wait for %s", MKFS_EXT4);
+	char said[512] = "";
+	ssize_t n = errfd >= 0 ? pread(errfd, said, sizeof(said) - 1, 0) : -1;
+	if (n > 0) {
+		said[n] = '\0';
+		while (n > 0 && (said[n - 1] == '\n' || said[n - 1] == ' '))
+			said[--n] = '\0';
+		char *last = strrchr(said, '\n');
+		if (last)
+			memmove(said, last + 1, strlen(last + 1) + 1);
+	}
 	if (WIFSIGNALED(status))
 		return isc_error_set(err, 0, "%s killed by signal %d", MKFS_EXT4, WTERMSIG(status));
 	if (WEXITSTATUS(status) != 0)
-		return isc_error_set(err, 0, "%s exited with status %d", MKFS_EXT4, WEXITSTATUS(status));
+		return isc_error_set(err, 0, "%s exited with status %d%s%s", MKFS_EXT4, WEXITSTATUS(status),
+				     said[0] ? ": " : "", said);
 	return 0;
 }
 

@@ -572,8 +572,9 @@ static int init_setup(struct init_args *a, isc_error **err)
 
 /* The new process inherited every fd of the runtime (O_CLOEXEC only acts at
  * exec).  Close all but stdio and what it needs now: a held state-dir fd
- * would keep the container's flock locked while the init waits for start. */
-static void close_inherited_fds(const struct init_args *a)
+ * would keep the container's flock locked while the init waits for start
+ * (a failure is reported, never ignored). */
+static int close_inherited_fds(const struct init_args *a, isc_error **err)
 {
 	int keep[16 + ISC_MAX_PRESERVE_FDS];
 	size_t n = 0;
@@ -589,7 +590,9 @@ static void close_inherited_fds(const struct init_args *a)
 		keep[n++] = 3 + i;
 	for (int i = 0; i < a->ns->n_join && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = a->ns->join_fds[i];
-	isc_close_fds_except(keep, n);
+	if (isc_close_fds_except(keep, n) < 0)
+		return isc_error_set(err, errno, "container init: close the runtime's fds: close_range");
+	return 0;
 }
 
 static __attribute__((noreturn)) void init_fail(struct init_args *a, isc_error *e)
@@ -615,13 +618,17 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 	 * before we exec (execve makes the new image dumpable again). */
 	int nd = isc_container_nondumpable(&err);
 	install_stdio(a);
-	close_inherited_fds(a);
+	if (nd == 0)
+		nd = close_inherited_fds(a, &err);
 	/* die with the runtime while it is still setting us up */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		init_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "container init: wait for the runtime");
+		init_fail(a, err);
+	}
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	init_setup(a, &err);
 	init_fail(a, err);
@@ -641,12 +648,16 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 	struct isc_ns_plan *ns = a->ns;
 	int nd = isc_container_nondumpable(&err);
 	install_stdio(a);
-	close_inherited_fds(a);
+	if (nd == 0)
+		nd = close_inherited_fds(a, &err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		init_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "container init: wait for the runtime");
+		init_fail(a, err);
+	}
 
 	/* org.isc.audit.id: the loginuid, while we are still in the host's user
 	 * namespace (inside the container's the value would be unmapped); from
@@ -745,6 +756,32 @@ static void mark(const char *step)
 	isc_debug("timing %8.3f ms  %s", (double)(now - t0) / 1e6, step);
 }
 
+/* The bound of a wait that spans the hooks of `kind`, which the
+ * container's init runs meanwhile: the wait bound, plus each hook's
+ * timeout (the wait bound for a hook without one). */
+static int hooks_bound_ms(const struct isc_spec *spec, enum isc_hook_kind kind)
+{
+	int bound = isc_wait_bound_ms();
+	long long total = bound;
+	for (size_t i = 0; i < spec->n_hooks[kind]; i++)
+		total += spec->hooks[kind][i].timeout > 0 ? spec->hooks[kind][i].timeout * 1000LL : bound;
+	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+/* A message to the init that could not be sent (EPIPE: it is gone): what
+ * the init said before it went is the cause, when it said anything. */
+static int sync_send_or_cause(int fd, enum isc_sync_type type, isc_error **err)
+{
+	if (isc_sync_send(fd, type, 0, NULL, 0, err) == 0)
+		return 0;
+	struct isc_sync_msg h;
+	if (recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) == (ssize_t)sizeof(h) && h.type == ISC_SYNC_ERROR) {
+		isc_error_free(err);
+		(void)isc_sync_recv(fd, ISC_SYNC_ERROR, NULL, err);
+	}
+	return -1;
+}
+
 struct create_undo {
 	struct isc_state_dir dir;
 	bool have_dir;
@@ -768,7 +805,7 @@ static void undo_create(struct create_undo *u)
 	if (u->scratch_mount) {
 		/* after the processes: their open files would keep the key */
 		if (isc_scratch_destroy(u->scratch_mount, &e) != 0) {
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 			isc_error_free(&e);
 		}
 		free(u->scratch_mount);
@@ -776,7 +813,7 @@ static void undo_create(struct create_undo *u)
 	}
 	if (u->cg) {
 		if (isc_cgroup_destroy(u->cg, &e) < 0) {
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 			isc_error_free(&e);
 		}
 		isc_cgroup_free(u->cg);
@@ -784,7 +821,7 @@ static void undo_create(struct create_undo *u)
 	}
 	if (u->have_dir) {
 		if (isc_state_dir_remove(&u->dir, &e) < 0)
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 		u->have_dir = false;
 	}
 }
@@ -993,7 +1030,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	if (realpath(root_joined, rootfs) == NULL)
 		return isc_error_set(err, errno, "root.path: rootfs %s", root_joined);
 	struct stat rst;
-	if (stat(rootfs, &rst) < 0 || !S_ISDIR(rst.st_mode))
+	if (stat(rootfs, &rst) < 0)
+		return isc_error_set(err, errno, "root.path: rootfs %s", rootfs);
+	if (!S_ISDIR(rst.st_mode))
 		return isc_error_set(err, ENOTDIR, "root.path: rootfs %s", rootfs);
 
 	/* org.isc.image.root: the rootfs is an image of the store whose id is
@@ -1150,7 +1189,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	/* The hooks that run after create and exec's defaults come from this
 	 * copy, not from the bundle, which may have changed since. */
-	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0;
+	bool save_hooks = spec->n_hooks[ISC_HOOK_POSTSTART] + spec->n_hooks[ISC_HOOK_POSTSTOP] > 0 ||
+			  spec->n_hooks[ISC_HOOK_START_CONTAINER] > 0; /* start's wait bound counts them */
 	if (isc_write_file_atomic(u.dir.dir_fd, "config.json", config_text, config_len, 0600, err) < 0)
 		goto out;
 
@@ -1158,6 +1198,31 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (spec->mounts[i].type && strncmp(spec->mounts[i].type, "cgroup", 6) == 0)
 			mounts_cgroups = true;
+
+	st.id = isc_xstrdup(o->id);
+	st.bundle = isc_xstrdup(bundle);
+	st.rootfs = isc_xstrdup(rootfs);
+	st.creator_pid = getpid();
+	st.creator_start_time = isc_proc_start_time(getpid());
+	st.created = isc_rfc3339_now();
+	st.annotations_json = annotations_json(spec);
+	st.owner = geteuid();
+	st.notify_socket = notify_path ? isc_xstrdup(notify_path) : NULL;
+	st.hooks_saved = save_hooks;
+	/* The groups about to be made, recorded before the first mkdir: a
+	 * create killed while making them leaves a state whose delete
+	 * --force removes them (and a new create of this id says it exists). */
+	if (!ctx->no_cgroups) {
+		struct isc_cgroup *plan = NULL;
+		if (isc_cgroup_plan(spec->cgroups_path, o->id, &res, mounts_cgroups, &plan, err) < 0) {
+			isc_error_wrap(err, "cgroup");
+			goto out;
+		}
+		st.cgroup = isc_cgroup_serialize(plan);
+		isc_cgroup_free(plan);
+		if (isc_state_write(&u.dir, &st, err) < 0)
+			goto out;
+	}
 	if (ctx->no_cgroups) {
 		/* --cgroup-manager disabled: the caller manages (or forgoes) cgroups */
 		if (spec->has_resources && (spec->resources.has_memory_limit || spec->resources.has_pids_limit ||
@@ -1169,17 +1234,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 	}
 	mark("cgroups created");
 
-	st.id = isc_xstrdup(o->id);
-	st.bundle = isc_xstrdup(bundle);
-	st.rootfs = isc_xstrdup(rootfs);
-	st.creator_pid = getpid();
-	st.creator_start_time = isc_proc_start_time(getpid());
-	st.created = isc_rfc3339_now();
+	free(st.cgroup);
 	st.cgroup = u.cg ? isc_cgroup_serialize(u.cg) : NULL;
-	st.annotations_json = annotations_json(spec);
-	st.owner = geteuid();
-	st.notify_socket = notify_path ? isc_xstrdup(notify_path) : NULL;
-	st.hooks_saved = save_hooks;
 	if (scratch_value) {
 		/* recorded before it exists: a delete after a crash finds it */
 		u.scratch_mount = isc_xasprintf("%s/%s/scratch", ctx->root, o->id);
@@ -1310,7 +1366,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			goto out;
 		}
 	}
-	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
+	if (sync_send_or_cause(sv[0], ISC_SYNC_GO, err) < 0)
 		goto out;
 	mark("init attached and released");
 
@@ -1319,7 +1375,8 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if (want == STAGE_WANTS_IDMAPS ? !ns.user_new : !ns.time_new)
 				continue;
 			int32_t asked = -1;
-			if (isc_sync_recv(sv[0], ISC_SYNC_USERNS_READY, &asked, err) < 0)
+			if (isc_sync_recv_within(sv[0], ISC_SYNC_USERNS_READY, &asked, isc_wait_bound_ms(),
+						 "the stage's namespaces", err) < 0)
 				goto out;
 			if (asked != want) {
 				isc_error_set(err, EPROTO, "sync socket: the stage asked for step %d, not %d", asked, want);
@@ -1328,11 +1385,12 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if ((want == STAGE_WANTS_IDMAPS ? isc_ns_write_idmaps(child, spec, err)
 							: isc_ns_set_time_offsets(child, spec, err)) < 0)
 				goto out;
-			if (isc_sync_send(sv[0], ISC_SYNC_USERNS_DONE, 0, NULL, 0, err) < 0)
+			if (sync_send_or_cause(sv[0], ISC_SYNC_USERNS_DONE, err) < 0)
 				goto out;
 		}
 		int32_t gpid = 0;
-		if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0)
+		if (isc_sync_recv_within(sv[0], ISC_SYNC_CHILD_PID, &gpid, isc_wait_bound_ms(), "the init's pid",
+					 err) < 0)
 			goto out;
 		waitpid(child, NULL, 0);
 		u.stage = -1;
@@ -1344,7 +1402,9 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 		goto out;
 
 	for (;;) {
-		int t = isc_sync_recv(sv[0], 0, NULL, err);
+		/* the init runs the createContainer hooks before it is created */
+		int t = isc_sync_recv_within(sv[0], 0, NULL, hooks_bound_ms(spec, ISC_HOOK_CREATE_CONTAINER),
+					     "the container init's setup", err);
 		if (t < 0)
 			goto out;
 		if (t == ISC_SYNC_CREATED)
@@ -1357,7 +1417,7 @@ static int do_create(const struct isc_context *ctx, const struct isc_create_opts
 			if (isc_hooks_run(spec, ISC_HOOK_PRESTART, pre, err) < 0 ||
 			    isc_hooks_run(spec, ISC_HOOK_CREATE_RUNTIME, sj, err) < 0)
 				goto out;
-			if (isc_sync_send(sv[0], ISC_SYNC_HOOKS_DONE, 0, NULL, 0, err) < 0)
+			if (sync_send_or_cause(sv[0], ISC_SYNC_HOOKS_DONE, err) < 0)
 				goto out;
 			continue;
 		}
@@ -1429,7 +1489,7 @@ int isc_container_pidfd_open(const struct isc_state *st)
 	/* the pid may have been reused between reading the state and pidfd_open */
 	if (!isc_state_pid_alive(st)) {
 		close(fd);
-		errno = ESRCH;
+		errno = isc_state_unseen_errno() ? isc_state_unseen_errno() : ESRCH;
 		return -1;
 	}
 	return fd;
@@ -1523,7 +1583,10 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		goto out_dir;
 	enum isc_status s = isc_state_status(&d, &st);
 	if (s != ISC_STATUS_CREATED) {
-		if (s == ISC_STATUS_STOPPED)
+		if (s == ISC_STATUS_STOPPED && isc_state_unseen_errno() != 0)
+			isc_error_set(err, isc_state_unseen_errno(), "start container %s: read /proc/%d/stat of its init",
+				      id, (int)st.pid);
+		else if (s == ISC_STATUS_STOPPED)
 			isc_error_set(err, 0, "cannot start a container that has stopped");
 		else
 			isc_error_set(err, 0, "cannot start container %s: it is %s, not created", id,
@@ -1532,7 +1595,11 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	}
 	pidfd = isc_container_pidfd_open(&st);
 	if (pidfd < 0) {
-		isc_error_set(err, 0, "cannot start a container that has stopped");
+		if (errno == ESRCH)
+			isc_error_set(err, 0, "cannot start a container that has stopped");
+		else
+			isc_error_set(err, errno, "start container %s: look at its init %d (pidfd_open, /proc/%d/stat)", id,
+				      (int)st.pid, (int)st.pid);
 		goto out;
 	}
 	/* NOTIFY_SOCKET: bound before the init is released, so nothing the
@@ -1544,12 +1611,27 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 		isc_error_set(err, errno, "open exec.fifo of %s", id);
 		goto out;
 	}
+	/* both waits below are bounded (the init's steps, not its lifetime);
+	 * the second spans the startContainer hooks the init runs */
+	int bound = isc_wait_bound_ms(), exec_bound = bound;
+	if (st.hooks_saved) {
+		cleanup_error isc_error *e = NULL;
+		cleanup_spec struct isc_spec *spec = NULL;
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		if (isc_read_file_at(d.dir_fd, "config.json", &text, &len, 0, &e) == 0 &&
+		    isc_spec_parse(text, len, &spec, &e) == 0)
+			exec_bound = hooks_bound_ms(spec, ISC_HOOK_START_CONTAINER);
+	}
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			isc_error_set(err, errno, "wait for the container init");
+		int pr = isc_poll_within(p, 2, bound);
+		if (pr <= 0) {
+			if (pr < 0)
+				isc_error_set(err, errno, "wait for the container init on %s/%s/exec.fifo", ctx->root, id);
+			else
+				isc_error_set(err, 0, "wait for the container init on %s/%s/exec.fifo: nothing within %d s",
+					      ctx->root, id, bound / 1000);
 			goto out;
 		}
 		if (p[0].revents & POLLIN) {
@@ -1564,12 +1646,18 @@ int isc_container_start(const struct isc_context *ctx, const char *id, isc_error
 	}
 	/* Released.  The init keeps its end open until its execve (or its
 	 * death) closes it: EOF means the user's program runs. */
+	uint64_t exec_deadline = isc_now_ns() + (uint64_t)exec_bound * 1000000ull;
 	for (;;) {
 		struct pollfd p = { .fd = fifo, .events = POLLIN };
-		if (poll(&p, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			isc_error_set(err, errno, "wait for the container init's exec");
+		uint64_t now = isc_now_ns();
+		int left = now >= exec_deadline ? 0 : (int)((exec_deadline - now) / 1000000ull) + 1;
+		int pr = isc_poll_within(&p, 1, left);
+		if (pr <= 0) {
+			if (pr < 0)
+				isc_error_set(err, errno, "wait for the container init's exec (%s/%s/exec.fifo)", ctx->root, id);
+			else
+				isc_error_set(err, 0, "wait for the container init's exec (%s/%s/exec.fifo): not done within %d s",
+					      ctx->root, id, exec_bound / 1000);
 			goto out;
 		}
 		char c;
@@ -1849,7 +1937,7 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 	if (isc_container_start(ctx, o->id, err) < 0) {
 		cleanup_error isc_error *e = NULL;
 		if (isc_container_delete(ctx, o->id, true, &e) < 0)
-			isc_log_error(e);
+			isc_log_cleanup_error(e);
 		return -1;
 	}
 	if (o->detach) {
@@ -1884,7 +1972,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 	mark("run: container exited");
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (isc_container_delete(ctx, o->id, true, err) < 0)
-		return -1;
+		return isc_error_wrap(err, "container %s exited with status %d; its state is left for delete --force",
+				      o->id, *exit_status);
 	mark("run: deleted");
 	return 0;
 }

@@ -158,7 +158,7 @@ static int exec_setup(struct exec_args *a, isc_error **err)
 	return isc_error_set(err, errno, "exec: \"%s\"", exe);
 }
 
-static void close_fds_but(const int *keep_in, size_t n_in, int n_preserve)
+static int close_fds_but(const int *keep_in, size_t n_in, int n_preserve)
 {
 	int keep[8 + ISC_MAX_PRESERVE_FDS];
 	size_t n = 0;
@@ -167,7 +167,7 @@ static void close_fds_but(const int *keep_in, size_t n_in, int n_preserve)
 			keep[n++] = keep_in[i];
 	for (int i = 0; i < n_preserve; i++)
 		keep[n++] = 3 + i;
-	isc_close_fds_except(keep, n);
+	return isc_close_fds_except(keep, n);
 }
 
 static __attribute__((noreturn)) void exec_fail(struct exec_args *a, isc_error *e)
@@ -189,12 +189,16 @@ static __attribute__((noreturn)) void stage_main(struct exec_args *a)
 		exec_fail(a, err);
 	}
 	int keep[] = { a->sync_fd, a->console_fd, a->pidfd };
-	close_fds_but(keep, ARRAY_SIZE(keep), a->n_preserve);
+	if (nd == 0 && close_fds_but(keep, ARRAY_SIZE(keep), a->n_preserve) < 0)
+		nd = isc_error_set(&err, errno, "exec: close the runtime's fds: close_range");
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (nd < 0)
 		exec_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0)
-		_exit(1);
+	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
+		/* told to the runtime, when it is still there to hear it */
+		isc_error_wrap(&err, "exec: wait for the runtime");
+		exec_fail(a, err);
+	}
 	/* the container's audit identity, before its user namespace (where the
 	 * value is unmapped); the caller's own loginuid goes to the login
 	 * record.  Changing a set loginuid needs CAP_AUDIT_CONTROL, which the
@@ -395,11 +399,15 @@ static int build_process(const struct isc_exec_opts *o, const struct isc_process
 	return 0;
 }
 
-/* Whether the next message on the sync socket (waited for) is an error. */
+/* Whether the next message on the sync socket (waited for, within the
+ * wait bound: the receive that follows reports a timeout) is an error. */
 static bool next_is_error(int sync_fd)
 {
 	struct isc_sync_msg h;
 	ssize_t n;
+	struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+	if (isc_poll_within(&p, 1, isc_wait_bound_ms()) <= 0)
+		return false;
 	do
 		n = recv(sync_fd, &h, sizeof(h), MSG_PEEK);
 	while (n < 0 && errno == EINTR);
@@ -410,6 +418,13 @@ static int wait_exec(int sync_fd, isc_error **err)
 {
 	char c;
 	ssize_t n;
+	struct pollfd p = { .fd = sync_fd, .events = POLLIN };
+	int bound = isc_wait_bound_ms();
+	int r = isc_poll_within(&p, 1, bound);
+	if (r < 0)
+		return isc_error_set(err, errno, "sync socket: wait for the process's execve");
+	if (r == 0)
+		return isc_error_set(err, 0, "sync socket: the process did not execve within %d s", bound / 1000);
 	do
 		n = recv(sync_fd, &c, 1, MSG_PEEK);
 	while (n < 0 && errno == EINTR);
@@ -495,7 +510,12 @@ static void session_watch_detached(struct audit_session *s, pid_t pid)
 			dup2(nul, 2);
 		}
 		int keep[] = { pfd };
-		isc_close_fds_except(keep, 1);
+		/* it outlives this command: a state-dir fd kept would hold the
+		 * container's lock for the process's lifetime */
+		if (isc_close_fds_except(keep, 1) < 0)
+			for (int fd = 3; fd < getdtablesize(); fd++)
+				if (fd != pfd)
+					(void)close(fd);
 		struct pollfd pl = { .fd = pfd, .events = POLLIN };
 		while (poll(&pl, 1, -1) < 0 && errno == EINTR)
 			;
@@ -646,7 +666,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	/* the process may report its failure before the stage reports its
 	 * pid: its message is the whole story (not wrapped twice) */
 	bool from_process = next_is_error(sv[0]);
-	if (isc_sync_recv(sv[0], ISC_SYNC_CHILD_PID, &gpid, err) < 0) {
+	if (isc_sync_recv_within(sv[0], ISC_SYNC_CHILD_PID, &gpid, isc_wait_bound_ms(), "the exec's pid", err) < 0) {
 		if (!from_process)
 			isc_error_wrap(err, "exec");
 		goto out;
@@ -656,6 +676,13 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	stage = -1;
 
 	if (con[0] >= 0) {
+		struct pollfd pc = { .fd = con[0], .events = POLLIN };
+		int pr = isc_poll_within(&pc, 1, isc_wait_bound_ms());
+		if (pr <= 0) {
+			isc_error_set(err, pr < 0 ? errno : 0, "process.terminal: %s", pr < 0 ? "wait for the terminal"
+				      : "the process sent no terminal within the wait bound");
+			goto out;
+		}
 		if (isc_terminal_recv_fd(con[0], &master, err) < 0)
 			goto out;
 		if (master < 0) {

@@ -69,11 +69,16 @@ open:;
 	return fd;
 }
 
-static int lock_dir(int fd, bool exclusive, const char *id, isc_error **err)
+/* Bounded: a process that keeps the lock (a hung command, an fd a child
+ * inherited) makes this fail with its path instead of waiting for ever. */
+static int lock_dir(int fd, bool exclusive, const char *root, const char *id, isc_error **err)
 {
-	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno != EINTR)
-			return isc_error_set(err, errno, "lock container %s", id);
+	int bound = isc_wait_bound_ms();
+	if (isc_flock_within(fd, exclusive ? LOCK_EX : LOCK_SH, bound) < 0) {
+		if (errno == EWOULDBLOCK)
+			return isc_error_set(err, 0, "lock container %s: %s/%s is still locked by another process "
+						     "after %d s", id, root, id, bound / 1000);
+		return isc_error_set(err, errno, "lock container %s (%s/%s)", id, root, id);
 	}
 	/* a racing delete may have removed the directory while we waited */
 	struct stat st;
@@ -104,11 +109,11 @@ int isc_state_dir_create(const char *root, const char *id, struct isc_state_dir 
 		unlinkat(rfd, id, AT_REMOVEDIR);
 		return isc_error_set(err, e, "open %s/%s", root, id);
 	}
-	if (flock(fd, LOCK_EX) < 0) {
+	if (isc_flock_within(fd, LOCK_EX, isc_wait_bound_ms()) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(rfd, id, AT_REMOVEDIR);
-		return isc_error_set(err, e, "lock container %s", id);
+		return isc_error_set(err, e, "lock container %s (%s/%s)", id, root, id);
 	}
 	d->root_fd = steal_fd(&rfd);
 	d->dir_fd = fd;
@@ -135,7 +140,7 @@ int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct 
 			return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 		return isc_error_set(err, errno, "open container %s", id);
 	}
-	if (lock_dir(fd, exclusive, id, err) < 0)
+	if (lock_dir(fd, exclusive, root, id, err) < 0)
 		return -1;
 	d->root_fd = steal_fd(&rfd);
 	d->dir_fd = steal_fd(&fd);
@@ -191,7 +196,8 @@ static int empty_pass(int fd, const char *keep, int *child, char **bad)
 	rewinddir(dir); /* the dup shares the offset of an earlier pass */
 	int ret = 0;
 	struct dirent *de;
-	while (ret == 0 && (de = readdir(dir)) != NULL) {
+	int e = 0;
+	while (ret == 0 && (errno = 0, de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    (keep && strcmp(de->d_name, keep) == 0))
 			continue;
@@ -205,10 +211,16 @@ static int empty_pass(int fd, const char *keep, int *child, char **bad)
 			ret = 1;
 		else
 			ret = -1;
+		e = errno;
 	}
-	int e = errno;
-	if (ret != 0)
+	if (ret == 0)
+		e = errno; /* 0, or why readdir failed */
+	if (ret == 0 && e != 0) { /* readdir failed: "not empty" later would hide why */
+		ret = -1;
+		*bad = isc_xstrdup(".");
+	} else if (ret != 0) {
 		*bad = isc_xstrdup(de->d_name);
+	}
 	closedir(dir);
 	errno = e;
 	return ret;
@@ -425,20 +437,34 @@ void isc_state_clear(struct isc_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* Why the last proc_alive() said "not alive" when it could not look: the
+ * errno of the failed open or read of /proc/PID/stat (0: it looked). */
+static int unseen_errno;
+
+int isc_state_unseen_errno(void)
+{
+	return unseen_errno;
+}
+
 /* Alive, not a zombie, and (when known) the same start time: one read of
  * /proc/PID/stat. */
 static bool proc_alive(pid_t pid, uint64_t start_time)
 {
+	unseen_errno = 0;
 	if (pid <= 0)
 		return false;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		unseen_errno = errno == ENOENT || errno == ESRCH ? 0 : errno;
 		return false;
+	}
 	ssize_t n = isc_read_all(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
+	if (n <= 0) {
+		unseen_errno = n < 0 && errno != ESRCH ? errno : 0;
 		return false;
+	}
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	if (p == NULL || p[1] != ' ')

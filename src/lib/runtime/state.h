@@ -64,6 +64,9 @@ void isc_state_clear(struct isc_state *st);
 /* The status now: creating / created / running / paused / stopped, from the
  * state and the processes. */
 enum isc_status isc_state_status(const struct isc_state_dir *d, const struct isc_state *st);
+/* After isc_state_status() said stopped: the errno of a failed look at the
+ * process in /proc (the status is then a guess), else 0. */
+int isc_state_unseen_errno(void);
 /* True when st->pid is still the container's init (alive, not a zombie, same start time). */
 bool isc_state_pid_alive(const struct isc_state *st);
 
