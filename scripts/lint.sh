@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f build/compile_commands.json ] || scripts/build.sh
-files=$(ls src/lib/*.c src/runtime/*.c src/isc/*.c src/iscd/*.c src/auditd/*.c)
+files=$(ls src/lib/*/*.c src/runtime/*.c src/isc/*.c src/iscd/*.c src/auditd/*.c)
 echo "clang-tidy: $(echo "$files" | wc -l) files"
 # _FORTIFY_SOURCE's builtins confuse the analyzer's va_list modelling, so it
 # analyzes the unfortified code.  One clang-tidy per file, two at a time.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing: show that the tests catch what they claim.
 #
-#   scripts/mutants.sh [--list] [--no-control] [NAME...]
+#   scripts/mutants.sh [--list] [--check] [--no-control] [NAME...]
 #
 # A mutant is a small change to the code that removes one protection or
 # breaks one behaviour: tests/mutants/NAME.patch (a diff against the tree,
@@ -18,22 +18,29 @@
 # patch is reverted before the next mutant.  The tree itself is never
 # touched.  Exit status: 0 when every mutant was caught and every control
 # passed, 1 otherwise, 2 for a usage error.  Needs root (the tests do).
+#
+# --check builds and runs nothing: every patch still applies to the tree
+# and every test a .tests file names exists (the file, and the test
+# function or the meson unit test).  The test command runs it, so a patch
+# that rots with the code it mutates is caught at once.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mdir=$root/tests/mutants
 
 control=1
+check_only=0
 names=()
 for a in "$@"; do
   case "$a" in
     --no-control) control=0 ;;
+    --check) check_only=1 ;;
     --list)
       for t in "$mdir"/*.tests; do
         printf '%-28s %s\n' "$(basename "$t" .tests)" "$(head -n1 "$t" | sed 's/^# *//')"
       done
       exit 0 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "mutants: unknown option $a (see --help)" >&2; exit 2 ;;
     *) names+=("$a") ;;
   esac
@@ -47,6 +54,37 @@ for n in "${names[@]}"; do
     exit 2
   fi
 done
+
+# check NAME: the patch applies, the named tests exist; prints what is wrong
+check() {
+  local n=$1 line file fn bad=0
+  if ! git apply --check "$mdir/$n.patch" 2>/dev/null; then
+    echo "mutants: $n: tests/mutants/$n.patch no longer applies to the tree (regenerate it)"
+    bad=1
+  fi
+  while IFS= read -r line; do
+    case "$line" in
+      ''|'#'*) ;;
+      unit:*)
+        grep -q "'${line#unit:}'" tests/unit/meson.build ||
+          { echo "mutants: $n: no unit test ${line#unit:} in tests/unit/meson.build"; bad=1; } ;;
+      *)
+        file=${line%%::*} fn=${line#*::} fn=${fn%%[[]*}
+        if [ ! -f "$file" ] || ! grep -q "^def ${fn##*::}(" "$file"; then
+          echo "mutants: $n: no test $line"
+          bad=1
+        fi ;;
+    esac
+  done <"$mdir/$n.tests"
+  return $bad
+}
+
+if [ "$check_only" = 1 ]; then
+  rc=0
+  for n in "${names[@]}"; do check "$n" || rc=1; done
+  [ "$rc" = 0 ] && echo "mutants: ${#names[@]} mutants: every patch applies, every named test exists"
+  exit $rc
+fi
 
 work=$(mktemp -d /var/tmp/isc-mutants.XXXXXX)
 # containers with a user namespace must reach the payload and the binaries

@@ -19,6 +19,12 @@
 #     of tests/integration except the ONCE tier below).
 #   pass 2, the normal build: every test file, the ONCE tier included.
 #
+# Then a sample of the fault-injection suite (tests/fault: failed syscalls
+# and kills at points of a traced `isc-runtime run`, the normal build; three
+# points of each syscall: ~630 runs, about a minute).  ISC_FAULT_FULL=1
+# makes it the full sweep (every point: ~2060 runs, about 5 minutes;
+# tests/fault/test_fault.py).
+#
 # The ONCE tier runs only in pass 2: the suites of podman, containerd and
 # Docker (test_podman.py, test_containerd.py, test_docker.py: they test the
 # clients' integration, take minutes, and the runtime paths they use are
@@ -244,6 +250,9 @@ unit_tests build-asan "unit tests under ASan+UBSan"
 step "static analysis (clang-tidy, cppcheck)"
 scripts/lint.sh || failed "static analysis"
 
+step "mutants: every patch applies, every test it names exists (scripts/mutants.sh runs them)"
+scripts/mutants.sh --check || failed "mutants --check"
+
 step "fuzzing smoke run"
 scripts/fuzz.sh "${ISC_FUZZ_SECONDS:-10}" || failed "fuzzing"
 
@@ -258,11 +267,19 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print
 step "integration tests, pass 2: the normal build (every test file)"
 integration normal build tests/integration "$@"
 
+step "fault injection: $([ "${ISC_FAULT_FULL:-}" = 1 ] && echo "the full sweep" || echo "a sample") (tests/fault, the normal build)"
+PYTHONUNBUFFERED=1 ISC_TEST_RUNTIME="$root/build/src/runtime/isc-runtime" \
+  "$PY" -m pytest -q -p no:cacheprovider tests/fault 2>&1 | tee "$work/fault.log"
+case ${PIPESTATUS[0]} in
+  0) ;;
+  *) failed "fault injection (tests/fault)" ;;
+esac
+
 echo
 if [ "${#failed_steps[@]}" -gt 0 ]; then
   report_failed
 fi
-echo "both passes:"
-TALLY_VERBOSE=1 tally "$work/sanitizers.log" "$work/normal.log" 2>&1 | sed '$d'
-tally "$work/sanitizers.log" "$work/normal.log" 2>/dev/null
+echo "both passes and the fault sample:"
+TALLY_VERBOSE=1 tally "$work/sanitizers.log" "$work/normal.log" "$work/fault.log" 2>&1 | sed '$d'
+tally "$work/sanitizers.log" "$work/normal.log" "$work/fault.log" 2>/dev/null
 [ "${#failed_steps[@]}" -eq 0 ]

@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "audit-id.h"
-#include "util.h"
+#include "audit/audit-id.h"
+#include "base/util.h"
 
 int isc_kaudit_open(bool multicast, isc_error **err)
 {

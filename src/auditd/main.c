@@ -33,12 +33,12 @@
 
 #include <jansson.h>
 
-#include "audit-client.h"
-#include "audit-id.h"
-#include "audit-record.h"
+#include "audit/audit-client.h"
+#include "audit/audit-id.h"
+#include "audit/audit-record.h"
 #include "auditd.h"
-#include "trail.h"
-#include "util.h"
+#include "audit/trail.h"
+#include "base/util.h"
 
 #define MAX_HOSTS 256
 #define BACKLOG_LIMIT 8192

@@ -28,7 +28,7 @@
  * collector could not see open (it was not running) are adopted at start
  * from the live processes: a task with a loginuid in the range, in a pid
  * namespace below the initial one, whose real uid is 0 or in isc's user
- * namespace ranges (idrange-internal.h) -- ids no unprivileged user has.
+ * namespace ranges (audit-id.h) -- ids no unprivileged user has.
  * Every 30 s the live sessions are looked up in /proc; a session none of
  * whose tasks has been seen for 60 s is forgotten (its last records were
  * routed long before). */
@@ -44,10 +44,9 @@
 
 #include <jansson.h>
 
-#include "audit-id.h"
-#include "audit-record.h"
-#include "idrange-internal.h"
-#include "util.h"
+#include "audit/audit-id.h"
+#include "audit/audit-record.h"
+#include "base/util.h"
 
 #define BOOT_ID_LEN 36
 #define SWEEP_MS 30000u

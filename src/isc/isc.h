@@ -6,9 +6,9 @@
 
 #include <stdio.h>
 
-#include "error.h"
+#include "base/error.h"
 
-#include "host.h" /* ISC_HOST_ROOT */
+#include "host/host.h" /* ISC_HOST_ROOT */
 
 struct isc_global {
 	const char *root; /* state root: --root, or isc_host_root() */

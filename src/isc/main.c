@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "isc.h"
-#include "audit-client.h"
-#include "escape.h"
-#include "lab.h"
-#include "util.h"
+#include "audit/audit-client.h"
+#include "base/escape.h"
+#include "host/lab.h"
+#include "base/util.h"
 
 struct verb {
 	const char *name;

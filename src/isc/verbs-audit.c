@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "escape.h"
+#include "base/escape.h"
 #include "isc.h"
-#include "trail.h"
-#include "util.h"
+#include "audit/trail.h"
+#include "base/util.h"
 
 struct audit_filter {
 	const char *container;

@@ -20,16 +20,16 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "exec.h"
-#include "host.h"
+#include "runtime/container.h"
+#include "runtime/exec.h"
+#include "host/host.h"
 #include "isc.h"
-#include "lab.h"
-#include "net.h"
-#include "plan.h"
-#include "relay.h"
-#include "terminal.h"
-#include "util.h"
+#include "host/lab.h"
+#include "net/net.h"
+#include "plan/plan.h"
+#include "runtime/relay.h"
+#include "kernel/terminal.h"
+#include "base/util.h"
 
 static const char init_usage[] =
 	"Usage: isc [--lab NAME] init [--uplink IF] [--subnet CIDR] [--ssh-port N] [--confirm-timeout S]\n"

@@ -7,9 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "image.h"
+#include "base/escape.h"
+#include "image/image.h"
 #include "isc.h"
-#include "util.h"
+#include "base/util.h"
 
 struct image_verb {
 	const char *name;
@@ -136,9 +137,9 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 				json_object_set_new(o, "verification_error", json_string(v[i].verify_error));
 			json_array_append_new(a, o);
 		}
-		char *text = json_dumps(a, JSON_INDENT(2));
-		printf("%s\n", text ? text : "[]");
-		free(text);
+		cleanup_free char *text = json_dumps(a, JSON_INDENT(2));
+		cleanup_free char *safe = text ? isc_escape_json(text) : NULL; /* the error may name a file */
+		printf("%s\n", safe ? safe : "[]");
 		json_decref(a);
 	} else {
 		printf("%-24s %-12s %8s  %-20s  %s\n", "NAME", "ID", "SIZE", "IMPORTED", "LAST VERIFICATION");
@@ -148,8 +149,11 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 			fmt_size(v[i].size, size, sizeof(size));
 			printf("%-24s %-12.12s %8s  %-20s  %s %s\n", v[i].name, v[i].id, size, imported,
 			       v[i].verify_ok ? "ok" : "FAILED", verified);
-			if (!v[i].verify_ok && v[i].verify_error)
-				printf("%24s   %s\n", "", v[i].verify_error);
+			if (!v[i].verify_ok && v[i].verify_error) {
+				/* it may name a file of the image: its bytes, escaped */
+				cleanup_free char *e = isc_escape(v[i].verify_error);
+				printf("%24s   %s\n", "", e);
+			}
 		}
 	}
 	for (size_t i = 0; i < n; i++)

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "host/host.h"
 #include "isc.h"
-#include "lab.h"
-#include "util.h"
+#include "host/lab.h"
+#include "base/util.h"
 
 struct lab_verb {
 	const char *name;

@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "firewall.h"
-#include "escape.h"
+#include "iscd/protocol.h"
+#include "net/firewall.h"
+#include "base/escape.h"
 #include "isc.h"
-#include "pktlog.h"
-#include "plan.h"
-#include "util.h"
+#include "net/pktlog.h"
+#include "plan/plan.h"
+#include "base/util.h"
 
 static int usage_error(const char *verb, const char *usage)
 {

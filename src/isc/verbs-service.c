@@ -16,11 +16,11 @@
 
 #include <jansson.h>
 
-#include "ctl.h"
-#include "escape.h"
+#include "iscd/protocol.h"
+#include "base/escape.h"
 #include "isc.h"
-#include "plan.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "base/util.h"
 
 static int want_help(int argc, char **argv, const char *usage)
 {
@@ -55,7 +55,9 @@ struct tail {
 };
 
 /* A line of the service's output: its bytes are the service's, so the
- * text form escapes them (escape.h); the JSON form is the record. */
+ * text form escapes them (escape.h); the JSON form is the record.  A run
+ * of empty lines is one record with "repeat": N (iscd writes at most a
+ * FIFO buffer's worth, 16 KiB, per record). */
 static void print_record(const char *line, bool as_json)
 {
 	if (as_json) {
@@ -68,8 +70,11 @@ static void print_record(const char *line, bool as_json)
 	json_t *l = json_object_get(j, "line");
 	if (json_is_string(l)) {
 		FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
+		json_int_t repeat = json_integer_value(json_object_get(j, "repeat"));
 		isc_fputs_escaped(json_string_value(l), json_string_length(l), out);
 		fputc('\n', out);
+		for (json_int_t i = 1; i < repeat && i < 16384; i++)
+			fputc('\n', out);
 		fflush(out);
 	}
 	json_decref(j);

@@ -19,10 +19,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "exeseal.h"
-#include "supervise.h"
-#include "util.h"
+#include "base/error.h"
+#include "kernel/exeseal.h"
+#include "iscd/supervise.h"
+#include "base/util.h"
 
 static void usage(FILE *f)
 {

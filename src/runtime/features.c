@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "caps.h"
+#include "kernel/caps.h"
 #include "runtime.h"
 
 static json_t *strings(const char *const *v)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
-#include "spec.h"
+#include "spec/spec.h"
 
 static const struct verb verbs[] = {
 	{ "create", verb_create, "create a container (it waits for start)" },

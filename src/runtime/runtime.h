@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "container.h"
-#include "error.h"
-#include "log.h"
-#include "state.h"
+#include "runtime/container.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "runtime/state.h"
 
 struct global {
 	const char *root;

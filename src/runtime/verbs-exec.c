@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec.h"
+#include "runtime/exec.h"
 #include "runtime.h"
-#include "util.h"
+#include "base/util.h"
 
 static int usage_fail(const char *msg, const char *arg)
 {

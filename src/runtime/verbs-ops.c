@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "escape.h"
+#include "runtime/control.h"
+#include "base/escape.h"
 #include "runtime.h"
-#include "spec.h"
-#include "util.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 static int fail(isc_error *err)
 {

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "escape.h"
+#include "base/escape.h"
 #include "runtime.h"
-#include "signals.h"
-#include "spec.h"
-#include "util.h"
+#include "base/signals.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #define SECCOMP_CACHE_DIR "/run/isc-runtime/.cache/seccomp"
 
@@ -75,7 +75,12 @@ static const struct verb_usage usages[] = {
 		    "the file. A limit for a controller the container has no group in yet creates\n"
 		    "the group and moves the container's processes into it.\n" },
 	{ "spec", "Usage: isc-runtime spec [--bundle DIR] [--rootless]\n"
-		  "  writes a hardened default config.json into the bundle (default: .)\n" },
+		  "       isc-runtime spec --seccomp-only\n"
+		  "  writes a hardened default config.json into the bundle (default: .)\n"
+		  "  --rootless              map only the caller's uid and gid\n"
+		  "  --seccomp-only          print only its seccomp profile (linux.seccomp) to\n"
+		  "                          stdout, for podman or docker run --security-opt\n"
+		  "                          seccomp=FILE; writes no config.json\n" },
 	{ "features", "Usage: isc-runtime features\n" },
 	{ "help", "Usage: isc-runtime help [COMMAND]\n" },
 };
@@ -365,14 +370,33 @@ int verb_list(struct global *g, int argc, char **argv)
 	return 0;
 }
 
+/* spec --seccomp-only: the profile alone, on stdout.  It writes no file,
+ * so --bundle would mean nothing, nor would --rootless (the profile is the
+ * same for both mappings): both are refused rather than ignored. */
+static int spec_seccomp_only(bool bundle, bool rootless)
+{
+	if (bundle || rootless)
+		return usage_error("spec", "--seccomp-only prints the profile to stdout: %s has no meaning with it",
+				   bundle ? "--bundle" : "--rootless");
+	cleanup_free char *text = isc_spec_default_seccomp_json();
+	if (puts(text) == EOF || fflush(stdout) != 0) {
+		isc_error *err = NULL;
+		isc_error_set(&err, errno, "spec: write the profile to stdout");
+		return fail(err);
+	}
+	return 0;
+}
+
 int verb_spec(struct global *g, int argc, char **argv)
 {
 	(void)g;
-	const char *bundle = ".";
-	bool rootless = false;
+	const char *bundle = NULL;
+	bool rootless = false, seccomp_only = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--rootless") == 0)
 			rootless = true;
+		else if (strcmp(argv[i], "--seccomp-only") == 0)
+			seccomp_only = true;
 		else if ((strcmp(argv[i], "--bundle") == 0 || strcmp(argv[i], "-b") == 0) && i + 1 < argc)
 			bundle = argv[++i];
 		else if (strncmp(argv[i], "--bundle=", 9) == 0)
@@ -380,6 +404,10 @@ int verb_spec(struct global *g, int argc, char **argv)
 		else
 			return usage_error("spec", "unknown option %s", argv[i]);
 	}
+	if (seccomp_only)
+		return spec_seccomp_only(bundle != NULL, rootless);
+	if (bundle == NULL)
+		bundle = ".";
 	isc_error *err = NULL;
 	cleanup_free char *path = isc_xasprintf("%s/config.json", bundle);
 	cleanup_free char *text = isc_spec_default_json(rootless);

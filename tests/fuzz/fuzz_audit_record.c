@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "audit-record.h"
+#include "audit/audit-record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -56,10 +56,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "landlock.h"
-#include "sha256.h"
-#include "util.h"
+#include "image/image.h"
+#include "kernel/landlock.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

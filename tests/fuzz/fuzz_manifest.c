@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
-#include "sha256.h"
+#include "image/manifest.h"
+#include "base/sha256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "caps.h"
-#include "spec.h"
+#include "kernel/caps.h"
+#include "spec/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

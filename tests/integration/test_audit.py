@@ -234,7 +234,7 @@ def test_container_cannot_change_its_loginuid_nor_see_the_trail(collector, runti
 def test_sessions_and_admin_events_are_attributed(collector):
     """The collector stamps who asked from the socket's credentials; the
     request only says what (isc exec / isc-runtime exec / isc commands use
-    src/lib/audit-client.h)."""
+    src/lib/audit/audit-client.h)."""
     base = collector.register()["base"]
     name_container(collector, base + 3, "sess")
     r = collector.request({"op": "event", "audit_id": base + 3,

@@ -6,8 +6,15 @@ Proves, for isc-runtime and runc with `ctr run --runc-binary`: run --rm
 output and exit status, a detached task with `task exec` (exit status and
 output), `task ps`, `task kill` (the container's TERM handler runs),
 `task delete`, and that a failed create shows the runtime's message; after
-delete nothing is left (no mount naming the id, no <namespace>/<id>
-cgroup, no state under the shim's --runc-root, no process).
+delete nothing is left (no mount naming the id, no cgroup of the task, no
+state under the shim's --runc-root, no process).
+
+Every `ctr run` passes --cgroup <parent>/<id> (Containerd.run_flags): the
+task's groups are below this test's own group, in a parent of the daemon's
+(clients.CgroupParent), never at ctr's default /<namespace>/<id> at the
+hierarchy roots (test_cgroups_under_test_group); the fixture fails when a
+group of the tasks or of the parent's ancestors is left anywhere or
+appeared at a hierarchy root.
 
 containerd is started by hand once per module in a temp dir (own config,
 root, state, sockets; CRI plugin disabled) and killed by pid at teardown.
@@ -47,9 +54,11 @@ def ctrd():
         yield d
     finally:
         try:
-            d.stop()
+            ctrd_problems = d.stop()
         finally:
-            pm.close()
+            problems = pm.close()
+    assert not ctrd_problems, "containerd's cgroups or processes: %s" % ctrd_problems
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 class Case:
@@ -67,13 +76,12 @@ class Case:
     def run(self, *args, cmd=(), input=None, timeout=60):
         cid = self.new_id()
         r = self.d("run", "--runc-binary", self.rt[1], "--runc-root", self.d.runc_root,
-                   *args, self.d.image, cid, *cmd, input=input, timeout=timeout)
+                   *self.d.run_flags(cid), *args, self.d.image, cid, *cmd,
+                   input=input, timeout=timeout)
         return cid, r
 
     def leftovers(self, cid):
-        return clients.wait_clean(
-            lambda: clients.ctr_leftovers(self.d.ns, cid,
-                                          os.path.join(self.d.runc_root, self.d.ns)))
+        return clients.wait_clean(lambda: self.d.leftovers(cid))
 
     def assert_clean(self, cid):
         left = self.leftovers(cid)
@@ -201,12 +209,18 @@ def _usage(path):
         return int(f.read())
 
 
+def _own_usage_file(ct, cid):
+    """The task's memory group: <parent>/<id> (Containerd.run_flags)."""
+    return os.path.join(ct.d.cgroup_dir("memory", cid), "memory.usage_in_bytes")
+
+
 def _parent_usage(ct):
-    return _usage("/sys/fs/cgroup/memory/%s/memory.usage_in_bytes" % ct.d.ns)
+    """The daemon's cgroup parent's usage: it holds every task's group."""
+    return _usage(os.path.join(ct.d.cgroup_dir("memory"), "memory.usage_in_bytes"))
 
 
 def _below_parent(ct, read):
-    """Wait until a reading taken by `read` is at most the namespace group's
+    """Wait until a reading taken by `read` is at most the parent group's
     usage read right after it.  The two are read one after the other while
     the container's usage moves (a page freed in between puts the parent's
     later figure below the child's earlier one), so a pair that disagrees
@@ -222,13 +236,14 @@ def _below_parent(ct, read):
 @needs_v1
 def test_task_metrics_own_figures(ct):
     """ctr's config mounts no cgroup filesystem and asks no memory limit:
-    the container is still in a memory group of its own (/<namespace>/<id>),
+    the container is still in a memory group of its own (<parent>/<id>),
     the 34 MiB it writes are charged there, and `ctr task metrics` reports
-    them, below the namespace group's usage (not the caller's group's)."""
+    them, below the parent group's usage (not the caller's group's, which
+    holds the parent and containerd too)."""
     cid, r = ct.run("-d", cmd=("sh", "-c", CHARGE_SH))
     assert r.returncode == 0, r.stderr
     _wait_file(ct, cid, "/dev/shm/done")
-    own = "/sys/fs/cgroup/memory/%s/%s/memory.usage_in_bytes" % (ct.d.ns, cid)
+    own = _own_usage_file(ct, cid)
     assert os.path.isfile(own), "no memory group of its own: %s" % own
     with open(own) as f:
         assert int(f.read()) >= 32 * MIB
@@ -266,8 +281,36 @@ def test_cgroup_mount_shows_own_groups(ct):
     assert kv["pids_max"] == "max", out  # the container's own group (no limit asked)
     assert int(kv["after"]) - int(kv["before"]) >= 32 * MIB, out
     # the group the container sees (its limit, its rise) is inside the
-    # namespace group on the host
-    own = "/sys/fs/cgroup/memory/%s/%s/memory.usage_in_bytes" % (ct.d.ns, cid)
+    # parent group on the host
+    own = _own_usage_file(ct, cid)
     _below_parent(ct, lambda: _usage(own))
     ls = ct.d.ok("task", "exec", "--exec-id", "l", cid, "ls", "/sys/fs/cgroup/memory").stdout
     assert sib not in ls and "memory.usage_in_bytes" in ls, ls
+
+
+# ---- where the tasks' cgroups are (issue 13) ---------------------------------
+
+# the hierarchies in which both runtimes put a container in a group of its own
+ACCOUNTING = ["memory", "cpu", "cpuacct", "blkio", "pids", "devices", "freezer"]
+
+
+def test_cgroups_under_test_group(ct):
+    """The task's groups are <parent>/<id> in every accounting hierarchy,
+    the parent below this test's own group; the task is in no group outside
+    this test's own groups and none is at ctr's default /<namespace>/<id>."""
+    cid, r = ct.run("-d", cmd=("sleep", "1000"))
+    assert r.returncode == 0, r.stderr
+    init = int(ct.d.ok("task", "ls").stdout.split(cid, 1)[1].split()[0])
+    own = clients.proc_cgroups(os.getpid())
+    task = clients.proc_cgroups(init)
+    parent = ct.d.cgroup_parent
+    assert set(task) == set(own), (task, own)
+    for key in own:
+        assert clients.path_under(parent, own[key]) and parent != own[key], (key, own, parent)
+        assert clients.path_under(task[key], own[key]), (key, task[key], own[key])
+        assert ct.d.ns not in task[key], (key, task[key])
+    # v1: each accounting controller; a pure v2 machine: its one hierarchy
+    for key in [k for k in ACCOUNTING if k in own] or [""]:
+        assert task[key] == parent + "/" + cid, (key, task[key])
+        assert os.path.isdir(ct.d.cgroup_dir(key, cid)), key
+    assert not clients._cgroup_dirs(os.path.join(ct.d.ns, cid))

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The construction kit: `isc --lab NAME init` / `deinit` (src/lib/host.c),
+"""The construction kit: `isc --lab NAME init` / `deinit` (src/lib/host/host.c),
 id ranges and idmapped mounts as a service sees them, and `isc exec`.
 
 Every test works in a lab of its own (labhost.py), removed at teardown with

@@ -203,6 +203,31 @@ def test_tamper_verify_and_quick_check(rootfs, root):
         open(victim, "ab")
 
 
+def test_ls_escapes_the_verification_error(rootfs, root, tmp_path):
+    """review2 note: the verification error names an image file, whose name
+    the image's author chose: `isc image ls` shows it escaped (escape.h),
+    like the other text views, and the JSON form keeps no raw ESC either."""
+    copy = str(tmp_path / "hostile")
+    subprocess.run(["cp", "-a", rootfs, copy], check=True)  # it holds a FIFO
+    evil = "x\x1b]0;owned\x07\x1b[2Jy"
+    with open(os.path.join(copy, "etc", evil), "w") as f:
+        f.write("a")
+    image_id = isc(root, "image", "import", "bad", copy).stdout.strip()
+    victim = os.path.join(image_dir(root, image_id), "rootfs", "etc", evil)
+    set_immutable(victim, False)
+    with open(victim, "w") as f:
+        f.write("b")
+    r = isc(root, "image", "verify", "bad", check=False)
+    assert r.returncode == 1 and "content differs from the manifest" in r.stderr, r.stderr
+    table = isc(root, "image", "ls").stdout
+    shown = "/etc/x\\x1b]0;owned\\x07\\x1b[2Jy: content differs from the manifest"
+    assert table.splitlines()[2] == "%24s   %s" % ("", shown), table
+    assert "\x1b" not in table and "\x07" not in table
+    text = isc(root, "image", "ls", "--format", "json").stdout
+    assert "\x1b" not in text and "\x07" not in text
+    assert json.loads(text)[0]["verification_error"] == "/etc/%s: content differs from the manifest" % evil
+
+
 def test_verify_extra_and_missing_file(rootfs, root):
     image_id = isc(root, "image", "import", "bb", rootfs).stdout.strip()
     rfs = os.path.join(image_dir(root, image_id), "rootfs")

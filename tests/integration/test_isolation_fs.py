@@ -79,7 +79,7 @@ def _covered_ro_mount(b, cover):
 @pytest.mark.isc_only
 def test_readonly_verified_fails_closed(runtime, bundle):
     """After setup the runtime checks that everything asked read-only is
-    read-only (src/lib/mount.c verify) and refuses to start otherwise: a
+    read-only (src/lib/kernel/rootfs.c verify) and refuses to start otherwise: a
     writable mount laid over a read-only one makes /mnt/a writable."""
     b = bundle("write", "/mnt/a/probe", "x")
     _covered_ro_mount(b, cover=True)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Labs: `isc --lab NAME lab create|rm|ls|info|exec` (src/lib/lab.h).
+"""Labs: `isc --lab NAME lab create|rm|ls|info|exec` (src/lib/host/lab.h).
 
 Each test works in a lab of its own, with a unique name, removed at
 teardown even when the test fails.  Checked: the two namespaces at

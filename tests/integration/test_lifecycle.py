@@ -252,6 +252,29 @@ def test_spec_rootless(runtime):
     assert spec["linux"]["uidMappings"]
 
 
+@pytest.mark.isc_only
+def test_spec_seccomp_only(runtime, test_dir):
+    """spec --seccomp-only prints linux.seccomp of the default config.json
+    to stdout (the file podman and docker take as --security-opt
+    seccomp=FILE) and writes no config.json; --bundle and --rootless are
+    refused with it, named."""
+    r = runtime("spec", "--seccomp-only")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert not os.path.exists(os.path.join(runtime.workdir, "config.json"))
+    profile = json.loads(r.stdout)
+    d = os.path.join(test_dir, "spec-full")
+    os.makedirs(d)
+    assert runtime("spec", "--bundle", d).returncode == 0
+    with open(os.path.join(d, "config.json")) as f:
+        assert profile == json.load(f)["linux"]["seccomp"]
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO" and profile["defaultErrnoRet"] == 1
+    for flag in (["--bundle", d], ["--rootless"]):
+        r = runtime("spec", "--seccomp-only", *flag)
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert "isc-runtime spec: --seccomp-only prints the profile to stdout: %s has no meaning with it" \
+            % flag[0] in r.stderr, r.stderr
+
+
 def test_features_json(runtime):
     r = runtime("features")
     assert r.returncode == 0, r.stderr

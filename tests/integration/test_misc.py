@@ -41,7 +41,7 @@ def _tags(line):
     ("rprivate", False, set()),
     ("rslave", True, {"master"}),
     # isc: shared among the container's own mounts, still a slave of the
-    # host: none of its mounts leaves (src/lib/mount.c prepare_propagation)
+    # host: none of its mounts leaves (src/lib/kernel/rootfs.c prepare_propagation)
     pytest.param("rshared", True, {"shared", "master"}, marks=pytest.mark.isc_only),
 ])
 def test_rootfs_propagation_does_not_leak_mounts(runtime, bundle, prop, receives, tags):

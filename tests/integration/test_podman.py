@@ -8,11 +8,16 @@ update --memory, rm -f; that failures (missing command, missing binary,
 a mount the kernel refuses) show the runtime's own message through podman;
 that the JSON log protocol works (runtime named `crun`, or listed in
 containers.conf runtime_supports_json); and that once podman removed a
-container nothing is left: no mount naming its id, no
-libpod_parent/libpod-<id> cgroup, no state dir, no process.
+container nothing is left: no mount naming its id, no <parent>/libpod-<id>
+cgroup, no state dir, no process.
 
 Everything runs in a private podman store (--root/--runroot/--tmpdir in a
-temp dir) with --network none.  Skipped when podman is not installed.
+temp dir) with --network none, every container under a cgroup parent of
+the store's own below this test's own group in every hierarchy
+(clients.PodmanCgroupParent): the container's groups are
+<parent>/libpod-<id>, conmon's <parent>/conmon, and no group of podman's
+appears at a hierarchy root (PodmanEnv.close() checks, the fixture fails
+on what it reports).  Skipped when podman is not installed.
 """
 import os
 import shutil
@@ -22,7 +27,6 @@ import pytest
 
 import clients
 import helpers
-from clients import STATE_ROOTS
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None
                                 or shutil.which("conmon") is None,
@@ -30,6 +34,8 @@ pytestmark = pytest.mark.skipif(shutil.which("podman") is None
                                        "(scripts/install-deps.sh)")
 
 TRAP_LOOP = 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+V1_MEMORY = os.path.isfile("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+V1_FREEZER = os.path.isfile("/sys/fs/cgroup/freezer/cgroup.procs")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,8 @@ def podman_env():
         env.import_image()
         yield env
     finally:
-        env.close()
+        problems = env.close()
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 class Case:
@@ -82,8 +89,7 @@ class Case:
         return out
 
     def leftovers(self, cid):
-        return clients.wait_clean(
-            lambda: clients.podman_leftovers(cid, STATE_ROOTS[self.kind]))
+        return clients.wait_clean(lambda: self.env.leftovers(cid, self.kind))
 
     def assert_clean(self, cid):
         left = self.leftovers(cid)
@@ -222,13 +228,14 @@ def test_pause_unpause(pm):
     pm.env.ok("pause", n)
     assert pm.env.status(n) == "paused"
     cid = pm.env.cid(n)
-    freezer = "/sys/fs/cgroup/freezer/libpod_parent/libpod-%s/freezer.state" % cid
-    if os.path.exists(freezer):
+    group = pm.env.cgroup_dir("freezer", "libpod-" + cid)
+    freezer = os.path.join(group, "freezer.state") if V1_FREEZER else None
+    if freezer:
         with open(freezer) as f:
             assert f.read().strip() == "FROZEN"
     pm.env.ok("unpause", n)
     assert pm.env.status(n) == "running"
-    if os.path.exists(freezer):
+    if freezer:
         with open(freezer) as f:
             assert f.read().strip() == "THAWED"
 
@@ -237,9 +244,10 @@ def test_update_memory(pm):
     n = pm.run_d("sh", "-c", TRAP_LOOP)
     cid = pm.env.cid(n)
     pm.env.ok("update", "--memory", "64m", n)
-    v1 = "/sys/fs/cgroup/memory/libpod_parent/libpod-%s/memory.limit_in_bytes" % cid
-    v2 = "/sys/fs/cgroup/libpod_parent/libpod-%s/memory.max" % cid
-    path = v1 if os.path.exists(v1) else v2
+    if V1_MEMORY:
+        path = os.path.join(pm.env.cgroup_dir("memory", "libpod-" + cid), "memory.limit_in_bytes")
+    else:
+        path = os.path.join(pm.env.cgroup_dir("", "libpod-" + cid), "memory.max")
     with open(path) as f:
         assert f.read().strip() == str(64 << 20)
 
@@ -324,17 +332,52 @@ def test_containers_conf_runtime(pm, tmp_path):
     assert r.stdout.split() == ["isc", pm.rt[1]]
     cid = str(tmp_path / "cid")
     pm.cidfiles.append(cid)
-    base = pm.env.base + ["run", "--cidfile", cid] + clients.PODMAN_RUN_FLAGS
+    base = pm.env.base + ["run", "--cidfile", cid] + pm.env.run_flags
     r = clients.run(base + ["--rm", pm.env.image, "echo", "via", "conf"], env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "via conf\n"
     cid2 = str(tmp_path / "cid2")
     pm.cidfiles.append(cid2)
-    base = pm.env.base + ["run", "--cidfile", cid2] + clients.PODMAN_RUN_FLAGS
+    base = pm.env.base + ["run", "--cidfile", cid2] + pm.env.run_flags
     r = clients.run(base + ["--rm", pm.env.image, "nosuchcmd"], env=env)
     assert r.returncode == 127, r.stderr
     assert 'Error: isc: exec: "nosuchcmd"' in r.stderr or \
         'executable file not found' in r.stderr, r.stderr
+
+
+# ---- where podman's cgroups are (issue 13) --------------------------------------
+
+# the hierarchies in which both runtimes put a container in a group of its own
+ACCOUNTING = ["memory", "cpu", "cpuacct", "blkio", "pids", "devices", "freezer"]
+
+
+def test_cgroups_under_test_group(pm):
+    """The container's groups are <parent>/libpod-<id> in every accounting
+    hierarchy and conmon's <parent>/conmon in every v1 controller
+    hierarchy, the parent below this test's own group; no group of either
+    (nor of podman's /libpod_parent) is anywhere else."""
+    n = pm.run_d("sleep", "1000")
+    cid = pm.env.cid(n)
+    pid, conmon = pm.env.ok("inspect", "-f", "{{.State.Pid}} {{.State.ConmonPid}}",
+                            n).stdout.split()
+    own = clients.proc_cgroups(os.getpid())
+    ctr = clients.proc_cgroups(int(pid))
+    mon = clients.proc_cgroups(int(conmon))
+    parent = pm.env.cgroup_parent
+    assert set(ctr) == set(own) == set(mon), (ctr, own, mon)
+    for key in own:
+        assert clients.path_under(parent, own[key]) and parent != own[key], (key, own, parent)
+        assert clients.path_under(ctr[key], own[key]), (key, ctr[key], own[key])
+        assert clients.path_under(mon[key], own[key]), (key, mon[key], own[key])
+        assert "libpod_parent" not in ctr[key] + mon[key], (key, ctr[key], mon[key])
+    for key in ACCOUNTING:
+        if key in own:
+            assert ctr[key] == parent + "/libpod-" + cid, (key, ctr[key])
+            assert os.path.isdir(pm.env.cgroup_dir(key, "libpod-" + cid)), key
+    for key in own:  # podman moves conmon in every v1 controller hierarchy
+        if key and not key.startswith("name="):
+            assert mon[key] == parent + "/conmon", (key, mon[key])
+    assert not clients._cgroup_dirs("libpod_parent/libpod-" + cid)
 
 
 # ---- the cgroups a container sees and is charged to (issue 13) ---------------
@@ -353,7 +396,6 @@ CGROUP_VIEW_SH = (
     "echo ready; " + TRAP_LOOP)
 
 MIB = 1 << 20
-V1_MEMORY = os.path.isfile("/sys/fs/cgroup/memory/memory.usage_in_bytes")
 
 
 def _size(text):
@@ -370,9 +412,10 @@ def _size(text):
 def test_cgroup_view_and_charge(pm, cgroupns):
     """podman's cgroup mount without a cgroup namespace (host: its default
     on cgroup v1) and with one (private): the container sees its own groups
-    only (not the sibling's, nor libpod_parent), the limits as set, its own
-    memory usage rising by the 34 MiB it writes and staying below
-    libpod_parent's; podman stats reports the same figures."""
+    only (not the sibling's, nor its parent's other groups), the limits as
+    set, its own memory usage rising by the 34 MiB it writes and staying
+    below its parent's (the env's cgroup parent, which holds the sibling
+    and conmon too); podman stats reports the same figures."""
     sibling = pm.env.cid(pm.run_d("sleep", "1000"))
     n = pm.name()
     r = pm.run("-d", "--name", n, "--cgroupns", cgroupns, "--memory", "96m", "--pids-limit", "33",
@@ -381,7 +424,12 @@ def test_cgroup_view_and_charge(pm, cgroupns):
     helpers.wait_for(lambda: "ready" in pm.env("logs", n).stdout, timeout=30,
                      what="the container's report")
     out = pm.env.ok("logs", n).stdout
-    parent = int(open("/sys/fs/cgroup/memory/libpod_parent/memory.usage_in_bytes").read())
+    cid = pm.env.cid(n)
+    pid = int(pm.env.ok("inspect", "-f", "{{.State.Pid}}", n).stdout)
+    group = clients.proc_cgroups(pid)["memory"]  # the group it is charged to
+    assert group == pm.env.cgroup_parent + "/libpod-" + cid, group
+    with open(os.path.join(pm.env.cgroup_dir("memory"), "memory.usage_in_bytes")) as f:
+        parent = int(f.read())
     kv = helpers.parse_kv(out)
     assert kv["subdirs"] == "0", out
     assert kv["limit"] == str(96 * MIB), out
@@ -389,7 +437,8 @@ def test_cgroup_view_and_charge(pm, cgroupns):
     assert int(kv["after"]) - int(kv["before"]) >= 32 * MIB, out
     assert int(kv["after"]) <= parent, (out, parent)
     r = pm.env.ok("exec", n, "ls", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids")
-    assert "libpod_parent" not in r.stdout and sibling not in r.stdout, r.stdout
+    for name in ("libpod", "conmon", pm.env.name, sibling):
+        assert name not in r.stdout, (name, r.stdout)
     assert "memory.usage_in_bytes" in r.stdout and "pids.max" in r.stdout, r.stdout
     usage, limit = pm.env.ok("stats", "--no-stream", "--format", "{{.MemUsage}}",
                              n).stdout.split("/")

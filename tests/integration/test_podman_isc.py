@@ -24,7 +24,8 @@ Proves, with the real effect observed on the host:
   it (exit 126), the command never ran, create left no state.
 
 Everything runs in one private podman store (clients.PodmanEnv) for the
-module, with --network none.  Skipped when podman is not installed.
+module, with --network none, the containers under the store's cgroup parent
+below this test's own group.  Skipped when podman is not installed.
 """
 import json
 import os
@@ -56,7 +57,8 @@ def podman_env():
         env.import_image()
         yield env
     finally:
-        env.close()
+        problems = env.close()
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 class Pod:
@@ -81,8 +83,7 @@ class Pod:
         return name
 
     def leftovers(self, cid):
-        return clients.wait_clean(
-            lambda: clients.podman_leftovers(cid, STATE_ROOTS[self.kind]))
+        return clients.wait_clean(lambda: self.env.leftovers(cid, self.kind))
 
     def rm(self, name):
         """podman rm -f NAME; nothing of it may be left.  Returns its id."""

@@ -323,7 +323,8 @@ def podman_env():
         env.import_image()
         yield env
     finally:
-        env.close()
+        problems = env.close()
+    assert not problems, "podman's store, cgroups or processes: %s" % problems
 
 
 def test_podman_annotation(podman_env):

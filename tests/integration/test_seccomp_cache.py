@@ -72,7 +72,7 @@ def test_different_profile_different_entry(runtime, bundle, cache_dir):
     assert r.stdout.strip() == "errno EMLINK", r.stderr
 
 
-MAGIC_LEN, KEY_LEN, HEADER_LEN = 8, 32, 80  # struct cache_header in src/lib/seccomp.c
+MAGIC_LEN, KEY_LEN, HEADER_LEN = 8, 32, 80  # struct cache_header in src/lib/kernel/seccomp.c
 
 
 def _forge(entry_for_key, entry_with_program):

@@ -452,6 +452,47 @@ def test_refuses_image_whose_verification_failed(host, tmp_path):
         host.isc("image", "rm", "bb2")
 
 
+@pytest.mark.parametrize("link,target,reserved", [
+    ("data", "/persist", "/persist"),
+    ("data", "../proc/self", "/proc/self"),
+    ("etc/dl", "/dev/shm", "/dev/shm"),
+])
+def test_volume_through_an_image_symlink_to_a_reserved_place(host, tmp_path, link, target, reserved):
+    """review2 N6: the reserved-destination check follows the image's own
+    symbolic links as the runtime will (an image with /data -> /persist
+    sent `-v SRC:/data` onto the service's /persist); a link to an
+    ordinary place still works (positive control)."""
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / "bb-n6")
+    shutil.copytree(src, copy, symlinks=True)
+    os.symlink(target, os.path.join(copy, link))
+    os.symlink("/mnt", os.path.join(copy, "fine"))  # an existing directory: the root is read-only
+    vol = str(tmp_path / "vol")
+    os.mkdir(vol)
+    os.chmod(str(tmp_path), 0o755)
+    with open(os.path.join(vol, "from-host"), "w") as f:
+        f.write("vol\n")
+    os.chmod(vol, 0o755)
+    image = "bb-n6-%s" % link.replace("/", "-")
+    host.isc("image", "import", image, copy, check=True)
+    try:
+        name = "svc-n6"
+        r = host.isc("run", "-d", "--name", name, "-v", "%s:/%s/x" % (vol, link), image, "sleep", "1000")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", "isc: -v %s:/%s/x: /%s/x resolves to %s/x in the image, which is reserved: Invalid argument\n"
+            % (vol, link, link, reserved))
+        _assert_nothing_left(host, name)
+        # positive control: through a link to a place that is not reserved
+        host.run_d(name, "-v", "%s:/fine:ro" % vol, image, "sleep", "1000")
+        r = host.rexec(name, "cat", "/mnt/from-host")
+        assert (r.returncode, r.stdout) == (0, "vol\n"), r.stderr
+        host.isc("rm", "-f", "--purge", name, check=True)
+        _assert_nothing_left(host, name)
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-n6")
+        host.isc("image", "rm", image)
+
+
 def test_tampered_image_refuses_to_start(host, tmp_path):
     """No full verification ran: the quick check of the runtime (through the
     idmapped view, org.isc.image.store) finds the changed file at start."""
@@ -727,3 +768,72 @@ def test_flooding_service_does_not_starve_iscd(host):
             # outlive the test; the service's cgroup is isc-NAME-XXXXXXXX
             helpers.kill_cgroups(glob.glob("/sys/fs/cgroup/*/**/isc-%s-*" % name, recursive=True))
     _assert_nothing_left(host, name)
+
+
+def _stream_records(log, stream):
+    """The records of one stream, oldest first, from the kept files."""
+    out = []
+    for path in [log + ".%d" % i for i in (2, 1)] + [log]:
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    try:  # read while iscd appends: the last line may be torn
+                        rec = json.loads(line)
+                    except ValueError:
+                        continue
+                    if rec["stream"] == stream:
+                        out.append(rec)
+    return out
+
+
+def _empty_lines(recs):
+    return sum(r.get("repeat", 1) for r in recs if r["line"] == "")
+
+
+def test_newline_flood_is_coalesced_and_bounded(host):
+    """review2 N5: a service printing only newlines made one record per
+    byte (~1 s per verb, its earlier output rotated away in seconds).  Runs
+    of empty lines are one record ("repeat": N) and each wakeup writes a
+    bounded number of records: every newline is accounted for (none lost
+    to the bound), `isc ps` answers while the flood runs, and what the
+    service printed before the flood is still kept after more newlines
+    than the rotation keeps bytes (3 x 10 MiB)."""
+    name = "svc-nlflood"
+    n = 3000000
+    host.run_d(name, "--restart", "no", "busybox", "sh", "-c",
+               "echo before-flood; yes '' | head -n %d; yes '' | head -n %d >&2; echo after-flood; echo err-after >&2; "
+               "yes '' & yes '' >&2 & yes '' & yes '' >&2 & wait" % (n, n))
+    try:
+        log = os.path.join(host.root, "containers", name, "logs", "container.log")
+        flooded = 40 * 1024 * 1024
+        wait_for(lambda: _empty_lines(_stream_records(log, "stdout")) + _empty_lines(_stream_records(log, "stderr"))
+                 > flooded, timeout=180, what="40 Mi newlines logged")
+        for _ in range(3):
+            assert host.ps()[name]["state"] == "running"  # isc's own 60 s timeout bounds each
+        out = _stream_records(log, "stdout")
+        lines = [r["line"] for r in out if r["line"]]
+        assert lines[:2] == ["before-flood", "after-flood"], lines[:5]
+        i, j = [k for k, r in enumerate(out) if r["line"]][:2]
+        assert _empty_lines(out[i + 1:j]) == n  # the bound deferred, never dropped
+        err = _stream_records(log, "stderr")
+        k = [x for x, r in enumerate(err) if r["line"]][0]
+        assert err[k]["line"] == "err-after" and _empty_lines(err[:k]) == n
+        # coalesced: far fewer records than newlines
+        assert len(out) < _empty_lines(out) // 16, (len(out), _empty_lines(out))
+    finally:
+        host.isc("rm", "-f", "--purge", name, timeout=120)
+    _assert_nothing_left(host, name)
+
+
+def test_logs_expands_runs_of_empty_lines(host):
+    r = host.isc("run", "-d", "--name", "svc-runs", "--restart", "no", "busybox", "sh", "-c",
+                 "printf 'a\\n\\n\\n\\nb\\n\\n'")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: host.status("svc-runs")["state"] == "stopped", what="svc-runs exits")
+    log = os.path.join(host.root, "containers", "svc-runs", "logs", "container.log")
+    # one write, one read: the run of three empty lines is one record
+    assert [(r["line"], r.get("repeat")) for r in _stream_records(log, "stdout")] == [
+        ("a", None), ("", 3), ("b", None), ("", None)]
+    r = host.isc("logs", "svc-runs")
+    assert (r.returncode, r.stdout) == (0, "a\n\n\n\nb\n\n"), r.stderr
+    host.isc("rm", "-f", "--purge", "svc-runs", check=True)

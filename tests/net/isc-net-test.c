@@ -31,11 +31,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "firewall.h"
-#include "net.h"
-#include "pktlog.h"
-#include "util.h"
+#include "base/error.h"
+#include "net/firewall.h"
+#include "net/net.h"
+#include "net/pktlog.h"
+#include "base/util.h"
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { stop = 1; }

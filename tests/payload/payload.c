@@ -12,6 +12,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/io_uring.h>
+#include <linux/perf_event.h>
+#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -1057,6 +1060,36 @@ static long probe_tioclinux(int argc, char **argv)
     return syscall(SYS_ioctl, fd, tty_cmd(TIOCLINUX, high), &sub);
 }
 
+/* own-pty-tiocsetd [high]: a pty pair of our own; TIOCGWINSZ on its slave
+ * (a harmless tty ioctl: the control that ioctl reaches the terminal),
+ * then TIOCSETD N_TTY (the discipline it has: nothing changes) and
+ * TIOCGETD.  "ok ldisc=0" when all worked, else "STEP errno NAME".  Any
+ * other discipline number would make the kernel load its module
+ * (dev.tty.ldisc_autoload): the attack the default profile refuses. */
+static int cmd_own_pty_tiocsetd(int argc, char **argv)
+{
+    bool high = argc > 1 && strcmp(argv[1], "high") == 0;
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0)
+        return step_failed("open-ptmx");
+    if (unlockpt(m) < 0)
+        return step_failed("unlockpt");
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0)
+        return step_failed("TIOCGPTPEER");
+    struct winsize ws;
+    if (ioctl(s, TIOCGWINSZ, &ws) < 0)
+        return step_failed("TIOCGWINSZ");
+    int disc = N_TTY;
+    if (syscall(SYS_ioctl, s, tty_cmd(TIOCSETD, high), &disc) < 0)
+        return step_failed("TIOCSETD");
+    disc = -1;
+    if (ioctl(s, TIOCGETD, &disc) < 0)
+        return step_failed("TIOCGETD");
+    printf("ok ldisc=%d\n", disc);
+    return 0;
+}
+
 /* "user,net" (names of ns_flags; "high" sets bit 32; "0": none) -> flags */
 static bool parse_ns_flags(const char *list, unsigned long *out)
 {
@@ -1172,8 +1205,48 @@ struct probe {
     long (*fn)(int argc, char **argv);
 };
 
-/* socket FAMILY [TYPE]: a socket of that address family (a number) and
- * type (default SOCK_STREAM), closed at once.  "ok" or the errno. */
+/* perf_event_open: a user-space-only software counter on ourselves (what
+ * perf_event_paranoid 2 allows without a capability), closed at once */
+static long probe_perf_event_open(int argc, char **argv)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof(a));
+    a.type = PERF_TYPE_SOFTWARE;
+    a.size = sizeof(a);
+    a.config = PERF_COUNT_SW_TASK_CLOCK;
+    a.disabled = 1;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    long fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0UL);
+    if (fd >= 0)
+        close((int)fd);
+    return fd;
+}
+
+/* io_uring_setup: a ring of one entry, closed at once */
+static long probe_io_uring_setup(int argc, char **argv)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    long fd = syscall(SYS_io_uring_setup, 1, &p);
+    if (fd >= 0)
+        close((int)fd);
+    return fd;
+}
+
+/* userfaultfd: user-mode faults only (allowed without CAP_SYS_PTRACE when
+ * vm.unprivileged_userfaultfd is 0), closed at once */
+static long probe_userfaultfd(int argc, char **argv)
+{
+    long fd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+    if (fd >= 0)
+        close((int)fd);
+    return fd;
+}
+
+/* socket FAMILY [TYPE [PROTOCOL]]: a socket of that address family (a
+ * number), type (default SOCK_STREAM) and protocol (default 0), closed at
+ * once.  "ok" or the errno. */
 static long probe_socket(int argc, char **argv)
 {
     if (argc < 3) {
@@ -1181,7 +1254,8 @@ static long probe_socket(int argc, char **argv)
         return -1;
     }
     long fd = syscall(SYS_socket, strtol(argv[2], NULL, 0),
-                      argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM, 0L);
+                      argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM,
+                      argc > 4 ? strtol(argv[4], NULL, 0) : 0L);
     if (fd >= 0)
         close((int)fd);
     return fd;
@@ -1211,6 +1285,9 @@ static const struct probe probes[] = {
     { "clone", probe_clone },
     { "clone3", probe_clone3 },
     { "socket", probe_socket },
+    { "perf_event_open", probe_perf_event_open },
+    { "io_uring_setup", probe_io_uring_setup },
+    { "userfaultfd", probe_userfaultfd },
 };
 
 static int cmd_syscall(int argc, char **argv)
@@ -1260,6 +1337,7 @@ static const struct command commands[] = {
     { "exec", cmd_exec },           { "bind", cmd_bind },
     { "tty-info", cmd_tty_info },   { "tiocsti", cmd_tiocsti },
     { "own-pty-tiocsti", cmd_own_pty_tiocsti }, { "threads", cmd_threads },
+    { "own-pty-tiocsetd", cmd_own_pty_tiocsetd },
 };
 
 static const struct command *find_command(const char *name)

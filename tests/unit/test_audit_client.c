@@ -17,8 +17,8 @@
 
 #include <jansson.h>
 
-#include "audit-client.h"
-#include "util.h"
+#include "audit/audit-client.h"
+#include "base/util.h"
 
 static char run_dir[64];
 static int listen_fd = -1;

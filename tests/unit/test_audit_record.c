@@ -11,10 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "audit-client.h"
-#include "audit-id.h"
-#include "audit-record.h"
-#include "util.h"
+#include "audit/collector.h"
+#include "audit/audit-id.h"
+#include "audit/audit-record.h"
+#include "base/util.h"
 
 static void header(void **state)
 {

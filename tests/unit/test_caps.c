@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "signals.h"
+#include "kernel/caps.h"
+#include "base/signals.h"
 
 #define BIT(c) (UINT64_C(1) << (c))
 

@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup-internal.h"
-#include "util.h"
+#include "kernel/cgroup-internal.h"
+#include "base/util.h"
 
 /* ---- resolve ------------------------------------------------------- */
 
@@ -535,7 +535,10 @@ static int mount_child(const char *target, const struct isc_cg_layout *l, bool o
 		return 10;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return 11;
-	if (isc_cgroup_mount(target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, own_ns, &err) < 0) {
+	int tfd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return 19;
+	if (isc_cgroup_mount(tfd, target, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, own_ns, &err) < 0) {
 		fprintf(stderr, "isc_cgroup_mount: %s (%d)\n", err->msg, err->errnum);
 		return 12;
 	}

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "error.h"
+#include "base/error.h"
 
 static void set_returns_minus_one_and_keeps_errno(void **state)
 {

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "escape.h"
+#include "base/escape.h"
 
 static void check(const char *in, size_t len, const char *want)
 {

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "firewall.h"
-#include "pktlog.h"
-#include "util.h"
+#include "net/firewall.h"
+#include "net/pktlog.h"
+#include "base/util.h"
 
 static struct isc_fw_cfg cfg(const char *uplink, unsigned pol)
 {

@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "idmap.h"
-#include "idrange-internal.h"
-#include "util.h"
+#include "host/idmap.h"
+#include "host/idrange-internal.h"
+#include "base/util.h"
 
 static void alloc_is_stable_and_unique(void **state)
 {

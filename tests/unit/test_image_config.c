@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "idmap.h"
-#include "image.h"
-#include "sha256.h"
-#include "util.h"
+#include "host/idmap.h"
+#include "image/image.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 static char *tmpdir(void)
 {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ipam.h"
-#include "util.h"
+#include "net/ipam.h"
+#include "base/util.h"
 
 static void subnet_parse(void **state)
 {

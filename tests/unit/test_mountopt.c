@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/mount.h>
 
-#include "rootfs.h"
-#include "util.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 static int parse(const char *const *opts, struct isc_mount *m, isc_error **err)
 {

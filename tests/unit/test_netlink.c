@@ -23,9 +23,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "lab.h"
-#include "netlink.h"
-#include "util.h"
+#include "host/lab.h"
+#include "net/netlink.h"
+#include "base/util.h"
 
 static void lab_names(void **state)
 {

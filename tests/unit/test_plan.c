@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "plan.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "base/util.h"
 
 static int parse(struct isc_plan *p, isc_error **err, ...)
 {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scratch.h"
-#include "util.h"
+#include "kernel/scratch.h"
+#include "base/util.h"
 
 static void test_defaults(void **state)
 {

@@ -24,9 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "seccomp.h"
-#include "spec.h"
-#include "util.h"
+#include "kernel/seccomp.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 /* ---- building profiles by hand ---------------------------------------------- */
 
@@ -379,7 +379,7 @@ static int child_default_profile(void)
 	if (fd < 0)
 		return 1;
 	char c = 'x';
-	static const unsigned long refused[] = { TIOCSTI, TIOCLINUX };
+	static const unsigned long refused[] = { TIOCSTI, TIOCLINUX, TIOCSETD };
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
 		/* refused by the filter (EPERM) before the kernel sees that
 		 * /dev/null is no terminal (ENOTTY) */
@@ -391,7 +391,7 @@ static int child_default_profile(void)
 	}
 	/* every other command reaches the kernel, next to the refused ones too */
 	static const unsigned long allowed[] = { TCGETS, TIOCSTI - 1, TIOCSTI + 1, TIOCLINUX + 1, TIOCSTI | 0x100,
-						 TIOCSTI << 16 };
+						 TIOCSTI << 16, TIOCGETD, TIOCSETD - 1, TIOCSETD | 0x100 };
 	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
 		if (!fails_with(syscall(SYS_ioctl, fd, allowed[i], &c), ENOTTY))
 			return 30 + (int)i;

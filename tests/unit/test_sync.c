@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sync.h"
-#include "util.h"
+#include "base/sync.h"
+#include "base/util.h"
 
 static void error_crosses_fork(void **state)
 {

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sha256.h"
-#include "trail.h"
-#include "util.h"
+#include "base/sha256.h"
+#include "audit/trail.h"
+#include "base/util.h"
 
 static char dir[256];
 static char key[ISC_TRAIL_KEY_HEX];
@@ -311,7 +311,6 @@ static void sealed_epoch_rewritten(void **state)
 	}
 	put_lines(v, n);
 	/* patch the state's hash too, as a thorough attacker would */
-	cleanup_free char *hs = NULL;
 	{
 		char hh[65];
 		hex_of(prev, 32, hh);

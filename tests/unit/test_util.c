@@ -7,14 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "state.h"
-#include "util.h"
+#include "runtime/state.h"
+#include "base/util.h"
 
 static void parse_numbers(void **state)
 {
@@ -213,7 +215,8 @@ static void close_fds_except_keeps_exactly(void **state)
 			fds[i] = open("/dev/null", O_RDONLY);
 		/* unsorted, a duplicate and a negative entry */
 		int keep[] = { fds[4], -1, fds[1], fds[4] };
-		isc_close_fds_except(keep, 4);
+		if (isc_close_fds_except(keep, 4) != 0)
+			_exit(9);
 		for (int i = 0; i < 6; i++) {
 			bool open_now = fcntl(fds[i], F_GETFD) >= 0;
 			if (open_now != (i == 1 || i == 4))
@@ -230,6 +233,45 @@ static void close_fds_except_keeps_exactly(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The bounded lock: held by another open file description, it gives up
+ * with EWOULDBLOCK after the bound; free, it is taken at once. */
+static void flock_within_is_bounded(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/isc-test-flock-XXXXXX";
+	int a = mkstemp(path);
+	assert_true(a >= 0);
+	int b = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(b >= 0);
+	unlink(path);
+	assert_int_equal(isc_flock_within(a, LOCK_EX, 1000), 0);
+	uint64_t t0 = isc_now_ns();
+	errno = 0;
+	assert_int_equal(isc_flock_within(b, LOCK_SH, 200), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	uint64_t ms = (isc_now_ns() - t0) / 1000000;
+	assert_true(ms >= 200);
+	assert_int_equal(flock(a, LOCK_UN), 0);
+	assert_int_equal(isc_flock_within(b, LOCK_SH, 200), 0);
+	close(a);
+	close(b);
+}
+
+static void wait_bound_from_env(void **state)
+{
+	(void)state;
+	unsetenv("ISC_RUNTIME_WAIT_SECONDS");
+	assert_int_equal(isc_wait_bound_ms(), 60000);
+	setenv("ISC_RUNTIME_WAIT_SECONDS", "3", 1);
+	assert_int_equal(isc_wait_bound_ms(), 3000);
+	const char *bad[] = { "", "0", "-1", "3s", "86401", "x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("ISC_RUNTIME_WAIT_SECONDS", bad[i], 1);
+		assert_int_equal(isc_wait_bound_ms(), 60000);
+	}
+	unsetenv("ISC_RUNTIME_WAIT_SECONDS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +282,8 @@ int main(void)
 		cmocka_unit_test(oci_state_json),
 		cmocka_unit_test(proc_start_time),
 		cmocka_unit_test(close_fds_except_keeps_exactly),
+		cmocka_unit_test(flock_within_is_bounded),
+		cmocka_unit_test(wait_bound_from_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "plan.h"
-#include "util.h"
-#include "volume.h"
+#include "plan/plan.h"
+#include "base/util.h"
+#include "plan/volume.h"
 
 static char tmpdir[64];
 

@@ -108,6 +108,20 @@ class MountNS:
                             for ln in f)
         return {"root": (st.st_dev, st.st_ino), "mounts": mounts}
 
+    @staticmethod
+    def changes(before, after):
+        """What differs between two snapshots, for a failure message: the
+        root, the mounts (with propagation) that went and that came."""
+        out = []
+        if before["root"] != after["root"]:
+            out.append("root %s -> %s" % (before["root"], after["root"]))
+        b, a = set(before["mounts"]), set(after["mounts"])
+        out += ["gone: %s %s" % m for m in sorted(b - a)]
+        out += ["came: %s %s" % m for m in sorted(a - b)]
+        if not out and before != after:
+            out.append("the same mounts in a different number")
+        return out
+
     def run(self, args, **kw):
         return subprocess.run(["nsenter", "-t", str(self.pid), "-m", "--"] + list(args), **kw)
 

@@ -33,6 +33,13 @@
  *       walked up 64 times.
  *   swap-loop A B ROUNDS
  *       CVE-2021-30465: renameat2(RENAME_EXCHANGE) A and B ROUNDS times.
+ *   dir-write DIR NAME
+ *       every way to put something in DIR, in this order, one line each,
+ *       "OP ok" or "OP-ERR errno": CREATE (DIR/NAME.file, 64 KiB written),
+ *       UNLINK (that file), MKDIR (DIR/NAME: a squat on the name), RENAME
+ *       (DIR/NAME to DIR/NAME.old), BIND (an AF_UNIX socket at DIR/NAME,
+ *       the other squat), SYMLINK (DIR/NAME.link -> /), MKFIFO
+ *       (DIR/NAME.fifo), CHMOD (DIR to the mode it has).
  *   say WORD
  *       prints "SAY WORD" (what a program run by the modes below prints).
  *   exec PATH
@@ -64,7 +71,9 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -494,6 +503,66 @@ static int memfd_probe(void)
 	return 0;
 }
 
+static void op_result(const char *op, int r)
+{
+	if (r < 0)
+		printf("%s-ERR %d\n", op, errno);
+	else
+		printf("%s ok\n", op);
+}
+
+static int create_filled(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	static char block[65536];
+	ssize_t w = write(fd, block, sizeof block);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return w == (ssize_t)sizeof block ? 0 : -1;
+}
+
+static int bind_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static int dir_write(const char *dir, const char *name)
+{
+	char p[4096], q[4096];
+	snprintf(p, sizeof p, "%s/%s.file", dir, name);
+	op_result("CREATE", create_filled(p));
+	op_result("UNLINK", unlink(p));
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	op_result("MKDIR", mkdir(p, 0755));
+	snprintf(q, sizeof q, "%s/%s.old", dir, name);
+	op_result("RENAME", rename(p, q));
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	op_result("BIND", bind_unix(p));
+	snprintf(p, sizeof p, "%s/%s.link", dir, name);
+	op_result("SYMLINK", symlink("/", p));
+	snprintf(p, sizeof p, "%s/%s.fifo", dir, name);
+	op_result("MKFIFO", mkfifo(p, 0644));
+	struct stat st;
+	op_result("CHMOD", stat(dir, &st) < 0 ? -1 : chmod(dir, st.st_mode & 07777));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "say") == 0) {
@@ -518,6 +587,8 @@ int main(int argc, char **argv)
 		return show_cwd();
 	if (argc >= 5 && strcmp(argv[1], "swap-loop") == 0)
 		return swap_loop(argv[2], argv[3], atol(argv[4]));
+	if (argc >= 4 && strcmp(argv[1], "dir-write") == 0)
+		return dir_write(argv[2], argv[3]);
 	fprintf(stderr, "probe: unknown command\n");
 	return 2;
 }

@@ -251,6 +251,65 @@ def test_mount_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
         assert os.listdir(os.path.join(outside, "m%d" % i)) == []
 
 
+CG_OPTS = ["nosuid", "nodev", "noexec"]
+
+
+def _cgroup_mounts(pid, outside):
+    """Mount points of the test's cgroup mounts (cgroup2, or the v1 tmpfs
+    holding the hierarchies: the outermost, by parent mount id, as the
+    paths shown may change under a swap) under the shared volume or the
+    host directory's copy in the rootfs."""
+    ours = [f for f in _mountinfo(pid)
+            if f[f.index("-") + 1] in ("cgroup", "cgroup2", "tmpfs") and f[4].startswith(("/vol/", outside))]
+    ids = {f[0] for f in ours}
+    return [f[4] for f in ours if f[1] not in ids]
+
+
+def test_cgroup_destination_through_a_symlink(runtime, bundle, test_dir):
+    """CVE-2021-30465 for the cgroup mount (review2 N7), without a race: a
+    destination through a symlink to a host path lands inside the rootfs."""
+    vol, outside = _volume(test_dir)
+    before = sorted(os.listdir(outside))
+    b = _symlink_bundle(bundle, vol, outside)
+    b.add_mount("/vol/b/static", "cgroup", "cgroup", CG_OPTS)
+    r = runtime.create(b)
+    assert r.returncode == 0, r.stderr
+    got = _cgroup_mounts(runtime.state(b.id)["pid"], outside)
+    assert got == [outside + "/static"], got
+    assert _untouched(outside, before), "the runtime wrote into the host directory"
+
+
+def test_cgroup_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
+    """CVE-2021-30465 for the cgroup mount (review2 N7): the cgroup mounts
+    target the fd resolved inside the rootfs, never its path walked again,
+    so while another container swaps a directory of a shared volume with
+    a symlink to a host directory, every cgroup mount lands in the
+    container (a path walked again after the swap mounts on the host
+    side, in the init's namespace: lost from the container at pivot_root)."""
+    vol, outside = _volume(test_dir)
+    before = sorted(os.listdir(outside))
+    s = swapper(os.path.join(vol, "a"), os.path.join(vol, "b"))
+    created = 0
+    try:
+        for k in range(RACE_CREATES):
+            b = _symlink_bundle(bundle, vol, outside)
+            for i in range(N_MOUNTS):
+                b.add_mount("/vol/a/m%d" % i, "cgroup", "cgroup", CG_OPTS)
+            r = runtime.create(b)
+            if r.returncode != 0:
+                continue  # refused: a resolution met the exchange half-way
+            created += 1
+            got = _cgroup_mounts(runtime.state(b.id)["pid"], outside)
+            assert len(got) == N_MOUNTS, "a cgroup mount left the container: %s" % got
+            assert runtime.delete(b.id, force=True).returncode == 0
+    finally:
+        s.stop()
+    assert created > 0, "no create succeeded"
+    assert _untouched(outside, before)
+    for i in range(N_MOUNTS):
+        assert os.listdir(os.path.join(outside, "m%d" % i)) == []
+
+
 # ---- CVE-2025-31133: maskedPaths from a swapped /dev/null ----------------------------------
 
 N_MASKS = 16

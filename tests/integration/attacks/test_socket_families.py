@@ -15,6 +15,12 @@ Proves, with the default profile (`isc-runtime spec`, which `isc run` uses):
   module is missing);
 - the families services use still work: AF_UNIX, AF_INET, AF_INET6,
   AF_NETLINK (NETLINK_ROUTE datagram).
+
+Netlink (review2, minor note): only the protocols services use (ROUTE for
+`ip`, SOCK_DIAG for `ss`, GENERIC, NETFILTER).  NETLINK_KOBJECT_UEVENT (a
+container without a user namespace receives the host's device events) and
+NETLINK_AUDIT (with CAP_AUDIT_WRITE: user records in the host's kernel
+audit) fail with EPROTONOSUPPORT, what a kernel without them answers.
 """
 import pytest
 
@@ -26,8 +32,8 @@ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_ALG, AF_VSOCK = 1, 2, 10, 16, 38, 40
 SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW = 1, 2, 5, 3
 
 
-def probe(runtime, bundle, family, stype, profile=True):
-    b = bundle("syscall", "socket", str(family), str(stype))
+def probe(runtime, bundle, family, stype, profile=True, protocol=0):
+    b = bundle("syscall", "socket", str(family), str(stype), str(protocol))
     if profile:
         b.linux["seccomp"] = default_seccomp(runtime.path)
     r = runtime.run(b)
@@ -54,3 +60,19 @@ def test_vsock_stream_is_real_here(runtime, bundle):
                                           (AF_INET, SOCK_DGRAM), (AF_INET6, SOCK_STREAM), (AF_NETLINK, SOCK_RAW)])
 def test_service_families_work(runtime, bundle, family, stype):
     assert probe(runtime, bundle, family, stype) == "ok"
+
+
+NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT, NETLINK_GENERIC = 0, 4, 9, 15, 16
+
+
+@pytest.mark.parametrize("protocol", [NETLINK_KOBJECT_UEVENT, NETLINK_AUDIT, NETLINK_ROUTE | (1 << 32)])
+def test_netlink_protocols_refused(runtime, bundle, protocol):
+    # the control: the kernel gives this container the socket without the profile
+    assert probe(runtime, bundle, AF_NETLINK, SOCK_RAW, profile=False, protocol=protocol) == "ok"
+    assert probe(runtime, bundle, AF_NETLINK, SOCK_RAW, protocol=protocol) == "errno EPROTONOSUPPORT"
+
+
+@pytest.mark.parametrize("protocol,stype", [(NETLINK_ROUTE, SOCK_RAW), (NETLINK_ROUTE, SOCK_DGRAM),
+                                            (NETLINK_SOCK_DIAG, SOCK_RAW), (NETLINK_GENERIC, SOCK_RAW)])
+def test_netlink_protocols_services_use(runtime, bundle, protocol, stype):
+    assert probe(runtime, bundle, AF_NETLINK, stype, protocol=protocol) == "ok"

@@ -6,7 +6,7 @@ CR and NL; its output reaches `isc logs`.  Printed as they are, ESC[2J
 clears the operator's screen, CR rewinds the line, NL + a made-up record
 forges a line of the trail.
 
-The views must print every such byte escaped (src/lib/escape.c): no
+The views must print every such byte escaped (src/lib/base/escape.c): no
 control byte but the line ends reaches stdout, the escaped text is there
 for the operator to read, and the JSON view still carries the real bytes
 (the positive control: the attack did reach the trail).  On 51b9795 the

@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The ISC host (host.h): `isc init` and `isc deinit` of one state root.
+ *
+ * init, as a flat list of steps (each idempotent, so that a second init
+ * with the same settings repairs what is missing):
+ *   1. check the settings and the machine's users against the container
+ *      audit ids (nothing exists yet when one is bad)
+ *   2. compare with R/host.json when it exists: other settings -> EEXIST
+ *   3. the layout of host.h with its modes
+ *   4. probe the encrypted-scratch backing store on R/runtime's filesystem
+ *   5. R/host.json
+ *   6. the network baseline (net.h), then "network": true in host.json
+ *   7. registration with the audit collector            (call site)
+ *   8. a systemd unit, only where systemd runs and only for ISC_HOST_ROOT
+ *   9. iscd, started unless it answers, then waited for
+ * A first init that fails after step 3 undoes itself (isc_host_deinit).
+ *
+ * deinit undoes it: services and iscd, mounts under R, the network, audit
+ * (call site), the unit, the id ranges of R, then R itself. */
+#include "host/host.h"
+
+#include "audit/collector.h"
+#include "audit/audit-id.h"
+#include "audit/trail.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/container.h"
+#include "iscd/protocol.h"
+#include "host/idmap.h"
+#include "image/image.h"
+#include "net/ipam.h"
+#include "net/net.h"
+#include "base/util.h"
+
+#define HOST_JSON "host.json"
+#define ISCD_WAIT_MS 5000
+#define DEFAULT_SSH_PORT 22
+#define DEFAULT_CONFIRM_TIMEOUT 60
+#define DEFAULT_AUDIT_EPOCH 900
+#define DEFAULT_AUDIT_ROTATE (64ull << 20)
+#define SYSTEMD_RUN_DIR "/run/systemd/system"
+#define SYSTEMD_UNIT_PATH "/etc/systemd/system/iscd.service"
+#define MKFS_EXT4 "/sbin/mkfs.ext4"
+
+/* The unit of the real host's iscd (Type=notify: iscd sends READY=1 once
+ * its control socket listens).  KillMode=process: stopping iscd must not
+ * kill the containers it supervises; the next iscd re-adopts them. */
+static const char systemd_unit[] =
+	"# Installed by isc init; removed by isc deinit.\n"
+	"[Unit]\n"
+	"Description=ISC host daemon (immutable service containers)\n"
+	"After=network-online.target\n"
+	"\n"
+	"[Service]\n"
+	"Type=notify\n"
+	"ExecStart=%s --root " ISC_HOST_ROOT " --foreground\n"
+	"KillMode=process\n"
+	"Restart=on-failure\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+void isc_host_settings_clear(struct isc_host_settings *s)
+{
+	free(s->uplink);
+	free(s->subnet);
+	free(s->iscd_path);
+	memset(s, 0, sizeof(*s));
+}
+
+char *isc_host_path(const char *root, const char *rel)
+{
+	return isc_xasprintf("%s/%s", root, rel);
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+int isc_host_settings_check(const struct isc_host_settings *s, isc_error **err)
+{
+	/* a login with an id in the container range would be filed as a
+	 * container (audit-id.h): refused before anything else */
+	if (isc_audit_users_check(err) < 0)
+		return -1;
+	if (s->uplink != NULL) {
+		size_t n = strlen(s->uplink);
+		if (n == 0 || n >= IFNAMSIZ || strchr(s->uplink, '/') || strchr(s->uplink, ' '))
+			return isc_error_set(err, EINVAL, "--uplink \"%s\": not an interface name", s->uplink);
+	}
+	if (s->subnet != NULL) {
+		struct isc_subnet sn;
+		if (isc_subnet_parse(s->subnet, &sn, err) < 0)
+			return isc_error_wrap(err, "--subnet");
+	}
+	if (s->ssh_port != 0 && (s->ssh_port < 1 || s->ssh_port > 65535))
+		return isc_error_set(err, EINVAL, "--ssh-port %d: must be 1..65535", s->ssh_port);
+	if (s->confirm_timeout != 0 && (s->confirm_timeout < 5 || s->confirm_timeout > 3600))
+		return isc_error_set(err, EINVAL, "--confirm-timeout %d: must be 5..3600 seconds", s->confirm_timeout);
+	if (s->audit_epoch != 0 && (s->audit_epoch < 10 || s->audit_epoch > 86400))
+		return isc_error_set(err, EINVAL, "--audit-epoch %d: must be 10..86400 seconds", s->audit_epoch);
+	if (s->audit_rotate != 0 && (s->audit_rotate < (1u << 20) || s->audit_rotate > (64ull << 30)))
+		return isc_error_set(err, EINVAL, "--audit-rotate %llu: must be 1m..64g",
+				     (unsigned long long)s->audit_rotate);
+	if (s->audit_keep < 0 || s->audit_keep > 100000)
+		return isc_error_set(err, EINVAL, "--audit-keep %d: must be 0..100000", s->audit_keep);
+	return 0;
+}
+
+/* s with its defaults filled in (a copy the caller clears) */
+static void settings_effective(const struct isc_host_settings *s, struct isc_host_settings *out)
+{
+	out->uplink = isc_xstrdup(s->uplink);
+	out->iscd_path = isc_xstrdup(s->iscd_path);
+	if (s->subnet) {
+		/* canonical form: "10.1.0.0/16" however it was written */
+		struct isc_subnet sn;
+		char buf[32];
+		if (isc_subnet_parse(s->subnet, &sn, NULL) == 0) {
+			isc_subnet_format(&sn, buf, sizeof(buf));
+			out->subnet = isc_xstrdup(buf);
+		} else {
+			out->subnet = isc_xstrdup(s->subnet);
+		}
+	} else {
+		out->subnet = isc_xstrdup(ISC_DEFAULT_SUBNET);
+	}
+	out->ssh_port = s->ssh_port ? s->ssh_port : DEFAULT_SSH_PORT;
+	out->confirm = s->confirm;
+	out->confirm_timeout = s->confirm_timeout ? s->confirm_timeout : DEFAULT_CONFIRM_TIMEOUT;
+	out->audit_epoch = s->audit_epoch ? s->audit_epoch : DEFAULT_AUDIT_EPOCH;
+	out->audit_rotate = s->audit_rotate ? s->audit_rotate : DEFAULT_AUDIT_ROTATE;
+	out->audit_keep = s->audit_keep;
+}
+
+static json_t *settings_to_json(const struct isc_host_settings *s)
+{
+	char now[ISC_RFC3339_LEN];
+	isc_rfc3339_format(now);
+	json_t *j = json_pack("{s:o, s:s, s:i, s:b, s:i, s:s, s:s}", "uplink",
+			      s->uplink ? json_string(s->uplink) : json_null(), "subnet", s->subnet, "ssh_port",
+			      s->ssh_port, "confirm", s->confirm, "confirm_timeout", s->confirm_timeout, "created", now,
+			      "version", ISC_VERSION);
+	if (j == NULL)
+		abort();
+	json_object_set_new(j, "audit", json_pack("{s:i, s:I, s:i}", "epoch_seconds", s->audit_epoch, "rotate_bytes",
+						 (json_int_t)s->audit_rotate, "keep_files", s->audit_keep));
+	return j;
+}
+
+static int load_json(const char *root, json_t **out, isc_error **err)
+{
+	cleanup_free char *path = isc_host_path(root, HOST_JSON);
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	isc_error *e = NULL;
+	if (isc_read_file(path, &text, &len, 1 << 20, &e) < 0) {
+		if (e->errnum == ENOENT) {
+			isc_error_free(&e);
+			return isc_error_set(err, ENOENT, "isc init was not run for %s", root);
+		}
+		isc_error_move(err, &e);
+		return -1;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return isc_error_set(err, EINVAL, "%s: not a JSON object (line %d: %s)", path, je.line, je.text);
+	}
+	*out = j;
+	return 0;
+}
+
+int isc_host_load(const char *root, struct isc_host_settings *s, isc_error **err)
+{
+	json_t *j = NULL;
+	if (load_json(root, &j, err) < 0)
+		return -1;
+	const char *uplink = NULL, *subnet = NULL;
+	int ssh = 0, confirm = 0, timeout = 0;
+	if (json_unpack(j, "{s?s, s:s, s:i, s?b, s?i}", "uplink", &uplink, "subnet", &subnet, "ssh_port", &ssh,
+			"confirm", &confirm, "confirm_timeout", &timeout) < 0) {
+		json_decref(j);
+		return isc_error_set(err, EINVAL, "%s/" HOST_JSON ": missing or mistyped setting", root);
+	}
+	memset(s, 0, sizeof(*s));
+	s->uplink = isc_xstrdup(uplink);
+	s->subnet = isc_xstrdup(subnet);
+	s->ssh_port = ssh;
+	s->confirm = confirm;
+	s->confirm_timeout = timeout ? timeout : DEFAULT_CONFIRM_TIMEOUT;
+	/* recorded since the audit settings exist; the defaults before */
+	json_int_t epoch = 0, rotate = 0, keep = 0;
+	(void)json_unpack(json_object_get(j, "audit"), "{s?I, s?I, s?I}", "epoch_seconds", &epoch, "rotate_bytes",
+			  &rotate, "keep_files", &keep);
+	s->audit_epoch = epoch > 0 ? (int)epoch : DEFAULT_AUDIT_EPOCH;
+	s->audit_rotate = rotate > 0 ? (uint64_t)rotate : DEFAULT_AUDIT_ROTATE;
+	s->audit_keep = keep > 0 ? (int)keep : 0;
+	json_decref(j);
+	return 0;
+}
+
+/* NULL when a and b are the same settings, else the name of the first that differs */
+static const char *settings_diff(const struct isc_host_settings *a, const struct isc_host_settings *b, char *buf,
+				 size_t len)
+{
+	if ((a->uplink == NULL) != (b->uplink == NULL) || (a->uplink && strcmp(a->uplink, b->uplink) != 0)) {
+		snprintf(buf, len, "--uplink (recorded: %s, asked: %s)", a->uplink ? a->uplink : "none",
+			 b->uplink ? b->uplink : "none");
+		return buf;
+	}
+	if (strcmp(a->subnet, b->subnet) != 0) {
+		snprintf(buf, len, "--subnet (recorded: %s, asked: %s)", a->subnet, b->subnet);
+		return buf;
+	}
+	if (a->ssh_port != b->ssh_port) {
+		snprintf(buf, len, "--ssh-port (recorded: %d, asked: %d)", a->ssh_port, b->ssh_port);
+		return buf;
+	}
+	if (a->audit_epoch != b->audit_epoch) {
+		snprintf(buf, len, "--audit-epoch (recorded: %d, asked: %d)", a->audit_epoch, b->audit_epoch);
+		return buf;
+	}
+	if (a->audit_rotate != b->audit_rotate) {
+		snprintf(buf, len, "--audit-rotate (recorded: %llu, asked: %llu)", (unsigned long long)a->audit_rotate,
+			 (unsigned long long)b->audit_rotate);
+		return buf;
+	}
+	if (a->audit_keep != b->audit_keep) {
+		snprintf(buf, len, "--audit-keep (recorded: %d, asked: %d)", a->audit_keep, b->audit_keep);
+		return buf;
+	}
+	if (a->confirm_timeout != b->confirm_timeout) {
+		snprintf(buf, len, "--confirm-timeout (recorded: %d, asked: %d)", a->confirm_timeout,
+			 b->confirm_timeout);
+		return buf;
+	}
+	return NULL;
+}
+
+static int write_json(const char *root, json_t *j, isc_error **err)
+{
+	cleanup_free char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text == NULL)
+		abort();
+	cleanup_free char *withnl = isc_xasprintf("%s\n", text);
+	cleanup_close int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "open %s", root);
+	if (isc_write_file_durable(dfd, HOST_JSON, withnl, strlen(withnl), 0600, err) < 0)
+		return isc_error_wrap(err, "%s", root);
+	return 0;
+}
+
+/* ---- layout ---------------------------------------------------------------- */
+
+static const struct {
+	const char *rel;
+	mode_t mode;
+} layout[] = {
+	/* 0711: the user namespaces of containers must traverse R and
+	 * R/containers to reach their rootfs mount; they can list neither. */
+	{ "", 0711 },
+	{ "containers", 0711 },
+	{ "runtime", 0700 },
+	{ "log", 0700 },
+	{ "net", 0700 },
+	{ "audit", 0700 },
+};
+
+static int make_dir(const char *path, mode_t mode, isc_error **err)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return isc_error_set(err, errno, "mkdir %s", path);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return isc_error_set(err, errno, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return isc_error_set(err, ENOTDIR, "%s exists and is not a directory", path);
+	if (st.st_uid != 0 && geteuid() == 0)
+		return isc_error_set(err, EPERM, "%s is owned by uid %u, not root", path, (unsigned)st.st_uid);
+	/* the mode, whatever the umask or an earlier hand did */
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+		return isc_error_set(err, errno, "chmod %o %s", (unsigned)mode, path);
+	return 0;
+}
+
+static int make_layout(const char *root, isc_error **err)
+{
+	/* missing parents traversable too (ISC_HOST_ROOT/labs for a lab) */
+	cleanup_free char *parent = isc_xstrdup(root);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		struct stat st;
+		if (stat(parent, &st) < 0 && isc_mkdir_p(parent, 0711, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(layout); i++) {
+		cleanup_free char *p = layout[i].rel[0] ? isc_host_path(root, layout[i].rel) : isc_xstrdup(root);
+		if (make_dir(p, layout[i].mode, err) < 0)
+			return -1;
+	}
+	/* R/images and its subdirectories, 0700 (image.h) */
+	cleanup_close int store = isc_image_store_open(root, true, err);
+	if (store < 0)
+		return -1;
+	return 0;
+}
+
+/* The encrypted scratch (scratch.h) puts one unnamed ext4 image per
+ * container in its runtime state directory (O_TMPFILE), formats it with
+ * mkfs.ext4 -O encrypt and attaches it to a loop device.  Check every
+ * piece now rather than at the first `isc run`. */
+static int scratch_probe(const char *root, isc_error **err)
+{
+	cleanup_free char *dir = isc_host_path(root, "runtime");
+	cleanup_close int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return isc_error_set(err, errno,
+				     "encrypted scratch: the filesystem of %s cannot hold unnamed images (O_TMPFILE)", dir);
+	if (ftruncate(fd, 1 << 20) < 0)
+		return isc_error_set(err, errno, "encrypted scratch: a 1 MiB image in %s", dir);
+	int r = posix_fallocate(fd, 0, 1 << 20);
+	if (r != 0 && r != EOPNOTSUPP && r != EINVAL)
+		return isc_error_set(err, r, "encrypted scratch: allocate 1 MiB in %s", dir);
+	if (access(MKFS_EXT4, X_OK) < 0)
+		return isc_error_set(err, errno, "encrypted scratch: " MKFS_EXT4 " (install e2fsprogs)");
+	cleanup_close int loop = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (loop < 0)
+		return isc_error_set(err, errno, "encrypted scratch: /dev/loop-control (the loop driver)");
+	if (access("/sys/fs/ext4/features/encryption", F_OK) < 0)
+		return isc_error_set(err, errno,
+				     "encrypted scratch: the kernel's ext4 has no encryption (no "
+				     "/sys/fs/ext4/features/encryption)");
+	return 0;
+}
+
+/* ---- iscd ---------------------------------------------------------------- */
+
+static bool executable(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+/* ISC_ISCD, the settings, next to the running program (the build tree:
+ * src/isc/isc -> src/iscd/iscd; installed: bin/isc -> sbin/iscd), the usual
+ * sbin directories, then PATH. */
+static char *iscd_find(const struct isc_host_settings *s)
+{
+	const char *env = getenv("ISC_ISCD");
+	if (env && env[0])
+		return isc_xstrdup(env);
+	if (s->iscd_path)
+		return isc_xstrdup(s->iscd_path);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			static const char *const rel[] = { "../iscd/iscd", "../sbin/iscd", "iscd" };
+			for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+				char *p = isc_xasprintf("%s/%s", self, rel[i]);
+				if (executable(p))
+					return p;
+				free(p);
+			}
+		}
+	}
+	static const char *const fixed[] = { "/usr/local/sbin/iscd", "/usr/sbin/iscd" };
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (executable(fixed[i]))
+			return isc_xstrdup(fixed[i]);
+	const char *path = getenv("PATH");
+	cleanup_free char *copy = isc_xstrdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = isc_xasprintf("%s/iscd", d);
+		if (d[0] == '/' && executable(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static bool iscd_answers(const char *root)
+{
+	json_t *req = json_pack("{s:s}", "op", "ping");
+	json_t *reply = NULL;
+	cleanup_error isc_error *e = NULL;
+	int r = isc_ctl_call(root, req, &reply, &e);
+	json_decref(req);
+	json_decref(reply);
+	return r == 0;
+}
+
+static int iscd_start(const char *root, const struct isc_host_settings *s, isc_error **err)
+{
+	if (iscd_answers(root))
+		return 0;
+	cleanup_free char *path = iscd_find(s);
+	if (path == NULL)
+		return isc_error_set(err, ENOENT, "iscd: not found next to isc, in /usr/local/sbin, /usr/sbin or PATH "
+						  "(set ISC_ISCD)");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return isc_error_set(err, errno, "iscd: fork");
+	if (pid == 0) {
+		/* iscd runs as root in the caller's namespaces (in a lab: the
+		 * lab's host network namespace, entered before) and daemonizes
+		 * itself: its first process exits once the socket listens. */
+		char *argv[] = { "iscd", "--root", (char *)root, NULL };
+		execv(path, argv);
+		fprintf(stderr, "isc: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return isc_error_set(err, errno, "iscd: wait for %s", path);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return isc_error_set(err, 0, "iscd (%s --root %s) failed to start (exit %d; see %s/log/iscd.log)", path,
+				     root, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), root);
+	for (int waited = 0; waited < ISCD_WAIT_MS; waited += 20) {
+		if (iscd_answers(root))
+			return 0;
+		usleep(20 * 1000);
+	}
+	return isc_error_set(err, ETIMEDOUT, "iscd: %s/" ISC_CTL_SOCKET " did not answer within %d s", root,
+			     ISCD_WAIT_MS / 1000);
+}
+
+static pid_t iscd_pid(const char *root)
+{
+	cleanup_free char *path = isc_host_path(root, "iscd.pid");
+	cleanup_free char *text = NULL;
+	size_t len;
+	if (isc_read_file(path, &text, &len, 64, NULL) < 0)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	uint64_t v = 0;
+	if (isc_parse_u64(text, &v) < 0 || v == 0 || v > INT32_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+/* pid runs an iscd binary (its /proc/PID/exe is named iscd) */
+static bool pid_is_iscd(pid_t pid)
+{
+	char link[64], exe[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	static const char deleted[] = " (deleted)";
+	size_t l = (size_t)n;
+	if (l > sizeof(deleted) - 1 && strcmp(exe + l - (sizeof(deleted) - 1), deleted) == 0)
+		exe[l - (sizeof(deleted) - 1)] = '\0';
+	const char *base = strrchr(exe, '/');
+	return base && strcmp(base + 1, "iscd") == 0;
+}
+
+static void wait_gone(pid_t pid, uint64_t start, int ms)
+{
+	for (int w = 0; w < ms; w += 20) {
+		if (isc_proc_start_time(pid) != start)
+			return;
+		usleep(20 * 1000);
+	}
+}
+
+/* Ask iscd to remove every service and to shut down. */
+static void iscd_stop_all(const char *root)
+{
+	json_t *req = json_pack("{s:s}", "op", "ps");
+	json_t *reply = NULL;
+	cleanup_error isc_error *e = NULL;
+	if (isc_ctl_call(root, req, &reply, &e) == 0) {
+		size_t i;
+		json_t *svc;
+		json_array_foreach (json_object_get(reply, "services"), i, svc) {
+			const char *name = json_string_value(json_object_get(svc, "name"));
+			if (name == NULL)
+				continue;
+			json_t *rm = json_pack("{s:s, s:s, s:b}", "op", "rm", "name", name, "force", 1);
+			json_t *rr = NULL;
+			cleanup_error isc_error *re = NULL;
+			(void)isc_ctl_call(root, rm, &rr, &re); /* what is left is cleaned below */
+			json_decref(rm);
+			json_decref(rr);
+		}
+	}
+	json_decref(req);
+	json_decref(reply);
+	req = json_pack("{s:s}", "op", "shutdown");
+	reply = NULL;
+	cleanup_error isc_error *se = NULL;
+	(void)isc_ctl_call(root, req, &reply, &se);
+	json_decref(req);
+	json_decref(reply);
+}
+
+/* A leftover iscd of this root: terminated, but only when the pid in
+ * R/iscd.pid really is an iscd (a stale pid file may name anything). */
+static void iscd_kill_leftover(const char *root)
+{
+	pid_t pid = iscd_pid(root);
+	if (pid <= 0 || !pid_is_iscd(pid))
+		return;
+	uint64_t start = isc_proc_start_time(pid);
+	wait_gone(pid, start, 2000); /* a shutdown in progress */
+	if (isc_proc_start_time(pid) != start || !pid_is_iscd(pid))
+		return;
+	kill(pid, SIGTERM);
+	wait_gone(pid, start, 3000);
+	if (isc_proc_start_time(pid) == start && pid_is_iscd(pid)) {
+		kill(pid, SIGKILL);
+		wait_gone(pid, start, 2000);
+	}
+}
+
+/* ---- mounts under R ------------------------------------------------------ */
+
+/* Mount points at or under root, deepest first (NULL-terminated). */
+static char **mounts_under(const char *root)
+{
+	size_t cap = 8, n = 0;
+	char **v = isc_xmalloc0(cap * sizeof(char *));
+	cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (f == NULL)
+		return v;
+	size_t rl = strlen(root);
+	cleanup_free char *line = NULL;
+	size_t lcap = 0;
+	while (getline(&line, &lcap, f) > 0) {
+		/* id parent major:minor root MOUNTPOINT ... */
+		char *save = NULL, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok == NULL)
+			continue;
+		/* unescape \NNN (octal) */
+		char *w = tok;
+		for (char *r = tok; *r; r++) {
+			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+			    r[3] <= '7') {
+				*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+				r += 3;
+			} else {
+				*w++ = *r;
+			}
+		}
+		*w = '\0';
+		if (strncmp(tok, root, rl) != 0 || (tok[rl] != '\0' && tok[rl] != '/'))
+			continue;
+		if (n + 2 > cap) {
+			cap *= 2;
+			char **nv = realloc(v, cap * sizeof(char *));
+			if (nv == NULL)
+				abort();
+			v = nv;
+		}
+		v[n++] = isc_xstrdup(tok);
+		v[n] = NULL;
+	}
+	/* deepest (longest) first */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strlen(v[j]) > strlen(v[j - 1]); j--) {
+			char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v;
+}
+
+static int umount_all_under(const char *root, isc_error **err)
+{
+	for (int pass = 0; pass < 8; pass++) {
+		cleanup_strv char **m = mounts_under(root);
+		if (m[0] == NULL)
+			return 0;
+		for (char **p = m; *p; p++)
+			(void)umount2(*p, MNT_DETACH | UMOUNT_NOFOLLOW);
+	}
+	cleanup_strv char **left = mounts_under(root);
+	if (left[0] != NULL)
+		return isc_error_set(err, EBUSY, "%s is still mounted: refusing to remove %s", left[0], root);
+	return 0;
+}
+
+/* ---- init ------------------------------------------------------------------ */
+
+static int install_unit(const char *root, const struct isc_host_settings *s, isc_error **err)
+{
+	char real[PATH_MAX];
+	if (access(SYSTEMD_RUN_DIR, F_OK) < 0 || realpath(root, real) == NULL || strcmp(real, ISC_HOST_ROOT) != 0)
+		return 0; /* no systemd, or a lab / test root: iscd runs without a unit */
+	cleanup_free char *iscd = iscd_find(s);
+	if (iscd == NULL)
+		return isc_error_set(err, ENOENT, "iscd: not found (for the systemd unit)");
+	cleanup_free char *text = isc_xasprintf(systemd_unit, iscd);
+	cleanup_close int dfd = open("/etc/systemd/system", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return isc_error_set(err, errno, "open /etc/systemd/system");
+	if (isc_write_file_atomic(dfd, "iscd.service", text, strlen(text), 0644, err) < 0)
+		return isc_error_wrap(err, "install the systemd unit");
+	return 0;
+}
+
+static int init_steps(const char *root, const struct isc_host_settings *eff, char **verify_key, isc_error **err)
+{
+	if (make_layout(root, err) < 0)
+		return isc_error_wrap(err, "isc init %s: layout", root);
+	if (scratch_probe(root, err) < 0)
+		return isc_error_wrap(err, "isc init %s", root);
+
+	json_t *j = NULL;
+	if (load_json(root, &j, NULL) < 0) {
+		j = settings_to_json(eff);
+		if (write_json(root, j, err) < 0) {
+			json_decref(j);
+			return -1;
+		}
+	}
+	struct isc_net_host_cfg cfg = {
+		.uplink = eff->uplink, .subnet = eff->subnet, .ssh_port = eff->ssh_port, .confirm = eff->confirm,
+		.confirm_timeout = eff->confirm_timeout,
+	};
+	if (isc_net_host_up(root, &cfg, err) < 0) {
+		json_decref(j);
+		return isc_error_wrap(err, "isc init %s: network", root);
+	}
+	/* iscd sets up container networking only once the baseline is up */
+	if (!json_is_true(json_object_get(j, "network"))) {
+		json_object_set_new(j, "network", json_true());
+		if (write_json(root, j, err) < 0) {
+			json_decref(j);
+			return -1;
+		}
+	}
+	json_decref(j);
+
+	/* The audit trail: one collector per machine (started when none runs;
+	 * it holds the kernel's audit daemon role), this root registered with
+	 * it (an audit-id range, R/audit/); registered before iscd starts, so
+	 * that every service gets an audit identity. */
+	if (isc_audit_collector_start(NULL, err) < 0)
+		return isc_error_wrap(err, "isc init %s: the audit collector", root);
+	struct isc_trail_options topt = { .epoch_seconds = (uint32_t)eff->audit_epoch, .rotate_bytes = eff->audit_rotate,
+					  .keep_files = (uint32_t)eff->audit_keep };
+	if (isc_audit_host_register(root, &topt, verify_key, err) < 0)
+		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
+
+	if (install_unit(root, eff, err) < 0)
+		return -1;
+	if (iscd_start(root, eff, err) < 0)
+		return isc_error_wrap(err, "isc init %s", root);
+	return 0;
+}
+
+int isc_host_init(const char *root, const struct isc_host_settings *s, char **verify_key, isc_error **err)
+{
+	*verify_key = NULL;
+	if (root == NULL || root[0] != '/')
+		return isc_error_set(err, EINVAL, "isc init: the state root \"%s\" is not an absolute path",
+				     root ? root : "");
+	if (isc_host_settings_check(s, err) < 0)
+		return -1;
+	struct isc_host_settings eff = { 0 };
+	settings_effective(s, &eff);
+	if (eff.uplink && if_nametoindex(eff.uplink) == 0) {
+		int r = isc_error_set(err, ENODEV, "--uplink %s: no such interface", eff.uplink);
+		isc_host_settings_clear(&eff);
+		return r;
+	}
+
+	struct isc_host_settings old = { 0 };
+	isc_error *lerr = NULL;
+	bool fresh = false;
+	if (isc_host_load(root, &old, &lerr) < 0) {
+		if (lerr->errnum != ENOENT) {
+			isc_error_move(err, &lerr);
+			isc_host_settings_clear(&eff);
+			return isc_error_wrap(err, "isc init");
+		}
+		isc_error_free(&lerr);
+		struct stat st;
+		fresh = stat(root, &st) < 0;
+	} else {
+		char buf[256];
+		const char *diff = settings_diff(&old, &eff, buf, sizeof(buf));
+		if (diff) {
+			int r = isc_error_set(err, EEXIST,
+					      "isc init: %s is already an ISC host with other settings: %s; nothing "
+					      "changed (isc deinit first to change it)",
+					      root, diff);
+			isc_host_settings_clear(&old);
+			isc_host_settings_clear(&eff);
+			return r;
+		}
+		isc_host_settings_clear(&old);
+	}
+
+	int r = init_steps(root, &eff, verify_key, err);
+	isc_host_settings_clear(&eff);
+	if (r < 0 && fresh) {
+		/* a first init leaves nothing behind */
+		cleanup_error isc_error *derr = NULL;
+		(void)isc_host_deinit(root, &derr);
+	}
+	return r;
+}
+
+/* ---- deinit ---------------------------------------------------------------- */
+
+static void runtime_delete_all(const char *root)
+{
+	cleanup_free char *rt = isc_host_path(root, "runtime");
+	DIR *d = opendir(rt);
+	if (d == NULL)
+		return;
+	struct isc_context ctx = { .root = rt };
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		cleanup_error isc_error *e = NULL;
+		(void)isc_container_delete(&ctx, de->d_name, true, &e);
+	}
+	closedir(d);
+}
+
+/* The real host's root keeps what is not its own: the labs and the
+ * machine-wide id-range table (idrange.c); and its audit trail, which is
+ * evidence (a lab's goes with the lab). */
+static bool keep_entry(bool host_root, const char *name)
+{
+	return host_root && (strcmp(name, "labs") == 0 || strcmp(name, "audit") == 0 || strncmp(name, ".idranges", 9) == 0 ||
+			     strncmp(name, "..idranges", 10) == 0);
+}
+
+static int remove_root(const char *root, isc_error **err)
+{
+	char real[PATH_MAX];
+	if (realpath(root, real) == NULL)
+		return errno == ENOENT ? 0 : isc_error_set(err, errno, "%s", root);
+	if (strcmp(real, "/") == 0)
+		return isc_error_set(err, EINVAL, "refusing to remove /");
+	bool host_root = strcmp(real, ISC_HOST_ROOT) == 0;
+	cleanup_close int fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", real);
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return isc_error_set(err, errno, "list %s", real);
+	}
+	int ret = 0;
+	bool kept = false;
+	for (struct dirent *de; ret == 0 && (de = readdir(d)) != NULL;) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (keep_entry(host_root, de->d_name)) {
+			kept = true;
+			continue;
+		}
+		/* clears the immutable flags of the image store on the way */
+		if (isc_image_rm_tree_at(fd, de->d_name, err) < 0)
+			ret = isc_error_wrap(err, "remove %s", real);
+	}
+	closedir(d);
+	if (ret == 0 && !kept && rmdir(real) < 0 && errno != ENOENT)
+		ret = isc_error_set(err, errno, "remove %s", real);
+	return ret;
+}
+
+int isc_host_deinit(const char *root, isc_error **err)
+{
+	if (root == NULL || root[0] != '/')
+		return isc_error_set(err, EINVAL, "isc deinit: the state root \"%s\" is not an absolute path",
+				     root ? root : "");
+	struct stat st;
+	if (stat(root, &st) < 0) {
+		if (errno != ENOENT)
+			return isc_error_set(err, errno, "isc deinit: %s", root);
+		/* nothing here; only the id ranges may remain */
+		return isc_idrange_free_root(root, err);
+	}
+
+	/* 1. services and iscd (its pid read first: it empties the pid file
+	 * as it exits, and R must not go while it still runs) */
+	pid_t pid = iscd_pid(root);
+	uint64_t start = pid > 0 && pid_is_iscd(pid) ? isc_proc_start_time(pid) : 0;
+	if (iscd_answers(root))
+		iscd_stop_all(root);
+	if (start != 0)
+		wait_gone(pid, start, 5000);
+	iscd_kill_leftover(root);
+	/* 2. whatever the runtime still holds (iscd was not running, or failed) */
+	runtime_delete_all(root);
+
+	/* 3. the network baseline, only where init made one */
+	json_t *j = NULL;
+	int ret = 0;
+	if (load_json(root, &j, NULL) == 0 && json_is_true(json_object_get(j, "network"))) {
+		if (isc_net_host_down(root, err) < 0)
+			ret = isc_error_wrap(err, "isc deinit %s: network", root);
+	}
+	json_decref(j);
+	if (ret < 0)
+		return ret;
+
+	/* The audit-id range goes back; the last host stops the collector,
+	 * which restores the kernel's audit state as it found it.  A collector
+	 * that is not running has nothing to give back. */
+	{
+		cleanup_error isc_error *aerr = NULL;
+		unsigned remaining = 1;
+		if (isc_audit_host_unregister(root, &remaining, &aerr) == 0) {
+			if (remaining == 0 && isc_audit_collector_stop(err) < 0)
+				return isc_error_wrap(err, "isc deinit %s: stop the audit collector", root);
+		} else if (aerr->errnum != ENOENT && aerr->errnum != ECONNREFUSED) {
+			isc_error_move(err, &aerr);
+			return isc_error_wrap(err, "isc deinit %s: unregister from the audit collector", root);
+		}
+	}
+
+	/* 4. the systemd unit of the real host */
+	char real[PATH_MAX];
+	if (realpath(root, real) != NULL && strcmp(real, ISC_HOST_ROOT) == 0 && unlink(SYSTEMD_UNIT_PATH) < 0 &&
+	    errno != ENOENT)
+		return isc_error_set(err, errno, "isc deinit: remove " SYSTEMD_UNIT_PATH);
+
+	/* 5. the id ranges (keyed by the canonical root: before it goes) */
+	if (isc_idrange_free_root(root, err) < 0)
+		return isc_error_wrap(err, "isc deinit");
+
+	/* 6. nothing may be mounted below R when it is removed: a removal
+	 * must never walk into a mounted image, volume or host directory */
+	if (umount_all_under(root, err) < 0)
+		return isc_error_wrap(err, "isc deinit");
+	if (remove_root(root, err) < 0)
+		return isc_error_wrap(err, "isc deinit");
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * Shared between mount.c and dev.c only: safe path resolution inside the
+ * rootfs and the /dev setup.  Helpers here return -1 with errno set (the
+ * caller names the mount or device in the isc_error), except the
+ * isc_rootfs_dev_* steps, which follow the isc_error convention. */
+#ifndef ISC_ROOTFS_INTERNAL_H
+#define ISC_ROOTFS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "spec/spec.h"
+
+/* "/proc/self/fd/N": a mount(2) target that is exactly what fd N resolved to. */
+#define ISC_FDPATH_MAX 48
+static inline const char *isc_fdpath(char *buf, int fd, const char *name)
+{
+	snprintf(buf, ISC_FDPATH_MAX, "/proc/self/fd/%d%s%s", fd, name ? "/" : "", name ? name : "");
+	return buf;
+}
+
+/* What isc_rootfs_mkpath creates for a missing last component. */
+enum isc_rootfs_create {
+	ISC_CREATE_NONE, /* nothing: ENOENT */
+	ISC_CREATE_DIR,
+	ISC_CREATE_FILE, /* an empty regular file (bind target for a file) */
+};
+
+/* Open `path` (absolute inside the container) under `rootfd`, resolving
+ * symlinks and ".." as if rootfd were "/" (openat2 RESOLVE_IN_ROOT) and
+ * refusing magic links.  `flags` are open flags (O_CLOEXEC is added). */
+int isc_rootfs_open(int rootfd, const char *path, int flags);
+/* Same, creating missing directories on the way (mode 0755) and the last
+ * component as `last`.  Returns an O_PATH fd. */
+int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last);
+/* Open (creating) the parent directory of `path`; *base points into `path`
+ * at the last component (never empty, never "." or ".."). */
+int isc_rootfs_open_parent(int rootfd, const char *path, const char **base);
+
+/* Compare two absolute paths, ignoring repeated and trailing slashes and
+ * "." components ("/dev//pts/" equals "/dev/pts"). */
+bool isc_rootfs_path_eq(const char *a, const char *b);
+/* True when a config mount has `dest` as its destination. */
+bool isc_rootfs_has_mount(const struct isc_spec *spec, const char *dest);
+
+/* dev.c: the small tmpfs on ROOTFS/dev, mounted before the config mounts
+ * when none of them targets /dev. */
+int isc_rootfs_dev_mount(int rootfd, isc_error **err);
+/* dev.c: device nodes (default set + linux.devices), the standard
+ * symlinks, /dev/pts and /dev/shm when the config gives none. */
+int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, bool in_userns, isc_error **err);
+
+#endif

@@ -1,0 +1,937 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * The container's filesystem view, built by the init inside its new mount
+ * namespace: rootfs bind, config mounts, /dev (dev.c), pivot_root, masked
+ * and read-only paths, read-only root, and a fail-closed verification.
+ *
+ * Choices:
+ * - Every destination is resolved inside the rootfs with openat2
+ *   (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so a symlink in the image
+ *   cannot send a mount outside it.  Mounts then target the resolved fd
+ *   (move_mount T_EMPTY_PATH, or "/proc/self/fd/N" for mount(2)).
+ * - Bind mounts use open_tree(CLONE) + mount_setattr + move_mount: the
+ *   attributes are set on the detached copy before anything is visible, and
+ *   mount_setattr changes only the attributes named, so the flags the
+ *   kernel locked on a mount inherited from a more privileged user
+ *   namespace (ro, nosuid, nodev, noexec, atime) are kept as they are
+ *   instead of having to be restated, as MS_REMOUNT would require.  When
+ *   the caller explicitly clears a locked flag ("rw" on a read-only source
+ *   in a user namespace) the source's flags are restated (we stay
+ *   read-only) rather than failing, as runc does.
+ * - Filesystem mounts (proc, tmpfs, ...) use one mount(2) call: cheaper than
+ *   fsopen + one fsconfig per option + fsmount + move_mount.
+ * - Nothing reads /proc/self/mountinfo.
+ * - Nothing may land inside a procfs but a proc on /proc: the destination
+ *   string is checked (check_proc_destination) and so is where it resolved
+ *   (check_resolved: one fstatfs of the resolved fd), since an image
+ *   symlink /data -> /proc/sys/kernel sends a volume at "/data" there (runc
+ *   CVE-2019-19921).  A destination inside sysfs stays allowed, as in runc
+ *   (cgroup at /sys/fs/cgroup is one): nothing of the init or the runtime
+ *   reads a sysfs path for a decision.  The init keeps an fd of the procfs
+ *   it mounted at /proc (guard->proc_fd) and reaches /proc through it after
+ *   pivot_root, never by the path "/proc", which a container could fake.
+ * - Every step that changes the mount table checks first that it does not
+ *   run in the runtime's caller's mount namespace (struct isc_rootfs_guard):
+ *   create refuses a config without a new mount namespace, and this check
+ *   makes the rootfs code fail closed should any path reach it without one. */
+#include "kernel/rootfs.h"
+#include "kernel/cgroup.h"
+#include "kernel/rootfs-internal.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000
+#endif
+
+/* flags that mean something to mount(2) for a new filesystem */
+#define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+#define MS_NOT_FS (MS_BIND | MS_MOVE | MS_REC | MS_REMOUNT | MS_PROPAGATION)
+#define MOUNT_ATTR_FLAGS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | \
+			  MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+
+/* ---------------------------------------------------------------------- */
+/* Paths inside the rootfs                                                */
+
+int isc_rootfs_open(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last)
+{
+	int fd = isc_rootfs_open(rootfd, path, O_PATH);
+	if (fd >= 0 || errno != ENOENT || last == ISC_CREATE_NONE)
+		return fd;
+
+	/* slow path: walk the prefixes, each resolved in root, creating what
+	 * is missing with a plain name relative to the resolved parent */
+	size_t len = strlen(path);
+	if (len >= PATH_MAX)
+		return errno = ENAMETOOLONG, -1;
+	char buf[PATH_MAX];
+	memcpy(buf, path, len + 1);
+	cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (parent < 0)
+		return -1;
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && buf[i] == '/')
+			i++;
+		if (i == len)
+			break;
+		size_t start = i;
+		while (i < len && buf[i] != '/')
+			i++;
+		char saved = buf[i];
+		bool is_last = true;
+		for (size_t j = i; j < len; j++)
+			if (buf[j] != '/')
+				is_last = false;
+		buf[i] = '\0';
+		int next = isc_rootfs_open(rootfd, buf, O_PATH);
+		if (next < 0 && errno == ENOENT) {
+			const char *name = buf + start;
+			int r = (is_last && last == ISC_CREATE_FILE) ? mknodat(parent, name, S_IFREG | 0644, 0)
+								      : mkdirat(parent, name, 0755);
+			if (r < 0 && errno != EEXIST)
+				return -1;
+			next = isc_rootfs_open(rootfd, buf, O_PATH);
+		}
+		if (next < 0)
+			return -1;
+		buf[i] = saved;
+		isc_closep(&parent);
+		parent = next;
+	}
+	return steal_fd(&parent);
+}
+
+int isc_rootfs_open_parent(int rootfd, const char *path, const char **base)
+{
+	size_t len = strlen(path);
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	size_t b = len;
+	while (b > 0 && path[b - 1] != '/')
+		b--;
+	/* a name with trailing slashes has no usable last component */
+	if (b == len || len != strlen(path))
+		return errno = EINVAL, -1;
+	const char *name = path + b;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return errno = EINVAL, -1;
+	char dir[PATH_MAX];
+	if (b >= sizeof dir)
+		return errno = ENAMETOOLONG, -1;
+	memcpy(dir, path, b);
+	dir[b] = '\0';
+	if (b == 0)
+		strcpy(dir, "/");
+	int fd = isc_rootfs_mkpath(rootfd, dir, ISC_CREATE_DIR);
+	if (fd >= 0)
+		*base = name;
+	return fd;
+}
+
+/* Next component of a path: skips "/" runs and "." components. */
+static const char *next_component(const char *p, size_t *n)
+{
+	for (;;) {
+		while (*p == '/')
+			p++;
+		size_t k = strcspn(p, "/");
+		if (k == 1 && p[0] == '.') {
+			p++;
+			continue;
+		}
+		*n = k;
+		return p;
+	}
+}
+
+bool isc_rootfs_path_eq(const char *a, const char *b)
+{
+	for (;;) {
+		size_t na, nb;
+		a = next_component(a, &na);
+		b = next_component(b, &nb);
+		if (na != nb || memcmp(a, b, na) != 0)
+			return false;
+		if (na == 0)
+			return true;
+		a += na;
+		b += nb;
+	}
+}
+
+bool isc_rootfs_has_mount(const struct isc_spec *spec, const char *dest)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (spec->mounts[i].destination && isc_rootfs_path_eq(spec->mounts[i].destination, dest))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Mount attributes                                                       */
+
+struct attr_map {
+	unsigned long ms;    /* MS_* */
+	unsigned long st;    /* ST_* from statvfs */
+	uint64_t attr;       /* MOUNT_ATTR_* */
+};
+
+static const struct attr_map attr_table[] = {
+	{ MS_RDONLY, ST_RDONLY, MOUNT_ATTR_RDONLY },
+	{ MS_NOSUID, ST_NOSUID, MOUNT_ATTR_NOSUID },
+	{ MS_NODEV, ST_NODEV, MOUNT_ATTR_NODEV },
+	{ MS_NOEXEC, ST_NOEXEC, MOUNT_ATTR_NOEXEC },
+	{ MS_NODIRATIME, ST_NODIRATIME, MOUNT_ATTR_NODIRATIME },
+	{ MS_NOSYMFOLLOW, ST_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW },
+};
+
+/* the atime mode is one value, not independent bits */
+static const struct attr_map atime_table[] = {
+	{ MS_NOATIME, ST_NOATIME, MOUNT_ATTR_NOATIME },
+	{ MS_STRICTATIME, 0, MOUNT_ATTR_STRICTATIME },
+	{ MS_RELATIME, ST_RELATIME, MOUNT_ATTR_RELATIME },
+};
+
+static void ms_to_attr(unsigned long flags, unsigned long clear, struct mount_attr *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(attr_table); i++) {
+		if (flags & attr_table[i].ms)
+			a->attr_set |= attr_table[i].attr;
+		else if (clear & attr_table[i].ms)
+			a->attr_clr |= attr_table[i].attr;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(atime_table); i++)
+		if (flags & atime_table[i].ms) {
+			a->attr_set |= atime_table[i].attr;
+			a->attr_clr |= MOUNT_ATTR__ATIME;
+			break;
+		}
+}
+
+static uint64_t st_to_attr(unsigned long st)
+{
+	uint64_t attr = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(attr_table); i++)
+		if (st & attr_table[i].st)
+			attr |= attr_table[i].attr;
+	return attr;
+}
+
+/* mount_setattr on the mount `fd` refers to; when the kernel refuses
+ * (EPERM: a locked flag would be cleared or a locked atime changed),
+ * restate the mount's current flags and try once more. */
+static int set_attr(int fd, unsigned flags, struct mount_attr *a)
+{
+	if (a->attr_set == 0 && a->attr_clr == 0 && a->propagation == 0)
+		return 0;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | flags, a, sizeof *a) == 0)
+		return 0;
+	if (errno != EPERM || (a->attr_clr == 0))
+		return -1;
+	struct statvfs sv;
+	if (fstatvfs(fd, &sv) < 0)
+		return -1;
+	struct mount_attr b = *a;
+	b.attr_clr &= ~(st_to_attr(sv.f_flag) | MOUNT_ATTR__ATIME);
+	b.attr_set &= ~MOUNT_ATTR__ATIME;
+	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &b, sizeof b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* tmpcopyup: copy the image's directory into the fresh tmpfs             */
+
+#define COPYUP_MAX_DEPTH 128
+
+static int copy_data(int in, int out, off_t size)
+{
+	while (size > 0) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)size > 0x7ffff000 ? 0x7ffff000 : (size_t)size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break; /* the file shrank */
+		size -= n;
+	}
+	return 0;
+}
+
+/* owner, mode and times of dst/name from `st`; unmapped ids are kept as
+ * the kernel's overflow id */
+static int copy_meta(int dirfd, const char *name, const struct stat *st)
+{
+	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+		return -1;
+	if (!S_ISLNK(st->st_mode) && fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
+		return -1;
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static int copy_tree(int src, int dst, int depth)
+{
+	if (depth > COPYUP_MAX_DEPTH)
+		return errno = ELOOP, -1;
+	int dfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	DIR *d = fdopendir(dfd);
+	if (d == NULL) {
+		isc_closep(&dfd);
+		return -1;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dst, n, 0700) < 0) {
+				r = -1;
+				break;
+			}
+			cleanup_close int s = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			cleanup_close int t = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s < 0 || t < 0 || copy_tree(s, t, depth + 1) < 0)
+				r = -1;
+		} else if (S_ISREG(st.st_mode)) {
+			cleanup_close int s = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			cleanup_close int t = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (s < 0 || t < 0 || copy_data(s, t, st.st_size) < 0)
+				r = -1;
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t k = readlinkat(src, n, target, sizeof target - 1);
+			if (k < 0) {
+				r = -1;
+				break;
+			}
+			target[k] = '\0';
+			if (symlinkat(target, dst, n) < 0)
+				r = -1;
+		} else if (mknodat(dst, n, st.st_mode, st.st_rdev) < 0) {
+			if (errno == EPERM)
+				continue; /* a device node in a user namespace: left out */
+			r = -1;
+		}
+		if (r == 0 && copy_meta(dst, n, &st) < 0)
+			r = -1;
+	}
+	int saved = errno;
+	closedir(d);
+	errno = saved;
+	return r == 0 && errno != 0 ? -1 : r;
+}
+
+static int copyup(int from, int to, const char *data)
+{
+	if (copy_tree(from, to, 0) < 0)
+		return -1;
+	/* the tmpfs root takes the directory's owner (and mode unless given) */
+	struct stat st;
+	if (fstat(from, &st) < 0)
+		return -1;
+	if (fchown(to, st.st_uid, st.st_gid) < 0 && errno != EINVAL)
+		return -1;
+	if ((data == NULL || strstr(data, "mode=") == NULL) && fchmod(to, st.st_mode & 07777) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config mounts                                                          */
+
+struct mount_ctx {
+	int rootfd;
+	const char *rootfs;
+	const char *bundle;
+	bool in_userns;
+	bool cgroupns; /* a cgroup namespace (new or joined): fresh cgroup mounts */
+};
+
+static int mount_failed(isc_error **err, const struct isc_mount *m, const char *what)
+{
+	return isc_error_set(err, errno, "mount %s to %s", what ? what : "none", m->destination);
+}
+
+/* The files of /proc a config may replace (lxcfs). */
+static const char *const proc_allowed[] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+	"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+};
+
+/* a proc mount, or a bind of one (a container without its own pid
+ * namespace in a user namespace binds the host's) */
+static bool is_proc_mount(const struct isc_mount *m)
+{
+	struct statfs sf;
+	return m->bind ? (m->source && statfs(m->source, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+		       : (m->type && strcmp(m->type, "proc") == 0);
+}
+
+static bool proc_file_allowed(const char *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proc_allowed); i++)
+		if (isc_rootfs_path_eq(d, proc_allowed[i]))
+			return true;
+	return false;
+}
+
+/* Where the destination resolved must not be inside a procfs (an image
+ * symlink /data -> /proc/sys/kernel: runc CVE-2019-19921), except for the
+ * destinations check_proc_destination let through by name: a proc (or a
+ * bind of one) on /proc and the lxcfs-style files.  One fstatfs; the
+ * resolved path is read only for the message. */
+static int check_resolved(const struct mount_ctx *c, const struct isc_mount *m, int target, isc_error **err)
+{
+	struct statfs sf;
+	if (fstatfs(target, &sf) < 0)
+		return isc_error_set(err, errno, "mount to %s: statfs of the resolved destination", m->destination);
+	if (sf.f_type != PROC_SUPER_MAGIC || proc_file_allowed(m->destination) ||
+	    (isc_rootfs_path_eq(m->destination, "/proc") && is_proc_mount(m)))
+		return 0;
+	char p[ISC_FDPATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink(isc_fdpath(p, target, NULL), path, sizeof path - 1);
+	path[n < 0 ? 0 : n] = '\0';
+	size_t rl = strlen(c->rootfs);
+	const char *shown = path;
+	if (n > 0 && strncmp(path, c->rootfs, rl) == 0 && (path[rl] == '/' || path[rl] == '\0'))
+		shown = path[rl] ? path + rl : "/";
+	return isc_error_set(err, 0, "mount %s to %s: the destination resolves to %s, inside a proc filesystem "
+				     "(a symlink in the rootfs?): refused",
+			     m->source ? m->source : (m->type ? m->type : "none"), m->destination,
+			     shown[0] ? shown : "(unknown)");
+}
+
+/* Attach the detached tree `tree` at the resolved `target`, then set the
+ * propagation on the attached mount. */
+static int attach(int tree, int target, unsigned long propagation)
+{
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -1;
+	if (propagation == 0)
+		return 0;
+	struct mount_attr a = { .propagation = propagation & MS_PROPAGATION };
+	return set_attr(tree, (propagation & MS_REC) ? AT_RECURSIVE : 0, &a);
+}
+
+static int mount_bind(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+{
+	if (m->source == NULL)
+		return isc_error_set(err, EINVAL, "mount to %s: bind mount without source", m->destination);
+	cleanup_free char *src = (m->source[0] == '/' || c->bundle == NULL)
+					 ? isc_xstrdup(m->source)
+					 : isc_xasprintf("%s/%s", c->bundle, m->source);
+	unsigned tflags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
+	cleanup_close int tree = open_tree(AT_FDCWD, src, tflags);
+	if (tree < 0)
+		return mount_failed(err, m, m->source);
+
+	cleanup_close int target = isc_rootfs_open(c->rootfd, m->destination, O_PATH);
+	if (target < 0 && errno == ENOENT) {
+		struct stat st;
+		if (fstat(tree, &st) < 0)
+			return mount_failed(err, m, m->source);
+		target = isc_rootfs_mkpath(c->rootfd, m->destination,
+					   S_ISDIR(st.st_mode) ? ISC_CREATE_DIR : ISC_CREATE_FILE);
+	}
+	if (target < 0)
+		return mount_failed(err, m, m->source);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
+
+	struct mount_attr a = { 0 };
+	ms_to_attr(m->flags, m->clear_flags, &a);
+	if (set_attr(tree, 0, &a) < 0)
+		return mount_failed(err, m, m->source);
+	if (m->rro) {
+		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (set_attr(tree, AT_RECURSIVE, &ro) < 0)
+			return mount_failed(err, m, m->source);
+	}
+	if (attach(tree, target, m->propagation) < 0)
+		return mount_failed(err, m, m->source);
+	return 0;
+}
+
+/* One mount(2) of a new filesystem at the resolved destination; with
+ * tmpcopyup the covered directory is copied into it. */
+static int mount_fs(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+{
+	char p[ISC_FDPATH_MAX];
+	const char *src = m->source ? m->source : m->type;
+	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
+	if (target < 0)
+		return mount_failed(err, m, m->type);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
+	cleanup_close int from = -1;
+	if (m->tmpcopyup) {
+		from = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (from < 0)
+			return mount_failed(err, m, m->type);
+	}
+	if (mount(src, isc_fdpath(p, target, NULL), m->type, m->flags & ~MS_NOT_FS, m->data) < 0)
+		return mount_failed(err, m, m->type);
+	if (from < 0 && m->propagation == 0)
+		return 0;
+
+	/* the new mount, on top of `target` */
+	cleanup_close int top = isc_rootfs_open(c->rootfd, m->destination, O_RDONLY | O_DIRECTORY);
+	if (top < 0)
+		return mount_failed(err, m, m->type);
+	if (from >= 0 && copyup(from, top, m->data) < 0)
+		return isc_error_set(err, errno, "mount %s to %s: tmpcopyup", m->type, m->destination);
+	if (m->propagation && mount(NULL, isc_fdpath(p, top, NULL), NULL, m->propagation, NULL) < 0)
+		return mount_failed(err, m, m->type);
+	return 0;
+}
+
+/* sysfs cannot be mounted in a user namespace that does not own the
+ * network namespace: fall back to a recursive read-only bind of the host's
+ * /sys (what runc does for rootless containers). */
+static int mount_sysfs(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+{
+	cleanup_error isc_error *first = NULL;
+	if (mount_fs(c, m, &first) == 0)
+		return 0;
+	if (!c->in_userns || first->errnum != EPERM) {
+		isc_error_move(err, &first);
+		return -1;
+	}
+
+	cleanup_close int tree = open_tree(AT_FDCWD, "/sys",
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		return mount_failed(err, m, "/sys (bind)");
+	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
+	if (target < 0)
+		return mount_failed(err, m, "/sys (bind)");
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
+	struct mount_attr a = { 0 };
+	ms_to_attr(m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, &a);
+	if (set_attr(tree, AT_RECURSIVE, &a) < 0 || attach(tree, target, m->propagation) < 0)
+		return mount_failed(err, m, "/sys (bind)");
+	return 0;
+}
+
+static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+{
+	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
+	if (target < 0)
+		return mount_failed(err, m, m->type);
+	if (check_resolved(c, m, target, err) < 0)
+		return -1;
+	if (isc_cgroup_mount(target, m->destination, m->flags & ~MS_NOT_FS, c->cgroupns, err) < 0)
+		return isc_error_wrap(err, "mount %s to %s", m->type, m->destination);
+	return 0;
+}
+
+struct mount_kind {
+	const char *type;
+	int (*mount)(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err);
+};
+
+/* anything else is mount_fs */
+static const struct mount_kind mount_kinds[] = {
+	{ "bind", mount_bind },
+	{ "sysfs", mount_sysfs },
+	{ "cgroup", mount_cgroup },
+	{ "cgroup2", mount_cgroup },
+};
+
+static int mount_one(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+{
+	if (m->destination == NULL || m->destination[0] != '/')
+		return isc_error_set(err, EINVAL, "mount %s: destination must be absolute",
+				     m->destination ? m->destination : "(null)");
+	if (m->bind)
+		return mount_bind(c, m, err);
+	if (m->type == NULL)
+		return isc_error_set(err, EINVAL, "mount %s: no type", m->destination);
+	for (size_t i = 0; i < ARRAY_SIZE(mount_kinds); i++)
+		if (strcmp(m->type, mount_kinds[i].type) == 0)
+			return mount_kinds[i].mount(c, m, err);
+	return mount_fs(c, m, err);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Public steps                                                           */
+
+/* The propagation "/" gets while we build: private, or slave when the
+ * container asked for slave/shared (mounts from the host keep arriving,
+ * none of ours leaves).  rootfsPropagation itself is set in finalize. */
+static unsigned long prepare_propagation(const struct isc_spec *spec)
+{
+	if (spec->rootfs_propagation & (MS_SLAVE | MS_SHARED))
+		return MS_REC | MS_SLAVE;
+	return MS_REC | MS_PRIVATE;
+}
+
+/* Nothing but a proc filesystem goes on /proc, and nothing goes inside it
+ * except the files that lxcfs-style tools replace: a bind over /proc (or
+ * /proc/sys/...) would hide what masking and read-only paths protect.
+ * Components are compared, so "/./proc/sys" is "/proc/sys". */
+static int check_proc_destination(const struct isc_mount *m, isc_error **err)
+{
+	size_t n;
+	const char *first = next_component(m->destination, &n);
+	if (n != 4 || strncmp(first, "proc", 4) != 0)
+		return 0;
+	if (isc_rootfs_path_eq(m->destination, "/proc")) {
+		if (is_proc_mount(m))
+			return 0;
+		return isc_error_set(err, 0, "mount %s to /proc: only a proc filesystem may be mounted there",
+				     m->source ? m->source : "(none)");
+	}
+	if (proc_file_allowed(m->destination))
+		return 0;
+	return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc",
+			     m->source ? m->source : "(none)", m->destination);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The guard: never the caller's mount namespace                          */
+
+static int mntns_id(dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err)
+{
+	memset(g, 0, sizeof(*g));
+	g->proc_fd = -1;
+	if (mntns_id(&g->caller_dev, &g->caller_ino) < 0)
+		return isc_error_set(err, errno, "the runtime's own mount namespace: /proc/self/ns/mnt");
+	g->recorded = true;
+	return 0;
+}
+
+/* Fail closed: no record, no /proc to compare with, or the same namespace. */
+static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
+{
+	dev_t dev;
+	ino_t ino;
+	if (g == NULL || !g->recorded)
+		return isc_error_set(err, EPERM, "refusing to set up the root: the caller's mount namespace is unknown");
+	if (mntns_id(&dev, &ino) < 0)
+		return isc_error_set(err, errno, "refusing to set up the root: cannot tell which mount namespace this is "
+						 "(/proc/self/ns/mnt)");
+	if (dev == g->caller_dev && ino == g->caller_ino)
+		return isc_error_set(err, EPERM, "refusing to set up the root in the caller's mount namespace "
+						 "(isc-runtime never changes the caller's mount namespace)");
+	return 0;
+}
+
+/* The procfs just mounted at /proc (the last one when several are): the
+ * init's way to /proc from now on. */
+static int keep_proc_fd(struct isc_rootfs_guard *g, int rootfd, isc_error **err)
+{
+	int fd = isc_rootfs_open(rootfd, "/proc", O_PATH | O_DIRECTORY);
+	struct statfs sf;
+	if (fd < 0 || fstatfs(fd, &sf) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return isc_error_set(err, e, "mount proc to /proc: open the new mount");
+	}
+	if (sf.f_type != PROC_SUPER_MAGIC) {
+		close(fd);
+		return isc_error_set(err, 0, "mount proc to /proc: the mount at /proc is not a proc filesystem");
+	}
+	if (g->proc_fd >= 0)
+		close(g->proc_fd);
+	g->proc_fd = fd;
+	return 0;
+}
+
+int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err)
+{
+	if (g == NULL || g->proc_fd < 0)
+		return isc_error_set(err, 0, "no proc filesystem mounted at /proc: the container's init needs one "
+					     "(mounts: type \"proc\" at \"/proc\")");
+	return g->proc_fd;
+}
+
+int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
+		       const char *bundle, bool in_userns, isc_error **err)
+{
+	if (guard_check(g, err) < 0)
+		return -1;
+	if (mount(NULL, "/", NULL, prepare_propagation(spec), NULL) < 0)
+		return isc_error_set(err, errno, "make / %s",
+				     (prepare_propagation(spec) & MS_SLAVE) ? "rslave" : "rprivate");
+	/* a mount point of its own, as pivot_root requires */
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return isc_error_set(err, errno, "bind mount rootfs %s", rootfs);
+	cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return isc_error_set(err, errno, "open rootfs %s", rootfs);
+
+	/* device nodes and copied-up files get exactly the modes asked */
+	mode_t old_umask = umask(0);
+	struct mount_ctx c = { .rootfd = rootfd, .rootfs = rootfs, .bundle = bundle, .in_userns = in_userns,
+			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL };
+	int r = 0;
+	if (!isc_rootfs_has_mount(spec, "/dev"))
+		r = isc_rootfs_dev_mount(rootfd, err);
+	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++) {
+		r = check_proc_destination(&spec->mounts[i], err);
+		if (r == 0)
+			r = mount_one(&c, &spec->mounts[i], err);
+		if (r == 0 && isc_rootfs_path_eq(spec->mounts[i].destination, "/proc"))
+			r = keep_proc_fd(g, rootfd, err);
+	}
+	if (r == 0)
+		r = isc_rootfs_dev_populate(spec, rootfd, in_userns, err);
+	umask(old_umask);
+	return r;
+}
+
+int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err)
+{
+	if (guard_check(g, err) < 0)
+		return -1;
+	g->verified = true; /* finalize runs in the new root, where /proc may not be */
+	if (chdir(rootfs) < 0)
+		return isc_error_set(err, errno, "chdir %s", rootfs);
+	/* the old root ends up stacked on ".", the new root below it */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return isc_error_set(err, errno, "pivot_root %s", rootfs);
+	/* no unmount event may propagate from the detach to the host.  "." is
+	 * the new root here (mount(2) does not step onto the old root stacked
+	 * on it), so rslave, not rprivate: rprivate would also cut the new
+	 * root from the host, and rootfsPropagation rslave/rshared could then
+	 * never receive the host's mounts. */
+	if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return isc_error_set(err, errno, "make old root rslave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return isc_error_set(err, errno, "detach old root");
+	if (chdir("/") < 0)
+		return isc_error_set(err, errno, "chdir /");
+	return 0;
+}
+
+static bool path_in(char **list, const char *path)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (isc_rootfs_path_eq(list[i], path))
+			return true;
+	return false;
+}
+
+static int readonly_path(const char *path, isc_error **err)
+{
+	cleanup_close int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return isc_error_set(err, errno, "readonly path %s", path);
+	}
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (set_attr(tree, AT_RECURSIVE, &a) < 0 ||
+	    move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return isc_error_set(err, errno, "readonly path %s", path);
+	return 0;
+}
+
+/* Files get the null device, directories an empty read-only tmpfs.  The
+ * source is the null device opened and checked once (null_fd) and bound
+ * by fd: a /dev/null swapped for a symlink meanwhile changes nothing (runc
+ * CVE-2025-31133 bound whatever the name pointed to at each mount). */
+static int masked_path(int null_fd, const char *path, isc_error **err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return isc_error_set(err, errno, "masked path %s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+			return isc_error_set(err, errno, "masked path %s", path);
+		return 0;
+	}
+	cleanup_close int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0 || move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return isc_error_set(err, errno, "masked path %s", path);
+	return 0;
+}
+
+/* The container's /dev/null, once, not following a symlink: it must be
+ * the null device itself. */
+static int open_null(isc_error **err)
+{
+	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "masked paths: /dev/null");
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return isc_error_set(err, e, "masked paths: stat /dev/null");
+	}
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
+	}
+	return fd;
+}
+
+static int verify_readonly(const char *path, bool must_exist, isc_error **err)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0; /* hidden by a later mount or mask: nothing to write to */
+		return isc_error_set(err, errno, "verify read-only %s", path);
+	}
+	if (!(sv.f_flag & ST_RDONLY))
+		return isc_error_set(err, 0, "verify read-only %s: mount is writable", path);
+	return 0;
+}
+
+static bool mount_overmounted(const struct isc_spec *spec, size_t i)
+{
+	for (size_t j = i + 1; j < spec->n_mounts; j++)
+		if (spec->mounts[j].destination && isc_rootfs_path_eq(spec->mounts[j].destination, spec->mounts[i].destination))
+			return true;
+	return false;
+}
+
+/* Fail closed: everything asked read-only must be read-only now. */
+static int verify(const struct isc_spec *spec, isc_error **err)
+{
+	if (spec->root_readonly) {
+		if (verify_readonly("/", true, err) < 0)
+			return -1;
+		/* the permission check the container's writes will meet: it must
+		 * refuse.  EACCES comes before EROFS when "/" belongs to an id the
+		 * user namespace does not map; statvfs above proved the mount flag. */
+		if (faccessat(AT_FDCWD, "/", W_OK, AT_EACCESS) == 0)
+			return isc_error_set(err, 0, "verify read-only /: write access is not refused");
+		/* EPERM: an immutable root (an image of the isc store) */
+		if (errno != EROFS && errno != EACCES && errno != EPERM)
+			return isc_error_set(err, errno, "verify read-only /");
+	}
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct isc_mount *m = &spec->mounts[i];
+		if (!((m->flags & MS_RDONLY) || m->rro) || mount_overmounted(spec, i) ||
+		    path_in(spec->masked_paths, m->destination))
+			continue;
+		if (verify_readonly(m->destination, false, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++) {
+		const char *p = spec->readonly_paths[i];
+		if (!path_in(spec->masked_paths, p) && verify_readonly(p, false, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool any_under_proc(char **list)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		size_t n;
+		const char *first = next_component(list[i], &n);
+		if (n == 4 && strncmp(first, "proc", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The masked and read-only paths below are reached by name: "/proc" must
+ * lead to the procfs prepare mounted, not to what a config mount over the
+ * root (an image symlink /x -> / and a volume at /x) put in its place. */
+static int verify_proc_path(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
+{
+	if (!any_under_proc(spec->masked_paths) && !any_under_proc(spec->readonly_paths))
+		return 0;
+	if (isc_rootfs_proc_fd(g, err) < 0)
+		return isc_error_wrap(err, "masked and read-only paths under /proc");
+	struct statx ours, seen;
+	if (statx(g->proc_fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &ours) < 0 ||
+	    statx(AT_FDCWD, "/proc", 0, STATX_INO | STATX_MNT_ID, &seen) < 0)
+		return isc_error_set(err, errno, "masked and read-only paths: stat /proc");
+	if (ours.stx_mnt_id != seen.stx_mnt_id || ours.stx_ino != seen.stx_ino ||
+	    ours.stx_dev_major != seen.stx_dev_major || ours.stx_dev_minor != seen.stx_dev_minor)
+		return isc_error_set(err, 0, "masked and read-only paths: /proc is not the proc filesystem the runtime "
+					     "mounted there (a mount over the root hides it): refused");
+	return 0;
+}
+
+int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
+{
+	if (g == NULL || !g->verified)
+		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
+						 "namespace of the container's");
+	if (verify_proc_path(g, spec, err) < 0)
+		return -1;
+	/* read-only first, masks on top (a masked path below a read-only one
+	 * must stay masked) */
+	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
+		if (readonly_path(spec->readonly_paths[i], err) < 0)
+			return -1;
+
+	if (spec->masked_paths && spec->masked_paths[0]) {
+		/* a mask must never show content: the source is the null device */
+		cleanup_close int null_fd = open_null(err);
+		if (null_fd < 0)
+			return -1;
+		for (size_t i = 0; spec->masked_paths[i]; i++)
+			if (masked_path(null_fd, spec->masked_paths[i], err) < 0)
+				return -1;
+	}
+
+	if (spec->root_readonly) {
+		/* only the root mount (not /proc, /tmp, ... below it); the flags
+		 * not named, locked ones included, are left as they are */
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0)
+			return isc_error_set(err, errno, "remount / read-only");
+	}
+	if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+		return isc_error_set(err, errno, "rootfsPropagation");
+	return verify(spec, err);
+}
