@@ -775,9 +775,20 @@ static int sync_send_or_cause(int fd, enum isc_sync_type type, isc_error **err)
 	if (isc_sync_send(fd, type, 0, NULL, 0, err) == 0)
 		return 0;
 	struct isc_sync_msg h;
-	if (recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) == (ssize_t)sizeof(h) && h.type == ISC_SYNC_ERROR) {
+	ssize_t n;
+	int resets = 0;
+	do /* ECONNRESET once: the init exited with a message of ours unread */
+		n = recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
+	if (n == (ssize_t)sizeof(h) && h.type == ISC_SYNC_ERROR) {
 		isc_error_free(err);
 		(void)isc_sync_recv(fd, ISC_SYNC_ERROR, NULL, err);
+	} else if (n < 0 && errno != EAGAIN) {
+		/* the cause may be waiting there: say it could not be read */
+		int e = errno;
+		char buf[512];
+		cleanup_free char *sent = isc_xstrdup(isc_error_text(*err, buf, sizeof(buf)));
+		isc_error_set(err, e, "%s; what the container init said before it went could not be read", sent);
 	}
 	return -1;
 }
@@ -1945,15 +1956,17 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		return 0;
 	}
 	isc_container_forward_signals(pid);
+	/* a relay that failed: the container runs on to its exit, but what it
+	 * wrote may be lost, so the run fails (after the wait and the delete) */
+	cleanup_error isc_error *rerr = NULL;
 	if (relay.active) {
 		/* the init has exec'd (start saw the fifo close) */
-		cleanup_error isc_error *rerr = NULL;
 		cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (pidfd < 0)
 			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)pid);
 		if (pidfd < 0 || isc_relay_run(&relay, pidfd, &rerr) < 0) {
-			char buf[512]; /* the container runs on; its status still counts */
-			isc_warn("%s", isc_error_text(rerr, buf, sizeof(buf)));
+			char buf[512];
+			isc_warn("%s: the container's output is not relayed from here on", isc_error_text(rerr, buf, sizeof(buf)));
 		}
 	}
 	int status = 0;
@@ -1975,6 +1988,11 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		return isc_error_wrap(err, "container %s exited with status %d; its state is left for delete --force",
 				      o->id, *exit_status);
 	mark("run: deleted");
+	if (rerr != NULL) {
+		isc_error_move(err, &rerr);
+		return isc_error_wrap(err, "container %s exited with status %d, but its output was not all relayed",
+				      o->id, *exit_status);
+	}
 	return 0;
 }
 

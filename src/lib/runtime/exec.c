@@ -549,6 +549,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	int sv[2] = { -1, -1 }, con[2] = { -1, -1 };
 	struct isc_relay relay = ISC_RELAY_INIT;
 	cleanup_close int child_fd = -1;
+	cleanup_error isc_error *rerr = NULL; /* a relay that failed */
 	pid_t stage = -1, child = -1;
 	int ret = -1;
 
@@ -713,14 +714,15 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		goto out;
 	}
 	isc_container_forward_signals(child);
+	/* a relay that failed: the process runs on to its exit, but what it
+	 * wrote may be lost, so the exec fails (after the wait) */
 	if (relay.active) {
-		cleanup_error isc_error *rerr = NULL;
 		child_fd = (int)syscall(SYS_pidfd_open, child, 0);
 		if (child_fd < 0)
 			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)child);
 		if (child_fd < 0 || isc_relay_run(&relay, child_fd, &rerr) < 0) {
-			char buf[512]; /* the process runs on; its status still counts */
-			isc_warn("%s", isc_error_text(rerr, buf, sizeof(buf)));
+			char buf[512];
+			isc_warn("%s: the process's output is not relayed from here on", isc_error_text(rerr, buf, sizeof(buf)));
 		}
 	}
 	int status = 0;
@@ -740,6 +742,11 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	session_logout(&sess, *exit_status);
 	ret = 0;
+	if (rerr != NULL) {
+		isc_error_move(err, &rerr);
+		ret = isc_error_wrap(err, "the exec process exited with status %d, but its output was not all relayed",
+				     *exit_status);
+	}
 out:
 	kill_wait(&child);
 	kill_wait(&stage);
