@@ -340,6 +340,37 @@ void isc_image_info_clear(struct isc_image_info *i)
 
 /* ---- quick check ------------------------------------------------------------ */
 
+/* What of an entry changed since import (NULL: nothing): `sx` is the
+ * entry now, ino..cnsec its snapshot line. */
+static const char *entry_changed(const struct isc_image_entry *e, const struct statx *sx, unsigned long long ino,
+				 unsigned nlink, unsigned long long csec, unsigned cnsec, int immutable)
+{
+	static const struct {
+		char type;
+		mode_t fmt;
+	} types[] = { { 'd', S_IFDIR }, { 'f', S_IFREG }, { 'l', S_IFLNK }, { 'p', S_IFIFO } };
+	mode_t fmt = 0;
+	for (size_t t = 0; t < ARRAY_SIZE(types); t++)
+		if (types[t].type == e->type)
+			fmt = types[t].fmt;
+	const char *what = NULL;
+	if ((sx->stx_mode & S_IFMT) != fmt)
+		what = "type";
+	else if ((sx->stx_mode & 07777) != e->mode)
+		what = "mode";
+	else if (sx->stx_uid != e->uid || sx->stx_gid != e->gid)
+		what = "owner";
+	else if (e->type != 'd' && sx->stx_size != e->size)
+		what = "size";
+	else if (sx->stx_ino != ino || sx->stx_nlink != nlink)
+		what = "inode";
+	else if ((unsigned long long)sx->stx_ctime.tv_sec != csec || sx->stx_ctime.tv_nsec != cnsec)
+		what = "ctime";
+	else if (immutable && isc_image_type_has_flags(e->type) && !(sx->stx_attributes & STATX_ATTR_IMMUTABLE))
+		what = "immutable flag";
+	return what;
+}
+
 int isc_image_quick_check(const char *image_dir, isc_error **err)
 {
 	const char *slash = strrchr(image_dir, '/');
@@ -431,29 +462,7 @@ int isc_image_quick_check(const char *image_dir, isc_error **err)
 			ret = isc_error_set(err, errno, "image %.12s: REFUSED: %s", id, e->path);
 			goto out;
 		}
-		static const struct {
-			char type;
-			mode_t fmt;
-		} types[] = { { 'd', S_IFDIR }, { 'f', S_IFREG }, { 'l', S_IFLNK }, { 'p', S_IFIFO } };
-		mode_t fmt = 0;
-		for (size_t t = 0; t < ARRAY_SIZE(types); t++)
-			if (types[t].type == e->type)
-				fmt = types[t].fmt;
-		const char *what = NULL;
-		if ((sx.stx_mode & S_IFMT) != fmt)
-			what = "type";
-		else if ((sx.stx_mode & 07777) != e->mode)
-			what = "mode";
-		else if (sx.stx_uid != e->uid || sx.stx_gid != e->gid)
-			what = "owner";
-		else if (e->type != 'd' && sx.stx_size != e->size)
-			what = "size";
-		else if (sx.stx_ino != ino || sx.stx_nlink != nlink)
-			what = "inode";
-		else if ((unsigned long long)sx.stx_ctime.tv_sec != csec || sx.stx_ctime.tv_nsec != cnsec)
-			what = "ctime";
-		else if (immutable && isc_image_type_has_flags(e->type) && !(sx.stx_attributes & STATX_ATTR_IMMUTABLE))
-			what = "immutable flag";
+		const char *what = entry_changed(e, &sx, ino, nlink, csec, cnsec, immutable);
 		if (what) {
 			ret = isc_error_set(err, 0,
 					    "image %.12s: REFUSED: %s changed since import (%s); run 'isc image verify'",
