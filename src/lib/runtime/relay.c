@@ -220,19 +220,41 @@ struct in_buf {
 
 /* One read of output pipe i, written to the caller's fd i; false at EOF or
  * when nothing was there. */
+/* The first failure that loses output, for isc_relay_run's result. */
+static void lost(struct isc_relay *r, int e, const char *what)
+{
+	if (r->lost == 0) {
+		r->lost = e;
+		r->lost_what = what;
+	}
+}
+
+/* Write to the caller's fd i.  A reader that went away (EPIPE: `| head`,
+ * a closed terminal) ends the copy quietly, as a program's own write
+ * would; any other failure (a full disk) loses output and says so. */
+static void to_caller(struct isc_relay *r, int i, const char *buf, size_t n, bool *caller_ok)
+{
+	if (caller_ok[i] && isc_write_all(i, buf, n) < 0) {
+		caller_ok[i] = false;
+		if (errno != EPIPE && errno != EIO)
+			lost(r, errno, i == 1 ? "write the container's stdout to the caller's"
+					      : "write the container's stderr to the caller's");
+	}
+}
+
 static bool copy_out(struct isc_relay *r, int i, bool *caller_ok)
 {
 	char buf[16384];
 	ssize_t n = read(r->from_child[i], buf, sizeof(buf));
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (n < 0 && !(r->pty >= 0 && errno == EIO)) /* a pty's EIO: every slave closed */
+			lost(r, errno, i == 1 ? "read the container's stdout" : "read the container's stderr");
 		isc_closep(&r->from_child[i]);
 		return false;
 	}
 	if (n < 0)
 		return false;
-	/* a caller's terminal that went away: keep reading, drop the output */
-	if (caller_ok[i] && isc_write_all(i, buf, (size_t)n) < 0)
-		caller_ok[i] = false;
+	to_caller(r, i, buf, (size_t)n, caller_ok);
 	return true;
 }
 
@@ -278,11 +300,14 @@ static void drain_out(struct isc_relay *r, int i, bool *caller_ok)
 	size_t left = (size_t)avail;
 	while (left > 0) {
 		ssize_t n = read(r->from_child[i], buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			lost(r, errno, i == 1 ? "read the container's stdout" : "read the container's stderr");
 		if (n <= 0)
 			break;
 		left -= (size_t)n;
-		if (caller_ok[i] && isc_write_all(i, buf, (size_t)n) < 0)
-			caller_ok[i] = false;
+		to_caller(r, i, buf, (size_t)n, caller_ok);
 	}
 }
 
@@ -317,8 +342,7 @@ static void drain_pty(struct isc_relay *r, bool *caller_ok)
 		if (n <= 0)
 			break; /* EIO: every slave closed */
 		copied += (size_t)n;
-		if (caller_ok[1] && isc_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-			caller_ok[1] = false;
+		to_caller(r, STDOUT_FILENO, buf, (size_t)n, caller_ok);
 	}
 }
 
@@ -413,5 +437,7 @@ int isc_relay_run(struct isc_relay *r, int pidfd, isc_error **err)
 	}
 	isc_closep(&r->to_child);
 	sigaction(SIGPIPE, &old, NULL);
+	if (ret == 0 && r->lost != 0)
+		ret = isc_error_set(err, r->lost, "stdio relay: %s", r->lost_what);
 	return ret;
 }

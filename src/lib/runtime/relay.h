@@ -49,6 +49,8 @@ struct isc_relay {
 	int from_child[3]; /* relay: the container's output is read here (1, 2), else -1 */
 	int pty;           /* isc_relay_pty: the master (window size), else -1 */
 	bool active;       /* anything to copy at all */
+	int lost;          /* errno of the first failure that lost output (0: none) */
+	const char *lost_what; /* what failed then */
 };
 
 #define ISC_RELAY_INIT { .child = { -1, -1, -1 }, .to_child = -1, .from_child = { -1, -1, -1 }, .pty = -1 }
