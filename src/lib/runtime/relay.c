@@ -232,14 +232,20 @@ static void lost(struct isc_relay *r, int e, const char *what)
 /* Write to the caller's fd i.  A reader that went away (EPIPE: `| head`,
  * a closed terminal) ends the copy quietly, as a program's own write
  * would; any other failure (a full disk) loses output and says so. */
-static void to_caller(struct isc_relay *r, int i, const char *buf, size_t n, bool *caller_ok)
+static bool to_caller(struct isc_relay *r, int i, const char *buf, size_t n, bool *caller_ok)
 {
 	if (caller_ok[i] && isc_write_all(i, buf, n) < 0) {
 		caller_ok[i] = false;
 		if (errno != EPIPE && errno != EIO)
 			lost(r, errno, i == 1 ? "write the container's stdout to the caller's"
 					      : "write the container's stderr to the caller's");
+		/* nobody reads on: close the container's side, so that its
+		 * writer sees EPIPE (SIGPIPE) as it would without the relay
+		 * (`isc exec NAME yes | head -2` ends) */
+		isc_closep(&r->from_child[i]);
+		return false;
 	}
+	return true;
 }
 
 static bool copy_out(struct isc_relay *r, int i, bool *caller_ok)
@@ -254,8 +260,7 @@ static bool copy_out(struct isc_relay *r, int i, bool *caller_ok)
 	}
 	if (n < 0)
 		return false;
-	to_caller(r, i, buf, (size_t)n, caller_ok);
-	return true;
+	return to_caller(r, i, buf, (size_t)n, caller_ok);
 }
 
 static void read_input(struct in_buf *in)
@@ -307,7 +312,8 @@ static void drain_out(struct isc_relay *r, int i, bool *caller_ok)
 		if (n <= 0)
 			break;
 		left -= (size_t)n;
-		to_caller(r, i, buf, (size_t)n, caller_ok);
+		if (!to_caller(r, i, buf, (size_t)n, caller_ok))
+			break;
 	}
 }
 
@@ -342,7 +348,8 @@ static void drain_pty(struct isc_relay *r, bool *caller_ok)
 		if (n <= 0)
 			break; /* EIO: every slave closed */
 		copied += (size_t)n;
-		to_caller(r, STDOUT_FILENO, buf, (size_t)n, caller_ok);
+		if (!to_caller(r, STDOUT_FILENO, buf, (size_t)n, caller_ok))
+			break;
 	}
 }
 

@@ -26,6 +26,7 @@ mode before isc dies.
 import fcntl
 import os
 import select
+import shlex
 import signal
 import stat
 import subprocess
@@ -269,3 +270,15 @@ def test_isc_exec_in_a_lab_userns_host(lab_host):
         with open(log, "rb") as f:
             assert f.read() == OLD + b"out-1\nout-2\n"
         assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+
+
+def test_isc_exec_writer_sees_the_reader_go(runtime, busybox_bundle):
+    """review3 R5: `isc exec NAME yes | head -2` ends.  When the caller's
+    reader goes (EPIPE), the relay closes the container's side of that
+    pipe, so the writer in the container sees EPIPE as it would without
+    the relay, instead of being read and dropped forever."""
+    b = _container(runtime, busybox_bundle, userns=True)
+    r = subprocess.run(["sh", "-c", "%s | head -n 2" % " ".join(
+        shlex.quote(a) for a in _isc_exec(runtime, b.id, "yes", "ab"))],
+        capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ab\nab\n"), r.stderr
