@@ -218,8 +218,6 @@ struct in_buf {
 	bool open; /* the caller's stdin is still read */
 };
 
-/* One read of output pipe i, written to the caller's fd i; false at EOF or
- * when nothing was there. */
 /* The first failure that loses output, for isc_relay_run's result. */
 static void lost(struct isc_relay *r, int e, const char *what)
 {
@@ -237,8 +235,8 @@ static bool to_caller(struct isc_relay *r, int i, const char *buf, size_t n, boo
 	if (caller_ok[i] && isc_write_all(i, buf, n) < 0) {
 		caller_ok[i] = false;
 		if (errno != EPIPE && errno != EIO)
-			lost(r, errno, i == 1 ? "write the container's stdout to the caller's"
-					      : "write the container's stderr to the caller's");
+			lost(r, errno, i == 1 ? "write the container's stdout to the caller's stdout"
+					      : "write the container's stderr to the caller's stderr");
 		/* nobody reads on: close the container's side, so that its
 		 * writer sees EPIPE (SIGPIPE) as it would without the relay
 		 * (`isc exec NAME yes | head -2` ends) */
@@ -248,6 +246,8 @@ static bool to_caller(struct isc_relay *r, int i, const char *buf, size_t n, boo
 	return true;
 }
 
+/* One read of output pipe i, written to the caller's fd i; false at EOF,
+ * when nothing was there, or when the caller's reader went. */
 static bool copy_out(struct isc_relay *r, int i, bool *caller_ok)
 {
 	char buf[16384];
