@@ -611,7 +611,10 @@ static void install_stdio(struct init_args *a)
 	}
 }
 
-static __attribute__((noreturn)) void init_main(struct init_args *a)
+/* The start of both processes the runtime clones (the init, or the stage
+ * of the staged path): non-dumpable, stdio, no inherited fd, death with
+ * the runtime, then the runtime's go.  Fails through init_fail. */
+static void clone_child_start(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	/* Nothing in the container may ptrace us or open our /proc files
@@ -629,6 +632,12 @@ static __attribute__((noreturn)) void init_main(struct init_args *a)
 		isc_error_wrap(&err, "container init: wait for the runtime");
 		init_fail(a, err);
 	}
+}
+
+static __attribute__((noreturn)) void init_main(struct init_args *a)
+{
+	cleanup_error isc_error *err = NULL;
+	clone_child_start(a);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	init_setup(a, &err);
 	init_fail(a, err);
@@ -646,18 +655,7 @@ static __attribute__((noreturn)) void stage_main(struct init_args *a)
 {
 	cleanup_error isc_error *err = NULL;
 	struct isc_ns_plan *ns = a->ns;
-	int nd = isc_container_nondumpable(&err);
-	install_stdio(a);
-	if (nd == 0)
-		nd = close_inherited_fds(a, &err);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (nd < 0)
-		init_fail(a, err);
-	if (isc_sync_recv(a->sync_fd, ISC_SYNC_GO, NULL, &err) < 0) {
-		/* told to the runtime, when it is still there to hear it */
-		isc_error_wrap(&err, "container init: wait for the runtime");
-		init_fail(a, err);
-	}
+	clone_child_start(a);
 
 	/* org.isc.audit.id: the loginuid, while we are still in the host's user
 	 * namespace (inside the container's the value would be unmapped); from
