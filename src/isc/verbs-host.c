@@ -288,9 +288,14 @@ static void tty_restore(struct raw_tty *t)
 	t->saved = false;
 }
 
-/* A fatal signal of isc while the terminal is raw restores it first
- * (review 2, N1: a SIGTERM from another terminal left the operator's raw). */
-static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/* A signal that would end isc while the terminal is raw restores it first:
+ * every signal whose default action terminates (a SIGTERM, SIGUSR1 or
+ * SIGALRM from another terminal left the operator's terminal raw).  A
+ * signal the process ignores stays ignored (the relay ignores SIGPIPE). */
+static const int fatal_signals[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,   SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM,
+				     SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,	   SIGPWR,  SIGPIPE, SIGABRT, SIGBUS,
+				     SIGFPE,  SIGILL,  SIGSEGV, SIGSTKFLT, SIGSYS,  SIGTRAP };
+#define N_FATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
 static struct raw_tty *raw_now;
 
 static void restore_and_die(int sig)
@@ -300,19 +305,22 @@ static void restore_and_die(int sig)
 	raise(sig); /* SA_RESETHAND: the default action once this returns */
 }
 
-static void fatal_restore(struct raw_tty *t, struct sigaction old[4])
+static void fatal_restore(struct raw_tty *t, struct sigaction old[N_FATAL], bool set[N_FATAL])
 {
 	struct sigaction sa = { .sa_handler = restore_and_die, .sa_flags = SA_RESETHAND };
 	sigemptyset(&sa.sa_mask);
 	raw_now = t;
-	for (size_t i = 0; i < 4; i++)
-		sigaction(fatal_signals[i], &sa, &old[i]);
+	for (size_t i = 0; i < N_FATAL; i++) {
+		set[i] = sigaction(fatal_signals[i], NULL, &old[i]) == 0 && old[i].sa_handler == SIG_DFL &&
+			 sigaction(fatal_signals[i], &sa, NULL) == 0;
+	}
 }
 
-static void fatal_restore_off(const struct sigaction old[4])
+static void fatal_restore_off(const struct sigaction old[N_FATAL], const bool set[N_FATAL])
 {
-	for (size_t i = 0; i < 4; i++)
-		sigaction(fatal_signals[i], &old[i], NULL);
+	for (size_t i = 0; i < N_FATAL; i++)
+		if (set[i])
+			sigaction(fatal_signals[i], &old[i], NULL);
 	raw_now = NULL;
 }
 
@@ -322,8 +330,9 @@ static void fatal_restore_off(const struct sigaction old[4])
 static void relay_tty(int master, int child_pidfd, bool interactive)
 {
 	struct raw_tty t = { .saved = false };
-	struct sigaction old[4];
-	fatal_restore(&t, old);
+	struct sigaction old[N_FATAL];
+	bool set[N_FATAL];
+	fatal_restore(&t, old, set);
 	if (interactive)
 		tty_raw(&t, STDIN_FILENO);
 	struct isc_relay r = ISC_RELAY_INIT;
@@ -336,7 +345,7 @@ static void relay_tty(int master, int child_pidfd, bool interactive)
 	}
 	isc_relay_clear(&r);
 	tty_restore(&t);
-	fatal_restore_off(old);
+	fatal_restore_off(old, set);
 	if (err) {
 		char buf[512];
 		fprintf(stderr, "isc exec: %s\n", isc_error_text(err, buf, sizeof(buf)));

@@ -205,7 +205,11 @@ def test_isc_exec_tty_returns_while_a_left_child_writes(runtime, busybox_bundle)
     assert b"before-exit" in out, out[-300:]
 
 
-def test_isc_exec_tty_sigterm_restores_the_terminal(runtime, busybox_bundle):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1, signal.SIGALRM, signal.SIGXCPU],
+                         ids=lambda s: signal.Signals(s).name)
+def test_isc_exec_tty_fatal_signal_restores_the_terminal(runtime, busybox_bundle, sig):
+    """Every signal whose default action ends isc restores the operator's
+    terminal first (a SIGUSR1 or SIGALRM from another terminal left it raw)."""
     b = _container(runtime, busybox_bundle, True)
     term = OperatorTerminal(raw=False)
     before = termios.tcgetattr(term.slave)
@@ -227,8 +231,8 @@ def test_isc_exec_tty_sigterm_restores_the_terminal(runtime, busybox_bundle):
         helpers.wait_for(ready, timeout=30, what="the command's output")
         raw = termios.tcgetattr(term.slave)
         assert not raw[3] & (termios.ICANON | termios.ECHO)  # isc made it raw
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(timeout=30) == -signal.SIGTERM
+        p.send_signal(sig)
+        assert p.wait(timeout=30) == -sig
         assert termios.tcgetattr(term.slave) == before
     finally:
         if p.poll() is None:
