@@ -798,6 +798,25 @@ static void test_load(void **state)
 	rmdir(dir);
 }
 
+static void test_sysctl_path(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward" },
+		{ "net.ipv4.conf.eth0/1.rp_filter", "/proc/sys/net/ipv4/conf/eth0.1/rp_filter" },
+		{ "net/ipv4/conf/eth0.1/rp_filter", "/proc/sys/net/ipv4/conf/eth0.1/rp_filter" },
+		{ "kernel/msgmax", "/proc/sys/kernel/msgmax" },
+		{ "kernel.msgmax", "/proc/sys/kernel/msgmax" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = isc_sysctl_path(cases[i][0]);
+		assert_string_equal(p, cases[i][1]);
+		free(p);
+	}
+	assert_int_equal(isc_sysctl_namespace("net/ipv4/conf/eth0.1/rp_filter"), CLONE_NEWNET);
+	assert_int_equal(isc_sysctl_namespace("kernel/msgmax"), CLONE_NEWIPC);
+}
+
 static void test_tables(void **state)
 {
 	(void)state;
@@ -896,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_default_json),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_sysctl_path),
 		cmocka_unit_test(test_parse_resources),
 		cmocka_unit_test(test_device_mode_with_type_bits),
 	};

@@ -341,6 +341,22 @@ int isc_sysctl_namespace(const char *key)
 	return 0;
 }
 
+/* The file of a sysctl key under /proc/sys: the dotted form
+ * ("net.ipv4.conf.eth0/1.rp_filter") has '.' between components and '/'
+ * for a '.' inside one; the slash form ("net/ipv4/conf/eth0.1/rp_filter")
+ * is the path itself.  The first separator tells them apart, as for
+ * isc_sysctl_namespace.  Keys holding ".." are refused by the parser. */
+char *isc_sysctl_path(const char *key)
+{
+	char *path = isc_xasprintf("/proc/sys/%s", key);
+	char *k = path + strlen("/proc/sys/");
+	if (k[strcspn(k, "./")] == '/')
+		return path;
+	for (char *c = k; *c; c++)
+		*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
+	return path;
+}
+
 /* linux.sysctl: a key the container's own namespaces do not hold would be
  * written into the host's kernel (kernel.core_pattern by a container
  * without a user namespace: code run as root on the next crash).  Refused

@@ -286,6 +286,9 @@ int isc_namespace_type_from_name(const char *name);  /* "pid" -> CLONE_NEWPID */
  * CLONE_NEWNET; the IPC ones -> CLONE_NEWIPC; kernel.domainname and
  * kernel.hostname -> CLONE_NEWUTS), 0 when it is not namespaced. */
 int isc_sysctl_namespace(const char *key);
+/* "/proc/sys/..." for a linux.sysctl key in the dotted or the slash form
+ * (malloc'ed). */
+char *isc_sysctl_path(const char *key);
 const char *isc_namespace_type_name(int type);
 int isc_rlimit_from_name(const char *name);          /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 
