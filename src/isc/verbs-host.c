@@ -289,7 +289,7 @@ static void tty_restore(struct raw_tty *t)
 }
 
 /* A fatal signal of isc while the terminal is raw restores it first
- * (review 2, N1: a SIGTERM from another terminal left the operator's raw). */
+ * (a SIGTERM from another terminal would leave the operator's raw). */
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static struct raw_tty *raw_now;
 

@@ -359,8 +359,8 @@ static int empty_tree(int top, const char *keep, const char *path, isc_error **e
 }
 
 /* Everything in it goes, whatever the container or a crash left there
- * (before N4 the container could fill notify/ and make every delete fail
- * ENOTEMPTY); only another mount (a scratch mount point) stops it, and
+ * (a notify/ the container could once write, filled, would make every
+ * delete fail ENOTEMPTY); only another mount (a scratch mount point) stops it, and
  * then state.json is still there for a `delete` to try again. */
 int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 {
