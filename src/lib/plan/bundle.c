@@ -237,7 +237,7 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	 * so a service cannot run code it wrote into a memfd either (fexecve,
 	 * execveat AT_EMPTY_PATH).  The value holds for the namespaces below
 	 * it; the service cannot lower it (it is not root on the host).
-	 * isc-runtime writes it from the host's side (container.c). */
+	 * isc-runtime writes it from the host's side (runtime/sysctl.c). */
 	if (!p->memfd_exec) {
 		json_t *sysctl = json_object_get(lx, "sysctl");
 		if (!json_is_object(sysctl)) {
