@@ -160,20 +160,10 @@ static void mounts_noexec(json_t *mounts, bool persist_exec)
 	}
 }
 
-int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out,
-			   isc_error **err)
+/* process: the image's command under the plan's, the environment (the
+ * image's, then -e), the working directory, the user, the capabilities */
+static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 {
-	*out = NULL;
-	if (in->rootfs == NULL || in->image_id == NULL || in->persist_dir == NULL)
-		return isc_error_set(err, EINVAL, "bundle: rootfs, image id and persist folder are required");
-	cleanup_free char *text = isc_spec_default_json(false);
-	json_error_t jerr;
-	json_t *cfg = json_loads(text, 0, &jerr);
-	if (cfg == NULL)
-		return isc_error_set(err, EINVAL, "bundle: the default spec does not parse: %s", jerr.text);
-	json_t *icfg = image_cfg(in->image_config);
-
-	/* process */
 	json_t *proc = json_object_get(cfg, "process");
 	json_object_set_new(proc, "args", process_args(p, icfg));
 	json_t *env = json_array();
@@ -201,13 +191,12 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	json_object_set_new(proc, "user", json_pack("{s:I, s:I}", "uid", uid, "gid", gid));
 	json_object_set_new(proc, "capabilities", caps_json(p));
 	json_object_set_new(proc, "noNewPrivileges", json_true());
+}
 
-	/* root, hostname */
-	json_object_set_new(cfg, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", 1));
-	json_object_set_new(cfg, "hostname", json_string(in->hostname ? in->hostname : p->name));
-
-	/* mounts: the defaults (proc, a minimal /dev, ro /sys, small /tmp and
-	 * /run), then /persist, the volumes, resolv.conf and hosts */
+/* mounts: the defaults (proc, a minimal /dev, ro /sys, small /tmp and
+ * /run), then /persist, the volumes, resolv.conf and hosts */
+static void bundle_mounts(json_t *cfg, const struct isc_plan *p, const struct isc_bundle_inputs *in)
+{
 	json_t *mounts = json_object_get(cfg, "mounts");
 	json_array_append_new(mounts, bind_mount(in->persist_dir, "/persist", false));
 	for (size_t k = 0; k < p->n_volumes; k++)
@@ -218,9 +207,12 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	if (in->hosts != NULL)
 		json_array_append_new(mounts, bind_mount(in->hosts, "/etc/hosts", true));
 	mounts_noexec(mounts, p->persist_exec);
+}
 
-	/* linux */
-	json_t *lx = json_object_get(cfg, "linux");
+/* linux: the namespaces (the network one joined by path when iscd made
+ * it; no user namespace with --userns=host), vm.memfd_noexec, the id maps */
+static void bundle_namespaces(json_t *lx, const struct isc_plan *p, const struct isc_bundle_inputs *in)
+{
 	json_t *ns = json_array();
 	static const char *const nss[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", "user" };
 	for (size_t k = 0; k < ARRAY_SIZE(nss); k++) {
@@ -255,6 +247,11 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 		json_object_set_new(lx, "gidMappings", json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
 								  (json_int_t)in->gid_base, "size", (json_int_t)65536));
 	}
+}
+
+/* linux: the resources, and a cgroupsPath of the service's own */
+static int bundle_resources(json_t *lx, const struct isc_plan *p, isc_error **err)
+{
 	json_t *res = json_object();
 	if (p->memory)
 		json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)p->memory));
@@ -266,14 +263,16 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 						   (json_int_t)(p->pids_limit ? p->pids_limit : ISC_PLAN_PIDS_LIMIT)));
 	json_object_set_new(lx, "resources", res);
 	unsigned char rnd[4] = { 0 };
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		json_decref(cfg);
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return isc_error_set(err, errno, "bundle: getrandom");
-	}
 	json_object_set_new(lx, "cgroupsPath", json_sprintf("isc-%s-%02x%02x%02x%02x", p->name, rnd[0], rnd[1], rnd[2],
 							     rnd[3]));
+	return 0;
+}
 
-	/* the ISC features that live in the container's setup */
+/* the ISC features that live in the container's setup */
+static json_t *bundle_annotations(const struct isc_plan *p, const struct isc_bundle_inputs *in)
+{
 	json_t *ann = json_object();
 	cleanup_free char *scratch = isc_xasprintf("size=%s,path=/scratch",
 						   p->scratch_size ? p->scratch_size : DEFAULT_SCRATCH_SIZE);
@@ -297,7 +296,31 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 		ll = more;
 	}
 	json_object_set_new(ann, ISC_LANDLOCK_ANNOTATION, json_string(ll));
-	json_object_set_new(cfg, "annotations", ann);
+	return ann;
+}
+
+int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out,
+			   isc_error **err)
+{
+	*out = NULL;
+	if (in->rootfs == NULL || in->image_id == NULL || in->persist_dir == NULL)
+		return isc_error_set(err, EINVAL, "bundle: rootfs, image id and persist folder are required");
+	cleanup_free char *text = isc_spec_default_json(false);
+	json_error_t jerr;
+	json_t *cfg = json_loads(text, 0, &jerr);
+	if (cfg == NULL)
+		return isc_error_set(err, EINVAL, "bundle: the default spec does not parse: %s", jerr.text);
+	bundle_process(cfg, p, image_cfg(in->image_config));
+	json_object_set_new(cfg, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", 1));
+	json_object_set_new(cfg, "hostname", json_string(in->hostname ? in->hostname : p->name));
+	bundle_mounts(cfg, p, in);
+	json_t *lx = json_object_get(cfg, "linux");
+	bundle_namespaces(lx, p, in);
+	if (bundle_resources(lx, p, err) < 0) {
+		json_decref(cfg);
+		return -1;
+	}
+	json_object_set_new(cfg, "annotations", bundle_annotations(p, in));
 	*out = cfg;
 	return 0;
 }

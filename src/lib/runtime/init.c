@@ -288,62 +288,94 @@ __attribute__((noreturn)) void isc_container_init_main(struct init_args *a)
 	init_fail(a, err);
 }
 
-/* The staged path: join namespaces by path, create the user namespace (the
- * runtime writes its maps), the other namespaces (the runtime writes the
- * time offsets), then fork the init. */
-__attribute__((noreturn)) void isc_container_stage_main(struct init_args *a)
+/* The stage: the loginuid, then the namespaces joined by path, while we
+ * are privileged in the host's user namespace (or in the joined one). */
+static int stage_join(struct init_args *a, isc_error **err)
 {
-	cleanup_error isc_error *err = NULL;
-	struct isc_ns_plan *ns = a->ns;
-	clone_child_start(a);
-
+	const struct isc_ns_plan *ns = a->ns;
 	/* org.isc.audit.id: the loginuid, while we are still in the host's user
 	 * namespace (inside the container's the value would be unmapped); from
 	 * here on every process of the container carries it, and none of them
 	 * can change it: that needs CAP_AUDIT_CONTROL in the initial user
 	 * namespace (refused at create when the container could have it). */
-	if (a->audit_id && isc_audit_set_loginuid(a->audit_id, &err) < 0) {
-		isc_error_wrap(&err, "annotation %s", ISC_AUDIT_ID_ANNOTATION);
-		init_fail(a, err);
-	}
-
-	/* joined namespaces first, while we are privileged in the host's user
-	 * namespace (or in the joined user namespace) */
-	if (isc_ns_join(ns, true, &err) < 0 || isc_container_nondumpable(&err) < 0)
-		init_fail(a, err);
-	if (ns->user_join && isc_container_become_ns_root(&err) < 0)
-		init_fail(a, err);
+	if (a->audit_id && isc_audit_set_loginuid(a->audit_id, err) < 0)
+		return isc_error_wrap(err, "annotation %s", ISC_AUDIT_ID_ANNOTATION);
+	if (isc_ns_join(ns, true, err) < 0 || isc_container_nondumpable(err) < 0)
+		return -1;
+	if (ns->user_join && isc_container_become_ns_root(err) < 0)
+		return -1;
 	for (int i = 0; i < ns->n_join; i++) {
 		if (ns->join_types[i] == CLONE_NEWUSER)
 			continue;
-		if (setns(ns->join_fds[i], ns->join_types[i]) < 0) {
-			isc_error_set(&err, errno, "join %s namespace", isc_namespace_type_name(ns->join_types[i]));
-			init_fail(a, err);
-		}
+		if (setns(ns->join_fds[i], ns->join_types[i]) < 0)
+			return isc_error_set(err, errno, "join %s namespace", isc_namespace_type_name(ns->join_types[i]));
 	}
+	return 0;
+}
+
+/* One step the runtime does for us from outside (STAGE_WANTS_*). */
+static int stage_ask(const struct init_args *a, int want, isc_error **err)
+{
+	if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, want, NULL, 0, err) < 0 ||
+	    isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The stage: the new namespaces, the user namespace first (the runtime
+ * writes its maps), then the others. */
+static int stage_unshare(struct init_args *a, isc_error **err)
+{
+	const struct isc_ns_plan *ns = a->ns;
 	if (ns->user_new) {
-		if (unshare(CLONE_NEWUSER) < 0 || isc_container_nondumpable(&err) < 0) {
-			if (err == NULL)
-				isc_error_set(&err, errno, "create user namespace");
-			init_fail(a, err);
+		if (unshare(CLONE_NEWUSER) < 0 || isc_container_nondumpable(err) < 0) {
+			if (*err == NULL)
+				isc_error_set(err, errno, "create user namespace");
+			return -1;
 		}
-		if (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, STAGE_WANTS_IDMAPS, NULL, 0, &err) < 0 ||
-		    isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0)
-			init_fail(a, err);
-		if (isc_container_become_ns_root(&err) < 0)
-			init_fail(a, err);
+		if (stage_ask(a, STAGE_WANTS_IDMAPS, err) < 0 || isc_container_become_ns_root(err) < 0)
+			return -1;
 	}
 	int flags = ns->new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
-	if (flags && unshare(flags) < 0) {
-		isc_error_set(&err, errno, "create namespaces");
-		init_fail(a, err);
-	}
+	if (flags && unshare(flags) < 0)
+		return isc_error_set(err, errno, "create namespaces");
 	/* The offsets of the new time namespace are written by the runtime
 	 * through /proc/PID/timens_offsets: we stay non-dumpable (our /proc
 	 * files are the host root's, so we could not write it ourselves). */
-	if (ns->time_new &&
-	    (isc_sync_send(a->sync_fd, ISC_SYNC_USERNS_READY, STAGE_WANTS_TIME_OFFSETS, NULL, 0, &err) < 0 ||
-	     isc_sync_recv(a->sync_fd, ISC_SYNC_USERNS_DONE, NULL, &err) < 0))
+	if (ns->time_new && stage_ask(a, STAGE_WANTS_TIME_OFFSETS, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The init, forked by the stage: everything was joined by the stage
+ * already.  It waits for the end of `order` (the stage's exit) before it
+ * may speak on the shared sync socket. */
+static __attribute__((noreturn)) void staged_init(struct init_args *a, int order[2])
+{
+	cleanup_error isc_error *err = NULL;
+	char c;
+	close(order[1]);
+	while (read(order[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(order[0]);
+	struct isc_ns_plan none = *a->ns;
+	none.n_join = 0;
+	none.user_new = false;
+	struct init_args child = *a;
+	child.ns = &none;
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	init_setup(&child, &err);
+	init_fail(&child, err);
+}
+
+/* The staged path: join namespaces by path, create the user namespace (the
+ * runtime writes its maps), the other namespaces (the runtime writes the
+ * time offsets), then fork the init and tell the runtime its pid. */
+__attribute__((noreturn)) void isc_container_stage_main(struct init_args *a)
+{
+	cleanup_error isc_error *err = NULL;
+	clone_child_start(a);
+	if (stage_join(a, &err) < 0 || stage_unshare(a, &err) < 0)
 		init_fail(a, err);
 	/* The init shares the sync socket: it must not speak before we sent
 	 * CHILD_PID, or the runtime could read its messages first.  It waits
@@ -358,22 +390,8 @@ __attribute__((noreturn)) void isc_container_stage_main(struct init_args *a)
 		isc_error_set(&err, errno, "fork the container init");
 		init_fail(a, err);
 	}
-	if (pid == 0) {
-		/* the init: everything was joined by the stage already */
-		char c;
-		close(order[1]);
-		while (read(order[0], &c, 1) < 0 && errno == EINTR)
-			;
-		close(order[0]);
-		struct isc_ns_plan none = *ns;
-		none.n_join = 0;
-		none.user_new = false;
-		struct init_args child = *a;
-		child.ns = &none;
-		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-		init_setup(&child, &err);
-		init_fail(&child, err);
-	}
+	if (pid == 0)
+		staged_init(a, order);
 	if (isc_sync_send(a->sync_fd, ISC_SYNC_CHILD_PID, pid, NULL, 0, &err) < 0)
 		_exit(1);
 	_exit(0);
