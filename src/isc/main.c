@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * isc: the operator's command (issue 4).  Global flags, then a verb from
+ * isc: the operator's command.  Global flags, then a verb from
  * the table; only this program prints errors. */
 #include <errno.h>
 #include <getopt.h>
@@ -131,7 +131,7 @@ int isc_report(isc_error **err)
 {
 	char buf[2048];
 	/* a message may quote what a container or an image chose (an entry
-	 * name, a path): escaped like every text view (attacker review F6) */
+	 * name, a path): escaped like every text view */
 	cleanup_free char *text = isc_escape(isc_error_text(*err, buf, sizeof(buf)));
 	fprintf(stderr, "isc: %s\n", text);
 	isc_error_free(err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "kernel/caps.h"
+#include "spec/spec.h"
 #include "runtime.h"
 
 static json_t *strings(const char *const *v)
@@ -15,8 +16,6 @@ static json_t *strings(const char *const *v)
 	return a;
 }
 
-static const char *const hooks[] = { "prestart", "createRuntime", "createContainer", "startContainer",
-				     "poststart", "poststop", NULL };
 static const char *const mount_options[] = {
 	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand", "noatime",
 	"nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
@@ -37,6 +36,9 @@ int verb_features(struct global *g, int argc, char **argv)
 	(void)g;
 	(void)argc;
 	(void)argv;
+	json_t *hooks = json_array();
+	for (int k = 0; k < ISC_HOOK_KINDS; k++)
+		json_array_append_new(hooks, json_string(isc_hook_kind_name((enum isc_hook_kind)k)));
 	json_t *caps = json_array();
 	for (int c = 0; c <= isc_cap_last(); c++)
 		if (isc_cap_name(c))
@@ -45,7 +47,7 @@ int verb_features(struct global *g, int argc, char **argv)
 		"{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o, s:o, s:o}, "
 		"s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}}",
 		"ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0",
-		"hooks", strings(hooks), "mountOptions", strings(mount_options),
+		"hooks", hooks, "mountOptions", strings(mount_options),
 		"linux",
 		"namespaces", strings(namespaces), "capabilities", caps,
 		"cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * libFuzzer target for the plan (src/lib/plan.c): iscd reads plans from
+ * libFuzzer target for the plan (src/lib/plan/): iscd reads plans from
  * its control socket and from service.json.  The input is JSON for
  * isc_plan_from_json; a plan that it accepts must survive the round trip
  * to JSON and back unchanged, and must make a bundle config.  The same

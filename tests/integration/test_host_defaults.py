@@ -4,7 +4,7 @@ every feature is reached through (test_service.py checks the same daemon
 on a plain state root without a network).
 
 The capability sets are compared whole against docs/defaults.md (and the
-doc against this file's copy of the set in src/lib/plan/plan.c), so a widened
+doc against this file's copy of the set in src/lib/plan/bundle.c), so a widened
 default set fails here, not only a set that gained SYS_ADMIN.  The flags
 that change a default (--cap-add, --userns host, --cpus) are checked on
 the running service, not at the parser: the process's /proc status, its
@@ -24,7 +24,7 @@ import helpers
 from labhost import initialised_lab
 from helpers import wait_for
 
-# isc_default_caps[] in src/lib/plan/plan.c; docs/defaults.md lists the same set
+# isc_default_caps[] in src/lib/plan/bundle.c; docs/defaults.md lists the same set
 DEFAULT_CAPS = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
                 "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP"}
 CAP_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")

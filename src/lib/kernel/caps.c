@@ -23,7 +23,7 @@ int isc_cap_last_kernel(void)
 	 * other failure (a seccomp errno) counts as known, so that the result
 	 * can only be too high, which the callers tolerate (EINVAL ignored),
 	 * never too low.  The runtime calls this before it clones or forks
-	 * (container.c, exec.c), so the value is cached before any
+	 * (runtime/create.c, exec.c), so the value is cached before any
 	 * namespace or filter exists.  A racy double probe stores the same
 	 * value, so no lock is needed. */
 	static int cached = -1;

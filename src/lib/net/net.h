@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * The private virtual network of an ISC host (issue 5): a host-only bridge,
+ * The private virtual network of an ISC host: a host-only bridge,
  * IPAM, one veth per container created in place, nftables tables that isc
  * owns alone (inet "isc" and bridge "isc_l2"), updated through sets and maps,
  * and the NFLOG packet log.  Everything acts on the network namespace of the

@@ -13,43 +13,29 @@
 
 /* One open, locked container with its state and groups. */
 struct ctl {
-	struct isc_state_dir d;
-	struct isc_state st;
+	struct isc_state_handle h;
 	struct isc_cgroup *cg;
-	enum isc_status status;
-	bool open, read;
 };
 
 static void ctl_close(struct ctl *c)
 {
 	isc_cgroup_free(c->cg);
 	c->cg = NULL;
-	if (c->read)
-		isc_state_clear(&c->st);
-	if (c->open)
-		isc_state_dir_close(&c->d);
-	c->open = c->read = false;
+	isc_state_close(&c->h);
 }
 
 static int ctl_open(const struct isc_context *ctx, const char *id, bool exclusive, struct ctl *c, isc_error **err)
 {
-	memset(c, 0, sizeof(*c));
-	if (isc_state_dir_open(ctx->root, id, exclusive, &c->d, err) < 0)
-		return -1;
-	c->open = true;
-	if (isc_state_read(&c->d, &c->st, err) < 0)
-		return -1;
-	c->read = true;
-	c->status = isc_state_status(&c->d, &c->st);
-	return 0;
+	c->cg = NULL;
+	return isc_state_open(ctx->root, id, exclusive ? ISC_STATE_EXCLUSIVE : ISC_STATE_SHARED, &c->h, err);
 }
 
 static int ctl_cgroup(struct ctl *c, isc_error **err)
 {
-	if (c->st.cgroup == NULL)
-		return isc_error_set(err, ENOENT, "container %s has no cgroups", c->d.id);
-	if (isc_cgroup_deserialize(c->st.cgroup, &c->cg, err) < 0)
-		return isc_error_wrap(err, "container %s", c->d.id);
+	if (c->h.st.cgroup == NULL)
+		return isc_error_set(err, ENOENT, "container %s has no cgroups", c->h.d.id);
+	if (isc_cgroup_deserialize(c->h.st.cgroup, &c->cg, err) < 0)
+		return isc_error_wrap(err, "container %s", c->h.d.id);
 	return 0;
 }
 
@@ -63,7 +49,7 @@ int isc_container_ps(const struct isc_context *ctx, const char *id, pid_t **pids
 {
 	struct ctl c;
 	int r = ctl_open(ctx, id, false, &c, err);
-	if (r == 0 && (c.status == ISC_STATUS_STOPPED || c.st.pid <= 0))
+	if (r == 0 && (c.h.status == ISC_STATUS_STOPPED || c.h.st.pid <= 0))
 		r = isc_error_set(err, 0, "container %s is not running", id);
 	if (r == 0)
 		r = ctl_cgroup(&c, err);
@@ -80,9 +66,9 @@ int isc_container_pause(const struct isc_context *ctx, const char *id, isc_error
 	struct ctl c;
 	int r = ctl_open(ctx, id, true, &c, err);
 	/* runc pauses created and running containers */
-	if (r == 0 && c.status == ISC_STATUS_PAUSED)
+	if (r == 0 && c.h.status == ISC_STATUS_PAUSED)
 		r = isc_error_set(err, 0, "container %s is already paused", id);
-	else if (r == 0 && c.status != ISC_STATUS_RUNNING && c.status != ISC_STATUS_CREATED)
+	else if (r == 0 && c.h.status != ISC_STATUS_RUNNING && c.h.status != ISC_STATUS_CREATED)
 		r = isc_error_set(err, 0, "container not running");
 	if (r == 0)
 		r = ctl_cgroup(&c, err);
@@ -96,7 +82,7 @@ int isc_container_resume(const struct isc_context *ctx, const char *id, isc_erro
 {
 	struct ctl c;
 	int r = ctl_open(ctx, id, true, &c, err);
-	if (r == 0 && c.status != ISC_STATUS_PAUSED)
+	if (r == 0 && c.h.status != ISC_STATUS_PAUSED)
 		r = isc_error_set(err, 0, "container not paused");
 	if (r == 0)
 		r = ctl_cgroup(&c, err);
@@ -111,8 +97,8 @@ int isc_container_update(const struct isc_context *ctx, const char *id, const st
 {
 	struct ctl c;
 	int r = ctl_open(ctx, id, true, &c, err);
-	if (r == 0 && c.status != ISC_STATUS_RUNNING && c.status != ISC_STATUS_CREATED &&
-	    c.status != ISC_STATUS_PAUSED)
+	if (r == 0 && c.h.status != ISC_STATUS_RUNNING && c.h.status != ISC_STATUS_CREATED &&
+	    c.h.status != ISC_STATUS_PAUSED)
 		r = isc_error_set(err, 0, "container not running");
 	if (r == 0)
 		r = ctl_cgroup(&c, err);
@@ -121,9 +107,9 @@ int isc_container_update(const struct isc_context *ctx, const char *id, const st
 		r = isc_cgroup_add_missing(c.cg, res, &added, err);
 		if (added) { /* recorded even after a failure, so that delete removes it */
 			cleanup_error isc_error *e = NULL;
-			free(c.st.cgroup);
-			c.st.cgroup = isc_cgroup_serialize(c.cg);
-			if (isc_state_write(&c.d, &c.st, &e) < 0 && r == 0) {
+			free(c.h.st.cgroup);
+			c.h.st.cgroup = isc_cgroup_serialize(c.cg);
+			if (isc_state_write(&c.h.d, &c.h.st, &e) < 0 && r == 0) {
 				isc_error_move(err, &e);
 				r = -1;
 			}

@@ -29,7 +29,7 @@ int isc_container_resume(const struct isc_context *ctx, const char *id, isc_erro
 int isc_container_update(const struct isc_context *ctx, const char *id, const struct isc_resources *res,
 			 isc_error **err);
 
-/* For kill and delete (container.c): after a SIGKILL, thaw a frozen
+/* For kill and delete (lifecycle.c): after a SIGKILL, thaw a frozen
  * container, so that the signal is acted on (cgroup v1 freezer tasks die
  * only when thawed).  A container without a freezer or not frozen: no-op. */
 int isc_control_thaw_after_kill(const struct isc_state *st, int sig, isc_error **err);

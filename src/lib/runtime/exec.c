@@ -116,18 +116,14 @@ static int protect_binary(const struct isc_context *ctx, const char *id, pid_t p
 
 int isc_container_exec_seal(const struct isc_context *ctx, const char *id, isc_error **err)
 {
-	struct isc_state_dir d;
-	if (isc_state_dir_open(ctx->root, id, false, &d, err) < 0)
+	cleanup_state_handle struct isc_state_handle h;
+	if (isc_state_open(ctx->root, id, ISC_STATE_SHARED, &h, err) < 0)
 		return -1;
-	struct isc_state st = { 0 };
-	int r = isc_state_read(&d, &st, err);
-	if (r == 0 && !isc_state_pid_alive(&st))
-		r = isc_error_set(err, 0, "container %s is not running: stopped", id);
-	isc_state_dir_close(&d);
-	if (r == 0)
-		r = protect_binary(ctx, id, st.pid, err);
-	isc_state_clear(&st);
-	return r;
+	if (!isc_state_pid_alive(&h.st))
+		return isc_error_set(err, 0, "container %s is not running: stopped", id);
+	/* unlocked before a re-execution from the sealed binary */
+	isc_state_release_dir(&h);
+	return protect_binary(ctx, id, h.st.pid, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,11 +530,11 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		       isc_error **err)
 {
 	struct audit_session sess = { .container = o->id };
-	struct isc_state_dir d;
-	if (isc_state_dir_open(ctx->root, o->id, false, &d, err) < 0)
+	struct isc_state_handle h;
+	if (isc_state_open(ctx->root, o->id, ISC_STATE_SHARED, &h, err) < 0) {
+		isc_state_close(&h);
 		return -1;
-	bool have_dir = true;
-	struct isc_state st = { 0 };
+	}
 	cleanup_spec struct isc_spec *cs = NULL;
 	struct isc_process p = { 0 };
 	struct isc_seccomp_filter *filter = NULL;
@@ -553,19 +549,17 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	pid_t stage = -1, child = -1;
 	int ret = -1;
 
-	if (isc_state_read(&d, &st, err) < 0)
-		goto out;
-	enum isc_status s = isc_state_status(&d, &st);
+	enum isc_status s = h.status;
 	if (s != ISC_STATUS_RUNNING && s != ISC_STATUS_CREATED) {
 		isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
 		goto out;
 	}
 	/* from a sealed copy of our binary when the container could write it:
 	 * may re-execute this process, so first (nothing of the exec exists) */
-	if (protect_binary(ctx, o->id, st.pid, err) < 0)
+	if (protect_binary(ctx, o->id, h.st.pid, err) < 0)
 		goto out;
 	size_t len = 0;
-	if (isc_read_file_at(d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
+	if (isc_read_file_at(h.d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
 		isc_error_wrap(err, "container %s: saved config", o->id);
 		goto out;
 	}
@@ -591,19 +585,19 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 		isc_error_wrap(err, "linux.seccomp");
 		goto out;
 	}
-	if (st.cgroup && isc_cgroup_deserialize(st.cgroup, &cg, err) < 0)
+	if (h.st.cgroup && isc_cgroup_deserialize(h.st.cgroup, &cg, err) < 0)
 		goto out;
 
-	pidfd = isc_container_pidfd_open(&st);
+	pidfd = isc_container_pidfd_open(&h.st);
 	if (pidfd < 0) {
 		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
 		goto out;
 	}
 	int ns_flags = 0;
-	if (ns_to_join(st.pid, &ns_flags, err) < 0)
+	if (ns_to_join(h.st.pid, &ns_flags, err) < 0)
 		goto out;
 	/* the init may have gone between pidfd_open and reading its /proc */
-	if (!isc_state_pid_alive(&st)) {
+	if (!isc_state_pid_alive(&h.st)) {
 		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
 		goto out;
 	}
@@ -701,8 +695,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
 	if (wait_exec(sv[0], err) < 0)
 		goto out;
 	/* exec'd: the container owns it now; free the state for delete */
-	isc_state_dir_close(&d);
-	have_dir = false;
+	isc_state_release_dir(&h);
 	if (o->pid_file && isc_container_write_pid_file(o->pid_file, child, err) < 0)
 		goto out;
 
@@ -761,8 +754,6 @@ out:
 	if (cg)
 		isc_cgroup_free(cg);
 	isc_process_clear(&p);
-	isc_state_clear(&st);
-	if (have_dir)
-		isc_state_dir_close(&d);
+	isc_state_close(&h);
 	return ret;
 }

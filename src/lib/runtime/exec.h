@@ -48,7 +48,7 @@ int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts
  * sealed copy now (returns only on failure); else return 0. */
 int isc_container_exec_seal(const struct isc_context *ctx, const char *id, isc_error **err);
 
-/* ---- shared between container.c and exec.c (not for other callers) ---- */
+/* ---- shared by create, the init and exec (not for other callers) ---- */
 /* create and exec: run from a sealed copy of the binary before a process
  * enters a container that could write it (may re-execute the caller) */
 int isc_container_protect_binary(const struct isc_context *ctx, const char *id, bool could_write,

@@ -1,10 +1,15 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * OCI hooks (hooks.h): each runs as a child with the state on stdin, fed
+ * without blocking, and is killed at its timeout; the kinds' names come
+ * from the spec's one table (isc_hook_kind_name).
+ */
 #include "runtime/hooks.h"
 #include "base/log.h"
 #include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -12,18 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *const kind_names[ISC_HOOK_KINDS] = {
-	[ISC_HOOK_PRESTART] = "prestart",
-	[ISC_HOOK_CREATE_RUNTIME] = "createRuntime",
-	[ISC_HOOK_CREATE_CONTAINER] = "createContainer",
-	[ISC_HOOK_START_CONTAINER] = "startContainer",
-	[ISC_HOOK_POSTSTART] = "poststart",
-	[ISC_HOOK_POSTSTOP] = "poststop",
-};
-
-const char *isc_hook_kind_name(enum isc_hook_kind kind)
+int isc_hooks_bound_ms(const struct isc_spec *spec, enum isc_hook_kind kind)
 {
-	return (unsigned)kind < ISC_HOOK_KINDS ? kind_names[kind] : "unknown";
+	int bound = isc_wait_bound_ms();
+	long long total = bound;
+	for (size_t i = 0; i < spec->n_hooks[kind]; i++)
+		total += spec->hooks[kind][i].timeout > 0 ? spec->hooks[kind][i].timeout * 1000LL : bound;
+	return total > INT_MAX ? INT_MAX : (int)total;
 }
 
 static int run_one(const struct isc_hook *h, const char *state_json, isc_error **err)
@@ -130,10 +130,10 @@ int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const ch
 			continue;
 		if (!failure_is_warning(kind)) {
 			isc_error_move(err, &e);
-			return isc_error_wrap(err, "%s hook %zu", kind_names[kind], i);
+			return isc_error_wrap(err, "%s hook %zu", isc_hook_kind_name(kind), i);
 		}
 		char buf[1024];
-		isc_warn("%s hook %zu failed, going on: %s", kind_names[kind], i,
+		isc_warn("%s hook %zu failed, going on: %s", isc_hook_kind_name(kind), i,
 			 isc_error_text(e, buf, sizeof(buf)));
 	}
 	return 0;

@@ -9,8 +9,6 @@
 #include "base/error.h"
 #include "spec/spec.h"
 
-const char *isc_hook_kind_name(enum isc_hook_kind kind);
-
 /* Run the hooks of one kind in order.  prestart, createRuntime,
  * createContainer, startContainer: stop at the first failure and return it.
  * poststart, poststop: a failure is logged as a warning naming the hook
@@ -20,5 +18,10 @@ const char *isc_hook_kind_name(enum isc_hook_kind kind);
  * poststop `stopped` (the callers build it). */
 int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
 		  isc_error **err);
+
+/* The bound of a wait that spans the hooks of `kind`, which another
+ * process (the container's init) runs meanwhile: the wait bound, plus each
+ * hook's timeout (the wait bound for a hook without one). */
+int isc_hooks_bound_ms(const struct isc_spec *spec, enum isc_hook_kind kind);
 
 #endif

@@ -20,8 +20,8 @@
  *   hands what the process wrote to the master asynchronously (the kernel's
  *   flip buffer), so FIONREAD at the exit may miss the last bytes: copy
  *   until every slave is closed (EIO: the usual end), a 100 ms silence, or
- *   1 MiB / 1 s after the exit, whichever comes first (review 2, N1: a
- *   child left behind that keeps writing no longer holds the relay). */
+ *   1 MiB / 1 s after the exit, whichever comes first (a
+ *   child left behind that keeps writing does not hold the relay). */
 #include "runtime/relay.h"
 
 #include <errno.h>

@@ -18,7 +18,7 @@
  * directory, a device, a named FIFO -- lets the process reopen that object
  * through /proc/self/fd/N (a magic link: no mount-namespace boundary) with
  * its own credentials: read the whole file behind `>> log`, write anywhere in
- * it, chmod it, and keep it after the runtime returned (review 2, N2).  So:
+ * it, chmod it, and keep it after the runtime returned.  So:
  *   - isc's own client (isc exec: ISC_RELAY_ALL) relays every open fd 0..2,
  *     whatever it is, as conmon does: the container never holds an fd of
  *     the operator's (a pipe shared with later commands of a script, too);

@@ -122,7 +122,8 @@ int isc_state_dir_create(const char *root, const char *id, struct isc_state_dir 
 	return 0;
 }
 
-int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct isc_state_dir *d, isc_error **err)
+static int dir_open(const char *root, const char *id, enum isc_state_lock lock, struct isc_state_dir *d,
+		    isc_error **err)
 {
 	d->root_fd = d->dir_fd = -1;
 	d->root = d->id = NULL;
@@ -140,13 +141,48 @@ int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct 
 			return isc_error_set(err, 0, "container \"%s\" does not exist", id);
 		return isc_error_set(err, errno, "open container %s", id);
 	}
-	if (lock_dir(fd, exclusive, root, id, err) < 0)
+	if (lock != ISC_STATE_UNLOCKED && lock_dir(fd, lock == ISC_STATE_EXCLUSIVE, root, id, err) < 0)
 		return -1;
 	d->root_fd = steal_fd(&rfd);
 	d->dir_fd = steal_fd(&fd);
 	d->root = isc_xstrdup(root);
 	d->id = isc_xstrdup(id);
 	return 0;
+}
+
+int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct isc_state_dir *d, isc_error **err)
+{
+	return dir_open(root, id, exclusive ? ISC_STATE_EXCLUSIVE : ISC_STATE_SHARED, d, err);
+}
+
+int isc_state_open(const char *root, const char *id, enum isc_state_lock lock, struct isc_state_handle *h,
+		   isc_error **err)
+{
+	memset(h, 0, sizeof(*h));
+	h->d.root_fd = h->d.dir_fd = -1;
+	if (dir_open(root, id, lock, &h->d, err) < 0)
+		return -1;
+	h->open = true;
+	if (isc_state_read(&h->d, &h->st, err) < 0)
+		return -1;
+	h->read = true;
+	h->status = isc_state_status(&h->d, &h->st);
+	return 0;
+}
+
+void isc_state_release_dir(struct isc_state_handle *h)
+{
+	if (h->open)
+		isc_state_dir_close(&h->d);
+	h->open = false;
+}
+
+void isc_state_close(struct isc_state_handle *h)
+{
+	if (h->read)
+		isc_state_clear(&h->st);
+	h->read = false;
+	isc_state_release_dir(h);
 }
 
 bool isc_state_exists(const char *root, const char *id)
@@ -323,8 +359,8 @@ static int empty_tree(int top, const char *keep, const char *path, isc_error **e
 }
 
 /* Everything in it goes, whatever the container or a crash left there
- * (before N4 the container could fill notify/ and make every delete fail
- * ENOTEMPTY); only another mount (a scratch mount point) stops it, and
+ * (a notify/ the container could once write, filled, would make every
+ * delete fail ENOTEMPTY); only another mount (a scratch mount point) stops it, and
  * then state.json is still there for a `delete` to try again. */
 int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 {

@@ -51,6 +51,30 @@ int isc_state_check_id(const char *id, isc_error **err);
 int isc_state_dir_create(const char *root, const char *id, struct isc_state_dir *d, isc_error **err);
 /* Open and lock an existing container directory ("container ... does not exist"). */
 int isc_state_dir_open(const char *root, const char *id, bool exclusive, struct isc_state_dir *d, isc_error **err);
+/* How a command holds a container's directory while it uses the state:
+ * `state` reads without a lock (state.json is replaced atomically, and it
+ * must answer while another command holds the lock), exec and ps share
+ * it, start/kill/delete/pause/update hold it alone. */
+enum isc_state_lock { ISC_STATE_UNLOCKED, ISC_STATE_SHARED, ISC_STATE_EXCLUSIVE };
+
+/* A container's state opened by id: the one way the runtime's commands
+ * open it.  Its directory (locked as asked), its state.json read, the
+ * status derived from both.  isc_state_open() fills `h` and returns -1
+ * with h as far as it got; isc_state_close() releases whatever it holds
+ * (safe after a failed open). */
+struct isc_state_handle {
+	struct isc_state_dir d;
+	struct isc_state st;
+	enum isc_status status;
+	bool open, read;
+};
+int isc_state_open(const char *root, const char *id, enum isc_state_lock lock, struct isc_state_handle *h,
+		   isc_error **err);
+/* The directory closed (its lock dropped); the state read stays. */
+void isc_state_release_dir(struct isc_state_handle *h);
+void isc_state_close(struct isc_state_handle *h);
+#define cleanup_state_handle __attribute__((cleanup(isc_state_close)))
+
 /* Whether <root>/<id> exists (no lock). */
 bool isc_state_exists(const char *root, const char *id);
 /* Remove the directory and everything in it; closes d. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * The names config.json gives kernel things (names.h): capabilities and the
- * seccomp actions, operators, architectures and flags.  The spec parses
+ * seccomp actions, operators, architectures and flags; and the names of
+ * the hook kinds (spec.h).  The spec parses
  * them; the Linux layer (kernel/caps.c, kernel/seccomp.c) applies the
  * values.  Only libseccomp's and the kernel's headers are used here (the
  * SCMP_ARCH_* tokens are macros): nothing of libseccomp is called. */
@@ -243,4 +244,20 @@ const char *isc_seccomp_action_name(int action)
 		if (action_names[i].value == action)
 			return action_names[i].name;
 	return "unknown action";
+}
+
+/* ---- hooks ----------------------------------------------------------------- */
+
+static const char *const hook_names[ISC_HOOK_KINDS] = {
+	[ISC_HOOK_PRESTART] = "prestart",
+	[ISC_HOOK_CREATE_RUNTIME] = "createRuntime",
+	[ISC_HOOK_CREATE_CONTAINER] = "createContainer",
+	[ISC_HOOK_START_CONTAINER] = "startContainer",
+	[ISC_HOOK_POSTSTART] = "poststart",
+	[ISC_HOOK_POSTSTOP] = "poststop",
+};
+
+const char *isc_hook_kind_name(enum isc_hook_kind kind)
+{
+	return (unsigned)kind < ISC_HOOK_KINDS ? hook_names[kind] : "unknown";
 }

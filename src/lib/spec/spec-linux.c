@@ -335,7 +335,7 @@ int isc_sysctl_namespace(const char *key)
 	 * the processes of that namespace and the ones below it, and may not be
 	 * lower than the parent's.  Not in runc's list; written by the runtime
 	 * from the host's side, as the kernel wants the host's root for it
-	 * (container.c). */
+	 * (runtime/sysctl.c). */
 	if (strcmp(k, "vm.memfd_noexec") == 0)
 		return CLONE_NEWPID;
 	return 0;

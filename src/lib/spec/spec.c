@@ -22,15 +22,6 @@
 #include "base/log.h"
 #include "spec/names.h"
 
-static const char *const hook_names[ISC_HOOK_KINDS] = {
-	[ISC_HOOK_PRESTART] = "prestart",
-	[ISC_HOOK_CREATE_RUNTIME] = "createRuntime",
-	[ISC_HOOK_CREATE_CONTAINER] = "createContainer",
-	[ISC_HOOK_START_CONTAINER] = "startContainer",
-	[ISC_HOOK_POSTSTART] = "poststart",
-	[ISC_HOOK_POSTSTOP] = "poststop",
-};
-
 /* ---- root, mounts, hooks ---- */
 
 static int parse_root(const json_t *v, struct isc_spec *s, isc_error **err)
@@ -98,10 +89,11 @@ static int parse_hooks(const json_t *v, struct isc_spec *s, isc_error **err)
 	if (want_object(v, "hooks", err) < 0)
 		return -1;
 	for (int k = 0; k < ISC_HOOK_KINDS; k++) {
-		json_t *a = jget(v, hook_names[k]), *t;
+		const char *name = isc_hook_kind_name((enum isc_hook_kind)k);
+		json_t *a = jget(v, name), *t;
 		if (a == NULL)
 			continue;
-		if (want_array(a, fld(f, "hooks.%s", hook_names[k]), err) < 0)
+		if (want_array(a, fld(f, "hooks.%s", name), err) < 0)
 			return -1;
 		size_t n = json_array_size(a);
 		s->hooks[k] = isc_xmalloc0(n * sizeof(struct isc_hook));
@@ -110,20 +102,20 @@ static int parse_hooks(const json_t *v, struct isc_spec *s, isc_error **err)
 			json_t *h = json_array_get(a, i);
 			struct isc_hook *hk = &s->hooks[k][i];
 			int64_t x = 0;
-			if (want_object(h, fld(f, "hooks.%s[%zu]", hook_names[k], i), err) < 0)
+			if (want_object(h, fld(f, "hooks.%s[%zu]", name, i), err) < 0)
 				return -1;
 			if ((t = jget(h, "path")) == NULL)
-				return bad(err, "hooks.%s[%zu].path: required field is missing", hook_names[k], i);
-			if (want_abs_path(t, fld(f, "hooks.%s[%zu].path", hook_names[k], i), &hk->path, err) < 0)
+				return bad(err, "hooks.%s[%zu].path: required field is missing", name, i);
+			if (want_abs_path(t, fld(f, "hooks.%s[%zu].path", name, i), &hk->path, err) < 0)
 				return -1;
 			if ((t = jget(h, "args")) != NULL &&
-			    want_strv(t, fld(f, "hooks.%s[%zu].args", hook_names[k], i), false, &hk->args, err) < 0)
+			    want_strv(t, fld(f, "hooks.%s[%zu].args", name, i), false, &hk->args, err) < 0)
 				return -1;
 			if ((t = jget(h, "env")) != NULL &&
-			    want_strv(t, fld(f, "hooks.%s[%zu].env", hook_names[k], i), false, &hk->env, err) < 0)
+			    want_strv(t, fld(f, "hooks.%s[%zu].env", name, i), false, &hk->env, err) < 0)
 				return -1;
 			if ((t = jget(h, "timeout")) != NULL) {
-				if (want_int(t, fld(f, "hooks.%s[%zu].timeout", hook_names[k], i), 1, INT_MAX, &x,
+				if (want_int(t, fld(f, "hooks.%s[%zu].timeout", name, i), 1, INT_MAX, &x,
 					     err) < 0)
 					return -1;
 				hk->timeout = (int)x;

@@ -135,6 +135,10 @@ enum isc_hook_kind {
 	ISC_HOOK_POSTSTOP,
 	ISC_HOOK_KINDS
 };
+/* The hook kind's name in config.json ("prestart" ...), from the one table
+ * of them (names.c) that the parser, the runner's messages and `features`
+ * use; "unknown" out of range. */
+const char *isc_hook_kind_name(enum isc_hook_kind kind);
 
 struct isc_hook {
 	char *path;
