@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * cgroups, internal: the layout of the hierarchies (parsed once from
- * mountinfo and /proc/self/cgroup), the groups of one container, and the
- * per-version appliers in cgroup-v1.c and cgroup-v2.c.  The parsers are
+ * mountinfo and /proc/self/cgroup: cgroup-layout.c), the groups of one
+ * container (cgroup.c), resources (cgroup-res.c) and the per-version
+ * appliers (cgroup-v1.c, cgroup-v2.c), the walk, kill and removal
+ * (cgroup-walk.c): what each of those files offers the others
+ * (cgroup-mount.c offers only isc_cgroup_mount, in cgroup.h).  The parsers are
  * pure (text in, structs out) so that unit tests can feed them literal
  * mountinfo and /proc/self/cgroup contents for every layout. */
 #ifndef ISC_CGROUP_INTERNAL_H
@@ -111,6 +114,29 @@ int isc_cg_read(const char *dir, const char *file, char **out, isc_error **err);
 bool isc_cg_has_file(const char *dir, const char *file);
 /* hugepage size "2MB" checked as [0-9]+[KMGTP]B, so it can name a file */
 bool isc_cg_valid_pagesize(const char *s);
+
+/* cgroup-res.c: the controllers of `need` (from `res`) that the unified
+ * group must serve (*v2mask); an error when the host has none for one. */
+int isc_cg_v2_part(const struct isc_cg_layout *l, unsigned need, const struct isc_resources *res, unsigned *v2mask,
+		   isc_error **err);
+/* Write the resources into every group (create and update). */
+int isc_cg_apply(const struct isc_cgroup *cg, const struct isc_cg_layout *l, const struct isc_resources *res,
+		 isc_error **err);
+
+/* cgroup.c: the container's group in the unified hierarchy, in the v1
+ * hierarchy of controller `bit`, the one whose cgroup.procs (recursively)
+ * lists the container, the one that pauses it; NULL when none. */
+const struct isc_cg_group *isc_cg_find_v2(const struct isc_cgroup *cg);
+const struct isc_cg_group *isc_cg_find_v1(const struct isc_cgroup *cg, unsigned bit);
+const struct isc_cg_group *isc_cg_tracker(const struct isc_cgroup *cg);
+const struct isc_cg_group *isc_cg_freezer(const struct isc_cgroup *cg);
+
+/* cgroup-walk.c: remove the leaf `g` (with what the container made below
+ * it, at any depth) and the intermediates isc made while they are empty;
+ * EBUSY retried until `deadline` (isc_now_ns). */
+int isc_cg_group_remove(const struct isc_cg_group *g, uint64_t deadline, isc_error **err);
+int isc_cg_group_freeze(const struct isc_cg_group *g, bool frozen, isc_error **err);
+bool isc_cg_group_frozen(const struct isc_cg_group *g);
 
 /* cgroup-v1.c */
 int isc_cg_v1_apply(const char *dir, unsigned mask, const struct isc_resources *res, isc_error **err);
