@@ -38,24 +38,24 @@ static const struct {
 	unsigned bit;
 	const char *v1, *v2;
 } controllers[] = {
-	{ ISC_CG_CPUSET, "cpuset", "cpuset" },
-	{ ISC_CG_CPU, "cpu", "cpu" },
-	{ ISC_CG_CPUACCT, "cpuacct", NULL },
-	{ ISC_CG_BLKIO, "blkio", "io" },
-	{ ISC_CG_MEMORY, "memory", "memory" },
-	{ ISC_CG_DEVICES, "devices", NULL },
-	{ ISC_CG_FREEZER, "freezer", NULL },
-	{ ISC_CG_NET_CLS, "net_cls", NULL },
-	{ ISC_CG_PERF_EVENT, "perf_event", "perf_event" },
-	{ ISC_CG_NET_PRIO, "net_prio", NULL },
-	{ ISC_CG_HUGETLB, "hugetlb", "hugetlb" },
-	{ ISC_CG_PIDS, "pids", "pids" },
-	{ ISC_CG_RDMA, "rdma", "rdma" },
-	{ ISC_CG_MISC, "misc", "misc" },
-	{ ISC_CG_DEBUG, "debug", "debug" },
+	{ ISC_CGROUP_CPUSET, "cpuset", "cpuset" },
+	{ ISC_CGROUP_CPU, "cpu", "cpu" },
+	{ ISC_CGROUP_CPUACCT, "cpuacct", NULL },
+	{ ISC_CGROUP_BLKIO, "blkio", "io" },
+	{ ISC_CGROUP_MEMORY, "memory", "memory" },
+	{ ISC_CGROUP_DEVICES, "devices", NULL },
+	{ ISC_CGROUP_FREEZER, "freezer", NULL },
+	{ ISC_CGROUP_NET_CLS, "net_cls", NULL },
+	{ ISC_CGROUP_PERF_EVENT, "perf_event", "perf_event" },
+	{ ISC_CGROUP_NET_PRIO, "net_prio", NULL },
+	{ ISC_CGROUP_HUGETLB, "hugetlb", "hugetlb" },
+	{ ISC_CGROUP_PIDS, "pids", "pids" },
+	{ ISC_CGROUP_RDMA, "rdma", "rdma" },
+	{ ISC_CGROUP_MISC, "misc", "misc" },
+	{ ISC_CGROUP_DEBUG, "debug", "debug" },
 };
 
-const char *isc_cg_controller_name(unsigned bit, bool v2)
+const char *isc_cgroup_controller_name(unsigned bit, bool v2)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
 		if (controllers[i].bit == bit)
@@ -63,7 +63,7 @@ const char *isc_cg_controller_name(unsigned bit, bool v2)
 	return NULL;
 }
 
-unsigned isc_cg_controller_bit(const char *name)
+unsigned isc_cgroup_controller_bit(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
 		if (strcmp(controllers[i].v1, name) == 0 || (controllers[i].v2 && strcmp(controllers[i].v2, name) == 0))
@@ -71,7 +71,7 @@ unsigned isc_cg_controller_bit(const char *name)
 	return 0;
 }
 
-unsigned isc_cg_parse_controllers(const char *list, char **canonical)
+unsigned isc_cgroup_parse_controllers(const char *list, char **canonical)
 {
 	unsigned mask = 0;
 	cleanup_free char *name = NULL;
@@ -128,8 +128,8 @@ static char *unescape(const char *s, size_t n)
 }
 
 /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
-int isc_cg_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype,
-				char **super_opts)
+int isc_cgroup_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype,
+				    char **super_opts)
 {
 	const char *f[6];
 	size_t len[6];
@@ -163,7 +163,7 @@ int isc_cg_parse_mountinfo_line(const char *line, char **mountpoint, char **root
 	return 0;
 }
 
-int isc_cg_parse_proc_cgroup_line(const char *line, char **ctrls, char **path)
+int isc_cgroup_parse_proc_cgroup_line(const char *line, char **ctrls, char **path)
 {
 	const char *c1 = strchr(line, ':');
 	if (c1 == NULL || c1 == line)
@@ -179,7 +179,7 @@ int isc_cg_parse_proc_cgroup_line(const char *line, char **ctrls, char **path)
 	return 0;
 }
 
-void isc_cg_layout_free(struct isc_cg_layout *l)
+void isc_cgroup_layout_free(struct isc_cgroup_layout *l)
 {
 	if (l == NULL)
 		return;
@@ -196,9 +196,9 @@ void isc_cg_layout_free(struct isc_cg_layout *l)
 	free(l);
 }
 
-static void layout_freep(struct isc_cg_layout **l)
+static void layout_freep(struct isc_cgroup_layout **l)
 {
-	isc_cg_layout_free(*l);
+	isc_cgroup_layout_free(*l);
 }
 
 static bool under_cgroup_root(const char *mnt)
@@ -206,10 +206,10 @@ static bool under_cgroup_root(const char *mnt)
 	return strncmp(mnt, CGROUP_ROOT "/", sizeof(CGROUP_ROOT)) == 0;
 }
 
-static void add_v1(struct isc_cg_layout *l, char *mnt, char *root, char *canon, unsigned mask)
+static void add_v1(struct isc_cgroup_layout *l, char *mnt, char *root, char *canon, unsigned mask)
 {
 	for (size_t i = 0; i < l->n_v1; i++) {
-		struct isc_cg_hier *h = &l->v1[i];
+		struct isc_cgroup_hier *h = &l->v1[i];
 		if (strcmp(h->controllers, canon) != 0)
 			continue;
 		/* the same hierarchy mounted twice: prefer the full one, under /sys/fs/cgroup */
@@ -227,17 +227,17 @@ static void add_v1(struct isc_cg_layout *l, char *mnt, char *root, char *canon, 
 		free(canon);
 		return;
 	}
-	struct isc_cg_hier *nv = realloc(l->v1, (l->n_v1 + 1) * sizeof(*nv));
+	struct isc_cgroup_hier *nv = realloc(l->v1, (l->n_v1 + 1) * sizeof(*nv));
 	if (nv == NULL)
 		abort();
 	l->v1 = nv;
-	l->v1[l->n_v1++] = (struct isc_cg_hier){ .mount = mnt, .root = root, .controllers = canon, .mask = mask };
+	l->v1[l->n_v1++] = (struct isc_cgroup_hier){ .mount = mnt, .root = root, .controllers = canon, .mask = mask };
 }
 
-int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const char *proc_cgroup,
-			struct isc_cg_layout **out, isc_error **err)
+int isc_cgroup_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const char *proc_cgroup,
+			    struct isc_cgroup_layout **out, isc_error **err)
 {
-	__attribute__((cleanup(layout_freep))) struct isc_cg_layout *l = isc_xmalloc0(sizeof(*l));
+	__attribute__((cleanup(layout_freep))) struct isc_cgroup_layout *l = isc_xmalloc0(sizeof(*l));
 	const char *want_v2 = mode == ISC_CGROUP_V2 ? CGROUP_ROOT : CGROUP_ROOT "/unified";
 	l->mode = mode;
 	for (const char *line = mountinfo; line && *line;) {
@@ -245,11 +245,11 @@ int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const 
 		cleanup_free char *copy = isc_xasprintf("%.*s", (int)n, line);
 		line += n + (line[n] == '\n');
 		char *mnt = NULL, *root = NULL, *fs = NULL, *opts = NULL;
-		if (isc_cg_parse_mountinfo_line(copy, &mnt, &root, &fs, &opts) < 0)
+		if (isc_cgroup_parse_mountinfo_line(copy, &mnt, &root, &fs, &opts) < 0)
 			continue;
 		if (strcmp(fs, "cgroup") == 0 && mode != ISC_CGROUP_V2) {
 			char *canon = NULL;
-			unsigned mask = isc_cg_parse_controllers(opts, &canon);
+			unsigned mask = isc_cgroup_parse_controllers(opts, &canon);
 			if (canon[0]) {
 				add_v1(l, mnt, root, canon, mask);
 				mnt = root = NULL;
@@ -280,7 +280,7 @@ int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const 
 		line += n + (line[n] == '\n');
 		cleanup_free char *ctrls = NULL;
 		cleanup_free char *path = NULL;
-		if (isc_cg_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
+		if (isc_cgroup_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
 			continue;
 		if (ctrls[0] == '\0') {
 			if (strncmp(copy, "0:", 2) == 0) {
@@ -290,7 +290,7 @@ int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const 
 			continue;
 		}
 		cleanup_free char *canon = NULL;
-		isc_cg_parse_controllers(ctrls, &canon);
+		isc_cgroup_parse_controllers(ctrls, &canon);
 		for (size_t i = 0; i < l->n_v1; i++)
 			if (strcmp(l->v1[i].controllers, canon) == 0 && l->v1[i].own == NULL)
 				l->v1[i].own = isc_xstrdup(path);
@@ -304,9 +304,9 @@ int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const 
 	return 0;
 }
 
-static struct isc_cg_layout *cached_layout;
+static struct isc_cgroup_layout *cached_layout;
 
-int isc_cg_layout_get(const struct isc_cg_layout **out, isc_error **err)
+int isc_cgroup_layout_get(const struct isc_cgroup_layout **out, isc_error **err)
 {
 	if (cached_layout) {
 		*out = cached_layout;
@@ -327,7 +327,7 @@ int isc_cg_layout_get(const struct isc_cg_layout **out, isc_error **err)
 	if (isc_read_file("/proc/self/mountinfo", &mi, NULL, 0, err) < 0 ||
 	    isc_read_file("/proc/self/cgroup", &pc, NULL, 0, err) < 0)
 		return -1;
-	if (isc_cg_layout_parse(mode, mi, pc, &cached_layout, err) < 0)
+	if (isc_cgroup_layout_parse(mode, mi, pc, &cached_layout, err) < 0)
 		return -1;
 	*out = cached_layout;
 	return 0;
@@ -335,8 +335,8 @@ int isc_cg_layout_get(const struct isc_cg_layout **out, isc_error **err)
 
 int isc_cgroup_mode(enum isc_cgroup_mode *mode, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
 	*mode = l->mode;
 	return 0;
@@ -390,7 +390,7 @@ char *isc_cgroup_resolve(const char *own, const char *cgroups_path, const char *
 	return out;
 }
 
-char *isc_cg_dir(const char *mount, const char *root, const char *path)
+char *isc_cgroup_dir(const char *mount, const char *root, const char *path)
 {
 	size_t rl = strlen(root);
 	while (rl > 0 && root[rl - 1] == '/')

@@ -19,21 +19,21 @@
 /* ---- mounts inside the container ----------------------------------- */
 
 /* Our own group in hierarchy `ctrl` (canonical v1 controllers, or
- * ISC_CG_V2_NAME) from the text of /proc/self/cgroup; NULL if not listed. */
+ * ISC_CGROUP_V2_NAME) from the text of /proc/self/cgroup; NULL if not listed. */
 static char *own_group(const char *proc_cgroup, const char *ctrl)
 {
-	bool v2 = strcmp(ctrl, ISC_CG_V2_NAME) == 0;
+	bool v2 = strcmp(ctrl, ISC_CGROUP_V2_NAME) == 0;
 	for (const char *line = proc_cgroup; line && *line;) {
 		size_t n = strcspn(line, "\n");
 		cleanup_free char *copy = isc_xasprintf("%.*s", (int)n, line);
 		line += n + (line[n] == '\n');
 		cleanup_free char *ctrls = NULL;
 		char *path = NULL;
-		if (isc_cg_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
+		if (isc_cgroup_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
 			continue;
 		cleanup_free char *canon = NULL;
 		if (ctrls[0] != '\0')
-			isc_cg_parse_controllers(ctrls, &canon);
+			isc_cgroup_parse_controllers(ctrls, &canon);
 		if (v2 ? ctrls[0] == '\0' && strncmp(copy, "0:", 2) == 0 : canon && strcmp(canon, ctrl) == 0)
 			return path;
 		free(path);
@@ -62,7 +62,7 @@ static int bind_own_group(const char *hmount, const char *hroot, const char *ctr
 			  int dir, const char *name, unsigned long flags, isc_error **err)
 {
 	cleanup_free char *own = own_group(proc_cgroup, ctrl);
-	cleanup_free char *src = own ? isc_cg_dir(hmount, hroot, own) : NULL;
+	cleanup_free char *src = own ? isc_cgroup_dir(hmount, hroot, own) : NULL;
 	if (src == NULL)
 		return isc_error_set(err, ENOENT, "cgroup %s: the container's own group is not visible", ctrl);
 	cleanup_close int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -142,7 +142,7 @@ static int tmpfs_dir(int top, const char *name, const char *base, isc_error **er
 
 /* One v1 hierarchy in directory `base` of the tmpfs, with the links of its
  * co-mounted controllers ("cpu" -> "cpu,cpuacct" as on the host). */
-static int mount_v1(int top, const char *name, const char *base, const struct isc_cg_hier *h, const char *pc,
+static int mount_v1(int top, const char *name, const char *base, const struct isc_cgroup_hier *h, const char *pc,
 		    unsigned long mflags, isc_error **err)
 {
 	cleanup_close int dir = tmpfs_dir(top, name, base, err);
@@ -158,8 +158,8 @@ static int mount_v1(int top, const char *name, const char *base, const struct is
 		(void)unlinkat(top, base, AT_REMOVEDIR); /* a named hierarchy: nothing depends on it */
 		return 0;
 	}
-	for (unsigned bit = 1; bit <= ISC_CG_DEBUG; bit <<= 1) {
-		const char *ctrl = isc_cg_controller_name(bit, false);
+	for (unsigned bit = 1; bit <= ISC_CGROUP_DEBUG; bit <<= 1) {
+		const char *ctrl = isc_cgroup_controller_name(bit, false);
 		if (!(h->mask & bit) || strcmp(ctrl, base) == 0)
 			continue;
 		if (symlinkat(base, top, ctrl) < 0 && errno != EEXIST)
@@ -170,8 +170,8 @@ static int mount_v1(int top, const char *name, const char *base, const struct is
 
 int isc_cgroup_mount(int target, const char *name, unsigned long flags, bool own_ns, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
 	unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME |
 					MS_STRICTATIME | MS_NODIRATIME);
@@ -180,14 +180,14 @@ int isc_cgroup_mount(int target, const char *name, unsigned long flags, bool own
 	if (!own_ns && isc_read_file("/proc/self/cgroup", &pc, NULL, 0, err) < 0)
 		return -1;
 	if (l->mode == ISC_CGROUP_V2)
-		return mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CG_V2_NAME, pc, target, name, mflags,
+		return mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CGROUP_V2_NAME, pc, target, name, mflags,
 				 err);
 	/* a tmpfs holding one directory per hierarchy, as on the host */
 	cleanup_close int top = attach_tmpfs(target, name, mflags, err);
 	if (top < 0)
 		return -1;
 	for (size_t i = 0; i < l->n_v1; i++) {
-		const struct isc_cg_hier *h = &l->v1[i];
+		const struct isc_cgroup_hier *h = &l->v1[i];
 		const char *base = strrchr(h->mount, '/');
 		base = base ? base + 1 : h->mount;
 		if (*base == '\0' || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
@@ -198,8 +198,8 @@ int isc_cgroup_mount(int target, const char *name, unsigned long flags, bool own
 	if (l->mode == ISC_CGROUP_HYBRID) {
 		cleanup_close int dir = tmpfs_dir(top, name, "unified", err);
 		cleanup_free char *sub = isc_xasprintf("%s/unified", name);
-		if (dir < 0 ||
-		    mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CG_V2_NAME, pc, dir, sub, mflags, err) < 0)
+		if (dir < 0 || mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CGROUP_V2_NAME, pc, dir, sub,
+					 mflags, err) < 0)
 			return -1;
 	}
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };

@@ -237,7 +237,7 @@ static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
 
 /* Remove the leaf (and what the container made below it), then the
  * intermediates isc made, while they are empty. */
-int isc_cg_group_remove(const struct isc_cg_group *g, uint64_t deadline, isc_error **err)
+int isc_cgroup_group_remove(const struct isc_cgroup_group *g, uint64_t deadline, isc_error **err)
 {
 	if (g->made == 0)
 		return 0;
@@ -313,7 +313,7 @@ static int collect(const char *dir, struct pidset *s, isc_error **err)
 
 int isc_cgroup_pids(struct isc_cgroup *cg, pid_t **pids, size_t *n, isc_error **err)
 {
-	const struct isc_cg_group *t = isc_cg_tracker(cg);
+	const struct isc_cgroup_group *t = isc_cgroup_tracker(cg);
 	struct pidset s = { 0 };
 	if (t == NULL)
 		return isc_error_set(err, ENOENT, "the container has no tracking cgroup");
@@ -326,47 +326,47 @@ int isc_cgroup_pids(struct isc_cgroup *cg, pid_t **pids, size_t *n, isc_error **
 	return 0;
 }
 
-int isc_cg_group_freeze(const struct isc_cg_group *g, bool frozen, isc_error **err)
+int isc_cgroup_group_freeze(const struct isc_cgroup_group *g, bool frozen, isc_error **err)
 {
-	return g->v2 ? isc_cg_v2_freeze(g->dir, frozen, err) : isc_cg_v1_freeze(g->dir, frozen, err);
+	return g->v2 ? isc_cgroup_v2_freeze(g->dir, frozen, err) : isc_cgroup_v1_freeze(g->dir, frozen, err);
 }
 
-bool isc_cg_group_frozen(const struct isc_cg_group *g)
+bool isc_cgroup_group_frozen(const struct isc_cgroup_group *g)
 {
-	return g->v2 ? isc_cg_v2_is_frozen(g->dir) : isc_cg_v1_is_frozen(g->dir);
+	return g->v2 ? isc_cgroup_v2_is_frozen(g->dir) : isc_cgroup_v1_is_frozen(g->dir);
 }
 
 int isc_cgroup_freeze(struct isc_cgroup *cg, bool frozen, isc_error **err)
 {
-	const struct isc_cg_group *g = isc_cg_freezer(cg);
+	const struct isc_cgroup_group *g = isc_cgroup_freezer(cg);
 	if (g == NULL)
 		return isc_error_set(err, ENOTSUP, "the container has no freezer cgroup");
-	return isc_cg_group_freeze(g, frozen, err);
+	return isc_cgroup_group_freeze(g, frozen, err);
 }
 
 bool isc_cgroup_frozen(const struct isc_cgroup *cg)
 {
-	const struct isc_cg_group *g = isc_cg_freezer(cg);
-	return g != NULL && isc_cg_group_frozen(g);
+	const struct isc_cgroup_group *g = isc_cgroup_freezer(cg);
+	return g != NULL && isc_cgroup_group_frozen(g);
 }
 
 /* Frozen, no process can fork, so one pass over cgroup.procs reaches
  * everyone; the signal is delivered at thaw (v1 tasks even die only then). */
 int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err)
 {
-	const struct isc_cg_group *v2 = isc_cg_find_v2(cg);
-	if (sig == SIGKILL && v2 && isc_cg_has_file(v2->dir, "cgroup.kill")) {
-		if (isc_cg_write(v2->dir, "cgroup.kill", "1", err) < 0)
+	const struct isc_cgroup_group *v2 = isc_cgroup_find_v2(cg);
+	if (sig == SIGKILL && v2 && isc_cgroup_has_file(v2->dir, "cgroup.kill")) {
+		if (isc_cgroup_write(v2->dir, "cgroup.kill", "1", err) < 0)
 			return -1;
 		if (cg->mode == ISC_CGROUP_V2)
 			return 0;
 	}
-	const struct isc_cg_group *f = isc_cg_freezer(cg);
-	bool was_frozen = f && isc_cg_group_frozen(f);
+	const struct isc_cgroup_group *f = isc_cgroup_freezer(cg);
+	bool was_frozen = f && isc_cgroup_group_frozen(f);
 	bool froze = false;
 	if (f && !was_frozen) {
 		cleanup_error isc_error *ignored = NULL;
-		froze = isc_cg_group_freeze(f, true, &ignored) == 0;
+		froze = isc_cgroup_group_freeze(f, true, &ignored) == 0;
 	}
 	pid_t *pids = NULL;
 	size_t n = 0;
@@ -377,7 +377,7 @@ int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err)
 	free(pids);
 	if (froze || (was_frozen && sig == SIGKILL)) {
 		cleanup_error isc_error *e = NULL;
-		if (isc_cg_group_freeze(f, false, &e) < 0 && r == 0) {
+		if (isc_cgroup_group_freeze(f, false, &e) < 0 && r == 0) {
 			isc_error_move(err, &e);
 			r = -1;
 		}
@@ -389,7 +389,7 @@ int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err)
  * it; one left in another group only makes that group's rmdir wait). */
 static size_t count_procs(const struct isc_cgroup *cg)
 {
-	const struct isc_cg_group *t = isc_cg_tracker(cg);
+	const struct isc_cgroup_group *t = isc_cgroup_tracker(cg);
 	struct pidset s = { 0 };
 	cleanup_error isc_error *e = NULL;
 	if (t == NULL || collect(t->dir, &s, &e) < 0) {
@@ -414,7 +414,7 @@ int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
 		if (now > deadline) {
 			if (first == NULL)
 				isc_error_set(&first, EBUSY, "cgroup %s: processes left after SIGKILL and 2 s",
-					      isc_cg_tracker(cg) ? isc_cg_tracker(cg)->dir : "?");
+					      isc_cgroup_tracker(cg) ? isc_cgroup_tracker(cg)->dir : "?");
 			break;
 		}
 		if (now - last_kill > 100000000ull) { /* new forks, or a thaw that raced */
@@ -431,7 +431,7 @@ int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
 	int r = 0;
 	for (size_t i = cg->n; i-- > 0;) {
 		cleanup_error isc_error *e = NULL;
-		if (isc_cg_group_remove(&cg->g[i], deadline, &e) < 0 && r == 0) {
+		if (isc_cgroup_group_remove(&cg->g[i], deadline, &e) < 0 && r == 0) {
 			r = -1;
 			if (first == NULL)
 				isc_error_move(&first, &e);

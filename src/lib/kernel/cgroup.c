@@ -65,7 +65,7 @@
 
 /* ---- groups ---------------------------------------------------------- */
 
-static void group_clear(struct isc_cg_group *g)
+static void group_clear(struct isc_cgroup_group *g)
 {
 	free(g->ctrl);
 	free(g->dir);
@@ -86,9 +86,9 @@ static void cgroup_freep(struct isc_cgroup **cg)
 	isc_cgroup_free(*cg);
 }
 
-static struct isc_cg_group *add_group(struct isc_cgroup *cg)
+static struct isc_cgroup_group *add_group(struct isc_cgroup *cg)
 {
-	struct isc_cg_group *ng = realloc(cg->g, (cg->n + 1) * sizeof(*ng));
+	struct isc_cgroup_group *ng = realloc(cg->g, (cg->n + 1) * sizeof(*ng));
 	if (ng == NULL)
 		abort();
 	cg->g = ng;
@@ -96,7 +96,7 @@ static struct isc_cg_group *add_group(struct isc_cgroup *cg)
 	return &cg->g[cg->n++];
 }
 
-const struct isc_cg_group *isc_cg_find_v2(const struct isc_cgroup *cg)
+const struct isc_cgroup_group *isc_cgroup_find_v2(const struct isc_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++)
 		if (cg->g[i].v2)
@@ -104,7 +104,7 @@ const struct isc_cg_group *isc_cg_find_v2(const struct isc_cgroup *cg)
 	return NULL;
 }
 
-const struct isc_cg_group *isc_cg_find_v1(const struct isc_cgroup *cg, unsigned bit)
+const struct isc_cgroup_group *isc_cgroup_find_v1(const struct isc_cgroup *cg, unsigned bit)
 {
 	for (size_t i = 0; i < cg->n; i++)
 		if (!cg->g[i].v2 && (cg->g[i].mask & bit))
@@ -113,24 +113,25 @@ const struct isc_cg_group *isc_cg_find_v1(const struct isc_cgroup *cg, unsigned 
 }
 
 /* The group whose cgroup.procs (recursively) lists the container. */
-const struct isc_cg_group *isc_cg_tracker(const struct isc_cgroup *cg)
+const struct isc_cgroup_group *isc_cgroup_tracker(const struct isc_cgroup *cg)
 {
-	static const unsigned pref[] = { ISC_CG_PIDS, ISC_CG_FREEZER, ISC_CG_MEMORY, ~0u };
+	static const unsigned pref[] = { ISC_CGROUP_PIDS, ISC_CGROUP_FREEZER, ISC_CGROUP_MEMORY, ~0u };
 	if (cg->mode == ISC_CGROUP_V2)
-		return isc_cg_find_v2(cg);
+		return isc_cgroup_find_v2(cg);
 	for (size_t i = 0; i < ARRAY_SIZE(pref); i++) {
-		const struct isc_cg_group *g = isc_cg_find_v1(cg, pref[i]);
+		const struct isc_cgroup_group *g = isc_cgroup_find_v1(cg, pref[i]);
 		if (g)
 			return g;
 	}
-	return isc_cg_find_v2(cg);
+	return isc_cgroup_find_v2(cg);
 }
 
 /* The group that pauses the container: the v1 freezer, else the v2 group. */
-const struct isc_cg_group *isc_cg_freezer(const struct isc_cgroup *cg)
+const struct isc_cgroup_group *isc_cgroup_freezer(const struct isc_cgroup *cg)
 {
-	const struct isc_cg_group *g = cg->mode == ISC_CGROUP_V2 ? NULL : isc_cg_find_v1(cg, ISC_CG_FREEZER);
-	return g ? g : isc_cg_find_v2(cg);
+	const struct isc_cgroup_group *g =
+		cg->mode == ISC_CGROUP_V2 ? NULL : isc_cgroup_find_v1(cg, ISC_CGROUP_FREEZER);
+	return g ? g : isc_cgroup_find_v2(cg);
 }
 
 
@@ -155,7 +156,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 	*made = 0;
 	/* the usual case: the parent exists, one mkdir */
 	if (mkdir(dir, 0755) == 0) {
-		if (cpuset && isc_cg_v1_cpuset_fill(dir, err) < 0) {
+		if (cpuset && isc_cgroup_v1_cpuset_fill(dir, err) < 0) {
 			(void)rmdir(dir);
 			return -1;
 		}
@@ -178,7 +179,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 					return isc_error_set(err, ENAMETOOLONG, "mkdir %s: too deep", dir);
 				}
 				lens[n++] = end;
-				if (cpuset && isc_cg_v1_cpuset_fill(p, err) < 0) {
+				if (cpuset && isc_cgroup_v1_cpuset_fill(p, err) < 0) {
 					unmake(dir, lens, n);
 					return -1;
 				}
@@ -201,7 +202,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 static int check_empty(const char *dir, isc_error **err)
 {
 	cleanup_free char *procs = NULL;
-	if (isc_cg_read(dir, "cgroup.procs", &procs, err) < 0)
+	if (isc_cgroup_read(dir, "cgroup.procs", &procs, err) < 0)
 		return -1;
 	if (procs[strspn(procs, " \n")] != '\0')
 		return isc_error_set(err, EBUSY, "cgroup %s already exists and has processes", dir);
@@ -213,15 +214,16 @@ static void rollback(struct isc_cgroup *cg)
 	uint64_t deadline = isc_now_ns() + 500000000ull;
 	for (size_t i = cg->n; i-- > 0;) {
 		cleanup_error isc_error *ignored = NULL;
-		(void)isc_cg_group_remove(&cg->g[i], deadline, &ignored);
+		(void)isc_cgroup_group_remove(&cg->g[i], deadline, &ignored);
 	}
 }
 
 
 
 /* The hierarchies every container has a group in (see the top). */
-#define ACCOUNTING                                                                                              \
-	(ISC_CG_MEMORY | ISC_CG_CPU | ISC_CG_CPUACCT | ISC_CG_BLKIO | ISC_CG_PIDS | ISC_CG_DEVICES | ISC_CG_FREEZER)
+#define ACCOUNTING                                                                                      \
+	(ISC_CGROUP_MEMORY | ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT | ISC_CGROUP_BLKIO | ISC_CGROUP_PIDS |     \
+	 ISC_CGROUP_DEVICES | ISC_CGROUP_FREEZER)
 
 static bool optional_skip(int e)
 {
@@ -257,7 +259,7 @@ static int renew_leaf(const char *dir, bool cpuset, isc_error **err)
 	isc_warn("cgroup %s existed already (left by an earlier container?): removed and made again", dir);
 	if (mkdir(dir, 0755) < 0)
 		return isc_error_set(err, errno, "mkdir %s", dir);
-	if (cpuset && isc_cg_v1_cpuset_fill(dir, err) < 0) {
+	if (cpuset && isc_cgroup_v1_cpuset_fill(dir, err) < 0) {
 		(void)rmdir(dir);
 		return -1;
 	}
@@ -274,7 +276,7 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 	if (rel == NULL)
 		return isc_error_set(err, EINVAL, "linux.cgroupsPath: \"%s\" is not a valid cgroup path",
 				     cgroups_path ? cgroups_path : "");
-	cleanup_free char *dir = isc_cg_dir(mount, root, rel);
+	cleanup_free char *dir = isc_cgroup_dir(mount, root, rel);
 	if (dir == NULL)
 		return isc_error_set(err, EINVAL, "cgroup %s is not visible through the mount %s (root %s)", rel, mount,
 				     root);
@@ -282,18 +284,18 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 	cleanup_error isc_error *e = NULL;
 	if (plan) {
 		made = missing_components(mount, dir);
-	} else if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, &e) < 0) {
+	} else if (group_make(mount, dir, !v2 && (mask & ISC_CGROUP_CPUSET), &made, &e) < 0) {
 		if (!required && optional_skip(e->errnum))
 			return 0;
 		isc_error_move(err, &e);
 		return -1;
 	}
 	if (made == 0) {
-		if (renew_leaf(dir, !v2 && (mask & ISC_CG_CPUSET), err) < 0)
+		if (renew_leaf(dir, !v2 && (mask & ISC_CGROUP_CPUSET), err) < 0)
 			return -1;
 		made = 1;
 	}
-	struct isc_cg_group *g = add_group(cg);
+	struct isc_cgroup_group *g = add_group(cg);
 	g->ctrl = isc_xstrdup(ctrl);
 	g->mask = mask;
 	g->v2 = v2;
@@ -305,17 +307,17 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 static int create_or_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
 			  bool every_hierarchy, bool plan, struct isc_cgroup **out, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	unsigned need = isc_cg_res_mask(res), v2mask = 0;
-	if (isc_cg_v2_part(l, need, res, &v2mask, err) < 0)
+	unsigned need = isc_cgroup_res_mask(res), v2mask = 0;
+	if (isc_cgroup_v2_part(l, need, res, &v2mask, err) < 0)
 		return -1;
 	__attribute__((cleanup(cgroup_freep))) struct isc_cgroup *cg = isc_xmalloc0(sizeof(*cg));
 	cg->mode = l->mode;
 	int r = 0;
 	if (l->mode != ISC_CGROUP_V2) {
-		static const unsigned pref[] = { ISC_CG_PIDS, ISC_CG_FREEZER, ISC_CG_MEMORY };
+		static const unsigned pref[] = { ISC_CGROUP_PIDS, ISC_CGROUP_FREEZER, ISC_CGROUP_MEMORY };
 		size_t track = SIZE_MAX;
 		for (size_t p = 0; p < ARRAY_SIZE(pref) && track == SIZE_MAX; p++)
 			for (size_t i = 0; i < l->n_v1 && track == SIZE_MAX; i++)
@@ -325,8 +327,8 @@ static int create_or_plan(const char *cgroups_path, const char *id, const struct
 			if (l->v1[i].mask)
 				track = i;
 		for (size_t i = 0; r == 0 && i < l->n_v1; i++) {
-			const struct isc_cg_hier *h = &l->v1[i];
-			bool required = i == track || (h->mask & (ISC_CG_PIDS | ISC_CG_FREEZER | need));
+			const struct isc_cgroup_hier *h = &l->v1[i];
+			bool required = i == track || (h->mask & (ISC_CGROUP_PIDS | ISC_CGROUP_FREEZER | need));
 			if (!required && !(h->mask & ACCOUNTING) && !every_hierarchy)
 				continue;
 			r = plan_one(cg, h->mount, h->root, h->own, h->controllers, h->mask, false, required,
@@ -336,13 +338,13 @@ static int create_or_plan(const char *cgroups_path, const char *id, const struct
 	if (r == 0 && l->mode != ISC_CGROUP_V1) {
 		bool required = l->mode == ISC_CGROUP_V2 || v2mask || (res && res->n_unified);
 		if (required || every_hierarchy)
-			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CG_V2_NAME, 0, true, required, cgroups_path, id,
-			     plan, err);
+			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CGROUP_V2_NAME, 0, true, required,
+				     cgroups_path, id, plan, err);
 	}
-	if (r == 0 && isc_cg_tracker(cg) == NULL)
+	if (r == 0 && isc_cgroup_tracker(cg) == NULL)
 		r = isc_error_set(err, ENOENT, "no cgroup could be created for the container");
 	if (r == 0 && !plan)
-		r = isc_cg_apply(cg, l, res, err);
+		r = isc_cgroup_apply(cg, l, res, err);
 	if (r < 0) {
 		if (!plan)
 			rollback(cg);
@@ -369,24 +371,24 @@ int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err)
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++)
-		if (isc_cg_write(cg->g[i].dir, "cgroup.procs", buf, err) < 0)
+		if (isc_cgroup_write(cg->g[i].dir, "cgroup.procs", buf, err) < 0)
 			return -1;
 	return 0;
 }
 
 int isc_cgroup_update(struct isc_cgroup *cg, const struct isc_resources *res, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	return isc_cg_apply(cg, l, res, err);
+	return isc_cgroup_apply(cg, l, res, err);
 }
 
 
 /* ---- update: joining a hierarchy later ---------------------------- */
 
 /* The hierarchy of one of the container's v1 groups, or NULL. */
-static const struct isc_cg_hier *hier_of(const struct isc_cg_layout *l, const struct isc_cg_group *g)
+static const struct isc_cgroup_hier *hier_of(const struct isc_cgroup_layout *l, const struct isc_cgroup_group *g)
 {
 	for (size_t i = 0; i < l->n_v1; i++)
 		if (strcmp(l->v1[i].controllers, g->ctrl) == 0)
@@ -398,16 +400,16 @@ static const struct isc_cg_hier *hier_of(const struct isc_cg_layout *l, const st
  * tracking group: the same path below our own group there as the tracking
  * group has below ours (a relative cgroupsPath, as create resolved it when
  * the runtime runs in the same groups), else the same absolute path. */
-static char *missing_path(const struct isc_cg_layout *l, const struct isc_cgroup *cg, const char *own)
+static char *missing_path(const struct isc_cgroup_layout *l, const struct isc_cgroup *cg, const char *own)
 {
-	const struct isc_cg_group *t = isc_cg_tracker(cg);
+	const struct isc_cgroup_group *t = isc_cgroup_tracker(cg);
 	const char *mount = NULL, *root = NULL, *town = NULL;
 	if (t == NULL)
 		return NULL;
 	if (t->v2) {
 		mount = l->v2_mount, root = l->v2_root, town = l->v2_own;
 	} else {
-		const struct isc_cg_hier *h = hier_of(l, t);
+		const struct isc_cgroup_hier *h = hier_of(l, t);
 		if (h == NULL)
 			return NULL;
 		mount = h->mount, root = h->root, town = h->own;
@@ -437,7 +439,7 @@ static int move_all(struct isc_cgroup *cg, const char *dir, isc_error **err)
 		char buf[32];
 		cleanup_error isc_error *e = NULL;
 		snprintf(buf, sizeof(buf), "%d", (int)pids[i]);
-		if (isc_cg_write(dir, "cgroup.procs", buf, &e) < 0 && e->errnum != ESRCH) {
+		if (isc_cgroup_write(dir, "cgroup.procs", buf, &e) < 0 && e->errnum != ESRCH) {
 			isc_error_move(err, &e);
 			r = -1;
 		}
@@ -448,30 +450,31 @@ static int move_all(struct isc_cgroup *cg, const char *dir, isc_error **err)
 
 int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *res, bool *added, isc_error **err)
 {
-	const struct isc_cg_layout *l;
+	const struct isc_cgroup_layout *l;
 	*added = false;
-	if (isc_cg_layout_get(&l, err) < 0)
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	unsigned need = isc_cg_res_mask(res), v2mask = 0;
-	if (isc_cg_v2_part(l, need, res, &v2mask, err) < 0)
+	unsigned need = isc_cgroup_res_mask(res), v2mask = 0;
+	if (isc_cgroup_v2_part(l, need, res, &v2mask, err) < 0)
 		return -1;
 	/* which hierarchies: v1 ones carrying a needed controller, and the unified one */
-	const struct isc_cg_hier *want[64];
+	const struct isc_cgroup_hier *want[64];
 	size_t n_want = 0;
 	bool want_v2 = false;
 	if (l->mode != ISC_CGROUP_V2)
 		for (size_t i = 0; i < l->n_v1 && n_want < ARRAY_SIZE(want); i++)
-			if ((l->v1[i].mask & need & ~v2mask) && isc_cg_find_v1(cg, l->v1[i].mask & need & ~v2mask) == NULL)
+			if ((l->v1[i].mask & need & ~v2mask) &&
+			    isc_cgroup_find_v1(cg, l->v1[i].mask & need & ~v2mask) == NULL)
 				want[n_want++] = &l->v1[i];
-	if (l->mode != ISC_CGROUP_V1 && (v2mask || (res && res->n_unified)) && isc_cg_find_v2(cg) == NULL)
+	if (l->mode != ISC_CGROUP_V1 && (v2mask || (res && res->n_unified)) && isc_cgroup_find_v2(cg) == NULL)
 		want_v2 = true;
 	if (n_want == 0 && !want_v2)
 		return 0;
-	const struct isc_cg_group *f = isc_cg_freezer(cg);
+	const struct isc_cgroup_group *f = isc_cgroup_freezer(cg);
 	if (f == NULL)
 		return isc_error_set(err, ENOTSUP, "the container has no freezer cgroup to move its processes safely");
-	bool was_frozen = isc_cg_group_frozen(f);
-	if (!was_frozen && isc_cg_group_freeze(f, true, err) < 0)
+	bool was_frozen = isc_cgroup_group_frozen(f);
+	if (!was_frozen && isc_cgroup_group_freeze(f, true, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t k = 0; r == 0 && k < n_want + (want_v2 ? 1 : 0); k++) {
@@ -481,42 +484,42 @@ int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *re
 		const char *own = v2 ? l->v2_own : want[k]->own;
 		unsigned mask = v2 ? 0 : want[k]->mask;
 		cleanup_free char *rel = missing_path(l, cg, own);
-		cleanup_free char *dir = rel ? isc_cg_dir(mount, root, rel) : NULL;
+		cleanup_free char *dir = rel ? isc_cgroup_dir(mount, root, rel) : NULL;
 		if (dir == NULL) {
 			r = isc_error_set(err, EINVAL, "cannot place the container in the %s hierarchy",
-					  v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+					  v2 ? ISC_CGROUP_V2_NAME : want[k]->controllers);
 			break;
 		}
 		unsigned made = 0;
-		if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, err) < 0) {
+		if (group_make(mount, dir, !v2 && (mask & ISC_CGROUP_CPUSET), &made, err) < 0) {
 			r = -1;
 			break;
 		}
 		if (made == 0) {
 			if (check_empty(dir, err) < 0 ||
-			    (!v2 && (mask & ISC_CG_CPUSET) && isc_cg_v1_cpuset_fill(dir, err) < 0)) {
+			    (!v2 && (mask & ISC_CGROUP_CPUSET) && isc_cgroup_v1_cpuset_fill(dir, err) < 0)) {
 				r = -1;
 				break;
 			}
 			made = 1;
 		}
-		struct isc_cg_group *g = add_group(cg);
-		g->ctrl = isc_xstrdup(v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+		struct isc_cgroup_group *g = add_group(cg);
+		g->ctrl = isc_xstrdup(v2 ? ISC_CGROUP_V2_NAME : want[k]->controllers);
 		g->mask = mask;
 		g->v2 = v2;
 		g->dir = isc_xstrdup(dir);
 		g->made = made;
 		*added = true; /* recorded even if the move fails: destroy removes it */
-		if (v2 && isc_cg_v2_enable(l->v2_mount, dir, v2mask, res, err) < 0) {
+		if (v2 && isc_cgroup_v2_enable(l->v2_mount, dir, v2mask, res, err) < 0) {
 			r = -1;
 			break;
 		}
 		r = move_all(cg, dir, err);
-		f = isc_cg_freezer(cg); /* add_group moved the array */
+		f = isc_cgroup_freezer(cg); /* add_group moved the array */
 	}
 	if (!was_frozen) {
 		cleanup_error isc_error *e = NULL;
-		if (isc_cg_group_freeze(f, false, &e) < 0 && r == 0) {
+		if (isc_cgroup_group_freeze(f, false, &e) < 0 && r == 0) {
 			isc_error_move(err, &e);
 			r = -1;
 		}
@@ -586,10 +589,10 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 			r = isc_error_set(err, EINVAL, "cgroup state: bad group %zu", i);
 			break;
 		}
-		struct isc_cg_group *g = add_group(cg);
-		g->v2 = strcmp(ctrl, ISC_CG_V2_NAME) == 0;
+		struct isc_cgroup_group *g = add_group(cg);
+		g->v2 = strcmp(ctrl, ISC_CGROUP_V2_NAME) == 0;
 		g->ctrl = isc_xstrdup(ctrl);
-		g->mask = g->v2 ? 0 : isc_cg_parse_controllers(ctrl, NULL);
+		g->mask = g->v2 ? 0 : isc_cgroup_parse_controllers(ctrl, NULL);
 		g->dir = isc_xstrdup(dir);
 		g->made = (unsigned)made;
 	}
