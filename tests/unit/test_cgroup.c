@@ -61,14 +61,14 @@ static void test_resolve(void **state)
 static void test_dir(void **state)
 {
 	(void)state;
-	char *d = isc_cg_dir("/sys/fs/cgroup/pids", "/", "/isc-x");
+	char *d = isc_cgroup_dir("/sys/fs/cgroup/pids", "/", "/isc-x");
 	assert_string_equal(d, "/sys/fs/cgroup/pids/isc-x");
 	free(d);
-	d = isc_cg_dir("/sys/fs/cgroup/memory", "/docker/c1", "/docker/c1/isc-x");
+	d = isc_cgroup_dir("/sys/fs/cgroup/memory", "/docker/c1", "/docker/c1/isc-x");
 	assert_string_equal(d, "/sys/fs/cgroup/memory/isc-x");
 	free(d);
-	assert_null(isc_cg_dir("/m", "/docker/c1", "/docker/c10/isc-x"));
-	assert_null(isc_cg_dir("/m", "/docker", "/other"));
+	assert_null(isc_cgroup_dir("/m", "/docker/c1", "/docker/c10/isc-x"));
+	assert_null(isc_cgroup_dir("/m", "/docker", "/other"));
 }
 
 /* ---- parsers ------------------------------------------------------- */
@@ -77,30 +77,30 @@ static void test_controllers(void **state)
 {
 	(void)state;
 	char *c = NULL;
-	assert_int_equal(isc_cg_parse_controllers("rw,cpuacct,cpu", &c), ISC_CG_CPU | ISC_CG_CPUACCT);
+	assert_int_equal(isc_cgroup_parse_controllers("rw,cpuacct,cpu", &c), ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT);
 	assert_string_equal(c, "cpu,cpuacct");
 	free(c);
-	assert_int_equal(isc_cg_parse_controllers("rw,xattr,release_agent=/lib/systemd/x,name=systemd", &c), 0);
+	assert_int_equal(isc_cgroup_parse_controllers("rw,xattr,release_agent=/lib/systemd/x,name=systemd", &c), 0);
 	assert_string_equal(c, "name=systemd");
 	free(c);
-	assert_int_equal(isc_cg_parse_controllers("net_prio,net_cls", &c), ISC_CG_NET_CLS | ISC_CG_NET_PRIO);
+	assert_int_equal(isc_cgroup_parse_controllers("net_prio,net_cls", &c), ISC_CGROUP_NET_CLS | ISC_CGROUP_NET_PRIO);
 	assert_string_equal(c, "net_cls,net_prio");
 	free(c);
-	assert_int_equal(isc_cg_parse_controllers("rw,nsdelegate", &c), 0);
+	assert_int_equal(isc_cgroup_parse_controllers("rw,nsdelegate", &c), 0);
 	assert_string_equal(c, "");
 	free(c);
-	assert_int_equal(isc_cg_controller_bit("io"), ISC_CG_BLKIO);
-	assert_int_equal(isc_cg_controller_bit("blkio"), ISC_CG_BLKIO);
-	assert_int_equal(isc_cg_controller_bit("nope"), 0);
-	assert_string_equal(isc_cg_controller_name(ISC_CG_BLKIO, true), "io");
-	assert_null(isc_cg_controller_name(ISC_CG_DEVICES, true));
+	assert_int_equal(isc_cgroup_controller_bit("io"), ISC_CGROUP_BLKIO);
+	assert_int_equal(isc_cgroup_controller_bit("blkio"), ISC_CGROUP_BLKIO);
+	assert_int_equal(isc_cgroup_controller_bit("nope"), 0);
+	assert_string_equal(isc_cgroup_controller_name(ISC_CGROUP_BLKIO, true), "io");
+	assert_null(isc_cgroup_controller_name(ISC_CGROUP_DEVICES, true));
 }
 
 static void test_mountinfo_line(void **state)
 {
 	(void)state;
 	char *mnt, *root, *fs, *opts;
-	assert_int_equal(isc_cg_parse_mountinfo_line(
+	assert_int_equal(isc_cgroup_parse_mountinfo_line(
 				 "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct",
 				 &mnt, &root, &fs, &opts),
 			 0);
@@ -110,35 +110,35 @@ static void test_mountinfo_line(void **state)
 	assert_string_equal(opts, "rw,cpu,cpuacct");
 	free(mnt), free(root), free(fs), free(opts);
 	/* no optional fields, escaped space */
-	assert_int_equal(isc_cg_parse_mountinfo_line("41 31 0:38 /a\\040b /mnt/x\\040y rw - cgroup2 cgroup2 rw\n", &mnt,
-						     &root, &fs, &opts),
+	assert_int_equal(isc_cgroup_parse_mountinfo_line("41 31 0:38 /a\\040b /mnt/x\\040y rw - cgroup2 cgroup2 rw\n",
+							 &mnt, &root, &fs, &opts),
 			 0);
 	assert_string_equal(mnt, "/mnt/x y");
 	assert_string_equal(root, "/a b");
 	assert_string_equal(fs, "cgroup2");
 	assert_string_equal(opts, "rw");
 	free(mnt), free(root), free(fs), free(opts);
-	assert_int_equal(isc_cg_parse_mountinfo_line("41 31 0:38 / /x rw cgroup2", &mnt, &root, &fs, &opts), -1);
-	assert_int_equal(isc_cg_parse_mountinfo_line("", &mnt, &root, &fs, &opts), -1);
+	assert_int_equal(isc_cgroup_parse_mountinfo_line("41 31 0:38 / /x rw cgroup2", &mnt, &root, &fs, &opts), -1);
+	assert_int_equal(isc_cgroup_parse_mountinfo_line("", &mnt, &root, &fs, &opts), -1);
 }
 
 static void test_proc_cgroup_line(void **state)
 {
 	(void)state;
 	char *c, *p;
-	assert_int_equal(isc_cg_parse_proc_cgroup_line("4:memory:/process_api/7b09\n", &c, &p), 0);
+	assert_int_equal(isc_cgroup_parse_proc_cgroup_line("4:memory:/process_api/7b09\n", &c, &p), 0);
 	assert_string_equal(c, "memory");
 	assert_string_equal(p, "/process_api/7b09");
 	free(c), free(p);
-	assert_int_equal(isc_cg_parse_proc_cgroup_line("0::/user.slice/a:b", &c, &p), 0);
+	assert_int_equal(isc_cgroup_parse_proc_cgroup_line("0::/user.slice/a:b", &c, &p), 0);
 	assert_string_equal(c, "");
 	assert_string_equal(p, "/user.slice/a:b");
 	free(c), free(p);
-	assert_int_equal(isc_cg_parse_proc_cgroup_line("garbage", &c, &p), -1);
-	assert_int_equal(isc_cg_parse_proc_cgroup_line("1:cpu:", &c, &p), -1);
+	assert_int_equal(isc_cgroup_parse_proc_cgroup_line("garbage", &c, &p), -1);
+	assert_int_equal(isc_cgroup_parse_proc_cgroup_line("1:cpu:", &c, &p), -1);
 }
 
-static const struct isc_cg_hier *hier(const struct isc_cg_layout *l, const char *ctrl)
+static const struct isc_cgroup_hier *hier(const struct isc_cgroup_layout *l, const char *ctrl)
 {
 	for (size_t i = 0; i < l->n_v1; i++)
 		if (strcmp(l->v1[i].controllers, ctrl) == 0)
@@ -166,9 +166,9 @@ static const char hybrid_pc[] = "9:name=systemd:/\n8:pids:/\n7:blkio:/\n6:freeze
 static void test_layout_hybrid(void **state)
 {
 	(void)state;
-	struct isc_cg_layout *l = NULL;
+	struct isc_cgroup_layout *l = NULL;
 	isc_error *err = NULL;
-	assert_int_equal(isc_cg_layout_parse(ISC_CGROUP_HYBRID, hybrid_mi, hybrid_pc, &l, &err), 0);
+	assert_int_equal(isc_cgroup_layout_parse(ISC_CGROUP_HYBRID, hybrid_mi, hybrid_pc, &l, &err), 0);
 	assert_int_equal(l->n_v1, 9);
 	assert_string_equal(l->v2_mount, "/sys/fs/cgroup/unified");
 	assert_string_equal(l->v2_own, "/");
@@ -177,7 +177,7 @@ static void test_layout_hybrid(void **state)
 	assert_string_equal(hier(l, "pids")->own, "/");
 	assert_int_equal(hier(l, "name=systemd")->mask, 0);
 	assert_string_equal(hier(l, "name=systemd")->mount, "/sys/fs/cgroup/systemd");
-	isc_cg_layout_free(l);
+	isc_cgroup_layout_free(l);
 }
 
 /* systemd-style v1: co-mounted controllers, a second (bind) mount of a subtree */
@@ -199,38 +199,38 @@ static const char v1_pc[] = "12:pids:/user.slice/user-0.slice/session-1.scope\n"
 static void test_layout_v1_comounted(void **state)
 {
 	(void)state;
-	struct isc_cg_layout *l = NULL;
+	struct isc_cgroup_layout *l = NULL;
 	isc_error *err = NULL;
-	assert_int_equal(isc_cg_layout_parse(ISC_CGROUP_V1, v1_mi, v1_pc, &l, &err), 0);
+	assert_int_equal(isc_cgroup_layout_parse(ISC_CGROUP_V1, v1_mi, v1_pc, &l, &err), 0);
 	assert_int_equal(l->n_v1, 5);
 	assert_null(l->v2_mount);
-	const struct isc_cg_hier *h = hier(l, "cpu,cpuacct");
+	const struct isc_cgroup_hier *h = hier(l, "cpu,cpuacct");
 	assert_string_equal(h->mount, "/sys/fs/cgroup/cpu,cpuacct");
-	assert_int_equal(h->mask, ISC_CG_CPU | ISC_CG_CPUACCT);
+	assert_int_equal(h->mask, ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT);
 	assert_string_equal(h->own, "/user.slice");
 	assert_string_equal(hier(l, "net_cls,net_prio")->own, "/");
 	assert_string_equal(hier(l, "memory")->mount, "/sys/fs/cgroup/memory"); /* not the subtree bind */
 	assert_string_equal(hier(l, "memory")->root, "/");
 	assert_string_equal(hier(l, "pids")->own, "/user.slice/user-0.slice/session-1.scope");
 	assert_string_equal(hier(l, "name=systemd")->own, "/user.slice/user-0.slice/session-1.scope");
-	isc_cg_layout_free(l);
+	isc_cgroup_layout_free(l);
 }
 
 static void test_layout_v2(void **state)
 {
 	(void)state;
-	struct isc_cg_layout *l = NULL;
+	struct isc_cgroup_layout *l = NULL;
 	isc_error *err = NULL;
 	const char mi[] = "25 20 0:22 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n"
 			  "26 20 0:40 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n";
 	const char pc[] = "0::/user.slice/user-1000.slice/session-2.scope\n";
-	assert_int_equal(isc_cg_layout_parse(ISC_CGROUP_V2, mi, pc, &l, &err), 0);
+	assert_int_equal(isc_cgroup_layout_parse(ISC_CGROUP_V2, mi, pc, &l, &err), 0);
 	assert_int_equal(l->n_v1, 0);
 	assert_string_equal(l->v2_mount, "/sys/fs/cgroup");
 	assert_string_equal(l->v2_own, "/user.slice/user-1000.slice/session-2.scope");
-	isc_cg_layout_free(l);
+	isc_cgroup_layout_free(l);
 	/* v2 mode without a cgroup2 mount */
-	assert_int_equal(isc_cg_layout_parse(ISC_CGROUP_V2, "1 0 0:1 / / rw - ext4 x rw\n", pc, &l, &err), -1);
+	assert_int_equal(isc_cgroup_layout_parse(ISC_CGROUP_V2, "1 0 0:1 / / rw - ext4 x rw\n", pc, &l, &err), -1);
 	assert_non_null(err);
 	isc_error_free(&err);
 }
@@ -240,48 +240,48 @@ static void test_layout_v2(void **state)
 static void test_conversions(void **state)
 {
 	(void)state;
-	assert_int_equal(isc_cg_shares_to_weight(0), 0);
-	assert_int_equal(isc_cg_shares_to_weight(2), 1);
-	assert_int_equal(isc_cg_shares_to_weight(1024), 39);
-	assert_int_equal(isc_cg_shares_to_weight(262144), 10000);
-	assert_int_equal(isc_cg_shares_to_weight(1u << 30), 10000);
-	assert_int_equal(isc_cg_blkio_to_io_weight(10), 1);
-	assert_int_equal(isc_cg_blkio_to_io_weight(500), 4950);
-	assert_int_equal(isc_cg_blkio_to_io_weight(1000), 10000);
+	assert_int_equal(isc_cgroup_shares_to_weight(0), 0);
+	assert_int_equal(isc_cgroup_shares_to_weight(2), 1);
+	assert_int_equal(isc_cgroup_shares_to_weight(1024), 39);
+	assert_int_equal(isc_cgroup_shares_to_weight(262144), 10000);
+	assert_int_equal(isc_cgroup_shares_to_weight(1u << 30), 10000);
+	assert_int_equal(isc_cgroup_blkio_to_io_weight(10), 1);
+	assert_int_equal(isc_cgroup_blkio_to_io_weight(500), 4950);
+	assert_int_equal(isc_cgroup_blkio_to_io_weight(1000), 10000);
 
 	struct isc_resources r = { 0 };
 	int64_t out = 0;
 	isc_error *err = NULL;
-	assert_int_equal(isc_cg_swap_v2(&r, &out, &err), 0);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 0);
 	r.has_memory_swap = true;
 	r.memory_swap = -1;
-	assert_int_equal(isc_cg_swap_v2(&r, &out, &err), 1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 1);
 	assert_int_equal(out, -1);
 	r.memory_swap = 300;
-	assert_int_equal(isc_cg_swap_v2(&r, &out, &err), -1); /* no memory limit */
+	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), -1); /* no memory limit */
 	assert_non_null(strstr(err->msg, "memory.swap"));
 	isc_error_free(&err);
 	r.has_memory_limit = true;
 	r.memory_limit = 100;
-	assert_int_equal(isc_cg_swap_v2(&r, &out, &err), 1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 1);
 	assert_int_equal(out, 200);
 	r.memory_limit = 400;
-	assert_int_equal(isc_cg_swap_v2(&r, &out, &err), -1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), -1);
 	isc_error_free(&err);
 
-	assert_true(isc_cg_valid_pagesize("2MB"));
-	assert_true(isc_cg_valid_pagesize("1GB"));
-	assert_false(isc_cg_valid_pagesize("MB"));
-	assert_false(isc_cg_valid_pagesize("2MB/../x"));
-	assert_false(isc_cg_valid_pagesize("2mb"));
-	assert_false(isc_cg_valid_pagesize(NULL));
+	assert_true(isc_cgroup_valid_pagesize("2MB"));
+	assert_true(isc_cgroup_valid_pagesize("1GB"));
+	assert_false(isc_cgroup_valid_pagesize("MB"));
+	assert_false(isc_cgroup_valid_pagesize("2MB/../x"));
+	assert_false(isc_cgroup_valid_pagesize("2mb"));
+	assert_false(isc_cgroup_valid_pagesize(NULL));
 
 	struct isc_resources m = { 0 };
-	assert_int_equal(isc_cg_res_mask(&m), 0);
+	assert_int_equal(isc_cgroup_res_mask(&m), 0);
 	m.has_pids_limit = true;
 	m.cpu_cpus = (char *)"0";
-	assert_int_equal(isc_cg_res_mask(&m), ISC_CG_PIDS | ISC_CG_CPUSET);
-	assert_int_equal(isc_cg_res_mask(NULL), 0);
+	assert_int_equal(isc_cgroup_res_mask(&m), ISC_CGROUP_PIDS | ISC_CGROUP_CPUSET);
+	assert_int_equal(isc_cgroup_res_mask(NULL), 0);
 }
 
 /* ---- state form ---------------------------------------------------- */
@@ -297,7 +297,7 @@ static void test_serialize(void **state)
 	assert_int_equal(isc_cgroup_deserialize(text, &cg, &err), 0);
 	assert_int_equal(cg->mode, ISC_CGROUP_HYBRID);
 	assert_int_equal(cg->n, 3);
-	assert_int_equal(cg->g[0].mask, ISC_CG_CPU | ISC_CG_CPUACCT);
+	assert_int_equal(cg->g[0].mask, ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT);
 	assert_false(cg->g[0].v2);
 	assert_int_equal(cg->g[1].made, 2);
 	assert_true(cg->g[2].v2);
@@ -380,13 +380,13 @@ static void test_real_pids(void **state)
 	assert_non_null(cg);
 
 	/* the limit is in place */
-	const struct isc_cg_group *pg = NULL;
+	const struct isc_cgroup_group *pg = NULL;
 	for (size_t i = 0; i < cg->n; i++)
-		if ((cg->g[i].mask & ISC_CG_PIDS) || (cg->g[i].v2 && mode == ISC_CGROUP_V2))
+		if ((cg->g[i].mask & ISC_CGROUP_PIDS) || (cg->g[i].v2 && mode == ISC_CGROUP_V2))
 			pg = &cg->g[i];
 	assert_non_null(pg);
 	char *v = NULL;
-	assert_int_equal(isc_cg_read(pg->dir, "pids.max", &v, &err), 0);
+	assert_int_equal(isc_cgroup_read(pg->dir, "pids.max", &v, &err), 0);
 	assert_string_equal(v, "5\n");
 	free(v);
 
@@ -439,7 +439,7 @@ static void test_real_pids(void **state)
 	struct isc_resources upd = { .has_pids_limit = true, .pids_limit = 0 };
 	if (isc_cgroup_update(cg, &upd, &err) < 0)
 		fail_msg("update: %s (%d)", err->msg, err->errnum);
-	assert_int_equal(isc_cg_read(pg->dir, "pids.max", &v, &err), 0);
+	assert_int_equal(isc_cgroup_read(pg->dir, "pids.max", &v, &err), 0);
 	assert_string_equal(v, "max\n");
 	free(v);
 
@@ -479,11 +479,11 @@ static void test_real_rollback(void **state)
 	assert_non_null(strstr(err->msg, "cpuset.mems"));
 	isc_error_free(&err);
 	/* nothing is left in any hierarchy */
-	const struct isc_cg_layout *l;
-	assert_int_equal(isc_cg_layout_get(&l, &err), 0);
+	const struct isc_cgroup_layout *l;
+	assert_int_equal(isc_cgroup_layout_get(&l, &err), 0);
 	for (size_t i = 0; i < l->n_v1; i++) {
 		char *rel = isc_cgroup_resolve(l->v1[i].own, path, "x");
-		char *dir = isc_cg_dir(l->v1[i].mount, l->v1[i].root, rel);
+		char *dir = isc_cgroup_dir(l->v1[i].mount, l->v1[i].root, rel);
 		char *top = strstr(dir, "/isc-test-");
 		top[strcspn(top + 1, "/") + 1] = '\0';
 		struct stat st;
@@ -495,7 +495,7 @@ static void test_real_rollback(void **state)
 	if (mode == ISC_CGROUP_HYBRID) {
 		/* hugetlb lives in the unified hierarchy here; the root does not delegate it */
 		char *ctl = NULL;
-		assert_int_equal(isc_cg_read(l->v2_mount, "cgroup.subtree_control", &ctl, &err), 0);
+		assert_int_equal(isc_cgroup_read(l->v2_mount, "cgroup.subtree_control", &ctl, &err), 0);
 		bool delegated = strstr(ctl, "hugetlb") != NULL;
 		free(ctl);
 		struct isc_kv hp = { .key = (char *)"2MB", .value = (char *)"0" };
@@ -528,7 +528,7 @@ static bool no_subdirs(const char *dir)
 /* The container's view: fresh cgroup mounts in new cgroup + mount
  * namespaces (own_ns), or binds of its own groups without a cgroup
  * namespace, show the container's own group as the root. */
-static int mount_child(const char *target, const struct isc_cg_layout *l, bool own_ns)
+static int mount_child(const char *target, const struct isc_cgroup_layout *l, bool own_ns)
 {
 	isc_error *err = NULL;
 	if (unshare(CLONE_NEWNS | (own_ns ? CLONE_NEWCGROUP : 0)) < 0)
@@ -544,7 +544,7 @@ static int mount_child(const char *target, const struct isc_cg_layout *l, bool o
 	}
 	char *v = NULL;
 	char *dir = isc_xasprintf("%s/%s", target, l->mode == ISC_CGROUP_V2 ? "" : "pids");
-	if (isc_cg_read(dir, "pids.max", &v, &err) < 0 || strcmp(v, "7\n") != 0)
+	if (isc_cgroup_read(dir, "pids.max", &v, &err) < 0 || strcmp(v, "7\n") != 0)
 		return 13;
 	free(v);
 	free(dir);
@@ -556,20 +556,20 @@ static int mount_child(const char *target, const struct isc_cg_layout *l, bool o
 		/* no sub-groups visible: we are the root of the view */
 		char *procs = NULL;
 		dir = isc_xasprintf("%s/freezer", target);
-		if (isc_cg_read(dir, "cgroup.procs", &procs, &err) < 0)
+		if (isc_cgroup_read(dir, "cgroup.procs", &procs, &err) < 0)
 			return 15;
 		free(procs);
-		if (isc_cg_has_file(dir, "freezer.state") == false) /* non-root groups have it */
+		if (isc_cgroup_has_file(dir, "freezer.state") == false) /* non-root groups have it */
 			return 16;
 		free(dir);
 		dir = isc_xasprintf("%s/memory", target);
-		if (!isc_cg_has_file(dir, "memory.usage_in_bytes") || !no_subdirs(dir))
+		if (!isc_cgroup_has_file(dir, "memory.usage_in_bytes") || !no_subdirs(dir))
 			return 18;
 		free(dir);
 	}
 	if (l->mode == ISC_CGROUP_HYBRID) {
 		dir = isc_xasprintf("%s/unified", target);
-		if (!isc_cg_has_file(dir, "cgroup.procs"))
+		if (!isc_cgroup_has_file(dir, "cgroup.procs"))
 			return 17;
 		free(dir);
 	}
@@ -584,8 +584,8 @@ static void real_mount(bool own_ns)
 		isc_error_free(&err);
 		skip();
 	}
-	const struct isc_cg_layout *l;
-	assert_int_equal(isc_cg_layout_get(&l, &err), 0);
+	const struct isc_cgroup_layout *l;
+	assert_int_equal(isc_cgroup_layout_get(&l, &err), 0);
 	char id[64];
 	snprintf(id, sizeof(id), "test-mnt-%d", (int)getpid());
 	struct isc_resources res = { .has_pids_limit = true, .pids_limit = 7 };
@@ -641,10 +641,10 @@ static void test_real_v2_core(void **state)
 		isc_error_free(&err);
 		skip();
 	}
-	const struct isc_cg_layout *l;
-	assert_int_equal(isc_cg_layout_get(&l, &err), 0);
+	const struct isc_cgroup_layout *l;
+	assert_int_equal(isc_cgroup_layout_get(&l, &err), 0);
 	char *rel = isc_xasprintf("%s/isc-test-v2-%d", strcmp(l->v2_own, "/") ? l->v2_own : "", (int)getpid());
-	char *dir = isc_cg_dir(l->v2_mount, l->v2_root, rel);
+	char *dir = isc_cgroup_dir(l->v2_mount, l->v2_root, rel);
 	assert_non_null(dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	char *text = isc_xasprintf("{\"mode\":\"v2\",\"groups\":[[\"cgroup2\",\"%s\",1]]}", dir);
@@ -666,10 +666,10 @@ static void test_real_v2_core(void **state)
 	free(pids);
 	if (isc_cgroup_freeze(cg, true, &err) < 0)
 		fail_msg("freeze: %s", err->msg);
-	assert_true(isc_cg_v2_is_frozen(dir));
+	assert_true(isc_cgroup_v2_is_frozen(dir));
 	if (isc_cgroup_freeze(cg, false, &err) < 0)
 		fail_msg("thaw: %s", err->msg);
-	assert_false(isc_cg_v2_is_frozen(dir));
+	assert_false(isc_cgroup_v2_is_frozen(dir));
 	assert_int_equal(isc_cgroup_kill_all(cg, SIGTERM, &err), 0);
 	int status = 0;
 	assert_int_equal(waitpid(child, &status, 0), child);
@@ -677,9 +677,9 @@ static void test_real_v2_core(void **state)
 	/* a v2 controller the root does not delegate is an error naming the file */
 	if (strcmp(l->v2_own, "/") == 0) {
 		char *ctl = NULL;
-		assert_int_equal(isc_cg_read(l->v2_mount, "cgroup.subtree_control", &ctl, &err), 0);
+		assert_int_equal(isc_cgroup_read(l->v2_mount, "cgroup.subtree_control", &ctl, &err), 0);
 		if (strstr(ctl, "pids") == NULL) {
-			assert_int_equal(isc_cg_v2_enable(l->v2_mount, dir, ISC_CG_PIDS, NULL, &err), -1);
+			assert_int_equal(isc_cgroup_v2_enable(l->v2_mount, dir, ISC_CGROUP_PIDS, NULL, &err), -1);
 			assert_non_null(strstr(err->msg, "cgroup.subtree_control"));
 			isc_error_free(&err);
 		}

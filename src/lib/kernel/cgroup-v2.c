@@ -17,7 +17,7 @@
 
 #include "base/util.h"
 
-uint64_t isc_cg_shares_to_weight(uint64_t shares)
+uint64_t isc_cgroup_shares_to_weight(uint64_t shares)
 {
 	if (shares == 0)
 		return 0;
@@ -28,7 +28,7 @@ uint64_t isc_cg_shares_to_weight(uint64_t shares)
 	return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-uint64_t isc_cg_blkio_to_io_weight(uint64_t weight)
+uint64_t isc_cgroup_blkio_to_io_weight(uint64_t weight)
 {
 	if (weight == 0)
 		return 0;
@@ -42,7 +42,7 @@ uint64_t isc_cg_blkio_to_io_weight(uint64_t weight)
 /* OCI swap is memory+swap (the v1 memsw meaning); v2 memory.swap.max is
  * the swap alone.  Returns 1 and *out (-1 = "max") when there is
  * something to write, 0 when not. */
-int isc_cg_swap_v2(const struct isc_resources *res, int64_t *out, isc_error **err)
+int isc_cgroup_swap_v2(const struct isc_resources *res, int64_t *out, isc_error **err)
 {
 	if (!res->has_memory_swap || res->memory_swap == 0)
 		return 0;
@@ -73,24 +73,24 @@ static int v2_memory(const char *dir, const struct isc_resources *res, isc_error
 {
 	char v[32];
 	int64_t swap = 0;
-	int has_swap = isc_cg_swap_v2(res, &swap, err);
+	int has_swap = isc_cgroup_swap_v2(res, &swap, err);
 	if (has_swap < 0)
 		return -1;
 	if (res->has_memory_limit && res->memory_limit != 0) {
 		fmt_max(v, sizeof(v), res->memory_limit);
-		if (isc_cg_write(dir, "memory.max", v, err) < 0)
+		if (isc_cgroup_write(dir, "memory.max", v, err) < 0)
 			return -1;
 	}
 	if (has_swap) {
 		fmt_max(v, sizeof(v), swap);
 		/* no memory.swap.max: the kernel has no swap accounting; "max" is what it does anyway */
-		if (swap >= 0 || isc_cg_has_file(dir, "memory.swap.max"))
-			if (isc_cg_write(dir, "memory.swap.max", v, err) < 0)
+		if (swap >= 0 || isc_cgroup_has_file(dir, "memory.swap.max"))
+			if (isc_cgroup_write(dir, "memory.swap.max", v, err) < 0)
 				return -1;
 	}
 	if (res->has_memory_reservation && res->memory_reservation != 0) {
 		fmt_max(v, sizeof(v), res->memory_reservation);
-		if (isc_cg_write(dir, "memory.low", v, err) < 0)
+		if (isc_cgroup_write(dir, "memory.low", v, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -99,10 +99,10 @@ static int v2_memory(const char *dir, const struct isc_resources *res, isc_error
 static int v2_cpu(const char *dir, const struct isc_resources *res, isc_error **err)
 {
 	char v[64];
-	uint64_t w = res->has_cpu_shares ? isc_cg_shares_to_weight(res->cpu_shares) : 0;
+	uint64_t w = res->has_cpu_shares ? isc_cgroup_shares_to_weight(res->cpu_shares) : 0;
 	if (w != 0) {
 		snprintf(v, sizeof(v), "%" PRIu64, w);
-		if (isc_cg_write(dir, "cpu.weight", v, err) < 0)
+		if (isc_cgroup_write(dir, "cpu.weight", v, err) < 0)
 			return -1;
 	}
 	bool quota = res->has_cpu_quota && res->cpu_quota != 0;
@@ -115,7 +115,7 @@ static int v2_cpu(const char *dir, const struct isc_resources *res, isc_error **
 	if (!quota) {
 		/* period alone: keep the current quota */
 		cleanup_free char *cur = NULL;
-		if (isc_cg_read(dir, "cpu.max", &cur, err) < 0)
+		if (isc_cgroup_read(dir, "cpu.max", &cur, err) < 0)
 			return -1;
 		cur[strcspn(cur, " \n")] = '\0';
 		if (strlen(cur) < sizeof(q))
@@ -125,14 +125,14 @@ static int v2_cpu(const char *dir, const struct isc_resources *res, isc_error **
 		snprintf(v, sizeof(v), "%s %" PRIu64, q, res->cpu_period);
 	else
 		snprintf(v, sizeof(v), "%s", q);
-	return isc_cg_write(dir, "cpu.max", v, err);
+	return isc_cgroup_write(dir, "cpu.max", v, err);
 }
 
 static int v2_cpuset(const char *dir, const struct isc_resources *res, isc_error **err)
 {
-	if (res->cpu_cpus && *res->cpu_cpus && isc_cg_write(dir, "cpuset.cpus", res->cpu_cpus, err) < 0)
+	if (res->cpu_cpus && *res->cpu_cpus && isc_cgroup_write(dir, "cpuset.cpus", res->cpu_cpus, err) < 0)
 		return -1;
-	if (res->cpu_mems && *res->cpu_mems && isc_cg_write(dir, "cpuset.mems", res->cpu_mems, err) < 0)
+	if (res->cpu_mems && *res->cpu_mems && isc_cgroup_write(dir, "cpuset.mems", res->cpu_mems, err) < 0)
 		return -1;
 	return 0;
 }
@@ -143,7 +143,7 @@ static int v2_pids(const char *dir, const struct isc_resources *res, isc_error *
 		return 0;
 	char v[32];
 	fmt_max(v, sizeof(v), res->pids_limit > 0 ? res->pids_limit : -1);
-	return isc_cg_write(dir, "pids.max", v, err);
+	return isc_cgroup_write(dir, "pids.max", v, err);
 }
 
 static int v2_io(const char *dir, const struct isc_resources *res, isc_error **err)
@@ -151,13 +151,13 @@ static int v2_io(const char *dir, const struct isc_resources *res, isc_error **e
 	if (!res->has_blkio_weight || res->blkio_weight == 0)
 		return 0;
 	char v[32];
-	if (isc_cg_has_file(dir, "io.weight")) {
-		snprintf(v, sizeof(v), "%" PRIu64, isc_cg_blkio_to_io_weight(res->blkio_weight));
-		return isc_cg_write(dir, "io.weight", v, err);
+	if (isc_cgroup_has_file(dir, "io.weight")) {
+		snprintf(v, sizeof(v), "%" PRIu64, isc_cgroup_blkio_to_io_weight(res->blkio_weight));
+		return isc_cgroup_write(dir, "io.weight", v, err);
 	}
-	if (isc_cg_has_file(dir, "io.bfq.weight")) { /* same 1..1000 range as blkio */
+	if (isc_cgroup_has_file(dir, "io.bfq.weight")) { /* same 1..1000 range as blkio */
 		snprintf(v, sizeof(v), "%u", (unsigned)res->blkio_weight);
-		return isc_cg_write(dir, "io.bfq.weight", v, err);
+		return isc_cgroup_write(dir, "io.bfq.weight", v, err);
 	}
 	return isc_error_set(err, ENOTSUP, "linux.resources.blockIO.weight: %s has neither io.weight nor io.bfq.weight",
 			     dir);
@@ -167,11 +167,11 @@ static int v2_hugetlb(const char *dir, const struct isc_resources *res, isc_erro
 {
 	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
 		const struct isc_kv *kv = &res->hugepage_limits[i];
-		if (!isc_cg_valid_pagesize(kv->key))
+		if (!isc_cgroup_valid_pagesize(kv->key))
 			return isc_error_set(err, EINVAL, "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
 					     kv->key);
 		cleanup_free char *file = isc_xasprintf("hugetlb.%s.max", kv->key);
-		if (isc_cg_write(dir, file, kv->value, err) < 0)
+		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -188,20 +188,20 @@ static int v2_unified(const char *dir, const struct isc_resources *res, isc_erro
 		const struct isc_kv *kv = &res->unified[i];
 		if (!valid_unified_key(kv->key))
 			return isc_error_set(err, EINVAL, "linux.resources.unified: bad key \"%s\"", kv->key ? kv->key : "");
-		if (isc_cg_write(dir, kv->key, kv->value ? kv->value : "", err) < 0)
+		if (isc_cgroup_write(dir, kv->key, kv->value ? kv->value : "", err) < 0)
 			return isc_error_wrap(err, "linux.resources.unified[\"%s\"]", kv->key);
 	}
 	return 0;
 }
 
-int isc_cg_v2_apply(const char *dir, unsigned mask, const struct isc_resources *res, isc_error **err)
+int isc_cgroup_v2_apply(const char *dir, unsigned mask, const struct isc_resources *res, isc_error **err)
 {
 	static const struct {
 		unsigned bit;
 		int (*apply)(const char *, const struct isc_resources *, isc_error **);
 	} appliers[] = {
-		{ ISC_CG_MEMORY, v2_memory }, { ISC_CG_CPU, v2_cpu }, { ISC_CG_CPUSET, v2_cpuset },
-		{ ISC_CG_PIDS, v2_pids },     { ISC_CG_BLKIO, v2_io }, { ISC_CG_HUGETLB, v2_hugetlb },
+		{ ISC_CGROUP_MEMORY, v2_memory }, { ISC_CGROUP_CPU, v2_cpu }, { ISC_CGROUP_CPUSET, v2_cpuset },
+		{ ISC_CGROUP_PIDS, v2_pids },     { ISC_CGROUP_BLKIO, v2_io }, { ISC_CGROUP_HUGETLB, v2_hugetlb },
 	};
 	if (res == NULL)
 		return 0;
@@ -230,8 +230,8 @@ static bool has_word(const char *list, const char *word)
 static size_t wanted_names(unsigned mask, const struct isc_resources *res, char names[][32])
 {
 	size_t n = 0;
-	for (unsigned bit = 1; bit && bit <= ISC_CG_DEBUG; bit <<= 1) {
-		const char *name = (mask & bit) ? isc_cg_controller_name(bit, true) : NULL;
+	for (unsigned bit = 1; bit && bit <= ISC_CGROUP_DEBUG; bit <<= 1) {
+		const char *name = (mask & bit) ? isc_cgroup_controller_name(bit, true) : NULL;
 		if (name && n < MAX_WANTED)
 			snprintf(names[n++], 32, "%s", name);
 	}
@@ -242,7 +242,7 @@ static size_t wanted_names(unsigned mask, const struct isc_resources *res, char 
 			continue;
 		char name[32];
 		snprintf(name, sizeof(name), "%.*s", (int)(dot - k), k);
-		if (strcmp(name, "cgroup") == 0 || isc_cg_controller_bit(name) == 0)
+		if (strcmp(name, "cgroup") == 0 || isc_cgroup_controller_bit(name) == 0)
 			continue; /* core files, or unknown: the write names the file */
 		bool dup = false;
 		for (size_t j = 0; j < n; j++)
@@ -253,8 +253,8 @@ static size_t wanted_names(unsigned mask, const struct isc_resources *res, char 
 	return n;
 }
 
-int isc_cg_v2_enable(const char *mount, const char *dir, unsigned mask, const struct isc_resources *res,
-		     isc_error **err)
+int isc_cgroup_v2_enable(const char *mount, const char *dir, unsigned mask, const struct isc_resources *res,
+			 isc_error **err)
 {
 	char names[MAX_WANTED][32];
 	size_t n = wanted_names(mask, res, names);
@@ -272,7 +272,7 @@ int isc_cg_v2_enable(const char *mount, const char *dir, unsigned mask, const st
 		cleanup_free char *enabled = NULL;
 		cleanup_free char *avail = NULL;
 		char add[MAX_WANTED * 34] = "";
-		if (isc_cg_read(anc, "cgroup.subtree_control", &enabled, err) < 0)
+		if (isc_cgroup_read(anc, "cgroup.subtree_control", &enabled, err) < 0)
 			return -1;
 		for (size_t i = 0; i < n; i++) {
 			if (has_word(enabled, names[i]))
@@ -284,7 +284,7 @@ int isc_cg_v2_enable(const char *mount, const char *dir, unsigned mask, const st
 						     "hierarchy root, which isc does not write)",
 						     names[i], anc);
 			}
-			if (avail == NULL && isc_cg_read(anc, "cgroup.controllers", &avail, err) < 0)
+			if (avail == NULL && isc_cgroup_read(anc, "cgroup.controllers", &avail, err) < 0)
 				return -1;
 			if (!has_word(avail, names[i]))
 				return isc_error_set(err, ENOTSUP, "cgroup controller %s is not available in %s/cgroup.controllers",
@@ -292,39 +292,39 @@ int isc_cg_v2_enable(const char *mount, const char *dir, unsigned mask, const st
 			size_t l = strlen(add);
 			snprintf(add + l, sizeof(add) - l, "%s+%s", l ? " " : "", names[i]);
 		}
-		if (add[0] && isc_cg_write(anc, "cgroup.subtree_control", add, err) < 0)
+		if (add[0] && isc_cgroup_write(anc, "cgroup.subtree_control", add, err) < 0)
 			return -1;
 		*p = saved;
 	}
 	return 0;
 }
 
-bool isc_cg_v2_is_frozen(const char *dir)
+bool isc_cgroup_v2_is_frozen(const char *dir)
 {
 	cleanup_free char *s = NULL;
 	cleanup_error isc_error *e = NULL;
-	if (isc_cg_read(dir, "cgroup.freeze", &s, &e) < 0)
+	if (isc_cgroup_read(dir, "cgroup.freeze", &s, &e) < 0)
 		return false;
 	return s[0] == '1';
 }
 
-int isc_cg_v2_freeze(const char *dir, bool frozen, isc_error **err)
+int isc_cgroup_v2_freeze(const char *dir, bool frozen, isc_error **err)
 {
-	if (isc_cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
+	if (isc_cgroup_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
 		return -1;
 	const char *want = frozen ? "frozen 1" : "frozen 0";
 	uint64_t deadline = isc_now_ns() + 2000000000ull;
 	long delay = 100;
 	for (;;) {
 		cleanup_free char *ev = NULL;
-		if (isc_cg_read(dir, "cgroup.events", &ev, err) < 0)
+		if (isc_cgroup_read(dir, "cgroup.events", &ev, err) < 0)
 			return -1;
 		if (strstr(ev, want) != NULL)
 			return 0;
 		if (isc_now_ns() > deadline) {
 			if (frozen) {
 				cleanup_error isc_error *ignored = NULL;
-				(void)isc_cg_write(dir, "cgroup.freeze", "0", &ignored);
+				(void)isc_cgroup_write(dir, "cgroup.freeze", "0", &ignored);
 			}
 			return isc_error_set(err, ETIMEDOUT, "%s %s/cgroup.events: not \"%s\" after 2 s",
 					     frozen ? "freeze" : "thaw", dir, want);

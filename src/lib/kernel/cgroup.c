@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * cgroups: mode detection (once), the layout of the hierarchies, a
- * container's groups (create, attach, update, kill, freeze, destroy), the
- * state-file form, and the fresh cgroup mounts inside the container.
- *
- * Modes.  statfs(/sys/fs/cgroup): cgroup2 -> v2; a tmpfs whose "unified"
- * is cgroup2 -> hybrid; anything else -> v1.  The v1 hierarchies (mount
- * point and controllers, from the super options) come from
- * /proc/self/mountinfo, our own group in each from /proc/self/cgroup.  In
- * hybrid mode a controller lives where the kernel bound it: on its v1
- * hierarchy if it has one, else on the unified one (here: hugetlb).
+ * cgroups: a container's groups: which (below), made (create, plan),
+ * joined (attach; update adding a hierarchy later), and their state-file
+ * form.  The other concerns have their own files: cgroup-layout.c (the
+ * modes, the hierarchies, paths), cgroup-res.c (resources: which
+ * controllers, where, written), cgroup-v1.c and cgroup-v2.c (the values of
+ * each version), cgroup-walk.c (processes, freeze, kill, destroy, the walk
+ * of the sub-groups), cgroup-mount.c (the cgroup mounts inside the
+ * container).
  *
  * Which groups a container gets (v1 and hybrid).  Every container is in a
  * group of its own in every hierarchy that accounts or limits: memory,
@@ -41,12 +39,6 @@
  * for a config without cgroup mounts): create +0.2 ms, attach +0.2 ms,
  * delete -0.1 ms; bench/run.sh --reference: isc/isc-ref 1.02 (hot).
  *
- * Paths.  A relative cgroupsPath lands under our own group in each
- * hierarchy, an absolute one under each hierarchy's root; NULL means a
- * relative "isc-<id>".  Components ".." and "." are refused, as is the
- * root itself.  isc never writes a hierarchy root's files: on v2 a
- * controller missing from the root's cgroup.subtree_control is an error.
- *
  * Ownership.  Every created directory is counted (the leaf and the
  * intermediates below the first existing ancestor); destroy removes
  * descendants the container made, the leaf, then those intermediates if
@@ -59,483 +51,21 @@
  * the leaf directory and the number of directories isc made. */
 #include "kernel/cgroup-internal.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <linux/magic.h>
-#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
-#define CGROUP_ROOT "/sys/fs/cgroup"
-
-/* ---- controllers ---------------------------------------------------- */
-
-static const struct {
-	unsigned bit;
-	const char *v1, *v2;
-} controllers[] = {
-	{ ISC_CG_CPUSET, "cpuset", "cpuset" },
-	{ ISC_CG_CPU, "cpu", "cpu" },
-	{ ISC_CG_CPUACCT, "cpuacct", NULL },
-	{ ISC_CG_BLKIO, "blkio", "io" },
-	{ ISC_CG_MEMORY, "memory", "memory" },
-	{ ISC_CG_DEVICES, "devices", NULL },
-	{ ISC_CG_FREEZER, "freezer", NULL },
-	{ ISC_CG_NET_CLS, "net_cls", NULL },
-	{ ISC_CG_PERF_EVENT, "perf_event", "perf_event" },
-	{ ISC_CG_NET_PRIO, "net_prio", NULL },
-	{ ISC_CG_HUGETLB, "hugetlb", "hugetlb" },
-	{ ISC_CG_PIDS, "pids", "pids" },
-	{ ISC_CG_RDMA, "rdma", "rdma" },
-	{ ISC_CG_MISC, "misc", "misc" },
-	{ ISC_CG_DEBUG, "debug", "debug" },
-};
-
-const char *isc_cg_controller_name(unsigned bit, bool v2)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
-		if (controllers[i].bit == bit)
-			return v2 ? controllers[i].v2 : controllers[i].v1;
-	return NULL;
-}
-
-unsigned isc_cg_controller_bit(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
-		if (strcmp(controllers[i].v1, name) == 0 || (controllers[i].v2 && strcmp(controllers[i].v2, name) == 0))
-			return controllers[i].bit;
-	return 0;
-}
-
-unsigned isc_cg_parse_controllers(const char *list, char **canonical)
-{
-	unsigned mask = 0;
-	cleanup_free char *name = NULL;
-	cleanup_free char *copy = isc_xstrdup(list ? list : "");
-	char *save = NULL;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strncmp(t, "name=", 5) == 0 && t[5]) {
-			free(name);
-			name = isc_xstrdup(t);
-			continue;
-		}
-		unsigned bit = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
-			if (strcmp(controllers[i].v1, t) == 0)
-				bit = controllers[i].bit;
-		mask |= bit; /* other super options (rw, xattr, release_agent=...) are ignored */
-	}
-	if (canonical) {
-		char buf[512] = "";
-		for (size_t i = 0; i < ARRAY_SIZE(controllers); i++) {
-			if (!(mask & controllers[i].bit))
-				continue;
-			size_t l = strlen(buf);
-			snprintf(buf + l, sizeof(buf) - l, "%s%s", l ? "," : "", controllers[i].v1);
-		}
-		if (name) {
-			size_t l = strlen(buf);
-			snprintf(buf + l, sizeof(buf) - l, "%s%s", l ? "," : "", name);
-		}
-		*canonical = isc_xstrdup(buf);
-	}
-	return mask;
-}
-
-/* ---- small file helpers --------------------------------------------- */
-
-int isc_cg_write(const char *dir, const char *file, const char *value, isc_error **err)
-{
-	cleanup_free char *path = isc_xasprintf("%s/%s", dir, file);
-	return isc_write_file(path, value, strlen(value), err);
-}
-
-int isc_cg_read(const char *dir, const char *file, char **out, isc_error **err)
-{
-	cleanup_free char *path = isc_xasprintf("%s/%s", dir, file);
-	return isc_read_file(path, out, NULL, 1u << 20, err);
-}
-
-bool isc_cg_has_file(const char *dir, const char *file)
-{
-	cleanup_free char *path = isc_xasprintf("%s/%s", dir, file);
-	return access(path, F_OK) == 0;
-}
-
-bool isc_cg_valid_pagesize(const char *s)
-{
-	size_t d = s ? strspn(s, "0123456789") : 0;
-	return d > 0 && s[d] && strchr("KMGTP", s[d]) && s[d + 1] == 'B' && s[d + 2] == '\0';
-}
-
-/* ---- parsing --------------------------------------------------------- */
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo */
-static char *unescape(const char *s, size_t n)
-{
-	char *out = isc_xmalloc0(n + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-			out[o++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-			i += 3;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
-int isc_cg_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype,
-				char **super_opts)
-{
-	const char *f[6];
-	size_t len[6];
-	const char *p = line;
-	/* fields 1-5: id, parent, major:minor, root, mount point */
-	for (int i = 0; i < 5; i++) {
-		p += strspn(p, " ");
-		f[i] = p;
-		len[i] = strcspn(p, " \n");
-		if (len[i] == 0)
-			return -1;
-		p += len[i];
-	}
-	const char *sep = strstr(p, " - ");
-	if (sep == NULL)
-		return -1;
-	p = sep + 3;
-	const char *fs = p;
-	size_t fsl = strcspn(p, " \n");
-	p += fsl;
-	p += strspn(p, " ");
-	p += strcspn(p, " \n"); /* source */
-	p += strspn(p, " ");
-	size_t sol = strcspn(p, " \n");
-	if (fsl == 0)
-		return -1;
-	*root = unescape(f[3], len[3]);
-	*mountpoint = unescape(f[4], len[4]);
-	*fstype = unescape(fs, fsl);
-	*super_opts = unescape(p, sol);
-	return 0;
-}
-
-int isc_cg_parse_proc_cgroup_line(const char *line, char **ctrls, char **path)
-{
-	const char *c1 = strchr(line, ':');
-	if (c1 == NULL || c1 == line)
-		return -1;
-	const char *c2 = strchr(c1 + 1, ':');
-	if (c2 == NULL)
-		return -1;
-	size_t pl = strcspn(c2 + 1, "\n");
-	if (pl == 0 || c2[1] != '/')
-		return -1;
-	*ctrls = isc_xasprintf("%.*s", (int)(c2 - c1 - 1), c1 + 1);
-	*path = isc_xasprintf("%.*s", (int)pl, c2 + 1);
-	return 0;
-}
-
-void isc_cg_layout_free(struct isc_cg_layout *l)
-{
-	if (l == NULL)
-		return;
-	for (size_t i = 0; i < l->n_v1; i++) {
-		free(l->v1[i].mount);
-		free(l->v1[i].root);
-		free(l->v1[i].controllers);
-		free(l->v1[i].own);
-	}
-	free(l->v1);
-	free(l->v2_mount);
-	free(l->v2_root);
-	free(l->v2_own);
-	free(l);
-}
-
-static void layout_freep(struct isc_cg_layout **l)
-{
-	isc_cg_layout_free(*l);
-}
-
-static bool under_cgroup_root(const char *mnt)
-{
-	return strncmp(mnt, CGROUP_ROOT "/", sizeof(CGROUP_ROOT)) == 0;
-}
-
-static void add_v1(struct isc_cg_layout *l, char *mnt, char *root, char *canon, unsigned mask)
-{
-	for (size_t i = 0; i < l->n_v1; i++) {
-		struct isc_cg_hier *h = &l->v1[i];
-		if (strcmp(h->controllers, canon) != 0)
-			continue;
-		/* the same hierarchy mounted twice: prefer the full one, under /sys/fs/cgroup */
-		bool better = (strcmp(root, "/") == 0 && strcmp(h->root, "/") != 0) ||
-			      (strcmp(root, h->root) == 0 && under_cgroup_root(mnt) && !under_cgroup_root(h->mount));
-		if (better) {
-			free(h->mount);
-			free(h->root);
-			h->mount = mnt;
-			h->root = root;
-		} else {
-			free(mnt);
-			free(root);
-		}
-		free(canon);
-		return;
-	}
-	struct isc_cg_hier *nv = realloc(l->v1, (l->n_v1 + 1) * sizeof(*nv));
-	if (nv == NULL)
-		abort();
-	l->v1 = nv;
-	l->v1[l->n_v1++] = (struct isc_cg_hier){ .mount = mnt, .root = root, .controllers = canon, .mask = mask };
-}
-
-int isc_cg_layout_parse(enum isc_cgroup_mode mode, const char *mountinfo, const char *proc_cgroup,
-			struct isc_cg_layout **out, isc_error **err)
-{
-	__attribute__((cleanup(layout_freep))) struct isc_cg_layout *l = isc_xmalloc0(sizeof(*l));
-	const char *want_v2 = mode == ISC_CGROUP_V2 ? CGROUP_ROOT : CGROUP_ROOT "/unified";
-	l->mode = mode;
-	for (const char *line = mountinfo; line && *line;) {
-		size_t n = strcspn(line, "\n");
-		cleanup_free char *copy = isc_xasprintf("%.*s", (int)n, line);
-		line += n + (line[n] == '\n');
-		char *mnt = NULL, *root = NULL, *fs = NULL, *opts = NULL;
-		if (isc_cg_parse_mountinfo_line(copy, &mnt, &root, &fs, &opts) < 0)
-			continue;
-		if (strcmp(fs, "cgroup") == 0 && mode != ISC_CGROUP_V2) {
-			char *canon = NULL;
-			unsigned mask = isc_cg_parse_controllers(opts, &canon);
-			if (canon[0]) {
-				add_v1(l, mnt, root, canon, mask);
-				mnt = root = NULL;
-			} else {
-				free(canon);
-			}
-		} else if (strcmp(fs, "cgroup2") == 0 && mode != ISC_CGROUP_V1) {
-			if (l->v2_mount == NULL || (strcmp(mnt, want_v2) == 0 && strcmp(l->v2_mount, want_v2) != 0)) {
-				free(l->v2_mount);
-				free(l->v2_root);
-				l->v2_mount = mnt;
-				l->v2_root = root;
-				mnt = root = NULL;
-			}
-		}
-		free(mnt);
-		free(root);
-		free(fs);
-		free(opts);
-	}
-	if (mode != ISC_CGROUP_V1 && l->v2_mount == NULL)
-		return isc_error_set(err, ENOENT, "cgroup2 is not mounted (no cgroup2 line in /proc/self/mountinfo)");
-	if (mode != ISC_CGROUP_V2 && l->n_v1 == 0)
-		return isc_error_set(err, ENOENT, "no cgroup v1 hierarchy is mounted (/proc/self/mountinfo)");
-	for (const char *line = proc_cgroup; line && *line;) {
-		size_t n = strcspn(line, "\n");
-		cleanup_free char *copy = isc_xasprintf("%.*s", (int)n, line);
-		line += n + (line[n] == '\n');
-		cleanup_free char *ctrls = NULL;
-		cleanup_free char *path = NULL;
-		if (isc_cg_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
-			continue;
-		if (ctrls[0] == '\0') {
-			if (strncmp(copy, "0:", 2) == 0) {
-				free(l->v2_own);
-				l->v2_own = steal_pointer(&path);
-			}
-			continue;
-		}
-		cleanup_free char *canon = NULL;
-		isc_cg_parse_controllers(ctrls, &canon);
-		for (size_t i = 0; i < l->n_v1; i++)
-			if (strcmp(l->v1[i].controllers, canon) == 0 && l->v1[i].own == NULL)
-				l->v1[i].own = isc_xstrdup(path);
-	}
-	for (size_t i = 0; i < l->n_v1; i++)
-		if (l->v1[i].own == NULL)
-			l->v1[i].own = isc_xstrdup("/");
-	if (l->v2_own == NULL)
-		l->v2_own = isc_xstrdup("/");
-	*out = steal_pointer(&l);
-	return 0;
-}
-
-static struct isc_cg_layout *cached_layout;
-
-int isc_cg_layout_get(const struct isc_cg_layout **out, isc_error **err)
-{
-	if (cached_layout) {
-		*out = cached_layout;
-		return 0;
-	}
-	struct statfs sf;
-	enum isc_cgroup_mode mode;
-	if (statfs(CGROUP_ROOT, &sf) < 0)
-		return isc_error_set(err, errno, "statfs %s", CGROUP_ROOT);
-	if ((unsigned long)sf.f_type == CGROUP2_SUPER_MAGIC)
-		mode = ISC_CGROUP_V2;
-	else if (statfs(CGROUP_ROOT "/unified", &sf) == 0 && (unsigned long)sf.f_type == CGROUP2_SUPER_MAGIC)
-		mode = ISC_CGROUP_HYBRID;
-	else
-		mode = ISC_CGROUP_V1;
-	cleanup_free char *mi = NULL;
-	cleanup_free char *pc = NULL;
-	if (isc_read_file("/proc/self/mountinfo", &mi, NULL, 0, err) < 0 ||
-	    isc_read_file("/proc/self/cgroup", &pc, NULL, 0, err) < 0)
-		return -1;
-	if (isc_cg_layout_parse(mode, mi, pc, &cached_layout, err) < 0)
-		return -1;
-	*out = cached_layout;
-	return 0;
-}
-
-int isc_cgroup_mode(enum isc_cgroup_mode *mode, isc_error **err)
-{
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
-		return -1;
-	*mode = l->mode;
-	return 0;
-}
-
-/* ---- paths ----------------------------------------------------------- */
-
-char *isc_cgroup_resolve(const char *own, const char *cgroups_path, const char *id)
-{
-	cleanup_free char *def = NULL;
-	const char *p = cgroups_path;
-	if (p == NULL) {
-		if (id == NULL || *id == '\0') {
-			errno = EINVAL;
-			return NULL;
-		}
-		def = isc_xasprintf("isc-%s", id);
-		p = def;
-	}
-	if (*p == '\0') {
-		errno = EINVAL;
-		return NULL;
-	}
-	size_t cap = (own ? strlen(own) : 0) + strlen(p) + 2;
-	char *out = isc_xmalloc0(cap);
-	size_t o = 0;
-	const char *parts[2] = { *p == '/' ? "" : (own ? own : ""), p };
-	for (int k = 0; k < 2; k++) {
-		for (const char *s = parts[k]; *s;) {
-			s += strspn(s, "/");
-			size_t n = strcspn(s, "/");
-			if (n == 0)
-				break;
-			if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
-				free(out);
-				errno = EINVAL;
-				return NULL;
-			}
-			out[o++] = '/';
-			memcpy(out + o, s, n);
-			o += n;
-			s += n;
-		}
-	}
-	out[o] = '\0';
-	if (o == 0) { /* the hierarchy root itself */
-		free(out);
-		errno = EINVAL;
-		return NULL;
-	}
-	return out;
-}
-
-char *isc_cg_dir(const char *mount, const char *root, const char *path)
-{
-	size_t rl = strlen(root);
-	while (rl > 0 && root[rl - 1] == '/')
-		rl--;
-	if (strncmp(path, root, rl) != 0 || (path[rl] != '/' && path[rl] != '\0'))
-		return NULL;
-	return isc_xasprintf("%s%s", mount, path + rl);
-}
-
-/* ---- resources ------------------------------------------------------- */
-
-unsigned isc_cg_res_mask(const struct isc_resources *r)
-{
-	unsigned m = 0;
-	if (r == NULL)
-		return 0;
-	if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_memory_swappiness ||
-	    r->disable_oom_killer)
-		m |= ISC_CG_MEMORY;
-	if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period)
-		m |= ISC_CG_CPU;
-	if ((r->cpu_cpus && *r->cpu_cpus) || (r->cpu_mems && *r->cpu_mems))
-		m |= ISC_CG_CPUSET;
-	if (r->has_pids_limit)
-		m |= ISC_CG_PIDS;
-	if (r->n_devices)
-		m |= ISC_CG_DEVICES;
-	if (r->has_blkio_weight)
-		m |= ISC_CG_BLKIO;
-	if (r->n_hugepage_limits)
-		m |= ISC_CG_HUGETLB;
-	return m;
-}
-
-static unsigned layout_v1_mask(const struct isc_cg_layout *l)
-{
-	unsigned m = 0;
-	for (size_t i = 0; i < l->n_v1; i++)
-		m |= l->v1[i].mask;
-	return m;
-}
-
-/* Controllers of `need` that must be served by the unified group. */
-static int v2_part(const struct isc_cg_layout *l, unsigned need, const struct isc_resources *res, unsigned *v2mask,
-		   isc_error **err)
-{
-	unsigned v1 = l->mode == ISC_CGROUP_V2 ? 0 : layout_v1_mask(l);
-	unsigned rest = need & ~v1;
-	/* device rules on v2 need an eBPF program, which isc does not load (see cgroup-v2.c) */
-	rest &= ~(unsigned)ISC_CG_DEVICES;
-	if (l->mode == ISC_CGROUP_V1) {
-		if (need & ISC_CG_DEVICES & ~v1)
-			rest |= ISC_CG_DEVICES;
-		for (unsigned bit = 1; bit <= ISC_CG_DEBUG; bit <<= 1)
-			if (rest & bit)
-				return isc_error_set(err, ENOTSUP,
-						     "linux.resources: cgroup controller %s is not mounted on this host",
-						     isc_cg_controller_name(bit, false));
-		if (res && res->n_unified)
-			return isc_error_set(err, ENOTSUP,
-					     "linux.resources.unified[\"%s\"]: needs cgroup v2, this host has only cgroup v1",
-					     res->unified[0].key ? res->unified[0].key : "");
-	}
-	*v2mask = rest;
-	return 0;
-}
-
 /* ---- groups ---------------------------------------------------------- */
 
-static void group_clear(struct isc_cg_group *g)
+static void group_clear(struct isc_cgroup_group *g)
 {
 	free(g->ctrl);
 	free(g->dir);
@@ -556,9 +86,9 @@ static void cgroup_freep(struct isc_cgroup **cg)
 	isc_cgroup_free(*cg);
 }
 
-static struct isc_cg_group *add_group(struct isc_cgroup *cg)
+static struct isc_cgroup_group *add_group(struct isc_cgroup *cg)
 {
-	struct isc_cg_group *ng = realloc(cg->g, (cg->n + 1) * sizeof(*ng));
+	struct isc_cgroup_group *ng = realloc(cg->g, (cg->n + 1) * sizeof(*ng));
 	if (ng == NULL)
 		abort();
 	cg->g = ng;
@@ -566,7 +96,7 @@ static struct isc_cg_group *add_group(struct isc_cgroup *cg)
 	return &cg->g[cg->n++];
 }
 
-static const struct isc_cg_group *find_v2(const struct isc_cgroup *cg)
+const struct isc_cgroup_group *isc_cgroup_find_v2(const struct isc_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++)
 		if (cg->g[i].v2)
@@ -574,7 +104,7 @@ static const struct isc_cg_group *find_v2(const struct isc_cgroup *cg)
 	return NULL;
 }
 
-static const struct isc_cg_group *find_v1(const struct isc_cgroup *cg, unsigned bit)
+const struct isc_cgroup_group *isc_cgroup_find_v1(const struct isc_cgroup *cg, unsigned bit)
 {
 	for (size_t i = 0; i < cg->n; i++)
 		if (!cg->g[i].v2 && (cg->g[i].mask & bit))
@@ -583,84 +113,28 @@ static const struct isc_cg_group *find_v1(const struct isc_cgroup *cg, unsigned 
 }
 
 /* The group whose cgroup.procs (recursively) lists the container. */
-static const struct isc_cg_group *tracker(const struct isc_cgroup *cg)
+const struct isc_cgroup_group *isc_cgroup_tracker(const struct isc_cgroup *cg)
 {
-	static const unsigned pref[] = { ISC_CG_PIDS, ISC_CG_FREEZER, ISC_CG_MEMORY, ~0u };
+	static const unsigned pref[] = { ISC_CGROUP_PIDS, ISC_CGROUP_FREEZER, ISC_CGROUP_MEMORY, ~0u };
 	if (cg->mode == ISC_CGROUP_V2)
-		return find_v2(cg);
+		return isc_cgroup_find_v2(cg);
 	for (size_t i = 0; i < ARRAY_SIZE(pref); i++) {
-		const struct isc_cg_group *g = find_v1(cg, pref[i]);
+		const struct isc_cgroup_group *g = isc_cgroup_find_v1(cg, pref[i]);
 		if (g)
 			return g;
 	}
-	return find_v2(cg);
+	return isc_cgroup_find_v2(cg);
 }
 
-static int rmdir_retry(const char *dir, uint64_t deadline)
+/* The group that pauses the container: the v1 freezer, else the v2 group. */
+const struct isc_cgroup_group *isc_cgroup_freezer(const struct isc_cgroup *cg)
 {
-	long delay = 200;
-	for (;;) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY || isc_now_ns() > deadline)
-			return -errno;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = delay * 1000 };
-		nanosleep(&ts, NULL);
-		if (delay < 20000)
-			delay *= 2;
-	}
+	const struct isc_cgroup_group *g =
+		cg->mode == ISC_CGROUP_V2 ? NULL : isc_cgroup_find_v1(cg, ISC_CGROUP_FREEZER);
+	return g ? g : isc_cgroup_find_v2(cg);
 }
 
-/* Sub-groups the container made inside its group, deepest first. */
-static int rmdir_children(const char *dir, uint64_t deadline, isc_error **err)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return errno == ENOENT ? 0 : isc_error_set(err, errno, "opendir %s", dir);
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		cleanup_free char *sub = isc_xasprintf("%s/%s", dir, de->d_name);
-		r = rmdir_children(sub, deadline, err);
-		if (r == 0 && (r = rmdir_retry(sub, deadline)) < 0)
-			r = isc_error_set(err, -r, "rmdir %s", sub);
-	}
-	if (r == 0 && errno != 0) /* readdir failed: the rmdir after would hide why */
-		r = isc_error_set(err, errno, "read %s", dir);
-	closedir(d);
-	return r;
-}
 
-/* Remove the leaf (and what the container made below it), then the
- * intermediates isc made, while they are empty. */
-static int group_remove(const struct isc_cg_group *g, uint64_t deadline, isc_error **err)
-{
-	if (g->made == 0)
-		return 0;
-	int r = rmdir(g->dir) == 0 || errno == ENOENT ? 0 : -errno;
-	if (r < 0 && r != -EBUSY && r != -ENOTEMPTY)
-		return isc_error_set(err, -r, "rmdir %s", g->dir);
-	if (r < 0 && rmdir_children(g->dir, deadline, err) < 0) /* sub-groups, or processes leaving */
-		return -1;
-	if (r < 0)
-		r = rmdir_retry(g->dir, deadline);
-	if (r < 0)
-		return isc_error_set(err, -r, "rmdir %s", g->dir);
-	cleanup_free char *p = isc_xstrdup(g->dir);
-	for (unsigned k = 1; k < g->made; k++) {
-		char *slash = strrchr(p, '/');
-		if (slash == NULL || slash == p)
-			break;
-		*slash = '\0';
-		if (rmdir(p) < 0)
-			break; /* ENOTEMPTY/EBUSY: another container uses it now */
-	}
-	return 0;
-}
-
-/* Undo a partial group_make: the directories made, deepest first. */
 static void unmake(const char *dir, const size_t *lens, unsigned n)
 {
 	while (n-- > 0) {
@@ -682,7 +156,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 	*made = 0;
 	/* the usual case: the parent exists, one mkdir */
 	if (mkdir(dir, 0755) == 0) {
-		if (cpuset && isc_cg_v1_cpuset_fill(dir, err) < 0) {
+		if (cpuset && isc_cgroup_v1_cpuset_fill(dir, err) < 0) {
 			(void)rmdir(dir);
 			return -1;
 		}
@@ -705,7 +179,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 					return isc_error_set(err, ENAMETOOLONG, "mkdir %s: too deep", dir);
 				}
 				lens[n++] = end;
-				if (cpuset && isc_cg_v1_cpuset_fill(p, err) < 0) {
+				if (cpuset && isc_cgroup_v1_cpuset_fill(p, err) < 0) {
 					unmake(dir, lens, n);
 					return -1;
 				}
@@ -728,7 +202,7 @@ static int group_make(const char *mount, const char *dir, bool cpuset, unsigned 
 static int check_empty(const char *dir, isc_error **err)
 {
 	cleanup_free char *procs = NULL;
-	if (isc_cg_read(dir, "cgroup.procs", &procs, err) < 0)
+	if (isc_cgroup_read(dir, "cgroup.procs", &procs, err) < 0)
 		return -1;
 	if (procs[strspn(procs, " \n")] != '\0')
 		return isc_error_set(err, EBUSY, "cgroup %s already exists and has processes", dir);
@@ -740,43 +214,16 @@ static void rollback(struct isc_cgroup *cg)
 	uint64_t deadline = isc_now_ns() + 500000000ull;
 	for (size_t i = cg->n; i-- > 0;) {
 		cleanup_error isc_error *ignored = NULL;
-		(void)group_remove(&cg->g[i], deadline, &ignored);
+		(void)isc_cgroup_group_remove(&cg->g[i], deadline, &ignored);
 	}
 }
 
-/* Write the resources into every group (create and update). */
-static int apply(const struct isc_cgroup *cg, const struct isc_cg_layout *l, const struct isc_resources *res,
-		 isc_error **err)
-{
-	unsigned need = isc_cg_res_mask(res), v2mask = 0;
-	if (res == NULL)
-		return 0;
-	if (v2_part(l, need, res, &v2mask, err) < 0)
-		return -1;
-	unsigned v1need = need & ~v2mask;
-	if (l->mode != ISC_CGROUP_V2) {
-		for (unsigned bit = 1; bit <= ISC_CG_DEBUG; bit <<= 1)
-			if ((v1need & bit & layout_v1_mask(l)) && find_v1(cg, bit) == NULL)
-				return isc_error_set(err, ENOENT, "linux.resources: the container has no %s cgroup",
-						     isc_cg_controller_name(bit, false));
-		for (size_t i = 0; i < cg->n; i++)
-			if (!cg->g[i].v2 && isc_cg_v1_apply(cg->g[i].dir, cg->g[i].mask & v1need, res, err) < 0)
-				return -1;
-	}
-	if (v2mask || res->n_unified) {
-		const struct isc_cg_group *g = find_v2(cg);
-		if (g == NULL)
-			return isc_error_set(err, ENOENT, "linux.resources: the container has no cgroup v2 group");
-		if (isc_cg_v2_enable(l->v2_mount, g->dir, v2mask, res, err) < 0 ||
-		    isc_cg_v2_apply(g->dir, v2mask, res, err) < 0)
-			return -1;
-	}
-	return 0;
-}
+
 
 /* The hierarchies every container has a group in (see the top). */
-#define ACCOUNTING                                                                                              \
-	(ISC_CG_MEMORY | ISC_CG_CPU | ISC_CG_CPUACCT | ISC_CG_BLKIO | ISC_CG_PIDS | ISC_CG_DEVICES | ISC_CG_FREEZER)
+#define ACCOUNTING                                                                                      \
+	(ISC_CGROUP_MEMORY | ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT | ISC_CGROUP_BLKIO | ISC_CGROUP_PIDS |     \
+	 ISC_CGROUP_DEVICES | ISC_CGROUP_FREEZER)
 
 static bool optional_skip(int e)
 {
@@ -812,7 +259,7 @@ static int renew_leaf(const char *dir, bool cpuset, isc_error **err)
 	isc_warn("cgroup %s existed already (left by an earlier container?): removed and made again", dir);
 	if (mkdir(dir, 0755) < 0)
 		return isc_error_set(err, errno, "mkdir %s", dir);
-	if (cpuset && isc_cg_v1_cpuset_fill(dir, err) < 0) {
+	if (cpuset && isc_cgroup_v1_cpuset_fill(dir, err) < 0) {
 		(void)rmdir(dir);
 		return -1;
 	}
@@ -829,7 +276,7 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 	if (rel == NULL)
 		return isc_error_set(err, EINVAL, "linux.cgroupsPath: \"%s\" is not a valid cgroup path",
 				     cgroups_path ? cgroups_path : "");
-	cleanup_free char *dir = isc_cg_dir(mount, root, rel);
+	cleanup_free char *dir = isc_cgroup_dir(mount, root, rel);
 	if (dir == NULL)
 		return isc_error_set(err, EINVAL, "cgroup %s is not visible through the mount %s (root %s)", rel, mount,
 				     root);
@@ -837,18 +284,18 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 	cleanup_error isc_error *e = NULL;
 	if (plan) {
 		made = missing_components(mount, dir);
-	} else if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, &e) < 0) {
+	} else if (group_make(mount, dir, !v2 && (mask & ISC_CGROUP_CPUSET), &made, &e) < 0) {
 		if (!required && optional_skip(e->errnum))
 			return 0;
 		isc_error_move(err, &e);
 		return -1;
 	}
 	if (made == 0) {
-		if (renew_leaf(dir, !v2 && (mask & ISC_CG_CPUSET), err) < 0)
+		if (renew_leaf(dir, !v2 && (mask & ISC_CGROUP_CPUSET), err) < 0)
 			return -1;
 		made = 1;
 	}
-	struct isc_cg_group *g = add_group(cg);
+	struct isc_cgroup_group *g = add_group(cg);
 	g->ctrl = isc_xstrdup(ctrl);
 	g->mask = mask;
 	g->v2 = v2;
@@ -860,17 +307,17 @@ static int plan_one(struct isc_cgroup *cg, const char *mount, const char *root, 
 static int create_or_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
 			  bool every_hierarchy, bool plan, struct isc_cgroup **out, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	unsigned need = isc_cg_res_mask(res), v2mask = 0;
-	if (v2_part(l, need, res, &v2mask, err) < 0)
+	unsigned need = isc_cgroup_res_mask(res), v2mask = 0;
+	if (isc_cgroup_v2_part(l, need, res, &v2mask, err) < 0)
 		return -1;
 	__attribute__((cleanup(cgroup_freep))) struct isc_cgroup *cg = isc_xmalloc0(sizeof(*cg));
 	cg->mode = l->mode;
 	int r = 0;
 	if (l->mode != ISC_CGROUP_V2) {
-		static const unsigned pref[] = { ISC_CG_PIDS, ISC_CG_FREEZER, ISC_CG_MEMORY };
+		static const unsigned pref[] = { ISC_CGROUP_PIDS, ISC_CGROUP_FREEZER, ISC_CGROUP_MEMORY };
 		size_t track = SIZE_MAX;
 		for (size_t p = 0; p < ARRAY_SIZE(pref) && track == SIZE_MAX; p++)
 			for (size_t i = 0; i < l->n_v1 && track == SIZE_MAX; i++)
@@ -880,8 +327,8 @@ static int create_or_plan(const char *cgroups_path, const char *id, const struct
 			if (l->v1[i].mask)
 				track = i;
 		for (size_t i = 0; r == 0 && i < l->n_v1; i++) {
-			const struct isc_cg_hier *h = &l->v1[i];
-			bool required = i == track || (h->mask & (ISC_CG_PIDS | ISC_CG_FREEZER | need));
+			const struct isc_cgroup_hier *h = &l->v1[i];
+			bool required = i == track || (h->mask & (ISC_CGROUP_PIDS | ISC_CGROUP_FREEZER | need));
 			if (!required && !(h->mask & ACCOUNTING) && !every_hierarchy)
 				continue;
 			r = plan_one(cg, h->mount, h->root, h->own, h->controllers, h->mask, false, required,
@@ -891,13 +338,13 @@ static int create_or_plan(const char *cgroups_path, const char *id, const struct
 	if (r == 0 && l->mode != ISC_CGROUP_V1) {
 		bool required = l->mode == ISC_CGROUP_V2 || v2mask || (res && res->n_unified);
 		if (required || every_hierarchy)
-			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CG_V2_NAME, 0, true, required, cgroups_path, id,
-			     plan, err);
+			r = plan_one(cg, l->v2_mount, l->v2_root, l->v2_own, ISC_CGROUP_V2_NAME, 0, true, required,
+				     cgroups_path, id, plan, err);
 	}
-	if (r == 0 && tracker(cg) == NULL)
+	if (r == 0 && isc_cgroup_tracker(cg) == NULL)
 		r = isc_error_set(err, ENOENT, "no cgroup could be created for the container");
 	if (r == 0 && !plan)
-		r = apply(cg, l, res, err);
+		r = isc_cgroup_apply(cg, l, res, err);
 	if (r < 0) {
 		if (!plan)
 			rollback(cg);
@@ -924,212 +371,24 @@ int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err)
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++)
-		if (isc_cg_write(cg->g[i].dir, "cgroup.procs", buf, err) < 0)
+		if (isc_cgroup_write(cg->g[i].dir, "cgroup.procs", buf, err) < 0)
 			return -1;
 	return 0;
 }
 
 int isc_cgroup_update(struct isc_cgroup *cg, const struct isc_resources *res, isc_error **err)
 {
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
+	const struct isc_cgroup_layout *l;
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	return apply(cg, l, res, err);
+	return isc_cgroup_apply(cg, l, res, err);
 }
 
-/* ---- processes ------------------------------------------------------- */
-
-struct pidset {
-	pid_t *v;
-	size_t n, cap;
-};
-
-static int collect(const char *dir, struct pidset *s, isc_error **err)
-{
-	cleanup_free char *procs = NULL;
-	if (isc_cg_read(dir, "cgroup.procs", &procs, err) < 0) {
-		if ((*err)->errnum != ENOENT)
-			return -1;
-		isc_error_free(err); /* removed meanwhile: empty */
-		return 0;
-	}
-	char *save = NULL;
-	for (char *t = strtok_r(procs, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-		uint64_t v;
-		if (isc_parse_u64(t, &v) < 0 || v == 0 || v > INT32_MAX)
-			continue;
-		bool dup = false;
-		for (size_t i = 0; i < s->n && !dup; i++)
-			dup = s->v[i] == (pid_t)v;
-		if (dup)
-			continue;
-		if (s->n == s->cap) {
-			s->cap = s->cap ? s->cap * 2 : 16;
-			pid_t *nv = realloc(s->v, s->cap * sizeof(*nv));
-			if (nv == NULL)
-				abort();
-			s->v = nv;
-		}
-		s->v[s->n++] = (pid_t)v;
-	}
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		cleanup_free char *sub = isc_xasprintf("%s/%s", dir, de->d_name);
-		r = collect(sub, s, err);
-	}
-	closedir(d);
-	return r;
-}
-
-int isc_cgroup_pids(struct isc_cgroup *cg, pid_t **pids, size_t *n, isc_error **err)
-{
-	const struct isc_cg_group *t = tracker(cg);
-	struct pidset s = { 0 };
-	if (t == NULL)
-		return isc_error_set(err, ENOENT, "the container has no tracking cgroup");
-	if (collect(t->dir, &s, err) < 0) {
-		free(s.v);
-		return -1;
-	}
-	*pids = s.v;
-	*n = s.n;
-	return 0;
-}
-
-static const struct isc_cg_group *freezer(const struct isc_cgroup *cg)
-{
-	const struct isc_cg_group *g = cg->mode == ISC_CGROUP_V2 ? NULL : find_v1(cg, ISC_CG_FREEZER);
-	return g ? g : find_v2(cg);
-}
-
-static int freeze_group(const struct isc_cg_group *g, bool frozen, isc_error **err)
-{
-	return g->v2 ? isc_cg_v2_freeze(g->dir, frozen, err) : isc_cg_v1_freeze(g->dir, frozen, err);
-}
-
-static bool group_frozen(const struct isc_cg_group *g)
-{
-	return g->v2 ? isc_cg_v2_is_frozen(g->dir) : isc_cg_v1_is_frozen(g->dir);
-}
-
-int isc_cgroup_freeze(struct isc_cgroup *cg, bool frozen, isc_error **err)
-{
-	const struct isc_cg_group *g = freezer(cg);
-	if (g == NULL)
-		return isc_error_set(err, ENOTSUP, "the container has no freezer cgroup");
-	return freeze_group(g, frozen, err);
-}
-
-bool isc_cgroup_frozen(const struct isc_cgroup *cg)
-{
-	const struct isc_cg_group *g = freezer(cg);
-	return g != NULL && group_frozen(g);
-}
-
-/* Frozen, no process can fork, so one pass over cgroup.procs reaches
- * everyone; the signal is delivered at thaw (v1 tasks even die only then). */
-int isc_cgroup_kill_all(struct isc_cgroup *cg, int sig, isc_error **err)
-{
-	const struct isc_cg_group *v2 = find_v2(cg);
-	if (sig == SIGKILL && v2 && isc_cg_has_file(v2->dir, "cgroup.kill")) {
-		if (isc_cg_write(v2->dir, "cgroup.kill", "1", err) < 0)
-			return -1;
-		if (cg->mode == ISC_CGROUP_V2)
-			return 0;
-	}
-	const struct isc_cg_group *f = freezer(cg);
-	bool was_frozen = f && group_frozen(f);
-	bool froze = false;
-	if (f && !was_frozen) {
-		cleanup_error isc_error *ignored = NULL;
-		froze = freeze_group(f, true, &ignored) == 0;
-	}
-	pid_t *pids = NULL;
-	size_t n = 0;
-	int r = isc_cgroup_pids(cg, &pids, &n, err);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (kill(pids[i], sig) < 0 && errno != ESRCH)
-			r = isc_error_set(err, errno, "kill %d (signal %d)", (int)pids[i], sig);
-	free(pids);
-	if (froze || (was_frozen && sig == SIGKILL)) {
-		cleanup_error isc_error *e = NULL;
-		if (freeze_group(f, false, &e) < 0 && r == 0) {
-			isc_error_move(err, &e);
-			r = -1;
-		}
-	}
-	return r;
-}
-
-/* Processes in the tracking group (every process of the container is in
- * it; one left in another group only makes that group's rmdir wait). */
-static size_t count_procs(const struct isc_cgroup *cg)
-{
-	const struct isc_cg_group *t = tracker(cg);
-	struct pidset s = { 0 };
-	cleanup_error isc_error *e = NULL;
-	if (t == NULL || collect(t->dir, &s, &e) < 0) {
-		free(s.v);
-		return 0;
-	}
-	free(s.v);
-	return s.n;
-}
-
-int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
-{
-	cleanup_error isc_error *first = NULL;
-	uint64_t start = isc_now_ns(), deadline = start + 2000000000ull, last_kill = start;
-	/* an empty group needs no freeze/kill/thaw round, nor a second look */
-	bool busy = count_procs(cg) > 0;
-	if (busy)
-		(void)isc_cgroup_kill_all(cg, SIGKILL, &first);
-	long delay = 200;
-	while (busy && count_procs(cg) > 0) {
-		uint64_t now = isc_now_ns();
-		if (now > deadline) {
-			if (first == NULL)
-				isc_error_set(&first, EBUSY, "cgroup %s: processes left after SIGKILL and 2 s",
-					      tracker(cg) ? tracker(cg)->dir : "?");
-			break;
-		}
-		if (now - last_kill > 100000000ull) { /* new forks, or a thaw that raced */
-			cleanup_error isc_error *ignored = NULL;
-			(void)isc_cgroup_kill_all(cg, SIGKILL, &ignored);
-			last_kill = now;
-		}
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = delay * 1000 };
-		nanosleep(&ts, NULL);
-		if (delay < 20000)
-			delay *= 2;
-	}
-	deadline = isc_now_ns() + 2000000000ull;
-	int r = 0;
-	for (size_t i = cg->n; i-- > 0;) {
-		cleanup_error isc_error *e = NULL;
-		if (group_remove(&cg->g[i], deadline, &e) < 0 && r == 0) {
-			r = -1;
-			if (first == NULL)
-				isc_error_move(&first, &e);
-		}
-	}
-	if (r < 0) {
-		isc_error_move(err, &first);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- update: joining a hierarchy later ---------------------------- */
 
 /* The hierarchy of one of the container's v1 groups, or NULL. */
-static const struct isc_cg_hier *hier_of(const struct isc_cg_layout *l, const struct isc_cg_group *g)
+static const struct isc_cgroup_hier *hier_of(const struct isc_cgroup_layout *l, const struct isc_cgroup_group *g)
 {
 	for (size_t i = 0; i < l->n_v1; i++)
 		if (strcmp(l->v1[i].controllers, g->ctrl) == 0)
@@ -1141,16 +400,16 @@ static const struct isc_cg_hier *hier_of(const struct isc_cg_layout *l, const st
  * tracking group: the same path below our own group there as the tracking
  * group has below ours (a relative cgroupsPath, as create resolved it when
  * the runtime runs in the same groups), else the same absolute path. */
-static char *missing_path(const struct isc_cg_layout *l, const struct isc_cgroup *cg, const char *own)
+static char *missing_path(const struct isc_cgroup_layout *l, const struct isc_cgroup *cg, const char *own)
 {
-	const struct isc_cg_group *t = tracker(cg);
+	const struct isc_cgroup_group *t = isc_cgroup_tracker(cg);
 	const char *mount = NULL, *root = NULL, *town = NULL;
 	if (t == NULL)
 		return NULL;
 	if (t->v2) {
 		mount = l->v2_mount, root = l->v2_root, town = l->v2_own;
 	} else {
-		const struct isc_cg_hier *h = hier_of(l, t);
+		const struct isc_cgroup_hier *h = hier_of(l, t);
 		if (h == NULL)
 			return NULL;
 		mount = h->mount, root = h->root, town = h->own;
@@ -1180,7 +439,7 @@ static int move_all(struct isc_cgroup *cg, const char *dir, isc_error **err)
 		char buf[32];
 		cleanup_error isc_error *e = NULL;
 		snprintf(buf, sizeof(buf), "%d", (int)pids[i]);
-		if (isc_cg_write(dir, "cgroup.procs", buf, &e) < 0 && e->errnum != ESRCH) {
+		if (isc_cgroup_write(dir, "cgroup.procs", buf, &e) < 0 && e->errnum != ESRCH) {
 			isc_error_move(err, &e);
 			r = -1;
 		}
@@ -1191,30 +450,31 @@ static int move_all(struct isc_cgroup *cg, const char *dir, isc_error **err)
 
 int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *res, bool *added, isc_error **err)
 {
-	const struct isc_cg_layout *l;
+	const struct isc_cgroup_layout *l;
 	*added = false;
-	if (isc_cg_layout_get(&l, err) < 0)
+	if (isc_cgroup_layout_get(&l, err) < 0)
 		return -1;
-	unsigned need = isc_cg_res_mask(res), v2mask = 0;
-	if (v2_part(l, need, res, &v2mask, err) < 0)
+	unsigned need = isc_cgroup_res_mask(res), v2mask = 0;
+	if (isc_cgroup_v2_part(l, need, res, &v2mask, err) < 0)
 		return -1;
 	/* which hierarchies: v1 ones carrying a needed controller, and the unified one */
-	const struct isc_cg_hier *want[64];
+	const struct isc_cgroup_hier *want[64];
 	size_t n_want = 0;
 	bool want_v2 = false;
 	if (l->mode != ISC_CGROUP_V2)
 		for (size_t i = 0; i < l->n_v1 && n_want < ARRAY_SIZE(want); i++)
-			if ((l->v1[i].mask & need & ~v2mask) && find_v1(cg, l->v1[i].mask & need & ~v2mask) == NULL)
+			if ((l->v1[i].mask & need & ~v2mask) &&
+			    isc_cgroup_find_v1(cg, l->v1[i].mask & need & ~v2mask) == NULL)
 				want[n_want++] = &l->v1[i];
-	if (l->mode != ISC_CGROUP_V1 && (v2mask || (res && res->n_unified)) && find_v2(cg) == NULL)
+	if (l->mode != ISC_CGROUP_V1 && (v2mask || (res && res->n_unified)) && isc_cgroup_find_v2(cg) == NULL)
 		want_v2 = true;
 	if (n_want == 0 && !want_v2)
 		return 0;
-	const struct isc_cg_group *f = freezer(cg);
+	const struct isc_cgroup_group *f = isc_cgroup_freezer(cg);
 	if (f == NULL)
 		return isc_error_set(err, ENOTSUP, "the container has no freezer cgroup to move its processes safely");
-	bool was_frozen = group_frozen(f);
-	if (!was_frozen && freeze_group(f, true, err) < 0)
+	bool was_frozen = isc_cgroup_group_frozen(f);
+	if (!was_frozen && isc_cgroup_group_freeze(f, true, err) < 0)
 		return -1;
 	int r = 0;
 	for (size_t k = 0; r == 0 && k < n_want + (want_v2 ? 1 : 0); k++) {
@@ -1224,42 +484,42 @@ int isc_cgroup_add_missing(struct isc_cgroup *cg, const struct isc_resources *re
 		const char *own = v2 ? l->v2_own : want[k]->own;
 		unsigned mask = v2 ? 0 : want[k]->mask;
 		cleanup_free char *rel = missing_path(l, cg, own);
-		cleanup_free char *dir = rel ? isc_cg_dir(mount, root, rel) : NULL;
+		cleanup_free char *dir = rel ? isc_cgroup_dir(mount, root, rel) : NULL;
 		if (dir == NULL) {
 			r = isc_error_set(err, EINVAL, "cannot place the container in the %s hierarchy",
-					  v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+					  v2 ? ISC_CGROUP_V2_NAME : want[k]->controllers);
 			break;
 		}
 		unsigned made = 0;
-		if (group_make(mount, dir, !v2 && (mask & ISC_CG_CPUSET), &made, err) < 0) {
+		if (group_make(mount, dir, !v2 && (mask & ISC_CGROUP_CPUSET), &made, err) < 0) {
 			r = -1;
 			break;
 		}
 		if (made == 0) {
 			if (check_empty(dir, err) < 0 ||
-			    (!v2 && (mask & ISC_CG_CPUSET) && isc_cg_v1_cpuset_fill(dir, err) < 0)) {
+			    (!v2 && (mask & ISC_CGROUP_CPUSET) && isc_cgroup_v1_cpuset_fill(dir, err) < 0)) {
 				r = -1;
 				break;
 			}
 			made = 1;
 		}
-		struct isc_cg_group *g = add_group(cg);
-		g->ctrl = isc_xstrdup(v2 ? ISC_CG_V2_NAME : want[k]->controllers);
+		struct isc_cgroup_group *g = add_group(cg);
+		g->ctrl = isc_xstrdup(v2 ? ISC_CGROUP_V2_NAME : want[k]->controllers);
 		g->mask = mask;
 		g->v2 = v2;
 		g->dir = isc_xstrdup(dir);
 		g->made = made;
 		*added = true; /* recorded even if the move fails: destroy removes it */
-		if (v2 && isc_cg_v2_enable(l->v2_mount, dir, v2mask, res, err) < 0) {
+		if (v2 && isc_cgroup_v2_enable(l->v2_mount, dir, v2mask, res, err) < 0) {
 			r = -1;
 			break;
 		}
 		r = move_all(cg, dir, err);
-		f = freezer(cg); /* add_group moved the array */
+		f = isc_cgroup_freezer(cg); /* add_group moved the array */
 	}
 	if (!was_frozen) {
 		cleanup_error isc_error *e = NULL;
-		if (freeze_group(f, false, &e) < 0 && r == 0) {
+		if (isc_cgroup_group_freeze(f, false, &e) < 0 && r == 0) {
 			isc_error_move(err, &e);
 			r = -1;
 		}
@@ -1329,10 +589,10 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 			r = isc_error_set(err, EINVAL, "cgroup state: bad group %zu", i);
 			break;
 		}
-		struct isc_cg_group *g = add_group(cg);
-		g->v2 = strcmp(ctrl, ISC_CG_V2_NAME) == 0;
+		struct isc_cgroup_group *g = add_group(cg);
+		g->v2 = strcmp(ctrl, ISC_CGROUP_V2_NAME) == 0;
 		g->ctrl = isc_xstrdup(ctrl);
-		g->mask = g->v2 ? 0 : isc_cg_parse_controllers(ctrl, NULL);
+		g->mask = g->v2 ? 0 : isc_cgroup_parse_controllers(ctrl, NULL);
 		g->dir = isc_xstrdup(dir);
 		g->made = (unsigned)made;
 	}
@@ -1340,196 +600,5 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 	if (r < 0)
 		return -1;
 	*out = steal_pointer(&cg);
-	return 0;
-}
-
-/* ---- mounts inside the container ----------------------------------- */
-
-/* Our own group in hierarchy `ctrl` (canonical v1 controllers, or
- * ISC_CG_V2_NAME) from the text of /proc/self/cgroup; NULL if not listed. */
-static char *own_group(const char *proc_cgroup, const char *ctrl)
-{
-	bool v2 = strcmp(ctrl, ISC_CG_V2_NAME) == 0;
-	for (const char *line = proc_cgroup; line && *line;) {
-		size_t n = strcspn(line, "\n");
-		cleanup_free char *copy = isc_xasprintf("%.*s", (int)n, line);
-		line += n + (line[n] == '\n');
-		cleanup_free char *ctrls = NULL;
-		char *path = NULL;
-		if (isc_cg_parse_proc_cgroup_line(copy, &ctrls, &path) < 0)
-			continue;
-		cleanup_free char *canon = NULL;
-		if (ctrls[0] != '\0')
-			isc_cg_parse_controllers(ctrls, &canon);
-		if (v2 ? ctrls[0] == '\0' && strncmp(copy, "0:", 2) == 0 : canon && strcmp(canon, ctrl) == 0)
-			return path;
-		free(path);
-	}
-	return NULL;
-}
-
-/* Every step below targets an fd: the destination resolved inside the
- * rootfs (an O_PATH fd), or a directory of the tmpfs made here, opened
- * from that tmpfs' root fd.  No path is walked again after the
- * resolution, so a rename inside the rootfs meanwhile (another container
- * sharing a volume) cannot send a mount elsewhere (runc CVE-2021-30465).
- * mount(2) of a fresh filesystem takes "/proc/self/fd/N": exactly what fd
- * N resolved to. */
-static int attach_tree(int tree, int dir)
-{
-	return move_mount(tree, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-}
-
-/* Without a cgroup namespace of its own, a fresh cgroup mount would show
- * the whole hierarchy: every other container's group, and the host's
- * figures at its root.  So, like runc, bind the container's own group of
- * that hierarchy (read-only when the mount asks): it sees that group and
- * nothing above it. */
-static int bind_own_group(const char *hmount, const char *hroot, const char *ctrl, const char *proc_cgroup,
-			  int dir, const char *name, unsigned long flags, isc_error **err)
-{
-	cleanup_free char *own = own_group(proc_cgroup, ctrl);
-	cleanup_free char *src = own ? isc_cg_dir(hmount, hroot, own) : NULL;
-	if (src == NULL)
-		return isc_error_set(err, ENOENT, "cgroup %s: the container's own group is not visible", ctrl);
-	cleanup_close int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (tree < 0)
-		return isc_error_set(err, errno, "bind %s on %s", src, name);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
-	if (flags & MS_RDONLY)
-		attr.attr_set |= MOUNT_ATTR_RDONLY;
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return isc_error_set(err, errno, "set the flags of %s", name);
-	if (attach_tree(tree, dir) < 0)
-		return isc_error_set(err, errno, "bind %s on %s", src, name);
-	return 0;
-}
-
-/* One hierarchy at `dir` (`name` for messages): in a cgroup namespace
- * (`proc_cgroup` NULL) a fresh mount, whose root is the namespace's root
- * there (the container's group); else the bind of the container's own
- * group. */
-static int mount_one(const char *fstype, const char *opts, const char *hmount, const char *hroot, const char *ctrl,
-		     const char *proc_cgroup, int dir, const char *name, unsigned long flags, isc_error **err)
-{
-	if (proc_cgroup)
-		return bind_own_group(hmount, hroot, ctrl, proc_cgroup, dir, name, flags, err);
-	char p[32];
-	snprintf(p, sizeof p, "/proc/self/fd/%d", dir);
-	if (mount(fstype, p, fstype, flags, opts) < 0)
-		return isc_error_set(err, errno, "mount %s%s%s on %s", fstype, opts ? " -o " : "", opts ? opts : "",
-				     name);
-	return 0;
-}
-
-/* The mount flags (MS_*) as fsmount's attributes. */
-static unsigned ms_to_mount_attr(unsigned long f)
-{
-	unsigned a = 0;
-	if (f & MS_RDONLY)
-		a |= MOUNT_ATTR_RDONLY;
-	if (f & MS_NOSUID)
-		a |= MOUNT_ATTR_NOSUID;
-	if (f & MS_NODEV)
-		a |= MOUNT_ATTR_NODEV;
-	if (f & MS_NOEXEC)
-		a |= MOUNT_ATTR_NOEXEC;
-	if (f & MS_NODIRATIME)
-		a |= MOUNT_ATTR_NODIRATIME;
-	if (f & MS_NOATIME)
-		a |= MOUNT_ATTR_NOATIME;
-	else if (f & MS_STRICTATIME)
-		a |= MOUNT_ATTR_STRICTATIME;
-	return a;
-}
-
-/* A tmpfs (mode 755) attached at `target`; returns the fd of its root. */
-static int attach_tmpfs(int target, const char *name, unsigned long mflags, isc_error **err)
-{
-	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return isc_error_set(err, errno, "mount tmpfs on %s", name);
-	cleanup_close int top = fsmount(fs, FSMOUNT_CLOEXEC, ms_to_mount_attr(mflags & ~(unsigned long)MS_RDONLY));
-	if (top < 0 || attach_tree(top, target) < 0)
-		return isc_error_set(err, errno, "mount tmpfs on %s", name);
-	return steal_fd(&top);
-}
-
-/* Directory `base` of the tmpfs `top`, made and opened (O_PATH). */
-static int tmpfs_dir(int top, const char *name, const char *base, isc_error **err)
-{
-	if (mkdirat(top, base, 0755) < 0 && errno != EEXIST)
-		return isc_error_set(err, errno, "mkdir %s/%s", name, base);
-	int fd = openat(top, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return isc_error_set(err, errno, "open %s/%s", name, base);
-	return fd;
-}
-
-/* One v1 hierarchy in directory `base` of the tmpfs, with the links of its
- * co-mounted controllers ("cpu" -> "cpu,cpuacct" as on the host). */
-static int mount_v1(int top, const char *name, const char *base, const struct isc_cg_hier *h, const char *pc,
-		    unsigned long mflags, isc_error **err)
-{
-	cleanup_close int dir = tmpfs_dir(top, name, base, err);
-	if (dir < 0)
-		return -1;
-	cleanup_free char *sub = isc_xasprintf("%s/%s", name, base);
-	cleanup_error isc_error *e = NULL;
-	if (mount_one("cgroup", h->controllers, h->mount, h->root, h->controllers, pc, dir, sub, mflags, &e) < 0) {
-		if (h->mask != 0) {
-			isc_error_move(err, &e);
-			return -1;
-		}
-		(void)unlinkat(top, base, AT_REMOVEDIR); /* a named hierarchy: nothing depends on it */
-		return 0;
-	}
-	for (size_t c = 0; c < ARRAY_SIZE(controllers); c++) {
-		if (!(h->mask & controllers[c].bit) || strcmp(controllers[c].v1, base) == 0)
-			continue;
-		if (symlinkat(base, top, controllers[c].v1) < 0 && errno != EEXIST)
-			return isc_error_set(err, errno, "symlink %s/%s", name, controllers[c].v1);
-	}
-	return 0;
-}
-
-int isc_cgroup_mount(int target, const char *name, unsigned long flags, bool own_ns, isc_error **err)
-{
-	const struct isc_cg_layout *l;
-	if (isc_cg_layout_get(&l, err) < 0)
-		return -1;
-	unsigned long mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME |
-					MS_STRICTATIME | MS_NODIRATIME);
-	/* without our own namespace: bind our groups, read once from here */
-	cleanup_free char *pc = NULL;
-	if (!own_ns && isc_read_file("/proc/self/cgroup", &pc, NULL, 0, err) < 0)
-		return -1;
-	if (l->mode == ISC_CGROUP_V2)
-		return mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CG_V2_NAME, pc, target, name, mflags,
-				 err);
-	/* a tmpfs holding one directory per hierarchy, as on the host */
-	cleanup_close int top = attach_tmpfs(target, name, mflags, err);
-	if (top < 0)
-		return -1;
-	for (size_t i = 0; i < l->n_v1; i++) {
-		const struct isc_cg_hier *h = &l->v1[i];
-		const char *base = strrchr(h->mount, '/');
-		base = base ? base + 1 : h->mount;
-		if (*base == '\0' || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
-			continue;
-		if (mount_v1(top, name, base, h, pc, mflags, err) < 0)
-			return -1;
-	}
-	if (l->mode == ISC_CGROUP_HYBRID) {
-		cleanup_close int dir = tmpfs_dir(top, name, "unified", err);
-		cleanup_free char *sub = isc_xasprintf("%s/unified", name);
-		if (dir < 0 ||
-		    mount_one("cgroup2", NULL, l->v2_mount, l->v2_root, ISC_CG_V2_NAME, pc, dir, sub, mflags, err) < 0)
-			return -1;
-	}
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-	if ((flags & MS_RDONLY) && mount_setattr(top, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
-		return isc_error_set(err, errno, "remount %s read-only", name);
 	return 0;
 }
