@@ -570,7 +570,7 @@ static bool proc_file_allowed(const char *d)
  * symlink /data -> /proc/sys/kernel: runc CVE-2019-19921), except for the
  * destinations check_proc_destination let through by name: a proc (or a
  * bind of one) on /proc and the lxcfs-style files.  One fstatfs; the
- * resolved path is read only for the message. */
+ * resolved path is read only for the message.  Then check_mount_root. */
 /* A destination may resolve to the root of a mount prepare made only when
  * it names that mount: an image symlink /y -> /dev (or /x -> /) and a
  * mount at /y would otherwise stack on the runtime's /dev (the runtime

@@ -255,7 +255,7 @@ def test_mount_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
 # what the destination's name leads to after the mount
 
 COPYUP_OPTS = ["tmpcopyup", "nosuid", "size=128k"]  # size=128k: the test's mark in mountinfo
-COPYUP_CREATES = 24
+COPYUP_CREATES = 40
 
 
 def _copyup_mounts(pid):
