@@ -293,6 +293,8 @@ static void fs_log(int fsfd, char *log, size_t size)
 	char line[ISC_FSLOG_MAX + 8];
 	ssize_t n;
 	while ((n = read(fsfd, line, sizeof line - 1)) > 0) {
+		while (n > 0 && line[n - 1] == '\n')
+			n--;
 		line[n] = '\0';
 		if (n > 2 && line[0] == 'e' && line[1] == ' ')
 			snprintf(log, size, "%s", line + 2);

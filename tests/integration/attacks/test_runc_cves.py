@@ -330,6 +330,34 @@ def test_tmpcopyup_lands_in_the_tmpfs(runtime, bundle, test_dir):
 
 
 @pytest.mark.isc_only
+def test_fsmount_keeps_options_and_messages(runtime, bundle, test_dir):
+    """The filesystems made detached (fsopen/fsconfig/fsmount) get what
+    mount(2) gave: mount flags, data, a read-only tmpcopyup (read-only
+    after the copy); a bad option is refused with the mount named and the
+    filesystem's own reason."""
+    b = bundle("true")
+    _no_userns(b)
+    b.add_mount("/m", "tmpfs", "tmpfs", ["size=bogus"])
+    r = runtime.run(b)
+    assert r.returncode == 1, r
+    assert "mount tmpfs to /m (tmpfs: Bad value for 'size'): Invalid argument" in r.stderr, r.stderr
+    b = bundle("sleep", "600")
+    _no_userns(b)
+    os.makedirs(os.path.join(b.rootfs, "cu"))
+    with open(os.path.join(b.rootfs, "cu", "f"), "w") as f:
+        f.write("image\n")
+    b.add_mount("/cu", "tmpfs", "tmpfs", ["tmpcopyup", "ro", "nosuid", "noexec", "mode=700", "size=128k"])
+    r = runtime.create(b)
+    assert r.returncode == 0, r.stderr
+    pid = runtime.state(b.id)["pid"]
+    mi = [f for f in _mountinfo(pid) if f[4] == "/cu"]
+    assert len(mi) == 1 and mi[0][5].split(",")[:3] == ["ro", "nosuid", "noexec"], mi
+    assert "mode=700" in mi[0][-1] and "size=128k" in mi[0][-1], mi
+    with open("/proc/%d/root/cu/f" % pid) as f:
+        assert f.read() == "image\n"
+
+
+@pytest.mark.isc_only
 def test_tmpcopyup_through_a_symlink_in_the_covered_dir(runtime, bundle, test_dir):
     """Deterministic form of the race below: the destination "/t/self" is
     a symlink inside the directory it resolves to (/t/self -> /t), so after
