@@ -6,7 +6,12 @@
  * Device nodes are created with mknod when we may (real root, no user
  * namespace); inside a user namespace mknod is refused by the kernel, so the
  * host's node is bind-mounted onto an empty file instead (the kernel checks
- * device access against the host node, which is what we want). */
+ * device access against the host node, which is what we want).
+ *
+ * Everything is made through the fd of the mount prepare made at /dev,
+ * never through the name "/dev", and only once that name is checked to
+ * lead to it (review 3 R1: an image symlink could stack a host volume on
+ * /dev, and the nodes went into the volume). */
 #include "kernel/rootfs-internal.h"
 #include "base/util.h"
 
@@ -170,10 +175,10 @@ static int mount_in_dev(int devfd, const char *name, mode_t mode, const char *ty
 	return 0;
 }
 
-/* The container's /dev must be the tmpfs prepare mounted for it (its own
- * or the config's), and the name "/dev" must lead there: an image symlink
- * /y -> /dev with a volume at /y would otherwise have the runtime make its
- * device nodes in the volume's host directory. */
+/* The container's /dev must be the mount prepare made for it (its own
+ * tmpfs or the config's mount), and the name "/dev" must lead there: an
+ * image symlink /y -> /dev with a volume at /y would otherwise have the
+ * runtime make its device nodes in the volume's host directory. */
 static int check_dev(int rootfd, int devfd, isc_error **err)
 {
 	if (devfd < 0)
