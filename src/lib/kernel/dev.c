@@ -6,15 +6,22 @@
  * Device nodes are created with mknod when we may (real root, no user
  * namespace); inside a user namespace mknod is refused by the kernel, so the
  * host's node is bind-mounted onto an empty file instead (the kernel checks
- * device access against the host node, which is what we want). */
+ * device access against the host node, which is what we want).
+ *
+ * Everything is made through the fd of the mount prepare made at /dev,
+ * never through the name "/dev", and only once that name is checked to
+ * lead to it (review 3 R1: an image symlink could stack a host volume on
+ * /dev, and the nodes went into the volume). */
 #include "kernel/rootfs-internal.h"
 #include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -55,13 +62,14 @@ static const struct dev_link default_links[] = {
 
 int isc_rootfs_dev_mount(int rootfd, isc_error **err)
 {
-	char p[ISC_FDPATH_MAX];
-	cleanup_close int fd = isc_rootfs_mkpath(rootfd, "/dev", ISC_CREATE_DIR);
-	if (fd < 0)
+	char log[ISC_FSLOG_MAX];
+	cleanup_close int target = isc_rootfs_mkpath(rootfd, "/dev", ISC_CREATE_DIR);
+	if (target < 0)
 		return isc_error_set(err, errno, "mount tmpfs to /dev");
-	if (mount("tmpfs", isc_fdpath(p, fd, NULL), "tmpfs", DEV_TMPFS_FLAGS, DEV_TMPFS_DATA) < 0)
-		return isc_error_set(err, errno, "mount tmpfs to /dev");
-	return 0;
+	cleanup_close int mnt = isc_rootfs_fsmount("tmpfs", "tmpfs", DEV_TMPFS_FLAGS, DEV_TMPFS_DATA, log, sizeof log);
+	if (mnt < 0 || move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return isc_error_set(err, errno, "mount tmpfs to /dev%s%s", log[0] ? ": " : "", log);
+	return steal_fd(&mnt);
 }
 
 /* Bind `host` onto a new empty file `name` in dirfd. */
@@ -109,13 +117,24 @@ static int device_mode(const struct isc_device *d, mode_t *mode)
 	}
 }
 
-static int create_device(int rootfd, const struct isc_device *d, bool in_userns, isc_error **err)
+/* The directory a device goes in: a path under /dev is resolved in the
+ * /dev mount itself (devfd as its root), not by the name "/dev". */
+static int device_parent(int rootfd, int devfd, const char *path, const char **base)
+{
+	size_t n;
+	const char *first = isc_rootfs_next_component(path, &n);
+	if (n == 3 && strncmp(first, "dev", 3) == 0 && first[3] == '/')
+		return isc_rootfs_open_parent(devfd, first + 3, base);
+	return isc_rootfs_open_parent(rootfd, path, base);
+}
+
+static int create_device(int rootfd, int devfd, const struct isc_device *d, bool in_userns, isc_error **err)
 {
 	mode_t mode;
 	if (device_mode(d, &mode) < 0)
 		return isc_error_set(err, EINVAL, "device %s: unknown type '%c'", d->path, d->type);
 	const char *base = NULL;
-	cleanup_close int dirfd = isc_rootfs_open_parent(rootfd, d->path, &base);
+	cleanup_close int dirfd = device_parent(rootfd, devfd, d->path, &base);
 	if (dirfd < 0)
 		return isc_error_set(err, errno, "device %s", d->path);
 	dev_t rdev = makedev((unsigned)d->major, (unsigned)d->minor);
@@ -156,15 +175,50 @@ static int mount_in_dev(int devfd, const char *name, mode_t mode, const char *ty
 	return 0;
 }
 
-int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, bool in_userns, isc_error **err)
+/* The container's /dev must be the mount prepare made for it (its own
+ * tmpfs or the config's mount), and the name "/dev" must lead there: an
+ * image symlink /y -> /dev with a volume at /y would otherwise have the
+ * runtime make its device nodes in the volume's host directory. */
+static int check_dev(int rootfd, int devfd, isc_error **err)
 {
-	cleanup_close int devfd = isc_rootfs_mkpath(rootfd, "/dev", ISC_CREATE_DIR);
 	if (devfd < 0)
-		return isc_error_set(err, errno, "open /dev");
+		return isc_error_set(err, 0, "/dev: no mount was made there: refused");
+	cleanup_close int seen = isc_rootfs_open(rootfd, "/dev", O_PATH | O_DIRECTORY);
+	struct statx a, b;
+	if (seen < 0 || statx(devfd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &a) < 0 ||
+	    statx(seen, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &b) < 0)
+		return isc_error_set(err, errno, "/dev: statx");
+	if (a.stx_mnt_id != b.stx_mnt_id || a.stx_ino != b.stx_ino || a.stx_dev_major != b.stx_dev_major ||
+	    a.stx_dev_minor != b.stx_dev_minor)
+		return isc_error_set(err, 0, "/dev is not the mount the runtime made there (a mount over it, or a "
+					     "symlink in the rootfs?): refused");
+	return 0;
+}
+
+static int check_dev_tmpfs(int devfd, isc_error **err)
+{
+	struct statfs sf;
+	if (fstatfs(devfd, &sf) < 0)
+		return isc_error_set(err, errno, "/dev: statfs");
+	if (sf.f_type != TMPFS_MAGIC)
+		return isc_error_set(err, 0, "/dev: the filesystem mounted at /dev is not a tmpfs (the runtime makes "
+					     "device nodes only in a tmpfs): refused");
+	return 0;
+}
+
+int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, int devfd, bool dev_bind, bool in_userns,
+			    isc_error **err)
+{
+	if (check_dev(rootfd, devfd, err) < 0)
+		return -1;
+	/* a config's bind at "/dev" is filled as it always was (the console
+	 * and masked-path tests share such a /dev); anything new must be a tmpfs */
+	if (!dev_bind && check_dev_tmpfs(devfd, err) < 0)
+		return -1;
 
 	/* linux.devices first: they win over a default node of the same path */
 	for (size_t i = 0; i < spec->n_devices; i++)
-		if (create_device(rootfd, &spec->devices[i], in_userns, err) < 0)
+		if (create_device(rootfd, devfd, &spec->devices[i], in_userns, err) < 0)
 			return -1;
 
 	for (size_t i = 0; i < ARRAY_SIZE(default_nodes); i++) {

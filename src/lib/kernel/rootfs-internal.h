@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * Shared between mount.c and dev.c only: safe path resolution inside the
+ * Shared between rootfs.c and dev.c only: safe path resolution inside the
  * rootfs and the /dev setup.  Helpers here return -1 with errno set (the
  * caller names the mount or device in the isc_error), except the
  * isc_rootfs_dev_* steps, which follow the isc_error convention. */
@@ -38,17 +38,34 @@ int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last)
  * at the last component (never empty, never "." or ".."). */
 int isc_rootfs_open_parent(int rootfd, const char *path, const char **base);
 
+/* The next component of a path: skips "/" runs and "." components; *n is
+ * its length (0 at the end). */
+const char *isc_rootfs_next_component(const char *p, size_t *n);
 /* Compare two absolute paths, ignoring repeated and trailing slashes and
  * "." components ("/dev//pts/" equals "/dev/pts"). */
 bool isc_rootfs_path_eq(const char *a, const char *b);
 /* True when a config mount has `dest` as its destination. */
 bool isc_rootfs_has_mount(const struct isc_spec *spec, const char *dest);
 
+/* A new filesystem, created detached (fsopen, one fsconfig per option of
+ * the comma-separated `data`, fsmount): what mount(2) would make of the
+ * same arguments (`flags` are MS_* superblock and mount flags), but not
+ * attached anywhere yet.  Returns an O_PATH fd of the new mount's root
+ * (O_CLOEXEC), or -1 with errno set and `log` holding the filesystem's
+ * message when it gave one (else ""). */
+#define ISC_FSLOG_MAX 200
+int isc_rootfs_fsmount(const char *type, const char *source, unsigned long flags, const char *data, char *log,
+		       size_t logsize);
+
 /* dev.c: the small tmpfs on ROOTFS/dev, mounted before the config mounts
- * when none of them targets /dev. */
+ * when none of them targets /dev.  Returns the mount's root (O_PATH). */
 int isc_rootfs_dev_mount(int rootfd, isc_error **err);
 /* dev.c: device nodes (default set + linux.devices), the standard
- * symlinks, /dev/pts and /dev/shm when the config gives none. */
-int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, bool in_userns, isc_error **err);
+ * symlinks, /dev/pts and /dev/shm when the config gives none, made in
+ * `devfd`: the root of the mount prepare made for /dev (-1: none).  Fails
+ * closed unless "/dev" in the rootfs leads to that mount and, when it is a
+ * new filesystem (not the config's bind at "/dev": `dev_bind`), a tmpfs. */
+int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, int devfd, bool dev_bind, bool in_userns,
+			    isc_error **err);
 
 #endif

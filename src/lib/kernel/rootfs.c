@@ -17,8 +17,18 @@
  *   the caller explicitly clears a locked flag ("rw" on a read-only source
  *   in a user namespace) the source's flags are restated (we stay
  *   read-only) rather than failing, as runc does.
- * - Filesystem mounts (proc, tmpfs, ...) use one mount(2) call: cheaper than
- *   fsopen + one fsconfig per option + fsmount + move_mount.
+ * - Filesystem mounts (proc, tmpfs, ...) are created detached (fsopen, one
+ *   fsconfig per option, fsmount) and attached with move_mount: the fd
+ *   fsmount gives is the new mount's root, so tmpcopyup copies into it and
+ *   nothing after a mount resolves its destination again by name (a
+ *   co-tenant swapping a directory of a shared volume for a symlink could
+ *   redirect a name; review 3 R4).
+ * - Every mount prepare makes (the rootfs bind, /dev, each config mount)
+ *   is kept by fd with its destination (struct made_mount): a later
+ *   destination may resolve to the root of one of them only when it names
+ *   it (check_mount_root), so an image symlink /y -> /dev or /x -> / plus a
+ *   volume at /y or /x cannot cover /dev or the root (R1); /dev is filled
+ *   through the fd of its mount, /proc kept through the fd of its.
  * - Nothing reads /proc/self/mountinfo.
  * - Nothing may land inside a procfs but a proc on /proc: the destination
  *   string is checked (check_proc_destination) and so is where it resolved
@@ -153,8 +163,7 @@ int isc_rootfs_open_parent(int rootfd, const char *path, const char **base)
 	return fd;
 }
 
-/* Next component of a path: skips "/" runs and "." components. */
-static const char *next_component(const char *p, size_t *n)
+const char *isc_rootfs_next_component(const char *p, size_t *n)
 {
 	for (;;) {
 		while (*p == '/')
@@ -173,8 +182,8 @@ bool isc_rootfs_path_eq(const char *a, const char *b)
 {
 	for (;;) {
 		size_t na, nb;
-		a = next_component(a, &na);
-		b = next_component(b, &nb);
+		a = isc_rootfs_next_component(a, &na);
+		b = isc_rootfs_next_component(b, &nb);
 		if (na != nb || memcmp(a, b, na) != 0)
 			return false;
 		if (na == 0)
@@ -260,6 +269,95 @@ static int set_attr(int fd, unsigned flags, struct mount_attr *a)
 	b.attr_clr &= ~(st_to_attr(sv.f_flag) | MOUNT_ATTR__ATIME);
 	b.attr_set &= ~MOUNT_ATTR__ATIME;
 	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &b, sizeof b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* New filesystems, created detached                                      */
+
+/* The superblock flags mount(2) takes as MS_* and fsconfig as a flag
+ * parameter ("silent" and "iversion" have no fsconfig form: left out). */
+static const struct {
+	unsigned long ms;
+	const char *name;
+} sb_flags[] = {
+	{ MS_RDONLY, "ro" },
+	{ MS_SYNCHRONOUS, "sync" },
+	{ MS_DIRSYNC, "dirsync" },
+	{ MS_MANDLOCK, "mand" },
+	{ MS_LAZYTIME, "lazytime" },
+};
+
+/* The last error the filesystem logged on its context, if any. */
+static void fs_log(int fsfd, char *log, size_t size)
+{
+	char line[ISC_FSLOG_MAX + 8];
+	ssize_t n;
+	while ((n = read(fsfd, line, sizeof line - 1)) > 0) {
+		while (n > 0 && line[n - 1] == '\n')
+			n--;
+		line[n] = '\0';
+		if (n > 2 && line[0] == 'e' && line[1] == ' ')
+			snprintf(log, size, "%s", line + 2);
+	}
+}
+
+/* One "key" or "key=value" of the data string, as mount(2) would split it. */
+static int fs_param(int fsfd, const char *opt)
+{
+	const char *eq = strchr(opt, '=');
+	if (eq == NULL)
+		return opt[0] ? fsconfig(fsfd, FSCONFIG_SET_FLAG, opt, NULL, 0) : 0;
+	if (eq == opt)
+		return 0; /* mount(2) skips "=value" too */
+	char key[256];
+	size_t k = (size_t)(eq - opt);
+	if (k >= sizeof key)
+		return errno = EINVAL, -1;
+	memcpy(key, opt, k);
+	key[k] = '\0';
+	return fsconfig(fsfd, FSCONFIG_SET_STRING, key, eq + 1, 0);
+}
+
+static int fs_configure(int fsfd, const char *source, unsigned long flags, const char *data)
+{
+	if (source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(sb_flags); i++)
+		if ((flags & sb_flags[i].ms) && fsconfig(fsfd, FSCONFIG_SET_FLAG, sb_flags[i].name, NULL, 0) < 0)
+			return -1;
+	if (data != NULL) {
+		cleanup_free char *copy = isc_xstrdup(data);
+		char *rest = copy, *opt;
+		while ((opt = strsep(&rest, ",")) != NULL)
+			if (fs_param(fsfd, opt) < 0)
+				return -1;
+	}
+	return fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+}
+
+int isc_rootfs_fsmount(const char *type, const char *source, unsigned long flags, const char *data, char *log,
+		       size_t logsize)
+{
+	log[0] = '\0';
+	cleanup_close int fsfd = fsopen(type, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return -1;
+	if (fs_configure(fsfd, source, flags, data) < 0) {
+		int e = errno;
+		fs_log(fsfd, log, logsize);
+		return errno = e, -1;
+	}
+	/* the mount flags as mount(2) sets them for a new mount: relatime
+	 * (0) unless an atime mode is named */
+	struct mount_attr a = { 0 };
+	ms_to_attr(flags, 0, &a);
+	int fd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)a.attr_set);
+	if (fd < 0) {
+		int e = errno;
+		fs_log(fsfd, log, logsize);
+		return errno = e, -1;
+	}
+	return fd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -374,13 +472,73 @@ static int copyup(int from, int to, const char *data)
 /* ---------------------------------------------------------------------- */
 /* Config mounts                                                          */
 
+/* A mount prepare made (the rootfs bind, /dev, each config mount): its
+ * root, held by fd from the moment it was created, and the destination it
+ * was made for. */
+struct made_mount {
+	int fd;      /* O_PATH, the mount's root */
+	uint64_t id; /* statx mount id */
+	const char *dest;
+	bool bind; /* a bind (of a host directory, perhaps), not a new filesystem */
+};
+
 struct mount_ctx {
 	int rootfd;
 	const char *rootfs;
 	const char *bundle;
 	bool in_userns;
 	bool cgroupns; /* a cgroup namespace (new or joined): fresh cgroup mounts */
+	struct made_mount *made;
+	size_t n_made, max_made;
 };
+
+static int mount_id(int fd, uint64_t *id, bool *is_root)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0)
+		return -1;
+	if (!(sx.stx_mask & STATX_MNT_ID) || !(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return errno = ENOSYS, -1;
+	*id = sx.stx_mnt_id;
+	if (is_root)
+		*is_root = (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+	return 0;
+}
+
+/* Remember the mount whose root `fd` is (the fd is duplicated). */
+static int made_record(struct mount_ctx *c, int fd, const char *dest, bool bind, isc_error **err)
+{
+	if (c->n_made == c->max_made)
+		return isc_error_set(err, EOVERFLOW, "mount to %s: too many mounts", dest);
+	struct made_mount *r = &c->made[c->n_made];
+	if (mount_id(fd, &r->id, NULL) < 0)
+		return isc_error_set(err, errno, "mount to %s: statx of the new mount", dest);
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r->fd < 0)
+		return isc_error_set(err, errno, "mount to %s: keep the new mount", dest);
+	r->dest = dest;
+	r->bind = bind;
+	c->n_made++;
+	return 0;
+}
+
+/* The last mount made for `dest`, or NULL. */
+static const struct made_mount *made_last(const struct mount_ctx *c, const char *dest)
+{
+	for (size_t i = c->n_made; i-- > 0;)
+		if (isc_rootfs_path_eq(c->made[i].dest, dest))
+			return &c->made[i];
+	return NULL;
+}
+
+static void made_close(struct mount_ctx *c)
+{
+	for (size_t i = 0; i < c->n_made; i++)
+		isc_closep(&c->made[i].fd);
+	free(c->made);
+	c->made = NULL;
+	c->n_made = 0;
+}
 
 static int mount_failed(isc_error **err, const struct isc_mount *m, const char *what)
 {
@@ -414,7 +572,32 @@ static bool proc_file_allowed(const char *d)
  * symlink /data -> /proc/sys/kernel: runc CVE-2019-19921), except for the
  * destinations check_proc_destination let through by name: a proc (or a
  * bind of one) on /proc and the lxcfs-style files.  One fstatfs; the
- * resolved path is read only for the message. */
+ * resolved path is read only for the message.  Then check_mount_root. */
+/* A destination may resolve to the root of a mount prepare made only when
+ * it names that mount: an image symlink /y -> /dev (or /x -> /) and a
+ * mount at /y would otherwise stack on the runtime's /dev (the runtime
+ * would then make its device nodes in a host volume) or on the root. */
+static int check_mount_root(const struct mount_ctx *c, const struct isc_mount *m, int target, isc_error **err)
+{
+	uint64_t id;
+	bool is_root;
+	if (mount_id(target, &id, &is_root) < 0)
+		return isc_error_set(err, errno, "mount to %s: statx of the resolved destination", m->destination);
+	if (!is_root)
+		return 0;
+	for (size_t i = c->n_made; i-- > 0;) {
+		if (c->made[i].id != id)
+			continue;
+		if (isc_rootfs_path_eq(c->made[i].dest, m->destination))
+			return 0;
+		return isc_error_set(err, 0, "mount %s to %s: the destination resolves to the root of the mount at %s "
+					     "(a symlink in the rootfs?): refused",
+				     m->source ? m->source : (m->type ? m->type : "none"), m->destination,
+				     c->made[i].dest);
+	}
+	return 0;
+}
+
 static int check_resolved(const struct mount_ctx *c, const struct isc_mount *m, int target, isc_error **err)
 {
 	struct statfs sf;
@@ -422,7 +605,7 @@ static int check_resolved(const struct mount_ctx *c, const struct isc_mount *m, 
 		return isc_error_set(err, errno, "mount to %s: statfs of the resolved destination", m->destination);
 	if (sf.f_type != PROC_SUPER_MAGIC || proc_file_allowed(m->destination) ||
 	    (isc_rootfs_path_eq(m->destination, "/proc") && is_proc_mount(m)))
-		return 0;
+		return check_mount_root(c, m, target, err);
 	char p[ISC_FDPATH_MAX], path[PATH_MAX];
 	ssize_t n = readlink(isc_fdpath(p, target, NULL), path, sizeof path - 1);
 	path[n < 0 ? 0 : n] = '\0';
@@ -448,7 +631,7 @@ static int attach(int tree, int target, unsigned long propagation)
 	return set_attr(tree, (propagation & MS_REC) ? AT_RECURSIVE : 0, &a);
 }
 
-static int mount_bind(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+static int mount_bind(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
 {
 	if (m->source == NULL)
 		return isc_error_set(err, EINVAL, "mount to %s: bind mount without source", m->destination);
@@ -484,14 +667,18 @@ static int mount_bind(const struct mount_ctx *c, const struct isc_mount *m, isc_
 	}
 	if (attach(tree, target, m->propagation) < 0)
 		return mount_failed(err, m, m->source);
-	return 0;
+	return made_record(c, tree, m->destination, true, err);
 }
 
-/* One mount(2) of a new filesystem at the resolved destination; with
- * tmpcopyup the covered directory is copied into it. */
-static int mount_fs(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+/* A new filesystem at the resolved destination: created detached
+ * (isc_rootfs_fsmount), so the fd it gives is the new mount's root; with
+ * tmpcopyup the covered directory is copied into that root before the
+ * mount is attached.  Nothing after the mount looks the destination up
+ * again by name: a co-tenant swapping a directory of the path for a
+ * symlink meanwhile could otherwise make the runtime copy into (and chmod)
+ * a directory of its choosing. */
+static int mount_fs(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
 {
-	char p[ISC_FDPATH_MAX];
 	const char *src = m->source ? m->source : m->type;
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
 	if (target < 0)
@@ -504,26 +691,31 @@ static int mount_fs(const struct mount_ctx *c, const struct isc_mount *m, isc_er
 		if (from < 0)
 			return mount_failed(err, m, m->type);
 	}
-	if (mount(src, isc_fdpath(p, target, NULL), m->type, m->flags & ~MS_NOT_FS, m->data) < 0)
+	/* a copied-up filesystem is made read-only after the copy, on the mount */
+	unsigned long flags = m->flags & ~MS_NOT_FS;
+	unsigned long ro_later = from >= 0 ? (flags & MS_RDONLY) : 0;
+	char log[ISC_FSLOG_MAX];
+	cleanup_close int mnt = isc_rootfs_fsmount(m->type, src, flags & ~ro_later, m->data, log, sizeof log);
+	if (mnt < 0)
+		return log[0] ? isc_error_set(err, errno, "mount %s to %s (%s)", m->type, m->destination, log)
+			      : mount_failed(err, m, m->type);
+	if (from >= 0) {
+		cleanup_close int top = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (top < 0 || copyup(from, top, m->data) < 0)
+			return isc_error_set(err, errno, "mount %s to %s: tmpcopyup", m->type, m->destination);
+		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (ro_later && set_attr(mnt, 0, &ro) < 0)
+			return mount_failed(err, m, m->type);
+	}
+	if (attach(mnt, target, m->propagation) < 0)
 		return mount_failed(err, m, m->type);
-	if (from < 0 && m->propagation == 0)
-		return 0;
-
-	/* the new mount, on top of `target` */
-	cleanup_close int top = isc_rootfs_open(c->rootfd, m->destination, O_RDONLY | O_DIRECTORY);
-	if (top < 0)
-		return mount_failed(err, m, m->type);
-	if (from >= 0 && copyup(from, top, m->data) < 0)
-		return isc_error_set(err, errno, "mount %s to %s: tmpcopyup", m->type, m->destination);
-	if (m->propagation && mount(NULL, isc_fdpath(p, top, NULL), NULL, m->propagation, NULL) < 0)
-		return mount_failed(err, m, m->type);
-	return 0;
+	return made_record(c, mnt, m->destination, false, err);
 }
 
 /* sysfs cannot be mounted in a user namespace that does not own the
  * network namespace: fall back to a recursive read-only bind of the host's
  * /sys (what runc does for rootless containers). */
-static int mount_sysfs(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+static int mount_sysfs(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
 {
 	cleanup_error isc_error *first = NULL;
 	if (mount_fs(c, m, &first) == 0)
@@ -546,10 +738,10 @@ static int mount_sysfs(const struct mount_ctx *c, const struct isc_mount *m, isc
 	ms_to_attr(m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, &a);
 	if (set_attr(tree, AT_RECURSIVE, &a) < 0 || attach(tree, target, m->propagation) < 0)
 		return mount_failed(err, m, "/sys (bind)");
-	return 0;
+	return made_record(c, tree, m->destination, true, err);
 }
 
-static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+static int mount_cgroup(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
 {
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
 	if (target < 0)
@@ -563,7 +755,7 @@ static int mount_cgroup(const struct mount_ctx *c, const struct isc_mount *m, is
 
 struct mount_kind {
 	const char *type;
-	int (*mount)(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err);
+	int (*mount)(struct mount_ctx *c, const struct isc_mount *m, isc_error **err);
 };
 
 /* anything else is mount_fs */
@@ -574,7 +766,7 @@ static const struct mount_kind mount_kinds[] = {
 	{ "cgroup2", mount_cgroup },
 };
 
-static int mount_one(const struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
+static int mount_one(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
 {
 	if (m->destination == NULL || m->destination[0] != '/')
 		return isc_error_set(err, EINVAL, "mount %s: destination must be absolute",
@@ -609,7 +801,7 @@ static unsigned long prepare_propagation(const struct isc_spec *spec)
 static int check_proc_destination(const struct isc_mount *m, isc_error **err)
 {
 	size_t n;
-	const char *first = next_component(m->destination, &n);
+	const char *first = isc_rootfs_next_component(m->destination, &n);
 	if (n != 4 || strncmp(first, "proc", 4) != 0)
 		return 0;
 	if (isc_rootfs_path_eq(m->destination, "/proc")) {
@@ -664,21 +856,22 @@ static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
 }
 
 /* The procfs just mounted at /proc (the last one when several are): the
- * init's way to /proc from now on. */
-static int keep_proc_fd(struct isc_rootfs_guard *g, int rootfd, isc_error **err)
+ * init's way to /proc from now on.  Taken from the mount itself, not by
+ * the name "/proc". */
+static int keep_proc_fd(struct isc_rootfs_guard *g, const struct mount_ctx *c, isc_error **err)
 {
-	int fd = isc_rootfs_open(rootfd, "/proc", O_PATH | O_DIRECTORY);
+	const struct made_mount *made = made_last(c, "/proc");
+	int mnt = made ? made->fd : -1;
 	struct statfs sf;
-	if (fd < 0 || fstatfs(fd, &sf) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return isc_error_set(err, e, "mount proc to /proc: open the new mount");
-	}
-	if (sf.f_type != PROC_SUPER_MAGIC) {
-		close(fd);
+	if (mnt < 0)
+		return isc_error_set(err, 0, "mount proc to /proc: no new mount");
+	if (fstatfs(mnt, &sf) < 0)
+		return isc_error_set(err, errno, "mount proc to /proc: statfs of the new mount");
+	if (sf.f_type != PROC_SUPER_MAGIC)
 		return isc_error_set(err, 0, "mount proc to /proc: the mount at /proc is not a proc filesystem");
-	}
+	int fd = fcntl(mnt, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return isc_error_set(err, errno, "mount proc to /proc: keep the new mount");
 	if (g->proc_fd >= 0)
 		close(g->proc_fd);
 	g->proc_fd = fd;
@@ -711,19 +904,25 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 	/* device nodes and copied-up files get exactly the modes asked */
 	mode_t old_umask = umask(0);
 	struct mount_ctx c = { .rootfd = rootfd, .rootfs = rootfs, .bundle = bundle, .in_userns = in_userns,
-			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL };
-	int r = 0;
-	if (!isc_rootfs_has_mount(spec, "/dev"))
-		r = isc_rootfs_dev_mount(rootfd, err);
+			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL,
+			       .max_made = spec->n_mounts + 2 };
+	c.made = isc_xmalloc0(c.max_made * sizeof *c.made);
+	int r = made_record(&c, rootfd, "/", true, err);
+	if (r == 0 && !isc_rootfs_has_mount(spec, "/dev")) {
+		cleanup_close int dev = isc_rootfs_dev_mount(rootfd, err);
+		r = dev < 0 ? -1 : made_record(&c, dev, "/dev", false, err);
+	}
 	for (size_t i = 0; r == 0 && i < spec->n_mounts; i++) {
 		r = check_proc_destination(&spec->mounts[i], err);
 		if (r == 0)
 			r = mount_one(&c, &spec->mounts[i], err);
 		if (r == 0 && isc_rootfs_path_eq(spec->mounts[i].destination, "/proc"))
-			r = keep_proc_fd(g, rootfd, err);
+			r = keep_proc_fd(g, &c, err);
 	}
+	const struct made_mount *dev = made_last(&c, "/dev");
 	if (r == 0)
-		r = isc_rootfs_dev_populate(spec, rootfd, in_userns, err);
+		r = isc_rootfs_dev_populate(spec, rootfd, dev ? dev->fd : -1, dev && dev->bind, in_userns, err);
+	made_close(&c);
 	umask(old_umask);
 	return r;
 }
@@ -874,7 +1073,7 @@ static bool any_under_proc(char **list)
 {
 	for (size_t i = 0; list && list[i]; i++) {
 		size_t n;
-		const char *first = next_component(list[i], &n);
+		const char *first = isc_rootfs_next_component(list[i], &n);
 		if (n == 4 && strncmp(first, "proc", 4) == 0)
 			return true;
 	}

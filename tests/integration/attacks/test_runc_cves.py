@@ -251,6 +251,171 @@ def test_mount_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
         assert os.listdir(os.path.join(outside, "m%d" % i)) == []
 
 
+# tmpcopyup (review 3, R4): the copy goes into the tmpfs just made, never to
+# what the destination's name leads to after the mount
+
+COPYUP_OPTS = ["tmpcopyup", "nosuid", "size=128k"]  # size=128k: the test's mark in mountinfo
+COPYUP_CREATES = 40
+
+
+def _copyup_mounts(pid):
+    return [f[4] for f in _mountinfo(pid) if f[f.index("-") + 1] == "tmpfs" and "size=128k" in f[-1]]
+
+
+def _copyup_volumes(test_dir):
+    """victim: a tenant's private volume (0700, "keep"); share: a volume it
+    shares with the attacker, who owns "cache" (0777, a setuid "pwned")
+    and the symlink "link" -> /secret (where the victim's volume is)."""
+    victim = os.path.join(test_dir, "victim")
+    share = os.path.join(test_dir, "share")
+    os.makedirs(victim)
+    os.chmod(victim, 0o700)
+    with open(os.path.join(victim, "keep"), "w") as f:
+        f.write("victim\n")
+    os.makedirs(os.path.join(share, "cache"))
+    os.chmod(os.path.join(share, "cache"), 0o777)
+    pwned = os.path.join(share, "cache", "pwned")
+    with open(pwned, "w") as f:
+        f.write("attacker\n")
+    os.chmod(pwned, 0o4755)
+    os.symlink("/secret", os.path.join(share, "link"))
+    os.chmod(share, 0o755)
+    return victim, share
+
+
+def _copyup_bundle(bundle, victim, share):
+    b = bundle("sleep", "600")
+    _no_userns(b)  # the runtime as the host's root
+    b.add_mount("/secret", victim)
+    b.add_mount("/data", share)
+    b.add_mount("/data/cache", "tmpfs", "tmpfs", COPYUP_OPTS)
+    return b
+
+
+def _tree(path):
+    """Names, modes and contents below `path` (not following symlinks)."""
+    out = {}
+    for n in sorted(os.listdir(path)):
+        p = os.path.join(path, n)
+        st = os.lstat(p)
+        data = os.readlink(p) if stat.S_ISLNK(st.st_mode) else (open(p).read() if stat.S_ISREG(st.st_mode) else "")
+        out[n] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), data)
+    return out
+
+
+def _held(path):
+    """The directory `path` names now, held by fd: "/proc/self/fd/N" leads
+    to it under whichever name the swap leaves it."""
+    return "/proc/self/fd/%d" % os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def test_tmpcopyup_lands_in_the_tmpfs(runtime, bundle, test_dir):
+    """Control of the race below: without a swap the covered directory's
+    content (the setuid file with its mode) is in the container's tmpfs at
+    /data/cache, the tmpfs root has the directory's mode, and neither host
+    directory changed."""
+    victim, share = _copyup_volumes(test_dir)
+    v0, s0 = _tree(victim), _tree(os.path.join(share, "cache"))
+    b = _copyup_bundle(bundle, victim, share)
+    r = runtime.create(b)
+    assert r.returncode == 0, r.stderr
+    pid = runtime.state(b.id)["pid"]
+    assert _copyup_mounts(pid) == ["/data/cache"]
+    inside = "/proc/%d/root/data/cache" % pid
+    assert os.stat(inside).st_dev != os.stat(os.path.join(share, "cache")).st_dev
+    assert _tree(inside) == s0
+    assert stat.S_IMODE(os.stat(inside).st_mode) == 0o777
+    assert _tree(victim) == v0 and stat.S_IMODE(os.stat(victim).st_mode) == 0o700
+    assert _tree(os.path.join(share, "cache")) == s0
+
+
+@pytest.mark.isc_only
+def test_fsmount_keeps_options_and_messages(runtime, bundle, test_dir):
+    """The filesystems made detached (fsopen/fsconfig/fsmount) get what
+    mount(2) gave: mount flags, data, a read-only tmpcopyup (read-only
+    after the copy); a bad option is refused with the mount named and the
+    filesystem's own reason."""
+    b = bundle("true")
+    _no_userns(b)
+    b.add_mount("/m", "tmpfs", "tmpfs", ["size=bogus"])
+    r = runtime.run(b)
+    assert r.returncode == 1, r
+    assert "mount tmpfs to /m (tmpfs: Bad value for 'size'): Invalid argument" in r.stderr, r.stderr
+    b = bundle("sleep", "600")
+    _no_userns(b)
+    os.makedirs(os.path.join(b.rootfs, "cu"))
+    with open(os.path.join(b.rootfs, "cu", "f"), "w") as f:
+        f.write("image\n")
+    b.add_mount("/cu", "tmpfs", "tmpfs", ["tmpcopyup", "ro", "nosuid", "noexec", "mode=700", "size=128k"])
+    r = runtime.create(b)
+    assert r.returncode == 0, r.stderr
+    pid = runtime.state(b.id)["pid"]
+    mi = [f for f in _mountinfo(pid) if f[4] == "/cu"]
+    assert len(mi) == 1 and mi[0][5].split(",")[:3] == ["ro", "nosuid", "noexec"], mi
+    assert "mode=700" in mi[0][-1] and "size=128k" in mi[0][-1], mi
+    with open("/proc/%d/root/cu/f" % pid) as f:
+        assert f.read() == "image\n"
+
+
+@pytest.mark.isc_only
+def test_tmpcopyup_through_a_symlink_in_the_covered_dir(runtime, bundle, test_dir):
+    """Deterministic form of the race below: the destination "/t/self" is
+    a symlink inside the directory it resolves to (/t/self -> /t), so after
+    the tmpfs covers /t that name leads nowhere (the new tmpfs is empty
+    until the copy): a runtime that looks the destination up again after
+    the mount fails here (ENOENT); one that copies into the mount it made
+    copies /t, symlink included, into the tmpfs on /t."""
+    b = bundle("sleep", "600")
+    _no_userns(b)
+    t = os.path.join(b.rootfs, "t")
+    os.makedirs(t)
+    os.chmod(t, 0o750)
+    with open(os.path.join(t, "file"), "w") as f:
+        f.write("image\n")
+    os.symlink("/t", os.path.join(t, "self"))
+    b.add_mount("/t/self", "tmpfs", "tmpfs", COPYUP_OPTS)
+    r = runtime.create(b)
+    assert r.returncode == 0, r.stderr
+    pid = runtime.state(b.id)["pid"]
+    assert _copyup_mounts(pid) == ["/t"]
+    inside = "/proc/%d/root/t" % pid
+    assert os.stat(inside).st_dev != os.stat(t).st_dev
+    assert _tree(inside) == _tree(t)
+    assert stat.S_IMODE(os.stat(inside).st_mode) == 0o750
+
+
+@pytest.mark.isc_only
+def test_tmpcopyup_symlink_exchange(runtime, bundle, test_dir, swapper):
+    """Review 3 R4: while another tenant swaps its directory "cache" of a
+    shared volume with a symlink to where the victim's private volume is
+    mounted, the victim's creates copy into their own tmpfs only: the
+    victim's volume is never written or chmod'ed (the attacker's setuid
+    file never lands in it) and its file is never copied into the shared
+    volume.  Every create that succeeds has its one tmpfs, wherever the
+    swap sent the mount (the control above checks the content)."""
+    victim, share = _copyup_volumes(test_dir)
+    v0, s0 = _tree(victim), _tree(os.path.join(share, "cache"))
+    cache = _held(os.path.join(share, "cache"))
+    s = swapper(os.path.join(share, "cache"), os.path.join(share, "link"))
+    created = 0
+    try:
+        for k in range(COPYUP_CREATES):
+            b = _copyup_bundle(bundle, victim, share)
+            r = runtime.create(b)
+            if r.returncode == 0:
+                created += 1
+                got = _copyup_mounts(runtime.state(b.id)["pid"])
+                assert len(got) == 1 and got[0] in ("/data/cache", "/data/link", "/secret"), got
+                assert runtime.delete(b.id, force=True).returncode == 0
+            assert _tree(victim) == v0, "the victim's volume changed at create %d" % k
+            assert stat.S_IMODE(os.stat(victim).st_mode) == 0o700, "victim chmod'ed at create %d" % k
+            assert _tree(cache) == s0, "the shared volume changed at create %d" % k
+            assert stat.S_IMODE(os.stat(cache).st_mode) == 0o777, "shared dir chmod'ed at create %d" % k
+    finally:
+        s.stop()
+        os.close(int(cache.rsplit("/", 1)[1]))
+    assert created > 0, "no create succeeded"
+
 CG_OPTS = ["nosuid", "nodev", "noexec"]
 
 
