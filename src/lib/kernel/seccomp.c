@@ -614,20 +614,56 @@ struct stub_arch {
 	uint32_t x32_max; /* highest x32 syscall named in the common range, with the bit */
 };
 
-/* Highest number (>= 0) the profile names on `token`; -1 if none. */
+static bool profile_has_name(const struct isc_seccomp *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->n_rules; i++)
+		for (size_t j = 0; sc->rules[i].names && sc->rules[i].names[j]; j++)
+			if (strcmp(sc->rules[i].names[j], name) == 0)
+				return true;
+	return false;
+}
+
+static bool multiplexed_call(const char *name)
+{
+	for (size_t m = 0; m < ARRAY_SIZE(multiplexers); m++)
+		if (name_in(name, multiplexers[m].calls, multiplexers[m].n_calls))
+			return true;
+	return false;
+}
+
+/* Highest number (>= 0) the profile names on `token`; -1 if none.  On an
+ * arch with a multiplexer, libseccomp resolves the name of a multiplexed
+ * call (socket on x86) to a pseudo number, though the call has a direct
+ * syscall too (i386's socket is 359), which its rule also covers: those
+ * are found by number, in a window above the highest number named (the
+ * direct socket and ipc syscalls came late, close to the end of the table). */
+#define MUX_DIRECT_WINDOW 1024
+
 static int64_t profile_max(const struct isc_seccomp *sc, uint32_t token, bool x32_common)
 {
 	int64_t max = -1;
+	bool multiplexed = false;
 	for (size_t i = 0; i < sc->n_rules; i++)
 		for (size_t j = 0; sc->rules[i].names && sc->rules[i].names[j]; j++) {
 			int nr = seccomp_syscall_resolve_name_arch(token, sc->rules[i].names[j]);
-			if (nr < 0) /* unknown, or a multiplexed pseudo number */
+			if (nr < 0) { /* unknown, or a multiplexed pseudo number */
+				multiplexed = multiplexed || (nr != __NR_SCMP_ERROR && multiplexed_call(sc->rules[i].names[j]));
 				continue;
+			}
 			if (x32_common && ((uint32_t)nr & ~X32_SYSCALL_BIT) >= X32_FIRST_OWN)
 				continue;
 			if (nr > max)
 				max = nr;
 		}
+	if (!multiplexed || max < 0)
+		return max;
+	const int64_t from = max + 1;
+	for (int64_t nr = from; nr < from + MUX_DIRECT_WINDOW; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(token, (int)nr);
+		if (name != NULL && multiplexed_call(name) && profile_has_name(sc, name))
+			max = nr;
+		free(name);
+	}
 	return max;
 }
 
