@@ -32,7 +32,10 @@ number is above the highest it names answer ENOSYS (libc then falls back to
 the older call the profile allows); fchmodat2 is allowed like fchmodat;
 syscalls left out below that number are still EPERM.
 """
+import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -103,6 +106,36 @@ def test_direct_socket_keeps_the_allowlist_on_every_arch(runtime, bundle):
         what = "arch 0x%x nr 0x%x" % (arch, nr)
         assert sb.verdict(prog, arch, nr, [AF_UNIX, SOCK_STREAM, 0]) == "ALLOW", what
         assert sb.verdict(prog, arch, nr, [AF_VSOCK, SOCK_STREAM, 0]) == "ERRNO(EPERM)", what
+
+
+def test_default_profile_safe_in_runc(runtime, bundle, test_dir):
+    """The default profile refuses socketcall itself: given to runc (which
+    has no guard of its own: `isc-runtime spec` output is a valid runc
+    bundle), socketcall is refused too."""
+    runc = shutil.which("runc")  # scripts/install-deps.sh installs it
+    assert runc, "runc not installed"
+    b = bundle("sleep", "60")
+    b.linux["seccomp"] = default_seccomp(runtime.path)
+    b.write()
+    root = os.path.join(test_dir, "runc-root")
+
+    def rc(*args):
+        with open(b.out_path, "ab") as out, open(b.err_path, "ab") as err:
+            return subprocess.run([runc, "--root", root] + list(args), stdin=subprocess.DEVNULL, stdout=out,
+                                  stderr=err, timeout=30, start_new_session=True).returncode
+    try:
+        assert rc("run", "--detach", "--bundle", b.path, b.id) == 0, b.errors
+        with open(os.path.join(test_dir, "runc-state.json"), "wb") as f:
+            subprocess.run([runc, "--root", root, "state", b.id], stdout=f, check=True, timeout=30)
+        with open(os.path.join(test_dir, "runc-state.json")) as f:
+            pid = json.load(f)["pid"]
+        helpers.wait_for(lambda: _seccomp_mode(pid) == "2", timeout=10, what="runc's container filter")
+        prog, _count = sb.dump(pid)  # runc may stack its own filters: the newest is the profile
+    finally:
+        rc("delete", "--force", b.id)
+    assert _i386_socketcall(prog, SYS_SOCKET) == "ERRNO(ENOSYS)"
+    assert sb.verdict(prog, I386, NR_I386["socket"], [AF_VSOCK, SOCK_STREAM, 0]) == "ERRNO(EPERM)"
+    assert sb.verdict(prog, I386, NR_I386["socket"], [AF_INET, SOCK_STREAM, 0]) == "ALLOW"
 
 
 def test_user_profile_socket_rule_not_translated(runtime, bundle):
