@@ -28,7 +28,11 @@
  * field the compiler reads, hashed from the plan: cheaper than serializing
  * the JSON again, and exact by construction), the libseccomp version (which
  * changes the code generated and the syscall table), the kernel release
- * and machine, and the format version below. */
+ * and machine, the format version below, and the identity of the running
+ * executable (device, inode, size, modification time: one stat): the
+ * compiler is part of isc, and an isc with a corrected compiler must not
+ * be served the program an older one cached (the socketcall guard below
+ * came that way), nor a test build another build's program. */
 #include "kernel/seccomp.h"
 
 #include <dirent.h>
@@ -173,6 +177,17 @@ static void cache_key(const struct isc_seccomp *sc, unsigned char key[32])
 	hash_u64(&h, v ? v->minor : 0);
 	hash_u64(&h, v ? v->micro : 0);
 	hash_u64(&h, (uint64_t)SCMP_VER_MAJOR << 32 | (uint64_t)SCMP_VER_MINOR << 16 | SCMP_VER_MICRO);
+
+	struct stat exe;
+	if (stat("/proc/self/exe", &exe) == 0) {
+		hash_u64(&h, (uint64_t)exe.st_dev);
+		hash_u64(&h, (uint64_t)exe.st_ino);
+		hash_u64(&h, (uint64_t)exe.st_size);
+		hash_u64(&h, (uint64_t)exe.st_mtim.tv_sec);
+		hash_u64(&h, (uint64_t)exe.st_mtim.tv_nsec);
+	} else {
+		hash_u64(&h, UINT64_MAX);
+	}
 
 	struct utsname u;
 	if (uname(&u) == 0) {
