@@ -1261,6 +1261,54 @@ static long probe_socket(int argc, char **argv)
     return fd;
 }
 
+/* socketpair FAMILY [TYPE]: a pair of that family (default type
+ * SOCK_STREAM), closed at once.  "ok" or the errno. */
+static long probe_socketpair(int argc, char **argv)
+{
+    if (argc < 3) {
+        errno = EINVAL;
+        return -1;
+    }
+    int sv[2];
+    long r = syscall(SYS_socketpair, strtol(argv[2], NULL, 0),
+                     argc > 3 ? strtol(argv[3], NULL, 0) : (long)SOCK_STREAM, 0L, sv);
+    if (r == 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return r;
+}
+
+/* fchmodat2 PATH: creates PATH (0644) and calls fchmodat2 (by number: 452
+ * on x86_64, newer than most libcs' headers) with AT_SYMLINK_NOFOLLOW,
+ * what glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does first. */
+static long probe_fchmodat2(int argc, char **argv)
+{
+    if (argc < 3) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return syscall(452, AT_FDCWD, argv[2], 0600, AT_SYMLINK_NOFOLLOW);
+}
+
+/* nr NUMBER [ARGS...]: the raw syscall NUMBER with up to 6 numeric
+ * arguments (default 0): "ok" or the errno. */
+static long probe_nr(int argc, char **argv)
+{
+    if (argc < 3) {
+        errno = EINVAL;
+        return -1;
+    }
+    long a[6] = { 0 };
+    for (int i = 0; i < 6 && 3 + i < argc; i++)
+        a[i] = strtol(argv[3 + i], NULL, 0);
+    return syscall(strtol(argv[2], NULL, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 static const struct probe probes[] = {
     { "init_module", probe_init_module },
     { "finit_module", probe_finit_module },
@@ -1285,6 +1333,9 @@ static const struct probe probes[] = {
     { "clone", probe_clone },
     { "clone3", probe_clone3 },
     { "socket", probe_socket },
+    { "socketpair", probe_socketpair },
+    { "fchmodat2", probe_fchmodat2 },
+    { "nr", probe_nr },
     { "perf_event_open", probe_perf_event_open },
     { "io_uring_setup", probe_io_uring_setup },
     { "userfaultfd", probe_userfaultfd },

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -722,6 +723,224 @@ static void test_cache_bounded(void **state)
 	isc_seccomp_filter_free(g);
 }
 
+/* ---- tests: verdicts of a compiled program, for any architecture ------------------------ */
+
+/* The program run on one struct seccomp_data, as the kernel would: the
+ * verdicts for i386 (which this machine may not be able to execute) are
+ * checked on the very program the runtime installs.  Only what libseccomp
+ * and the stub emit is interpreted; anything else fails the test. */
+static uint32_t verdict(const struct isc_seccomp_filter *f, uint32_t arch, uint32_t nr, const uint64_t *args)
+{
+	struct seccomp_data d;
+	memset(&d, 0, sizeof(d));
+	d.nr = (int)nr;
+	d.arch = arch;
+	for (int i = 0; i < 6 && args; i++)
+		d.args[i] = args[i];
+	uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
+	for (size_t pc = 0, steps = 0; pc < f->len && steps <= f->len; pc++, steps++) {
+		const struct sock_filter *i = &f->insns[pc];
+		uint32_t src = (i->code & BPF_X) ? x : i->k;
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			assert_true(i->k + 4 <= sizeof(d) && i->k % 4 == 0);
+			memcpy(&a, (const char *)&d + i->k, 4);
+			continue;
+		case BPF_LD | BPF_IMM:
+			a = i->k;
+			continue;
+		case BPF_LD | BPF_MEM:
+			a = mem[i->k % BPF_MEMWORDS];
+			continue;
+		case BPF_LDX | BPF_IMM:
+			x = i->k;
+			continue;
+		case BPF_ST:
+			mem[i->k % BPF_MEMWORDS] = a;
+			continue;
+		case BPF_ALU | BPF_AND | BPF_K:
+		case BPF_ALU | BPF_AND | BPF_X:
+			a &= src;
+			continue;
+		case BPF_JMP | BPF_JA:
+			pc += i->k;
+			continue;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+		case BPF_JMP | BPF_JEQ | BPF_X:
+			pc += a == src ? i->jt : i->jf;
+			continue;
+		case BPF_JMP | BPF_JGT | BPF_K:
+		case BPF_JMP | BPF_JGT | BPF_X:
+			pc += a > src ? i->jt : i->jf;
+			continue;
+		case BPF_JMP | BPF_JGE | BPF_K:
+		case BPF_JMP | BPF_JGE | BPF_X:
+			pc += a >= src ? i->jt : i->jf;
+			continue;
+		case BPF_JMP | BPF_JSET | BPF_K:
+		case BPF_JMP | BPF_JSET | BPF_X:
+			pc += (a & src) ? i->jt : i->jf;
+			continue;
+		case BPF_RET | BPF_K:
+			return i->k;
+		case BPF_RET | BPF_A:
+			return a;
+		default:
+			fail_msg("instruction 0x%x at %zu not interpreted", i->code, pc);
+		}
+	}
+	fail_msg("the program ran off its end");
+	return 0;
+}
+
+#define AUDIT_I386 0x40000003u
+#define AUDIT_X86_64 0xc000003eu
+#define X32_BIT 0x40000000u
+#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | (e))
+#define I386_SOCKETCALL 102u
+#define I386_SOCKET 359u
+#define I386_SOCKETPAIR 360u
+#define I386_IPC 117u
+
+static uint32_t verdict3(const struct isc_seccomp_filter *f, uint32_t arch, uint32_t nr, uint64_t a0, uint64_t a1,
+			 uint64_t a2)
+{
+	const uint64_t args[6] = { a0, a1, a2, 0, 0, 0 };
+	return verdict(f, arch, nr, args);
+}
+
+static char *x86_arches[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
+static char *socket_names[] = { "socket", NULL };
+static char *socketcall_names[] = { "socketcall", NULL };
+static char *shmctl_names[] = { "shmctl", NULL };
+static char *basic_names[] = { "read", "write", "getpid", NULL };
+
+static struct isc_seccomp_filter *socket_profile(int def_errno, bool name_socketcall)
+{
+	static struct isc_seccomp_arg inet = { .index = 0, .op = ISC_SCMP_EQ, .value = AF_INET };
+	static struct isc_seccomp_arg shm = { .index = 1, .op = ISC_SCMP_EQ, .value = 2 /* IPC_STAT */ };
+	struct isc_seccomp_rule rules[] = {
+		{ .names = basic_names, .action = ISC_SCMP_ALLOW },
+		{ .names = socket_names, .action = ISC_SCMP_ALLOW, .args = &inet, .n_args = 1 },
+		{ .names = shmctl_names, .action = ISC_SCMP_ALLOW, .args = &shm, .n_args = 1 },
+		{ .names = socketcall_names, .action = ISC_SCMP_ALLOW },
+	};
+	struct isc_seccomp sc = { .default_action = ISC_SCMP_ERRNO, .has_default_errno_ret = true,
+				  .default_errno_ret = (unsigned)def_errno, .architectures = x86_arches,
+				  .rules = rules, .n_rules = name_socketcall ? 4 : 3 };
+	return prepare_ok(&sc, NULL);
+}
+
+/* A socket rule with an argument check is not turned into a permissive
+ * socketcall rule (review3 R2); nor an ipc call's into an ipc rule. */
+static void test_multiplexer_guard(void **state)
+{
+	(void)state;
+	struct isc_seccomp_filter *f = socket_profile(EPERM, false);
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKETCALL, 1 /* SYS_SOCKET */, 0x1000, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKET, AF_INET, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKET, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_socket, AF_INET, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_socket, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_socket | X32_BIT, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_IPC, 24 /* SHMCTL */, 2, 0), RET_ERRNO(ENOSYS));
+	isc_seccomp_filter_free(f);
+
+	/* a default of ENOSYS: the multiplexer is refused with EPERM, an
+	 * action libseccomp accepts next to the default */
+	f = socket_profile(ENOSYS, false);
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKETCALL, 1, 0x1000, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKET, AF_INET, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+	isc_seccomp_filter_free(f);
+
+	/* the control: a profile that names socketcall is compiled as written */
+	f = socket_profile(EPERM, true);
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKETCALL, 1, 0x1000, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKET, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+	isc_seccomp_filter_free(f);
+}
+
+/* Above the highest syscall the profile names: ENOSYS; below: the default. */
+static void test_enosys_above_newest(void **state)
+{
+	(void)state;
+	struct isc_seccomp_rule rule = { .names = basic_names, .action = ISC_SCMP_ALLOW }; /* up to getpid (39) */
+	struct isc_seccomp sc = { .default_action = ISC_SCMP_ERRNO, .architectures = x86_arches,
+				  .rules = &rule, .n_rules = 1 };
+	struct isc_seccomp_filter *f = prepare_ok(&sc, NULL);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_getpid, 0, 0, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_getpid + 1, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_mount, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_open, 0, 0, 0), RET_ERRNO(EPERM)); /* 2: below */
+	/* i386: getpid is 20 */
+	assert_int_equal(verdict3(f, AUDIT_I386, 20, 0, 0, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_I386, 21, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_I386, 5, 0, 0, 0), RET_ERRNO(EPERM));
+	/* x32: the same numbers with bit 30 */
+	assert_int_equal(verdict3(f, AUDIT_X86_64, X32_BIT | SYS_getpid, 0, 0, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, X32_BIT | (SYS_getpid + 1), 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, X32_BIT | SYS_open, 0, 0, 0), RET_ERRNO(EPERM));
+	/* x32's own block (512..) is not "newer": the default */
+	assert_int_equal(verdict3(f, AUDIT_X86_64, X32_BIT | 520, 0, 0, 0), RET_ERRNO(EPERM));
+	isc_seccomp_filter_free(f);
+
+	/* without x32 in the filter, an x32 call stays a bad architecture */
+	char *no_x32[] = { "SCMP_ARCH_X86_64", NULL };
+	sc.architectures = no_x32;
+	f = prepare_ok(&sc, NULL);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_mount, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_not_equal(verdict3(f, AUDIT_X86_64, X32_BIT | SYS_mount, 0, 0, 0) & SECCOMP_RET_ACTION_FULL,
+			     SECCOMP_RET_ERRNO);
+	isc_seccomp_filter_free(f);
+
+	/* a default that allows: no stub (ENOSYS would refuse what it allows) */
+	static char *keyctl_names[] = { "keyctl", NULL };
+	struct isc_seccomp_rule deny = { .names = keyctl_names, .action = ISC_SCMP_ERRNO };
+	struct isc_seccomp allow = { .default_action = ISC_SCMP_ALLOW, .architectures = x86_arches,
+				     .rules = &deny, .n_rules = 1 };
+	f = prepare_ok(&allow, NULL);
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_keyctl, 0, 0, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_keyctl + 100, 0, 0, 0), SECCOMP_RET_ALLOW);
+	isc_seccomp_filter_free(f);
+}
+
+/* The default profile, for every architecture it admits. */
+static void test_default_profile_arches(void **state)
+{
+	(void)state;
+	char *json = isc_spec_default_json(false);
+	struct isc_spec *spec = NULL;
+	isc_error *err = NULL;
+	if (isc_spec_parse(json, strlen(json), &spec, &err) < 0)
+		fail_msg("the default spec: %s", err->msg);
+	struct isc_seccomp_filter *f = prepare_ok(spec->seccomp, NULL);
+	for (uint64_t call = 1; call <= 20; call++) /* every socketcall call */
+		assert_int_equal(verdict3(f, AUDIT_I386, I386_SOCKETCALL, call, 0x1000, 0), RET_ERRNO(ENOSYS));
+	const struct {
+		uint32_t arch, socket, socketpair;
+	} arches[] = { { AUDIT_X86_64, SYS_socket, SYS_socketpair }, { AUDIT_I386, I386_SOCKET, I386_SOCKETPAIR },
+		       { AUDIT_X86_64, X32_BIT | SYS_socket, X32_BIT | SYS_socketpair } };
+	for (size_t i = 0; i < ARRAY_SIZE(arches); i++) {
+		uint32_t a = arches[i].arch, s = arches[i].socket, p = arches[i].socketpair;
+		assert_int_equal(verdict3(f, a, s, AF_INET, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+		assert_int_equal(verdict3(f, a, s, AF_UNIX, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+		assert_int_equal(verdict3(f, a, s, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+		assert_int_equal(verdict3(f, a, s, AF_NETLINK, SOCK_RAW, 15 /* KOBJECT_UEVENT */),
+				 RET_ERRNO(EPROTONOSUPPORT));
+		assert_int_equal(verdict3(f, a, p, AF_UNIX, SOCK_STREAM, 0), SECCOMP_RET_ALLOW);
+		assert_int_equal(verdict3(f, a, p, AF_VSOCK, SOCK_STREAM, 0), RET_ERRNO(EPERM));
+	}
+	/* fchmodat2 (452 on both) allowed if this libseccomp knows it, never
+	 * EPERM; listmount (458) newer than the profile: ENOSYS */
+	assert_int_not_equal(verdict3(f, AUDIT_X86_64, 452, 0, 0, 0), RET_ERRNO(EPERM));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, 458, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_I386, 458, 0, 0, 0), RET_ERRNO(ENOSYS));
+	assert_int_equal(verdict3(f, AUDIT_X86_64, SYS_mount, 0, 0, 0), RET_ERRNO(EPERM));
+	isc_seccomp_filter_free(f);
+	isc_spec_free(spec);
+	free(json);
+}
+
 static void test_cache_speed(void **state)
 {
 	(void)state;
@@ -768,6 +987,9 @@ int main(void)
 		cmocka_unit_test(test_arches),
 		cmocka_unit_test(test_install_error),
 		cmocka_unit_test(test_default_profile_rules),
+		cmocka_unit_test(test_multiplexer_guard),
+		cmocka_unit_test(test_enosys_above_newest),
+		cmocka_unit_test(test_default_profile_arches),
 		cmocka_unit_test_teardown(test_cache_hit, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_tampered, tmpdir_teardown),
 		cmocka_unit_test_teardown(test_cache_untrusted_dir, tmpdir_teardown),
