@@ -69,3 +69,26 @@ def test_start_returns_when_service_dies_unready(runtime, bundle, notify_sock):
     r = runtime("start", b.id, env=env, timeout=10)
     assert r.returncode == 0, r.stderr
     assert runtime("delete", "--force", b.id).returncode == 0
+
+
+def test_start_stops_waiting_for_ready_at_its_bound(runtime, bundle, notify_sock):
+    """Issue 14: the wait for READY=1 is bounded (ISC_RUNTIME_WAIT_SECONDS
+    here; 90 s by default); start then warns and returns, the container
+    runs on, and nothing was forwarded."""
+    path, s = notify_sock
+    b = bundle("sleep", "1000")
+    b.write()
+    env = {"NOTIFY_SOCKET": path, "ISC_RUNTIME_WAIT_SECONDS": "2"}
+    assert runtime("create", "--bundle", b.path, b.id, env=env).returncode == 0
+    t0 = time.monotonic()
+    r = runtime("start", b.id, env=env, timeout=30)
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert 1.9 <= elapsed < 20, elapsed
+    assert ("start: NOTIFY_SOCKET: no READY=1 from the container within 2 s: not forwarded (the container runs)"
+            in r.stderr), r.stderr
+    assert runtime.state(b.id)["status"] == "running"
+    s.settimeout(0.2)
+    with pytest.raises(socket.timeout):
+        s.recv(4096)
+    assert runtime("delete", "--force", b.id).returncode == 0

@@ -263,6 +263,42 @@ static void line_in_flight_is_not_tampering(void **state)
 	assert_int_equal(write(fd, "{\"seq\":12,\"epo", 14), 14);
 	close(fd);
 	verify_expect(key, true, 0);
+	/* ... and the summary says it was left out (issue 14) */
+	struct isc_trail_report r;
+	isc_error *e = NULL;
+	assert_int_equal(isc_trail_verify(dir, key, &r, &e), 0);
+	assert_non_null(r.note);
+	cleanup_free char *want = isc_xasprintf("the last line of %s (14 bytes) has no newline: a record being written, "
+						"or cut by a crash; not checked", p);
+	assert_string_equal(r.note, want);
+	isc_trail_report_clear(&r);
+}
+
+/* issue 14: an empty trail is named as such, with no errno text; emptied
+ * under a sealing state, it is a bad trail */
+static void empty_trail_is_named(void **state)
+{
+	(void)state;
+	cleanup_free char *p = trail_path();
+	int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+	struct isc_trail_report r;
+	isc_error *e = NULL;
+	assert_int_equal(isc_trail_verify(dir, key, &r, &e), 0);
+	assert_false(r.intact);
+	assert_int_equal(r.first_bad_seq, 0);
+	assert_non_null(strstr(r.problem, "the trail has no records, but the sealing state counts 12: they were removed"));
+	isc_trail_report_clear(&r);
+	/* no sealing state either: nothing to verify yet */
+	cleanup_free char *st = isc_xasprintf("%s/seal.state", dir);
+	assert_int_equal(unlink(st), 0);
+	assert_int_equal(isc_trail_verify(dir, key, &r, &e), -1);
+	char buf[512];
+	cleanup_free char *want = isc_xasprintf("trail %s: empty: no records to verify yet", dir);
+	assert_string_equal(isc_error_text(e, buf, sizeof(buf)), want);
+	isc_error_free(&e);
+	isc_trail_report_clear(&r);
 }
 
 /* The attacker has root now: he holds the current key (seal.state) and
@@ -391,6 +427,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reopen_after_cut_keeps_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(partial_line_is_cut_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(line_in_flight_is_not_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(empty_trail_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(sealed_epoch_rewritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(create_twice_fails, setup, teardown),
 		cmocka_unit_test(rotation_and_retention),

@@ -678,7 +678,9 @@ int isc_trail_files(const char *dir, char ***out, isc_error **err)
 
 typedef int (*line_cb)(char *line, size_t len, void *data);
 
-static int each_line(const char *dir, line_cb cb, void *data, isc_error **err)
+/* *fragment (when not NULL): the bytes of an unterminated last line, and
+ * its file in *fragment_file (freed by the caller). */
+static int each_line(const char *dir, line_cb cb, void *data, size_t *fragment, char **fragment_file, isc_error **err)
 {
 	cleanup_strv char **files = NULL;
 	if (isc_trail_files(dir, &files, err) < 0)
@@ -696,8 +698,13 @@ static int each_line(const char *dir, line_cb cb, void *data, isc_error **err)
 		while ((n = getline(&line, &cap, fp)) > 0) {
 			/* a last line without its newline is being written (or
 			 * was cut by a crash): not a record yet */
-			if (line[n - 1] != '\n' && f[1] == NULL)
+			if (line[n - 1] != '\n' && f[1] == NULL) {
+				if (fragment != NULL) {
+					*fragment = (size_t)n;
+					*fragment_file = isc_xstrdup(*f);
+				}
 				break;
+			}
 			if (line[n - 1] == '\n')
 				line[--n] = 0;
 			int r = cb(line, (size_t)n, data);
@@ -725,7 +732,7 @@ static int read_line(char *line, size_t len, void *data)
 int isc_trail_read(const char *dir, isc_trail_record_cb cb, void *data, isc_error **err)
 {
 	struct read_ctx c = { cb, data };
-	return each_line(dir, read_line, &c, err);
+	return each_line(dir, read_line, &c, NULL, NULL, err);
 }
 
 void isc_trail_report_clear(struct isc_trail_report *r)
@@ -887,15 +894,32 @@ int isc_trail_verify(const char *dir, const char *key_hex, struct isc_trail_repo
 		cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		have_state = fd >= 0 && state_read(fd, &st, NULL) == 0;
 	}
-	int rc = each_line(dir, verify_line, &c, err);
+	size_t fragment = 0;
+	cleanup_free char *fragment_file = NULL;
+	int rc = each_line(dir, verify_line, &c, &fragment, &fragment_file, err);
 	explicit_bzero(c.key, sizeof(c.key));
 	explicit_bzero(c.k0, sizeof(c.k0));
 	if (rc < 0)
 		return -1;
+	if (fragment > 0) {
+		/* said in the summary, never dropped without a word */
+		char *n = isc_xasprintf("%s%sthe last line of %s (%zu bytes) has no newline: a record being written, or "
+					"cut by a crash; not checked", r->note ? r->note : "", r->note ? "; " : "",
+					fragment_file, fragment);
+		free(r->note);
+		r->note = n;
+	}
 	if (!r->intact)
 		goto done;
-	if (!c.started)
-		return isc_error_set(err, ENOENT, "trail %s: no records", dir);
+	if (!c.started) {
+		if (have_state) { /* a trail begins with its trail-start record */
+			bad(&c, 0, "the trail has no records, but the sealing state counts %" PRIu64 ": they were removed",
+			    st.seq);
+			goto done;
+		}
+		explicit_bzero(&st, sizeof(st));
+		return isc_error_set(err, 0, "trail %s: empty: no records to verify yet", dir);
+	}
 	if (have_state && st.seq > c.seq) {
 		bad(&c, c.seq, "the trail ends before record %" PRIu64 ", but the sealing state counts %" PRIu64
 			       " records: the tail was cut", c.seq, st.seq);

@@ -2,6 +2,7 @@
 #include "base/error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,16 +60,65 @@ int (isc_error_wrap)(isc_error **err, const char *fmt, ...)
 	return -1;
 }
 
+static bool utf8_cont(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+char *isc_text_fit(char *out, size_t size, const char *s, size_t len)
+{
+	if (size == 0)
+		return out;
+	if (len < size) {
+		memcpy(out, s, len);
+		out[len] = '\0';
+		return out;
+	}
+	char marker[64];
+	int m = snprintf(marker, sizeof(marker), " [... %zu bytes cut ...] ", len);
+	if (m < 0 || (size_t)m + 16 >= size) {
+		/* no room for a marker: the head, at a character boundary */
+		size_t h = size - 1;
+		while (h > 0 && utf8_cont(s[h]))
+			h--;
+		memcpy(out, s, h);
+		out[h] = '\0';
+		return out;
+	}
+	size_t room = size - 1 - (size_t)m;
+	size_t head = room / 3, tail_start = len - (room - head);
+	while (head > 0 && utf8_cont(s[head]))
+		head--; /* s[head] starts a character: the head ends before it */
+	while (tail_start < len && utf8_cont(s[tail_start]))
+		tail_start++;
+	/* the marker counts what is really cut */
+	m = snprintf(marker, sizeof(marker), " [... %zu bytes cut ...] ", tail_start - head);
+	size_t n = 0;
+	memcpy(out, s, head);
+	n += head;
+	memcpy(out + n, marker, (size_t)m);
+	n += (size_t)m;
+	memcpy(out + n, s + tail_start, len - tail_start);
+	n += len - tail_start;
+	out[n] = '\0';
+	return out;
+}
+
 const char *isc_error_text(const isc_error *e, char *buf, unsigned long len)
 {
 	if (e == NULL)
 		return "unknown error";
-	if (e->errnum == 0) {
-		snprintf(buf, len, "%s", e->msg);
-	} else {
-		char eb[128];
-		snprintf(buf, len, "%s: %s", e->msg, strerror_r(e->errnum, eb, sizeof(eb)));
-	}
+	char eb[128];
+	const char *why = e->errnum != 0 ? strerror_r(e->errnum, eb, sizeof(eb)) : NULL;
+	int n = why ? snprintf(buf, len, "%s: %s", e->msg, why) : snprintf(buf, len, "%s", e->msg);
+	if (n < 0 || (unsigned long)n < len)
+		return buf;
+	/* too long for buf: cut in the middle, the errno text stays */
+	char *full = NULL;
+	if ((why ? asprintf(&full, "%s: %s", e->msg, why) : asprintf(&full, "%s", e->msg)) < 0)
+		return buf;
+	isc_text_fit(buf, len, full, strlen(full));
+	free(full);
 	return buf;
 }
 

@@ -11,6 +11,7 @@
 #define ISC_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef struct isc_error {
 	int errnum; /* an errno value, or 0 when the message says it all */
@@ -36,8 +37,17 @@ int isc_error_wrap(isc_error **err, const char *fmt, ...)
 #define isc_error_set(err, errnum, ...) ({ (isc_error_set)(err, errnum, __VA_ARGS__); -1; })
 #define isc_error_wrap(err, ...) ({ (isc_error_wrap)(err, __VA_ARGS__); -1; })
 
-/* "message: strerror(errnum)" (or just the message); never NULL. */
+/* "message: strerror(errnum)" (or just the message); never NULL.  A text
+ * longer than the buffer is cut in its middle (isc_text_fit): its start
+ * (what was being done) and its end (the first failure's step, path and
+ * errno text) are kept. */
 const char *isc_error_text(const isc_error *e, char *buf, unsigned long len);
+
+/* Copy the len bytes of s into out (size bytes, NUL-terminated).  When they
+ * do not fit: the head and the tail of s around the marker
+ * " [... N bytes cut ...] ", each cut at a UTF-8 character boundary (never
+ * inside a character); the tail gets two thirds.  Returns out. */
+char *isc_text_fit(char *out, size_t size, const char *s, size_t len);
 
 void isc_error_free(isc_error **err);
 

@@ -31,7 +31,12 @@ int isc_sync_send(int fd, enum isc_sync_type type, int32_t value, const void *pa
 void isc_sync_send_error(int fd, const isc_error *e)
 {
 	const char *msg = e && e->msg ? e->msg : "unknown error";
-	(void)isc_sync_send(fd, ISC_SYNC_ERROR, e ? e->errnum : 0, msg, strlen(msg), NULL);
+	/* a message longer than one datagram: cut in its middle at character
+	 * boundaries with a marker (isc_text_fit), so that its end (the first
+	 * failure's step and path) arrives; the errno travels in `value` */
+	char fit[ISC_SYNC_MAX_PAYLOAD + 1];
+	isc_text_fit(fit, sizeof(fit), msg, strlen(msg));
+	(void)isc_sync_send(fd, ISC_SYNC_ERROR, e ? e->errnum : 0, fit, strlen(fit), NULL);
 }
 
 int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error **err)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * The supervisor of iscd (issue 4).
+ * The supervisor of iscd.
  *
  * Design
  * ------
@@ -60,6 +60,25 @@
  *   service's plan (service.json "plan"."ports"): every start exposes the
  *   plan's ports, every exit unexposes them.  Allowed flows and policies
  *   live in R/net (net.c).
+ * - Crash consistency: run, start (also a policy restart), stop,
+ *   restart and rm each write a journal entry (journal.c: R/journal/NAME,
+ *   fsynced) before their first step and remove it after their last;
+ *   status.json and service.json are written durably too.  iscd at its start
+ *   (readopt_all) finishes or undoes each op a killed predecessor left, and
+ *   logs it ("recovery: ..."):
+ *     run, start   finished: what the start made is undone (rootfs mount,
+ *                  network, runtime container, volume binds), then the
+ *                  service starts again (desired running); a run killed
+ *                  before service.json existed is undone whole (id range,
+ *                  audit id, network address, its folder);
+ *     stop         finished: SIGTERM again, SIGKILL at the recorded deadline,
+ *                  then stopped (desired stopped); supervision goes on;
+ *     restart      the same stop, then a start;
+ *     rm           finished (SIGKILL, teardown, ids, files; persist/ as asked).
+ *   A child that runs the runtime for iscd (run_in_child) dies with iscd
+ *   (PR_SET_PDEATHSIG): no starter goes on behind the next iscd's back.
+ *   Test builds stop iscd (SIGSTOP) at a named step when ISCD_TEST_STOP_AT
+ *   names it (test_point), so that a test can kill it exactly there.
  */
 #include "iscd/supervise.h"
 
@@ -89,6 +108,7 @@
 
 #include "audit/collector.h"
 #include "runtime/container.h"
+#include "iscd/journal.h"
 #include "iscd/protocol.h"
 #include "net/firewall.h"
 #include "host/host.h"
@@ -188,6 +208,7 @@ struct svc {
 	uint64_t kill_at_ns;    /* a stop's SIGKILL deadline; 0: none */
 	bool removing;          /* rm under way: a pending restart must not start it */
 	char *rootfs_mount;    /* the idmapped rootfs mount point, when mounted */
+	enum { JOP_NONE, JOP_STOP, JOP_RESTART } jop; /* a journalled stop/restart waits for the exit */
 	bool net_up;
 	struct logstream out, errs;
 	int logfd; /* container.log, O_APPEND */
@@ -282,7 +303,7 @@ static void svc_save_status(struct svc *s)
 	json_decref(j);
 	cleanup_close int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	isc_error *err = NULL;
-	if (dfd < 0 || text == NULL || isc_write_file_atomic(dfd, "status.json", text, strlen(text), 0600, &err) < 0) {
+	if (dfd < 0 || text == NULL || isc_write_file_durable(dfd, "status.json", text, strlen(text), 0600, &err) < 0) {
 		char buf[512];
 		isc_sv_log(LOG_ERR, "%s: cannot write status.json: %s", s->name,
 			   err ? isc_error_text(err, buf, sizeof(buf)) : strerror(errno));
@@ -302,7 +323,7 @@ static int svc_save_service(const struct svc *s, isc_error **err)
 	cleanup_close int dfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return isc_error_set(err, errno, "open %s", s->dir);
-	return isc_write_file_atomic(dfd, "service.json", text, strlen(text), 0600, err);
+	return isc_write_file_durable(dfd, "service.json", text, strlen(text), 0600, err);
 }
 
 static void svc_set_error(struct svc *s, const isc_error *e)
@@ -310,6 +331,59 @@ static void svc_set_error(struct svc *s, const isc_error *e)
 	char buf[1024];
 	free(s->last_error);
 	s->last_error = isc_xstrdup(isc_error_text(e, buf, sizeof(buf)));
+}
+
+/* ---- the journal (journal.c) and the test points ------------------------------------- */
+
+/* Record the op about to run on `name` (entry: stolen; NULL: just "op"). */
+static int journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry,
+			 isc_error **err)
+{
+	if (entry == NULL)
+		entry = json_object();
+	json_object_set_new(entry, "op", json_string(op));
+	int r = isc_journal_begin(sv->root, name, entry, err);
+	json_decref(entry);
+	return r;
+}
+
+/* A stop or rm goes on when it cannot be journalled (it frees, it makes
+ * nothing); said in the log. */
+static void journal_begin_or_log(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry)
+{
+	isc_error *err = NULL;
+	if (journal_begin(sv, name, op, entry, &err) < 0) {
+		char buf[1024];
+		isc_sv_log(LOG_WARNING, "%s: %s: going on unjournalled", name, isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+	}
+}
+
+static void journal_end(const struct isc_supervisor *sv, const char *name)
+{
+	isc_error *err = NULL;
+	if (isc_journal_end(sv->root, name, &err) < 0) {
+		char buf[1024];
+		isc_sv_log(LOG_ERR, "%s: %s", name, isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+	}
+}
+
+/* Test builds: iscd stops itself (SIGSTOP) at the step ISCD_TEST_STOP_AT
+ * names, once, so that a test can kill it exactly there. */
+static void test_point(const char *step)
+{
+#ifdef ISC_TEST_HOOKS
+	static bool done;
+	const char *at = getenv("ISCD_TEST_STOP_AT");
+	if (done || at == NULL || strcmp(at, step) != 0)
+		return;
+	done = true;
+	isc_sv_log(LOG_NOTICE, "test point %s: SIGSTOP", step);
+	raise(SIGSTOP);
+#else
+	(void)step;
+#endif
 }
 
 /* ---- logs --------------------------------------------------------------------------- */
@@ -517,6 +591,9 @@ static int run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, v
 	}
 	if (pid == 0) {
 		close(p[0]);
+		/* no helper goes on behind the next iscd's back */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+			_exit(1);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -617,7 +694,8 @@ static void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_add
 			if (isc_net_unexpose(sv->root, s->name, &s->plan.ports[i], &err) < 0)
 				isc_error_free(&err);
 		if (isc_net_container_down(sv->root, s->name, keep_addr, &err) < 0) {
-			isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
+			if (err->errnum != ENOENT) /* a start killed before its network */
+				isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
 			isc_error_free(&err);
 		}
 		s->net_up = false;
@@ -944,6 +1022,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 		s->rootfs_mount = steal_pointer(&mnt);
 		rootfs = s->rootfs_mount;
 		undo |= UNDO_MOUNT;
+		test_point("start:mount");
 		/* the mount point's mode under umask 077 hides nothing: the
 		 * mounted root directory has the image's own mode */
 		/* the runtime checks the image (org.isc.image.root with
@@ -956,6 +1035,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 			goto fail;
 		s->net_up = true;
 		undo |= UNDO_NET;
+		test_point("start:net");
 	}
 	/* The generated /etc files are bound over the image's own (on a
 	 * read-only root a missing mount point cannot be made), from copies in
@@ -1031,6 +1111,7 @@ static int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err)
 	undo |= UNDO_RUNTIME;
 	if (run_in_child(sv, s, child_starter, NULL, "start", err) < 0)
 		goto fail;
+	test_point("start:runtime");
 
 	/* The init is ours now (subreaper): a pidfd from the runtime state. */
 	{
@@ -1192,6 +1273,17 @@ static void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int
 	bool failure = !known || code != 0;
 	bool restart = s->desired_running &&
 		       (s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
+	/* a journalled stop is done; a restart's stop goes on to its start (the
+	 * waiting request's op_start, or restart_due after a recovery), whose
+	 * journal entry replaces this one */
+	if (s->jop == JOP_STOP)
+		journal_end(sv, s->name);
+	if (s->jop == JOP_RESTART && !s->removing) {
+		s->desired_running = true;
+		restart = true;
+		s->backoff_ms = 0;
+	}
+	s->jop = JOP_NONE;
 	if (restart) {
 		uint64_t now = isc_now_ns();
 		if (s->backoff_ms == 0 || now - s->started_ns >= BACKOFF_RESET_NS)
@@ -1255,7 +1347,12 @@ static void restart_due(struct isc_supervisor *sv)
 			continue;
 		s->restarts++;
 		isc_error *err = NULL;
-		if (svc_start(sv, s, &err) < 0) {
+		int r = journal_begin(sv, s->name, "start", NULL, &err);
+		if (r == 0) {
+			r = svc_start(sv, s, &err);
+			journal_end(sv, s->name);
+		}
+		if (r < 0) {
 			char buf[1024];
 			isc_sv_log(LOG_ERR, "%s: restart failed: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
 			isc_error_free(&err);
@@ -1290,8 +1387,23 @@ static bool pidfd_wait(int fd, int ms)
  * no pid reuse race.  Killing the init of a pid namespace kills every
  * process in it.  Returns true when the service is already stopped (the
  * caller answers at once), false when the answer comes at the exit. */
-static bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout)
+static uint64_t realtime_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* op: "stop" or "restart" (journalled: the SIGKILL deadline is recorded
+ * before the SIGTERM), NULL for rm's kill (rm has an entry of its own). */
+static bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout, const char *op)
+{
+	if (op != NULL && s->state == SVC_RUNNING && s->pidfd >= 0) {
+		json_t *je = json_pack("{s:I, s:i}", "deadline", (json_int_t)(realtime_ns() + (uint64_t)timeout * 1000 * MS),
+				       "timeout", timeout);
+		journal_begin_or_log(sv, s->name, op, je);
+		s->jop = strcmp(op, "restart") == 0 ? JOP_RESTART : JOP_STOP;
+	}
 	s->desired_running = false;
 	if (s->state == SVC_RESTARTING) {
 		s->state = SVC_STOPPED;
@@ -1308,6 +1420,7 @@ static bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout
 	if (timeout > 0) {
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGTERM, NULL, 0);
 		s->kill_at_ns = isc_now_ns() + (uint64_t)timeout * 1000 * MS;
+		test_point("stop:signalled");
 	} else {
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 		s->kill_at_ns = isc_now_ns() + 10000 * MS; /* only a wake-up: nothing follows a SIGKILL */
@@ -1329,7 +1442,7 @@ static void stop_deadlines(struct isc_supervisor *sv)
 /* The synchronous form, for rm -f: SIGKILL and wait for the end. */
 static void svc_kill_now(struct isc_supervisor *sv, struct svc *s)
 {
-	if (!svc_stop_begin(sv, s, 0)) {
+	if (!svc_stop_begin(sv, s, 0, NULL)) {
 		pidfd_wait(s->pidfd, 10000);
 		svc_reap(sv, s);
 	}
@@ -1515,6 +1628,12 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 		svc_free(s);
 		return -1;
 	}
+	/* before anything is made: whether the folder is new (a kept persist/
+	 * of an earlier service of the name is not this run's to remove) */
+	if (journal_begin(sv, s->name, "run", json_pack("{s:b}", "new_dir", access(s->dir, F_OK) != 0), err) < 0) {
+		svc_free(s);
+		return -1;
+	}
 	bool made_dir = false, range = false, audit = false;
 	cleanup_free char *logs = svc_path(s, "logs");
 	if (isc_mkdir_p(sv->containers, 0711, err) < 0)
@@ -1531,6 +1650,7 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 		isc_error_set(err, errno, "chmod %s", s->dir);
 		goto fail;
 	}
+	test_point("run:dir");
 	if (!s->plan.userns_host) {
 		if (isc_idrange_alloc(sv->root, s->name, &s->uid_base, err) < 0)
 			goto fail;
@@ -1544,6 +1664,7 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 	}
 	if (isc_mkdir_p(logs, 0700, err) < 0 || persist_prepare(s, err) < 0 || svc_save_service(s, err) < 0)
 		goto fail;
+	test_point("run:service");
 	if (svc_open_fifos(sv, s, err) < 0)
 		goto fail;
 	s->desired_running = true;
@@ -1551,6 +1672,7 @@ static int op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_er
 		goto fail;
 	s->next = sv->svcs;
 	sv->svcs = s;
+	journal_end(sv, s->name);
 	isc_sv_log(LOG_INFO, "%s: created from image %s (%.12s), uid base %u", s->name, s->plan.image, s->image_id,
 		   s->uid_base);
 	*reply = isc_ctl_ok_reply(svc_summary(s));
@@ -1571,6 +1693,7 @@ fail:
 		if (audit && isc_audit_id_release(sv->root, s->name, &e2) < 0)
 			isc_error_free(&e2);
 	}
+	journal_end(sv, s->name);
 	svc_free(s);
 	return -1;
 }
@@ -1609,10 +1732,14 @@ static int op_start(struct isc_supervisor *sv, struct svc *s, json_t **reply, is
 {
 	if (s->state == SVC_RUNNING)
 		return isc_error_set(err, EALREADY, "service %s is running", s->name);
+	if (journal_begin(sv, s->name, "start", NULL, err) < 0)
+		return -1;
 	s->desired_running = true;
 	s->backoff_ms = 0;
 	s->restart_at_ns = 0;
-	if (svc_start(sv, s, err) < 0) {
+	int r = svc_start(sv, s, err);
+	journal_end(sv, s->name);
+	if (r < 0) {
 		s->desired_running = false;
 		s->state = SVC_STOPPED;
 		svc_save_status(s);
@@ -1622,19 +1749,39 @@ static int op_start(struct isc_supervisor *sv, struct svc *s, json_t **reply, is
 	return 0;
 }
 
+static int svc_rm_finish(struct isc_supervisor *sv, struct svc *s, bool purge, isc_error **err);
+
 static int op_rm(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err)
 {
 	bool force = json_is_true(json_object_get(req, "force"));
 	bool purge = json_is_true(json_object_get(req, "purge"));
 	if (s->state == SVC_RUNNING && !force)
 		return isc_error_set(err, EBUSY, "service %s is running (isc stop %s, or isc rm -f)", s->name, s->name);
+	journal_begin_or_log(sv, s->name, "rm", json_pack("{s:b}", "purge", purge));
 	s->removing = true;
 	svc_kill_now(sv, s);
 	s->removing = false;
-	if (s->state == SVC_RUNNING)
+	if (s->state == SVC_RUNNING) {
+		journal_end(sv, s->name);
 		return isc_error_set(err, EBUSY, "service %s did not stop", s->name);
+	}
+	test_point("rm:killed");
 	svc_unlink(sv, s);
+	int r = svc_rm_finish(sv, s, purge, err);
+	waiters_notify(sv, s, true);
+	svc_free(s);
+	if (r < 0)
+		return -1;
+	*reply = isc_ctl_ok_reply(NULL);
+	return 0;
+}
+
+/* The end of an rm, once nothing runs (s is off the list): teardown, the
+ * address, the id range, the audit id, the files; the journal entry goes. */
+static int svc_rm_finish(struct isc_supervisor *sv, struct svc *s, bool purge, isc_error **err)
+{
 	svc_teardown(sv, s, false);
+	test_point("rm:teardown");
 	if (sv->network) {
 		isc_error *e2 = NULL;
 		if (isc_net_container_down(sv->root, s->name, false, &e2) < 0) /* release the address */
@@ -1645,19 +1792,16 @@ static int op_rm(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(*err, buf, sizeof(buf)));
 		isc_error_free(err);
 	}
-	if (s->audit_id != 0 && isc_audit_id_release(sv->root, s->name, err) < 0) {
+	if ((s->audit_id != 0 || host_has_audit(sv->root)) && isc_audit_id_release(sv->root, s->name, err) < 0) {
 		char buf[512];
 		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(*err, buf, sizeof(buf)));
 		isc_error_free(err);
 	}
 	int r = svc_remove_files(s, purge, err);
 	isc_sv_log(LOG_INFO, "%s: removed%s", s->name, purge ? " (persist purged)" : "");
-	waiters_notify(sv, s, true);
-	svc_free(s);
-	if (r < 0)
-		return -1;
-	*reply = isc_ctl_ok_reply(NULL);
-	return 0;
+	if (r == 0)
+		journal_end(sv, s->name);
+	return r;
 }
 
 /* ---- the network ops: expose, unexpose, allow, policy --------------------------------------- */
@@ -1701,7 +1845,7 @@ static int svc_save_plan(const struct svc *s, isc_error **err)
 		return isc_error_set(err, errno, "open %s", s->dir);
 	if (text == NULL)
 		return isc_error_set(err, ENOMEM, "%s", path);
-	return isc_write_file_atomic(dfd, "service.json", text, strlen(text), 0600, err);
+	return isc_write_file_durable(dfd, "service.json", text, strlen(text), 0600, err);
 }
 
 static bool svc_net_live(const struct svc *s)
@@ -1951,7 +2095,7 @@ static void handle_request(struct isc_supervisor *sv, int fd)
 			r = op_inspect(sv, s, &reply);
 		} else if (strcmp(op, "stop") == 0 || strcmp(op, "restart") == 0) {
 			bool restart = strcmp(op, "restart") == 0;
-			if (!svc_stop_begin(sv, s, timeout_of(req))) {
+			if (!svc_stop_begin(sv, s, timeout_of(req), op)) {
 				waiter_add(sv, fd, s, restart ? WAIT_RESTART : WAIT_STOP, 0);
 				json_decref(req);
 				return; /* answered at the exit */
@@ -2097,6 +2241,160 @@ static void svc_readopt(struct isc_supervisor *sv, struct svc *s)
 	svc_save_status(s);
 }
 
+/* ---- recovery: the ops a killed iscd left (journal.c) ---------------------------------------- */
+
+/* A start may have made its pieces without recording them in status.json:
+ * the teardown is told to try all of them (each skips what is not there). */
+static void recover_marks(const struct isc_supervisor *sv, struct svc *s)
+{
+	if (!s->plan.userns_host && s->rootfs_mount == NULL)
+		s->rootfs_mount = svc_path(s, "rootfs");
+	if (sv->network)
+		s->net_up = true;
+}
+
+/* The journal entry of `name`, or NULL; a broken one is logged and goes. */
+static json_t *journal_entry(const struct isc_supervisor *sv, const char *name)
+{
+	isc_error *err = NULL;
+	json_t *je = isc_journal_read(sv->root, name, &err);
+	if (err != NULL) {
+		char buf[1024];
+		isc_sv_log(LOG_ERR, "recovery: %s: ignored", isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+		journal_end(sv, name);
+	}
+	return je;
+}
+
+/* rm: finished.  s is on the list; it goes (freed). */
+static void recover_rm(struct isc_supervisor *sv, struct svc *s, bool purge)
+{
+	svc_unlink(sv, s);
+	recover_marks(sv, s);
+	int fd = s->pid > 0 ? pidfd_open_checked(s->pid, s->pid_start) : -1;
+	if (fd >= 0) {
+		syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+		(void)pidfd_wait(fd, 10000);
+		close(fd);
+	}
+	isc_error *err = NULL;
+	if (svc_rm_finish(sv, s, purge, &err) < 0) {
+		char buf[1024];
+		isc_sv_log(LOG_ERR, "%s: recovery: the rm is not finished: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+	} else {
+		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted rm is finished: the service is removed", s->name);
+	}
+	svc_free(s);
+}
+
+/* stop, restart: the stop goes on to its deadline (SIGTERM again: the
+ * first may not have been sent), or is done when nothing runs. */
+static void recover_stop(struct isc_supervisor *sv, struct svc *s, json_t *je)
+{
+	const char *op = s->jop == JOP_RESTART ? "restart" : "stop";
+	if (s->state == SVC_RUNNING && s->pidfd >= 0) {
+		uint64_t deadline = (uint64_t)json_integer_value(json_object_get(je, "deadline"));
+		uint64_t now = realtime_ns();
+		uint64_t left = deadline > now ? deadline - now : 0;
+		syscall(SYS_pidfd_send_signal, s->pidfd, SIGTERM, NULL, 0);
+		s->kill_at_ns = isc_now_ns() + (left > 0 ? left : 1);
+		svc_save_status(s);
+		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s goes on: SIGTERM again, SIGKILL in %llu ms",
+			   s->name, op, (unsigned long long)(left / MS));
+		return;
+	}
+	/* ended while no iscd ran (svc_readopt saw it) */
+	if (s->jop == JOP_STOP)
+		journal_end(sv, s->name);
+	if (s->jop == JOP_RESTART && s->state == SVC_STOPPED) {
+		s->desired_running = true;
+		s->state = SVC_RESTARTING;
+		s->restart_at_ns = isc_now_ns();
+		s->backoff_ms = BACKOFF_MIN_MS;
+		svc_save_status(s);
+	}
+	s->jop = JOP_NONE;
+	isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is finished: %s", s->name, op,
+		   s->state == SVC_STOPPED ? "stopped" : "stopped, starting again");
+}
+
+/* Finish the op a killed iscd left on s (its journal entry je), re-adopting
+ * s on the way. */
+static void svc_recover(struct isc_supervisor *sv, struct svc *s, json_t *je)
+{
+	const char *op = json_string_value(json_object_get(je, "op"));
+	const char *since = json_string_value(json_object_get(je, "time"));
+	isc_sv_log(LOG_NOTICE, "%s: recovery: the %s begun at %s was interrupted (iscd ended during it)", s->name, op,
+		   since ? since : "?");
+	if (strcmp(op, "rm") == 0) {
+		recover_rm(sv, s, json_is_true(json_object_get(je, "purge")));
+		return;
+	}
+	if (strcmp(op, "stop") == 0 || strcmp(op, "restart") == 0) {
+		s->desired_running = false;
+		s->jop = op[0] == 's' ? JOP_STOP : JOP_RESTART;
+		svc_readopt(sv, s);
+		recover_stop(sv, s, je);
+		return;
+	}
+	/* run, start: asked to run; what the start made goes first */
+	recover_marks(sv, s);
+	s->desired_running = true;
+	svc_readopt(sv, s);
+	journal_end(sv, s->name);
+	isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is finished: %s", s->name, op,
+		   s->state == SVC_RUNNING ? "its container runs (re-adopted)"
+		   : s->state == SVC_RESTARTING ? "its pieces undone, starting it again"
+						 : "its container has exited");
+}
+
+/* An entry without a service: a run killed before service.json was written
+ * (undone whole), or an rm that removed it (finished). */
+static void recover_orphan(struct isc_supervisor *sv, const char *name, json_t *je)
+{
+	const char *op = json_string_value(json_object_get(je, "op"));
+	cleanup_free char *sj = isc_xasprintf("%s/%s/service.json", sv->containers, name);
+	isc_error *err = NULL;
+	char buf[1024];
+	if (isc_plan_parse_name(name, &err) < 0 || access(sj, F_OK) == 0) {
+		/* a bad name, or a service that did not load (logged): not ours to remove */
+		isc_sv_log(LOG_ERR, "recovery: the interrupted %s of %s is left as it is%s%s", op, name,
+			   err ? ": " : "", err ? isc_error_text(err, buf, sizeof(buf)) : "");
+		isc_error_free(&err);
+		journal_end(sv, name);
+		return;
+	}
+	bool purge = strcmp(op, "rm") == 0 ? json_is_true(json_object_get(je, "purge"))
+					   : json_is_true(json_object_get(je, "new_dir"));
+	isc_sv_log(LOG_NOTICE, "%s: recovery: the %s begun at %s was interrupted before the service was recorded", name,
+		   op, json_string_value(json_object_get(je, "time")) ?: "?");
+	struct svc *s = svc_new(sv, name);
+	recover_marks(sv, s);
+	if (svc_rm_finish(sv, s, purge, &err) < 0) {
+		isc_sv_log(LOG_ERR, "%s: recovery: the %s is not undone: %s", name, op, isc_error_text(err, buf, sizeof(buf)));
+		isc_error_free(&err);
+	} else {
+		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is %s: nothing of the service is left", name, op,
+			   strcmp(op, "rm") == 0 ? "finished" : "undone");
+	}
+	svc_free(s);
+}
+
+static void recover_orphans(struct isc_supervisor *sv)
+{
+	cleanup_strv char **names = isc_journal_names(sv->root);
+	for (char **n = names; *n; n++) {
+		if (svc_find(sv, *n) != NULL)
+			continue; /* its entry is a new op's (recovery restarted it) */
+		json_t *je = journal_entry(sv, *n);
+		if (je != NULL)
+			recover_orphan(sv, *n, je);
+		json_decref(je);
+	}
+}
+
 static void readopt_all(struct isc_supervisor *sv)
 {
 	DIR *d = opendir(sv->containers);
@@ -2119,9 +2417,15 @@ static void readopt_all(struct isc_supervisor *sv)
 		}
 		s->next = sv->svcs;
 		sv->svcs = s;
-		svc_readopt(sv, s);
+		json_t *je = journal_entry(sv, s->name);
+		if (je != NULL)
+			svc_recover(sv, s, je);
+		else
+			svc_readopt(sv, s);
+		json_decref(je);
 	}
 	closedir(d);
+	recover_orphans(sv);
 }
 
 /* ---- the packet log --------------------------------------------------------------------------- */

@@ -94,6 +94,7 @@ static int sync_send_or_cause(int fd, enum isc_sync_type type, isc_error **err)
 static void undo_create(struct create_undo *u)
 {
 	cleanup_error isc_error *e = NULL;
+	bool left = false; /* an undo failed: the state stays, for delete --force */
 	if (u->pid > 0) {
 		kill(u->pid, SIGKILL);
 		waitpid(u->pid, NULL, 0);
@@ -106,6 +107,7 @@ static void undo_create(struct create_undo *u)
 		/* after the processes: their open files would keep the key */
 		if (isc_scratch_destroy(u->scratch_mount, &e) != 0) {
 			isc_log_cleanup_error(e);
+			left = true;
 			isc_error_free(&e);
 		}
 		free(u->scratch_mount);
@@ -114,16 +116,21 @@ static void undo_create(struct create_undo *u)
 	if (u->cg) {
 		if (isc_cgroup_destroy(u->cg, &e) < 0) {
 			isc_log_cleanup_error(e);
+			left = true;
 			isc_error_free(&e);
 		}
 		isc_cgroup_free(u->cg);
 		u->cg = NULL;
 	}
-	if (u->have_dir) {
-		if (isc_state_dir_remove(&u->dir, &e) < 0)
-			isc_log_cleanup_error(e);
-		u->have_dir = false;
+	if (u->have_dir && left) {
+		isc_error_set(&e, 0, "the state %s/%s is kept: delete --force %s removes what is left", u->dir.root,
+			      u->dir.id, u->dir.id);
+		isc_log_cleanup_error(e);
+		isc_state_dir_close(&u->dir);
+	} else if (u->have_dir && isc_state_dir_remove(&u->dir, &e) < 0) {
+		isc_log_cleanup_error(e);
 	}
+	u->have_dir = false;
 }
 
 static char *annotations_json(const struct isc_spec *spec)

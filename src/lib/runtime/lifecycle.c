@@ -213,7 +213,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			isc_error_set(err, errno, "wait for container %s", o->id);
+			isc_error_set(err, errno, "wait for container %s (it and its state are left: delete --force removes them)",
+				      o->id);
 			return -1;
 		}
 		if (w == pid)

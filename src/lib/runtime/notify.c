@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "runtime/container-internal.h"
 
@@ -116,9 +117,13 @@ int isc_notify_bind(const struct isc_state_dir *d, isc_error **err)
  * them are closed by the kernel: recv() takes no control data) until one
  * holds a line READY=1, or the init exits; then the runtime sends its own
  * "READY=1\nMAINPID=<init pid>\n" (runc sends the same two lines).  Best
- * effort: a caller that went away does not fail start. */
+ * effort: a caller that went away does not fail start.  Bounded: 90 s
+ * (systemd's default start timeout) or ISC_RUNTIME_WAIT_SECONDS; then a
+ * warning, and start ends (the container runs; the caller's timeout acts). */
 void isc_notify_forward(int fd, int pidfd, pid_t mainpid, const char *to)
 {
+	int bound = getenv("ISC_RUNTIME_WAIT_SECONDS") ? isc_wait_bound_ms() : 90 * 1000;
+	uint64_t deadline = isc_now_ns() + (uint64_t)bound * 1000000ull;
 	struct sockaddr_un dst = { .sun_family = AF_UNIX };
 	if (strlen(to) >= sizeof(dst.sun_path))
 		return;
@@ -126,11 +131,13 @@ void isc_notify_forward(int fd, int pidfd, pid_t mainpid, const char *to)
 	char buf[4096 + 1];
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-		if (poll(p, pidfd >= 0 ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		uint64_t now = isc_now_ns();
+		int pr = isc_poll_within(p, pidfd >= 0 ? 2 : 1, now >= deadline ? 0 : (int)((deadline - now) / 1000000ull) + 1);
+		if (pr == 0)
+			isc_warn("start: NOTIFY_SOCKET: no READY=1 from the container within %d s: not forwarded (the container "
+				 "runs)", bound / 1000);
+		if (pr <= 0)
 			return;
-		}
 		if (p[0].revents & POLLIN) {
 			ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 			if (n <= 0)
