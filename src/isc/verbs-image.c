@@ -28,7 +28,8 @@ static int image_check(struct isc_global *g, int argc, char **argv);
 static const struct image_verb image_verbs[] = {
 	{ "import", image_import, "NAME SOURCE",
 	  "import SOURCE (a rootfs directory, a tarball in any compression, or an OCI image\n"
-	  "                          layout directory) as NAME; prints the image id" },
+	  "                          layout directory) as NAME; prints the image id; device nodes\n"
+	  "                          and sockets are dropped (one line on stderr says how many)" },
 	{ "ls", image_ls, "[--format json]", "list images: name, id, size, import time, last verification" },
 	{ "verify", image_verify, "NAME", "rehash every file against the manifest; exit 1 naming the first\n"
 					  "                          differing path" },
@@ -73,8 +74,14 @@ static int image_import(struct isc_global *g, int argc, char **argv)
 		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	char id[65];
-	if (isc_image_import(g->root, argv[1], argv[2], id, &err) < 0)
+	cleanup_free char *notice = NULL;
+	if (isc_image_import(g->root, argv[1], argv[2], id, &notice, &err) < 0)
 		return isc_report(&err);
+	if (notice) {
+		/* it names paths of the image: their bytes, escaped */
+		cleanup_free char *safe = isc_escape(notice);
+		fprintf(stderr, "isc: %s\n", safe);
+	}
 	printf("%s\n", id);
 	return 0;
 }

@@ -244,7 +244,8 @@ static void test_check_root_store(void **state)
 	close(fd);
 	isc_error *err = NULL;
 	char id[65];
-	if (isc_image_import(root, "t", src, id, &err) < 0) {
+	char *notice = NULL;
+	if (isc_image_import(root, "t", src, id, &notice, &err) < 0) {
 		char buf[512];
 		fail_msg("import: %s", isc_error_text(err, buf, sizeof(buf)));
 	}

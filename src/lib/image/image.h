@@ -51,8 +51,12 @@ int isc_image_remove(const char *root, const char *name, isc_error **err);
 int isc_image_config(const char *root, const char *name, json_t **config, isc_error **err);
 
 /* Import SOURCE (a directory, a tarball, or an OCI image layout directory)
- * as NAME; *id gets the image id.  In import.c (libarchive). */
-int isc_image_import(const char *root, const char *name, const char *source, char id[65], isc_error **err);
+ * as NAME; *id gets the image id.  *notice: NULL, or lines (malloc'd, for
+ * the operator, bytes of the image's paths in it: escape them) saying what
+ * the import did beyond the plain import (device nodes and sockets dropped).
+ * In import.c (libarchive). */
+int isc_image_import(const char *root, const char *name, const char *source, char id[65], char **notice,
+		     isc_error **err);
 /* An archive entry's path made relative and canonical ("" for the root):
  * "./" and "." components and repeated '/' dropped; an absolute path or a
  * ".." component is refused.  In import.c. */
