@@ -294,6 +294,23 @@ def test_stop_start_rm_purge(host):
     _assert_nothing_left(host, "svc-f")
 
 
+def test_service_and_exec_umask_0022(host):
+    """A service runs with umask 0022, not iscd's 077 (issue 15: nginx's
+    logs came out 0600), and so does an isc exec session whatever the
+    caller's umask (077 here); the files they make show it.  The config
+    says it: process.user.umask."""
+    host.run_d("svc-um", "busybox", "sh", "-c", "umask; touch /persist/by-svc; exec sleep 1000")
+    wait_for(lambda: host.isc("logs", "svc-um").stdout == "0022\n", what="the service's umask in its log")
+    assert host.inspect("svc-um")["config"]["process"]["user"]["umask"] == 0o022
+    r = subprocess.run([ISC, "--root", host.root, "exec", "svc-um", "sh", "-c", "umask; touch /persist/by-exec"],
+                       capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.umask(0o077))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "0022\n", "")
+    persist = os.path.join(host.root, "containers", "svc-um", "persist")
+    for f in ("by-svc", "by-exec"):
+        assert os.stat(os.path.join(persist, f)).st_mode & 0o777 == 0o644, f
+    host.isc("rm", "-f", "--purge", "svc-um", check=True)
+
+
 def test_run_attached_returns_exit_status(host):
     r = host.isc("run", "--name", "svc-g", "--restart", "no", "busybox", "sh", "-c", "echo att-out; echo att-err >&2; exit 7")
     assert r.returncode == 7
