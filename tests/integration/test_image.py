@@ -105,7 +105,8 @@ def test_help_lists_everything():
         assert word in r.stdout
     r = subprocess.run([ISC, "image", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
-    for word in ("import NAME SOURCE", "ls [--format json]", "verify NAME", "rm NAME", "check NAME"):
+    for word in ("import NAME SOURCE", "ls [--format json]", "verify NAME", "rm [--force] NAME", "check NAME",
+                 "prune "):
         assert word in r.stdout
 
 

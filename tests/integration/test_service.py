@@ -536,6 +536,101 @@ def test_tampered_image_refuses_to_start(host, tmp_path):
         host.isc("image", "rm", "bb3")
 
 
+def _image_copy(host, tmp_path, name, marker):
+    """A copy of the busybox rootfs with its own content (a marker file)."""
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / name)
+    shutil.copytree(src, copy, symlinks=True)
+    with open(os.path.join(copy, "marker"), "w") as f:
+        f.write(marker)
+    return copy
+
+
+def _image_ls(host):
+    return [(i["name"], i["id"]) for i in json.loads(host.isc("image", "ls", "--format", "json", check=True).stdout)]
+
+
+def test_image_rm_refused_while_a_service_uses_it(host, tmp_path):
+    """isc image rm of an image a service uses is refused, naming the
+    service and what to do (issue 15: it exited 0 and the service's restart
+    failed on the missing rootfs); --force removes only the name: the
+    content stays, listed as <none>, the service restarts from it, prune
+    keeps it while the service exists and removes it after isc rm."""
+    copy = _image_copy(host, tmp_path, "bbr", "bbr\n")
+    image_id = host.isc("image", "import", "bbr", copy, check=True).stdout.strip()
+    content = os.path.join(host.root, "images", "sha256", image_id)
+    try:
+        host.run_d("svc-ir", "bbr", "sleep", "1000")
+        r = host.isc("image", "rm", "bbr")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", 'isc: image "bbr" is used by service svc-ir: isc rm it first (or isc image rm --force bbr: '
+                   "the name goes, the content stays while a service uses it): Device or resource busy\n")
+        assert ("bbr", image_id) in _image_ls(host) and os.path.isdir(content)
+        r = host.isc("image", "rm", "--force", "bbr")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, "", 'isc: image "bbr": removed; its content (%s) stays for service svc-ir (isc image prune removes '
+                   "it once no service uses it)\n" % image_id[:12])
+        assert (None, image_id) in _image_ls(host)
+        table = host.isc("image", "ls", check=True).stdout
+        assert re.search(r"^<none> +%s " % image_id[:12], table, re.M), table
+        # the service restarts from the content it was created from
+        pid = host.status("svc-ir")["pid"]
+        host.isc("restart", "-t", "1", "svc-ir", check=True)
+        st = host.status("svc-ir")
+        assert st["state"] == "running" and st["pid"] != pid, st
+        r = host.rexec("svc-ir", "cat", "/marker")
+        assert (r.returncode, r.stdout) == (0, "bbr\n"), r.stderr
+        # prune keeps what a service uses, removes it once the service is gone
+        assert host.isc("image", "prune", check=True).stdout == ""
+        assert os.path.isdir(content)
+        host.isc("rm", "-f", "--purge", "svc-ir", check=True)
+        assert host.isc("image", "prune", check=True).stdout == image_id + "\n"
+        assert not os.path.exists(content)
+        assert not os.path.exists(os.path.join(host.root, "images", "state", image_id + ".json"))
+        assert image_id not in [i for _, i in _image_ls(host)]
+        assert ("busybox" in [n for n, _ in _image_ls(host)])
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-ir")
+        host.isc("image", "rm", "bbr")
+        host.isc("image", "prune")
+
+
+def test_reimport_says_what_became_of_the_old_content(host, tmp_path):
+    """Importing other content under an existing name says so: the old
+    content is kept (and said to be) while a service uses it, listed as
+    <none>, the service restarts from it; with nothing keeping it, the old
+    content is removed at once (issue 15: 5 content folders for 2 names)."""
+    a = _image_copy(host, tmp_path, "a", "A\n")
+    b = _image_copy(host, tmp_path, "b", "B\n")
+    id_a = host.isc("image", "import", "bbq", a, check=True).stdout.strip()
+    try:
+        host.run_d("svc-iq", "bbq", "sleep", "1000")
+        r = host.isc("image", "import", "bbq", b, check=True)
+        id_b = r.stdout.strip()
+        assert r.stderr == ('isc: image "bbq": now %s (was %s, kept for service svc-iq until they are removed: '
+                            "isc image prune removes it then)\n" % (id_b[:12], id_a[:12]))
+        assert {("bbq", id_b), (None, id_a)} <= set(_image_ls(host))
+        host.isc("restart", "-t", "1", "svc-iq", check=True)
+        r = host.rexec("svc-iq", "cat", "/marker")
+        assert (r.returncode, r.stdout) == (0, "A\n"), r.stderr
+        host.isc("rm", "-f", "--purge", "svc-iq", check=True)
+        assert host.isc("image", "prune", check=True).stdout == id_a + "\n"
+        # nothing keeps the old content: removed with the re-import
+        r = host.isc("image", "import", "bbq", a, check=True)
+        assert r.stdout.strip() == id_a
+        assert r.stderr == 'isc: image "bbq": now %s (was %s, removed: nothing else used it)\n' % (
+            id_a[:12], id_b[:12])
+        assert not os.path.exists(os.path.join(host.root, "images", "sha256", id_b))
+        assert id_b not in [i for _, i in _image_ls(host)]
+        # the same content again: nothing to say
+        r = host.isc("image", "import", "bbq", a, check=True)
+        assert (r.stdout.strip(), r.stderr) == (id_a, "")
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-iq")
+        host.isc("image", "rm", "bbq")
+        host.isc("image", "prune")
+
+
 def _raw_request(sock_path, payload):
     import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -259,7 +259,8 @@ static void test_check_root_store(void **state)
 	snprintf(p, sizeof(p), "%s/a", rootfs);
 	assert_int_equal(chmod(p, 0600), -1);
 	assert_int_equal(isc_image_verify(root, "t", &err), 0);
-	assert_int_equal(isc_image_remove(root, "t", &err), 0);
+	assert_int_equal(isc_image_remove(root, "t", false, &notice, &err), 0);
+	assert_null(notice);
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	assert_int_equal(system(p), 0);
 }

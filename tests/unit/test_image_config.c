@@ -176,6 +176,12 @@ static void config_recorded_per_name(void **state)
 	assert_int_equal(isc_image_import(root, "web", plain, id3, &notice, &e), 0);
 	assert_int_equal(isc_image_config(root, "web", &c, &e), 0);
 	assert_null(c);
+	/* the name moved: said, and the old content stays for "bare" */
+	char *want = isc_xasprintf("image \"web\": now %.12s (was %.12s, still named bare)", id3, id);
+	assert_non_null(notice);
+	assert_string_equal(notice, want);
+	free(want);
+	free(notice);
 
 	/* an unknown name is an error */
 	assert_int_equal(isc_image_config(root, "nosuch", &c, &e), -1);

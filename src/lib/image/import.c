@@ -3,7 +3,8 @@
  * compression it knows) or an OCI image layout (index.json -> manifest ->
  * layers in order, whiteouts applied) is written into <store>/tmp/<x>/rootfs,
  * then isc_image_store_commit() hashes what was written, seals it and moves
- * it to sha256/<id>.  Nothing is half-imported: a failure removes tmp/<x>;
+ * it to sha256/<id>; the content the name pointed to before goes when
+ * nothing else keeps it (refs.c).  Nothing is half-imported: a failure removes tmp/<x>;
  * an import killed on the way leaves it, unlocked, and the next import
  * removes it (each holds an flock on its own).
  *
@@ -548,8 +549,9 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 	for (size_t i = 0; i < im.nseen; i++)
 		free(im.seen[i].path);
 	free(im.seen);
+	char old_id[65] = "";
 	if (ret == 0)
-		ret = isc_image_store_commit(storefd, tmpname, name, id, err);
+		ret = isc_image_store_commit(storefd, tmpname, name, id, old_id, err);
 	if (ret == 0) {
 		/* the config belongs to the name (another name may share the
 		 * content with another config, or none) */
@@ -557,7 +559,16 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 		json_decref(im.config);
 		if (ret < 0)
 			return isc_error_wrap(err, "image \"%s\": record its config", name);
-		*notice = steal_pointer(&dropped);
+		/* the name pointed to other content: say so, and remove that
+		 * content when nothing else keeps it (refs.c) */
+		cleanup_free char *released = NULL;
+		if (isc_image_release_old(root, name, old_id, id, &released, err) < 0)
+			return isc_error_wrap(err, "image \"%s\": imported as %.12s; its old content %.12s", name, id,
+					      old_id);
+		if (dropped && released)
+			*notice = isc_xasprintf("%s\n%s", dropped, released);
+		else
+			*notice = dropped ? steal_pointer(&dropped) : steal_pointer(&released);
 		return 0;
 	}
 	json_decref(im.config);
