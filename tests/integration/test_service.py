@@ -311,6 +311,40 @@ def test_service_and_exec_umask_0022(host):
     host.isc("rm", "-f", "--purge", "svc-um", check=True)
 
 
+@pytest.mark.parametrize("restart", ["no", "on-failure"])
+def test_run_d_reports_a_service_that_exits_at_once(host, restart):
+    """isc run -d watches the start for 1 s: a service that exits 3 at once
+    is reported with its status and its last 10 log lines (escaped), isc
+    exits 1 and prints no name (issue 15: it printed the name and exited 0;
+    the crash loop showed only in isc ps).  The service stays (restarting,
+    by its policy).  The control: one that keeps running gets its name
+    printed and exit 0 at once after the watch."""
+    name = "svc-x3-" + restart
+    script = "for i in $(seq 1 12); do echo line-$i; done; printf 'esc-\\033[2J\\n'; exit 3"
+    r = host.isc("run", "-d", "--name", name, "--restart", restart, "busybox", "sh", "-c", script)
+    try:
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        head = ("isc: run: %s exited within 1000 ms of its start (status 3); it stays (isc ps, isc logs %s, "
+                "isc rm %s); the last lines of its log:\n" % (name, name, name))
+        assert r.stderr.startswith(head), r.stderr
+        # the last ten, the service's control bytes escaped
+        assert r.stderr[len(head):].splitlines() == ["  line-%d" % i for i in range(4, 13)] + ["  esc-\\x1b[2J"]
+        st = host.status(name)
+        assert st["exits"] >= 1 and name in host.ps()
+        if restart == "no":
+            assert st["state"] == "stopped" and st["last_exit"]["status"] == 3, st
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+    t0 = time.monotonic()
+    r = host.isc("run", "-d", "--name", "svc-x0", "busybox", "sleep", "1000")
+    try:
+        assert (r.returncode, r.stdout, r.stderr) == (0, "svc-x0\n", "")
+        assert time.monotonic() - t0 >= 1.0  # the watch is the documented 1 s
+        assert host.status("svc-x0")["state"] == "running"
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-x0")
+
+
 def test_run_attached_returns_exit_status(host):
     r = host.isc("run", "--name", "svc-g", "--restart", "no", "busybox", "sh", "-c", "echo att-out; echo att-err >&2; exit 7")
     assert r.returncode == 7
@@ -758,7 +792,8 @@ def test_crash_loop_backs_off(host):
     """A service that fails at once is restarted with a doubling backoff
     (100 ms, 200, 400, 800 ...), not in a tight loop; stop ends the loop."""
     r = host.isc("run", "-d", "--name", "svc-n", "--restart", "always", "busybox", "false")
-    assert r.returncode == 0, r.stderr
+    assert (r.returncode, r.stdout) == (1, ""), r.stderr
+    assert r.stderr.startswith("isc: run: svc-n exited within 1000 ms of its start (status 1)"), r.stderr
     # iscd's log says when it decided each restart, with which delay, and
     # when the service started again: however slow the machine, the delays
     # double and no start comes before its delay is over
@@ -946,7 +981,10 @@ def test_newline_flood_is_coalesced_and_bounded(host):
 def test_logs_expands_runs_of_empty_lines(host):
     r = host.isc("run", "-d", "--name", "svc-runs", "--restart", "no", "busybox", "sh", "-c",
                  "printf 'a\\n\\n\\n\\nb\\n\\n'")
-    assert r.returncode == 0, r.stderr
+    # it exits at once: run -d says so, with its last lines
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "isc: run: svc-runs exited within 1000 ms of its start (status 0); it stays (isc ps, isc logs "
+               "svc-runs, isc rm svc-runs); the last lines of its log:\n  a\n  \n  \n  \n  b\n  \n")
     wait_for(lambda: host.status("svc-runs")["state"] == "stopped", what="svc-runs exits")
     log = os.path.join(host.root, "containers", "svc-runs", "logs", "container.log")
     # one write, one read: the run of three empty lines is one record
