@@ -641,7 +641,7 @@ def test_reimport_says_what_became_of_the_old_content(host, tmp_path):
         host.run_d("svc-iq", "bbq", "sleep", "1000")
         r = host.isc("image", "import", "bbq", b, check=True)
         id_b = r.stdout.strip()
-        assert r.stderr == ('isc: image "bbq": now %s (was %s, kept for service svc-iq until they are removed: '
+        assert r.stderr == ('isc: image "bbq": now %s (was %s, kept for service svc-iq until it is removed: '
                             "isc image prune removes it then)\n" % (id_b[:12], id_a[:12]))
         assert {("bbq", id_b), (None, id_a)} <= set(_image_ls(host))
         host.isc("restart", "-t", "1", "svc-iq", check=True)

@@ -223,9 +223,10 @@ int isc_image_release_old(const char *root, const char *name, const char *old_id
 		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, still named %s)", name, new_id, old_id, list);
 	} else if (users) {
 		cleanup_free char *list = join(users);
-		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, kept for service%s %s until they are "
-					"removed: isc image prune removes it then)",
-					name, new_id, old_id, isc_strvlen(users) == 1 ? "" : "s", list);
+		bool one = isc_strvlen(users) == 1;
+		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, kept for service%s %s until %s removed: "
+					"isc image prune removes it then)",
+					name, new_id, old_id, one ? "" : "s", list, one ? "it is" : "they are");
 	} else {
 		if (isc_image_content_remove(storefd, old_id, err) < 0)
 			return -1;
