@@ -190,7 +190,8 @@ int isc_image_prune(const char *root, char ***removed, isc_error **err)
 	for (size_t i = 0; ids && ids[i]; i++) {
 		if (!isc_image_is_hex64(ids[i], strlen(ids[i])))
 			continue;
-		cleanup_strv char **names = NULL, **users = NULL;
+		cleanup_strv char **names = NULL;
+		cleanup_strv char **users = NULL;
 		if (names_of(storefd, ids[i], NULL, &names, err) < 0 ||
 		    isc_image_services_using(root, ids[i], &users, err) < 0)
 			return -1;
@@ -201,6 +202,31 @@ int isc_image_prune(const char *root, char ***removed, isc_error **err)
 		strv_add(removed, &n, ids[i]);
 	}
 	return 0;
+}
+
+/* What keeps content `id` now, as the end of a notice; NULL when nothing
+ * does. */
+static char *kept_by(const char *root, int storefd, const char *id, isc_error **err, bool *failed)
+{
+	*failed = false;
+	char **names = NULL, **users = NULL;
+	char *what = NULL;
+	if (names_of(storefd, id, NULL, &names, err) < 0 || isc_image_services_using(root, id, &users, err) < 0) {
+		*failed = true;
+	} else if (names) {
+		char *list = join(names);
+		what = isc_xasprintf("still named %s", list);
+		free(list);
+	} else if (users) {
+		char *list = join(users);
+		bool one = isc_strvlen(users) == 1;
+		what = isc_xasprintf("kept for service%s %s until %s removed: isc image prune removes it then",
+				     one ? "" : "s", list, one ? "it is" : "they are");
+		free(list);
+	}
+	isc_strvfree(names);
+	isc_strvfree(users);
+	return what;
 }
 
 int isc_image_release_old(const char *root, const char *name, const char *old_id, const char *new_id,
@@ -215,23 +241,13 @@ int isc_image_release_old(const char *root, const char *name, const char *old_id
 	cleanup_close int lockfd = isc_image_store_lock(storefd, err);
 	if (lockfd < 0)
 		return -1;
-	cleanup_strv char **names = NULL, **users = NULL;
-	if (names_of(storefd, old_id, NULL, &names, err) < 0 || isc_image_services_using(root, old_id, &users, err) < 0)
+	bool failed;
+	cleanup_free char *kept = kept_by(root, storefd, old_id, err, &failed);
+	if (failed)
 		return -1;
-	if (names) {
-		cleanup_free char *list = join(names);
-		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, still named %s)", name, new_id, old_id, list);
-	} else if (users) {
-		cleanup_free char *list = join(users);
-		bool one = isc_strvlen(users) == 1;
-		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, kept for service%s %s until %s removed: "
-					"isc image prune removes it then)",
-					name, new_id, old_id, one ? "" : "s", list, one ? "it is" : "they are");
-	} else {
-		if (isc_image_content_remove(storefd, old_id, err) < 0)
-			return -1;
-		*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, removed: nothing else used it)", name,
-					new_id, old_id);
-	}
+	if (kept == NULL && isc_image_content_remove(storefd, old_id, err) < 0)
+		return -1;
+	*notice = isc_xasprintf("image \"%s\": now %.12s (was %.12s, %s)", name, new_id, old_id,
+				kept ? kept : "removed: nothing else used it");
 	return 0;
 }
