@@ -67,7 +67,9 @@ static void usage(FILE *f)
 		   "  image ls [--format json]     list images\n"
 		   "  image verify NAME            rehash every file of an image against its manifest\n"
 		   "  image check NAME             the quick check a container start makes\n"
-		   "  image rm NAME                remove an image name (and its content when unused)\n"
+		   "  image rm [--force] NAME      remove an image name (and its content when unused);\n"
+		   "                               refused while a service uses it\n"
+		   "  image prune                  remove content no name and no service uses\n"
 		   "\nExit status: 0 success, 1 failure, 2 a command line refused before anything was done.\n"
 		   "See isc(1).\n");
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * isc image import|ls|verify|rm: one libisc call each (src/lib/image.h). */
+ * isc image import|ls|verify|check|rm|prune: one libisc call each
+ * (src/lib/image/image.h); what a call has to say beyond its result (a
+ * notice) goes to stderr, escaped. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -24,17 +26,24 @@ static int image_ls(struct isc_global *g, int argc, char **argv);
 static int image_verify(struct isc_global *g, int argc, char **argv);
 static int image_rm(struct isc_global *g, int argc, char **argv);
 static int image_check(struct isc_global *g, int argc, char **argv);
+static int image_prune(struct isc_global *g, int argc, char **argv);
 
 static const struct image_verb image_verbs[] = {
 	{ "import", image_import, "NAME SOURCE",
 	  "import SOURCE (a rootfs directory, a tarball in any compression, or an OCI image\n"
-	  "                          layout directory) as NAME; prints the image id" },
-	{ "ls", image_ls, "[--format json]", "list images: name, id, size, import time, last verification" },
+	  "                          layout directory) as NAME; prints the image id; device nodes\n"
+	  "                          and sockets are dropped (one line on stderr says how many)" },
+	{ "ls", image_ls, "[--format json]", "list images: name, id, size, import time, last verification;\n"
+					     "                          content no name points to is listed as <none>" },
 	{ "verify", image_verify, "NAME", "rehash every file against the manifest; exit 1 naming the first\n"
 					  "                          differing path" },
 	{ "check", image_check, "NAME", "the quick check a start makes: inodes, ctimes and immutable flags as\n"
 					"                          at import, and the last verification passed" },
-	{ "rm", image_rm, "NAME", "remove NAME, and its content when no other name uses it" },
+	{ "rm", image_rm, "[--force] NAME", "remove NAME, and its content when no other name and no service\n"
+					    "                          uses it; refused while a service uses it, unless --force:\n"
+					    "                          then only the name goes (the services keep the content)" },
+	{ "prune", image_prune, "", "remove the content no name points to and no service uses;\n"
+				    "                          prints the ids removed" },
 };
 
 static void image_usage(FILE *f)
@@ -67,14 +76,30 @@ static bool asks_help(int argc, char **argv)
 	return false;
 }
 
+/* A notice's lines on stderr: they may name paths of an image, whose
+ * bytes are escaped. */
+static void print_notice(const char *notice)
+{
+	if (notice == NULL)
+		return;
+	cleanup_free char *copy = isc_xstrdup(notice);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cleanup_free char *safe = isc_escape(line);
+		fprintf(stderr, "isc: %s\n", safe);
+	}
+}
+
 static int image_import(struct isc_global *g, int argc, char **argv)
 {
 	if (want_args(argc, argv, 2, "import") < 0)
 		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
 	char id[65];
-	if (isc_image_import(g->root, argv[1], argv[2], id, &err) < 0)
+	cleanup_free char *notice = NULL;
+	if (isc_image_import(g->root, argv[1], argv[2], id, &notice, &err) < 0)
 		return isc_report(&err);
+	print_notice(notice);
 	printf("%s\n", id);
 	return 0;
 }
@@ -129,7 +154,8 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			fmt_time(v[i].imported, imported, sizeof(imported));
 			fmt_time(v[i].verified, verified, sizeof(verified));
-			json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "name", v[i].name, "id", v[i].id,
+			json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "name",
+					      v[i].unnamed ? json_null() : json_string(v[i].name), "id", v[i].id,
 					      "size", (json_int_t)v[i].size, "files", (json_int_t)v[i].files,
 					      "imported", imported, "verified", verified,
 					      "verification", v[i].verify_ok ? "ok" : "failed");
@@ -190,11 +216,31 @@ static int image_check(struct isc_global *g, int argc, char **argv)
 
 static int image_rm(struct isc_global *g, int argc, char **argv)
 {
+	bool force = argc > 1 && (strcmp(argv[1], "--force") == 0 || strcmp(argv[1], "-f") == 0);
+	if (force) {
+		argc--;
+		argv++;
+	}
 	if (want_args(argc, argv, 1, "rm") < 0)
 		return ISC_EXIT_USAGE;
 	isc_error *err = NULL;
-	if (isc_image_remove(g->root, argv[1], &err) < 0)
+	cleanup_free char *notice = NULL;
+	if (isc_image_remove(g->root, argv[1], force, &notice, &err) < 0)
 		return isc_report(&err);
+	print_notice(notice);
+	return 0;
+}
+
+static int image_prune(struct isc_global *g, int argc, char **argv)
+{
+	if (want_args(argc, argv, 0, "prune") < 0)
+		return ISC_EXIT_USAGE;
+	isc_error *err = NULL;
+	cleanup_strv char **removed = NULL;
+	if (isc_image_prune(g->root, &removed, &err) < 0)
+		return isc_report(&err);
+	for (size_t i = 0; removed && removed[i]; i++)
+		printf("%s\n", removed[i]);
 	return 0;
 }
 

@@ -208,12 +208,89 @@ int verb_logs(struct isc_global *g, int argc, char **argv)
 
 /* ---- run --------------------------------------------------------------------------- */
 
+/* How long `isc run -d` watches a service after its start (the process
+ * runs: iscd answers `run` once the runtime started it) for an exit that
+ * says it crashed at once.  Documented in --help, isc(1). */
+#define RUN_CONFIRM_MS 1000
+#define RUN_LAST_LINES 10
+
+/* The last RUN_LAST_LINES lines of the service's current log, to stderr,
+ * escaped (they are the service's bytes). */
+static void print_last_lines(const char *dir)
+{
+	cleanup_free char *path = isc_xasprintf("%s/container.log", dir);
+	cleanup_file FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	char *ring[RUN_LAST_LINES] = { NULL };
+	size_t n = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		json_t *l = json_object_get(j, "line");
+		json_int_t repeat = json_integer_value(json_object_get(j, "repeat")); /* a run of empty lines */
+		for (json_int_t k = 0; json_is_string(l) && k < (repeat > 1 ? repeat : 1) && k < RUN_LAST_LINES; k++) {
+			free(ring[n % RUN_LAST_LINES]);
+			ring[n % RUN_LAST_LINES] = isc_escape(json_string_value(l));
+			n++;
+		}
+		json_decref(j);
+	}
+	free(line);
+	for (size_t i = n > RUN_LAST_LINES ? n - RUN_LAST_LINES : 0; i < n; i++)
+		fprintf(stderr, "  %s\n", ring[i % RUN_LAST_LINES]);
+	for (size_t i = 0; i < RUN_LAST_LINES; i++)
+		free(ring[i]);
+}
+
+/* `isc run -d`: the service started; wait up to RUN_CONFIRM_MS for its
+ * first exit.  0 when it still runs then (its name printed), 1 with its
+ * exit status and last log lines when it exited. */
+static int run_confirm(struct isc_global *g, const char *name)
+{
+	isc_error *err = NULL;
+	/* a new service: its first exit is its exit number 1 */
+	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", (json_int_t)0);
+	int fd = isc_ctl_send_request(g->root, wait, &err);
+	json_decref(wait);
+	if (fd < 0)
+		return isc_report(&err);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+	while ((r = poll(&p, 1, RUN_CONFIRM_MS)) < 0 && errno == EINTR)
+		;
+	if (r == 0) {
+		close(fd);
+		printf("%s\n", name);
+		return 0;
+	}
+	json_t *reply = NULL;
+	int f = isc_ctl_finish(fd, &reply, &err);
+	close(fd);
+	if (f < 0)
+		return isc_report(&err);
+	json_t *st = json_object_get(json_object_get(reply, "exit"), "status");
+	cleanup_free char *status = json_is_integer(st) ? isc_xasprintf("status %lld", (long long)json_integer_value(st))
+							: isc_xstrdup("status unknown");
+	json_decref(reply);
+	fprintf(stderr, "isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
+			"isc rm %s); the last lines of its log:\n",
+		name, RUN_CONFIRM_MS, status, name, name);
+	cleanup_free char *dir = logs_dir(g, name);
+	print_last_lines(dir);
+	return 1;
+}
+
 static const char run_usage[] =
 	"Usage: isc run [-d] --name NAME [OPTIONS] IMAGE [CMD...]\n"
 	"\n"
 	"Deploy a service into a new hardened container (docs/defaults.md).\n"
-	"  -d, --detach                 return once it runs (else: show its output until\n"
-	"                               its first exit and return its exit status)\n"
+	"  -d, --detach                 return once it runs: its start is watched for 1 s;\n"
+	"                               if it exits in that time, its exit status and the\n"
+	"                               last lines of its log are shown and isc exits 1\n"
+	"                               (else: show its output until its first exit and\n"
+	"                               return its exit status)\n"
 	"  --name NAME                  the service's name (required)\n"
 	"  --expose HOSTPORT:PORT[/tcp|udp]   forward a host port (also -p)\n"
 	"  -v, --volume SRC:DST[:ro]    bind a host folder\n"
@@ -253,14 +330,12 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	json_t *reply = NULL;
 	if (call(g, req, &reply) != 0)
 		return 1;
-	json_int_t exits = json_integer_value(json_object_get(reply, "exits"));
 	json_decref(reply);
-	if (detach) {
-		printf("%s\n", name);
-		return 0;
-	}
-	/* attached: the output until the first exit */
-	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", exits);
+	if (detach)
+		return run_confirm(g, name);
+	/* attached: the output until the first exit (a new service: its
+	 * exit number 1, even when it came before this request) */
+	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", (json_int_t)0);
 	int fd = isc_ctl_send_request(g->root, wait, &err);
 	json_decref(wait);
 	if (fd < 0)

@@ -640,7 +640,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&mu);
 		isc_error *e = NULL;
 		char id[65] = "";
-		int r = isc_image_import(storeroot, "fuzz", srcpath, id, &e);
+		char *notice = NULL;
+		int r = isc_image_import(storeroot, "fuzz", srcpath, id, &notice, &e);
+		free(notice);
 		pthread_mutex_lock(&mu);
 		job_ret = r;
 		job_err = e;

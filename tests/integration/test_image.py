@@ -14,6 +14,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import stat
 import struct
 import subprocess
@@ -104,7 +105,8 @@ def test_help_lists_everything():
         assert word in r.stdout
     r = subprocess.run([ISC, "image", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
-    for word in ("import NAME SOURCE", "ls [--format json]", "verify NAME", "rm NAME", "check NAME"):
+    for word in ("import NAME SOURCE", "ls [--format json]", "verify NAME", "rm [--force] NAME", "check NAME",
+                 "prune "):
         assert word in r.stdout
 
 
@@ -379,11 +381,6 @@ def _unsafe_case(case, tmp, safe):
             _tar_add_bytes(tf, "x/evil" if safe else tmp + "/x/evil", b"x")
         elif case == "dotdot":
             _tar_add_bytes(tf, "x/evil" if safe else "x/" + up + "/evil", b"x")
-        elif case in ("blockdev", "chardev"):
-            ti = tarfile.TarInfo("x/dev")
-            ti.type = tarfile.FIFOTYPE if safe else tarfile.BLKTYPE if case == "blockdev" else tarfile.CHRTYPE
-            ti.devmajor, ti.devminor = (8, 0) if case == "blockdev" else (1, 3)
-            tf.addfile(ti)
         elif case == "hardlink-dotdot":
             _tar_add_bytes(tf, "x/evil", kind=tarfile.LNKTYPE, linkname="ok" if safe else up + "/victim")
         else:  # hardlink-absolute
@@ -393,16 +390,13 @@ def _unsafe_case(case, tmp, safe):
     why = {
         "absolute": "%s: absolute path in an image" % shown(tmp + "/x/evil"),
         "dotdot": '%s: ".." in a path of an image' % shown("x/" + up + "/evil"),
-        "blockdev": "x/dev: device nodes and sockets are not allowed in an image (the runtime makes /dev)",
-        "chardev": "x/dev: device nodes and sockets are not allowed in an image (the runtime makes /dev)",
         "hardlink-dotdot": 'x/evil: hard link target: %s: ".." in a path of an image' % shown(up + "/victim"),
         "hardlink-absolute": "x/evil: hard link target: %s: absolute path in an image" % shown(tmp + "/victim"),
     }[case]
     return fill, why + ": Operation not permitted"
 
 
-@pytest.mark.parametrize("case", ["absolute", "dotdot", "blockdev", "chardev", "hardlink-dotdot",
-                                  "hardlink-absolute"])
+@pytest.mark.parametrize("case", ["absolute", "dotdot", "hardlink-dotdot", "hardlink-absolute"])
 def test_unsafe_tarballs_refused(root, tmp_path, case):
     """Each unsafe entry is refused with a message naming the entry and what
     is wrong with it; nothing changes anywhere under tmp_path (where every
@@ -421,8 +415,6 @@ def test_unsafe_tarballs_refused(root, tmp_path, case):
     rfs = os.path.join(image_dir(root, good_id), "rootfs")
     if case in ("absolute", "dotdot"):
         assert open(os.path.join(rfs, "x", "evil")).read() == "x"
-    elif case in ("blockdev", "chardev"):
-        assert stat.S_ISFIFO(os.lstat(os.path.join(rfs, "x", "dev")).st_mode)
     else:
         assert os.lstat(os.path.join(rfs, "x", "evil")).st_ino == os.lstat(os.path.join(rfs, "ok")).st_ino
 
@@ -441,6 +433,94 @@ def test_unsafe_tarballs_refused(root, tmp_path, case):
     assert os.listdir(os.path.join(root, "images", "tmp")) == []
     assert os.listdir(os.path.join(root, "images", "names")) == ["good"]
     assert os.listdir(os.path.join(root, "images", "sha256")) == [good_id]
+
+
+def _dev_entry(tf, name, kind, major, minor):
+    ti = tarfile.TarInfo(name)
+    ti.type = kind
+    ti.devmajor, ti.devminor = major, minor
+    tf.addfile(ti)
+
+
+def _dropped_line(name, n, shown, more):
+    return ('isc: image "%s": dropped %d device node%s and socket%s (the runtime makes /dev): %s%s\n'
+            % (name, n, "" if n == 1 else "s", "" if n == 1 else "s", ", ".join(shown), ", ..." if more else ""))
+
+
+def test_device_nodes_and_sockets_dropped(root, tmp_path):
+    """Device nodes and sockets (every debootstrap rootfs has /dev/null and
+    friends) are dropped with one summary line on stderr naming how many
+    and the first three, from a tarball, an OCI layer and a folder; a
+    dropped entry still replaces what an earlier entry or layer put at its
+    path; the image holds no device node, verifies, and everything else
+    (a fifo, a set-uid file) is kept.  The controls: the same content
+    without the nodes imports with no line at all."""
+    def fill(with_nodes):
+        def f(tf):
+            _tar_add_bytes(tf, "dev", kind=tarfile.DIRTYPE, mode=0o755)
+            _tar_add_bytes(tf, "x", kind=tarfile.DIRTYPE, mode=0o755)
+            _tar_add_bytes(tf, "x/replaced", b"a file, then a node at its path")
+            _tar_add_bytes(tf, "bin-su", b"#!/bin/sh\n", mode=0o4755)
+            _tar_add_bytes(tf, "x/fifo", kind=tarfile.FIFOTYPE, mode=0o600)
+            if with_nodes:
+                _dev_entry(tf, "dev/null", tarfile.CHRTYPE, 1, 3)
+                _dev_entry(tf, "dev/sda", tarfile.BLKTYPE, 8, 0)
+                _dev_entry(tf, "x/replaced", tarfile.CHRTYPE, 1, 5)
+                _dev_entry(tf, "dev/zero", tarfile.CHRTYPE, 1, 5)
+        return f
+
+    def check(image_id):
+        rfs = os.path.join(image_dir(root, image_id), "rootfs")
+        assert os.listdir(os.path.join(rfs, "dev")) == []
+        assert sorted(os.listdir(os.path.join(rfs, "x"))) == ["fifo"]
+        assert stat.S_ISFIFO(os.lstat(os.path.join(rfs, "x", "fifo")).st_mode)
+        assert os.lstat(os.path.join(rfs, "bin-su")).st_mode & 0o7777 == 0o4755
+
+    good = _tar_file(tmp_path, "good.tar", fill(False))
+    r = isc(root, "image", "import", "good", good)
+    assert r.stderr == ""
+    bad = _tar_file(tmp_path, "nodes.tar", fill(True))
+    r = isc(root, "image", "import", "tar", bad)
+    assert r.stderr == _dropped_line("tar", 4, ["/dev/null", "/dev/sda", "/x/replaced"], True)
+    tar_id = r.stdout.strip()
+    check(tar_id)
+    isc(root, "image", "verify", "tar")
+
+    # an OCI layer: a node over a file of the layer below
+    layout = str(tmp_path / "oci")
+
+    def lower(tf):
+        _tar_add_bytes(tf, "dev", kind=tarfile.DIRTYPE, mode=0o755)
+        _tar_add_bytes(tf, "x", kind=tarfile.DIRTYPE, mode=0o755)
+        _tar_add_bytes(tf, "x/replaced", b"lower")
+
+    def upper(tf):
+        _dev_entry(tf, "x/replaced", tarfile.CHRTYPE, 1, 3)
+        _dev_entry(tf, "dev/full", tarfile.CHRTYPE, 1, 7)
+    make_oci_layout(layout, [_gz_tar(lower), _gz_tar(upper)])
+    r = isc(root, "image", "import", "oci", layout)
+    assert r.stderr == _dropped_line("oci", 2, ["/x/replaced", "/dev/full"], False)
+    rfs = os.path.join(image_dir(root, r.stdout.strip()), "rootfs")
+    assert os.listdir(os.path.join(rfs, "x")) == [] and os.listdir(os.path.join(rfs, "dev")) == []
+    isc(root, "image", "verify", "oci")
+
+    # a folder: a character device and a socket
+    src = tmp_path / "folder"
+    (src / "dev").mkdir(parents=True)
+    (src / "run").mkdir()
+    os.mknod(str(src / "dev" / "null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(src / "run" / "s.sock"))
+        r = isc(root, "image", "import", "folder", str(src))
+    finally:
+        sock.close()
+    head = 'isc: image "folder": dropped 2 device nodes and sockets (the runtime makes /dev): '
+    assert r.stderr.startswith(head) and r.stderr.endswith("\n"), r.stderr
+    assert sorted(r.stderr[len(head):-1].split(", ")) == ["/dev/null", "/run/s.sock"]
+    rfs = os.path.join(image_dir(root, r.stdout.strip()), "rootfs")
+    assert os.listdir(os.path.join(rfs, "dev")) == [] and os.listdir(os.path.join(rfs, "run")) == []
+    isc(root, "image", "verify", "folder")
 
 
 @pytest.mark.parametrize("link", ["absolute", "dotdot"])

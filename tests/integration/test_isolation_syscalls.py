@@ -12,6 +12,7 @@ are set; defaultErrnoRet, argument filters and KILL actions work; ptrace
 of a host process fails (ESRCH behind a pid namespace, EPERM without one).
 """
 import errno
+import json
 import os
 
 import pytest
@@ -275,5 +276,25 @@ def test_ptrace_host_process_shared_pid_ns(runtime, bundle):
     b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/proc"]
     b.config["mounts"].insert(0, {"destination": "/proc", "type": "bind", "source": "/proc",
                                   "options": ["rbind", "nosuid", "noexec", "nodev"]})
+    r = runtime.run(b)
+    assert r.stdout.strip() == "errno EPERM", r.stderr
+
+
+@pytest.mark.isc_only
+def test_default_profile_allows_posix_timers(runtime, bundle):
+    """The default allowlist (isc-runtime spec --seccomp-only, what iscd's
+    services get) lets a process create, arm, read and delete a POSIX
+    timer, as timeout(1) does (issue 15: `timer_create: Operation not
+    permitted`; podman's profile allows them).  The control: under the same
+    profile keyctl is still refused, so the profile is in force."""
+    r = runtime("spec", "--seccomp-only")
+    assert r.returncode == 0, r.stderr
+    profile = json.loads(r.stdout)
+    b = _probe_bundle(bundle, "timer")
+    b.linux["seccomp"] = profile
+    r = runtime.run(b)
+    assert (r.stdout.strip(), r.returncode) == ("ok", 0), r.stderr
+    b = _probe_bundle(bundle, "keyctl")
+    b.linux["seccomp"] = profile
     r = runtime.run(b)
     assert r.stdout.strip() == "errno EPERM", r.stderr

@@ -294,6 +294,57 @@ def test_stop_start_rm_purge(host):
     _assert_nothing_left(host, "svc-f")
 
 
+def test_service_and_exec_umask_0022(host):
+    """A service runs with umask 0022, not iscd's 077 (issue 15: nginx's
+    logs came out 0600), and so does an isc exec session whatever the
+    caller's umask (077 here); the files they make show it.  The config
+    says it: process.user.umask."""
+    host.run_d("svc-um", "busybox", "sh", "-c", "umask; touch /persist/by-svc; exec sleep 1000")
+    wait_for(lambda: host.isc("logs", "svc-um").stdout == "0022\n", what="the service's umask in its log")
+    assert host.inspect("svc-um")["config"]["process"]["user"]["umask"] == 0o022
+    r = subprocess.run([ISC, "--root", host.root, "exec", "svc-um", "sh", "-c", "umask; touch /persist/by-exec"],
+                       capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.umask(0o077))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "0022\n", "")
+    persist = os.path.join(host.root, "containers", "svc-um", "persist")
+    for f in ("by-svc", "by-exec"):
+        assert os.stat(os.path.join(persist, f)).st_mode & 0o777 == 0o644, f
+    host.isc("rm", "-f", "--purge", "svc-um", check=True)
+
+
+@pytest.mark.parametrize("restart", ["no", "on-failure"])
+def test_run_d_reports_a_service_that_exits_at_once(host, restart):
+    """isc run -d watches the start for 1 s: a service that exits 3 at once
+    is reported with its status and its last 10 log lines (escaped), isc
+    exits 1 and prints no name (issue 15: it printed the name and exited 0;
+    the crash loop showed only in isc ps).  The service stays (restarting,
+    by its policy).  The control: one that keeps running gets its name
+    printed and exit 0 at once after the watch."""
+    name = "svc-x3-" + restart
+    script = "for i in $(seq 1 12); do echo line-$i; done; printf 'esc-\\033[2J\\n'; exit 3"
+    r = host.isc("run", "-d", "--name", name, "--restart", restart, "busybox", "sh", "-c", script)
+    try:
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        head = ("isc: run: %s exited within 1000 ms of its start (status 3); it stays (isc ps, isc logs %s, "
+                "isc rm %s); the last lines of its log:\n" % (name, name, name))
+        assert r.stderr.startswith(head), r.stderr
+        # the last ten, the service's control bytes escaped
+        assert r.stderr[len(head):].splitlines() == ["  line-%d" % i for i in range(4, 13)] + ["  esc-\\x1b[2J"]
+        st = host.status(name)
+        assert st["exits"] >= 1 and name in host.ps()
+        if restart == "no":
+            assert st["state"] == "stopped" and st["last_exit"]["status"] == 3, st
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+    t0 = time.monotonic()
+    r = host.isc("run", "-d", "--name", "svc-x0", "busybox", "sleep", "1000")
+    try:
+        assert (r.returncode, r.stdout, r.stderr) == (0, "svc-x0\n", "")
+        assert time.monotonic() - t0 >= 1.0  # the watch is the documented 1 s
+        assert host.status("svc-x0")["state"] == "running"
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-x0")
+
+
 def test_run_attached_returns_exit_status(host):
     r = host.isc("run", "--name", "svc-g", "--restart", "no", "busybox", "sh", "-c", "echo att-out; echo att-err >&2; exit 7")
     assert r.returncode == 7
@@ -519,6 +570,101 @@ def test_tampered_image_refuses_to_start(host, tmp_path):
         host.isc("image", "rm", "bb3")
 
 
+def _image_copy(host, tmp_path, name, marker):
+    """A copy of the busybox rootfs with its own content (a marker file)."""
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    copy = str(tmp_path / name)
+    shutil.copytree(src, copy, symlinks=True)
+    with open(os.path.join(copy, "marker"), "w") as f:
+        f.write(marker)
+    return copy
+
+
+def _image_ls(host):
+    return [(i["name"], i["id"]) for i in json.loads(host.isc("image", "ls", "--format", "json", check=True).stdout)]
+
+
+def test_image_rm_refused_while_a_service_uses_it(host, tmp_path):
+    """isc image rm of an image a service uses is refused, naming the
+    service and what to do (issue 15: it exited 0 and the service's restart
+    failed on the missing rootfs); --force removes only the name: the
+    content stays, listed as <none>, the service restarts from it, prune
+    keeps it while the service exists and removes it after isc rm."""
+    copy = _image_copy(host, tmp_path, "bbr", "bbr\n")
+    image_id = host.isc("image", "import", "bbr", copy, check=True).stdout.strip()
+    content = os.path.join(host.root, "images", "sha256", image_id)
+    try:
+        host.run_d("svc-ir", "bbr", "sleep", "1000")
+        r = host.isc("image", "rm", "bbr")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", 'isc: image "bbr" is used by service svc-ir: isc rm it first (or isc image rm --force bbr: '
+                   "the name goes, the content stays while a service uses it): Device or resource busy\n")
+        assert ("bbr", image_id) in _image_ls(host) and os.path.isdir(content)
+        r = host.isc("image", "rm", "--force", "bbr")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, "", 'isc: image "bbr": removed; its content (%s) stays for service svc-ir (isc image prune removes '
+                   "it once no service uses it)\n" % image_id[:12])
+        assert (None, image_id) in _image_ls(host)
+        table = host.isc("image", "ls", check=True).stdout
+        assert re.search(r"^<none> +%s " % image_id[:12], table, re.M), table
+        # the service restarts from the content it was created from
+        pid = host.status("svc-ir")["pid"]
+        host.isc("restart", "-t", "1", "svc-ir", check=True)
+        st = host.status("svc-ir")
+        assert st["state"] == "running" and st["pid"] != pid, st
+        r = host.rexec("svc-ir", "cat", "/marker")
+        assert (r.returncode, r.stdout) == (0, "bbr\n"), r.stderr
+        # prune keeps what a service uses, removes it once the service is gone
+        assert host.isc("image", "prune", check=True).stdout == ""
+        assert os.path.isdir(content)
+        host.isc("rm", "-f", "--purge", "svc-ir", check=True)
+        assert host.isc("image", "prune", check=True).stdout == image_id + "\n"
+        assert not os.path.exists(content)
+        assert not os.path.exists(os.path.join(host.root, "images", "state", image_id + ".json"))
+        assert image_id not in [i for _, i in _image_ls(host)]
+        assert ("busybox" in [n for n, _ in _image_ls(host)])
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-ir")
+        host.isc("image", "rm", "bbr")
+        host.isc("image", "prune")
+
+
+def test_reimport_says_what_became_of_the_old_content(host, tmp_path):
+    """Importing other content under an existing name says so: the old
+    content is kept (and said to be) while a service uses it, listed as
+    <none>, the service restarts from it; with nothing keeping it, the old
+    content is removed at once (issue 15: 5 content folders for 2 names)."""
+    a = _image_copy(host, tmp_path, "a", "A\n")
+    b = _image_copy(host, tmp_path, "b", "B\n")
+    id_a = host.isc("image", "import", "bbq", a, check=True).stdout.strip()
+    try:
+        host.run_d("svc-iq", "bbq", "sleep", "1000")
+        r = host.isc("image", "import", "bbq", b, check=True)
+        id_b = r.stdout.strip()
+        assert r.stderr == ('isc: image "bbq": now %s (was %s, kept for service svc-iq until it is removed: '
+                            "isc image prune removes it then)\n" % (id_b[:12], id_a[:12]))
+        assert {("bbq", id_b), (None, id_a)} <= set(_image_ls(host))
+        host.isc("restart", "-t", "1", "svc-iq", check=True)
+        r = host.rexec("svc-iq", "cat", "/marker")
+        assert (r.returncode, r.stdout) == (0, "A\n"), r.stderr
+        host.isc("rm", "-f", "--purge", "svc-iq", check=True)
+        assert host.isc("image", "prune", check=True).stdout == id_a + "\n"
+        # nothing keeps the old content: removed with the re-import
+        r = host.isc("image", "import", "bbq", a, check=True)
+        assert r.stdout.strip() == id_a
+        assert r.stderr == 'isc: image "bbq": now %s (was %s, removed: nothing else used it)\n' % (
+            id_a[:12], id_b[:12])
+        assert not os.path.exists(os.path.join(host.root, "images", "sha256", id_b))
+        assert id_b not in [i for _, i in _image_ls(host)]
+        # the same content again: nothing to say
+        r = host.isc("image", "import", "bbq", a, check=True)
+        assert (r.stdout.strip(), r.stderr) == (id_a, "")
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-iq")
+        host.isc("image", "rm", "bbq")
+        host.isc("image", "prune")
+
+
 def _raw_request(sock_path, payload):
     import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -646,7 +792,8 @@ def test_crash_loop_backs_off(host):
     """A service that fails at once is restarted with a doubling backoff
     (100 ms, 200, 400, 800 ...), not in a tight loop; stop ends the loop."""
     r = host.isc("run", "-d", "--name", "svc-n", "--restart", "always", "busybox", "false")
-    assert r.returncode == 0, r.stderr
+    assert (r.returncode, r.stdout) == (1, ""), r.stderr
+    assert r.stderr.startswith("isc: run: svc-n exited within 1000 ms of its start (status 1)"), r.stderr
     # iscd's log says when it decided each restart, with which delay, and
     # when the service started again: however slow the machine, the delays
     # double and no start comes before its delay is over
@@ -834,7 +981,10 @@ def test_newline_flood_is_coalesced_and_bounded(host):
 def test_logs_expands_runs_of_empty_lines(host):
     r = host.isc("run", "-d", "--name", "svc-runs", "--restart", "no", "busybox", "sh", "-c",
                  "printf 'a\\n\\n\\n\\nb\\n\\n'")
-    assert r.returncode == 0, r.stderr
+    # it exits at once: run -d says so, with its last lines
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "isc: run: svc-runs exited within 1000 ms of its start (status 0); it stays (isc ps, isc logs "
+               "svc-runs, isc rm svc-runs); the last lines of its log:\n  a\n  \n  \n  \n  b\n  \n")
     wait_for(lambda: host.status("svc-runs")["state"] == "stopped", what="svc-runs exits")
     log = os.path.join(host.root, "containers", "svc-runs", "logs", "container.log")
     # one write, one read: the run of three empty lines is one record

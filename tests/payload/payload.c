@@ -1309,6 +1309,28 @@ static long probe_nr(int argc, char **argv)
     return syscall(strtol(argv[2], NULL, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+/* timer: a POSIX timer (CLOCK_MONOTONIC, no signal) created, armed, read,
+ * its overruns read, deleted: what timeout(1) does.  "ok" or the errno
+ * of the first call that failed. */
+static long probe_timer(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+    int id = -1; /* the kernel's timer_t */
+    if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) < 0)
+        return -1;
+    struct itimerspec its = { .it_value = { .tv_sec = 60 } }, cur;
+    if (syscall(SYS_timer_settime, id, 0, &its, NULL) < 0 || syscall(SYS_timer_gettime, id, &cur) < 0 ||
+        syscall(SYS_timer_getoverrun, id) < 0) {
+        int e = errno;
+        syscall(SYS_timer_delete, id);
+        errno = e;
+        return -1;
+    }
+    return syscall(SYS_timer_delete, id);
+}
+
 static const struct probe probes[] = {
     { "init_module", probe_init_module },
     { "finit_module", probe_finit_module },
@@ -1339,6 +1361,7 @@ static const struct probe probes[] = {
     { "perf_event_open", probe_perf_event_open },
     { "io_uring_setup", probe_io_uring_setup },
     { "userfaultfd", probe_userfaultfd },
+    { "timer", probe_timer },
 };
 
 static int cmd_syscall(int argc, char **argv)

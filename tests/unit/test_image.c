@@ -244,7 +244,8 @@ static void test_check_root_store(void **state)
 	close(fd);
 	isc_error *err = NULL;
 	char id[65];
-	if (isc_image_import(root, "t", src, id, &err) < 0) {
+	char *notice = NULL;
+	if (isc_image_import(root, "t", src, id, &notice, &err) < 0) {
 		char buf[512];
 		fail_msg("import: %s", isc_error_text(err, buf, sizeof(buf)));
 	}
@@ -258,7 +259,8 @@ static void test_check_root_store(void **state)
 	snprintf(p, sizeof(p), "%s/a", rootfs);
 	assert_int_equal(chmod(p, 0600), -1);
 	assert_int_equal(isc_image_verify(root, "t", &err), 0);
-	assert_int_equal(isc_image_remove(root, "t", &err), 0);
+	assert_int_equal(isc_image_remove(root, "t", false, &notice, &err), 0);
+	assert_null(notice);
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	assert_int_equal(system(p), 0);
 }

@@ -137,7 +137,8 @@ static void config_recorded_per_name(void **state)
 	make_layout(bare, NULL);
 	isc_error *e = NULL;
 	char id[65], id2[65], id3[65];
-	assert_int_equal(isc_image_import(root, "web", oci, id, &e), 0);
+	char *notice = NULL; /* no device nodes here: stays NULL */
+	assert_int_equal(isc_image_import(root, "web", oci, id, &notice, &e), 0);
 	json_t *c = NULL;
 	assert_int_equal(isc_image_config(root, "web", &c, &e), 0);
 	assert_non_null(c);
@@ -153,7 +154,7 @@ static void config_recorded_per_name(void **state)
 
 	/* the same content without a config under another name: shared
 	 * content, separate configs */
-	assert_int_equal(isc_image_import(root, "bare", bare, id2, &e), 0);
+	assert_int_equal(isc_image_import(root, "bare", bare, id2, &notice, &e), 0);
 	assert_string_equal(id, id2);
 	c = (json_t *)1;
 	assert_int_equal(isc_image_config(root, "bare", &c, &e), 0);
@@ -172,9 +173,15 @@ static void config_recorded_per_name(void **state)
 	char *pbin = isc_xasprintf("%s/bin", plain);
 	assert_int_equal(isc_mkdir_p(pbin, 0755, &e), 0);
 	free(pbin);
-	assert_int_equal(isc_image_import(root, "web", plain, id3, &e), 0);
+	assert_int_equal(isc_image_import(root, "web", plain, id3, &notice, &e), 0);
 	assert_int_equal(isc_image_config(root, "web", &c, &e), 0);
 	assert_null(c);
+	/* the name moved: said, and the old content stays for "bare" */
+	char *want = isc_xasprintf("image \"web\": now %.12s (was %.12s, still named bare)", id3, id);
+	assert_non_null(notice);
+	assert_string_equal(notice, want);
+	free(want);
+	free(notice);
 
 	/* an unknown name is an error */
 	assert_int_equal(isc_image_config(root, "nosuch", &c, &e), -1);
@@ -197,7 +204,8 @@ static void check_root_through_a_mount(void **state)
 	assert_int_equal(isc_mkdir_p(srcbin, 0755, &e), 0);
 	assert_int_equal(isc_mkdir_p(other, 0755, &e), 0);
 	char id[65];
-	assert_int_equal(isc_image_import(root, "img", src, id, &e), 0);
+	char *notice = NULL;
+	assert_int_equal(isc_image_import(root, "img", src, id, &notice, &e), 0);
 	char *store = isc_xasprintf("%s/images", root);
 	char *store_rootfs = isc_xasprintf("%s/sha256/%s/rootfs", store, id);
 	assert_int_equal(isc_idmap_mount(store_rootfs, mnt, 1u << 30, 1u << 30, 65536, true, &e), 0);

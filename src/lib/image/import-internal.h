@@ -44,11 +44,13 @@ struct importer {
 	} *seen;            /* directory import: hardlinks by inode */
 	size_t nseen;
 	json_t *config;      /* OCI layout: the image's config (isc_image_config) */
+	size_t ndropped;     /* device nodes and sockets not imported ... */
+	char *dropped[3];    /* ... and the paths of the first ones */
 };
 
 struct src_entry {
 	const char *path; /* cleaned, "" for the root */
-	mode_t type;      /* S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, or another (refused) */
+	mode_t type;      /* S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, or another (dropped) */
 	mode_t perm;
 	uid_t uid;
 	gid_t gid;

@@ -3,7 +3,8 @@
  * compression it knows) or an OCI image layout (index.json -> manifest ->
  * layers in order, whiteouts applied) is written into <store>/tmp/<x>/rootfs,
  * then isc_image_store_commit() hashes what was written, seals it and moves
- * it to sha256/<id>.  Nothing is half-imported: a failure removes tmp/<x>;
+ * it to sha256/<id>; the content the name pointed to before goes when
+ * nothing else keeps it (refs.c).  Nothing is half-imported: a failure removes tmp/<x>;
  * an import killed on the way leaves it, unlocked, and the next import
  * removes it (each holds an flock on its own).
  *
@@ -12,10 +13,12 @@
  * layer) can never send a write outside it, and the last component is made
  * with the *at() calls, which do not follow it.  Policy (docs/images.md):
  * absolute paths and ".." are refused, so are paths over 4094 bytes or
- * entries more than 256 levels deep, device nodes and sockets are
- * refused (the runtime makes /dev), owners, modes (set-id bits included),
- * symlinks, hardlinks and fifos are kept, as are mtimes of non-directories;
- * xattrs and ACLs are not imported.
+ * entries more than 256 levels deep; device nodes and sockets are
+ * dropped (the runtime makes /dev; a socket is only a name until something
+ * binds it) with one summary line naming how many and the first few, as
+ * every debootstrap rootfs has /dev/null and friends; owners, modes (set-id
+ * bits included), symlinks, hardlinks and fifos are kept, as are mtimes of
+ * non-directories; xattrs and ACLs are not imported.
  *
  * An OCI blob is opened once (not followed, a regular file) and all that is
  * used of it is read through that fd and hashed on the way: a JSON blob is
@@ -215,9 +218,8 @@ int isc_import_apply_entry(struct importer *im, const struct src_entry *e, isc_e
 	if (strlen(e->path) > ISC_IMAGE_PATH_MAX) /* a directory source's; a tarball's is checked when cleaned */
 		return isc_error_set(err, ENAMETOOLONG, "%.*s%s: a path of %zu bytes (an image allows %d)", SHOW(p),
 				     strlen(e->path), ISC_IMAGE_PATH_MAX);
-	if (e->type != S_IFDIR && e->type != S_IFREG && e->type != S_IFLNK && e->type != S_IFIFO && !e->hardlink)
-		return isc_error_set(err, EPERM, "%s: device nodes and sockets are not allowed in an image "
-						 "(the runtime makes /dev)", p);
+	bool dropped = e->type != S_IFDIR && e->type != S_IFREG && e->type != S_IFLNK && e->type != S_IFIFO &&
+		       !e->hardlink;
 	const char *base;
 	bool via_symlink;
 	cleanup_close int pfd = isc_import_open_parent(im, e->path, true, &base, &via_symlink);
@@ -245,6 +247,14 @@ int isc_import_apply_entry(struct importer *im, const struct src_entry *e, isc_e
 		if (isc_image_rm_tree_at(pfd, base, err) < 0)
 			return isc_error_wrap(err, "%s: replace", p);
 		exists = false;
+	}
+	if (dropped) {
+		/* a device node or a socket: never made (the runtime makes
+		 * /dev), counted for the summary; what it replaces is gone */
+		if (im->ndropped < ARRAY_SIZE(im->dropped))
+			im->dropped[im->ndropped] = isc_xstrdup(e->path);
+		im->ndropped++;
+		return 0;
 	}
 	if (e->hardlink) {
 		const char *tbase;
@@ -361,7 +371,7 @@ static int import_dir_entry(struct importer *im, int dirfd, const char *name, co
 		e.cookie = &fd;
 		break;
 	default:
-		break; /* fifo, or refused by apply_entry */
+		break; /* a fifo, or a device node or socket apply_entry drops */
 	}
 	return isc_import_apply_entry(im, &e, err);
 }
@@ -466,8 +476,29 @@ static int make_tmp(int storefd, char **tmpname, isc_error **err)
 	return fd;
 }
 
-int isc_image_import(const char *root, const char *name, const char *source, char id[65], isc_error **err)
+/* The summary line of what was dropped: how many, and the first few. */
+static char *dropped_notice(const struct importer *im, const char *name)
 {
+	if (im->ndropped == 0)
+		return NULL;
+	char *list = isc_xstrdup("");
+	size_t shown = im->ndropped < ARRAY_SIZE(im->dropped) ? im->ndropped : ARRAY_SIZE(im->dropped);
+	for (size_t i = 0; i < shown; i++) {
+		char *more = isc_xasprintf("%s%s/%.*s%s", list, i ? ", " : "", SHOW(im->dropped[i]));
+		free(list);
+		list = more;
+	}
+	char *n = isc_xasprintf("image \"%s\": dropped %zu device node%s and socket%s (the runtime makes /dev): %s%s", name,
+				im->ndropped, im->ndropped == 1 ? "" : "s", im->ndropped == 1 ? "" : "s", list,
+				im->ndropped > shown ? ", ..." : "");
+	free(list);
+	return n;
+}
+
+int isc_image_import(const char *root, const char *name, const char *source, char id[65], char **notice,
+		     isc_error **err)
+{
+	*notice = NULL;
 	if (isc_image_name_check(name, err) < 0)
 		return -1;
 	struct stat st;
@@ -512,17 +543,33 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 	if (im.rootfd >= 0)
 		close(im.rootfd);
 	free(im.buf);
+	cleanup_free char *dropped = ret == 0 ? dropped_notice(&im, name) : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(im.dropped); i++)
+		free(im.dropped[i]);
 	for (size_t i = 0; i < im.nseen; i++)
 		free(im.seen[i].path);
 	free(im.seen);
+	char old_id[65] = "";
 	if (ret == 0)
-		ret = isc_image_store_commit(storefd, tmpname, name, id, err);
+		ret = isc_image_store_commit(storefd, tmpname, name, id, old_id, err);
 	if (ret == 0) {
 		/* the config belongs to the name (another name may share the
 		 * content with another config, or none) */
 		ret = isc_image_state_set_config(storefd, id, name, im.config, err);
 		json_decref(im.config);
-		return ret < 0 ? isc_error_wrap(err, "image \"%s\": record its config", name) : 0;
+		if (ret < 0)
+			return isc_error_wrap(err, "image \"%s\": record its config", name);
+		/* the name pointed to other content: say so, and remove that
+		 * content when nothing else keeps it (refs.c) */
+		cleanup_free char *released = NULL;
+		if (isc_image_release_old(root, name, old_id, id, &released, err) < 0)
+			return isc_error_wrap(err, "image \"%s\": imported as %.12s; its old content %.12s", name, id,
+					      old_id);
+		if (dropped && released)
+			*notice = isc_xasprintf("%s\n%s", dropped, released);
+		else
+			*notice = dropped ? steal_pointer(&dropped) : steal_pointer(&released);
+		return 0;
 	}
 	json_decref(im.config);
 	if (ret < 0) {

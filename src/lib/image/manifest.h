@@ -64,7 +64,9 @@ struct isc_image_info {
 	int64_t verified;   /* unix time of the last full verification */
 	bool verify_ok;
 	char *verify_error; /* NULL when ok */
+	bool unnamed;       /* content no name points to (name: ISC_IMAGE_UNNAMED) */
 };
+#define ISC_IMAGE_UNNAMED "<none>" /* never a name: '<' is not allowed in one */
 void isc_image_info_clear(struct isc_image_info *i);
 /* Read the state record of image id (storefd: <root>/images). */
 int isc_image_state_read(int storefd, const char *id, struct isc_image_info *i, isc_error **err);

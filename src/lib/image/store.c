@@ -279,7 +279,7 @@ int isc_image_store_lock(int storefd, isc_error **err)
 }
 
 /* names/NAME -> ../sha256/<id> */
-static int read_name(int storefd, const char *name, char id[65], isc_error **err)
+int isc_image_name_read(int storefd, const char *name, char id[65], isc_error **err)
 {
 	cleanup_free char *rel = isc_xasprintf("names/%s", name);
 	char target[256];
@@ -305,7 +305,7 @@ int isc_image_resolve(const char *root, const char *name, char id[65], isc_error
 	cleanup_close int store = isc_image_store_open(root, false, err);
 	if (store < 0)
 		return -1;
-	return read_name(store, name, id, err);
+	return isc_image_name_read(store, name, id, err);
 }
 
 static int write_name(int storefd, const char *name, const char *id, isc_error **err)
@@ -480,8 +480,10 @@ static int state_write(int storefd, const struct isc_image_info *i, isc_error **
 
 /* ---- commit an import ---------------------------------------------------- */
 
-int isc_image_store_commit(int storefd, const char *tmpname, const char *name, char id[65], isc_error **err)
+int isc_image_store_commit(int storefd, const char *tmpname, const char *name, char id[65], char old_id[65],
+			   isc_error **err)
 {
+	old_id[0] = '\0';
 	cleanup_free char *tmprel = isc_xasprintf("tmp/%s", tmpname);
 	cleanup_close int imgfd = openat(storefd, tmprel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (imgfd < 0)
@@ -510,6 +512,9 @@ int isc_image_store_commit(int storefd, const char *tmpname, const char *name, c
 		isc_image_entries_free(v, n);
 		return -1;
 	}
+	cleanup_error isc_error *noname = NULL;
+	if (isc_image_name_read(storefd, name, old_id, &noname) < 0)
+		old_id[0] = '\0'; /* a new name (or a broken link, replaced) */
 	cleanup_free char *final = isc_xasprintf("sha256/%s", id);
 	struct stat st;
 	if (fstatat(storefd, final, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -634,7 +639,7 @@ int isc_image_verify(const char *root, const char *name, isc_error **err)
 	if (storefd < 0)
 		return -1;
 	char id[65];
-	if (read_name(storefd, name, id, err) < 0)
+	if (isc_image_name_read(storefd, name, id, err) < 0)
 		return -1;
 	cleanup_free char *rel = isc_xasprintf("sha256/%s", id);
 	cleanup_close int imgfd = openat(storefd, rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -738,6 +743,11 @@ static int info_cmp(const void *a, const void *b)
 	return strcmp(((const struct isc_image_info *)a)->name, ((const struct isc_image_info *)b)->name);
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct isc_image_info *)a)->id, ((const struct isc_image_info *)b)->id);
+}
+
 int isc_image_list(const char *root, struct isc_image_info **out, size_t *nout, isc_error **err)
 {
 	*out = NULL;
@@ -770,7 +780,7 @@ int isc_image_list(const char *root, struct isc_image_info **out, size_t *nout, 
 			continue;
 		cleanup_error isc_error *e2 = NULL;
 		struct isc_image_info info = { 0 };
-		if (isc_image_name_check(de->d_name, &e2) < 0 || read_name(storefd, de->d_name, info.id, &e2) < 0)
+		if (isc_image_name_check(de->d_name, &e2) < 0 || isc_image_name_read(storefd, de->d_name, info.id, &e2) < 0)
 			continue;
 		if (isc_image_state_read(storefd, info.id, &info, &e2) < 0)
 			info.verify_error = isc_xstrdup("no state record");
@@ -780,55 +790,51 @@ int isc_image_list(const char *root, struct isc_image_info **out, size_t *nout, 
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), info_cmp);
+	size_t named = n;
+	/* then the content no name points to (a name re-imported or removed
+	 * with --force while a service used it): "<none>", never a name */
+	int sfd = openat(storefd, "sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_dir DIR *sd = sfd < 0 ? NULL : fdopendir(sfd);
+	if (sfd >= 0 && sd == NULL)
+		close(sfd);
+	while (sd != NULL && (de = readdir(sd)) != NULL) {
+		if (!isc_image_is_hex64(de->d_name, strlen(de->d_name)))
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < named && !seen; i++)
+			seen = strcmp(v[i].id, de->d_name) == 0;
+		if (seen)
+			continue;
+		cleanup_error isc_error *e2 = NULL;
+		struct isc_image_info info = { 0 };
+		memcpy(info.id, de->d_name, 65);
+		if (isc_image_state_read(storefd, info.id, &info, &e2) < 0)
+			info.verify_error = isc_xstrdup("no state record");
+		info.name = isc_xstrdup(ISC_IMAGE_UNNAMED);
+		info.unnamed = true;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = info;
+	}
+	if (n > named)
+		qsort(v + named, n - named, sizeof(*v), id_cmp);
 	*out = v;
 	*nout = n;
 	return 0;
 }
 
-int isc_image_remove(const char *root, const char *name, isc_error **err)
+int isc_image_content_remove(int storefd, const char *id, isc_error **err)
 {
-	if (isc_image_name_check(name, err) < 0)
-		return -1;
-	cleanup_close int storefd = isc_image_store_open(root, false, err);
-	if (storefd < 0)
-		return -1;
-	cleanup_close int lockfd = isc_image_store_lock(storefd, err);
-	if (lockfd < 0)
-		return -1;
-	char id[65];
-	if (read_name(storefd, name, id, err) < 0)
-		return -1;
-	cleanup_free char *rel = isc_xasprintf("names/%s", name);
-	if (unlinkat(storefd, rel, 0) < 0)
-		return isc_error_set(err, errno, "image \"%s\": remove its name", name);
-	/* other names of the same content keep it */
-	int nfd = openat(storefd, "names", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (nfd < 0)
-		return isc_error_set(err, errno, "image store names");
-	cleanup_dir DIR *d = fdopendir(nfd); /* owns nfd from here */
-	if (d == NULL) {
-		int e = errno;
-		close(nfd);
-		return isc_error_set(err, e, "image store names");
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		char other[65];
-		cleanup_error isc_error *e2 = NULL;
-		if (de->d_name[0] != '.' && read_name(storefd, de->d_name, other, &e2) == 0 && strcmp(other, id) == 0)
-			return 0;
-	}
 	/* move it out of sha256/ first, so that no half-removed image is ever
 	 * found under its id */
 	cleanup_free char *final = isc_xasprintf("sha256/%s", id);
 	cleanup_free char *trash = isc_xasprintf("tmp/rm-%s-%d", id, (int)getpid());
 	(void)set_immutable_at(storefd, final, false);
 	if (renameat(storefd, final, storefd, trash) < 0 && errno != ENOENT)
-		return isc_error_set(err, errno, "image \"%s\": move %s away", name, final);
+		return isc_error_set(err, errno, "move %s away", final);
 	if (isc_image_rm_tree_at(storefd, trash, err) < 0)
-		return isc_error_wrap(err, "image \"%s\": remove its content", name);
+		return isc_error_wrap(err, "remove the content %.12s", id);
 	cleanup_free char *state = isc_xasprintf("state/%s.json", id);
 	if (unlinkat(storefd, state, 0) < 0 && errno != ENOENT)
-		return isc_error_set(err, errno, "image \"%s\": remove %s", name, state);
+		return isc_error_set(err, errno, "remove %s", state);
 	return 0;
 }

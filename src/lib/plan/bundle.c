@@ -188,7 +188,11 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 	else if (json_is_string(iuser) && json_string_value(iuser)[0] != '\0' &&
 		 parse_user(json_string_value(iuser), &uid, &gid) < 0)
 		uid = gid = 0; /* a user name needs /etc/passwd resolution: not supported, stay root */
-	json_object_set_new(proc, "user", json_pack("{s:I, s:I}", "uid", uid, "gid", gid));
+	/* umask 022, as a login shell or systemd gives a service: never
+	 * iscd's own 077 (nginx's logs came out 0600); isc exec sessions
+	 * take it from here too */
+	json_object_set_new(proc, "user", json_pack("{s:I, s:I, s:i}", "uid", uid, "gid", gid, "umask",
+						   ISC_SERVICE_UMASK));
 	json_object_set_new(proc, "capabilities", caps_json(p));
 	json_object_set_new(proc, "noNewPrivileges", json_true());
 }

@@ -33,6 +33,8 @@ struct isc_volume {
  * given: a fork bomb stops there.  podman's default; threads count too, so
  * a service with large thread pools asks for more (docs/defaults.md). */
 #define ISC_PLAN_PIDS_LIMIT 2048
+/* process.user.umask of a service and of its isc exec sessions */
+#define ISC_SERVICE_UMASK 0022
 
 struct isc_plan {
 	char *name;          /* the service's name: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */

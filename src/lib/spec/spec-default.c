@@ -124,6 +124,10 @@ static const char *const seccomp_allowed[] = {
 	"kill", "tkill", "tgkill", "pause", "alarm", "getitimer", "setitimer",
 	/* time */
 	"nanosleep", "clock_gettime", "clock_getres", "clock_nanosleep", "gettimeofday", "time", "times",
+	/* POSIX timers (timeout(1), glibc's timer_create; podman allows
+	 * them): a timer signals its own process or thread only */
+	"timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+	"timer_settime64", "timer_gettime64",
 	/* sockets */
 	/* socket, socketpair, socketcall: socket_rules() */
 	"connect", "accept", "accept4", "bind", "listen", "shutdown",
