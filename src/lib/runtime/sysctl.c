@@ -61,10 +61,7 @@ int isc_container_init_sysctls(const struct isc_rootfs_guard *g, const struct is
 		int proc = isc_rootfs_proc_fd(g, err);
 		if (proc < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
-		cleanup_free char *path = isc_xasprintf("/proc/sys/%s", spec->sysctl[i].key);
-		for (char *c = path + strlen("/proc/sys/"); *c; c++)
-			if (*c == '.')
-				*c = '/';
+		cleanup_free char *path = isc_sysctl_path(spec->sysctl[i].key);
 		const char *v = spec->sysctl[i].value;
 		if (write_sysctl(proc, path, v, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
@@ -86,10 +83,7 @@ static int write_pid_sysctls(const struct isc_spec *spec, isc_error **err)
 	for (size_t i = 0; i < spec->n_sysctl; i++) {
 		if (isc_sysctl_namespace(spec->sysctl[i].key) != CLONE_NEWPID)
 			continue;
-		cleanup_free char *path = isc_xasprintf("/proc/sys/%s", spec->sysctl[i].key);
-		for (char *c = path + strlen("/proc/sys/"); *c; c++)
-			if (*c == '.')
-				*c = '/';
+		cleanup_free char *path = isc_sysctl_path(spec->sysctl[i].key);
 		if (write_sysctl(AT_FDCWD, path, spec->sysctl[i].value, err) < 0)
 			return isc_error_wrap(err, "linux.sysctl \"%s\"", spec->sysctl[i].key);
 	}
