@@ -526,234 +526,248 @@ static void session_watch_detached(struct audit_session *s, pid_t pid)
 	s->session = NULL;
 }
 
-int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
-		       isc_error **err)
-{
-	struct audit_session sess = { .container = o->id };
+/* One exec, from the caller's side: what it loads, makes and must undo.
+ * isc_container_exec runs the steps below in order; exec_run_clear
+ * undoes whatever a failed step left. */
+struct exec_run {
+	const struct isc_context *ctx;
+	const struct isc_exec_opts *o;
 	struct isc_state_handle h;
-	if (isc_state_open(ctx->root, o->id, ISC_STATE_SHARED, &h, err) < 0) {
-		isc_state_close(&h);
-		return -1;
-	}
-	cleanup_spec struct isc_spec *cs = NULL;
-	struct isc_process p = { 0 };
-	struct isc_seccomp_filter *filter = NULL;
-	struct isc_cgroup *cg = NULL;
-	cleanup_free char *cfg = NULL;
-	cleanup_close int pidfd = -1;
-	cleanup_close int master = -1;
-	int sv[2] = { -1, -1 }, con[2] = { -1, -1 };
-	struct isc_relay relay = ISC_RELAY_INIT;
-	cleanup_close int child_fd = -1;
-	cleanup_error isc_error *rerr = NULL; /* a relay that failed */
-	pid_t stage = -1, child = -1;
-	int ret = -1;
+	struct audit_session sess;
+	struct isc_spec *cs;
+	struct isc_process p;
+	struct isc_seccomp_filter *filter;
+	struct isc_cgroup *cg;
+	int listen;  /* LISTEN_FDS passed on */
+	int pidfd;   /* the container's init */
+	int ns_flags;
+	int sv[2];   /* sync socket: [0] ours, [1] the stage's */
+	int con[2];  /* the terminal's socket (process.terminal) */
+	struct isc_relay relay;
+	pid_t stage, child;
+};
 
-	enum isc_status s = h.status;
-	if (s != ISC_STATUS_RUNNING && s != ISC_STATUS_CREATED) {
-		isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
-		goto out;
+static void exec_run_clear(struct exec_run *r)
+{
+	kill_wait(&r->child);
+	kill_wait(&r->stage);
+	session_logout(&r->sess, -1); /* failed after the login record */
+	for (int i = 0; i < 2; i++) {
+		isc_closep(&r->sv[i]);
+		isc_closep(&r->con[i]);
 	}
+	isc_closep(&r->pidfd);
+	isc_relay_clear(&r->relay);
+	if (r->filter)
+		isc_seccomp_filter_free(r->filter);
+	if (r->cg)
+		isc_cgroup_free(r->cg);
+	if (r->cs)
+		isc_spec_free(r->cs);
+	isc_process_clear(&r->p);
+	isc_state_close(&r->h);
+}
+
+/* The saved config, the process to run and what it needs prepared before
+ * anything of the container is joined. */
+static int exec_load(struct exec_run *r, isc_error **err)
+{
+	const struct isc_exec_opts *o = r->o;
+	enum isc_status s = r->h.status;
+	if (s != ISC_STATUS_RUNNING && s != ISC_STATUS_CREATED)
+		return isc_error_set(err, 0, "container %s is not running: %s", o->id, isc_status_name(s));
 	/* from a sealed copy of our binary when the container could write it:
 	 * may re-execute this process, so first (nothing of the exec exists) */
-	if (protect_binary(ctx, o->id, h.st.pid, err) < 0)
-		goto out;
+	if (protect_binary(r->ctx, o->id, r->h.st.pid, err) < 0)
+		return -1;
+	cleanup_free char *cfg = NULL;
 	size_t len = 0;
-	if (isc_read_file_at(h.d.dir_fd, "config.json", &cfg, &len, 0, err) < 0) {
-		isc_error_wrap(err, "container %s: saved config", o->id);
-		goto out;
-	}
-	if (isc_spec_parse(cfg, len, &cs, err) < 0) {
-		isc_error_wrap(err, "container %s: saved config", o->id);
-		goto out;
-	}
-	if (build_process(o, &cs->process, &p, err) < 0)
-		goto out;
-	if (p.terminal && o->console_socket == NULL) {
-		isc_error_set(err, EINVAL, "exec: --tty (process.terminal) needs --console-socket");
-		goto out;
-	}
-	int listen = isc_container_listen_fds();
-	if (o->preserve_fds < 0 || listen + o->preserve_fds > ISC_MAX_PRESERVE_FDS) {
-		isc_error_set(err, EINVAL, "--preserve-fds %d: at most %d fds", o->preserve_fds,
-			      ISC_MAX_PRESERVE_FDS - listen);
-		goto out;
-	}
-	if (isc_container_check_preserved(listen + o->preserve_fds, err) < 0)
-		goto out;
-	if (cs->seccomp && isc_seccomp_prepare(cs->seccomp, ctx->seccomp_cache, &filter, err) < 0) {
-		isc_error_wrap(err, "linux.seccomp");
-		goto out;
-	}
-	if (h.st.cgroup && isc_cgroup_deserialize(h.st.cgroup, &cg, err) < 0)
-		goto out;
+	if (isc_read_file_at(r->h.d.dir_fd, "config.json", &cfg, &len, 0, err) < 0 ||
+	    isc_spec_parse(cfg, len, &r->cs, err) < 0)
+		return isc_error_wrap(err, "container %s: saved config", o->id);
+	if (build_process(o, &r->cs->process, &r->p, err) < 0)
+		return -1;
+	if (r->p.terminal && o->console_socket == NULL)
+		return isc_error_set(err, EINVAL, "exec: --tty (process.terminal) needs --console-socket");
+	r->listen = isc_container_listen_fds();
+	if (o->preserve_fds < 0 || r->listen + o->preserve_fds > ISC_MAX_PRESERVE_FDS)
+		return isc_error_set(err, EINVAL, "--preserve-fds %d: at most %d fds", o->preserve_fds,
+				     ISC_MAX_PRESERVE_FDS - r->listen);
+	if (isc_container_check_preserved(r->listen + o->preserve_fds, err) < 0)
+		return -1;
+	if (r->cs->seccomp && isc_seccomp_prepare(r->cs->seccomp, r->ctx->seccomp_cache, &r->filter, err) < 0)
+		return isc_error_wrap(err, "linux.seccomp");
+	if (r->h.st.cgroup && isc_cgroup_deserialize(r->h.st.cgroup, &r->cg, err) < 0)
+		return -1;
+	return 0;
+}
 
-	pidfd = isc_container_pidfd_open(&h.st);
-	if (pidfd < 0) {
-		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
-		goto out;
-	}
-	int ns_flags = 0;
-	if (ns_to_join(h.st.pid, &ns_flags, err) < 0)
-		goto out;
+/* The init, held by a pidfd, and the namespaces to join from it. */
+static int exec_find_init(struct exec_run *r, isc_error **err)
+{
+	r->pidfd = isc_container_pidfd_open(&r->h.st);
+	if (r->pidfd < 0)
+		return isc_error_set(err, 0, "container %s is not running: stopped", r->o->id);
+	if (ns_to_join(r->h.st.pid, &r->ns_flags, err) < 0)
+		return -1;
 	/* the init may have gone between pidfd_open and reading its /proc */
-	if (!isc_state_pid_alive(&h.st)) {
-		isc_error_set(err, 0, "container %s is not running: stopped", o->id);
-		goto out;
-	}
+	if (!isc_state_pid_alive(&r->h.st))
+		return isc_error_set(err, 0, "container %s is not running: stopped", r->o->id);
+	return 0;
+}
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    (p.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, con) < 0)) {
-		isc_error_set(err, errno, "socketpair");
-		goto out;
-	}
+/* The login record (or the loginuid locked), the stdio relay, then the
+ * stage forked: it waits for our go on the sync socket. */
+static int exec_fork_stage(struct exec_run *r, isc_error **err)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->sv) < 0 ||
+	    (r->p.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->con) < 0))
+		return isc_error_set(err, errno, "socketpair");
 	struct exec_args a = {
-		.cspec = cs, .proc = &p, .filter = filter, .pidfd = pidfd, .ns_flags = ns_flags,
-		.join_user = (ns_flags & CLONE_NEWUSER) != 0, .sync_fd = sv[1], .console_fd = con[1],
-		.relay = &relay, .n_preserve = listen + o->preserve_fds, .listen = listen > 0,
+		.cspec = r->cs, .proc = &r->p, .filter = r->filter, .pidfd = r->pidfd, .ns_flags = r->ns_flags,
+		.join_user = (r->ns_flags & CLONE_NEWUSER) != 0, .sync_fd = r->sv[1], .console_fd = r->con[1],
+		.relay = &r->relay, .n_preserve = r->listen + r->o->preserve_fds, .listen = r->listen > 0,
 	};
-	const char *audit_value = isc_spec_annotation(cs, ISC_AUDIT_ID_ANNOTATION);
-	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0) {
-		isc_error_wrap(err, "annotation");
-		goto out;
-	}
-	sess.audit_id = a.audit_id;
+	const char *audit_value = isc_spec_annotation(r->cs, ISC_AUDIT_ID_ANNOTATION);
+	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0)
+		return isc_error_wrap(err, "annotation");
+	r->sess.audit_id = a.audit_id;
 	if (!a.audit_id && isc_audit_lock_loginuid(err) < 0) /* the process inherits ours: never unset */
-		goto out;
-	if (a.audit_id && session_login(&sess, o, &p, err) < 0)
-		goto out;
+		return -1;
+	if (a.audit_id && session_login(&r->sess, r->o, &r->p, err) < 0)
+		return -1;
 	/* with --tty the process's stdio is its own terminal */
-	enum isc_relay_mode mode = o->detach ? ISC_RELAY_DETACHED : o->relay_all ? ISC_RELAY_ALL : ISC_RELAY_FOREGROUND;
-	if (!p.terminal && isc_relay_prepare(&relay, mode, err) < 0)
-		goto out;
+	enum isc_relay_mode mode = r->o->detach     ? ISC_RELAY_DETACHED
+				   : r->o->relay_all ? ISC_RELAY_ALL
+						     : ISC_RELAY_FOREGROUND;
+	if (!r->p.terminal && isc_relay_prepare(&r->relay, mode, err) < 0)
+		return -1;
 	(void)isc_cap_last_kernel(); /* cached before the stage joins anything */
 	/* own stdio stays; the state lock is not inherited (closed in the stage) */
 	fflush(NULL);
-	stage = fork();
-	if (stage < 0) {
-		isc_error_set(err, errno, "fork");
-		goto out;
-	}
-	if (stage == 0) {
-		isc_closep(&sv[0]);
-		isc_closep(&con[0]);
+	r->stage = fork();
+	if (r->stage < 0)
+		return isc_error_set(err, errno, "fork");
+	if (r->stage == 0) {
+		isc_closep(&r->sv[0]);
+		isc_closep(&r->con[0]);
 		stage_main(&a);
 	}
-	isc_closep(&sv[1]);
-	isc_closep(&con[1]);
-	isc_relay_close_child(&relay);
+	isc_closep(&r->sv[1]);
+	isc_closep(&r->con[1]);
+	isc_relay_close_child(&r->relay);
+	return 0;
+}
 
-	/* into the container's cgroups before it runs anything of the container */
-	if (cg && isc_cgroup_attach(cg, stage, err) < 0) {
-		isc_error_wrap(err, "cgroup");
-		goto out;
-	}
-	if (p.has_oom_score_adj) {
+/* The stage into the container's cgroups and its oom score, before it
+ * runs anything of the container; then its go, and the process's pid. */
+static int exec_release_stage(struct exec_run *r, isc_error **err)
+{
+	if (r->cg && isc_cgroup_attach(r->cg, r->stage, err) < 0)
+		return isc_error_wrap(err, "cgroup");
+	if (r->p.has_oom_score_adj) {
 		char path[64], val[16];
-		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)stage);
-		int n = snprintf(val, sizeof(val), "%d", p.oom_score_adj);
-		if (isc_write_file(path, val, (size_t)n, err) < 0) {
-			isc_error_wrap(err, "process.oomScoreAdj %d", p.oom_score_adj);
-			goto out;
-		}
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)r->stage);
+		int n = snprintf(val, sizeof(val), "%d", r->p.oom_score_adj);
+		if (isc_write_file(path, val, (size_t)n, err) < 0)
+			return isc_error_wrap(err, "process.oomScoreAdj %d", r->p.oom_score_adj);
 	}
-	if (isc_sync_send(sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
-		goto out;
+	if (isc_sync_send(r->sv[0], ISC_SYNC_GO, 0, NULL, 0, err) < 0)
+		return -1;
 	int32_t gpid = 0;
 	/* the process may report its failure before the stage reports its
 	 * pid: its message is the whole story (not wrapped twice) */
-	bool from_process = next_is_error(sv[0]);
-	if (isc_sync_recv_within(sv[0], ISC_SYNC_CHILD_PID, &gpid, isc_wait_bound_ms(), "the exec's pid", err) < 0) {
-		if (!from_process)
-			isc_error_wrap(err, "exec");
-		goto out;
-	}
-	child = gpid;
-	waitpid(stage, NULL, 0);
-	stage = -1;
+	bool from_process = next_is_error(r->sv[0]);
+	if (isc_sync_recv_within(r->sv[0], ISC_SYNC_CHILD_PID, &gpid, isc_wait_bound_ms(), "the exec's pid", err) < 0)
+		return from_process ? -1 : isc_error_wrap(err, "exec");
+	r->child = gpid;
+	waitpid(r->stage, NULL, 0);
+	r->stage = -1;
+	return 0;
+}
 
-	if (con[0] >= 0) {
-		struct pollfd pc = { .fd = con[0], .events = POLLIN };
-		int pr = isc_poll_within(&pc, 1, isc_wait_bound_ms());
-		if (pr <= 0) {
-			isc_error_set(err, pr < 0 ? errno : 0, "process.terminal: %s", pr < 0 ? "wait for the terminal"
-				      : "the process sent no terminal within the wait bound");
-			goto out;
-		}
-		if (isc_terminal_recv_fd(con[0], &master, err) < 0)
-			goto out;
-		if (master < 0) {
-			/* it failed before: its error is on the sync socket */
-			if (wait_exec(sv[0], err) == 0)
-				isc_error_set(err, EPROTO, "exec: the process sent no terminal");
-			goto out;
-		}
-		if (isc_terminal_send_console(o->console_socket, master, err) < 0)
-			goto out;
-		isc_closep(&master);
+/* process.terminal: the pty master the process sent, handed to the
+ * caller's console socket. */
+static int exec_pass_terminal(struct exec_run *r, isc_error **err)
+{
+	struct pollfd pc = { .fd = r->con[0], .events = POLLIN };
+	int pr = isc_poll_within(&pc, 1, isc_wait_bound_ms());
+	if (pr <= 0)
+		return isc_error_set(err, pr < 0 ? errno : 0, "process.terminal: %s",
+				     pr < 0 ? "wait for the terminal" : "the process sent no terminal within the wait bound");
+	cleanup_close int master = -1;
+	if (isc_terminal_recv_fd(r->con[0], &master, err) < 0)
+		return -1;
+	if (master < 0) {
+		/* it failed before: its error is on the sync socket */
+		if (wait_exec(r->sv[0], err) == 0)
+			isc_error_set(err, EPROTO, "exec: the process sent no terminal");
+		return -1;
 	}
-	if (wait_exec(sv[0], err) < 0)
-		goto out;
-	/* exec'd: the container owns it now; free the state for delete */
-	isc_state_release_dir(&h);
-	if (o->pid_file && isc_container_write_pid_file(o->pid_file, child, err) < 0)
-		goto out;
+	return isc_terminal_send_console(r->o->console_socket, master, err);
+}
 
-	if (o->detach) {
-		*exit_status = 0;
-		session_watch_detached(&sess, child);
-		child = -1;
-		ret = 0;
-		goto out;
-	}
-	isc_container_forward_signals(child);
-	/* a relay that failed: the process runs on to its exit, but what it
-	 * wrote may be lost, so the exec fails (after the wait) */
-	if (relay.active) {
-		child_fd = (int)syscall(SYS_pidfd_open, child, 0);
+/* Foreground: relay stdio, forward signals, wait for the process; its
+ * status, and the logout record.  A relay that failed: the process runs
+ * on to its exit, but what it wrote may be lost, so the exec fails (after
+ * the wait). */
+static int exec_wait(struct exec_run *r, int *exit_status, isc_error **err)
+{
+	cleanup_error isc_error *rerr = NULL;
+	isc_container_forward_signals(r->child);
+	if (r->relay.active) {
+		cleanup_close int child_fd = (int)syscall(SYS_pidfd_open, r->child, 0);
 		if (child_fd < 0)
-			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)child);
-		if (child_fd < 0 || isc_relay_run(&relay, child_fd, &rerr) < 0) {
+			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)r->child);
+		if (child_fd < 0 || isc_relay_run(&r->relay, child_fd, &rerr) < 0) {
 			char buf[512];
 			isc_warn("%s: the process's output is not relayed from here on", isc_error_text(rerr, buf, sizeof(buf)));
 		}
 	}
 	int status = 0;
-	for (;;) {
-		pid_t w = waitpid(child, &status, 0);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			isc_container_forward_signals(0);
-			isc_error_set(err, errno, "wait for the exec process");
-			goto out;
-		}
-		break;
-	}
+	pid_t w;
+	while ((w = waitpid(r->child, &status, 0)) < 0 && errno == EINTR)
+		;
 	isc_container_forward_signals(0);
-	child = -1;
+	if (w < 0)
+		return isc_error_set(err, errno, "wait for the exec process");
+	r->child = -1;
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	session_logout(&sess, *exit_status);
-	ret = 0;
-	if (rerr != NULL) {
-		isc_error_move(err, &rerr);
-		ret = isc_error_wrap(err, "the exec process exited with status %d, but its output was not all relayed",
-				     *exit_status);
+	session_logout(&r->sess, *exit_status);
+	if (rerr == NULL)
+		return 0;
+	isc_error_move(err, &rerr);
+	return isc_error_wrap(err, "the exec process exited with status %d, but its output was not all relayed",
+			      *exit_status);
+}
+
+int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
+		       isc_error **err)
+{
+	struct exec_run r = {
+		.ctx = ctx, .o = o, .sess = { .container = o->id }, .pidfd = -1, .sv = { -1, -1 }, .con = { -1, -1 },
+		.relay = ISC_RELAY_INIT, .stage = -1, .child = -1,
+	};
+	int ret = -1;
+	if (isc_state_open(ctx->root, o->id, ISC_STATE_SHARED, &r.h, err) < 0)
+		goto out;
+	if (exec_load(&r, err) < 0 || exec_find_init(&r, err) < 0 || exec_fork_stage(&r, err) < 0 ||
+	    exec_release_stage(&r, err) < 0 || (r.con[0] >= 0 && exec_pass_terminal(&r, err) < 0) ||
+	    wait_exec(r.sv[0], err) < 0)
+		goto out;
+	/* exec'd: the container owns it now; free the state for delete */
+	isc_state_release_dir(&r.h);
+	if (o->pid_file && isc_container_write_pid_file(o->pid_file, r.child, err) < 0)
+		goto out;
+	if (o->detach) {
+		*exit_status = 0;
+		session_watch_detached(&r.sess, r.child);
+		r.child = -1;
+		ret = 0;
+		goto out;
 	}
+	ret = exec_wait(&r, exit_status, err);
 out:
-	kill_wait(&child);
-	kill_wait(&stage);
-	session_logout(&sess, -1); /* failed after the login record */
-	isc_closep(&sv[0]);
-	isc_closep(&sv[1]);
-	isc_closep(&con[0]);
-	isc_closep(&con[1]);
-	isc_relay_clear(&relay);
-	if (filter)
-		isc_seccomp_filter_free(filter);
-	if (cg)
-		isc_cgroup_free(cg);
-	isc_process_clear(&p);
-	isc_state_close(&h);
+	exec_run_clear(&r);
 	return ret;
 }
