@@ -536,7 +536,10 @@ static bool policy_key(int mfd, uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE])
 	return true;
 }
 
-static int remove_key(int mfd, const uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE], const char *mnt,
+/* 0 when the key is gone; -1 with *err when it could not be removed; 0
+ * with *busy when it stayed in use by open files (the filesystem, once
+ * detached, takes it with its superblock). */
+static int remove_key(int mfd, const uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE], const char *mnt, isc_error **busy,
 		      isc_error **err)
 {
 	for (int attempt = 0;; attempt++) {
@@ -551,15 +554,15 @@ static int remove_key(int mfd, const uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE], co
 		if (!(k.removal_status_flags & FSCRYPT_KEY_REMOVAL_STATUS_FLAG_FILES_BUSY))
 			return 0;
 		if (attempt == 1)
-			return isc_error_set(err, EBUSY, "%s: key of %s removed incompletely: files still open",
-					     ISC_SCRATCH_ANNOTATION, mnt), 1;
+			return isc_error_set(busy, EBUSY, "%s: key of %s removed incompletely: files still open",
+					     ISC_SCRATCH_ANNOTATION, mnt), 0;
 		/* files of processes that just died may still be closing */
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 }
 
-int isc_scratch_destroy(const char *mnt, isc_error **err)
+int isc_scratch_destroy(const char *mnt, isc_error **busy, isc_error **err)
 {
 	cleanup_close int mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (mfd < 0) {
@@ -571,30 +574,20 @@ int isc_scratch_destroy(const char *mnt, isc_error **err)
 	struct stat ms, ps;
 	if (fstat(mfd, &ms) < 0 || stat(parent, &ps) < 0)
 		return isc_error_set(err, errno, "%s: stat %s", ISC_SCRATCH_ANNOTATION, mnt);
-	int ret = 0;
 	if (ms.st_dev != ps.st_dev) {
 		uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE];
-		if (policy_key(mfd, id)) {
-			ret = remove_key(mfd, id, mnt, err);
-			if (ret < 0)
-				return -1;
-		}
+		if (policy_key(mfd, id) && remove_key(mfd, id, mnt, busy, err) < 0)
+			return -1;
 		isc_closep(&mfd);
 		/* lazily when busy: the key is gone already, and the superblock
 		 * (its keyring, the loop device, the image) goes with the last
 		 * reference */
-		if (umount2(mnt, UMOUNT_NOFOLLOW) < 0 && umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
-			if (ret > 0)
-				isc_error_free(err);
+		if (umount2(mnt, UMOUNT_NOFOLLOW) < 0 && umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			return isc_error_set(err, errno, "%s: unmount %s", ISC_SCRATCH_ANNOTATION, mnt);
-		}
 	} else {
 		isc_closep(&mfd);
 	}
-	if (rmdir(mnt) < 0 && errno != ENOENT) {
-		if (ret > 0)
-			isc_error_free(err);
+	if (rmdir(mnt) < 0 && errno != ENOENT)
 		return isc_error_set(err, errno, "%s: remove %s", ISC_SCRATCH_ANNOTATION, mnt);
-	}
-	return ret;
+	return 0;
 }

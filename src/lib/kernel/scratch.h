@@ -78,9 +78,9 @@ char *isc_scratch_record(const struct isc_scratch *s);
 int isc_scratch_attach(int tree_fd, const char *rootfs, const char *path, isc_error **err);
 
 /* Remove the key, unmount, remove the mount point.  Nothing mounted (or no
- * such directory) is fine.  Returns 0, or 1 when the key stayed in use by
- * open files after a retry (err says so; the filesystem was detached and
- * the key goes with its superblock), or -1. */
-int isc_scratch_destroy(const char *mnt, isc_error **err);
+ * such directory) is fine.  0 or -1 (*err); when the key stayed in use by
+ * open files after a retry, 0 and *busy says so (the filesystem was
+ * detached and the key goes with its superblock): a warning to log. */
+int isc_scratch_destroy(const char *mnt, isc_error **busy, isc_error **err);
 
 #endif

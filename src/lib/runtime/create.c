@@ -105,8 +105,9 @@ static void undo_create(struct create_undo *u)
 	}
 	if (u->scratch_mount) {
 		/* after the processes: their open files would keep the key */
-		if (isc_scratch_destroy(u->scratch_mount, &e) != 0) {
-			isc_log_cleanup_error(e);
+		cleanup_error isc_error *busy = NULL;
+		if (isc_scratch_destroy(u->scratch_mount, &busy, &e) < 0 || busy) {
+			isc_log_cleanup_error(e ? e : busy);
 			left = true;
 			isc_error_free(&e);
 		}

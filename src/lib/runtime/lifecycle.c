@@ -125,13 +125,11 @@ static int destroy_locked(struct isc_state_handle *h, bool force, isc_error **er
 	/* org.isc.scratch: the processes are gone, their files closed */
 	if (st->scratch) {
 		cleanup_free char *mnt = isc_xasprintf("%s/%s/scratch", d->root, d->id);
-		int r = isc_scratch_destroy(mnt, err);
-		if (r < 0)
+		cleanup_error isc_error *busy = NULL;
+		if (isc_scratch_destroy(mnt, &busy, err) < 0)
 			return isc_error_wrap(err, "container %s", d->id);
-		if (r > 0) {
-			isc_log_error(*err);
-			isc_error_free(err);
-		}
+		if (busy)
+			isc_log_error(busy);
 	}
 	/* poststop hooks: failures are warnings, the container is gone anyway */
 	cleanup_free char *cfg = NULL;
