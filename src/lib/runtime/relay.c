@@ -30,6 +30,8 @@
 #include <signal.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -112,13 +114,33 @@ static bool to_replace(int fd, enum isc_relay_mode mode)
 	return isatty(fd) == 1;
 }
 
+/* A null device of its own for a detached process's stdio, never the
+ * host's /dev/null: a container without a user namespace runs as root, the
+ * owner of that inode, and could fchmod or fchown /proc/self/fd/0 for every
+ * user of the host.  A character device 1:3 made in a tmpfs attached
+ * nowhere (it goes with the last fd; nothing leads from the device back to
+ * its directory).  Where it cannot be made (no CAP_SYS_ADMIN or CAP_MKNOD:
+ * a rootless runtime, whose containers cannot own the host's node anyway),
+ * the host's. */
+static int private_null(void)
+{
+	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cleanup_close int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0 || mknodat(mnt, "null", S_IFCHR | 0666, makedev(1, 3)) < 0)
+		return open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	return openat(mnt, "null", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 static int prepare_detached(struct isc_relay *r, const bool tty[3], isc_error **err)
 {
 	static const char *const names[] = { "stdin", "stdout", "stderr" };
 	for (int i = 0; i < 3; i++) {
 		if (!tty[i])
 			continue;
-		r->child[i] = above_stdio(open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC));
+		r->child[i] = above_stdio(private_null());
 		if (r->child[i] < 0)
 			return isc_error_set(err, errno, "stdio: open /dev/null for %s", names[i]);
 		isc_warn("%s is a terminal: a detached container gets /dev/null in its place "
