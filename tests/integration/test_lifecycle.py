@@ -219,6 +219,24 @@ def test_spec_bundle_writes_there_and_runs(runtime, busybox_bundle, busybox_root
     assert helpers.cgroup_leftovers(b.id) == []
 
 
+def test_spec_dev_is_noexec(runtime, busybox_bundle, busybox_rootfs):
+    """The default config's /dev is noexec: a program the container copies
+    there does not run (EACCES); the control: the same program from the
+    image runs, and the copy is there."""
+    b = busybox_bundle()
+    r = runtime("spec", "--bundle", b.path)
+    assert r.returncode == 0, r.stderr
+    os.symlink(busybox_rootfs, os.path.join(b.path, "rootfs"))
+    script = ("cp /bin/busybox /dev/bb && echo copied; /bin/busybox true && echo image-runs; "
+              "/dev/bb true; echo dev-rc=$?; grep ' /dev ' /proc/self/mountinfo | grep -c noexec\n")
+    r = runtime("run", "--bundle", b.path, b.id, stdin=script,
+                out=b.out_path, err=b.err_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[:4] == ["copied", "image-runs", "dev-rc=126", "1"], (r.stdout, r.stderr)
+    assert "Permission denied" in r.stderr, r.stderr
+
+
 @pytest.mark.isc_only
 def test_spec_bundle_refuses_to_overwrite(runtime, test_dir):
     d = os.path.join(test_dir, "spec-bundle")

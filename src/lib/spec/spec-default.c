@@ -75,7 +75,9 @@ struct default_mount {
 
 static const struct default_mount default_mounts[] = {
 	{ "/proc", "proc", "proc", { "nosuid", "noexec", "nodev" }, false },
-	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" }, false },
+	/* noexec, beyond runc's and podman's default: nothing runs from /dev,
+	 * and a program a container writes there must not run either */
+	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "noexec", "strictatime", "mode=755", "size=65536k" }, false },
 	{ "/dev/pts", "devpts", "devpts",
 	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" }, true },
 	{ "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" }, false },
