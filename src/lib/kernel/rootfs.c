@@ -393,6 +393,31 @@ static int copy_meta(int dirfd, const char *name, const struct stat *st)
 	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
 }
 
+/* src/name opened only if it is still what fstatat saw (`st`: same type,
+ * device and inode): whoever can write the covered directory (a volume
+ * shared with another tenant) may swap the name in between, e.g. for a
+ * fifo, whose open would wait for a writer forever.  Never blocks
+ * (O_NONBLOCK: a fifo or a device opens at once), never follows a link;
+ * a swapped entry fails the copy with ESTALE. */
+static int open_same(int src, const char *name, int flags, const struct stat *st)
+{
+	int fd = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return -1;
+	struct stat now;
+	if (fstat(fd, &now) < 0 || (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		close(fd);
+		return errno = ESTALE, -1;
+	}
+	/* a regular file's reads need no O_NONBLOCK, and sendfile wants none */
+	if (!(flags & O_DIRECTORY) && fcntl(fd, F_SETFL, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int copy_tree(int src, int dst, int depth)
 {
 	if (depth > COPYUP_MAX_DEPTH)
@@ -421,12 +446,12 @@ static int copy_tree(int src, int dst, int depth)
 				r = -1;
 				break;
 			}
-			cleanup_close int s = openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			cleanup_close int s = open_same(src, n, O_DIRECTORY, &st);
 			cleanup_close int t = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s < 0 || t < 0 || copy_tree(s, t, depth + 1) < 0)
 				r = -1;
 		} else if (S_ISREG(st.st_mode)) {
-			cleanup_close int s = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			cleanup_close int s = open_same(src, n, 0, &st);
 			cleanup_close int t = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (s < 0 || t < 0 || copy_data(s, t, st.st_size) < 0)
 				r = -1;

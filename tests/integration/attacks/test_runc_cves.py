@@ -416,6 +416,39 @@ def test_tmpcopyup_symlink_exchange(runtime, bundle, test_dir, swapper):
         os.close(int(cache.rsplit("/", 1)[1]))
     assert created > 0, "no create succeeded"
 
+@pytest.mark.isc_only
+def test_tmpcopyup_file_swapped_for_a_fifo(runtime, bundle, test_dir, swapper):
+    """Review 4 R4-1: while another tenant swaps a regular file of the shared
+    covered directory with a fifo, no create hangs: the copy opens only what
+    it stat'ed (without blocking, the same inode) and a swapped entry fails
+    that create, named; an open of the fifo by name would wait for a writer
+    forever (the create's bound turns that into a failure here)."""
+    victim, share = _copyup_volumes(test_dir)
+    cache = os.path.join(share, "cache")
+    with open(os.path.join(cache, "f"), "w") as f:
+        f.write("regular\n")
+    os.mkfifo(os.path.join(cache, "p"))
+    s = swapper(os.path.join(cache, "f"), os.path.join(cache, "p"))
+    outcomes = set()
+    try:
+        for k in range(COPYUP_CREATES):
+            b = _copyup_bundle(bundle, victim, share)
+            try:
+                r = runtime.create(b, timeout=120)
+            except subprocess.TimeoutExpired:
+                pytest.fail("create %d hung (the copy opened a fifo swapped in by name)" % k)
+            if r.returncode == 0:
+                outcomes.add("created")
+                assert runtime.delete(b.id, force=True).returncode == 0
+            else:
+                err = open(b.err_path).read()
+                assert "tmpcopyup: Stale file handle" in err, err
+                outcomes.add("refused")
+    finally:
+        s.stop()
+    assert "created" in outcomes, outcomes
+
+
 CG_OPTS = ["nosuid", "nodev", "noexec"]
 
 
