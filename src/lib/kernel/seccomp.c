@@ -581,6 +581,21 @@ static bool profile_names(const struct isc_seccomp *sc, uint32_t def, const char
 	return false;
 }
 
+/* Whether a rule without argument conditions that compiles to something
+ * other than the default names `name`. */
+static bool names_unconditionally(const struct isc_seccomp *sc, uint32_t def, const char *name)
+{
+	for (size_t i = 0; i < sc->n_rules; i++) {
+		const struct isc_seccomp_rule *r = &sc->rules[i];
+		if (r->n_args != 0 || scmp_action(r->action, r->has_errno_ret, r->errno_ret) == def)
+			continue;
+		for (size_t j = 0; r->names && r->names[j]; j++)
+			if (strcmp(r->names[j], name) == 0)
+				return true;
+	}
+	return false;
+}
+
 static int guard_multiplexers(scmp_filter_ctx ctx, const struct isc_seccomp *sc, uint32_t def, isc_error **err)
 {
 	/* a different action than the default (libseccomp refuses a rule
@@ -588,9 +603,19 @@ static int guard_multiplexers(scmp_filter_ctx ctx, const struct isc_seccomp *sc,
 	const uint32_t guard = def == SCMP_ACT_ERRNO(ENOSYS) ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_ERRNO(ENOSYS);
 	for (size_t m = 0; m < ARRAY_SIZE(multiplexers); m++) {
 		const struct multiplexer *mx = &multiplexers[m];
-		if (!profile_names(sc, def, mx->calls, mx->n_calls, true) ||
-		    profile_names(sc, def, &mx->name, 1, false))
+		if (!profile_names(sc, def, mx->calls, mx->n_calls, true) || names_unconditionally(sc, def, mx->name))
 			continue;
+		/* the profile's own conditions on the multiplexer would stand
+		 * beside libseccomp's translation of the calls' rules (socket
+		 * a0 == AF_UNIX became socketcall a0 == SYS_SOCKET): what it
+		 * asks cannot be compiled faithfully */
+		if (profile_names(sc, def, &mx->name, 1, false))
+			return isc_error_set(err, EINVAL,
+					     "linux.seccomp: %s with argument conditions, beside rules that compare the "
+					     "arguments of the calls it multiplexes: libseccomp would translate those "
+					     "rules into %s rules comparing the call number; allow or refuse %s "
+					     "without conditions",
+					     mx->name, mx->name, mx->name);
 		int nr = seccomp_syscall_resolve_name(mx->name);
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* unknown to this libseccomp: never translated to */

@@ -163,6 +163,27 @@ def test_profile_naming_socketcall_compiled_as_written(runtime, bundle):
     assert sb.verdict(prog, I386, NR_I386["socket"], [AF_VSOCK, SOCK_STREAM, 0]) == "ERRNO(EPERM)"
 
 
+def test_conditional_socketcall_beside_socket_rules_refused(runtime, bundle):
+    """Review 4 R4-2: a profile that allows socketcall only for one call
+    (SYS_SOCKETPAIR) beside its socket family rules: libseccomp would add
+    its translation of those rules (socketcall a0 == SYS_SOCKET allowed:
+    every family), so the profile is refused, named; the control: the same
+    profile with socketcall unconditional compiles (test above)."""
+    profile = default_seccomp(runtime.path)
+    for r in profile["syscalls"]:
+        if r["names"] == ["socketcall"]:
+            r["action"] = "SCMP_ACT_ALLOW"
+            r.pop("errnoRet", None)
+            r["args"] = [{"index": 0, "value": SYS_SOCKETPAIR, "op": "SCMP_CMP_EQ"}]
+    b = bundle("true")
+    b.linux["seccomp"] = profile
+    r = runtime.create(b)
+    assert r.returncode != 0
+    err = open(b.err_path).read()
+    assert "linux.seccomp: socketcall with argument conditions, beside rules that compare the arguments" in err, err
+    assert "allow or refuse socketcall without conditions" in err, err
+
+
 def test_newer_syscalls_enosys_older_unnamed_eperm(runtime, bundle):
     prog = installed_filter(runtime, bundle, default_seccomp(runtime.path))
     for arch, nrs in ((X64, NR_X64), (I386, NR_I386)):
