@@ -993,3 +993,80 @@ def test_logs_expands_runs_of_empty_lines(host):
     r = host.isc("logs", "svc-runs")
     assert (r.returncode, r.stdout) == (0, "a\n\n\n\nb\n\n"), r.stderr
     host.isc("rm", "-f", "--purge", "svc-runs", check=True)
+
+
+# ---- --tmpfs and the default /run start with the image's content (issue 15 item 3, 5) ----------
+
+def _mountinfo_line(host, name, dst):
+    r = host.rexec(name, "cat", "/proc/self/mountinfo")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.split()[4] == dst]
+    assert lines, "no mount at %s:\n%s" % (dst, r.stdout)
+    return lines[-1]
+
+
+def test_tmpfs_flag_and_run_start_with_the_image_content(host, tmp_path):
+    """--tmpfs PATH[:size=,mode=] is a writable nosuid,nodev,noexec tmpfs
+    that starts with the image's content at PATH; the default /run does
+    too (PostgreSQL's /run/postgresql was hidden by an empty tmpfs)."""
+    copy = _image_copy(host, tmp_path, "bbtmp", "bbtmp\n")
+    os.makedirs(os.path.join(copy, "run", "postgresql"))
+    os.chown(os.path.join(copy, "run", "postgresql"), 100, 102)
+    os.chmod(os.path.join(copy, "run", "postgresql"), 0o2775)
+    for d, mode in (("var/lib/app", 0o755), ("var/log/app", 0o750)):
+        os.makedirs(os.path.join(copy, d))
+        os.chmod(os.path.join(copy, d), mode)
+    with open(os.path.join(copy, "var", "lib", "app", "seed"), "w") as f:
+        f.write("seeded\n")
+    os.chmod(os.path.join(copy, "var", "lib", "app", "seed"), 0o640)
+    image_id = host.isc("image", "import", "bbtmp", copy, check=True).stdout.strip()
+    name = "svc-tmpfs"
+    try:
+        host.run_d(name, "--tmpfs", "/var/lib/app:size=1m,mode=0770", "--tmpfs", "/var/log/app", "bbtmp",
+                   "sleep", "1000")
+        r = host.rexec(name, "sh", "-c", "stat -c '%a %u:%g' /run/postgresql /var/lib/app /var/log/app "
+                       "/var/lib/app/seed && cat /var/lib/app/seed && echo w > /var/lib/app/new && "
+                       "echo l > /var/log/app/l && cat /var/lib/app/new /var/log/app/l")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, "2775 100:102\n770 0:0\n750 0:0\n640 0:0\nseeded\nw\nl\n", "")
+        # the image is unchanged, the content lives in the tmpfs only
+        image_app = os.path.join(host.root, "images", "sha256", image_id, "rootfs", "var", "lib", "app")
+        assert sorted(os.listdir(image_app)) == ["seed"]
+        for dst, size in (("/var/lib/app", "size=1024k"), ("/var/log/app", "size=65536k")):
+            line = _mountinfo_line(host, name, dst)
+            opts, fstype, sopts = line.split()[5], line.split(" - ")[1].split()[0], line.split(" - ")[1].split()[2]
+            assert fstype == "tmpfs", line
+            assert {"nosuid", "nodev", "noexec", "rw"} <= set(opts.split(",")), line
+            assert size in sopts.split(","), line
+        # noexec: a program copied there does not run
+        r = host.rexec(name, "sh", "-c", "cp /bin/busybox /var/log/app/bb && /var/log/app/bb true")
+        assert r.returncode == 126 and "Permission denied" in r.stderr, (r.returncode, r.stderr)
+        # the landlock domain lets the service write there (annotation)
+        ann = host.inspect(name)["config"]["annotations"]
+        assert ann["org.isc.landlock"] == "rw=/tmp:/run:/dev:/scratch:/persist:/var/lib/app:/var/log/app"
+        # a restart rebuilds both from service.json, fresh from the image again
+        host.isc("restart", name, check=True)
+        wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
+        r = host.rexec(name, "sh", "-c", "ls /var/lib/app; cat /var/lib/app/seed")
+        assert (r.returncode, r.stdout) == (0, "seed\nseeded\n"), r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", "bbtmp")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tmpfs", "/proc/x"], "--tmpfs: destination /proc/x is reserved (/proc): Invalid argument"),
+    (["--tmpfs", "/persist"], "--tmpfs: destination /persist is reserved (/persist): Invalid argument"),
+    (["--tmpfs", "/"], "--tmpfs: destination may not be /: Invalid argument"),
+    (["--tmpfs", "rel"], '--tmpfs: destination "rel" must be an absolute path: Invalid argument'),
+    (["--tmpfs", "/a:size=1m,uid=0"], '--tmpfs /a:size=1m,uid=0: "uid=0" is not size=N or mode=M (each once): '
+                                      'Invalid argument'),
+    (["--tmpfs", "/a:mode=999"], '--tmpfs /a:mode=999: mode "999" is not octal 0..7777: Invalid argument'),
+    (["--tmpfs", "/a:size=1"], "--tmpfs /a:size=1: size 1 is outside 4k..1024g: Invalid argument"),
+    (["--tmpfs", "/a", "--tmpfs", "/a/"], "--tmpfs: destination /a/ given twice: Invalid argument"),
+    (["-v", "/tmp:/a", "--tmpfs", "/a"], "--tmpfs /a: -v also mounts /a: Invalid argument"),
+])
+def test_tmpfs_bad_input(host, args, message):
+    r = host.isc("run", "-d", "--name", "bad-tmpfs", *args, "busybox", "true")
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", "isc: run: %s\n" % message)
+    _assert_nothing_left(host, "bad-tmpfs")
