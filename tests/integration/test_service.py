@@ -1070,3 +1070,70 @@ def test_tmpfs_bad_input(host, args, message):
     r = host.isc("run", "-d", "--name", "bad-tmpfs", *args, "busybox", "true")
     assert (r.returncode, r.stdout, r.stderr) == (2, "", "isc: run: %s\n" % message)
     _assert_nothing_left(host, "bad-tmpfs")
+
+
+# ---- mount points the image lacks (issue 15 item 2) ---------------------------------------------
+
+def _tree(path):
+    """Every entry under path with its type, mode, owner and mtime: the image's bytes and metadata."""
+    out = []
+    for dirpath, dirs, files in os.walk(path):
+        for n in sorted(dirs + files):
+            st = os.lstat(os.path.join(dirpath, n))
+            out.append((os.path.relpath(os.path.join(dirpath, n), path), st.st_mode, st.st_uid, st.st_gid,
+                        st.st_mtime_ns, st.st_size))
+    return sorted(out)
+
+
+def test_mount_points_the_image_lacks(host, tmp_path):
+    """An image without /persist, /scratch, /run, a volume's or a --tmpfs
+    destination runs unchanged: the runtime makes the mount points in a
+    read-only overlay over the image (a layer of just those), the image
+    stays byte-identical, the root stays read-only, /persist noexec, the
+    merged directories keep the image's owner and mode, and a destination
+    reached through a symlink that dangles inside the root is made where
+    the link points (as runc does)."""
+    copy = str(tmp_path / "bbnomp")
+    shutil.copytree(os.path.join(os.path.dirname(host.root), "busybox"), copy, symlinks=True)
+    for d in ("persist", "scratch", "run", "mnt"):
+        os.rmdir(os.path.join(copy, d))
+    os.makedirs(os.path.join(copy, "var", "lib"), exist_ok=True)
+    os.chmod(os.path.join(copy, "var"), 0o751)
+    os.chown(os.path.join(copy, "var", "lib"), 7, 8)
+    os.symlink("/nonexistent/deep", os.path.join(copy, "trap"))
+    image_id = host.isc("image", "import", "bbnomp", copy, check=True).stdout.strip()
+    store = os.path.join(host.root, "images", "sha256", image_id, "rootfs")
+    before = _tree(store)
+    vol = str(tmp_path / "vol")
+    os.mkdir(vol)
+    os.chmod(str(tmp_path), 0o755)
+    with open(os.path.join(vol, "from-host"), "w") as f:
+        f.write("vol\n")
+    os.chmod(vol, 0o755)
+    name = "svc-nomp"
+    try:
+        host.run_d(name, "-v", "%s:/data/vol:ro" % vol, "--tmpfs", "/var/lib/cache/x", "--tmpfs", "/trap",
+                   "bbnomp", "sleep", "1000")
+        r = host.rexec(name, "sh", "-c",
+                       "cat /data/vol/from-host; echo p > /persist/p && cat /persist/p; echo s > /scratch/s && "
+                       "cat /scratch/s; echo r > /run/r && cat /run/r; echo x > /var/lib/cache/x/f && "
+                       "cat /var/lib/cache/x/f; echo t > /trap/t && cat /nonexistent/deep/t; "
+                       "stat -c '%n %a %u:%g' /var /var/lib /; "
+                       "touch /newfile /var/lib/cache/y /data/z 2>&1; mkdir /nonexistent/other 2>&1; "
+                       "cp /bin/busybox /persist/bb && /persist/bb true; echo $?")
+        assert (r.returncode, r.stdout) == (0, "vol\np\ns\nr\nx\nt\n/var 751 0:0\n/var/lib 755 7:8\n/ 755 0:0\n"
+                                            "touch: /newfile: Read-only file system\n"
+                                            "touch: /var/lib/cache/y: Read-only file system\n"
+                                            "touch: /data/z: Read-only file system\n"
+                                            "mkdir: can't create directory '/nonexistent/other': "
+                                            "Read-only file system\n126\n"), r.stderr
+        # the image is byte-identical, and a restart builds the same view again
+        assert _tree(store) == before
+        host.isc("restart", name, check=True)
+        wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
+        r = host.rexec(name, "sh", "-c", "cat /persist/p /data/vol/from-host; ls -a /scratch /trap")
+        assert (r.returncode, r.stdout) == (0, "p\nvol\n/scratch:\n.\n..\n\n/trap:\n.\n..\n"), r.stderr
+        assert _tree(store) == before
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", "bbnomp")

@@ -21,6 +21,7 @@
 #include "image/image.h"
 #include "kernel/caps.h"
 #include "kernel/landlock.h"
+#include "kernel/rootfs.h"
 #include "kernel/scratch.h"
 #include "plan/plan-internal.h"
 #include "spec/spec.h"
@@ -256,65 +257,12 @@ int isc_plan_parse_tmpfs(const char *s, struct isc_tmpfs *out, isc_error **err)
 	return 0;
 }
 
-/* Where `dst` leads inside the image at `rootfd`: the symbolic links of
- * the image followed as the runtime follows them (openat2 RESOLVE_IN_ROOT:
- * an absolute target starts again at the image's root, ".." stops there),
- * missing components kept as they are.  The image store is immutable, so
- * what this reads is what the runtime will meet.  A malloc'd path, or
- * NULL with errno (ELOOP, ENAMETOOLONG, or a read error). */
+/* Where `dst` leads inside the image at `rootfd`, as the runtime will
+ * resolve it (isc_rootfs_resolve: the same code).  The image store is
+ * immutable, so what this reads is what the runtime will meet. */
 static char *resolve_in_image(int rootfd, const char *dst)
 {
-	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
-	char rest[PATH_MAX];       /* still to walk */
-	if (snprintf(rest, sizeof rest, "%s", dst) >= (int)sizeof rest)
-		return errno = ENAMETOOLONG, NULL;
-	int links = 0;
-	bool exists = true;
-	while (rest[0] != '\0') {
-		const char *c = rest + strspn(rest, "/");
-		size_t n = strcspn(c, "/");
-		char name[NAME_MAX + 1];
-		if (n == 0)
-			break;
-		if (n > NAME_MAX)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(name, c, n);
-		name[n] = '\0';
-		memmove(rest, c + n, strlen(c + n) + 1);
-		if (strcmp(name, ".") == 0)
-			continue;
-		if (strcmp(name, "..") == 0) {
-			char *slash = strrchr(done, '/');
-			*(slash ? slash : done) = '\0';
-			continue;
-		}
-		size_t dl = strlen(done);
-		if (dl + 1 + n + 1 > sizeof done)
-			return errno = ENAMETOOLONG, NULL;
-		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "/" : "", name);
-		if (!exists)
-			continue;
-		char target[PATH_MAX];
-		ssize_t tl = readlinkat(rootfd, done, target, sizeof target - 1);
-		if (tl < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				exists = false; /* made by the runtime: nothing below is a link */
-			else if (errno != EINVAL)
-				return NULL;
-			continue;
-		}
-		if (++links > 40)
-			return errno = ELOOP, NULL;
-		target[tl] = '\0';
-		done[dl] = '\0';
-		if (target[0] == '/')
-			done[0] = '\0';
-		char joined[PATH_MAX];
-		if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(rest, joined, sizeof rest);
-	}
-	return isc_xasprintf("/%s", done);
+	return isc_rootfs_resolve(rootfd, dst);
 }
 
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err)
