@@ -1085,14 +1085,16 @@ def _tree(path):
     return sorted(out)
 
 
-def test_mount_points_the_image_lacks(host, tmp_path):
+@pytest.mark.parametrize("userns", ["auto", "host"])
+def test_mount_points_the_image_lacks(host, tmp_path, userns):
     """An image without /persist, /scratch, /run, a volume's or a --tmpfs
     destination runs unchanged: the runtime makes the mount points in a
     read-only overlay over the image (a layer of just those), the image
     stays byte-identical, the root stays read-only, /persist noexec, the
     merged directories keep the image's owner and mode, and a destination
     reached through a symlink that dangles inside the root is made where
-    the link points (as runc does)."""
+    the link points (as runc does).  --userns host too: the store's own
+    rootfs, never written."""
     copy = str(tmp_path / "bbnomp")
     shutil.copytree(os.path.join(os.path.dirname(host.root), "busybox"), copy, symlinks=True)
     for d in ("persist", "scratch", "run", "mnt"):
@@ -1112,8 +1114,8 @@ def test_mount_points_the_image_lacks(host, tmp_path):
     os.chmod(vol, 0o755)
     name = "svc-nomp"
     try:
-        host.run_d(name, "-v", "%s:/data/vol:ro" % vol, "--tmpfs", "/var/lib/cache/x", "--tmpfs", "/trap",
-                   "bbnomp", "sleep", "1000")
+        host.run_d(name, "--userns", userns, "-v", "%s:/data/vol:ro" % vol, "--tmpfs", "/var/lib/cache/x",
+                   "--tmpfs", "/trap", "bbnomp", "sleep", "1000")
         r = host.rexec(name, "sh", "-c",
                        "cat /data/vol/from-host; echo p > /persist/p && cat /persist/p; echo s > /scratch/s && "
                        "cat /scratch/s; echo r > /run/r && cat /run/r; echo x > /var/lib/cache/x/f && "

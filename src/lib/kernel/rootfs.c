@@ -712,8 +712,9 @@ static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_usern
 /* The mount points a container needs exist without the image carrying
  * them, the image untouched: when the root is read-only and lacks some, a
  * read-only overlay of a layer holding just those over the image replaces
- * the root bind (docs/images.md, "Mount points").  A writable root gets
- * them created in place at mount time, as before.  Returns the root to
+ * the root bind (docs/images.md, "Mount points the image lacks"); so too
+ * for an image of the store (org.isc.image.root) on a writable mount.  A
+ * writable root gets them created in place at mount time, as runc does.  Returns the root to
  * build on (a new fd when the overlay was made, else a dup of rootfd). */
 static int mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
 			char *const *more, bool in_userns, isc_error **err)
@@ -723,7 +724,10 @@ static int mount_points(const struct isc_spec *spec, const char *rootfs, int roo
 		return isc_error_set(err, errno, "statvfs %s", rootfs);
 	size_t max = spec->n_mounts + isc_strvlen(more) + 2;
 	cleanup_free struct mount_point *pts = isc_xmalloc0(max * sizeof *pts);
-	size_t n = (sv.f_flag & ST_RDONLY) ? missing_points(rootfd, spec, bundle, more, pts) : 0;
+	/* an image of the store is never written, even where its mount is
+	 * not read-only (--userns host: the store's own rootfs) */
+	bool image = isc_spec_annotation(spec, "org.isc.image.root") != NULL; /* image/manifest.h */
+	size_t n = ((sv.f_flag & ST_RDONLY) || image) ? missing_points(rootfd, spec, bundle, more, pts) : 0;
 	if (n == 0) {
 		int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 		return fd < 0 ? isc_error_set(err, errno, "dup the root") : fd;
