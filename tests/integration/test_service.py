@@ -1129,6 +1129,12 @@ def test_mount_points_the_image_lacks(host, tmp_path, userns):
                                             "touch: /data/z: Read-only file system\n"
                                             "mkdir: can't create directory '/nonexistent/other': "
                                             "Read-only file system\n126\n"), r.stderr
+        # the root is the read-only overlay, with the image mount's flags
+        root = _mountinfo_line(host, name, "/")
+        assert root.split(" - ")[1].split()[0] == "overlay", root
+        # (--userns host: the store's own mount, which has no nosuid/nodev; noNewPrivileges holds)
+        assert ({"ro", "nosuid", "nodev"} if userns == "auto" else {"ro"}) <= set(root.split()[5].split(",")), root
+        assert "redirect_dir=nofollow" in root.split(" - ")[1].split()[2].split(","), root
         # the image is byte-identical, and a restart builds the same view again
         assert _tree(store) == before
         host.isc("restart", name, check=True)

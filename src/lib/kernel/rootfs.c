@@ -692,6 +692,10 @@ static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_usern
 		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", isc_fdpath(rpath, rootfd, NULL), 0);
 	if (r == 0 && in_userns)
 		r = fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
+	/* the image's own xattrs never redirect a directory (the store
+	 * imports none; this holds whatever it imports later) */
+	if (r == 0)
+		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "nofollow", 0);
 	if (r == 0)
 		r = fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
 	int saved = errno;
