@@ -294,6 +294,8 @@ static const char run_usage[] =
 	"  --name NAME                  the service's name (required)\n"
 	"  --expose HOSTPORT:PORT[/tcp|udp]   forward a host port (also -p)\n"
 	"  -v, --volume SRC:DST[:ro]    bind a host folder\n"
+	"  --tmpfs PATH[:size=N,mode=M] a tmpfs at PATH (nosuid,nodev,noexec; default 64m),\n"
+	"                               starting with the image's content there (repeatable)\n"
 	"  -e, --env KEY=VALUE          set an environment variable\n"
 	"  -m, --memory SIZE            memory limit (e.g. 256m)\n"
 	"  --cpus N                     CPU limit (e.g. 0.5)\n"

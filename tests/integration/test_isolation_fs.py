@@ -230,3 +230,19 @@ def test_tmpfs_exec_allowed_without_noexec(runtime, busybox_bundle):
     b = busybox_bundle("/bin/sh", "-c", EXEC_FROM_TMP)
     assert "noexec" not in _tmp_mount(b)["options"]
     assert runtime.run_ok(b) == "ran\n"
+
+
+def test_mount_through_a_dangling_symlink_is_made_inside_the_root(runtime, bundle):
+    """A mount whose destination is an image symlink to a path that does
+    not exist: the runtime resolves it inside the root and makes the target
+    there, as runc does (it was refused: "mount tmpfs to /trap: No such
+    file or directory"); an absolute target stays inside the root."""
+    b = bundle("write", "/trap/probe", "x")
+    os.symlink("/nonexistent/deep", os.path.join(b.rootfs, "trap"))
+    os.chmod(b.rootfs, 0o777)
+    b.config["mounts"].append({"destination": "/trap", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["nosuid", "nodev", "noexec"]})
+    assert runtime.run_ok(b).strip() == "ok"
+    made = os.path.join(b.rootfs, "nonexistent", "deep")
+    assert os.path.isdir(made) and os.listdir(made) == []  # the probe went into the tmpfs
+    assert not os.path.exists("/nonexistent")

@@ -993,3 +993,191 @@ def test_logs_expands_runs_of_empty_lines(host):
     r = host.isc("logs", "svc-runs")
     assert (r.returncode, r.stdout) == (0, "a\n\n\n\nb\n\n"), r.stderr
     host.isc("rm", "-f", "--purge", "svc-runs", check=True)
+
+
+# ---- --tmpfs and the default /run start with the image's content (issue 15 item 3, 5) ----------
+
+def _mountinfo_line(host, name, dst):
+    r = host.rexec(name, "cat", "/proc/self/mountinfo")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.split()[4] == dst]
+    assert lines, "no mount at %s:\n%s" % (dst, r.stdout)
+    return lines[-1]
+
+
+def test_tmpfs_flag_and_run_start_with_the_image_content(host, tmp_path):
+    """--tmpfs PATH[:size=,mode=] is a writable nosuid,nodev,noexec tmpfs
+    that starts with the image's content at PATH; the default /run does
+    too (PostgreSQL's /run/postgresql was hidden by an empty tmpfs)."""
+    copy = _image_copy(host, tmp_path, "bbtmp", "bbtmp\n")
+    os.makedirs(os.path.join(copy, "run", "postgresql"))
+    os.chown(os.path.join(copy, "run", "postgresql"), 100, 102)
+    os.chmod(os.path.join(copy, "run", "postgresql"), 0o2775)
+    for d, mode in (("var/lib/app", 0o755), ("var/log/app", 0o750)):
+        os.makedirs(os.path.join(copy, d))
+        os.chmod(os.path.join(copy, d), mode)
+    with open(os.path.join(copy, "var", "lib", "app", "seed"), "w") as f:
+        f.write("seeded\n")
+    os.chmod(os.path.join(copy, "var", "lib", "app", "seed"), 0o640)
+    image_id = host.isc("image", "import", "bbtmp", copy, check=True).stdout.strip()
+    name = "svc-tmpfs"
+    try:
+        host.run_d(name, "--tmpfs", "/var/lib/app:size=1m,mode=0770", "--tmpfs", "/var/log/app", "bbtmp",
+                   "sleep", "1000")
+        r = host.rexec(name, "sh", "-c", "stat -c '%a %u:%g' /run/postgresql /var/lib/app /var/log/app "
+                       "/var/lib/app/seed && cat /var/lib/app/seed && echo w > /var/lib/app/new && "
+                       "echo l > /var/log/app/l && cat /var/lib/app/new /var/log/app/l")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, "2775 100:102\n770 0:0\n750 0:0\n640 0:0\nseeded\nw\nl\n", "")
+        # the image is unchanged, the content lives in the tmpfs only
+        image_app = os.path.join(host.root, "images", "sha256", image_id, "rootfs", "var", "lib", "app")
+        assert sorted(os.listdir(image_app)) == ["seed"]
+        for dst, size in (("/var/lib/app", "size=1024k"), ("/var/log/app", "size=65536k")):
+            line = _mountinfo_line(host, name, dst)
+            opts, fstype, sopts = line.split()[5], line.split(" - ")[1].split()[0], line.split(" - ")[1].split()[2]
+            assert fstype == "tmpfs", line
+            assert {"nosuid", "nodev", "noexec", "rw"} <= set(opts.split(",")), line
+            assert size in sopts.split(","), line
+        # noexec: a program copied there does not run
+        r = host.rexec(name, "sh", "-c", "cp /bin/busybox /var/log/app/bb && /var/log/app/bb true")
+        assert r.returncode == 126 and "Permission denied" in r.stderr, (r.returncode, r.stderr)
+        # the landlock domain lets the service write there (annotation)
+        ann = host.inspect(name)["config"]["annotations"]
+        assert ann["org.isc.landlock"] == "rw=/tmp:/run:/dev:/scratch:/persist:/var/lib/app:/var/log/app"
+        # a restart rebuilds both from service.json, fresh from the image again
+        host.isc("restart", name, check=True)
+        wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
+        r = host.rexec(name, "sh", "-c", "ls /var/lib/app; cat /var/lib/app/seed")
+        assert (r.returncode, r.stdout) == (0, "seed\nseeded\n"), r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", "bbtmp")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tmpfs", "/proc/x"], "--tmpfs: destination /proc/x is reserved (/proc): Invalid argument"),
+    (["--tmpfs", "/persist"], "--tmpfs: destination /persist is reserved (/persist): Invalid argument"),
+    (["--tmpfs", "/"], "--tmpfs: destination may not be /: Invalid argument"),
+    (["--tmpfs", "rel"], '--tmpfs: destination "rel" must be an absolute path: Invalid argument'),
+    (["--tmpfs", "/a:size=1m,uid=0"], '--tmpfs /a:size=1m,uid=0: "uid=0" is not size=N or mode=M (each once): '
+                                      'Invalid argument'),
+    (["--tmpfs", "/a:mode=999"], '--tmpfs /a:mode=999: mode "999" is not octal 0..7777: Invalid argument'),
+    (["--tmpfs", "/a:size=1"], "--tmpfs /a:size=1: size 1 is outside 4k..1024g: Invalid argument"),
+    (["--tmpfs", "/a", "--tmpfs", "/a/"], "--tmpfs: destination /a/ given twice: Invalid argument"),
+    (["-v", "/tmp:/a", "--tmpfs", "/a"], "--tmpfs /a: -v also mounts /a: Invalid argument"),
+])
+def test_tmpfs_bad_input(host, args, message):
+    r = host.isc("run", "-d", "--name", "bad-tmpfs", *args, "busybox", "true")
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", "isc: run: %s\n" % message)
+    _assert_nothing_left(host, "bad-tmpfs")
+
+
+# ---- mount points the image lacks (issue 15 item 2) ---------------------------------------------
+
+def _tree(path):
+    """Every entry under path with its type, mode, owner and mtime: the image's bytes and metadata."""
+    out = []
+    for dirpath, dirs, files in os.walk(path):
+        for n in sorted(dirs + files):
+            st = os.lstat(os.path.join(dirpath, n))
+            out.append((os.path.relpath(os.path.join(dirpath, n), path), st.st_mode, st.st_uid, st.st_gid,
+                        st.st_mtime_ns, st.st_size))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("userns", ["auto", "host"])
+def test_mount_points_the_image_lacks(host, tmp_path, userns):
+    """An image without /persist, /scratch, /run, a volume's or a --tmpfs
+    destination runs unchanged: the runtime makes the mount points in a
+    read-only overlay over the image (a layer of just those), the image
+    stays byte-identical, the root stays read-only, /persist noexec, the
+    merged directories keep the image's owner and mode, and a destination
+    reached through a symlink that dangles inside the root is made where
+    the link points (as runc does).  --userns host too: the store's own
+    rootfs, never written."""
+    copy = str(tmp_path / "bbnomp")
+    shutil.copytree(os.path.join(os.path.dirname(host.root), "busybox"), copy, symlinks=True)
+    for d in ("persist", "scratch", "run", "mnt"):
+        os.rmdir(os.path.join(copy, d))
+    os.makedirs(os.path.join(copy, "var", "lib"), exist_ok=True)
+    os.chmod(os.path.join(copy, "var"), 0o751)
+    os.chown(os.path.join(copy, "var", "lib"), 7, 8)
+    os.symlink("/nonexistent/deep", os.path.join(copy, "trap"))
+    image_id = host.isc("image", "import", "bbnomp", copy, check=True).stdout.strip()
+    store = os.path.join(host.root, "images", "sha256", image_id, "rootfs")
+    before = _tree(store)
+    vol = str(tmp_path / "vol")
+    os.mkdir(vol)
+    os.chmod(str(tmp_path), 0o755)
+    with open(os.path.join(vol, "from-host"), "w") as f:
+        f.write("vol\n")
+    os.chmod(vol, 0o755)
+    name = "svc-nomp"
+    try:
+        host.run_d(name, "--userns", userns, "-v", "%s:/data/vol:ro" % vol, "--tmpfs", "/var/lib/cache/x",
+                   "--tmpfs", "/trap", "bbnomp", "sleep", "1000")
+        r = host.rexec(name, "sh", "-c",
+                       "cat /data/vol/from-host; echo p > /persist/p && cat /persist/p; echo s > /scratch/s && "
+                       "cat /scratch/s; echo r > /run/r && cat /run/r; echo x > /var/lib/cache/x/f && "
+                       "cat /var/lib/cache/x/f; echo t > /trap/t && cat /nonexistent/deep/t; "
+                       "stat -c '%n %a %u:%g' /var /var/lib /; "
+                       "touch /newfile /var/lib/cache/y /data/z 2>&1; mkdir /nonexistent/other 2>&1; "
+                       "cp /bin/busybox /persist/bb && /persist/bb true; echo $?")
+        assert (r.returncode, r.stdout) == (0, "vol\np\ns\nr\nx\nt\n/var 751 0:0\n/var/lib 755 7:8\n/ 755 0:0\n"
+                                            "touch: /newfile: Read-only file system\n"
+                                            "touch: /var/lib/cache/y: Read-only file system\n"
+                                            "touch: /data/z: Read-only file system\n"
+                                            "mkdir: can't create directory '/nonexistent/other': "
+                                            "Read-only file system\n126\n"), r.stderr
+        # the root is the read-only overlay, with the image mount's flags
+        root = _mountinfo_line(host, name, "/")
+        assert root.split(" - ")[1].split()[0] == "overlay", root
+        # (--userns host: the store's own mount, which has no nosuid/nodev; noNewPrivileges holds)
+        assert ({"ro", "nosuid", "nodev"} if userns == "auto" else {"ro"}) <= set(root.split()[5].split(",")), root
+        assert "redirect_dir=nofollow" in root.split(" - ")[1].split()[2].split(","), root
+        # the image is byte-identical, and a restart builds the same view again
+        assert _tree(store) == before
+        host.isc("restart", name, check=True)
+        wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
+        r = host.rexec(name, "sh", "-c", "cat /persist/p /data/vol/from-host; ls -a /scratch /trap")
+        assert (r.returncode, r.stdout) == (0, "p\nvol\n/scratch:\n.\n..\n\n/trap:\n.\n..\n"), r.stderr
+        assert _tree(store) == before
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", "bbnomp")
+
+
+def test_tmpfs_through_an_image_symlink_to_a_reserved_place(host, tmp_path):
+    """--tmpfs /data where the image has /data -> /persist: refused, never
+    a tmpfs over the service's /persist.  iscd checks -v and --tmpfs
+    destinations through the image's links (isc_plan_check_volume_targets)
+    when the plan has a volume; without one the runtime refuses (the
+    destination resolves to the root of the /persist mount).  Positive
+    control: a link to an ordinary place gets the tmpfs there."""
+    copy = _image_copy(host, tmp_path, "bbtl", "bbtl\n")
+    os.symlink("/persist", os.path.join(copy, "data"))
+    os.symlink("/mnt", os.path.join(copy, "fine"))
+    host.isc("image", "import", "bbtl", copy, check=True)
+    name = "svc-tl"
+    try:
+        r = host.isc("run", "-d", "--name", name, "--tmpfs", "/data", "bbtl", "sleep", "1000")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr in (
+            "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved: Invalid argument\n",
+            "isc: start %s: start: mount tmpfs to /data: the destination resolves to the root of the mount at "
+            "/persist (a symlink in the rootfs?): refused\n" % name), r.stderr
+        host.isc("rm", "-f", "--purge", name)
+        vol = str(tmp_path / "v")
+        os.mkdir(vol)
+        os.chmod(str(tmp_path), 0o755)
+        r = host.isc("run", "-d", "--name", name, "-v", "%s:/v:ro" % vol, "--tmpfs", "/data", "bbtl", "sleep", "1000")
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved: "
+            "Invalid argument\n")
+        _assert_nothing_left(host, name)
+        host.run_d(name, "--tmpfs", "/fine", "bbtl", "sleep", "1000")
+        r = host.rexec(name, "sh", "-c", "echo f > /fine/f && cat /mnt/f && grep -c ' /mnt ' /proc/self/mountinfo")
+        assert (r.returncode, r.stdout) == (0, "f\n1\n"), r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", "bbtl")

@@ -87,19 +87,79 @@ int isc_rootfs_open(int rootfd, const char *path, int flags)
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
+char *isc_rootfs_resolve(int rootfd, const char *path)
+{
+	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
+	char rest[PATH_MAX];       /* still to walk */
+	if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest)
+		return errno = ENAMETOOLONG, NULL;
+	int links = 0;
+	bool exists = true;
+	while (rest[0] != '\0') {
+		const char *c = rest + strspn(rest, "/");
+		size_t n = strcspn(c, "/");
+		char name[NAME_MAX + 1];
+		if (n == 0)
+			break;
+		if (n > NAME_MAX)
+			return errno = ENAMETOOLONG, NULL;
+		memcpy(name, c, n);
+		name[n] = '\0';
+		memmove(rest, c + n, strlen(c + n) + 1);
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			char *slash = strrchr(done, '/');
+			*(slash ? slash : done) = '\0';
+			continue;
+		}
+		size_t dl = strlen(done);
+		if (dl + 1 + n + 1 > sizeof done)
+			return errno = ENAMETOOLONG, NULL;
+		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "/" : "", name);
+		if (!exists)
+			continue;
+		char target[PATH_MAX];
+		ssize_t tl = readlinkat(rootfd, done, target, sizeof target - 1);
+		if (tl < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				exists = false; /* to be created: nothing below is a link */
+			else if (errno != EINVAL)
+				return NULL;
+			continue;
+		}
+		if (++links > 40)
+			return errno = ELOOP, NULL;
+		target[tl] = '\0';
+		done[dl] = '\0';
+		if (target[0] == '/')
+			done[0] = '\0';
+		char joined[PATH_MAX];
+		if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined)
+			return errno = ENAMETOOLONG, NULL;
+		memcpy(rest, joined, sizeof rest);
+	}
+	return isc_xasprintf("/%s", done);
+}
+
 int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last)
 {
 	int fd = isc_rootfs_open(rootfd, path, O_PATH);
 	if (fd >= 0 || errno != ENOENT || last == ISC_CREATE_NONE)
 		return fd;
 
-	/* slow path: walk the prefixes, each resolved in root, creating what
-	 * is missing with a plain name relative to the resolved parent */
-	size_t len = strlen(path);
+	/* slow path: the destination as the root's symlinks lead to it (a
+	 * link that dangles inside the root leads to where it points, as in
+	 * runc), then its prefixes walked, each resolved in root, creating
+	 * what is missing with a plain name relative to the resolved parent */
+	cleanup_free char *resolved = isc_rootfs_resolve(rootfd, path);
+	if (resolved == NULL)
+		return -1;
+	size_t len = strlen(resolved);
 	if (len >= PATH_MAX)
 		return errno = ENAMETOOLONG, -1;
 	char buf[PATH_MAX];
-	memcpy(buf, path, len + 1);
+	memcpy(buf, resolved, len + 1);
 	cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
 	if (parent < 0)
 		return -1;
@@ -492,6 +552,220 @@ static int copyup(int from, int to, const char *data)
 	if ((data == NULL || strstr(data, "mode=") == NULL) && fchmod(to, st.st_mode & 07777) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Mount points a read-only root lacks: the mount point layer             */
+
+/* A destination is beneath another: component by component. */
+static bool path_beneath(const char *p, const char *dir)
+{
+	for (;;) {
+		size_t np, nd;
+		p = isc_rootfs_next_component(p, &np);
+		dir = isc_rootfs_next_component(dir, &nd);
+		if (nd == 0)
+			return np != 0;
+		if (np != nd || memcmp(p, dir, nd) != 0)
+			return false;
+		p += np;
+		dir += nd;
+	}
+}
+
+struct mount_point {
+	const char *dest;
+	bool dir; /* else an empty file (the bind of a file) */
+};
+
+/* Does the root at `rootfd` lack `dest` (resolved in root)? */
+static bool lacks(int rootfd, const char *dest)
+{
+	int fd = isc_rootfs_open(rootfd, dest, O_PATH);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ENOENT;
+}
+
+/* A bind of a file needs a file to cover; anything else a directory. */
+static bool wants_dir(const struct isc_mount *m, const char *bundle)
+{
+	if (!m->bind || m->source == NULL)
+		return true;
+	cleanup_free char *src = (m->source[0] == '/' || bundle == NULL) ? isc_xstrdup(m->source)
+									  : isc_xasprintf("%s/%s", bundle, m->source);
+	struct stat st;
+	return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
+}
+
+/* The mount points the root lacks, in the order they are mounted: each
+ * config mount's destination unless an earlier mount covers it (/dev/pts
+ * goes into the /dev tmpfs, a path under a volume into the volume, as
+ * before), then `more` (the scratch, the notify directory). */
+static size_t missing_points(int rootfd, const struct isc_spec *spec, const char *bundle, char *const *more,
+			     struct mount_point *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct isc_mount *m = &spec->mounts[i];
+		bool covered = m->destination == NULL || m->destination[0] != '/';
+		for (size_t j = 0; j < i && !covered; j++)
+			covered = spec->mounts[j].destination && path_beneath(m->destination, spec->mounts[j].destination);
+		if (!covered && lacks(rootfd, m->destination))
+			out[n++] = (struct mount_point){ m->destination, wants_dir(m, bundle) };
+	}
+	/* the /dev prepare mounts itself when the config has none */
+	if (!isc_rootfs_has_mount(spec, "/dev") && lacks(rootfd, "/dev"))
+		out[n++] = (struct mount_point){ "/dev", true };
+	for (size_t k = 0; more && more[k]; k++) {
+		bool covered = more[k][0] != '/';
+		for (size_t j = 0; j < spec->n_mounts && !covered; j++)
+			covered = spec->mounts[j].destination && path_beneath(more[k], spec->mounts[j].destination);
+		if (!covered && lacks(rootfd, more[k]))
+			out[n++] = (struct mount_point){ more[k], true };
+	}
+	return n;
+}
+
+/* Make `resolved` (a symlink-free path of the image) in the layer at
+ * `layer`: each directory the image has gets its owner, mode and times
+ * (the layer's directory is what the merged view shows), each missing one
+ * 0755, the last an empty file 0644 unless `dir`. */
+static int layer_mkpath(int imagefd, int layer, const char *resolved, bool dir)
+{
+	cleanup_close int in_image = fcntl(imagefd, F_DUPFD_CLOEXEC, 3);
+	cleanup_close int cur = fcntl(layer, F_DUPFD_CLOEXEC, 3);
+	if (in_image < 0 || cur < 0)
+		return -1;
+	const char *p = resolved;
+	for (;;) {
+		size_t n;
+		p = isc_rootfs_next_component(p, &n);
+		if (n == 0)
+			return 0;
+		char name[NAME_MAX + 1];
+		if (n > NAME_MAX)
+			return errno = ENAMETOOLONG, -1;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n;
+		size_t rest;
+		isc_rootfs_next_component(p, &rest);
+		bool is_last = rest == 0;
+		struct stat st;
+		bool in_img = in_image >= 0 && fstatat(in_image, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			      S_ISDIR(st.st_mode);
+		int r = (is_last && !dir) ? mknodat(cur, name, S_IFREG | 0644, 0) : mkdirat(cur, name, 0755);
+		if (r < 0 && errno != EEXIST)
+			return -1;
+		if (r == 0 && in_img && copy_meta(cur, name, &st) < 0)
+			return -1;
+		if (is_last)
+			return 0;
+		int next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return -1;
+		isc_closep(&cur);
+		cur = next;
+		int inext = in_img ? openat(in_image, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		isc_closep(&in_image);
+		in_image = inext;
+	}
+}
+
+/* The layer: a small tmpfs holding only the missing mount points, its
+ * root with the image root's owner, mode and times. */
+static int layer_make(int rootfd, const struct mount_point *pts, size_t n, isc_error **err)
+{
+	char log[ISC_FSLOG_MAX];
+	cleanup_close int mnt = isc_rootfs_fsmount("tmpfs", "isc-mountpoints", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+						   "size=1m,nr_inodes=4096,mode=0755", log, sizeof log);
+	if (mnt < 0)
+		return isc_error_set(err, errno, "mount point layer: tmpfs%s%s", log[0] ? ": " : "", log);
+	cleanup_close int top = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (top < 0 || fstat(rootfd, &st) < 0 || (fchown(top, st.st_uid, st.st_gid) < 0 && errno != EINVAL) ||
+	    fchmod(top, st.st_mode & 07777) < 0)
+		return isc_error_set(err, errno, "mount point layer: its root");
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *resolved = isc_rootfs_resolve(rootfd, pts[i].dest);
+		if (resolved == NULL || layer_mkpath(rootfd, top, resolved, pts[i].dir) < 0)
+			return isc_error_set(err, errno, "mount point %s (in the mount point layer)", pts[i].dest);
+	}
+	return steal_fd(&mnt);
+}
+
+/* The read-only overlay: the layer over the image (both lower layers, no
+ * upper: nothing can be written through it), with the image mount's
+ * nosuid/nodev/noexec/ro.  Overlayfs takes private clones of its layers,
+ * so the layer is attached at `rootfs` only while the overlay is made. */
+static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_userns, isc_error **err)
+{
+	struct statvfs sv;
+	if (fstatvfs(rootfd, &sv) < 0)
+		return isc_error_set(err, errno, "mount point layer: statvfs %s", rootfs);
+	if (move_mount(layer, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return isc_error_set(err, errno, "mount point layer: attach");
+	char lpath[ISC_FDPATH_MAX], rpath[ISC_FDPATH_MAX], log[ISC_FSLOG_MAX] = "";
+	cleanup_close int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+	int r = fsfd < 0 ? -1 : 0;
+	if (r == 0)
+		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", isc_fdpath(lpath, layer, NULL), 0);
+	if (r == 0)
+		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", isc_fdpath(rpath, rootfd, NULL), 0);
+	if (r == 0 && in_userns)
+		r = fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
+	/* the image's own xattrs never redirect a directory (the store
+	 * imports none; this holds whatever it imports later) */
+	if (r == 0)
+		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "nofollow", 0);
+	if (r == 0)
+		r = fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+	int saved = errno;
+	if (r < 0 && fsfd >= 0)
+		fs_log(fsfd, log, sizeof log);
+	if (umount2(rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+		return isc_error_set(err, errno, "mount point layer: detach");
+	if (r < 0)
+		return isc_error_set(err, saved, "mount point layer: overlay%s%s", log[0] ? ": " : "", log);
+	uint64_t attrs = st_to_attr(sv.f_flag) & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						  MOUNT_ATTR_NOEXEC);
+	cleanup_close int ovl = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
+	if (ovl < 0 || move_mount(ovl, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return isc_error_set(err, errno, "mount point layer: overlay");
+	return 0;
+}
+
+/* The mount points a container needs exist without the image carrying
+ * them, the image untouched: when the root is read-only and lacks some, a
+ * read-only overlay of a layer holding just those over the image replaces
+ * the root bind (docs/images.md, "Mount points the image lacks"); so too
+ * for an image of the store (org.isc.image.root) on a writable mount.  A
+ * writable root gets them created in place at mount time, as runc does.  Returns the root to
+ * build on (a new fd when the overlay was made, else a dup of rootfd). */
+static int mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
+			char *const *more, bool in_userns, isc_error **err)
+{
+	struct statvfs sv;
+	if (fstatvfs(rootfd, &sv) < 0)
+		return isc_error_set(err, errno, "statvfs %s", rootfs);
+	size_t max = spec->n_mounts + isc_strvlen(more) + 2;
+	cleanup_free struct mount_point *pts = isc_xmalloc0(max * sizeof *pts);
+	/* an image of the store is never written, even where its mount is
+	 * not read-only (--userns host: the store's own rootfs) */
+	bool image = isc_spec_annotation(spec, "org.isc.image.root") != NULL; /* image/manifest.h */
+	size_t n = ((sv.f_flag & ST_RDONLY) || image) ? missing_points(rootfd, spec, bundle, more, pts) : 0;
+	if (n == 0) {
+		int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? isc_error_set(err, errno, "dup the root") : fd;
+	}
+	cleanup_close int layer = layer_make(rootfd, pts, n, err);
+	if (layer < 0 || overlay_make(rootfs, rootfd, layer, in_userns, err) < 0)
+		return -1;
+	int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? isc_error_set(err, errno, "open rootfs %s", rootfs) : fd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -912,7 +1186,7 @@ int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err)
 }
 
 int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
-		       const char *bundle, bool in_userns, isc_error **err)
+		       const char *bundle, char *const *more_dirs, bool in_userns, isc_error **err)
 {
 	if (guard_check(g, err) < 0)
 		return -1;
@@ -922,9 +1196,12 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 	/* a mount point of its own, as pivot_root requires */
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return isc_error_set(err, errno, "bind mount rootfs %s", rootfs);
-	cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	cleanup_close int image = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (image < 0)
 		return isc_error_set(err, errno, "open rootfs %s", rootfs);
+	cleanup_close int rootfd = mount_points(spec, rootfs, image, bundle, more_dirs, in_userns, err);
+	if (rootfd < 0)
+		return -1;
 
 	/* device nodes and copied-up files get exactly the modes asked */
 	mode_t old_umask = umask(0);

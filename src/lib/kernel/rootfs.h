@@ -37,10 +37,22 @@ int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err);
 
 /* `rootfs` is an absolute host path; `bundle` resolves relative sources;
  * `in_userns` selects bind-mounting device nodes instead of mknod. */
+/* more_dirs: directories mounted after prepare (the scratch, the notify
+ * directory), NULL-terminated or NULL: their mount points are made too. */
 int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
-		       const char *bundle, bool in_userns, isc_error **err);
+		       const char *bundle, char *const *more_dirs, bool in_userns, isc_error **err);
 int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err);
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err);
+/* Where `path` (absolute inside the root at `rootfd`) leads: the root's
+ * symbolic links followed as openat2 RESOLVE_IN_ROOT follows them (an
+ * absolute target starts again at the root, ".." stops there), the
+ * missing components kept as they are (a link that dangles inside the root
+ * leads to its target).  A malloc'd absolute path without symbolic links
+ * on its existing part, or NULL with errno (ELOOP, ENAMETOOLONG, a read
+ * error).  The plan checks -v and --tmpfs destinations with it against
+ * the image; isc_rootfs_mkpath and the mount point layer create there. */
+char *isc_rootfs_resolve(int rootfd, const char *path);
+
 /* The init's procfs (guard->proc_fd), or an error when prepare mounted none
  * at /proc: nothing after pivot_root may trust the path "/proc". */
 int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err);

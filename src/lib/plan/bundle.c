@@ -197,15 +197,52 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 	json_object_set_new(proc, "noNewPrivileges", json_true());
 }
 
+/* --tmpfs: nosuid, nodev, noexec, starting with the image's content at
+ * the destination (tmpcopyup, as podman does) */
+static json_t *tmpfs_mount(const struct isc_tmpfs *t)
+{
+	json_t *m = json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination", t->dst, "type", "tmpfs", "source",
+			      "tmpfs", "options", "nosuid", "nodev", "noexec", "tmpcopyup");
+	json_t *opts = json_object_get(m, "options");
+	json_array_append_new(opts, json_sprintf("size=%llu", (unsigned long long)(t->size ? t->size
+											    : ISC_TMPFS_DEFAULT_SIZE)));
+	if (t->mode >= 0)
+		json_array_append_new(opts, json_sprintf("mode=%04o", (unsigned)t->mode));
+	return m;
+}
+
+/* The default /run starts with the image's /run (issue 15: PostgreSQL's
+ * /run/postgresql was hidden by an empty tmpfs). */
+static void run_copyup(json_t *mounts)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(mounts, i, m) {
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		const char *type = json_string_value(json_object_get(m, "type"));
+		if (dst != NULL && type != NULL && strcmp(dst, "/run") == 0 && strcmp(type, "tmpfs") == 0)
+			json_array_append_new(json_object_get(m, "options"), json_string("tmpcopyup"));
+	}
+}
+
 /* mounts: the defaults (proc, a minimal /dev, ro /sys, small /tmp and
- * /run), then /persist, the volumes, resolv.conf and hosts */
+ * /run with the image's content), then /persist, the volumes, the
+ * --tmpfs mounts, resolv.conf and hosts */
 static void bundle_mounts(json_t *cfg, const struct isc_plan *p, const struct isc_bundle_inputs *in)
 {
 	json_t *mounts = json_object_get(cfg, "mounts");
+	run_copyup(mounts);
 	json_array_append_new(mounts, bind_mount(in->persist_dir, "/persist", false));
 	for (size_t k = 0; k < p->n_volumes; k++)
 		json_array_append_new(mounts, bind_mount(in->volume_sources ? in->volume_sources[k] : p->volumes[k].src,
 							 p->volumes[k].dst, p->volumes[k].ro));
+	for (size_t k = 0; p->tmpfs && p->tmpfs[k]; k++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[k], &t, NULL) < 0)
+			continue; /* cannot happen: the plan was checked */
+		json_array_append_new(mounts, tmpfs_mount(&t));
+		free(t.dst);
+	}
 	if (in->resolv_conf != NULL)
 		json_array_append_new(mounts, bind_mount(in->resolv_conf, "/etc/resolv.conf", true));
 	if (in->hosts != NULL)
@@ -298,6 +335,17 @@ static json_t *bundle_annotations(const struct isc_plan *p, const struct isc_bun
 		char *more = isc_xasprintf("%s:%s", ll, p->volumes[vi].dst);
 		free(ll);
 		ll = more;
+	}
+	for (size_t k = 0; p->tmpfs && p->tmpfs[k]; k++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[k], &t, NULL) < 0)
+			continue;
+		if (strchr(t.dst, ':') == NULL && strchr(t.dst, ',') == NULL) {
+			char *more = isc_xasprintf("%s:%s", ll, t.dst);
+			free(ll);
+			ll = more;
+		}
+		free(t.dst);
 	}
 	json_object_set_new(ann, ISC_LANDLOCK_ANNOTATION, json_string(ll));
 	return ann;

@@ -22,7 +22,7 @@
 
 enum {
 	OPT_NAME = 256, OPT_EXPOSE, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_RESTART, OPT_USERNS,
-	OPT_SCRATCH, OPT_PERSIST_EXEC, OPT_MEMFD_EXEC,
+	OPT_SCRATCH, OPT_PERSIST_EXEC, OPT_MEMFD_EXEC, OPT_TMPFS,
 };
 
 static const struct option run_options[] = {
@@ -42,6 +42,7 @@ static const struct option run_options[] = {
 	{ "scratch-size", required_argument, NULL, OPT_SCRATCH },
 	{ "persist-exec", no_argument, NULL, OPT_PERSIST_EXEC },
 	{ "memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -142,6 +143,14 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	case OPT_MEMFD_EXEC:
 		p->memfd_exec = true;
 		return 0;
+	case OPT_TMPFS: {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(arg, &t, err) < 0)
+			return -1;
+		free(t.dst);
+		isc_plan_strv_push(&p->tmpfs, arg);
+		return 0;
+	}
 	default:
 		return isc_error_set(err, EINVAL, "unknown option (see isc run --help)");
 	}

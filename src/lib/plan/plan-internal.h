@@ -24,6 +24,7 @@ void isc_plan_strv_push(char ***v, const char *s);
 
 /* The checks of one value; each error names the flag. */
 int isc_plan_check_abs_path(const char *flag, const char *what, const char *p, isc_error **err);
+int isc_plan_check_dst(const char *flag, const char *dst, isc_error **err); /* -v, --tmpfs */
 int isc_plan_check_volume_dst(const char *dst, isc_error **err);
 int isc_plan_parse_volume(const char *s, struct isc_volume *v, isc_error **err);
 int isc_plan_check_env(const char *s, isc_error **err);

@@ -60,6 +60,7 @@ json_t *isc_plan_to_json(const struct isc_plan *p)
 	json_object_set_new(j, "scratch_size", json_string(p->scratch_size ? p->scratch_size : DEFAULT_SCRATCH_SIZE));
 	json_object_set_new(j, "persist_exec", json_boolean(p->persist_exec));
 	json_object_set_new(j, "memfd_exec", json_boolean(p->memfd_exec));
+	json_object_set_new(j, "tmpfs", strv_to_json(p->tmpfs));
 	return j;
 }
 
@@ -138,7 +139,8 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 	if (json_str(j, "name", true, &p->name, err) < 0 || json_str(j, "image", true, &p->image, err) < 0 ||
 	    json_strv(j, "cmd", true, &p->cmd, err) < 0 || json_strv(j, "env", false, &p->env, err) < 0 ||
 	    json_str(j, "user", false, &p->user, err) < 0 || json_strv(j, "cap_add", false, &p->cap_add, err) < 0 ||
-	    json_str(j, "scratch_size", false, &p->scratch_size, err) < 0)
+	    json_str(j, "scratch_size", false, &p->scratch_size, err) < 0 ||
+	    json_strv(j, "tmpfs", false, &p->tmpfs, err) < 0)
 		return -1;
 	if (p->cmd != NULL && p->cmd[0] == NULL)
 		return isc_error_set(err, EINVAL, "plan: \"cmd\" is empty");

@@ -21,6 +21,7 @@
 #include "image/image.h"
 #include "kernel/caps.h"
 #include "kernel/landlock.h"
+#include "kernel/rootfs.h"
 #include "kernel/scratch.h"
 #include "plan/plan-internal.h"
 #include "spec/spec.h"
@@ -67,6 +68,7 @@ void isc_plan_clear(struct isc_plan *p)
 	free(p->user);
 	isc_strvfree(p->cap_add);
 	free(p->scratch_size);
+	isc_strvfree(p->tmpfs);
 	memset(p, 0, sizeof(*p));
 	p->restart = ISC_RESTART_ON_FAILURE;
 }
@@ -200,78 +202,67 @@ static bool path_under(const char *p, const char *dir)
 	}
 }
 
-int isc_plan_check_volume_dst(const char *dst, isc_error **err)
+/* A -v or --tmpfs destination: absolute, no . or .., not /, and not in a
+ * place ISC mounts itself (flag names the flag in the message). */
+int isc_plan_check_dst(const char *flag, const char *dst, isc_error **err)
 {
-	if (isc_plan_check_abs_path("-v", "destination", dst, err) < 0)
+	if (isc_plan_check_abs_path(flag, "destination", dst, err) < 0)
 		return -1;
 	static const char *const reserved[] = { "/proc", "/sys", "/dev", "/persist", "/scratch" };
 	if (strspn(dst, "/") == strlen(dst))
-		return isc_error_set(err, EINVAL, "-v: destination may not be /");
+		return isc_error_set(err, EINVAL, "%s: destination may not be /", flag);
 	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
 		if (path_under(dst, reserved[i]))
-			return isc_error_set(err, EINVAL, "-v: destination %s is reserved (%s)", dst, reserved[i]);
+			return isc_error_set(err, EINVAL, "%s: destination %s is reserved (%s)", flag, dst, reserved[i]);
 	return 0;
 }
 
-/* Where `dst` leads inside the image at `rootfd`: the symbolic links of
- * the image followed as the runtime follows them (openat2 RESOLVE_IN_ROOT:
- * an absolute target starts again at the image's root, ".." stops there),
- * missing components kept as they are.  The image store is immutable, so
- * what this reads is what the runtime will meet.  A malloc'd path, or
- * NULL with errno (ELOOP, ENAMETOOLONG, or a read error). */
+int isc_plan_check_volume_dst(const char *dst, isc_error **err)
+{
+	return isc_plan_check_dst("-v", dst, err);
+}
+
+/* PATH[:size=N,mode=M]: N as --memory takes it (64m, 1g), M octal up to
+ * 07777.  Refused: an unknown or repeated option, a size outside
+ * 4k..1024g. */
+int isc_plan_parse_tmpfs(const char *s, struct isc_tmpfs *out, isc_error **err)
+{
+	*out = (struct isc_tmpfs){ .mode = -1 };
+	cleanup_free char *copy = isc_xstrdup(s);
+	char *opts = strchr(copy, ':');
+	if (opts != NULL)
+		*opts++ = '\0';
+	if (isc_plan_check_dst("--tmpfs", copy, err) < 0)
+		return -1;
+	bool have_size = false;
+	for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "size=", 5) == 0 && !have_size) {
+			if (isc_plan_parse_size(o + 5, &out->size, err) < 0)
+				return isc_error_wrap(err, "--tmpfs %s", s);
+			if (out->size < 4096 || out->size > (1024ULL << 30))
+				return isc_error_set(err, EINVAL, "--tmpfs %s: size %s is outside 4k..1024g", s, o + 5);
+			have_size = true;
+		} else if (strncmp(o, "mode=", 5) == 0 && out->mode < 0) {
+			char *end = NULL;
+			errno = 0;
+			long m = strtol(o + 5, &end, 8);
+			if (errno != 0 || end == o + 5 || *end != '\0' || m < 0 || m > 07777)
+				return isc_error_set(err, EINVAL, "--tmpfs %s: mode \"%s\" is not octal 0..7777", s, o + 5);
+			out->mode = (int)m;
+		} else {
+			return isc_error_set(err, EINVAL, "--tmpfs %s: \"%s\" is not size=N or mode=M (each once)", s, o);
+		}
+	}
+	out->dst = isc_xstrdup(copy);
+	return 0;
+}
+
+/* Where `dst` leads inside the image at `rootfd`, as the runtime will
+ * resolve it (isc_rootfs_resolve: the same code).  The image store is
+ * immutable, so what this reads is what the runtime will meet. */
 static char *resolve_in_image(int rootfd, const char *dst)
 {
-	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
-	char rest[PATH_MAX];       /* still to walk */
-	if (snprintf(rest, sizeof rest, "%s", dst) >= (int)sizeof rest)
-		return errno = ENAMETOOLONG, NULL;
-	int links = 0;
-	bool exists = true;
-	while (rest[0] != '\0') {
-		const char *c = rest + strspn(rest, "/");
-		size_t n = strcspn(c, "/");
-		char name[NAME_MAX + 1];
-		if (n == 0)
-			break;
-		if (n > NAME_MAX)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(name, c, n);
-		name[n] = '\0';
-		memmove(rest, c + n, strlen(c + n) + 1);
-		if (strcmp(name, ".") == 0)
-			continue;
-		if (strcmp(name, "..") == 0) {
-			char *slash = strrchr(done, '/');
-			*(slash ? slash : done) = '\0';
-			continue;
-		}
-		size_t dl = strlen(done);
-		if (dl + 1 + n + 1 > sizeof done)
-			return errno = ENAMETOOLONG, NULL;
-		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "/" : "", name);
-		if (!exists)
-			continue;
-		char target[PATH_MAX];
-		ssize_t tl = readlinkat(rootfd, done, target, sizeof target - 1);
-		if (tl < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				exists = false; /* made by the runtime: nothing below is a link */
-			else if (errno != EINVAL)
-				return NULL;
-			continue;
-		}
-		if (++links > 40)
-			return errno = ELOOP, NULL;
-		target[tl] = '\0';
-		done[dl] = '\0';
-		if (target[0] == '/')
-			done[0] = '\0';
-		char joined[PATH_MAX];
-		if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(rest, joined, sizeof rest);
-	}
-	return isc_xasprintf("/%s", done);
+	return isc_rootfs_resolve(rootfd, dst);
 }
 
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err)
@@ -286,6 +277,19 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 		if (isc_plan_check_volume_dst(to, &why) < 0)
 			return isc_error_set(err, EINVAL, "-v %s:%s: %s resolves to %s in the image, which is reserved",
 					     v->src, v->dst, v->dst, to);
+	}
+	for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[i], &t, err) < 0)
+			return -1;
+		cleanup_free char *dst = t.dst;
+		cleanup_free char *to = resolve_in_image(rootfd, dst);
+		if (to == NULL)
+			return isc_error_set(err, errno, "--tmpfs %s: resolving %s in the image", p->tmpfs[i], dst);
+		cleanup_error isc_error *why = NULL;
+		if (isc_plan_check_dst("--tmpfs", to, &why) < 0)
+			return isc_error_set(err, EINVAL, "--tmpfs %s: %s resolves to %s in the image, which is reserved",
+					     p->tmpfs[i], dst, to);
 	}
 	return 0;
 }
@@ -398,6 +402,32 @@ static int check_strv_utf8(const char *what, char *const *v, isc_error **err)
 	return 0;
 }
 
+/* every --tmpfs parses; no destination twice, nor one a -v also has */
+static int check_tmpfs(const struct isc_plan *p, isc_error **err)
+{
+	if (check_strv_utf8("--tmpfs", p->tmpfs, err) < 0)
+		return -1;
+	for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[i], &t, err) < 0)
+			return -1;
+		cleanup_free char *dst = t.dst;
+		for (size_t k = 0; k < p->n_volumes; k++)
+			if ((path_under(dst, p->volumes[k].dst) && path_under(p->volumes[k].dst, dst)))
+				return isc_error_set(err, EINVAL, "--tmpfs %s: -v also mounts %s", p->tmpfs[i], dst);
+		for (size_t k = 0; k < i; k++) {
+			struct isc_tmpfs o;
+			if (isc_plan_parse_tmpfs(p->tmpfs[k], &o, err) < 0)
+				return -1;
+			bool same = path_under(dst, o.dst) && path_under(o.dst, dst);
+			free(o.dst);
+			if (same)
+				return isc_error_set(err, EINVAL, "--tmpfs: destination %s given twice", dst);
+		}
+	}
+	return 0;
+}
+
 /* Checks every field of a plan that does not need the host. */
 int isc_plan_check(const struct isc_plan *p, isc_error **err)
 {
@@ -440,7 +470,8 @@ int isc_plan_check(const struct isc_plan *p, isc_error **err)
 			if (strcmp(p->volumes[i].dst, p->volumes[j].dst) == 0)
 				return isc_error_set(err, EINVAL, "-v: destination %s given twice", p->volumes[i].dst);
 	if (p->n_ports > MAX_LIST || p->n_volumes > MAX_LIST || isc_strvlen(p->env) > MAX_LIST ||
-	    isc_strvlen(p->cap_add) > MAX_LIST)
-		return isc_error_set(err, E2BIG, "too many --expose, -v, -e or --cap-add (at most %d each)", MAX_LIST);
-	return 0;
+	    isc_strvlen(p->cap_add) > MAX_LIST || isc_strvlen(p->tmpfs) > MAX_LIST)
+		return isc_error_set(err, E2BIG, "too many --expose, -v, -e, --cap-add or --tmpfs (at most %d each)",
+				     MAX_LIST);
+	return check_tmpfs(p, err);
 }

@@ -54,7 +54,18 @@ struct isc_plan {
 	char *scratch_size;  /* --scratch-size, default "64m" */
 	bool persist_exec;   /* --persist-exec: /persist without noexec */
 	bool memfd_exec;     /* --memfd-exec: no vm.memfd_noexec=2 in the service's pid namespace */
+	char **tmpfs;        /* --tmpfs PATH[:size=N,mode=M] as given, NULL-terminated */
 };
+
+/* One --tmpfs, parsed: a tmpfs at dst (nosuid, nodev, noexec) that starts
+ * with the image's content at dst (tmpcopyup). */
+struct isc_tmpfs {
+	char *dst;     /* absolute container path */
+	uint64_t size; /* bytes; 0 = ISC_TMPFS_DEFAULT_SIZE */
+	int mode;      /* -1 = the image's directory's mode (0755 when the runtime creates it) */
+};
+#define ISC_TMPFS_DEFAULT_SIZE (64ULL << 20)
+int isc_plan_parse_tmpfs(const char *s, struct isc_tmpfs *out, isc_error **err);
 
 void isc_plan_clear(struct isc_plan *p);
 

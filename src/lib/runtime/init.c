@@ -181,7 +181,12 @@ static int init_setup(struct init_args *a, isc_error **err)
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return isc_error_set(err, errno, "domainname \"%s\"", spec->domainname);
 
-	if (isc_rootfs_prepare(&a->guard, spec, a->rootfs, a->bundle, in_userns, err) < 0)
+	char *more_dirs[3] = { NULL, NULL, NULL }, **more = more_dirs;
+	if (a->scratch_fd >= 0)
+		*more++ = (char *)a->scratch_path;
+	if (a->notify_fd >= 0)
+		*more++ = (char *)a->notify_dir;
+	if (isc_rootfs_prepare(&a->guard, spec, a->rootfs, a->bundle, more_dirs, in_userns, err) < 0)
 		return -1;
 	/* after the config mounts, so that a tmpfs there can hold the mount point */
 	if (a->scratch_fd >= 0) {
