@@ -89,6 +89,39 @@ void svc_close_pidfd(struct isc_supervisor *sv, struct svc *s)
 	}
 }
 
+/* The policy after an exit (failure: not status 0, or unknown): a restart
+ * at the backoff's time, or stopped. */
+static void exit_policy(struct isc_supervisor *sv, struct svc *s, bool failure)
+{
+	bool restart = s->desired_running &&
+		       (s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
+	/* a journalled stop is done; a restart's stop goes on to its start (the
+	 * waiting request's sv_op_start, or sv_restart_due after a recovery), whose
+	 * journal entry replaces this one */
+	if (s->jop == JOP_STOP)
+		sv_journal_end(sv, s->name);
+	if (s->jop == JOP_RESTART && !s->removing) {
+		s->desired_running = true;
+		restart = true;
+		s->backoff_ms = 0;
+	}
+	s->jop = JOP_NONE;
+	if (!restart) {
+		s->state = SVC_STOPPED;
+		s->desired_running = false;
+		return;
+	}
+	uint64_t now = isc_now_ns();
+	if (s->backoff_ms == 0 || now - s->started_ns >= BACKOFF_RESET_NS)
+		s->backoff_ms = BACKOFF_MIN_MS;
+	else
+		s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+	s->restart_at_ns = now + s->backoff_ms * MS;
+	s->state = SVC_RESTARTING;
+	isc_sv_log(LOG_INFO, "%s: restart in %llu ms (policy %s)", s->name, (unsigned long long)s->backoff_ms,
+		   s->plan.restart == ISC_RESTART_ALWAYS ? "always" : "on-failure");
+}
+
 void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatus)
 {
 	svc_close_pidfd(sv, s);
@@ -109,35 +142,7 @@ void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatu
 	svc_teardown(sv, s, true);
 	s->pid = 0;
 	s->pid_start = 0;
-
-	bool failure = !known || code != 0;
-	bool restart = s->desired_running &&
-		       (s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
-	/* a journalled stop is done; a restart's stop goes on to its start (the
-	 * waiting request's sv_op_start, or sv_restart_due after a recovery), whose
-	 * journal entry replaces this one */
-	if (s->jop == JOP_STOP)
-		sv_journal_end(sv, s->name);
-	if (s->jop == JOP_RESTART && !s->removing) {
-		s->desired_running = true;
-		restart = true;
-		s->backoff_ms = 0;
-	}
-	s->jop = JOP_NONE;
-	if (restart) {
-		uint64_t now = isc_now_ns();
-		if (s->backoff_ms == 0 || now - s->started_ns >= BACKOFF_RESET_NS)
-			s->backoff_ms = BACKOFF_MIN_MS;
-		else
-			s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
-		s->restart_at_ns = now + s->backoff_ms * MS;
-		s->state = SVC_RESTARTING;
-		isc_sv_log(LOG_INFO, "%s: restart in %llu ms (policy %s)", s->name, (unsigned long long)s->backoff_ms,
-			   s->plan.restart == ISC_RESTART_ALWAYS ? "always" : "on-failure");
-	} else {
-		s->state = SVC_STOPPED;
-		s->desired_running = false;
-	}
+	exit_policy(sv, s, !known || code != 0);
 	svc_save_status(s);
 	sv_waiters_notify(sv, s, false);
 }

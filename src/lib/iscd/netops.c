@@ -54,6 +54,36 @@ static json_t *ports_json(const struct svc *s)
 	return ports ? ports : json_array();
 }
 
+/* The reply of expose and unexpose: the service's ports now. */
+static json_t *ports_reply(const struct svc *s)
+{
+	return isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+}
+
+/* Whether the host port of p is exposed already, in every service's plan,
+ * running or not (a stopped one gets its ports back at its next start):
+ * 0 no, 1 to s exactly as p, -1 otherwise (*err says by whom). */
+static int expose_taken(struct isc_supervisor *sv, const struct svc *s, const struct isc_port *p, isc_error **err)
+{
+	const char *pn = isc_fw_proto_name(p->proto);
+	for (struct svc *o = sv->svcs; o; o = o->next)
+		for (size_t i = 0; i < o->plan.n_ports; i++) {
+			const struct isc_port *q = &o->plan.ports[i];
+			if (q->proto != p->proto || q->host_port != p->host_port)
+				continue;
+			if (o == s && q->port == p->port)
+				return 1;
+			if (o == s)
+				return isc_error_set(err, EADDRINUSE,
+						     "expose %s: port %u/%s is already exposed to its port %u (isc unexpose "
+						     "%s %u/%s first)",
+						     s->name, p->host_port, pn, q->port, s->name, p->host_port, pn);
+			return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed by service %s",
+					     s->name, p->host_port, pn, o->name);
+		}
+	return 0;
+}
+
 int sv_op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err)
 {
 	const char *spec = req_port_spec(req, err);
@@ -66,25 +96,12 @@ int sv_op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 	if (p.proto == IPPROTO_TCP && sv->ssh_port > 0 && p.host_port == sv->ssh_port)
 		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/tcp is the host's SSH port", s->name,
 				     p.host_port);
-	/* every service's plan, running or not: a stopped one gets its ports
-	 * back at its next start */
-	for (struct svc *o = sv->svcs; o; o = o->next)
-		for (size_t i = 0; i < o->plan.n_ports; i++) {
-			const struct isc_port *q = &o->plan.ports[i];
-			if (q->proto != p.proto || q->host_port != p.host_port)
-				continue;
-			if (o == s && q->port == p.port) {
-				*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
-				return 0; /* exposed like that already */
-			}
-			if (o == s)
-				return isc_error_set(err, EADDRINUSE,
-						     "expose %s: port %u/%s is already exposed to its port %u (isc unexpose "
-						     "%s %u/%s first)",
-						     s->name, p.host_port, pn, q->port, s->name, p.host_port, pn);
-			return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed by service %s",
-					     s->name, p.host_port, pn, o->name);
-		}
+	int taken = expose_taken(sv, s, &p, err);
+	if (taken != 0) {
+		if (taken > 0)
+			*reply = ports_reply(s); /* exposed like that already */
+		return taken > 0 ? 0 : -1;
+	}
 	bool applied = false;
 	if (svc_net_live(s)) {
 		if (isc_net_expose(sv->root, s->name, &p, err) < 0)
@@ -104,7 +121,7 @@ int sv_op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 	}
 	isc_sv_log(LOG_INFO, "%s: exposed %u:%u/%s%s", s->name, p.host_port, p.port, pn,
 		   applied ? "" : " (from its next start)");
-	*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+	*reply = ports_reply(s);
 	return 0;
 undo:
 	if (applied) {
@@ -158,7 +175,7 @@ int sv_op_unexpose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t
 		return isc_error_wrap(err, "unexpose %s %s", s->name, spec);
 	}
 	isc_sv_log(LOG_INFO, "%s: unexposed %u/%s", s->name, p.host_port, pn);
-	*reply = isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
+	*reply = ports_reply(s);
 	return 0;
 }
 

@@ -338,16 +338,10 @@ int svc_rm_finish(struct isc_supervisor *sv, struct svc *s, bool purge, isc_erro
 		if (isc_net_container_down(sv->root, s->name, false, &e2) < 0) /* release the address */
 			isc_error_free(&e2);
 	}
-	if (!s->plan.userns_host && isc_idrange_free(sv->root, s->name, err) < 0) {
-		char buf[512];
-		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(*err, buf, sizeof(buf)));
-		isc_error_free(err);
-	}
-	if ((s->audit_id != 0 || sv_host_has_audit(sv->root)) && isc_audit_id_release(sv->root, s->name, err) < 0) {
-		char buf[512];
-		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(*err, buf, sizeof(buf)));
-		isc_error_free(err);
-	}
+	if (!s->plan.userns_host && isc_idrange_free(sv->root, s->name, err) < 0)
+		svc_log_error(s, err);
+	if ((s->audit_id != 0 || sv_host_has_audit(sv->root)) && isc_audit_id_release(sv->root, s->name, err) < 0)
+		svc_log_error(s, err);
 	int r = svc_remove_files(s, purge, err);
 	isc_sv_log(LOG_INFO, "%s: removed%s", s->name, purge ? " (persist purged)" : "");
 	if (r == 0)

@@ -35,11 +35,8 @@
 static void svc_readopt(struct isc_supervisor *sv, struct svc *s)
 {
 	isc_error *err = NULL;
-	char buf[1024];
-	if (svc_open_fifos(sv, s, &err) < 0) {
-		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
-		isc_error_free(&err);
-	}
+	if (svc_open_fifos(sv, s, &err) < 0)
+		svc_log_error(s, &err);
 	if (s->pid > 0) {
 		s->pidfd = sv_pidfd_open(s->pid, s->pid_start);
 		if (s->pidfd >= 0 && isc_state_exists(sv->runtime_root, s->name)) {

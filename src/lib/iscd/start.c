@@ -137,31 +137,25 @@ static int child_starter(struct isc_supervisor *sv, struct svc *s, void *arg, is
 void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_addr)
 {
 	isc_error *err = NULL;
-	char buf[1024];
-	if (run_in_child(sv, s, child_delete, NULL, "delete", &err) < 0) {
-		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
-		isc_error_free(&err);
-	}
+	if (run_in_child(sv, s, child_delete, NULL, "delete", &err) < 0)
+		svc_log_error(s, &err);
 	if (s->rootfs_mount != NULL) {
-		if (isc_idmap_umount(s->rootfs_mount, &err) < 0) {
-			isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
-			isc_error_free(&err);
-		}
+		if (isc_idmap_umount(s->rootfs_mount, &err) < 0)
+			svc_log_error(s, &err);
 		free(s->rootfs_mount);
 		s->rootfs_mount = NULL;
 	}
-	if (svc_volumes_release(s, &err) < 0) {
-		isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
-		isc_error_free(&err);
-	}
+	if (svc_volumes_release(s, &err) < 0)
+		svc_log_error(s, &err);
 	if (s->net_up) {
 		for (size_t i = 0; i < s->plan.n_ports; i++)
 			if (isc_net_unexpose(sv->root, s->name, &s->plan.ports[i], &err) < 0)
 				isc_error_free(&err);
 		if (isc_net_container_down(sv->root, s->name, keep_addr, &err) < 0) {
-			if (err->errnum != ENOENT) /* a start killed before its network */
-				isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
-			isc_error_free(&err);
+			if (err->errnum == ENOENT) /* a start killed before its network */
+				isc_error_free(&err);
+			else
+				svc_log_error(s, &err);
 		}
 		s->net_up = false;
 	}

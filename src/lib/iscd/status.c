@@ -106,6 +106,14 @@ int svc_save_service(const struct svc *s, isc_error **err)
 	return svc_write_json(s, "service.json", j, err);
 }
 
+/* *err in iscd's log as "NAME: message" (LOG_ERR), then freed. */
+void svc_log_error(const struct svc *s, isc_error **err)
+{
+	char buf[1024];
+	isc_sv_log(LOG_ERR, "%s: %s", s->name, isc_error_text(*err, buf, sizeof(buf)));
+	isc_error_free(err);
+}
+
 void svc_set_error(struct svc *s, const isc_error *e)
 {
 	char buf[1024];

@@ -134,6 +134,26 @@ struct isc_context sv_runtime_ctx(const struct isc_supervisor *sv)
 	return (struct isc_context){ .root = sv->runtime_root, .seccomp_cache = sv->seccomp_cache, .no_cgroups = false };
 }
 
+/* SIGTERM, SIGINT, SIGCHLD and SIGHUP blocked, read from the loop's
+ * signalfd; SIGPIPE ignored. */
+static int open_signals(struct isc_supervisor *sv, isc_error **err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sv->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sv->sfd < 0)
+		return isc_error_set(err, errno, "signalfd");
+	sv->sw = (struct watch){ W_SIGNAL, NULL };
+	sv_epoll_add(sv, sv->sfd, &sv->sw);
+	return 0;
+}
+
 int isc_supervisor_open(const char *root, struct isc_supervisor **out, isc_error **err)
 {
 	struct isc_supervisor *sv = isc_xmalloc0(sizeof(*sv));
@@ -157,21 +177,8 @@ int isc_supervisor_open(const char *root, struct isc_supervisor **out, isc_error
 		isc_error_set(err, errno, "epoll_create1");
 		goto fail;
 	}
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sv->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sv->sfd < 0) {
-		isc_error_set(err, errno, "signalfd");
+	if (open_signals(sv, err) < 0)
 		goto fail;
-	}
-	sv->sw = (struct watch){ W_SIGNAL, NULL };
-	sv_epoll_add(sv, sv->sfd, &sv->sw);
 	/* in this (the ISC host's) network namespace, before any service
 	 * starts: after a reboot the bridge and the tables are gone */
 	if (sv->network) {
@@ -209,6 +216,53 @@ static int next_timeout_ms(struct isc_supervisor *sv)
 	return next <= now ? 0 : (int)((next - now) / MS + 1);
 }
 
+static void on_listen(struct isc_supervisor *sv)
+{
+	isc_error *e = NULL;
+	int fd = isc_ctl_accept(sv->lfd, &e);
+	if (fd < 0) {
+		char buf[512];
+		isc_sv_log(LOG_WARNING, "%s", isc_error_text(e, buf, sizeof(buf)));
+		isc_error_free(&e);
+		return;
+	}
+	sv_handle_request(sv, fd);
+}
+
+static void on_signal(struct isc_supervisor *sv)
+{
+	struct signalfd_siginfo si;
+	while (read(sv->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			sv_sigchld(sv);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			isc_sv_log(LOG_INFO, "signal %d: exiting, the containers keep running", (int)si.ssi_signo);
+			sv->quit = true;
+		}
+	}
+}
+
+static void on_event(struct isc_supervisor *sv, struct watch *w)
+{
+	switch (w->kind) {
+	case W_LISTEN:
+		on_listen(sv);
+		break;
+	case W_SIGNAL:
+		on_signal(sv);
+		break;
+	case W_PIDFD:
+		svc_reap(sv, w->svc);
+		break;
+	case W_STDOUT:
+		svc_log_drain(w->svc, &w->svc->out, false);
+		break;
+	case W_STDERR:
+		svc_log_drain(w->svc, &w->svc->errs, false);
+		break;
+	}
+}
+
 int isc_supervisor_run(struct isc_supervisor *sv, isc_error **err)
 {
 	while (!sv->quit) {
@@ -216,52 +270,12 @@ int isc_supervisor_run(struct isc_supervisor *sv, isc_error **err)
 		/* one event per wait: a handler may free a service that a
 		 * second event of the same batch would point to */
 		int n = epoll_wait(sv->epfd, &ev, 1, next_timeout_ms(sv));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return isc_error_set(err, errno, "epoll_wait");
-		}
-		if (n == 0) {
-			sv_stop_deadlines(sv);
-			sv_restart_due(sv);
+		if (n < 0 && errno == EINTR)
 			continue;
-		}
-		struct watch *w = ev.data.ptr;
-		switch (w->kind) {
-		case W_LISTEN: {
-			isc_error *e = NULL;
-			int fd = isc_ctl_accept(sv->lfd, &e);
-			if (fd < 0) {
-				char buf[512];
-				isc_sv_log(LOG_WARNING, "%s", isc_error_text(e, buf, sizeof(buf)));
-				isc_error_free(&e);
-				break;
-			}
-			sv_handle_request(sv, fd);
-			break;
-		}
-		case W_SIGNAL: {
-			struct signalfd_siginfo si;
-			while (read(sv->sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD) {
-					sv_sigchld(sv);
-				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-					isc_sv_log(LOG_INFO, "signal %d: exiting, the containers keep running", (int)si.ssi_signo);
-					sv->quit = true;
-				}
-			}
-			break;
-		}
-		case W_PIDFD:
-			svc_reap(sv, w->svc);
-			break;
-		case W_STDOUT:
-			svc_log_drain(w->svc, &w->svc->out, false);
-			break;
-		case W_STDERR:
-			svc_log_drain(w->svc, &w->svc->errs, false);
-			break;
-		}
+		if (n < 0)
+			return isc_error_set(err, errno, "epoll_wait");
+		if (n > 0)
+			on_event(sv, ev.data.ptr);
 		sv_stop_deadlines(sv);
 		sv_restart_due(sv);
 	}

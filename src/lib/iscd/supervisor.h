@@ -122,6 +122,8 @@ int svc_save_service(const struct svc *s, isc_error **err);
 /* The service's folder (sub: a folder in it, or NULL), opened O_PATH. */
 int svc_dir_open(const struct svc *s, const char *sub, isc_error **err);
 void svc_save_status(struct svc *s);
+/* *err in iscd's log as "NAME: message" (LOG_ERR), then freed. */
+void svc_log_error(const struct svc *s, isc_error **err);
 void svc_set_error(struct svc *s, const isc_error *e);
 json_t *svc_status_json(const struct svc *s);
 void sv_test_point(const char *step);

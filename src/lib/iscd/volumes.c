@@ -220,16 +220,12 @@ int svc_volumes_stage(struct svc *s, char ***sources, isc_error **err)
 		return isc_error_set(err, errno, "chmod %s", dir);
 	char **v = isc_xmalloc0((s->plan.n_volumes + 1) * sizeof(char *));
 	bool changed = false;
-	for (size_t i = 0; i < s->plan.n_volumes; i++) {
-		if (volume_stage_one(s, i, &v[i], &changed, err) < 0) {
-			isc_strvfree(v);
-			isc_error *e2 = NULL;
-			if (svc_volumes_release(s, &e2) < 0)
-				isc_error_free(&e2);
-			return -1;
-		}
-	}
-	if (changed && svc_save_plan(s, err) < 0) {
+	int r = 0;
+	for (size_t i = 0; i < s->plan.n_volumes && r == 0; i++)
+		r = volume_stage_one(s, i, &v[i], &changed, err);
+	if (r == 0 && changed)
+		r = svc_save_plan(s, err);
+	if (r < 0) {
 		isc_strvfree(v);
 		isc_error *e2 = NULL;
 		if (svc_volumes_release(s, &e2) < 0)
