@@ -123,7 +123,7 @@ void svc_set_error(struct svc *s, const isc_error *e)
 
 /* Record the op about to run on `name` (entry: stolen; NULL: just "op"). */
 int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry,
-			 isc_error **err)
+		     isc_error **err)
 {
 	if (entry == NULL)
 		entry = json_object();

@@ -110,8 +110,10 @@ char *svc_path(const struct svc *s, const char *rel);
 int sv_log_fd(void);
 
 /* status.c: a service's record and its files (service.json, status.json), the journal, test points */
+/* Record the op about to run on `name` (entry: stolen; NULL: just "op"). */
 int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry,
-			 isc_error **err);
+		     isc_error **err);
+/* The same for a stop or rm, which goes on (logged) when it cannot be journalled. */
 void sv_journal_begin_or_log(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry);
 void sv_journal_end(const struct isc_supervisor *sv, const char *name);
 void svc_free(struct svc *s);
@@ -126,23 +128,31 @@ void svc_save_status(struct svc *s);
 void svc_log_error(const struct svc *s, isc_error **err);
 void svc_set_error(struct svc *s, const isc_error *e);
 json_t *svc_status_json(const struct svc *s);
+/* Test builds: SIGSTOP at the step ISCD_TEST_STOP_AT names. */
 void sv_test_point(const char *step);
 
 /* logs.c: the log FIFOs and container.log */
+/* A bounded read of one FIFO into container.log; flush: all it holds now. */
 void svc_log_drain(struct svc *s, struct logstream *ls, bool flush);
+/* The two FIFOs made if need be, opened O_RDWR and watched. */
 int svc_open_fifos(struct isc_supervisor *sv, struct svc *s, isc_error **err);
 
 /* start.c: a start and its teardown */
 bool sv_host_has_audit(const char *root);
 bool sv_host_has_network(const char *root);
+/* A pidfd of pid when it still has that start time, else -1 (errno). */
 int sv_pidfd_open(pid_t pid, uint64_t start_time);
+/* Start s from its plan; on failure everything it made is undone. */
 int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err);
+/* Everything a start made, in reverse; what is not there is skipped. */
 void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_addr);
 
 /* volumes.c: the volumes' sources (checked at run, staged at start) */
 int svc_volumes_check_targets(const struct isc_supervisor *sv, const struct svc *s, isc_error **err);
+/* run: every source opened, checked against the writers, identified. */
 int svc_volumes_record(struct isc_supervisor *sv, struct svc *s, isc_error **err);
 int svc_volumes_release(const struct svc *s, isc_error **err);
+/* Start: every volume source opened, checked and bound (sources: the binds). */
 int svc_volumes_stage(struct svc *s, char ***sources, isc_error **err);
 
 /* exit.c: exits, the restart policy, stops, the waiting requests */
@@ -152,9 +162,13 @@ void sv_restart_due(struct isc_supervisor *sv);
 void sv_sigchld(struct isc_supervisor *sv);
 void sv_stop_deadlines(struct isc_supervisor *sv);
 void svc_close_pidfd(struct isc_supervisor *sv, struct svc *s);
+/* s ended (known: wstatus is its status): logs, teardown, the policy, the waiters. */
 void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatus);
+/* rm -f: SIGKILL and wait for the end. */
 void svc_kill_now(struct isc_supervisor *sv, struct svc *s);
 void svc_reap(struct isc_supervisor *sv, struct svc *s);
+/* SIGTERM now, SIGKILL at the deadline (timeout 0: SIGKILL now); op "stop" or
+ * "restart" journals it.  True when s is stopped already, false when the exit answers. */
 bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout, const char *op);
 void sv_waiters_notify(struct isc_supervisor *sv, struct svc *s, bool removed);
 
@@ -164,6 +178,7 @@ int sv_op_ps(struct isc_supervisor *sv, json_t **reply);
 int sv_op_rm(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err);
 int sv_op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error **err);
 int sv_op_start(struct isc_supervisor *sv, struct svc *s, json_t **reply, isc_error **err);
+/* The end of an rm once nothing runs (s off the list): teardown, ids, files. */
 int svc_rm_finish(struct isc_supervisor *sv, struct svc *s, bool purge, isc_error **err);
 json_t *svc_summary(const struct svc *s);
 void svc_unlink(struct isc_supervisor *sv, struct svc *s);
@@ -179,6 +194,7 @@ int sv_op_unexpose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t
 void sv_handle_request(struct isc_supervisor *sv, int fd);
 
 /* recover.c: re-adoption and recovery at start */
+/* Load every service, re-adopt it, finish what a killed iscd left. */
 void sv_readopt_all(struct isc_supervisor *sv);
 
 /* hostnet.c: the host's network and the packet log */
