@@ -5,7 +5,8 @@
  *
  * One per state root (flock on R/iscd.pid).  Daemonizes unless
  * --foreground: the parent returns once the control socket listens (or
- * prints why it could not).  The supervision itself is supervise.c. */
+ * prints why it could not).  The supervision itself is src/lib/iscd
+ * (supervise.c and its siblings). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -4,7 +4,7 @@ and 3): the next iscd finishes or undoes what the killed one left, says so
 in its log, and supervision goes on.
 
 The point is reached exactly: a test build of iscd stops itself (SIGSTOP)
-at the step ISCD_TEST_STOP_AT names (supervise.c, test_point); the test
+at the step ISCD_TEST_STOP_AT names (src/lib/iscd/status.c, sv_test_point); the test
 waits for the stopped state, kills iscd by its pid (SIGKILL), and starts a
 new iscd with `isc init` (which starts iscd when none runs).  Then:
   - the service is in a consistent state: made and running (run, start,

@@ -222,6 +222,27 @@ static bool argv_cb(const char *k, size_t kl, const char *v, size_t vl, bool quo
 	return true;
 }
 
+/* A JSON string from l bytes: as they are when they are UTF-8, else every
+ * byte outside printable ASCII as \xNN (kept readable). */
+static json_t *jstr_n(const char *s, size_t l)
+{
+	json_t *j = json_stringn(s, l);
+	if (j)
+		return j;
+	char *esc = isc_xmalloc0(l * 4 + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < l; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f)
+			esc[o++] = (char)ch;
+		else
+			o += (size_t)sprintf(esc + o, "\\x%02x", ch);
+	}
+	j = json_stringn(esc, o);
+	free(esc);
+	return j ? j : json_string("");
+}
+
 json_t *isc_audit_execve_argv(const char *body, size_t len)
 {
 	cleanup_free char *argc_s = isc_audit_field(body, len, "argc");
@@ -236,21 +257,7 @@ json_t *isc_audit_execve_argv(const char *body, size_t len)
 		/* arguments are bytes: invalid UTF-8 is kept readable as \xNN */
 		const char *s = c.args[i] ? c.args[i] : "";
 		size_t l = c.args[i] ? c.lens[i] : 0;
-		json_t *js = json_stringn(s, l);
-		if (js == NULL) {
-			char *esc = isc_xmalloc0(l * 4 + 1);
-			size_t o = 0;
-			for (size_t j = 0; j < l; j++) {
-				unsigned char ch = (unsigned char)s[j];
-				if (ch >= 0x20 && ch < 0x7f)
-					esc[o++] = (char)ch;
-				else
-					o += (size_t)sprintf(esc + o, "\\x%02x", ch);
-			}
-			js = json_stringn(esc, o);
-			free(esc);
-		}
-		json_array_append_new(a, js ? js : json_string(""));
+		json_array_append_new(a, jstr_n(s, l));
 		free(c.args[i]);
 	}
 	free(c.args);
@@ -273,22 +280,7 @@ void isc_audit_time_format(uint64_t sec, uint32_t msec, char out[64])
 /* A JSON string from bytes that may not be UTF-8. */
 static json_t *jstr(const char *s)
 {
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	size_t l = strlen(s);
-	char *esc = isc_xmalloc0(l * 4 + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < l; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f)
-			esc[o++] = (char)ch;
-		else
-			o += (size_t)sprintf(esc + o, "\\x%02x", ch);
-	}
-	j = json_string(esc);
-	free(esc);
-	return j ? j : json_string("");
+	return jstr_n(s, strlen(s));
 }
 
 static void set_num(json_t *ev, const char *name, const char *body, size_t len, const char *key)

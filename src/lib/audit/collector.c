@@ -120,15 +120,48 @@ int isc_audit_collector_stop(isc_error **err)
 
 /* ---- ids ---- */
 
-int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_error **err)
+/* R/audit opened (*dfd) and its ids.lock held (*lfd: the lock goes with
+ * it); hint follows the message of a folder that cannot be opened. */
+static int ids_lock(const char *root, const char *hint, int *dfd, int *lfd, isc_error **err)
 {
 	cleanup_free char *dir = isc_xasprintf("%s/audit", root);
-	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return isc_error_set(err, errno, "audit ids: open %s (is the host registered?)", dir);
-	cleanup_close int lfd = openat(dfd, "ids.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0)
+		return isc_error_set(err, errno, "audit ids: open %s%s", dir, hint);
+	*lfd = openat(*dfd, "ids.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*lfd < 0 || flock(*lfd, LOCK_EX) < 0)
 		return isc_error_set(err, errno, "audit ids: lock %s/ids.lock", dir);
+	return 0;
+}
+
+/* ids.json ({"ID": "service name"}), or NULL when it cannot be read or is
+ * no object. */
+static json_t *ids_load(int dfd)
+{
+	cleanup_free char *is = NULL;
+	if (isc_read_file_at(dfd, "ids.json", &is, NULL, 0, NULL) < 0)
+		return NULL;
+	json_t *ids = json_loads(is, 0, NULL);
+	if (!json_is_object(ids)) {
+		json_decref(ids);
+		return NULL;
+	}
+	return ids;
+}
+
+static int ids_save(int dfd, const json_t *ids, isc_error **err)
+{
+	cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (isc_write_file_durable(dfd, "ids.json", out, strlen(out), 0600, err) < 0)
+		return isc_error_wrap(err, "audit ids");
+	return 0;
+}
+
+int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_error **err)
+{
+	cleanup_close int dfd = -1, lfd = -1;
+	if (ids_lock(root, " (is the host registered?)", &dfd, &lfd, err) < 0)
+		return -1;
 	cleanup_free char *rs = NULL;
 	if (isc_read_file_at(dfd, "range.json", &rs, NULL, 4096, err) < 0)
 		return isc_error_wrap(err, "audit ids: the host's range");
@@ -138,15 +171,10 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 		  count <= 0 || base + count - 1 > ISC_AUDIT_ID_MAX;
 	json_decref(range);
 	if (bad)
-		return isc_error_set(err, EINVAL, "audit ids: %s/range.json is malformed", dir);
-	json_t *ids = NULL;
-	cleanup_free char *is = NULL;
-	if (isc_read_file_at(dfd, "ids.json", &is, NULL, 0, NULL) == 0)
-		ids = json_loads(is, 0, NULL);
-	if (!json_is_object(ids)) {
-		json_decref(ids);
+		return isc_error_set(err, EINVAL, "audit ids: %s/audit/range.json is malformed", root);
+	json_t *ids = ids_load(dfd);
+	if (ids == NULL)
 		ids = json_object();
-	}
 	const char *k;
 	json_t *v;
 	void *tmp;
@@ -178,10 +206,9 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 			json_decref(ids);
 			return isc_error_set(err, ENOSPC, "audit ids: the range of %s is full", root);
 		}
-		cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
-		if (isc_write_file_durable(dfd, "ids.json", out, strlen(out), 0600, err) < 0) {
+		if (ids_save(dfd, ids, err) < 0) {
 			json_decref(ids);
-			return isc_error_wrap(err, "audit ids");
+			return -1;
 		}
 	}
 	json_decref(ids);
@@ -191,21 +218,12 @@ int isc_audit_id_assign(const char *root, const char *name, uint32_t *auid, isc_
 
 int isc_audit_id_release(const char *root, const char *name, isc_error **err)
 {
-	cleanup_free char *dir = isc_xasprintf("%s/audit", root);
-	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return isc_error_set(err, errno, "audit ids: open %s", dir);
-	cleanup_close int lfd = openat(dfd, "ids.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
-		return isc_error_set(err, errno, "audit ids: lock %s/ids.lock", dir);
-	cleanup_free char *is = NULL;
-	if (isc_read_file_at(dfd, "ids.json", &is, NULL, 0, NULL) < 0)
+	cleanup_close int dfd = -1, lfd = -1;
+	if (ids_lock(root, "", &dfd, &lfd, err) < 0)
+		return -1;
+	json_t *ids = ids_load(dfd);
+	if (ids == NULL)
 		return 0;
-	json_t *ids = json_loads(is, 0, NULL);
-	if (!json_is_object(ids)) {
-		json_decref(ids);
-		return 0;
-	}
 	const char *k;
 	json_t *v;
 	void *tmp;
@@ -213,9 +231,7 @@ int isc_audit_id_release(const char *root, const char *name, isc_error **err)
 		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
 			json_object_del(ids, k);
 	}
-	cleanup_free char *out = json_dumps(ids, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int r = ids_save(dfd, ids, err);
 	json_decref(ids);
-	if (isc_write_file_durable(dfd, "ids.json", out, strlen(out), 0600, err) < 0)
-		return isc_error_wrap(err, "audit ids");
-	return 0;
+	return r;
 }

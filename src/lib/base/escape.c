@@ -71,48 +71,36 @@ static bool unsafe_char(uint32_t c)
 
 static const char hex[] = "0123456789abcdef";
 
-static size_t put_hex_byte(char *o, unsigned char c)
-{
-	o[0] = '\\', o[1] = 'x', o[2] = hex[c >> 4], o[3] = hex[c & 15];
-	return 4;
-}
+/* How a form writes what it escapes (each returns the bytes written): an
+ * ASCII byte (kept or escaped), a byte that starts no valid sequence, a
+ * valid but unsafe character. */
+struct escape_form {
+	size_t width; /* the most output bytes one input byte can take */
+	size_t (*ascii)(char *o, unsigned char c);
+	size_t (*invalid)(char *o, unsigned char c);
+	size_t (*unsafe)(char *o, uint32_t cp);
+};
 
-/* Worst case 4 output bytes per input byte: "\xNN" for one byte,
- * "\u{0080}" for two, "\u{202e}" for three, "\u{e0001}" for four. */
-char *isc_escape_n(const char *s, size_t len)
+/* The one walk of both forms: valid, safe characters are copied. */
+static char *escape_walk(const char *s, size_t len, const struct escape_form *f)
 {
 	if (s == NULL)
 		return NULL;
 	const unsigned char *u = (const unsigned char *)s;
-	char *out = isc_xmalloc0(len * 4 + 1);
+	char *out = isc_xmalloc0(len * f->width + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = u[i];
-		/* a tab cannot move the cursor back or to another line: kept,
-		 * so /proc status files and tabular logs stay readable */
-		if ((c >= 0x20 && c < 0x7f && c != '\\') || c == '\t') {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c < 0x80) {
-			const char *name = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
-			if (name) {
-				memcpy(out + o, name, 2);
-				o += 2;
-			} else {
-				o += put_hex_byte(out + o, c);
-			}
-			i++;
-			continue;
-		}
 		uint32_t cp;
-		size_t n = utf8_decode(u + i, len - i, &cp);
-		if (n == 0) {
-			o += put_hex_byte(out + o, c);
+		size_t n = c < 0x80 ? 0 : utf8_decode(u + i, len - i, &cp);
+		if (c < 0x80) {
+			o += f->ascii(out + o, c);
+			i++;
+		} else if (n == 0) {
+			o += f->invalid(out + o, c);
 			i++;
 		} else if (unsafe_char(cp)) {
-			o += (size_t)snprintf(out + o, len * 4 + 1 - o, "\\u{%04x}", (unsigned)cp);
+			o += f->unsafe(out + o, cp);
 			i += n;
 		} else {
 			memcpy(out + o, u + i, n);
@@ -122,6 +110,44 @@ char *isc_escape_n(const char *s, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+static size_t put_hex_byte(char *o, unsigned char c)
+{
+	o[0] = '\\', o[1] = 'x', o[2] = hex[c >> 4], o[3] = hex[c & 15];
+	return 4;
+}
+
+/* A tab cannot move the cursor back or to another line: kept, so /proc
+ * status files and tabular logs stay readable. */
+static size_t text_ascii(char *o, unsigned char c)
+{
+	if ((c >= 0x20 && c < 0x7f && c != '\\') || c == '\t') {
+		o[0] = (char)c;
+		return 1;
+	}
+	const char *name = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+	if (name == NULL)
+		return put_hex_byte(o, c);
+	memcpy(o, name, 2);
+	return 2;
+}
+
+static size_t text_unsafe(char *o, uint32_t cp)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "\\u{%04x}", (unsigned)cp);
+	memcpy(o, buf, (size_t)n);
+	return (size_t)n;
+}
+
+/* Worst case 4 output bytes per input byte: "\xNN" for one byte,
+ * "\u{0080}" for two, "\u{202e}" for three, "\u{e0001}" for four. */
+static const struct escape_form text_form = { 4, text_ascii, put_hex_byte, text_unsafe };
+
+char *isc_escape_n(const char *s, size_t len)
+{
+	return escape_walk(s, len, &text_form);
 }
 
 char *isc_escape(const char *s)
@@ -149,47 +175,37 @@ static size_t put_json_u(char *o, uint32_t v)
 	return 6;
 }
 
+static size_t json_ascii(char *o, unsigned char c)
+{
+	if ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t') {
+		o[0] = (char)c;
+		return 1;
+	}
+	return put_json_u(o, c);
+}
+
+static size_t json_invalid(char *o, unsigned char c)
+{
+	(void)c;
+	return put_json_u(o, 0xfffd);
+}
+
+/* Above U+FFFF: a surrogate pair. */
+static size_t json_unsafe(char *o, uint32_t cp)
+{
+	if (cp <= 0xffff)
+		return put_json_u(o, cp);
+	uint32_t v = cp - 0x10000;
+	size_t n = put_json_u(o, 0xd800 + (v >> 10));
+	return n + put_json_u(o + n, 0xdc00 + (v & 0x3ff));
+}
+
 /* Worst case 6 output bytes per input byte ("\u001b" for one byte). */
+static const struct escape_form json_form = { 6, json_ascii, json_invalid, json_unsafe };
+
 char *isc_escape_json_n(const char *json, size_t len)
 {
-	if (json == NULL)
-		return NULL;
-	const unsigned char *u = (const unsigned char *)json;
-	char *out = isc_xmalloc0(len * 6 + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < len;) {
-		unsigned char c = u[i];
-		if ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t') {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c < 0x80) {
-			o += put_json_u(out + o, c);
-			i++;
-			continue;
-		}
-		uint32_t cp;
-		size_t n = utf8_decode(u + i, len - i, &cp);
-		if (n == 0) {
-			o += put_json_u(out + o, 0xfffd);
-			i++;
-		} else if (unsafe_char(cp) && cp > 0xffff) {
-			uint32_t v = cp - 0x10000;
-			o += put_json_u(out + o, 0xd800 + (v >> 10));
-			o += put_json_u(out + o, 0xdc00 + (v & 0x3ff));
-			i += n;
-		} else if (unsafe_char(cp)) {
-			o += put_json_u(out + o, cp);
-			i += n;
-		} else {
-			memcpy(out + o, u + i, n);
-			o += n;
-			i += n;
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return escape_walk(json, len, &json_form);
 }
 
 char *isc_escape_json(const char *json)

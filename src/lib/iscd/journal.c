@@ -5,7 +5,7 @@
  * ------
  * - One file per service under R/journal: NAME, a JSON object
  *   {"op": "run" | "start" | "stop" | "restart" | "rm", "time": RFC 3339,
- *   and what that op needs to be finished or undone (supervise.c)}.  At most
+ *   and what that op needs to be finished or undone (recover.c)}.  At most
  *   one op runs on a service at a time (iscd has one thread), so the file
  *   names the one op under way; a later op replaces it.
  * - Written before the op's first step, with write + fsync + rename + fsync
@@ -13,7 +13,7 @@
  *   either there whole or not at all, and it is there before anything the op
  *   makes.  Removed (unlink + fsync of the folder) after the op's last step.
  * - iscd at its start reads every entry left by a killed predecessor and
- *   finishes or undoes that op (supervise.c, "recovery"), then removes it.
+ *   finishes or undoes that op (recover.c, "recovery"), then removes it.
  *   An entry that cannot be parsed is logged and removed by the caller: the
  *   service's own state decides then.
  */

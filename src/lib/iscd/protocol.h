@@ -13,7 +13,7 @@
  *   {"op": "allow", "src", "dst", "port": "PORT[/tcp|udp]", "remove": bool}
  *   {"op": "policy", "action": "ls" | "enable" | "disable", "rule"}
  *       ls replies {"rules": [{"name", "enabled", "description"}...]}
- * (supervise.c). */
+ * (control.c). */
 #ifndef ISC_CTL_H
 #define ISC_CTL_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * The supervisor that iscd runs: services under R/containers, the control
  * socket, log capture, restart policy, re-adoption.  Design: the comment at
- * the top of supervise.c. */
+ * the top of supervise.c (the files of src/lib/iscd, each by concern). */
 #ifndef ISC_SUPERVISE_H
 #define ISC_SUPERVISE_H
 
