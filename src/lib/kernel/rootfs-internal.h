@@ -7,10 +7,42 @@
 #define ISC_ROOTFS_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/error.h"
 #include "spec/spec.h"
+
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000
+/* rootfs.c: the statvfs flags (ST_*) of a mount as mount_setattr attributes. */
+uint64_t isc_rootfs_st_to_attr(unsigned long st);
+/* rootfs.c: mount_setattr on the mount `fd`; a flag the kernel locked
+ * (EPERM when cleared) is restated from the mount's own flags. */
+struct mount_attr;
+int isc_rootfs_set_attr(int fd, unsigned flags, struct mount_attr *a);
+/* rootfs.c: the last error the filesystem logged on its fsopen context. */
+void isc_rootfs_fs_log(int fsfd, char *log, size_t size);
+
+/* rootfs-layer.c: tmpcopyup: the directory `from` copied into the new
+ * filesystem's root `to` (owners, modes, times; an entry is opened only if
+ * it is still what was stat'ed); `to` takes from's owner, and its mode
+ * unless `data` has mode=.  -1 with errno. */
+int isc_rootfs_copyup(int from, int to, const char *data);
+/* rootfs-layer.c: when the root lacks mount points the config needs (its
+ * destinations, /dev, and `more`), a read-only overlay over the image at
+ * `rootfs` whose top layer holds only them.  Returns the root to build on
+ * (the overlay's, or a dup of rootfd when none is missing). */
+int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
+			    char *const *more, bool in_userns, isc_error **err);
+
+#endif
+
+/* flags that mean something to mount(2) for a new filesystem */
+#define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
+#define MS_NOT_FS (MS_BIND | MS_MOVE | MS_REC | MS_REMOUNT | MS_PROPAGATION)
+#define MOUNT_ATTR_FLAGS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | \
+			  MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
 
 /* "/proc/self/fd/N": a mount(2) target that is exactly what fd N resolved to. */
 #define ISC_FDPATH_MAX 48
@@ -67,5 +99,26 @@ int isc_rootfs_dev_mount(int rootfd, isc_error **err);
  * new filesystem (not the config's bind at "/dev": `dev_bind`), a tmpfs. */
 int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, int devfd, bool dev_bind, bool in_userns,
 			    isc_error **err);
+
+/* rootfs.c: the statvfs flags (ST_*) of a mount as mount_setattr attributes. */
+uint64_t isc_rootfs_st_to_attr(unsigned long st);
+/* rootfs.c: mount_setattr on the mount `fd`; a flag the kernel locked
+ * (EPERM when cleared) is restated from the mount's own flags. */
+struct mount_attr;
+int isc_rootfs_set_attr(int fd, unsigned flags, struct mount_attr *a);
+/* rootfs.c: the last error the filesystem logged on its fsopen context. */
+void isc_rootfs_fs_log(int fsfd, char *log, size_t size);
+
+/* rootfs-layer.c: tmpcopyup: the directory `from` copied into the new
+ * filesystem's root `to` (owners, modes, times; an entry is opened only if
+ * it is still what was stat'ed); `to` takes from's owner, and its mode
+ * unless `data` has mode=.  -1 with errno. */
+int isc_rootfs_copyup(int from, int to, const char *data);
+/* rootfs-layer.c: when the root lacks mount points the config needs (its
+ * destinations, /dev, and `more`), a read-only overlay over the image at
+ * `rootfs` whose top layer holds only them.  Returns the root to build on
+ * (the overlay's, or a dup of rootfd when none is missing). */
+int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
+			    char *const *more, bool in_userns, isc_error **err);
 
 #endif

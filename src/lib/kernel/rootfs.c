@@ -2,6 +2,10 @@
  * The container's filesystem view, built by the init inside its new mount
  * namespace: rootfs bind, config mounts, /dev (dev.c), pivot_root, masked
  * and read-only paths, read-only root, and a fail-closed verification.
+ * This file: mount attributes, new filesystems, the config mounts and their
+ * checks, prepare and pivot; rootfs-path.c resolves paths inside the root,
+ * rootfs-layer.c writes tmpcopyup copies and the mount point layer,
+ * rootfs-final.c makes masks and read-only paths and verifies them.
  *
  * Choices:
  * - Every destination is resolved inside the rootfs with openat2
@@ -65,201 +69,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#ifndef ST_NOSYMFOLLOW
-#define ST_NOSYMFOLLOW 0x2000
-#endif
-
-/* flags that mean something to mount(2) for a new filesystem */
-#define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
-#define MS_NOT_FS (MS_BIND | MS_MOVE | MS_REC | MS_REMOUNT | MS_PROPAGATION)
-#define MOUNT_ATTR_FLAGS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | \
-			  MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
-
-/* ---------------------------------------------------------------------- */
-/* Paths inside the rootfs                                                */
-
-int isc_rootfs_open(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-}
-
-char *isc_rootfs_resolve(int rootfd, const char *path)
-{
-	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
-	char rest[PATH_MAX];       /* still to walk */
-	if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest)
-		return errno = ENAMETOOLONG, NULL;
-	int links = 0;
-	bool exists = true;
-	while (rest[0] != '\0') {
-		const char *c = rest + strspn(rest, "/");
-		size_t n = strcspn(c, "/");
-		char name[NAME_MAX + 1];
-		if (n == 0)
-			break;
-		if (n > NAME_MAX)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(name, c, n);
-		name[n] = '\0';
-		memmove(rest, c + n, strlen(c + n) + 1);
-		if (strcmp(name, ".") == 0)
-			continue;
-		if (strcmp(name, "..") == 0) {
-			char *slash = strrchr(done, '/');
-			*(slash ? slash : done) = '\0';
-			continue;
-		}
-		size_t dl = strlen(done);
-		if (dl + 1 + n + 1 > sizeof done)
-			return errno = ENAMETOOLONG, NULL;
-		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "/" : "", name);
-		if (!exists)
-			continue;
-		char target[PATH_MAX];
-		ssize_t tl = readlinkat(rootfd, done, target, sizeof target - 1);
-		if (tl < 0) {
-			if (errno == ENOENT || errno == ENOTDIR)
-				exists = false; /* to be created: nothing below is a link */
-			else if (errno != EINVAL)
-				return NULL;
-			continue;
-		}
-		if (++links > 40)
-			return errno = ELOOP, NULL;
-		target[tl] = '\0';
-		done[dl] = '\0';
-		if (target[0] == '/')
-			done[0] = '\0';
-		char joined[PATH_MAX];
-		if (snprintf(joined, sizeof joined, "%s/%s", target, rest) >= (int)sizeof joined)
-			return errno = ENAMETOOLONG, NULL;
-		memcpy(rest, joined, sizeof rest);
-	}
-	return isc_xasprintf("/%s", done);
-}
-
-int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last)
-{
-	int fd = isc_rootfs_open(rootfd, path, O_PATH);
-	if (fd >= 0 || errno != ENOENT || last == ISC_CREATE_NONE)
-		return fd;
-
-	/* slow path: the destination as the root's symlinks lead to it (a
-	 * link that dangles inside the root leads to where it points, as in
-	 * runc), then its prefixes walked, each resolved in root, creating
-	 * what is missing with a plain name relative to the resolved parent */
-	cleanup_free char *resolved = isc_rootfs_resolve(rootfd, path);
-	if (resolved == NULL)
-		return -1;
-	size_t len = strlen(resolved);
-	if (len >= PATH_MAX)
-		return errno = ENAMETOOLONG, -1;
-	char buf[PATH_MAX];
-	memcpy(buf, resolved, len + 1);
-	cleanup_close int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (parent < 0)
-		return -1;
-	size_t i = 0;
-	while (i < len) {
-		while (i < len && buf[i] == '/')
-			i++;
-		if (i == len)
-			break;
-		size_t start = i;
-		while (i < len && buf[i] != '/')
-			i++;
-		char saved = buf[i];
-		bool is_last = true;
-		for (size_t j = i; j < len; j++)
-			if (buf[j] != '/')
-				is_last = false;
-		buf[i] = '\0';
-		int next = isc_rootfs_open(rootfd, buf, O_PATH);
-		if (next < 0 && errno == ENOENT) {
-			const char *name = buf + start;
-			int r = (is_last && last == ISC_CREATE_FILE) ? mknodat(parent, name, S_IFREG | 0644, 0)
-								      : mkdirat(parent, name, 0755);
-			if (r < 0 && errno != EEXIST)
-				return -1;
-			next = isc_rootfs_open(rootfd, buf, O_PATH);
-		}
-		if (next < 0)
-			return -1;
-		buf[i] = saved;
-		isc_closep(&parent);
-		parent = next;
-	}
-	return steal_fd(&parent);
-}
-
-int isc_rootfs_open_parent(int rootfd, const char *path, const char **base)
-{
-	size_t len = strlen(path);
-	while (len > 0 && path[len - 1] == '/')
-		len--;
-	size_t b = len;
-	while (b > 0 && path[b - 1] != '/')
-		b--;
-	/* a name with trailing slashes has no usable last component */
-	if (b == len || len != strlen(path))
-		return errno = EINVAL, -1;
-	const char *name = path + b;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return errno = EINVAL, -1;
-	char dir[PATH_MAX];
-	if (b >= sizeof dir)
-		return errno = ENAMETOOLONG, -1;
-	memcpy(dir, path, b);
-	dir[b] = '\0';
-	if (b == 0)
-		strcpy(dir, "/");
-	int fd = isc_rootfs_mkpath(rootfd, dir, ISC_CREATE_DIR);
-	if (fd >= 0)
-		*base = name;
-	return fd;
-}
-
-const char *isc_rootfs_next_component(const char *p, size_t *n)
-{
-	for (;;) {
-		while (*p == '/')
-			p++;
-		size_t k = strcspn(p, "/");
-		if (k == 1 && p[0] == '.') {
-			p++;
-			continue;
-		}
-		*n = k;
-		return p;
-	}
-}
-
-bool isc_rootfs_path_eq(const char *a, const char *b)
-{
-	for (;;) {
-		size_t na, nb;
-		a = isc_rootfs_next_component(a, &na);
-		b = isc_rootfs_next_component(b, &nb);
-		if (na != nb || memcmp(a, b, na) != 0)
-			return false;
-		if (na == 0)
-			return true;
-		a += na;
-		b += nb;
-	}
-}
-
-bool isc_rootfs_has_mount(const struct isc_spec *spec, const char *dest)
-{
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (spec->mounts[i].destination && isc_rootfs_path_eq(spec->mounts[i].destination, dest))
-			return true;
-	return false;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Mount attributes                                                       */
@@ -302,7 +111,7 @@ static void ms_to_attr(unsigned long flags, unsigned long clear, struct mount_at
 		}
 }
 
-static uint64_t st_to_attr(unsigned long st)
+uint64_t isc_rootfs_st_to_attr(unsigned long st)
 {
 	uint64_t attr = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(attr_table); i++)
@@ -314,7 +123,7 @@ static uint64_t st_to_attr(unsigned long st)
 /* mount_setattr on the mount `fd` refers to; when the kernel refuses
  * (EPERM: a locked flag would be cleared or a locked atime changed),
  * restate the mount's current flags and try once more. */
-static int set_attr(int fd, unsigned flags, struct mount_attr *a)
+int isc_rootfs_set_attr(int fd, unsigned flags, struct mount_attr *a)
 {
 	if (a->attr_set == 0 && a->attr_clr == 0 && a->propagation == 0)
 		return 0;
@@ -326,7 +135,7 @@ static int set_attr(int fd, unsigned flags, struct mount_attr *a)
 	if (fstatvfs(fd, &sv) < 0)
 		return -1;
 	struct mount_attr b = *a;
-	b.attr_clr &= ~(st_to_attr(sv.f_flag) | MOUNT_ATTR__ATIME);
+	b.attr_clr &= ~(isc_rootfs_st_to_attr(sv.f_flag) | MOUNT_ATTR__ATIME);
 	b.attr_set &= ~MOUNT_ATTR__ATIME;
 	return mount_setattr(fd, "", AT_EMPTY_PATH | flags, &b, sizeof b);
 }
@@ -348,7 +157,7 @@ static const struct {
 };
 
 /* The last error the filesystem logged on its context, if any. */
-static void fs_log(int fsfd, char *log, size_t size)
+void isc_rootfs_fs_log(int fsfd, char *log, size_t size)
 {
 	char line[ISC_FSLOG_MAX + 8];
 	ssize_t n;
@@ -404,7 +213,7 @@ int isc_rootfs_fsmount(const char *type, const char *source, unsigned long flags
 		return -1;
 	if (fs_configure(fsfd, source, flags, data) < 0) {
 		int e = errno;
-		fs_log(fsfd, log, logsize);
+		isc_rootfs_fs_log(fsfd, log, logsize);
 		return errno = e, -1;
 	}
 	/* the mount flags as mount(2) sets them for a new mount: relatime
@@ -414,358 +223,10 @@ int isc_rootfs_fsmount(const char *type, const char *source, unsigned long flags
 	int fd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)a.attr_set);
 	if (fd < 0) {
 		int e = errno;
-		fs_log(fsfd, log, logsize);
+		isc_rootfs_fs_log(fsfd, log, logsize);
 		return errno = e, -1;
 	}
 	return fd;
-}
-
-/* ---------------------------------------------------------------------- */
-/* tmpcopyup: copy the image's directory into the fresh tmpfs             */
-
-#define COPYUP_MAX_DEPTH 128
-
-static int copy_data(int in, int out, off_t size)
-{
-	while (size > 0) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)size > 0x7ffff000 ? 0x7ffff000 : (size_t)size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break; /* the file shrank */
-		size -= n;
-	}
-	return 0;
-}
-
-/* owner, mode and times of dst/name from `st`; unmapped ids are kept as
- * the kernel's overflow id */
-static int copy_meta(int dirfd, const char *name, const struct stat *st)
-{
-	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
-		return -1;
-	if (!S_ISLNK(st->st_mode) && fchmodat(dirfd, name, st->st_mode & 07777, 0) < 0)
-		return -1;
-	struct timespec ts[2] = { st->st_atim, st->st_mtim };
-	return utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
-}
-
-/* src/name opened only if it is still what fstatat saw (`st`: same type,
- * device and inode): whoever can write the covered directory (a volume
- * shared with another tenant) may swap the name in between, e.g. for a
- * fifo, whose open would wait for a writer forever.  Never blocks
- * (O_NONBLOCK: a fifo or a device opens at once), never follows a link;
- * a swapped entry fails the copy with ESTALE. */
-static int open_same(int src, const char *name, int flags, const struct stat *st)
-{
-	int fd = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return -1;
-	struct stat now;
-	if (fstat(fd, &now) < 0 || (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_dev != st->st_dev ||
-	    now.st_ino != st->st_ino) {
-		close(fd);
-		return errno = ESTALE, -1;
-	}
-	/* a regular file's reads need no O_NONBLOCK, and sendfile wants none */
-	if (!(flags & O_DIRECTORY) && fcntl(fd, F_SETFL, 0) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int copy_tree(int src, int dst, int depth)
-{
-	if (depth > COPYUP_MAX_DEPTH)
-		return errno = ELOOP, -1;
-	int dfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	DIR *d = fdopendir(dfd);
-	if (d == NULL) {
-		isc_closep(&dfd);
-		return -1;
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		const char *n = de->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = -1;
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (mkdirat(dst, n, 0700) < 0) {
-				r = -1;
-				break;
-			}
-			cleanup_close int s = open_same(src, n, O_DIRECTORY, &st);
-			cleanup_close int t = openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (s < 0 || t < 0 || copy_tree(s, t, depth + 1) < 0)
-				r = -1;
-		} else if (S_ISREG(st.st_mode)) {
-			cleanup_close int s = open_same(src, n, 0, &st);
-			cleanup_close int t = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (s < 0 || t < 0 || copy_data(s, t, st.st_size) < 0)
-				r = -1;
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t k = readlinkat(src, n, target, sizeof target - 1);
-			if (k < 0) {
-				r = -1;
-				break;
-			}
-			target[k] = '\0';
-			if (symlinkat(target, dst, n) < 0)
-				r = -1;
-		} else if (mknodat(dst, n, st.st_mode, st.st_rdev) < 0) {
-			if (errno == EPERM)
-				continue; /* a device node in a user namespace: left out */
-			r = -1;
-		}
-		if (r == 0 && copy_meta(dst, n, &st) < 0)
-			r = -1;
-	}
-	int saved = errno;
-	closedir(d);
-	errno = saved;
-	return r == 0 && errno != 0 ? -1 : r;
-}
-
-static int copyup(int from, int to, const char *data)
-{
-	if (copy_tree(from, to, 0) < 0)
-		return -1;
-	/* the tmpfs root takes the directory's owner (and mode unless given) */
-	struct stat st;
-	if (fstat(from, &st) < 0)
-		return -1;
-	if (fchown(to, st.st_uid, st.st_gid) < 0 && errno != EINVAL)
-		return -1;
-	if ((data == NULL || strstr(data, "mode=") == NULL) && fchmod(to, st.st_mode & 07777) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Mount points a read-only root lacks: the mount point layer             */
-
-/* A destination is beneath another: component by component. */
-static bool path_beneath(const char *p, const char *dir)
-{
-	for (;;) {
-		size_t np, nd;
-		p = isc_rootfs_next_component(p, &np);
-		dir = isc_rootfs_next_component(dir, &nd);
-		if (nd == 0)
-			return np != 0;
-		if (np != nd || memcmp(p, dir, nd) != 0)
-			return false;
-		p += np;
-		dir += nd;
-	}
-}
-
-struct mount_point {
-	const char *dest;
-	bool dir; /* else an empty file (the bind of a file) */
-};
-
-/* Does the root at `rootfd` lack `dest` (resolved in root)? */
-static bool lacks(int rootfd, const char *dest)
-{
-	int fd = isc_rootfs_open(rootfd, dest, O_PATH);
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	return errno == ENOENT;
-}
-
-/* A bind of a file needs a file to cover; anything else a directory. */
-static bool wants_dir(const struct isc_mount *m, const char *bundle)
-{
-	if (!m->bind || m->source == NULL)
-		return true;
-	cleanup_free char *src = (m->source[0] == '/' || bundle == NULL) ? isc_xstrdup(m->source)
-									  : isc_xasprintf("%s/%s", bundle, m->source);
-	struct stat st;
-	return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
-}
-
-/* The mount points the root lacks, in the order they are mounted: each
- * config mount's destination unless an earlier mount covers it (/dev/pts
- * goes into the /dev tmpfs, a path under a volume into the volume, as
- * before), then `more` (the scratch, the notify directory). */
-static size_t missing_points(int rootfd, const struct isc_spec *spec, const char *bundle, char *const *more,
-			     struct mount_point *out)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct isc_mount *m = &spec->mounts[i];
-		bool covered = m->destination == NULL || m->destination[0] != '/';
-		for (size_t j = 0; j < i && !covered; j++)
-			covered = spec->mounts[j].destination && path_beneath(m->destination, spec->mounts[j].destination);
-		if (!covered && lacks(rootfd, m->destination))
-			out[n++] = (struct mount_point){ m->destination, wants_dir(m, bundle) };
-	}
-	/* the /dev prepare mounts itself when the config has none */
-	if (!isc_rootfs_has_mount(spec, "/dev") && lacks(rootfd, "/dev"))
-		out[n++] = (struct mount_point){ "/dev", true };
-	for (size_t k = 0; more && more[k]; k++) {
-		bool covered = more[k][0] != '/';
-		for (size_t j = 0; j < spec->n_mounts && !covered; j++)
-			covered = spec->mounts[j].destination && path_beneath(more[k], spec->mounts[j].destination);
-		if (!covered && lacks(rootfd, more[k]))
-			out[n++] = (struct mount_point){ more[k], true };
-	}
-	return n;
-}
-
-/* Make `resolved` (a symlink-free path of the image) in the layer at
- * `layer`: each directory the image has gets its owner, mode and times
- * (the layer's directory is what the merged view shows), each missing one
- * 0755, the last an empty file 0644 unless `dir`. */
-static int layer_mkpath(int imagefd, int layer, const char *resolved, bool dir)
-{
-	cleanup_close int in_image = fcntl(imagefd, F_DUPFD_CLOEXEC, 3);
-	cleanup_close int cur = fcntl(layer, F_DUPFD_CLOEXEC, 3);
-	if (in_image < 0 || cur < 0)
-		return -1;
-	const char *p = resolved;
-	for (;;) {
-		size_t n;
-		p = isc_rootfs_next_component(p, &n);
-		if (n == 0)
-			return 0;
-		char name[NAME_MAX + 1];
-		if (n > NAME_MAX)
-			return errno = ENAMETOOLONG, -1;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		p += n;
-		size_t rest;
-		isc_rootfs_next_component(p, &rest);
-		bool is_last = rest == 0;
-		struct stat st;
-		bool in_img = in_image >= 0 && fstatat(in_image, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			      S_ISDIR(st.st_mode);
-		int r = (is_last && !dir) ? mknodat(cur, name, S_IFREG | 0644, 0) : mkdirat(cur, name, 0755);
-		if (r < 0 && errno != EEXIST)
-			return -1;
-		if (r == 0 && in_img && copy_meta(cur, name, &st) < 0)
-			return -1;
-		if (is_last)
-			return 0;
-		int next = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
-			return -1;
-		isc_closep(&cur);
-		cur = next;
-		int inext = in_img ? openat(in_image, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-		isc_closep(&in_image);
-		in_image = inext;
-	}
-}
-
-/* The layer: a small tmpfs holding only the missing mount points, its
- * root with the image root's owner, mode and times. */
-static int layer_make(int rootfd, const struct mount_point *pts, size_t n, isc_error **err)
-{
-	char log[ISC_FSLOG_MAX];
-	cleanup_close int mnt = isc_rootfs_fsmount("tmpfs", "isc-mountpoints", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-						   "size=1m,nr_inodes=4096,mode=0755", log, sizeof log);
-	if (mnt < 0)
-		return isc_error_set(err, errno, "mount point layer: tmpfs%s%s", log[0] ? ": " : "", log);
-	cleanup_close int top = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (top < 0 || fstat(rootfd, &st) < 0 || (fchown(top, st.st_uid, st.st_gid) < 0 && errno != EINVAL) ||
-	    fchmod(top, st.st_mode & 07777) < 0)
-		return isc_error_set(err, errno, "mount point layer: its root");
-	for (size_t i = 0; i < n; i++) {
-		cleanup_free char *resolved = isc_rootfs_resolve(rootfd, pts[i].dest);
-		if (resolved == NULL || layer_mkpath(rootfd, top, resolved, pts[i].dir) < 0)
-			return isc_error_set(err, errno, "mount point %s (in the mount point layer)", pts[i].dest);
-	}
-	return steal_fd(&mnt);
-}
-
-/* The read-only overlay: the layer over the image (both lower layers, no
- * upper: nothing can be written through it), with the image mount's
- * nosuid/nodev/noexec/ro.  Overlayfs takes private clones of its layers,
- * so the layer is attached at `rootfs` only while the overlay is made. */
-static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_userns, isc_error **err)
-{
-	struct statvfs sv;
-	if (fstatvfs(rootfd, &sv) < 0)
-		return isc_error_set(err, errno, "mount point layer: statvfs %s", rootfs);
-	if (move_mount(layer, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return isc_error_set(err, errno, "mount point layer: attach");
-	char lpath[ISC_FDPATH_MAX], rpath[ISC_FDPATH_MAX], log[ISC_FSLOG_MAX] = "";
-	cleanup_close int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
-	int r = fsfd < 0 ? -1 : 0;
-	if (r == 0)
-		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", isc_fdpath(lpath, layer, NULL), 0);
-	if (r == 0)
-		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", isc_fdpath(rpath, rootfd, NULL), 0);
-	if (r == 0 && in_userns)
-		r = fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0);
-	/* the image's own xattrs never redirect a directory (the store
-	 * imports none; this holds whatever it imports later) */
-	if (r == 0)
-		r = fsconfig(fsfd, FSCONFIG_SET_STRING, "redirect_dir", "nofollow", 0);
-	if (r == 0)
-		r = fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
-	int saved = errno;
-	if (r < 0 && fsfd >= 0)
-		fs_log(fsfd, log, sizeof log);
-	if (umount2(rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-		return isc_error_set(err, errno, "mount point layer: detach");
-	if (r < 0)
-		return isc_error_set(err, saved, "mount point layer: overlay%s%s", log[0] ? ": " : "", log);
-	uint64_t attrs = st_to_attr(sv.f_flag) & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						  MOUNT_ATTR_NOEXEC);
-	cleanup_close int ovl = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
-	if (ovl < 0 || move_mount(ovl, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return isc_error_set(err, errno, "mount point layer: overlay");
-	return 0;
-}
-
-/* The mount points a container needs exist without the image carrying
- * them, the image untouched: when the root is read-only and lacks some, a
- * read-only overlay of a layer holding just those over the image replaces
- * the root bind (docs/images.md, "Mount points the image lacks"); so too
- * for an image of the store (org.isc.image.root) on a writable mount.  A
- * writable root gets them created in place at mount time, as runc does.  Returns the root to
- * build on (a new fd when the overlay was made, else a dup of rootfd). */
-static int mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
-			char *const *more, bool in_userns, isc_error **err)
-{
-	struct statvfs sv;
-	if (fstatvfs(rootfd, &sv) < 0)
-		return isc_error_set(err, errno, "statvfs %s", rootfs);
-	size_t max = spec->n_mounts + isc_strvlen(more) + 2;
-	cleanup_free struct mount_point *pts = isc_xmalloc0(max * sizeof *pts);
-	/* an image of the store is never written, even where its mount is
-	 * not read-only (--userns host: the store's own rootfs) */
-	bool image = isc_spec_annotation(spec, "org.isc.image.root") != NULL; /* image/manifest.h */
-	size_t n = ((sv.f_flag & ST_RDONLY) || image) ? missing_points(rootfd, spec, bundle, more, pts) : 0;
-	if (n == 0) {
-		int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-		return fd < 0 ? isc_error_set(err, errno, "dup the root") : fd;
-	}
-	cleanup_close int layer = layer_make(rootfd, pts, n, err);
-	if (layer < 0 || overlay_make(rootfs, rootfd, layer, in_userns, err) < 0)
-		return -1;
-	int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? isc_error_set(err, errno, "open rootfs %s", rootfs) : fd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -927,7 +388,7 @@ static int attach(int tree, int target, unsigned long propagation)
 	if (propagation == 0)
 		return 0;
 	struct mount_attr a = { .propagation = propagation & MS_PROPAGATION };
-	return set_attr(tree, (propagation & MS_REC) ? AT_RECURSIVE : 0, &a);
+	return isc_rootfs_set_attr(tree, (propagation & MS_REC) ? AT_RECURSIVE : 0, &a);
 }
 
 static int mount_bind(struct mount_ctx *c, const struct isc_mount *m, isc_error **err)
@@ -957,11 +418,11 @@ static int mount_bind(struct mount_ctx *c, const struct isc_mount *m, isc_error 
 
 	struct mount_attr a = { 0 };
 	ms_to_attr(m->flags, m->clear_flags, &a);
-	if (set_attr(tree, 0, &a) < 0)
+	if (isc_rootfs_set_attr(tree, 0, &a) < 0)
 		return mount_failed(err, m, m->source);
 	if (m->rro) {
 		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-		if (set_attr(tree, AT_RECURSIVE, &ro) < 0)
+		if (isc_rootfs_set_attr(tree, AT_RECURSIVE, &ro) < 0)
 			return mount_failed(err, m, m->source);
 	}
 	if (attach(tree, target, m->propagation) < 0)
@@ -1000,10 +461,10 @@ static int mount_fs(struct mount_ctx *c, const struct isc_mount *m, isc_error **
 			      : mount_failed(err, m, m->type);
 	if (from >= 0) {
 		cleanup_close int top = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (top < 0 || copyup(from, top, m->data) < 0)
+		if (top < 0 || isc_rootfs_copyup(from, top, m->data) < 0)
 			return isc_error_set(err, errno, "mount %s to %s: tmpcopyup", m->type, m->destination);
 		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-		if (ro_later && set_attr(mnt, 0, &ro) < 0)
+		if (ro_later && isc_rootfs_set_attr(mnt, 0, &ro) < 0)
 			return mount_failed(err, m, m->type);
 	}
 	if (attach(mnt, target, m->propagation) < 0)
@@ -1035,7 +496,7 @@ static int mount_sysfs(struct mount_ctx *c, const struct isc_mount *m, isc_error
 		return -1;
 	struct mount_attr a = { 0 };
 	ms_to_attr(m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, &a);
-	if (set_attr(tree, AT_RECURSIVE, &a) < 0 || attach(tree, target, m->propagation) < 0)
+	if (isc_rootfs_set_attr(tree, AT_RECURSIVE, &a) < 0 || attach(tree, target, m->propagation) < 0)
 		return mount_failed(err, m, "/sys (bind)");
 	return made_record(c, tree, m->destination, true, err);
 }
@@ -1199,7 +660,7 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 	cleanup_close int image = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (image < 0)
 		return isc_error_set(err, errno, "open rootfs %s", rootfs);
-	cleanup_close int rootfd = mount_points(spec, rootfs, image, bundle, more_dirs, in_userns, err);
+	cleanup_close int rootfd = isc_rootfs_mount_points(spec, rootfs, image, bundle, more_dirs, in_userns, err);
 	if (rootfd < 0)
 		return -1;
 
@@ -1253,186 +714,3 @@ int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error *
 	return 0;
 }
 
-static bool path_in(char **list, const char *path)
-{
-	for (size_t i = 0; list && list[i]; i++)
-		if (isc_rootfs_path_eq(list[i], path))
-			return true;
-	return false;
-}
-
-static int readonly_path(const char *path, isc_error **err)
-{
-	cleanup_close int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (tree < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return isc_error_set(err, errno, "readonly path %s", path);
-	}
-	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
-	if (set_attr(tree, AT_RECURSIVE, &a) < 0 ||
-	    move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
-		return isc_error_set(err, errno, "readonly path %s", path);
-	return 0;
-}
-
-/* Files get the null device, directories an empty read-only tmpfs.  The
- * source is the null device opened and checked once (null_fd) and bound
- * by fd: a /dev/null swapped for a symlink meanwhile changes nothing (runc
- * CVE-2025-31133 bound whatever the name pointed to at each mount). */
-static int masked_path(int null_fd, const char *path, isc_error **err)
-{
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return isc_error_set(err, errno, "masked path %s", path);
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-			return isc_error_set(err, errno, "masked path %s", path);
-		return 0;
-	}
-	cleanup_close int tree = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (tree < 0 || move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
-		return isc_error_set(err, errno, "masked path %s", path);
-	return 0;
-}
-
-/* The container's /dev/null, once, not following a symlink: it must be
- * the null device itself. */
-static int open_null(isc_error **err)
-{
-	int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return isc_error_set(err, errno, "masked paths: /dev/null");
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return isc_error_set(err, e, "masked paths: stat /dev/null");
-	}
-	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
-		close(fd);
-		return isc_error_set(err, 0, "masked paths: /dev/null is not the null device");
-	}
-	return fd;
-}
-
-static int verify_readonly(const char *path, bool must_exist, isc_error **err)
-{
-	struct statvfs sv;
-	if (statvfs(path, &sv) < 0) {
-		if (errno == ENOENT && !must_exist)
-			return 0; /* hidden by a later mount or mask: nothing to write to */
-		return isc_error_set(err, errno, "verify read-only %s", path);
-	}
-	if (!(sv.f_flag & ST_RDONLY))
-		return isc_error_set(err, 0, "verify read-only %s: mount is writable", path);
-	return 0;
-}
-
-static bool mount_overmounted(const struct isc_spec *spec, size_t i)
-{
-	for (size_t j = i + 1; j < spec->n_mounts; j++)
-		if (spec->mounts[j].destination && isc_rootfs_path_eq(spec->mounts[j].destination, spec->mounts[i].destination))
-			return true;
-	return false;
-}
-
-/* Fail closed: everything asked read-only must be read-only now. */
-static int verify(const struct isc_spec *spec, isc_error **err)
-{
-	if (spec->root_readonly) {
-		if (verify_readonly("/", true, err) < 0)
-			return -1;
-		/* the permission check the container's writes will meet: it must
-		 * refuse.  EACCES comes before EROFS when "/" belongs to an id the
-		 * user namespace does not map; statvfs above proved the mount flag. */
-		if (faccessat(AT_FDCWD, "/", W_OK, AT_EACCESS) == 0)
-			return isc_error_set(err, 0, "verify read-only /: write access is not refused");
-		/* EPERM: an immutable root (an image of the isc store) */
-		if (errno != EROFS && errno != EACCES && errno != EPERM)
-			return isc_error_set(err, errno, "verify read-only /");
-	}
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct isc_mount *m = &spec->mounts[i];
-		if (!((m->flags & MS_RDONLY) || m->rro) || mount_overmounted(spec, i) ||
-		    path_in(spec->masked_paths, m->destination))
-			continue;
-		if (verify_readonly(m->destination, false, err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++) {
-		const char *p = spec->readonly_paths[i];
-		if (!path_in(spec->masked_paths, p) && verify_readonly(p, false, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static bool any_under_proc(char **list)
-{
-	for (size_t i = 0; list && list[i]; i++) {
-		size_t n;
-		const char *first = isc_rootfs_next_component(list[i], &n);
-		if (n == 4 && strncmp(first, "proc", 4) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* The masked and read-only paths below are reached by name: "/proc" must
- * lead to the procfs prepare mounted, not to what a config mount over the
- * root (an image symlink /x -> / and a volume at /x) put in its place. */
-static int verify_proc_path(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
-{
-	if (!any_under_proc(spec->masked_paths) && !any_under_proc(spec->readonly_paths))
-		return 0;
-	if (isc_rootfs_proc_fd(g, err) < 0)
-		return isc_error_wrap(err, "masked and read-only paths under /proc");
-	struct statx ours, seen;
-	if (statx(g->proc_fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &ours) < 0 ||
-	    statx(AT_FDCWD, "/proc", 0, STATX_INO | STATX_MNT_ID, &seen) < 0)
-		return isc_error_set(err, errno, "masked and read-only paths: stat /proc");
-	if (ours.stx_mnt_id != seen.stx_mnt_id || ours.stx_ino != seen.stx_ino ||
-	    ours.stx_dev_major != seen.stx_dev_major || ours.stx_dev_minor != seen.stx_dev_minor)
-		return isc_error_set(err, 0, "masked and read-only paths: /proc is not the proc filesystem the runtime "
-					     "mounted there (a mount over the root hides it): refused");
-	return 0;
-}
-
-int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
-{
-	if (g == NULL || !g->verified)
-		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
-						 "namespace of the container's");
-	if (verify_proc_path(g, spec, err) < 0)
-		return -1;
-	/* read-only first, masks on top (a masked path below a read-only one
-	 * must stay masked) */
-	for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
-		if (readonly_path(spec->readonly_paths[i], err) < 0)
-			return -1;
-
-	if (spec->masked_paths && spec->masked_paths[0]) {
-		/* a mask must never show content: the source is the null device */
-		cleanup_close int null_fd = open_null(err);
-		if (null_fd < 0)
-			return -1;
-		for (size_t i = 0; spec->masked_paths[i]; i++)
-			if (masked_path(null_fd, spec->masked_paths[i], err) < 0)
-				return -1;
-	}
-
-	if (spec->root_readonly) {
-		/* only the root mount (not /proc, /tmp, ... below it); the flags
-		 * not named, locked ones included, are left as they are */
-		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
-		if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0)
-			return isc_error_set(err, errno, "remount / read-only");
-	}
-	if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
-		return isc_error_set(err, errno, "rootfsPropagation");
-	return verify(spec, err);
-}
