@@ -58,7 +58,7 @@ int verb_expose(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "NAME HOSTPORT:PORT[/tcp|udp]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc expose %s\nForward HOSTPORT of the host's addresses to PORT of the service NAME.\n", u);
+		isc_verb_usage("expose", stdout);
 		return 0;
 	}
 	if (argc != 3)
@@ -75,7 +75,7 @@ int verb_unexpose(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "NAME HOSTPORT[/tcp|udp]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc unexpose %s\nStop forwarding HOSTPORT to the service NAME (new connections at once).\n", u);
+		isc_verb_usage("unexpose", stdout);
 		return 0;
 	}
 	if (argc != 3)
@@ -93,9 +93,7 @@ int verb_allow(struct isc_global *g, int argc, char **argv)
 	bool remove = false;
 	int i = 1;
 	if (want_help(argc, argv)) {
-		printf("Usage: isc allow %s\nLet service SRC open connections to PORT of service DST (--remove: close "
-		       "that flow again).\nEverything else between services stays blocked.\n",
-		       u);
+		isc_verb_usage("allow", stdout);
 		return 0;
 	}
 	if (i < argc && strcmp(argv[i], "--remove") == 0) {
@@ -120,7 +118,7 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "[ls [--format json] | enable RULE | disable RULE]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc policy %s\nThe host's optional firewall rules, all disabled by default.\n", u);
+		isc_verb_usage("policy", stdout);
 		return 0;
 	}
 	if (argc == 1 || strcmp(argv[1], "ls") == 0) {
@@ -226,18 +224,13 @@ static size_t print_lines(char *buf, size_t len, const char *container, bool jso
 
 int verb_packets(struct isc_global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("packets", &go);
 	const char *container = NULL;
 	bool follow = false, json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			container = optarg;
@@ -245,7 +238,7 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 		case 'f':
 			follow = true;
 			break;
-		case 'F':
+		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "isc: packets: --format %s: json or text\n", optarg);
 				return ISC_EXIT_USAGE;
@@ -253,12 +246,7 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h':
-			printf("Usage: isc packets [-c|--container NAME] [-f|--follow] [--format json|text]\n"
-			       "The packet log: dropped packets (and accepted new connections with\n"
-			       "`isc policy enable log-accept`), with the container they came from or went to.\n"
-			       "  -c, --container NAME   only this service's packets\n"
-			       "  -f, --follow           keep printing new records\n"
-			       "  --format json|text     JSON lines, or text (default)\n");
+			isc_verb_usage("packets", stdout);
 			return 0;
 		default:
 			fprintf(stderr, "isc: packets: unknown or incomplete option %s\n", argv[optind - 1]);
