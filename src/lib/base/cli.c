@@ -99,7 +99,7 @@ static void flag_words(FILE *f, const struct isc_cli_flag *flags, bool with_valu
 {
 	const char *sep = "";
 	for (const struct isc_cli_flag *fl = flags; fl && fl->name; fl++) {
-		if (with_value_only && fl->arg == NULL)
+		if ((with_value_only && fl->arg == NULL) || fl->help == NULL)
 			continue;
 		if (fl->key > 0 && fl->key < 256) {
 			fprintf(f, "%s-%c", sep, fl->key);
@@ -138,7 +138,7 @@ static void table_tree(FILE *f, const char *path, const struct isc_cli_verb *ver
 static void value_cases(FILE *f, const char *path, const struct isc_cli_flag *flags)
 {
 	for (const struct isc_cli_flag *fl = flags; fl && fl->name; fl++) {
-		if (fl->arg == NULL || fl->values == NULL)
+		if (fl->arg == NULL || fl->values == NULL || fl->help == NULL)
 			continue;
 		fprintf(f, "\t'%s/--%s'", path, fl->name);
 		if (fl->key > 0 && fl->key < 256)
