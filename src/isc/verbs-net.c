@@ -121,6 +121,12 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 		isc_verb_usage("policy", stdout);
 		return 0;
 	}
+	if (argc >= 3 && want_help(argc - 1, argv + 1) && isc_cli_find(isc_verb("policy")->sub, argv[1])) {
+		char path[32];
+		snprintf(path, sizeof(path), "policy %s", argv[1]);
+		isc_verb_usage(path, stdout);
+		return 0;
+	}
 	if (argc == 1 || strcmp(argv[1], "ls") == 0) {
 		bool json = argc == 4 && strcmp(argv[2], "--format") == 0 && strcmp(argv[3], "json") == 0;
 		if (argc > 2 && !json)

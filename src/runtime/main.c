@@ -35,6 +35,8 @@ int verb_help(struct global *g, int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+		return verb_usage("help", stdout), 0;
 	return verb_usage(argv[1], stdout) == 0 ? 0 : 1;
 }
 

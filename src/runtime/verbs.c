@@ -225,7 +225,9 @@ int verb_list(struct global *g, int argc, char **argv)
 	bool json = false, quiet = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			return verb_usage("list", stdout), 0;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			quiet = true;
 		} else if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) {
 			if (i + 1 >= argc)
@@ -300,6 +302,8 @@ int verb_spec(struct global *g, int argc, char **argv)
 	const char *bundle = NULL;
 	bool rootless = false, seccomp_only = false;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return verb_usage("spec", stdout), 0;
 		if (strcmp(argv[i], "--rootless") == 0)
 			rootless = true;
 		else if (strcmp(argv[i], "--seccomp-only") == 0)

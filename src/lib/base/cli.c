@@ -224,3 +224,32 @@ void isc_cli_bash_completion(FILE *f, const struct isc_cli_prog *p)
 		"complete -F %1$s %2$s\n",
 		fn, p->name);
 }
+
+/* ---- the table as text, for the tests ------------------------------------------------ */
+
+static void dump_flags(FILE *f, const char *path, const struct isc_cli_flag *flags)
+{
+	for (const struct isc_cli_flag *fl = flags; fl && fl->name; fl++)
+		if (fl->help != NULL)
+			fprintf(f, "flag\t%s\t--%s\t%s%c\t%s\n", path, fl->name, fl->key > 0 && fl->key < 256 ? "-" : "",
+				fl->key > 0 && fl->key < 256 ? fl->key : ' ', fl->arg ? fl->arg : "");
+}
+
+static void dump_tree(FILE *f, const char *path, const struct isc_cli_verb *verbs)
+{
+	for (const struct isc_cli_verb *v = verbs; v && v->name; v++) {
+		if (v->hidden)
+			continue;
+		char sub[128];
+		snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? " " : "", v->name);
+		fprintf(f, "verb\t%s\n", sub);
+		dump_flags(f, sub, v->flags);
+		dump_tree(f, sub, v->sub);
+	}
+}
+
+void isc_cli_dump(FILE *f, const struct isc_cli_prog *p)
+{
+	dump_flags(f, "", p->global);
+	dump_tree(f, "", p->verbs);
+}

@@ -81,4 +81,9 @@ void isc_cli_verbs_help(FILE *f, const struct isc_cli_verb *verbs, int width);
 /* The bash completion script of a program (complete -F _PROG PROG). */
 void isc_cli_bash_completion(FILE *f, const struct isc_cli_prog *p);
 
+/* The table as lines, for tests/integration/test_completion.py:
+ * "verb\tPATH" and "flag\tPATH\t--LONG\t-S\tARG" (PATH "" for the
+ * global flags; -S and ARG may be blank); hidden verbs and flags left out. */
+void isc_cli_dump(FILE *f, const struct isc_cli_prog *p);
+
 #endif
