@@ -27,6 +27,9 @@ int isc_host_root(const char *lab, char **out, isc_error **err);
 
 /* Print "isc: <error>" to stderr and free it; returns 1 (the exit code). */
 int isc_report(isc_error **err);
+/* The same for a value of the command line that was refused: its EINVAL
+ * adds nothing to the message that says why (no ": Invalid argument"). */
+int isc_report_input(isc_error **err);
 
 /* The getopt values of the flags without a short form (table.c). */
 enum isc_opt {

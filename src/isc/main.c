@@ -99,6 +99,13 @@ int isc_report(isc_error **err)
 	return 1;
 }
 
+int isc_report_input(isc_error **err)
+{
+	if (*err && (*err)->errnum == EINVAL)
+		(*err)->errnum = 0;
+	return isc_report(err);
+}
+
 int isc_host_root(const char *lab, char **out, isc_error **err)
 {
 	if (lab == NULL) {
@@ -141,7 +148,7 @@ int main(int argc, char **argv)
 	const char *root_given = root;
 	if (root == NULL) {
 		if (isc_host_root(g.lab, &hostroot, &err) < 0)
-			return isc_report(&err);
+			return isc_report_input(&err);
 		root = hostroot;
 	} else if (root[0] == '\0') {
 		fprintf(stderr, "isc: --root: empty directory name\n");
@@ -178,7 +185,7 @@ int main(int argc, char **argv)
 			free(labroot);
 			labroot = NULL;
 			if (isc_host_root(lab, &labroot, &err) < 0)
-				return isc_report(&err);
+				return isc_report_input(&err);
 			g.root = labroot;
 		}
 		g.lab = lab;

@@ -317,7 +317,7 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 		}
 		case OPT_SINCE:
 			if (parse_since(optarg, f.since, &err) < 0)
-				return isc_report(&err);
+				return isc_report_input(&err);
 			break;
 		case OPT_FOLLOW:
 			follow_flag = true;

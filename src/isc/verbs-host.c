@@ -82,7 +82,7 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 			isc_error *e = NULL;
 			if (isc_plan_parse_size(optarg, &s.audit_rotate, &e) < 0) {
 				isc_error_wrap(&e, "isc init: --audit-rotate");
-				return isc_report(&e);
+				return isc_report_input(&e);
 			}
 			break;
 		}
@@ -115,7 +115,7 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	/* everything checked before anything (the lab included) is created */
 	if (isc_host_settings_check(&s, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *root = absolute(g->root);
 
 	bool lab_made = false;
@@ -383,6 +383,21 @@ out:
 	return ret;
 }
 
+/* The exit status of an exec that failed, as a shell and podman give it:
+ * 127 when CMD is not found, 126 when it is found but cannot be run (not
+ * executable, a directory, not a program), 255 for any other failure.  The
+ * runtime names CMD in its message as exec: "CMD" (runtime/process.c). */
+static int exec_failure_status(const isc_error *err)
+{
+	if (err == NULL || err->msg == NULL || strstr(err->msg, "exec: \"") == NULL)
+		return 255;
+	if (err->errnum == ENOENT || (err->errnum == 0 && strstr(err->msg, "not found in $PATH")))
+		return 127;
+	if (err->errnum == EACCES || err->errnum == ENOEXEC || err->errnum == EISDIR || err->errnum == ENOTDIR)
+		return 126;
+	return 255;
+}
+
 /* The analyzer does not follow the cleanup attribute of `env` through the
  * early returns; it is freed on every path. */
 /* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
@@ -478,7 +493,7 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	 * -t forks (a re-exec there would restart only the child). */
 	struct isc_context ctx = { .root = rt, .may_reexec = true };
 	if (isc_container_exec_seal(&ctx, o.id, &err) < 0) {
-		isc_error_wrap(&err, "isc exec %s", o.id);
+		isc_error_wrap(&err, "exec %s", o.id);
 		isc_report(&err);
 		return 255;
 	}
@@ -490,9 +505,10 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 
 
 	if (r < 0) {
-		isc_error_wrap(&err, "isc exec %s", o.id);
+		int code = exec_failure_status(err);
+		isc_error_wrap(&err, "exec %s", o.id);
 		isc_report(&err);
-		return 255;
+		return code;
 	}
 	return status;
 }

@@ -67,7 +67,7 @@ int verb_expose(struct isc_global *g, int argc, char **argv)
 	struct isc_port p;
 	/* checked here too: a bad spec needs no daemon to be refused */
 	if (isc_fw_parse_port(argv[2], true, &p.host_port, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "expose", "name", argv[1], "port", argv[2]), NULL);
 }
 
@@ -83,7 +83,7 @@ int verb_unexpose(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	struct isc_port p;
 	if (isc_fw_parse_port(argv[2], false, &p.host_port, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "unexpose", "name", argv[1], "port", argv[2]), NULL);
 }
 
@@ -106,7 +106,7 @@ int verb_allow(struct isc_global *g, int argc, char **argv)
 	cleanup_free char *dst = NULL;
 	struct isc_port p = { 0 };
 	if (isc_fw_parse_flow(argv[i + 1], &dst, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *port = isc_xasprintf("%u/%s", p.port, isc_fw_proto_name(p.proto));
 	return net_call(g,
 			json_pack("{s:s, s:s, s:s, s:s, s:b}", "op", "allow", "src", argv[i], "dst", dst, "port", port,

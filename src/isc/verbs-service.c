@@ -172,11 +172,12 @@ int verb_logs(struct isc_global *g, int argc, char **argv)
 	const char *name = argv[optind];
 	isc_error *err = NULL;
 	if (isc_plan_parse_name(name, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *dir = logs_dir(g, name);
 	struct stat st;
 	if (stat(dir, &st) < 0) {
-		isc_error_set(&err, errno, "no service named %s (%s)", name, dir);
+		/* the message says it: no ": No such file or directory" */
+		isc_error_set(&err, errno == ENOENT ? 0 : errno, "no service named %s (%s)", name, dir);
 		return isc_report(&err);
 	}
 	struct tail t = { .dir = dir, .json = as_json };
@@ -285,7 +286,7 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	if (isc_plan_parse_args(argc, argv, &plan, &err) < 0) {
 		isc_error_wrap(&err, "run");
-		isc_report(&err);
+		isc_report_input(&err);
 		return ISC_EXIT_USAGE; /* refused before anything was asked of iscd */
 	}
 	bool detach = plan.detach;
