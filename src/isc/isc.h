@@ -30,6 +30,9 @@ int isc_report(isc_error **err);
 /* The same for a value of the command line that was refused: its EINVAL
  * adds nothing to the message that says why (no ": Invalid argument"). */
 int isc_report_input(isc_error **err);
+/* The same for iscd's answer to a request: "no service named NAME" says
+ * it all (no ": No such file or directory"). */
+int isc_report_ctl(isc_error **err);
 
 /* The getopt values of the flags without a short form (table.c). */
 enum isc_opt {

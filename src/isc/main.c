@@ -106,6 +106,13 @@ int isc_report_input(isc_error **err)
 	return isc_report(err);
 }
 
+int isc_report_ctl(isc_error **err)
+{
+	if (*err && (*err)->errnum == ENOENT && (*err)->msg && strstr((*err)->msg, "no service named "))
+		(*err)->errnum = 0;
+	return isc_report(err);
+}
+
 int isc_host_root(const char *lab, char **out, isc_error **err)
 {
 	if (lab == NULL) {

@@ -166,7 +166,7 @@ static const struct isc_cli_verb image_sub[] = {
 	  "layout directory) as NAME; print the image id.  Device nodes and sockets are\n"
 	  "dropped (one line on stderr says how many).",
 	  help_only, NULL, "@file", false, NULL },
-	{ "ls", "isc image ls [--format table|json]", "list images",
+	{ "ls", "isc image ls [--format json]", "list images",
 	  "List images: name, id, size, import time, last verification; content no name\n"
 	  "points to is listed as <none>.",
 	  format_table_json, NULL, NULL, false, NULL },
@@ -188,7 +188,7 @@ static const struct isc_cli_verb image_sub[] = {
 };
 
 static const struct isc_cli_verb lab_sub[] = {
-	{ "ls", "isc lab ls [--format table|json]", "list the labs",
+	{ "ls", "isc [--lab NAME] lab ls [--format table|json]", "list the labs",
 	  "List the labs: name, state root, whether the namespaces exist and whether\nisc init ran in it.",
 	  format_table_json, NULL, NULL, false, NULL },
 	{ "info", "isc [--lab NAME] lab info [--format table|json]", "the lab's addresses, uplink, namespaces and root",

@@ -46,7 +46,7 @@ static int net_call(struct isc_global *g, json_t *req, json_t **reply)
 	int ret = isc_ctl_call(g->root, req, &r, &err);
 	json_decref(req);
 	if (ret < 0)
-		return isc_report(&err);
+		return isc_report_ctl(&err);
 	if (reply)
 		*reply = r;
 	else

@@ -41,7 +41,7 @@ static int call(struct isc_global *g, json_t *req, json_t **reply)
 	int r = isc_ctl_call(g->root, req, reply, &err);
 	json_decref(req);
 	if (r < 0)
-		return isc_report(&err);
+		return isc_report_ctl(&err);
 	return 0;
 }
 

@@ -87,8 +87,16 @@ void isc_cli_verb_help(FILE *f, const struct isc_cli_verb *v)
 		isc_cli_flags_help(f, v->flags);
 	}
 	if (v->sub && v->sub->name) {
+		/* each sub-verb with its arguments: its usage from its name on */
 		fputs("\nCommands:\n", f);
-		isc_cli_verbs_help(f, v->sub, 8);
+		for (const struct isc_cli_verb *s = v->sub; s->name; s++) {
+			size_t n = strlen(s->name);
+			const char *at = s->usage;
+			while ((at = strstr(at, s->name)) != NULL &&
+			       !((at == s->usage || at[-1] == ' ') && (at[n] == ' ' || at[n] == '\0')))
+				at += n;
+			fprintf(f, "  %-30s %s\n", at ? at : s->name, s->help);
+		}
 	}
 }
 
