@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "base/cli.h"
 #include "base/error.h"
 
 #include "host/host.h" /* ISC_HOST_ROOT */
@@ -26,6 +27,30 @@ int isc_host_root(const char *lab, char **out, isc_error **err);
 
 /* Print "isc: <error>" to stderr and free it; returns 1 (the exit code). */
 int isc_report(isc_error **err);
+/* The same for a value of the command line that was refused: its EINVAL
+ * adds nothing to the message that says why (no ": Invalid argument"). */
+int isc_report_input(isc_error **err);
+/* The same for iscd's answer to a request: "no service named NAME" says
+ * it all (no ": No such file or directory"). */
+int isc_report_ctl(isc_error **err);
+
+/* The getopt values of the flags without a short form (table.c). */
+enum isc_opt {
+	OPT_ROOT = 256, OPT_LAB, OPT_NAME, OPT_EXPOSE, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_RESTART, OPT_USERNS,
+	OPT_SCRATCH, OPT_PERSIST_EXEC, OPT_MEMFD_EXEC, OPT_FORMAT, OPT_PURGE, OPT_UPLINK, OPT_SUBNET, OPT_SSH,
+	OPT_CONFIRM, OPT_AEPOCH, OPT_AROTATE, OPT_AKEEP, OPT_REMOVE, OPT_CONTAINER, OPT_TYPE, OPT_SINCE, OPT_FOLLOW,
+	OPT_KEY, OPT_KEY_FILE, OPT_TMPFS,
+};
+
+/* table.c: the verb and flag table.  A path is a verb, or a verb and its
+ * sub-verb ("image ls"); a path not in the table aborts. */
+extern const struct isc_cli_verb isc_verbs[];
+extern const struct isc_cli_prog isc_prog;
+const struct isc_cli_verb *isc_verb(const char *path);
+void isc_verb_getopt(const char *path, struct isc_cli_getopt *g);
+void isc_verb_usage(const char *path, FILE *f);
+const struct isc_cli_flag *isc_global_flags(void);
+int verb_completion(struct isc_global *g, int argc, char **argv);
 
 int verb_image(struct isc_global *g, int argc, char **argv);
 /* verbs-host.c: the construction kit and sessions */

@@ -15,73 +15,32 @@
 #include "host/lab.h"
 #include "base/util.h"
 
-struct verb {
-	const char *name;
-	int (*fn)(struct isc_global *g, int argc, char **argv);
-	const char *help;
-};
-
-static const struct verb verbs[] = {
-	{ "init", verb_init, "turn this host (or a lab) into an ISC host" },
-	{ "deinit", verb_deinit, "undo isc init: stop everything, remove isc's state (and a lab)" },
-	{ "run", verb_run, "deploy a service into a new hardened container" },
-	{ "ps", verb_ps, "list the services" },
-	{ "inspect", verb_inspect, "show a service's settings, defaults and state" },
-	{ "stop", verb_stop, "stop a service" },
-	{ "start", verb_start, "start a stopped service" },
-	{ "restart", verb_restart, "restart a service from its pristine image" },
-	{ "rm", verb_rm, "remove a service (--purge: and its /persist)" },
-	{ "logs", verb_logs, "show a service's output" },
-	{ "exec", verb_exec, "run a command in a service's container (a login session)" },
-	{ "expose", verb_expose, "forward a host port to a service" },
-	{ "unexpose", verb_unexpose, "stop forwarding a host port" },
-	{ "allow", verb_allow, "open one flow between two services" },
-	{ "policy", verb_policy, "list and toggle the host's optional firewall rules" },
-	{ "packets", verb_packets, "show the packet log" },
-	{ "audit", verb_audit, "show and verify the audit trail" },
-	{ "image", verb_image, "import, list, verify and remove images (isc image --help)" },
-	{ "lab", verb_lab, "labs: create, rm, ls, info, exec a command in the outside world" },
-	{ "help", verb_help, "show this help, or a command's" },
-};
+typedef int verb_fn(struct isc_global *g, int argc, char **argv);
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: isc [GLOBAL OPTIONS] COMMAND [ARGS]\n"
-		"\n"
-		"isc manages immutable service containers and their images.\n"
-		"\n"
-		"Global options:\n"
-		"  --lab NAME     work in the lab NAME (state under " ISC_HOST_ROOT "/labs/NAME);\n"
-		"                 also from the environment variable ISC_LAB; may also follow\n"
-		"                 the command (for run and exec: right after it)\n"
-		"  --root DIR     state root (default " ISC_HOST_ROOT "); overrides --lab\n"
-		"  -v, --version  print the version\n"
-		"  -h, --help     print this help\n"
-		"\n"
-		"Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].help);
-	fprintf(f, "\nImage commands:\n"
-		   "  image import NAME SOURCE     import a rootfs directory, a tarball or an OCI layout\n"
-		   "  image ls [--format json]     list images\n"
-		   "  image verify NAME            rehash every file of an image against its manifest\n"
-		   "  image check NAME             the quick check a container start makes\n"
-		   "  image rm [--force] NAME      remove an image name (and its content when unused);\n"
-		   "                               refused while a service uses it\n"
-		   "  image prune                  remove content no name and no service uses\n"
-		   "\nExit status: 0 success, 1 failure, 2 a command line refused before anything was done.\n"
+	fprintf(f, "Usage: isc [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+		   "\n"
+		   "isc manages immutable service containers and their images.\n"
+		   "\n"
+		   "Global options:\n");
+	isc_cli_flags_help(f, isc_global_flags());
+	fprintf(f, "\nCommands:\n");
+	isc_cli_verbs_help(f, isc_verbs, 8);
+	fprintf(f, "\nImage commands (isc image --help):\n");
+	for (const struct isc_cli_verb *v = isc_verb("image")->sub; v->name; v++)
+		fprintf(f, "  image %-8s %s\n", v->name, v->help);
+	fprintf(f, "\nExit status: 0 success, 1 failure, 2 a command line refused before anything was done.\n"
 		   "See isc(1).\n");
 }
 
 int verb_help(struct isc_global *g, int argc, char **argv)
 {
-	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(verbs); i++) {
-		if (strcmp(argv[1], verbs[i].name) == 0 && verbs[i].fn != verb_help) {
-			char *args[] = { argv[1], (char *)"--help", NULL };
-			optind = 0;
-			return verbs[i].fn(g, 2, args);
-		}
+	const struct isc_cli_verb *v = argc >= 2 ? isc_cli_find(isc_verbs, argv[1]) : NULL;
+	if (v && strcmp(v->name, "help") != 0) {
+		char *args[] = { argv[1], (char *)"--help", NULL };
+		optind = 0;
+		return ((verb_fn *)v->fn)(g, 2, args);
 	}
 	usage(stdout);
 	return 0;
@@ -140,6 +99,20 @@ int isc_report(isc_error **err)
 	return 1;
 }
 
+int isc_report_input(isc_error **err)
+{
+	if (*err && (*err)->errnum == EINVAL)
+		(*err)->errnum = 0;
+	return isc_report(err);
+}
+
+int isc_report_ctl(isc_error **err)
+{
+	if (*err && (*err)->errnum == ENOENT && (*err)->msg && strstr((*err)->msg, "no service named "))
+		(*err)->errnum = 0;
+	return isc_report(err);
+}
+
 int isc_host_root(const char *lab, char **out, isc_error **err)
 {
 	if (lab == NULL) {
@@ -160,17 +133,11 @@ int main(int argc, char **argv)
 	if (g.lab && g.lab[0] == '\0')
 		g.lab = NULL;
 
-	enum { OPT_ROOT = 256, OPT_LAB };
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "lab", required_argument, NULL, OPT_LAB },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_cli_getopt_init(&go, isc_global_flags());
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT: root = optarg; break;
 		case OPT_LAB: g.lab = optarg; break;
@@ -188,7 +155,7 @@ int main(int argc, char **argv)
 	const char *root_given = root;
 	if (root == NULL) {
 		if (isc_host_root(g.lab, &hostroot, &err) < 0)
-			return isc_report(&err);
+			return isc_report_input(&err);
 		root = hostroot;
 	} else if (root[0] == '\0') {
 		fprintf(stderr, "isc: --root: empty directory name\n");
@@ -225,7 +192,7 @@ int main(int argc, char **argv)
 			free(labroot);
 			labroot = NULL;
 			if (isc_host_root(lab, &labroot, &err) < 0)
-				return isc_report(&err);
+				return isc_report_input(&err);
 			g.root = labroot;
 		}
 		g.lab = lab;
@@ -233,18 +200,17 @@ int main(int argc, char **argv)
 		argc -= take;
 		i--;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
-		if (strcmp(verbs[i].name, argv[vi]) == 0) {
-			optind = 0; /* reset getopt for the verb's own flags */
-			const char *action = admin_action(argc - vi, argv + vi);
-			/* deinit removes the host's registration: its record first */
-			if (action && strcmp(action, "deinit") == 0)
-				admin_record(g.root, action, argv + vi, 0);
-			int rc = verbs[i].fn(&g, argc - vi, argv + vi);
-			if (action && strcmp(action, "deinit") != 0)
-				admin_record(g.root, action, argv + vi, rc);
-			return rc;
-		}
+	const struct isc_cli_verb *v = isc_cli_find(isc_verbs, argv[vi]);
+	if (v != NULL) {
+		optind = 0; /* reset getopt for the verb's own flags */
+		const char *action = admin_action(argc - vi, argv + vi);
+		/* deinit removes the host's registration: its record first */
+		if (action && strcmp(action, "deinit") == 0)
+			admin_record(g.root, action, argv + vi, 0);
+		int rc = ((verb_fn *)v->fn)(&g, argc - vi, argv + vi);
+		if (action && strcmp(action, "deinit") != 0)
+			admin_record(g.root, action, argv + vi, rc);
+		return rc;
 	}
 	fprintf(stderr, "isc: unknown command \"%s\"\n", argv[vi]);
 	usage(stderr);

@@ -31,13 +31,7 @@ static const char *const audit_types[] = { "exec", "login", "logout", "admin", "
 
 static void audit_usage(FILE *f)
 {
-	fprintf(f, "Usage: isc [GLOBAL OPTIONS] audit [--container NAME] [--type TYPE] [--since TIME] [--follow]\n"
-		   "                                  [--format json]\n"
-		   "       isc [GLOBAL OPTIONS] audit verify [--key HEX | --key-file FILE]\n\n"
-		   "TYPE: exec, login, logout, admin, lost (also gap, seal, loginuid).\n"
-		   "TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age: 30s, 10m, 2h, 1d.\n"
-		   "verify exits 0 when the trail is intact, 1 naming the first bad record otherwise;\n"
-		   "with the verification key printed by `isc init` it also checks every seal.\n");
+	isc_verb_usage("audit", f);
 }
 
 /* RFC 3339 prefix, or an age N[smhd]: the lower bound as an RFC 3339 string */
@@ -239,22 +233,19 @@ static int follow(const char *dir, struct audit_filter *f)
 
 static int audit_verify(struct isc_global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-file", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("audit verify", &go);
 	cleanup_free char *key = NULL;
 	int c;
 	isc_error *err = NULL;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* go.shortopts + 1: without "+" (GNU permutation, as always) */
+	while ((c = getopt_long(argc, argv, go.shortopts + 1, go.opts, NULL)) != -1) {
 		switch (c) {
-		case 'k':
+		case OPT_KEY:
 			free(key);
 			key = isc_xstrdup(optarg);
 			break;
-		case 'f': {
+		case OPT_KEY_FILE: {
 			free(key);
 			key = NULL;
 			if (isc_read_file(optarg, &key, NULL, 4096, &err) < 0) {
@@ -265,10 +256,10 @@ static int audit_verify(struct isc_global *g, int argc, char **argv)
 			break;
 		}
 		case 'h':
-			audit_usage(stdout);
+			isc_verb_usage("audit verify", stdout);
 			return 0;
 		default:
-			audit_usage(stderr);
+			isc_verb_usage("audit verify", stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}
@@ -301,25 +292,18 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
 		return audit_verify(g, argc - 1, argv + 1);
-	static const struct option opts[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "type", required_argument, NULL, 't' },
-		{ "since", required_argument, NULL, 's' },
-		{ "follow", no_argument, NULL, 'F' },
-		{ "format", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("audit", &go);
 	struct audit_filter f = { 0 };
 	bool follow_flag = false;
 	isc_error *err = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts + 1, go.opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
+		case OPT_CONTAINER:
 			f.container = optarg;
 			break;
-		case 't': {
+		case OPT_TYPE: {
 			bool ok = false;
 			for (size_t i = 0; i < ARRAY_SIZE(audit_types); i++)
 				ok = ok || strcmp(optarg, audit_types[i]) == 0;
@@ -331,14 +315,14 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 			f.type = optarg;
 			break;
 		}
-		case 's':
+		case OPT_SINCE:
 			if (parse_since(optarg, f.since, &err) < 0)
-				return isc_report(&err);
+				return isc_report_input(&err);
 			break;
-		case 'F':
+		case OPT_FOLLOW:
 			follow_flag = true;
 			break;
-		case 'o':
+		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "isc: audit: --format %s: json or text expected\n", optarg);
 				return ISC_EXIT_USAGE;

@@ -31,43 +31,6 @@
 #include "kernel/terminal.h"
 #include "base/util.h"
 
-static const char init_usage[] =
-	"Usage: isc [--lab NAME] init [--uplink IF] [--subnet CIDR] [--ssh-port N] [--confirm-timeout S]\n"
-	"                             [--audit-epoch S] [--audit-rotate SIZE] [--audit-keep N]\n"
-	"\n"
-	"Turn this host (or, with --lab NAME, a lab) into an ISC host: state and log\n"
-	"folders, the encrypted-scratch check, the private network, the audit\n"
-	"registration and the daemon iscd.  Idempotent: a second init with the same\n"
-	"settings only repairs what is missing; other settings are refused.\n"
-	"\n"
-	"  --uplink IF            interface facing the world (a lab: " ISC_LAB_UPLINK ")\n"
-	"  --subnet CIDR          private container network (default " ISC_DEFAULT_SUBNET ")\n"
-	"  --ssh-port N           the host's SSH port, always accepted (default 22)\n"
-	"  --confirm-timeout S    roll the new ruleset back after S seconds unless\n"
-	"                         confirmed (real host, interactive; default 60)\n"
-	"  --audit-epoch S        seal the audit trail every S seconds (default 900)\n"
-	"  --audit-rotate SIZE    start a new trail file beyond SIZE (default 64m)\n"
-	"  --audit-keep N         rotated trail files kept (default 0: all)\n";
-
-static const char deinit_usage[] =
-	"Usage: isc [--lab NAME] deinit\n"
-	"\n"
-	"Undo isc init: remove every service, stop iscd, remove the network and\n"
-	"audit baselines and the state root (images and /persist folders too); with\n"
-	"--lab NAME, remove the lab's namespaces as well.\n";
-
-static const char exec_usage[] =
-	"Usage: isc [--lab NAME] exec [-i] [-t] [-u UID[:GID]] [-e K=V]... [-w DIR] NAME CMD [ARG...]\n"
-	"\n"
-	"Run CMD in the container of the service NAME; exits with CMD's status\n"
-	"(128+N when killed by signal N).\n"
-	"\n"
-	"  -i, --interactive   pass stdin (otherwise CMD reads an empty pipe)\n"
-	"  -t, --tty           give CMD a terminal\n"
-	"  -u, --user UID[:GID]  run as this user of the container\n"
-	"  -e, --env K=V       add to the environment\n"
-	"  -w, --workdir DIR   working directory in the container\n";
-
 static char *absolute(const char *root)
 {
 	if (root[0] == '/')
@@ -93,23 +56,13 @@ static int parse_int_flag(const char *flag, const char *v, int lo, int hi, int *
 
 int verb_init(struct isc_global *g, int argc, char **argv)
 {
-	enum { OPT_UPLINK = 256, OPT_SUBNET, OPT_SSH, OPT_CONFIRM, OPT_AEPOCH, OPT_AROTATE, OPT_AKEEP };
-	static const struct option opts[] = {
-		{ "uplink", required_argument, NULL, OPT_UPLINK },
-		{ "subnet", required_argument, NULL, OPT_SUBNET },
-		{ "ssh-port", required_argument, NULL, OPT_SSH },
-		{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM },
-		{ "audit-epoch", required_argument, NULL, OPT_AEPOCH },
-		{ "audit-rotate", required_argument, NULL, OPT_AROTATE },
-		{ "audit-keep", required_argument, NULL, OPT_AKEEP },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("init", &go);
 	struct isc_host_settings s = { 0 };
 	const char *uplink = NULL, *subnet = NULL;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_UPLINK: uplink = optarg; break;
 		case OPT_SUBNET: subnet = optarg; break;
@@ -129,7 +82,7 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 			isc_error *e = NULL;
 			if (isc_plan_parse_size(optarg, &s.audit_rotate, &e) < 0) {
 				isc_error_wrap(&e, "isc init: --audit-rotate");
-				return isc_report(&e);
+				return isc_report_input(&e);
 			}
 			break;
 		}
@@ -137,16 +90,16 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 			if (parse_int_flag("--audit-keep", optarg, 0, 100000, &s.audit_keep) < 0)
 				return 1;
 			break;
-		case 'h': fputs(init_usage, stdout); return 0;
+		case 'h': isc_verb_usage("init", stdout); return 0;
 		default:
 			fprintf(stderr, "isc init: unknown or incomplete option %s\n", argv[optind - 1]);
-			fputs(init_usage, stderr);
+			isc_verb_usage("init", stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "isc init: unexpected argument \"%s\"\n", argv[optind]);
-		fputs(init_usage, stderr);
+		isc_verb_usage("init", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	if (g->lab && uplink && strcmp(uplink, ISC_LAB_UPLINK) != 0) {
@@ -162,7 +115,7 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	/* everything checked before anything (the lab included) is created */
 	if (isc_host_settings_check(&s, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *root = absolute(g->root);
 
 	bool lab_made = false;
@@ -214,11 +167,11 @@ int verb_deinit(struct isc_global *g, int argc, char **argv)
 {
 	if (argc > 1) {
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-			fputs(deinit_usage, stdout);
+			isc_verb_usage("deinit", stdout);
 			return 0;
 		}
 		fprintf(stderr, "isc deinit: unexpected argument \"%s\"\n", argv[1]);
-		fputs(deinit_usage, stderr);
+		isc_verb_usage("deinit", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	isc_error *err = NULL;
@@ -430,20 +383,28 @@ out:
 	return ret;
 }
 
+/* The exit status of an exec that failed, as a shell and podman give it:
+ * 127 when CMD is not found, 126 when it is found but cannot be run (not
+ * executable, a directory, not a program), 255 for any other failure.  The
+ * runtime names CMD in its message as exec: "CMD" (runtime/process.c). */
+static int exec_failure_status(const isc_error *err)
+{
+	if (err == NULL || err->msg == NULL || strstr(err->msg, "exec: \"") == NULL)
+		return 255;
+	if (err->errnum == ENOENT || (err->errnum == 0 && strstr(err->msg, "not found in $PATH")))
+		return 127;
+	if (err->errnum == EACCES || err->errnum == ENOEXEC || err->errnum == EISDIR || err->errnum == ENOTDIR)
+		return 126;
+	return 255;
+}
+
 /* The analyzer does not follow the cleanup attribute of `env` through the
  * early returns; it is freed on every path. */
 /* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
 int verb_exec(struct isc_global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "tty", no_argument, NULL, 't' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("exec", &go);
 	struct isc_exec_opts o = { 0 };
 	/* at most one -e per argument: one allocation, NULL-terminated */
 	cleanup_free char **env = calloc((size_t)argc + 1, sizeof(char *));
@@ -453,7 +414,7 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	bool interactive = false;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+itu:e:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': interactive = true; break;
 		case 't': o.tty = true; break;
@@ -478,16 +439,16 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 			}
 			o.cwd = optarg;
 			break;
-		case 'h': fputs(exec_usage, stdout); return 0;
+		case 'h': isc_verb_usage("exec", stdout); return 0;
 		default:
 			fprintf(stderr, "isc exec: unknown or incomplete option %s\n", argv[optind - 1]);
-			fputs(exec_usage, stderr);
+			isc_verb_usage("exec", stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}
 	if (argc - optind < 2) {
 		fprintf(stderr, "isc exec: a service NAME and a CMD are required\n");
-		fputs(exec_usage, stderr);
+		isc_verb_usage("exec", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	o.id = argv[optind];
@@ -532,7 +493,7 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	 * -t forks (a re-exec there would restart only the child). */
 	struct isc_context ctx = { .root = rt, .may_reexec = true };
 	if (isc_container_exec_seal(&ctx, o.id, &err) < 0) {
-		isc_error_wrap(&err, "isc exec %s", o.id);
+		isc_error_wrap(&err, "exec %s", o.id);
 		isc_report(&err);
 		return 255;
 	}
@@ -544,9 +505,10 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 
 
 	if (r < 0) {
-		isc_error_wrap(&err, "isc exec %s", o.id);
+		int code = exec_failure_status(err);
+		isc_error_wrap(&err, "exec %s", o.id);
 		isc_report(&err);
-		return 255;
+		return code;
 	}
 	return status;
 }

@@ -14,11 +14,10 @@
 #include "isc.h"
 #include "base/util.h"
 
+/* the functions of the sub-verbs of isc_verb("image") (table.c) */
 struct image_verb {
 	const char *name;
 	int (*fn)(struct isc_global *g, int argc, char **argv);
-	const char *args;
-	const char *help;
 };
 
 static int image_import(struct isc_global *g, int argc, char **argv);
@@ -29,34 +28,9 @@ static int image_check(struct isc_global *g, int argc, char **argv);
 static int image_prune(struct isc_global *g, int argc, char **argv);
 
 static const struct image_verb image_verbs[] = {
-	{ "import", image_import, "NAME SOURCE",
-	  "import SOURCE (a rootfs directory, a tarball in any compression, or an OCI image\n"
-	  "                          layout directory) as NAME; prints the image id; device nodes\n"
-	  "                          and sockets are dropped (one line on stderr says how many)" },
-	{ "ls", image_ls, "[--format json]", "list images: name, id, size, import time, last verification;\n"
-					     "                          content no name points to is listed as <none>" },
-	{ "verify", image_verify, "NAME", "rehash every file against the manifest; exit 1 naming the first\n"
-					  "                          differing path" },
-	{ "check", image_check, "NAME", "the quick check a start makes: inodes, ctimes and immutable flags as\n"
-					"                          at import, and the last verification passed" },
-	{ "rm", image_rm, "[--force] NAME", "remove NAME, and its content when no other name and no service\n"
-					    "                          uses it; refused while a service uses it, unless --force:\n"
-					    "                          then only the name goes (the services keep the content)" },
-	{ "prune", image_prune, "", "remove the content no name points to and no service uses;\n"
-				    "                          prints the ids removed" },
+	{ "import", image_import }, { "ls", image_ls }, { "verify", image_verify },
+	{ "check", image_check },   { "rm", image_rm }, { "prune", image_prune },
 };
-
-static void image_usage(FILE *f)
-{
-	fprintf(f, "Usage: isc [GLOBAL OPTIONS] image COMMAND [ARGS]\n\nCommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(image_verbs); i++) {
-		char head[64];
-		snprintf(head, sizeof(head), "%s %s", image_verbs[i].name, image_verbs[i].args);
-		fprintf(f, "  %-22s  %s\n", head, image_verbs[i].help);
-	}
-	fprintf(f, "\nImages live in ROOT/images (ROOT: --root, or /var/lib/isc, or /var/lib/isc/labs/LAB).\n"
-		   "See isc(1) and docs/images.md.\n");
-}
 
 /* The verb's own flags: only --help (and --format for ls). */
 static int want_args(int argc, char **argv, int n, const char *verb)
@@ -247,20 +221,21 @@ static int image_prune(struct isc_global *g, int argc, char **argv)
 int verb_image(struct isc_global *g, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		image_usage(argc < 2 ? stderr : stdout);
+		isc_verb_usage("image", argc < 2 ? stderr : stdout);
 		return argc < 2 ? ISC_EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(image_verbs); i++) {
 		if (strcmp(image_verbs[i].name, argv[1]) != 0)
 			continue;
 		if (asks_help(argc - 1, argv + 1)) {
-			printf("Usage: isc image %s %s\n  %s\n", image_verbs[i].name, image_verbs[i].args,
-			       image_verbs[i].help);
+			char path[32];
+			snprintf(path, sizeof(path), "image %s", image_verbs[i].name);
+			isc_verb_usage(path, stdout);
 			return 0;
 		}
 		return image_verbs[i].fn(g, argc - 1, argv + 1);
 	}
 	fprintf(stderr, "isc image: unknown command \"%s\"\n", argv[1]);
-	image_usage(stderr);
+	isc_verb_usage("image", stderr);
 	return ISC_EXIT_USAGE;
 }

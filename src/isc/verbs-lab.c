@@ -12,11 +12,10 @@
 #include "host/lab.h"
 #include "base/util.h"
 
+/* the functions of the sub-verbs of isc_verb("lab") (table.c) */
 struct lab_verb {
 	const char *name;
 	int (*fn)(struct isc_global *g, int argc, char **argv);
-	const char *args;
-	const char *help;
 };
 
 static int lab_ls(struct isc_global *g, int argc, char **argv);
@@ -26,35 +25,8 @@ static int lab_create(struct isc_global *g, int argc, char **argv);
 static int lab_rm(struct isc_global *g, int argc, char **argv);
 
 static const struct lab_verb lab_verbs[] = {
-	{ "ls", lab_ls, "[--format json]",
-	  "list the labs: name, state root, whether the namespaces exist and\n"
-	  "                          whether isc init ran in it" },
-	{ "info", lab_info, "[--format json]", "the lab's addresses, uplink, namespaces and state root" },
-	{ "exec", lab_exec, "-- CMD [ARG...]",
-	  "run CMD in the lab's outside world (stdin, stdout and stderr\n"
-	  "                          passed through); exits with CMD's status (128+N when killed by N)" },
-	{ "create", lab_create, "",
-	  "create the lab's namespaces and uplink only (isc --lab NAME init\n"
-	  "                          does this and turns the lab into an ISC host)" },
-	{ "rm", lab_rm, "", "remove the lab's namespaces (refused once isc init ran in it:\n"
-			    "                          then isc --lab NAME deinit removes everything)" },
+	{ "ls", lab_ls }, { "info", lab_info }, { "exec", lab_exec }, { "create", lab_create }, { "rm", lab_rm },
 };
-
-static void lab_usage(FILE *f)
-{
-	fprintf(f, "Usage: isc [--lab NAME] lab COMMAND [ARGS]\n\nCommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(lab_verbs); i++) {
-		char head[64];
-		snprintf(head, sizeof(head), "%s %s", lab_verbs[i].name, lab_verbs[i].args);
-		fprintf(f, "  %-22s  %s\n", head, lab_verbs[i].help);
-	}
-	fprintf(f, "\nA lab is an ISC host inside two network namespaces: " "/run/netns/isc-NAME-host plays the\n"
-		   "host (" ISC_LAB_UPLINK " " ISC_LAB_HOST_ADDR "/24, default route via " ISC_LAB_OUTSIDE_ADDR
-		   "), /run/netns/isc-NAME-out the\n"
-		   "outside world (ext0 " ISC_LAB_OUTSIDE_ADDR "/24).  Its state root is " ISC_HOST_ROOT
-		   "/labs/NAME.\n"
-		   "Every command except ls needs a lab: --lab NAME or ISC_LAB.  See isc(1).\n");
-}
 
 /* Parse "[--format json|table]" (also --format=json); -1 after a message. */
 static int parse_format(const char *verb, int argc, char **argv, bool *json)
@@ -244,7 +216,7 @@ static int lab_rm(struct isc_global *g, int argc, char **argv)
 int verb_lab(struct isc_global *g, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		lab_usage(argc < 2 ? stderr : stdout);
+		isc_verb_usage("lab", argc < 2 ? stderr : stdout);
 		return argc < 2 ? ISC_EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(lab_verbs); i++) {
@@ -253,14 +225,15 @@ int verb_lab(struct isc_global *g, int argc, char **argv)
 		/* --help before "--" (exec's CMD may take its own --help) */
 		for (int j = 2; j < argc && strcmp(argv[j], "--") != 0; j++) {
 			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
-				printf("Usage: isc [--lab NAME] lab %s %s\n  %s\n", lab_verbs[i].name, lab_verbs[i].args,
-				       lab_verbs[i].help);
+				char path[32];
+				snprintf(path, sizeof(path), "lab %s", lab_verbs[i].name);
+				isc_verb_usage(path, stdout);
 				return 0;
 			}
 		}
 		return lab_verbs[i].fn(g, argc - 1, argv + 1);
 	}
 	fprintf(stderr, "isc lab: unknown command \"%s\"\n", argv[1]);
-	lab_usage(stderr);
+	isc_verb_usage("lab", stderr);
 	return ISC_EXIT_USAGE;
 }

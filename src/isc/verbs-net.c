@@ -46,7 +46,7 @@ static int net_call(struct isc_global *g, json_t *req, json_t **reply)
 	int ret = isc_ctl_call(g->root, req, &r, &err);
 	json_decref(req);
 	if (ret < 0)
-		return isc_report(&err);
+		return isc_report_ctl(&err);
 	if (reply)
 		*reply = r;
 	else
@@ -58,7 +58,7 @@ int verb_expose(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "NAME HOSTPORT:PORT[/tcp|udp]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc expose %s\nForward HOSTPORT of the host's addresses to PORT of the service NAME.\n", u);
+		isc_verb_usage("expose", stdout);
 		return 0;
 	}
 	if (argc != 3)
@@ -67,7 +67,7 @@ int verb_expose(struct isc_global *g, int argc, char **argv)
 	struct isc_port p;
 	/* checked here too: a bad spec needs no daemon to be refused */
 	if (isc_fw_parse_port(argv[2], true, &p.host_port, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "expose", "name", argv[1], "port", argv[2]), NULL);
 }
 
@@ -75,7 +75,7 @@ int verb_unexpose(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "NAME HOSTPORT[/tcp|udp]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc unexpose %s\nStop forwarding HOSTPORT to the service NAME (new connections at once).\n", u);
+		isc_verb_usage("unexpose", stdout);
 		return 0;
 	}
 	if (argc != 3)
@@ -83,7 +83,7 @@ int verb_unexpose(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	struct isc_port p;
 	if (isc_fw_parse_port(argv[2], false, &p.host_port, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	return net_call(g, json_pack("{s:s, s:s, s:s}", "op", "unexpose", "name", argv[1], "port", argv[2]), NULL);
 }
 
@@ -93,9 +93,7 @@ int verb_allow(struct isc_global *g, int argc, char **argv)
 	bool remove = false;
 	int i = 1;
 	if (want_help(argc, argv)) {
-		printf("Usage: isc allow %s\nLet service SRC open connections to PORT of service DST (--remove: close "
-		       "that flow again).\nEverything else between services stays blocked.\n",
-		       u);
+		isc_verb_usage("allow", stdout);
 		return 0;
 	}
 	if (i < argc && strcmp(argv[i], "--remove") == 0) {
@@ -108,7 +106,7 @@ int verb_allow(struct isc_global *g, int argc, char **argv)
 	cleanup_free char *dst = NULL;
 	struct isc_port p = { 0 };
 	if (isc_fw_parse_flow(argv[i + 1], &dst, &p.port, &p.proto, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *port = isc_xasprintf("%u/%s", p.port, isc_fw_proto_name(p.proto));
 	return net_call(g,
 			json_pack("{s:s, s:s, s:s, s:s, s:b}", "op", "allow", "src", argv[i], "dst", dst, "port", port,
@@ -120,7 +118,13 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 {
 	static const char *u = "[ls [--format json] | enable RULE | disable RULE]";
 	if (want_help(argc, argv)) {
-		printf("Usage: isc policy %s\nThe host's optional firewall rules, all disabled by default.\n", u);
+		isc_verb_usage("policy", stdout);
+		return 0;
+	}
+	if (argc >= 3 && want_help(argc - 1, argv + 1) && isc_cli_find(isc_verb("policy")->sub, argv[1])) {
+		char path[32];
+		snprintf(path, sizeof(path), "policy %s", argv[1]);
+		isc_verb_usage(path, stdout);
 		return 0;
 	}
 	if (argc == 1 || strcmp(argv[1], "ls") == 0) {
@@ -226,18 +230,13 @@ static size_t print_lines(char *buf, size_t len, const char *container, bool jso
 
 int verb_packets(struct isc_global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "container", required_argument, NULL, 'c' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("packets", &go);
 	const char *container = NULL;
 	bool follow = false, json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			container = optarg;
@@ -245,7 +244,7 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 		case 'f':
 			follow = true;
 			break;
-		case 'F':
+		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "isc: packets: --format %s: json or text\n", optarg);
 				return ISC_EXIT_USAGE;
@@ -253,12 +252,7 @@ int verb_packets(struct isc_global *g, int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h':
-			printf("Usage: isc packets [-c|--container NAME] [-f|--follow] [--format json|text]\n"
-			       "The packet log: dropped packets (and accepted new connections with\n"
-			       "`isc policy enable log-accept`), with the container they came from or went to.\n"
-			       "  -c, --container NAME   only this service's packets\n"
-			       "  -f, --follow           keep printing new records\n"
-			       "  --format json|text     JSON lines, or text (default)\n");
+			isc_verb_usage("packets", stdout);
 			return 0;
 		default:
 			fprintf(stderr, "isc: packets: unknown or incomplete option %s\n", argv[optind - 1]);

@@ -22,13 +22,13 @@
 #include "plan/plan.h"
 #include "base/util.h"
 
-static int want_help(int argc, char **argv, const char *usage)
+static int want_help(int argc, char **argv, const char *verb)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
+			isc_verb_usage(verb, stdout);
 			return 1;
 		}
 	}
@@ -41,7 +41,7 @@ static int call(struct isc_global *g, json_t *req, json_t **reply)
 	int r = isc_ctl_call(g->root, req, reply, &err);
 	json_decref(req);
 	if (r < 0)
-		return isc_report(&err);
+		return isc_report_ctl(&err);
 	return 0;
 }
 
@@ -139,13 +139,6 @@ static char *logs_dir(struct isc_global *g, const char *name)
 	return isc_xasprintf("%s/containers/%s/logs", g->root, name);
 }
 
-static const char logs_usage[] =
-	"Usage: isc logs [-f] [--format json] NAME\n"
-	"\n"
-	"Print a service's output (stdout to stdout, stderr to stderr).\n"
-	"  -f, --follow      keep printing new lines\n"
-	"  --format json     print the JSON records ({\"time\", \"stream\", \"line\"})\n";
-
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
 {
@@ -155,38 +148,36 @@ static void on_signal(int sig)
 
 int verb_logs(struct isc_global *g, int argc, char **argv)
 {
-	if (want_help(argc, argv, logs_usage))
+	if (want_help(argc, argv, "logs"))
 		return 0;
-	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("logs", &go);
 	bool follow = false, as_json = false;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		if (c == 'f')
 			follow = true;
-		else if (c == 'F' && strcmp(optarg, "json") == 0)
+		else if (c == OPT_FORMAT && strcmp(optarg, "json") == 0)
 			as_json = true;
 		else {
-			fputs(logs_usage, stderr);
+			isc_verb_usage("logs", stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
-		fputs(logs_usage, stderr);
+		isc_verb_usage("logs", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	const char *name = argv[optind];
 	isc_error *err = NULL;
 	if (isc_plan_parse_name(name, &err) < 0)
-		return isc_report(&err);
+		return isc_report_input(&err);
 	cleanup_free char *dir = logs_dir(g, name);
 	struct stat st;
 	if (stat(dir, &st) < 0) {
-		isc_error_set(&err, errno, "no service named %s (%s)", name, dir);
+		/* the message says it: no ": No such file or directory" */
+		isc_error_set(&err, errno == ENOENT ? 0 : errno, "no service named %s (%s)", name, dir);
 		return isc_report(&err);
 	}
 	struct tail t = { .dir = dir, .json = as_json };
@@ -282,39 +273,12 @@ static int run_confirm(struct isc_global *g, const char *name)
 	return 1;
 }
 
-static const char run_usage[] =
-	"Usage: isc run [-d] --name NAME [OPTIONS] IMAGE [CMD...]\n"
-	"\n"
-	"Deploy a service into a new hardened container (docs/defaults.md).\n"
-	"  -d, --detach                 return once it runs: its start is watched for 1 s;\n"
-	"                               if it exits in that time, its exit status and the\n"
-	"                               last lines of its log are shown and isc exits 1\n"
-	"                               (else: show its output until its first exit and\n"
-	"                               return its exit status)\n"
-	"  --name NAME                  the service's name (required)\n"
-	"  --expose HOSTPORT:PORT[/tcp|udp]   forward a host port (also -p)\n"
-	"  -v, --volume SRC:DST[:ro]    bind a host folder\n"
-	"  --tmpfs PATH[:size=N,mode=M] a tmpfs at PATH (nosuid,nodev,noexec; default 64m),\n"
-	"                               starting with the image's content there (repeatable)\n"
-	"  -e, --env KEY=VALUE          set an environment variable\n"
-	"  -m, --memory SIZE            memory limit (e.g. 256m)\n"
-	"  --cpus N                     CPU limit (e.g. 0.5)\n"
-	"  --pids-limit N               process limit\n"
-	"  -u, --user UID[:GID]         run as this user (default: the container's root)\n"
-	"  --cap-add CAP                add a capability to the minimal set\n"
-	"  --restart no|on-failure|always   restart policy (default on-failure)\n"
-	"  --userns auto|host           user namespace (default auto: a private id range)\n"
-	"  --scratch-size SIZE          size of the encrypted /scratch (default 64m)\n"
-	"  --persist-exec               allow running programs from /persist (default: noexec)\n"
-	"  --memfd-exec                 allow running code from a memfd (default: refused,\n"
-	"                               vm.memfd_noexec=2)\n";
-
 int verb_run(struct isc_global *g, int argc, char **argv)
 {
 	/* --help only before IMAGE: after it, everything belongs to CMD */
 	for (int i = 1; i < argc && argv[i][0] == '-'; i++)
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(run_usage, stdout);
+			isc_verb_usage("run", stdout);
 			return 0;
 		}
 	struct isc_plan plan;
@@ -322,7 +286,7 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	if (isc_plan_parse_args(argc, argv, &plan, &err) < 0) {
 		isc_error_wrap(&err, "run");
-		isc_report(&err);
+		isc_report_input(&err);
 		return ISC_EXIT_USAGE; /* refused before anything was asked of iscd */
 	}
 	bool detach = plan.detach;
@@ -375,11 +339,9 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 
 /* ---- ps, inspect --------------------------------------------------------------------- */
 
-static const char ps_usage[] = "Usage: isc ps [--format json]\n\nList the services.\n";
-
 int verb_ps(struct isc_global *g, int argc, char **argv)
 {
-	if (want_help(argc, argv, ps_usage))
+	if (want_help(argc, argv, "ps"))
 		return 0;
 	bool as_json = false;
 	if (argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0)
@@ -387,7 +349,7 @@ int verb_ps(struct isc_global *g, int argc, char **argv)
 	else if (argc == 2 && strcmp(argv[1], "--format=json") == 0)
 		as_json = true;
 	else if (argc != 1) {
-		fputs(ps_usage, stderr);
+		isc_verb_usage("ps", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	json_t *reply = NULL;
@@ -419,16 +381,12 @@ int verb_ps(struct isc_global *g, int argc, char **argv)
 	return 0;
 }
 
-static const char inspect_usage[] =
-	"Usage: isc inspect NAME...\n\nShow a service's plan, its full container config (the ISC defaults\n"
-	"applied, docs/defaults.md) and its status, as JSON.\n";
-
 int verb_inspect(struct isc_global *g, int argc, char **argv)
 {
-	if (want_help(argc, argv, inspect_usage))
+	if (want_help(argc, argv, "inspect"))
 		return 0;
 	if (argc < 2) {
-		fputs(inspect_usage, stderr);
+		isc_verb_usage("inspect", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	json_t *all = json_array();
@@ -488,18 +446,19 @@ static int each_name(struct isc_global *g, int argc, char **argv, int first, jso
 	return rc;
 }
 
-static int stop_like(struct isc_global *g, int argc, char **argv, const char *op, const char *usage)
+static int stop_like(struct isc_global *g, int argc, char **argv, const char *op)
 {
-	if (want_help(argc, argv, usage))
+	if (want_help(argc, argv, op))
 		return 0;
 	json_int_t timeout = 10;
 	int c;
 	optind = 0;
 	opterr = 0;
-	static const struct option opts[] = { { "time", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
-	while ((c = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
+	struct isc_cli_getopt go;
+	isc_verb_getopt(op, &go);
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		if (c != 't' || parse_timeout(optarg, &timeout) < 0) {
-			fputs(usage, stderr);
+			isc_verb_usage(op, stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}
@@ -508,25 +467,20 @@ static int stop_like(struct isc_global *g, int argc, char **argv, const char *op
 
 int verb_stop(struct isc_global *g, int argc, char **argv)
 {
-	return stop_like(g, argc, argv, "stop",
-			 "Usage: isc stop [-t SECONDS] NAME...\n\nStop a service: SIGTERM, then SIGKILL after SECONDS "
-			 "(default 10).\nIt is not restarted until isc start.\n");
+	return stop_like(g, argc, argv, "stop");
 }
 
 int verb_restart(struct isc_global *g, int argc, char **argv)
 {
-	return stop_like(g, argc, argv, "restart",
-			 "Usage: isc restart [-t SECONDS] NAME...\n\nStop a service (as isc stop) and start it again "
-			 "from its pristine image.\n");
+	return stop_like(g, argc, argv, "restart");
 }
 
 int verb_start(struct isc_global *g, int argc, char **argv)
 {
-	static const char usage[] = "Usage: isc start NAME...\n\nStart a stopped service.\n";
-	if (want_help(argc, argv, usage))
+	if (want_help(argc, argv, "start"))
 		return 0;
 	if (argc > 1 && argv[1][0] == '-') {
-		fputs(usage, stderr);
+		isc_verb_usage("start", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	return each_name(g, argc, argv, 1, json_pack("{s:s}", "op", "start"));
@@ -534,27 +488,21 @@ int verb_start(struct isc_global *g, int argc, char **argv)
 
 int verb_rm(struct isc_global *g, int argc, char **argv)
 {
-	static const char usage[] =
-		"Usage: isc rm [-f] [--purge] NAME...\n\nRemove a service.  Its /persist folder is kept unless "
-		"--purge.\n  -f, --force   stop it first (SIGKILL) when it runs\n  --purge       remove /persist too\n";
-	if (want_help(argc, argv, usage))
+	if (want_help(argc, argv, "rm"))
 		return 0;
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "purge", no_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_verb_getopt("rm", &go);
 	bool force = false, purge = false;
 	int c;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		if (c == 'f')
 			force = true;
-		else if (c == 'P')
+		else if (c == OPT_PURGE)
 			purge = true;
 		else {
-			fputs(usage, stderr);
+			isc_verb_usage("rm", stderr);
 			return ISC_EXIT_USAGE;
 		}
 	}

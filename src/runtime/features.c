@@ -3,6 +3,7 @@
  * features document (features.md) describes. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel/caps.h"
 #include "spec/spec.h"
@@ -34,8 +35,9 @@ static const char *const seccomp_flags[] = { "SECCOMP_FILTER_FLAG_LOG", "SECCOMP
 int verb_features(struct global *g, int argc, char **argv)
 {
 	(void)g;
-	(void)argc;
-	(void)argv;
+	/* other arguments are ignored, as runc does */
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return verb_usage("features", stdout), 0;
 	json_t *hooks = json_array();
 	for (int k = 0; k < ISC_HOOK_KINDS; k++)
 		json_array_append_new(hooks, json_string(isc_hook_kind_name((enum isc_hook_kind)k)));

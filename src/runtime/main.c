@@ -14,24 +14,6 @@
 #include "runtime.h"
 #include "spec/spec.h"
 
-static const struct verb verbs[] = {
-	{ "create", verb_create, "create a container (it waits for start)" },
-	{ "start", verb_start, "start a created container" },
-	{ "run", verb_run, "create and start a container" },
-	{ "state", verb_state, "print the state of a container (JSON)" },
-	{ "kill", verb_kill, "send a signal to the container's init" },
-	{ "delete", verb_delete, "delete a container and everything it used" },
-	{ "list", verb_list, "list containers" },
-	{ "exec", verb_exec, "run another process in a running container" },
-	{ "ps", verb_ps, "list the processes of a container" },
-	{ "pause", verb_pause, "freeze every process of a container" },
-	{ "resume", verb_resume, "thaw a paused container" },
-	{ "update", verb_update, "change the resource limits of a container" },
-	{ "spec", verb_spec, "write a hardened default config.json" },
-	{ "features", verb_features, "print the features this runtime supports (JSON)" },
-	{ "help", verb_help, "show help for a command" },
-};
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -39,19 +21,10 @@ static void usage(FILE *f)
 		"\n"
 		"isc-runtime runs OCI bundles (runtime-spec 1.2) as hardened containers.\n"
 		"\n"
-		"Global options:\n"
-		"  --root DIR            state directory (default " ISC_RUNTIME_DEFAULT_ROOT ")\n"
-		"  --log FILE            write the log to FILE instead of stderr\n"
-		"  --log-format FORMAT   text (default) or json (one object per line: msg, level, time)\n"
-		"  --debug               log debug messages\n"
-		"  --systemd-cgroup      use systemd to manage cgroups (refused: not supported)\n"
-		"  --cgroup-manager M    cgroupfs (default), or disabled (no cgroups); systemd is refused\n"
-		"  -v, --version         print the version\n"
-		"  -h, --help            print this help\n"
-		"\n"
-		"Commands:\n");
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].help);
+		"Global options:\n");
+	isc_cli_flags_help(f, rt_global_flags());
+	fprintf(f, "\nCommands:\n");
+	isc_cli_verbs_help(f, rt_verbs, 10);
 	fprintf(f, "\nRun 'isc-runtime help COMMAND' for a command's options. See isc-runtime(8).\n");
 }
 
@@ -62,6 +35,8 @@ int verb_help(struct global *g, int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+		return verb_usage("help", stdout), 0;
 	return verb_usage(argv[1], stdout) == 0 ? 0 : 1;
 }
 
@@ -80,31 +55,19 @@ int main(int argc, char **argv)
 	/* a hook or a client that closes a pipe early must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 
-	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_CGMGR, OPT_CRIU, OPT_ROOTLESS };
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
-		{ "cgroup-manager", required_argument, NULL, OPT_CGMGR },
-		{ "criu", required_argument, NULL, OPT_CRIU },
-		{ "rootless", required_argument, NULL, OPT_ROOTLESS },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	isc_cli_getopt_init(&go, rt_global_flags());
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_ROOT: g.root = optarg; break;
-		case OPT_LOG: log_path = optarg; break;
-		case OPT_LOG_FORMAT: log_format = optarg; break;
-		case OPT_DEBUG: debug = true; break;
-		case OPT_SYSTEMD: systemd_cgroup = true; break;
-		case OPT_CGMGR: cgroup_manager = optarg; break;
-		case OPT_CRIU: case OPT_ROOTLESS: break; /* accepted for compatibility */
+		case RT_OPT_ROOT: g.root = optarg; break;
+		case RT_OPT_LOG: log_path = optarg; break;
+		case RT_OPT_LOG_FORMAT: log_format = optarg; break;
+		case RT_OPT_DEBUG: debug = true; break;
+		case RT_OPT_SYSTEMD: systemd_cgroup = true; break;
+		case RT_OPT_CGMGR: cgroup_manager = optarg; break;
+		case RT_OPT_CRIU: case RT_OPT_ROOTLESS: break; /* accepted for compatibility */
 		case 'v': print_version(); return 0;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -151,11 +114,10 @@ int main(int argc, char **argv)
 	}
 	int vi = optind;
 	const char *name = argv[vi];
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (strcmp(verbs[i].name, name) == 0) {
-			optind = 0; /* reset getopt for the verb's own flags */
-			return verbs[i].fn(&g, argc - vi, argv + vi);
-		}
+	const struct isc_cli_verb *v = isc_cli_find(rt_verbs, name);
+	if (v != NULL) {
+		optind = 0; /* reset getopt for the verb's own flags */
+		return ((verb_fn *)v->fn)(&g, argc - vi, argv + vi);
 	}
 	fprintf(stderr, "isc-runtime: unknown command \"%s\"\n", name);
 	usage(stderr);

@@ -28,51 +28,33 @@ static void strv_push(char ***v, size_t *n, char *s)
 
 int verb_exec(struct global *g, int argc, char **argv)
 {
-	enum { OPT_PID = 256, OPT_CONSOLE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_IGNORED, OPT_IGNORED_ARG };
-	static const struct option opts[] = {
-		{ "process", required_argument, NULL, 'p' },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "pid-file", required_argument, NULL, OPT_PID },
-		{ "tty", no_argument, NULL, 't' },
-		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
-		{ "cwd", required_argument, NULL, OPT_CWD },
-		{ "env", required_argument, NULL, 'e' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "cap", required_argument, NULL, 'c' },
-		{ "no-new-privs", no_argument, NULL, OPT_NNP },
-		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
-		/* runc flags that carry nothing for us */
-		{ "apparmor", required_argument, NULL, OPT_IGNORED_ARG },
-		{ "process-label", required_argument, NULL, OPT_IGNORED_ARG },
-		{ "ignore-paused", no_argument, NULL, OPT_IGNORED },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	rt_verb_getopt("exec", &go);
 	struct isc_exec_opts o = { 0 };
 	cleanup_free char **env = NULL, **caps = NULL;
 	size_t n_env = 0, n_caps = 0;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:dte:u:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.process_file = optarg; break;
 		case 'd': o.detach = true; break;
-		case OPT_PID: o.pid_file = optarg; break;
+		case RT_OPT_PID: o.pid_file = optarg; break;
 		case 't': o.tty = true; break;
-		case OPT_CONSOLE: o.console_socket = optarg; break;
-		case OPT_CWD: o.cwd = optarg; break;
+		case RT_OPT_CONSOLE: o.console_socket = optarg; break;
+		case RT_OPT_CWD: o.cwd = optarg; break;
 		case 'e': strv_push(&env, &n_env, optarg); break;
 		case 'u': o.user = optarg; break;
 		case 'c': strv_push(&caps, &n_caps, optarg); break;
-		case OPT_NNP: o.no_new_privs = true; break;
-		case OPT_PRESERVE: {
+		case RT_OPT_NNP: o.no_new_privs = true; break;
+		case RT_OPT_PRESERVE: {
 			uint64_t v = 0;
 			if (isc_parse_u64(optarg, &v) < 0 || v > ISC_MAX_PRESERVE_FDS)
 				return usage_fail("bad --preserve-fds ", optarg);
 			o.preserve_fds = (int)v;
 			break;
 		}
-		case OPT_IGNORED: case OPT_IGNORED_ARG: break;
+		case RT_OPT_IGNORED: case RT_OPT_IGNORED_ARG: break;
 		case 'h': verb_usage("exec", stdout); exit(0);
 		/* env and caps are freed by their cleanup attribute, which the
 		 * analyzer does not model */

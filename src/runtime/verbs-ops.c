@@ -60,15 +60,12 @@ static char *cmdline_of(pid_t pid)
  * `ps -ef` passthrough; extra ps(1) arguments are refused). */
 int verb_ps(struct global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	rt_verb_getopt("ps", &go);
 	bool json = false;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
@@ -143,11 +140,6 @@ int verb_resume(struct global *g, int argc, char **argv)
 
 enum upd_kind { UPD_SIZE, UPD_INT, UPD_LIST };
 
-enum {
-	OPT_MEMORY = 256, OPT_MEMRES, OPT_MEMSWAP, OPT_PIDS, OPT_SHARES, OPT_QUOTA, OPT_PERIOD, OPT_CPUS, OPT_MEMS,
-	OPT_BLKIO,
-};
-
 /* One value flag: its kind, range and where it lands. */
 static const struct upd_flag {
 	int opt;
@@ -155,31 +147,31 @@ static const struct upd_flag {
 	enum upd_kind kind;
 	int64_t min, max;
 } upd_flags[] = {
-	{ OPT_MEMORY, "memory", UPD_SIZE, -1, INT64_MAX },
-	{ OPT_MEMRES, "memory-reservation", UPD_SIZE, -1, INT64_MAX },
-	{ OPT_MEMSWAP, "memory-swap", UPD_SIZE, -1, INT64_MAX },
-	{ OPT_PIDS, "pids-limit", UPD_INT, -1, INT64_MAX },
-	{ OPT_SHARES, "cpu-shares", UPD_INT, 2, 262144 },
-	{ OPT_QUOTA, "cpu-quota", UPD_INT, -1, INT64_MAX },
-	{ OPT_PERIOD, "cpu-period", UPD_INT, 1000, 1000000 },
-	{ OPT_CPUS, "cpuset-cpus", UPD_LIST, 0, 0 },
-	{ OPT_MEMS, "cpuset-mems", UPD_LIST, 0, 0 },
-	{ OPT_BLKIO, "blkio-weight", UPD_INT, 10, 1000 },
+	{ RT_OPT_MEMORY, "memory", UPD_SIZE, -1, INT64_MAX },
+	{ RT_OPT_MEMRES, "memory-reservation", UPD_SIZE, -1, INT64_MAX },
+	{ RT_OPT_MEMSWAP, "memory-swap", UPD_SIZE, -1, INT64_MAX },
+	{ RT_OPT_PIDS, "pids-limit", UPD_INT, -1, INT64_MAX },
+	{ RT_OPT_SHARES, "cpu-shares", UPD_INT, 2, 262144 },
+	{ RT_OPT_QUOTA, "cpu-quota", UPD_INT, -1, INT64_MAX },
+	{ RT_OPT_PERIOD, "cpu-period", UPD_INT, 1000, 1000000 },
+	{ RT_OPT_CPUS, "cpuset-cpus", UPD_LIST, 0, 0 },
+	{ RT_OPT_MEMS, "cpuset-mems", UPD_LIST, 0, 0 },
+	{ RT_OPT_BLKIO, "blkio-weight", UPD_INT, 10, 1000 },
 };
 
 static void set_flag(struct isc_resources *r, int opt, int64_t v, const char *s)
 {
 	switch (opt) {
-	case OPT_MEMORY: r->has_memory_limit = true, r->memory_limit = v; break;
-	case OPT_MEMRES: r->has_memory_reservation = true, r->memory_reservation = v; break;
-	case OPT_MEMSWAP: r->has_memory_swap = true, r->memory_swap = v; break;
-	case OPT_PIDS: r->has_pids_limit = true, r->pids_limit = v; break;
-	case OPT_SHARES: r->has_cpu_shares = true, r->cpu_shares = (uint64_t)v; break;
-	case OPT_QUOTA: r->has_cpu_quota = true, r->cpu_quota = v; break;
-	case OPT_PERIOD: r->has_cpu_period = true, r->cpu_period = (uint64_t)v; break;
-	case OPT_CPUS: free(r->cpu_cpus), r->cpu_cpus = isc_xstrdup(s); break;
-	case OPT_MEMS: free(r->cpu_mems), r->cpu_mems = isc_xstrdup(s); break;
-	case OPT_BLKIO: r->has_blkio_weight = true, r->blkio_weight = (uint16_t)v; break;
+	case RT_OPT_MEMORY: r->has_memory_limit = true, r->memory_limit = v; break;
+	case RT_OPT_MEMRES: r->has_memory_reservation = true, r->memory_reservation = v; break;
+	case RT_OPT_MEMSWAP: r->has_memory_swap = true, r->memory_swap = v; break;
+	case RT_OPT_PIDS: r->has_pids_limit = true, r->pids_limit = v; break;
+	case RT_OPT_SHARES: r->has_cpu_shares = true, r->cpu_shares = (uint64_t)v; break;
+	case RT_OPT_QUOTA: r->has_cpu_quota = true, r->cpu_quota = v; break;
+	case RT_OPT_PERIOD: r->has_cpu_period = true, r->cpu_period = (uint64_t)v; break;
+	case RT_OPT_CPUS: free(r->cpu_cpus), r->cpu_cpus = isc_xstrdup(s); break;
+	case RT_OPT_MEMS: free(r->cpu_mems), r->cpu_mems = isc_xstrdup(s); break;
+	case RT_OPT_BLKIO: r->has_blkio_weight = true, r->blkio_weight = (uint16_t)v; break;
 	default: break;
 	}
 }
@@ -229,22 +221,8 @@ static bool any_resource(const struct isc_resources *r)
 
 int verb_update(struct global *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "resources", required_argument, NULL, 'r' },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "memory-reservation", required_argument, NULL, OPT_MEMRES },
-		{ "memory-swap", required_argument, NULL, OPT_MEMSWAP },
-		{ "pids-limit", required_argument, NULL, OPT_PIDS },
-		{ "cpu-shares", required_argument, NULL, OPT_SHARES },
-		{ "cpu-share", required_argument, NULL, OPT_SHARES }, /* runc's spelling */
-		{ "cpu-quota", required_argument, NULL, OPT_QUOTA },
-		{ "cpu-period", required_argument, NULL, OPT_PERIOD },
-		{ "cpuset-cpus", required_argument, NULL, OPT_CPUS },
-		{ "cpuset-mems", required_argument, NULL, OPT_MEMS },
-		{ "blkio-weight", required_argument, NULL, OPT_BLKIO },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct isc_cli_getopt go;
+	rt_verb_getopt("update", &go);
 	/* flags override the file: remember them and apply after it */
 	struct {
 		const struct upd_flag *f;
@@ -256,7 +234,7 @@ int verb_update(struct global *g, int argc, char **argv)
 	isc_error *err = NULL;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		if (c == 'r') {
 			file = optarg;
 			continue;

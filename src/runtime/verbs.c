@@ -18,85 +18,6 @@
 
 #define SECCOMP_CACHE_DIR "/run/isc-runtime/.cache/seccomp"
 
-struct verb_usage {
-	const char *name;
-	const char *text;
-};
-
-static const struct verb_usage usages[] = {
-	{ "create", "Usage: isc-runtime create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] ID\n"
-		    "  -b, --bundle DIR        the bundle (default: the current directory)\n"
-		    "  --pid-file FILE         write the container's init pid to FILE\n"
-		    "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
-		    "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the container process\n"
-		    "  --no-pivot, --no-new-keyring   accepted for compatibility\n"
-		    "With LISTEN_FDS set (for this process), those fds are kept too and the\n"
-		    "container process gets LISTEN_FDS and LISTEN_PID.\n" },
-	{ "start", "Usage: isc-runtime start ID\n" },
-	{ "run", "Usage: isc-runtime run [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--detach] ID\n"
-		 "  -b, --bundle DIR        the bundle (default: the current directory)\n"
-		 "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
-		 "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the container process\n"
-		 "  --pid-file FILE         write the container's init pid to FILE\n"
-		 "  -d, --detach            do not wait for the container to exit\n"
-		 "Without --detach, the exit status is the container's (128+N for signal N).\n" },
-	{ "state", "Usage: isc-runtime state ID\n" },
-	{ "kill", "Usage: isc-runtime kill [--all] ID [SIGNAL]\n"
-		  "  SIGNAL is a name (TERM, SIGTERM) or a number (15); default SIGTERM\n"
-		  "  -a, --all               signal every process of the container\n" },
-	{ "delete", "Usage: isc-runtime delete [--force] ID\n"
-		    "  -f, --force             kill a running container first\n" },
-	{ "list", "Usage: isc-runtime list [--format table|json] [--quiet]\n" },
-	{ "exec", "Usage: isc-runtime exec [OPTIONS] ID [COMMAND [ARG...]]\n"
-		  "  -p, --process FILE      the process to run, as a process.json (instead of COMMAND)\n"
-		  "  -d, --detach            do not wait: exit once the process runs\n"
-		  "  --pid-file FILE         write the process's host pid to FILE\n"
-		  "  -t, --tty               give the process a terminal (with --console-socket)\n"
-		  "  --console-socket PATH   unix socket to receive the terminal's master fd\n"
-		  "  --cwd DIR               working directory\n"
-		  "  -e, --env KEY=VALUE     add an environment variable (repeatable)\n"
-		  "  -u, --user UID[:GID]    user and group in the container\n"
-		  "  -c, --cap CAP           add a capability within the container's bounding set (repeatable)\n"
-		  "  --no-new-privs          set no_new_privs\n"
-		  "  --preserve-fds N        keep fds 3 .. 3+N-1 open in the process\n"
-		  "The process joins every namespace, the cgroups, and the capability, seccomp,\n"
-		  "no_new_privs, rlimit and user setup of the container. Without --detach the\n"
-		  "exit status is the process's.\n" },
-	{ "ps", "Usage: isc-runtime ps [--format table|json] ID\n"
-		"  -f, --format FORMAT     json: an array of pids; table (default): PID and command line\n" },
-	{ "pause", "Usage: isc-runtime pause ID\n" },
-	{ "resume", "Usage: isc-runtime resume ID\n" },
-	{ "update", "Usage: isc-runtime update [--resources FILE|-] [OPTIONS] ID\n"
-		    "  -r, --resources FILE    linux.resources as JSON (- for stdin)\n"
-		    "  --memory BYTES, --memory-reservation BYTES, --memory-swap BYTES\n"
-		    "  --pids-limit N, --cpu-shares N (or --cpu-share), --cpu-quota N, --cpu-period N\n"
-		    "  --cpuset-cpus LIST, --cpuset-mems LIST, --blkio-weight N\n"
-		    "Sizes are bytes or take a k, m, g suffix (64m); -1 is unlimited. Flags override\n"
-		    "the file. A limit for a controller the container has no group in yet creates\n"
-		    "the group and moves the container's processes into it.\n" },
-	{ "spec", "Usage: isc-runtime spec [--bundle DIR] [--rootless]\n"
-		  "       isc-runtime spec --seccomp-only\n"
-		  "  writes a hardened default config.json into the bundle (default: .)\n"
-		  "  --rootless              map only the caller's uid and gid\n"
-		  "  --seccomp-only          print only its seccomp profile (linux.seccomp) to\n"
-		  "                          stdout, for podman or docker run --security-opt\n"
-		  "                          seccomp=FILE; writes no config.json\n" },
-	{ "features", "Usage: isc-runtime features\n" },
-	{ "help", "Usage: isc-runtime help [COMMAND]\n" },
-};
-
-int verb_usage(const char *name, FILE *f)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(usages); i++) {
-		if (strcmp(usages[i].name, name) == 0) {
-			fputs(usages[i].text, f);
-			return 0;
-		}
-	}
-	fprintf(stderr, "isc-runtime: unknown command \"%s\"\n", name);
-	return -1;
-}
-
 static int fail(isc_error *err)
 {
 	isc_log_error(err);
@@ -137,33 +58,19 @@ void make_context(struct global *g, struct isc_context *ctx)
 /* Flags shared by create and run. */
 static int parse_create(const char *verb, int argc, char **argv, struct isc_create_opts *o)
 {
-	enum { OPT_PID = 256, OPT_CONSOLE, OPT_NOPIVOT, OPT_NOKEYRING, OPT_PRESERVE };
-	static const struct option opts[] = {
-		{ "bundle", required_argument, NULL, 'b' },
-		{ "pid-file", required_argument, NULL, OPT_PID },
-		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "no-pivot", no_argument, NULL, OPT_NOPIVOT },
-		{ "no-new-keyring", no_argument, NULL, OPT_NOKEYRING },
-		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool is_run = strcmp(verb, "run") == 0;
+	struct isc_cli_getopt go;
+	rt_verb_getopt(verb, &go);
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, is_run ? "+b:dh" : "+b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->bundle = optarg; break;
-		case OPT_PID: o->pid_file = optarg; break;
-		case OPT_CONSOLE: o->console_socket = optarg; break;
-		case 'd':
-			if (!is_run)
-				return usage_error(verb, "unknown option %s", "--detach");
-			o->detach = true;
-			break;
-		case OPT_NOPIVOT: case OPT_NOKEYRING: break;
-		case OPT_PRESERVE: {
+		case RT_OPT_PID: o->pid_file = optarg; break;
+		case RT_OPT_CONSOLE: o->console_socket = optarg; break;
+		case RT_OPT_DETACH: return usage_error(verb, "unknown option %s", "--detach"); /* create */
+		case 'd': o->detach = true; break; /* run */
+		case RT_OPT_NOPIVOT: case RT_OPT_NOKEYRING: break;
+		case RT_OPT_PRESERVE: {
 			uint64_t v = 0;
 			if (isc_parse_u64(optarg, &v) < 0 || v > 256)
 				return usage_error(verb, "bad --preserve-fds \"%s\"", optarg);
@@ -318,7 +225,9 @@ int verb_list(struct global *g, int argc, char **argv)
 	bool json = false, quiet = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			return verb_usage("list", stdout), 0;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			quiet = true;
 		} else if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) {
 			if (i + 1 >= argc)
@@ -393,6 +302,8 @@ int verb_spec(struct global *g, int argc, char **argv)
 	const char *bundle = NULL;
 	bool rootless = false, seccomp_only = false;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return verb_usage("spec", stdout), 0;
 		if (strcmp(argv[i], "--rootless") == 0)
 			rootless = true;
 		else if (strcmp(argv[i], "--seccomp-only") == 0)

@@ -157,16 +157,15 @@ def test_init_settings_are_recorded(bare_lab):
 
 
 @pytest.mark.parametrize("flags,status,message", [
-    (["--subnet", "10.0.0.0/33"], 1, "isc: --subnet: subnet 10.0.0.0/33: the prefix length must be 8..29: "
-                                     "Invalid argument"),
-    (["--subnet", "banana"], 1, "isc: --subnet: subnet banana: expected A.B.C.D/PREFIX: Invalid argument"),
+    (["--subnet", "10.0.0.0/33"], 1, "isc: --subnet: subnet 10.0.0.0/33: the prefix length must be 8..29"),
+    (["--subnet", "banana"], 1, "isc: --subnet: subnet banana: expected A.B.C.D/PREFIX"),
     (["--subnet", "10.1.2.3/16"], 1, "isc: --subnet: subnet 10.1.2.3/16: host bits set (the network address is "
-                                     "needed): Invalid argument"),
+                                     "needed)"),
     (["--ssh-port", "0"], 1, 'isc init: --ssh-port "0": must be a number 1..65535'),
     (["--ssh-port", "70000"], 1, 'isc init: --ssh-port "70000": must be a number 1..65535'),
     (["--confirm-timeout", "x"], 1, 'isc init: --confirm-timeout "x": must be a number 5..3600'),
     (["--audit-epoch", "5"], 1, 'isc init: --audit-epoch "5": must be a number 10..86400'),
-    (["--audit-rotate", "1k"], 1, "isc: --audit-rotate 1024: must be 1m..64g: Invalid argument"),
+    (["--audit-rotate", "1k"], 1, "isc: --audit-rotate 1024: must be 1m..64g"),
     (["--audit-keep", "-1"], 1, 'isc init: --audit-keep "-1": must be a number 0..100000'),
     (["--uplink", "eth9"], 1, "isc init: --uplink eth9: a lab's uplink is uplink0"),
     (["--bogus"], 2, "isc init: unknown or incomplete option --bogus"),
@@ -184,7 +183,7 @@ def test_init_bad_lab_name():
     r = subprocess.run([ISC, "--lab", "../x", "init"],
                        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert (r.returncode, r.stderr) == (1, 'isc: --lab / ISC_LAB: "../x" is not a lab name (letters, digits, '
-                                        ". _ -, at most 64, not starting with '.'): Invalid argument\n")
+                                        ". _ -, at most 64, not starting with '.')\n")
 
 
 # ---- deinit ----------------------------------------------------------------------

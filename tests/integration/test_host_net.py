@@ -213,18 +213,18 @@ def test_policy_through_iscd(lab):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["expose", "nosuch", "9000:80"], "no service named nosuch: No such file or directory"),
+    (["expose", "nosuch", "9000:80"], "no service named nosuch"),
     (["expose", "other", "8081:8080"], "expose other: port 8081/tcp is already exposed by service web: "
                                        "Address already in use"),
     (["expose", "web", "8081:9999"], "expose web: port 8081/tcp is already exposed to its port 8080 "
                                      "(isc unexpose web 8081/tcp first): Address already in use"),
     (["expose", "web", "22:8080"], "expose web: port 22/tcp is the host's SSH port: Address already in use"),
-    (["expose", "web", "0:8080"], '0:8080: bad port "0" (1..65535): Invalid argument'),
-    (["expose", "web", "notaport"], "notaport: expected HOSTPORT:PORT[/tcp|udp]: Invalid argument"),
+    (["expose", "web", "0:8080"], '0:8080: bad port "0" (1..65535)'),
+    (["expose", "web", "notaport"], "notaport: expected HOSTPORT:PORT[/tcp|udp]"),
     (["unexpose", "web", "9999"], "unexpose web: port 9999/tcp is not exposed to it: No such file or directory"),
-    (["unexpose", "nosuch", "8081"], "no service named nosuch: No such file or directory"),
-    (["allow", "nosuch", "web:8080"], "allow: no service named nosuch: No such file or directory"),
-    (["allow", "web", "nosuch:8080"], "allow: no service named nosuch: No such file or directory"),
+    (["unexpose", "nosuch", "8081"], "no service named nosuch"),
+    (["allow", "nosuch", "web:8080"], "allow: no service named nosuch"),
+    (["allow", "web", "nosuch:8080"], "allow: no service named nosuch"),
     (["allow", "web", "web:8080"], "allow web -> web: a container reaches itself already: Invalid argument"),
     (["policy", "enable", "nosuch"], "policy nosuch: no such rule (isc policy ls): Invalid argument"),
 ])
