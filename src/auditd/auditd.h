@@ -62,7 +62,7 @@ struct host {
 	json_t *names;
 	struct timespec names_mtime;
 	uint64_t names_checked_ms;
-	bool failing;            /* the last flush failed */
+	bool failing; /* the last flush failed */
 	uint64_t fail_logged_ms;
 };
 
@@ -82,7 +82,7 @@ struct batch {
 
 struct collector {
 	const char *run_dir;
-	bool daemon_role;      /* registered as the audit daemon (else multicast) */
+	bool daemon_role; /* registered as the audit daemon (else multicast) */
 	bool use_syslog;
 	int backlog_wait;
 	uint32_t epoch_seconds;
@@ -99,7 +99,7 @@ struct collector {
 	pthread_mutex_t qlock;
 	struct batch *qhead, *qtail;
 	bool stopping;
-	int ready_fd; /* --daemon: tells the parent we are up */
+	int ready_fd;	 /* --daemon: tells the parent we are up */
 	int stop_client; /* answered once the state is restored */
 };
 extern struct collector S;

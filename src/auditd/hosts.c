@@ -67,8 +67,8 @@ uint32_t free_block(void)
 
 bool block_ok(json_int_t base, json_int_t count)
 {
-	return base >= ISC_AUDIT_ID_MIN && base <= ISC_AUDIT_ID_MAX && (base - ISC_AUDIT_ID_MIN) % ISC_AUDIT_RANGE == 0 &&
-	       count == ISC_AUDIT_RANGE;
+	return base >= ISC_AUDIT_ID_MIN && base <= ISC_AUDIT_ID_MAX &&
+	       (base - ISC_AUDIT_ID_MIN) % ISC_AUDIT_RANGE == 0 && count == ISC_AUDIT_RANGE;
 }
 
 struct host *host_by_auid(uint32_t auid)
@@ -109,8 +109,9 @@ int open_host(const char *root, uint32_t base, uint32_t count, bool create, char
 	if (!isc_trail_exists(dir)) {
 		if (!create)
 			return isc_error_set(err, ENOENT, "trail %s is gone", dir);
-		struct isc_trail_options o = { .epoch_seconds = S.epoch_seconds, .rotate_bytes = S.rotate_bytes,
-						 .keep_files = S.keep_files };
+		struct isc_trail_options o = { .epoch_seconds = S.epoch_seconds,
+					       .rotate_bytes = S.rotate_bytes,
+					       .keep_files = S.keep_files };
 		if (isc_trail_create(dir, &o, key, err) < 0)
 			return -1;
 	}

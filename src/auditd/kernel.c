@@ -24,8 +24,8 @@ int isc_kaudit_open(bool multicast, isc_error **err)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		close(fd);
-		return isc_error_set(err, e, multicast ? "bind NETLINK_AUDIT multicast group readlog"
-						       : "bind NETLINK_AUDIT");
+		return isc_error_set(err, e,
+				     multicast ? "bind NETLINK_AUDIT multicast group readlog" : "bind NETLINK_AUDIT");
 	}
 	return fd;
 }
@@ -210,7 +210,8 @@ int isc_kaudit_count_rules(int fd, unsigned *n, isc_error **err)
 				continue;
 			for (unsigned i = 0, off = 0; i < rd->field_count && i < AUDIT_MAX_FIELDS; i++) {
 				if (rd->fields[i] == AUDIT_FILTERKEY) {
-					if (rd->values[i] == sizeof(ISC_AUDITD_KEY) - 1 && off + rd->values[i] <= rd->buflen &&
+					if (rd->values[i] == sizeof(ISC_AUDITD_KEY) - 1 &&
+					    off + rd->values[i] <= rd->buflen &&
 					    memcmp(rd->buf + off, ISC_AUDITD_KEY, rd->values[i]) == 0)
 						count++;
 				}

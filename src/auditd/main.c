@@ -40,8 +40,14 @@
 #include "audit/trail.h"
 #include "base/util.h"
 
-struct collector S = { .stop_client = -1, .ctl_fd = -1, .rec_fd = -1, .listen_fd = -1, .stop_efd = -1,
-		       .queue_efd = -1, .ready_fd = -1, .qlock = PTHREAD_MUTEX_INITIALIZER };
+struct collector S = { .stop_client = -1,
+		       .ctl_fd = -1,
+		       .rec_fd = -1,
+		       .listen_fd = -1,
+		       .stop_efd = -1,
+		       .queue_efd = -1,
+		       .ready_fd = -1,
+		       .qlock = PTHREAD_MUTEX_INITIALIZER };
 
 void logmsg(const char *fmt, ...)
 {
@@ -119,7 +125,8 @@ static int setup_kernel(isc_error **err)
 		return -1;
 	S.found = cur;
 	if (cur.enabled == 2)
-		return isc_error_set(err, EPERM, "the audit configuration is locked (enabled=2): rules cannot be added");
+		return isc_error_set(err, EPERM,
+				     "the audit configuration is locked (enabled=2): rules cannot be added");
 	int prev = save_found_state(err);
 	if (prev < 0)
 		return -1;
@@ -128,7 +135,8 @@ static int setup_kernel(isc_error **err)
 	S.rec_fd = isc_kaudit_open(false, err);
 	if (S.rec_fd < 0)
 		return -1;
-	struct audit_status set = { .mask = AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED, .enabled = 1,
+	struct audit_status set = { .mask = AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED,
+				    .enabled = 1,
 				    .pid = (uint32_t)getpid() };
 	cleanup_error isc_error *e = NULL;
 	if (isc_kaudit_set(S.rec_fd, &set, &e) == 0) {
@@ -176,7 +184,8 @@ static void restore_kernel(void)
 		return;
 	if (isc_kaudit_rules(S.ctl_fd, false, &e) < 0)
 		log_error(&e, "restore: delete the rules");
-	struct audit_status st = { .mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE, .enabled = S.found.enabled,
+	struct audit_status st = { .mask = AUDIT_STATUS_ENABLED | AUDIT_STATUS_FAILURE,
+				   .enabled = S.found.enabled,
 				   .failure = S.found.failure };
 	if (S.daemon_role) {
 		st.mask |= AUDIT_STATUS_BACKLOG_LIMIT | AUDIT_STATUS_BACKLOG_WAIT_TIME;
@@ -228,8 +237,9 @@ static void load_hosts(bool clean)
 			 * one; the host's services get new ids at their next start */
 			uint32_t nb = free_block();
 			logmsg("%s had audit ids %lld-%lld, outside the container range %u-%u: %s %u-%u", root,
-			       (long long)base, (long long)base + (long long)count - 1, ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX,
-			       nb ? "now" : "no block free, given up; it was", nb, nb + ISC_AUDIT_RANGE - 1);
+			       (long long)base, (long long)base + (long long)count - 1, ISC_AUDIT_ID_MIN,
+			       ISC_AUDIT_ID_MAX, nb ? "now" : "no block free, given up; it was", nb,
+			       nb + ISC_AUDIT_RANGE - 1);
 			if (nb == 0)
 				continue;
 			base = nb;
@@ -289,10 +299,14 @@ struct options {
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
-		{ "run-dir", required_argument, NULL, 'r' },   { "daemon", no_argument, NULL, 'd' },
-		{ "stop", no_argument, NULL, 's' },            { "status", no_argument, NULL, 'S' },
-		{ "backlog-wait", required_argument, NULL, 'w' }, { "epoch-seconds", required_argument, NULL, 'e' },
-		{ "no-syslog", no_argument, NULL, 'n' },       { "help", no_argument, NULL, 'h' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "stop", no_argument, NULL, 's' },
+		{ "status", no_argument, NULL, 'S' },
+		{ "backlog-wait", required_argument, NULL, 'w' },
+		{ "epoch-seconds", required_argument, NULL, 'e' },
+		{ "no-syslog", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	S.use_syslog = true;
@@ -475,8 +489,8 @@ static int start(bool clean, pthread_t *th, isc_error **err)
 		restore_kernel();
 		return -1;
 	}
-	logmsg("collecting as %s (pid %d); %zu hosts registered", S.daemon_role ? "the audit daemon" : "a multicast reader",
-	       (int)getpid(), S.n_hosts);
+	logmsg("collecting as %s (pid %d); %zu hosts registered",
+	       S.daemon_role ? "the audit daemon" : "a multicast reader", (int)getpid(), S.n_hosts);
 	if (S.ready_fd >= 0) {
 		char z = 0;
 		if (write(S.ready_fd, &z, 1) < 0) {

@@ -188,9 +188,9 @@ void check_lost(void)
 	}
 	uint64_t ov = __atomic_load_n(&S.overruns, __ATOMIC_RELAXED);
 	if (st.lost != S.last_lost || ov != S.reported_overruns) {
-		json_t *r = json_pack("{s:s,s:I,s:I,s:I}", "type", "lost", "count",
-				      (json_int_t)(st.lost - S.last_lost), "kernel_lost", (json_int_t)st.lost,
-				      "socket_overruns", (json_int_t)(ov - S.reported_overruns));
+		json_t *r = json_pack("{s:s,s:I,s:I,s:I}", "type", "lost", "count", (json_int_t)(st.lost - S.last_lost),
+				      "kernel_lost", (json_int_t)st.lost, "socket_overruns",
+				      (json_int_t)(ov - S.reported_overruns));
 		logmsg("the kernel lost %u audit records (total %u), socket overruns %" PRIu64, st.lost - S.last_lost,
 		       st.lost, ov - S.reported_overruns);
 		emit_all(r);

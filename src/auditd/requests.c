@@ -161,9 +161,9 @@ static json_t *op_status(void)
 {
 	json_t *hosts = json_array();
 	for (size_t i = 0; i < S.n_hosts; i++)
-		json_array_append_new(hosts, json_pack("{s:s,s:I,s:I}", "root", S.hosts[i].root, "base",
-						       (json_int_t)S.hosts[i].base, "count",
-						       (json_int_t)S.hosts[i].count));
+		json_array_append_new(hosts,
+				      json_pack("{s:s,s:I,s:I}", "root", S.hosts[i].root, "base",
+						(json_int_t)S.hosts[i].base, "count", (json_int_t)S.hosts[i].count));
 	return json_pack("{s:b,s:s,s:i,s:o,s:I,s:I,s:I,s:I}", "ok", 1, "mode", S.daemon_role ? "daemon" : "multicast",
 			 "pid", (int)getpid(), "hosts", hosts, "kernel_lost", (json_int_t)S.last_lost, "unrouted",
 			 (json_int_t)S.unrouted, "unattributed", (json_int_t)S.unattributed, "sessions",

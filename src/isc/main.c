@@ -52,8 +52,8 @@ int verb_help(struct isc_global *g, int argc, char **argv)
  * (the command line) and the result (the exit status).  NULL: not one. */
 static const char *admin_action(int argc, char **argv)
 {
-	static const char *const whole[] = { "init", "deinit", "run", "stop", "start", "restart", "rm",
-					     "expose", "unexpose", "allow" };
+	static const char *const whole[] = { "init",	"deinit", "run",    "stop",	"start",
+					     "restart", "rm",	  "expose", "unexpose", "allow" };
 	/* a request for help changes nothing (before "--" and before a
 	 * command's own arguments: run and exec stop at their NAME/IMAGE) */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -139,10 +139,18 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_ROOT: root = optarg; break;
-		case OPT_LAB: g.lab = optarg; break;
-		case 'v': printf("isc version %s\n", ISC_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
+		case OPT_ROOT:
+			root = optarg;
+			break;
+		case OPT_LAB:
+			g.lab = optarg;
+			break;
+		case 'v':
+			printf("isc version %s\n", ISC_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "isc: unknown global option %s\n", argv[optind - 1]);
 			usage(stderr);

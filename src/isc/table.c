@@ -12,15 +12,21 @@
 #include "base/util.h"
 #include "host/lab.h"
 
-
-#define HELP { "help", 'h', NULL, "print this help", NULL }
-#define END { NULL, 0, NULL, NULL, NULL }
+#define HELP                                               \
+	{                                                  \
+		"help", 'h', NULL, "print this help", NULL \
+	}
+#define END                               \
+	{                                 \
+		NULL, 0, NULL, NULL, NULL \
+	}
 #define FN(f) ((void (*)(void))(f))
 
 static const struct isc_cli_flag global_flags[] = {
 	{ "lab", OPT_LAB, "NAME",
 	  "work in the lab NAME (state under " ISC_HOST_ROOT "/labs/NAME); also from ISC_LAB; may also follow the "
-	  "command (for run and exec: right after it)", "@lab" },
+	  "command (for run and exec: right after it)",
+	  "@lab" },
 	{ "root", OPT_ROOT, "DIR", "state root (default " ISC_HOST_ROOT "); overrides --lab", "@dir" },
 	{ "version", 'v', NULL, "print the version", NULL },
 	HELP,
@@ -47,7 +53,8 @@ static const struct isc_cli_flag run_flags[] = {
 	{ "detach", 'd', NULL,
 	  "return once it runs: its start is watched for 1 s; if it exits in that time, its exit status and the last "
 	  "lines of its log are shown and isc exits 1 (else: show its output until its first exit and return its "
-	  "exit status)", NULL },
+	  "exit status)",
+	  NULL },
 	{ "name", OPT_NAME, "NAME", "the service's name (required)", NULL },
 	{ "expose", OPT_EXPOSE, "HOSTPORT:PORT[/tcp|udp]", "forward a host port", NULL },
 	{ "publish", 'p', "HOSTPORT:PORT[/tcp|udp]", "the same as --expose", NULL },
@@ -133,8 +140,10 @@ static const struct isc_cli_flag audit_flags[] = {
 	{ "type", OPT_TYPE, "TYPE", "only records of this type: exec, login, logout, admin, lost, gap, seal, loginuid",
 	  "exec login logout admin lost gap seal loginuid register unregister collector-stop disk-full tamper rotate "
 	  "trail-start" },
-	{ "since", OPT_SINCE, "TIME", "only records from TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age (30s, "
-				      "10m, 2h, 1d)", NULL },
+	{ "since", OPT_SINCE, "TIME",
+	  "only records from TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age (30s, "
+	  "10m, 2h, 1d)",
+	  NULL },
 	{ "follow", OPT_FOLLOW, NULL, "keep printing new records", NULL },
 	{ "format", OPT_FORMAT, "json|text", "the trail's JSON lines, or text (default)", "json text" },
 	HELP,
@@ -174,8 +183,8 @@ static const struct isc_cli_verb image_sub[] = {
 	  "points to is listed as <none>.",
 	  format_table_json, NULL, NULL, false, NULL },
 	{ "verify", "isc image verify NAME", "rehash every file of an image against its manifest",
-	  "Rehash every file against the manifest; exit 1 naming the first differing path.", help_only, NULL,
-	  "@image", false, NULL },
+	  "Rehash every file against the manifest; exit 1 naming the first differing path.", help_only, NULL, "@image",
+	  false, NULL },
 	{ "check", "isc image check NAME", "the quick check a container start makes",
 	  "The quick check a start makes: inodes, ctimes and immutable flags as at import,\n"
 	  "and the last verification passed.",
@@ -270,8 +279,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Forward HOSTPORT of the host's addresses to PORT of the service NAME.", help_only, NULL, "@service", false,
 	  FN(verb_expose) },
 	{ "unexpose", "isc unexpose NAME HOSTPORT[/tcp|udp]", "stop forwarding a host port",
-	  "Stop forwarding HOSTPORT to the service NAME (new connections at once).", help_only, NULL, "@service",
-	  false, FN(verb_unexpose) },
+	  "Stop forwarding HOSTPORT to the service NAME (new connections at once).", help_only, NULL, "@service", false,
+	  FN(verb_unexpose) },
 	{ "allow", "isc allow [--remove] SRC DST:PORT[/tcp|udp]", "open one flow between two services",
 	  "Let service SRC open connections to PORT of service DST (--remove: close that\n"
 	  "flow again).  Everything else between services stays blocked.",
@@ -298,7 +307,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Images live in ROOT/images (ROOT: --root, or " ISC_HOST_ROOT ", or " ISC_HOST_ROOT "/labs/LAB).\n"
 	  "See isc(1) and docs/images.md.",
 	  help_only, image_sub, NULL, false, FN(verb_image) },
-	{ "lab", "isc [--lab NAME] lab COMMAND [ARGS]", "labs: create, rm, ls, info, exec a command in the outside world",
+	{ "lab", "isc [--lab NAME] lab COMMAND [ARGS]",
+	  "labs: create, rm, ls, info, exec a command in the outside world",
 	  "A lab is an ISC host inside two network namespaces: /run/netns/isc-NAME-host plays the\n"
 	  "host (" ISC_LAB_UPLINK " " ISC_LAB_HOST_ADDR "/24, default route via " ISC_LAB_OUTSIDE_ADDR
 	  "), /run/netns/isc-NAME-out the\n"
@@ -307,7 +317,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  help_only, lab_sub, NULL, false, FN(verb_lab) },
 	{ "help", "isc help [COMMAND]", "show this help, or a command's", NULL, help_only, NULL,
 	  "init deinit run ps inspect stop start restart rm logs exec expose unexpose allow policy packets audit image "
-	  "lab", false, FN(verb_help) },
+	  "lab",
+	  false, FN(verb_help) },
 	{ "completion", "isc completion bash", "print a shell completion script", NULL, help_only, completion_sub, NULL,
 	  true, FN(verb_completion) },
 	{ NULL },

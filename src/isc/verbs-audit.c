@@ -25,9 +25,10 @@ struct audit_filter {
 	bool json;
 };
 
-static const char *const audit_types[] = { "exec", "login", "logout", "admin", "lost", "gap", "seal",
-					   "loginuid", "register", "unregister", "collector-stop", "disk-full",
-					   "tamper", "rotate", "trail-start" };
+static const char *const audit_types[] = { "exec",     "login",	     "logout",	       "admin",
+					   "lost",     "gap",	     "seal",	       "loginuid",
+					   "register", "unregister", "collector-stop", "disk-full",
+					   "tamper",   "rotate",     "trail-start" };
 
 static void audit_usage(FILE *f)
 {
@@ -59,8 +60,10 @@ static int parse_since(const char *s, char out[ISC_RFC3339_LEN], isc_error **err
 	if (l < 10 || l >= ISC_RFC3339_LEN || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3 || s[4] != '-' ||
 	    (l > 10 && (s[10] != 'T' || sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &se) < 2)) || mo < 1 || mo > 12 ||
 	    d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-		return isc_error_set(err, EINVAL, "--since %s: RFC 3339 UTC time (2026-11-28T14:00:00Z) or an age "
-						  "(30s, 10m, 2h, 1d) expected", s);
+		return isc_error_set(err, EINVAL,
+				     "--since %s: RFC 3339 UTC time (2026-11-28T14:00:00Z) or an age "
+				     "(30s, 10m, 2h, 1d) expected",
+				     s);
 	snprintf(out, ISC_RFC3339_LEN, "%s", s);
 	if (out[l - 1] == 'Z')
 		out[l - 1] = 0;
@@ -126,8 +129,8 @@ static void print_text(json_t *rec)
 	cleanup_free char *type_s = field(rec, "type", "?");
 	cleanup_free char *time_s = field(rec, "time", "-");
 	cleanup_free char *c = field(rec, "container", "-");
-	printf("%6" JSON_INTEGER_FORMAT " %s %-7s %s", json_integer_value(json_object_get(rec, "seq")), time_s,
-	       type_s, c);
+	printf("%6" JSON_INTEGER_FORMAT " %s %-7s %s", json_integer_value(json_object_get(rec, "seq")), time_s, type_s,
+	       c);
 	if (type && strcmp(type, "exec") == 0) {
 		cleanup_free char *result = field(rec, "result", "?");
 		printf(" pid=%" JSON_INTEGER_FORMAT " uid=%" JSON_INTEGER_FORMAT " %s:",
@@ -154,8 +157,8 @@ static void print_text(json_t *rec)
 			printf(" session=%s:", session);
 			print_str_array(json_object_get(rec, "argv"));
 		} else {
-			printf(" session=%s status=%" JSON_INTEGER_FORMAT " duration=%" JSON_INTEGER_FORMAT "ms", session,
-			       json_integer_value(json_object_get(rec, "status")),
+			printf(" session=%s status=%" JSON_INTEGER_FORMAT " duration=%" JSON_INTEGER_FORMAT "ms",
+			       session, json_integer_value(json_object_get(rec, "status")),
 			       json_integer_value(json_object_get(rec, "duration_ms")));
 		}
 	} else if (type && strcmp(type, "lost") == 0) {
@@ -275,11 +278,12 @@ static int audit_verify(struct isc_global *g, int argc, char **argv)
 	}
 	int rc = 0;
 	if (r.intact) {
-		printf("trail %s: intact: %" PRIu64 " records from seq %" PRIu64 ", %" PRIu64 " sealed epochs, %s\n", dir,
-		       r.records, r.first_seq, r.seals,
+		printf("trail %s: intact: %" PRIu64 " records from seq %" PRIu64 ", %" PRIu64 " sealed epochs, %s\n",
+		       dir, r.records, r.first_seq, r.seals,
 		       r.macs_checked ? "every seal checked" : "seals NOT checked (give --key to check them)");
 	} else {
-		fprintf(stderr, "isc: audit verify: first bad record: seq %" PRIu64 ": %s\n", r.first_bad_seq, r.problem);
+		fprintf(stderr, "isc: audit verify: first bad record: seq %" PRIu64 ": %s\n", r.first_bad_seq,
+			r.problem);
 		rc = 1;
 	}
 	if (r.note)
@@ -308,8 +312,10 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 			for (size_t i = 0; i < ARRAY_SIZE(audit_types); i++)
 				ok = ok || strcmp(optarg, audit_types[i]) == 0;
 			if (!ok) {
-				fprintf(stderr, "isc: audit: --type %s: one of exec, login, logout, admin, lost, gap, "
-						"seal, loginuid expected\n", optarg);
+				fprintf(stderr,
+					"isc: audit: --type %s: one of exec, login, logout, admin, lost, gap, "
+					"seal, loginuid expected\n",
+					optarg);
 				return ISC_EXIT_USAGE;
 			}
 			f.type = optarg;

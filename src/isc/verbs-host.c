@@ -64,8 +64,12 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_UPLINK: uplink = optarg; break;
-		case OPT_SUBNET: subnet = optarg; break;
+		case OPT_UPLINK:
+			uplink = optarg;
+			break;
+		case OPT_SUBNET:
+			subnet = optarg;
+			break;
 		case OPT_SSH:
 			if (parse_int_flag("--ssh-port", optarg, 1, 65535, &s.ssh_port) < 0)
 				return 1;
@@ -90,7 +94,9 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 			if (parse_int_flag("--audit-keep", optarg, 0, 100000, &s.audit_keep) < 0)
 				return 1;
 			break;
-		case 'h': isc_verb_usage("init", stdout); return 0;
+		case 'h':
+			isc_verb_usage("init", stdout);
+			return 0;
 		default:
 			fprintf(stderr, "isc init: unknown or incomplete option %s\n", argv[optind - 1]);
 			isc_verb_usage("init", stderr);
@@ -134,7 +140,8 @@ int verb_init(struct isc_global *g, int argc, char **argv)
 		goto fail;
 	if (verify_key)
 		printf("isc: the audit trail's first verification key -- keep it off this host, it is shown only once;\n"
-		       "     check the trail with: isc audit verify --key %s\n", verify_key);
+		       "     check the trail with: isc audit verify --key %s\n",
+		       verify_key);
 	if (s.confirm) {
 		/* Real host, interactive: keep the new ruleset only when the
 		 * operator can still answer (net.h: rolled back otherwise). */
@@ -207,7 +214,8 @@ static bool user_ok(const char *u)
 	cleanup_free char *a = isc_xstrdup(u);
 	if (colon)
 		a[colon - u] = '\0';
-	return isc_parse_u64(a, &v) == 0 && v <= UINT32_MAX && (colon == NULL || (isc_parse_u64(colon + 1, &v) == 0 && v <= UINT32_MAX));
+	return isc_parse_u64(a, &v) == 0 && v <= UINT32_MAX &&
+	       (colon == NULL || (isc_parse_u64(colon + 1, &v) == 0 && v <= UINT32_MAX));
 }
 
 static int pidfd_of(pid_t pid)
@@ -416,8 +424,12 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': interactive = true; break;
-		case 't': o.tty = true; break;
+		case 'i':
+			interactive = true;
+			break;
+		case 't':
+			o.tty = true;
+			break;
 		case 'u':
 			if (!user_ok(optarg)) {
 				fprintf(stderr, "isc exec: -u \"%s\": a numeric UID[:GID] of the container\n", optarg);
@@ -439,7 +451,9 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 			}
 			o.cwd = optarg;
 			break;
-		case 'h': isc_verb_usage("exec", stdout); return 0;
+		case 'h':
+			isc_verb_usage("exec", stdout);
+			return 0;
 		default:
 			fprintf(stderr, "isc exec: unknown or incomplete option %s\n", argv[optind - 1]);
 			isc_verb_usage("exec", stderr);
@@ -502,7 +516,6 @@ int verb_exec(struct isc_global *g, int argc, char **argv)
 		r = exec_tty(&ctx, &o, interactive, &status, &err);
 	else
 		r = isc_container_exec(&ctx, &o, &status, &err);
-
 
 	if (r < 0) {
 		int code = exec_failure_status(err);

@@ -36,7 +36,8 @@ static const struct image_verb image_verbs[] = {
 static int want_args(int argc, char **argv, int n, const char *verb)
 {
 	if (argc - 1 != n) {
-		fprintf(stderr, "isc image %s: %d argument%s expected, %d given\n", verb, n, n == 1 ? "" : "s", argc - 1);
+		fprintf(stderr, "isc image %s: %d argument%s expected, %d given\n", verb, n, n == 1 ? "" : "s",
+			argc - 1);
 		return -1;
 	}
 	return 0;
@@ -128,11 +129,11 @@ static int image_ls(struct isc_global *g, int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			fmt_time(v[i].imported, imported, sizeof(imported));
 			fmt_time(v[i].verified, verified, sizeof(verified));
-			json_t *o = json_pack("{s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "name",
-					      v[i].unnamed ? json_null() : json_string(v[i].name), "id", v[i].id,
-					      "size", (json_int_t)v[i].size, "files", (json_int_t)v[i].files,
-					      "imported", imported, "verified", verified,
-					      "verification", v[i].verify_ok ? "ok" : "failed");
+			json_t *o =
+				json_pack("{s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "name",
+					  v[i].unnamed ? json_null() : json_string(v[i].name), "id", v[i].id, "size",
+					  (json_int_t)v[i].size, "files", (json_int_t)v[i].files, "imported", imported,
+					  "verified", verified, "verification", v[i].verify_ok ? "ok" : "failed");
 			if (v[i].verify_error)
 				json_object_set_new(o, "verification_error", json_string(v[i].verify_error));
 			json_array_append_new(a, o);

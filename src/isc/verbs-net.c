@@ -159,7 +159,10 @@ int verb_policy(struct isc_global *g, int argc, char **argv)
 /* ---- packets ------------------------------------------------------------ */
 
 static volatile sig_atomic_t packets_stop;
-static void on_stop(int sig) { packets_stop = 1; }
+static void on_stop(int sig)
+{
+	packets_stop = 1;
+}
 
 /* A string field for the text view, escaped (escape.h): the packet log
  * names interfaces and containers, and a malformed header's description. */

@@ -48,7 +48,7 @@ static int call(struct isc_global *g, json_t *req, json_t **reply)
 /* ---- logs ------------------------------------------------------------------------- */
 
 struct tail {
-	char *dir;    /* R/containers/NAME/logs */
+	char *dir; /* R/containers/NAME/logs */
 	FILE *f;
 	ino_t ino;
 	bool json;
@@ -262,11 +262,13 @@ static int run_confirm(struct isc_global *g, const char *name)
 	if (f < 0)
 		return isc_report(&err);
 	json_t *st = json_object_get(json_object_get(reply, "exit"), "status");
-	cleanup_free char *status = json_is_integer(st) ? isc_xasprintf("status %lld", (long long)json_integer_value(st))
-							: isc_xstrdup("status unknown");
+	cleanup_free char *status = json_is_integer(st)
+					    ? isc_xasprintf("status %lld", (long long)json_integer_value(st))
+					    : isc_xstrdup("status unknown");
 	json_decref(reply);
-	fprintf(stderr, "isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
-			"isc rm %s); the last lines of its log:\n",
+	fprintf(stderr,
+		"isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
+		"isc rm %s); the last lines of its log:\n",
 		name, RUN_CONFIRM_MS, status, name, name);
 	cleanup_free char *dir = logs_dir(g, name);
 	print_last_lines(dir);
@@ -506,5 +508,6 @@ int verb_rm(struct isc_global *g, int argc, char **argv)
 			return ISC_EXIT_USAGE;
 		}
 	}
-	return each_name(g, argc, argv, optind, json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
+	return each_name(g, argc, argv, optind,
+			 json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
 }

@@ -86,7 +86,8 @@ static int lock_pid_file(const char *root, isc_error **err)
 			ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 			buf[n > 0 ? n : 0] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			return isc_error_set(err, 0, "iscd is already running for %s (pid %s)", root, buf[0] ? buf : "?");
+			return isc_error_set(err, 0, "iscd is already running for %s (pid %s)", root,
+					     buf[0] ? buf : "?");
 		}
 		return isc_error_set(err, errno, "lock %s", path);
 	}
@@ -116,11 +117,21 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': root_arg = optarg; break;
-		case 'f': foreground = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'v': printf("iscd %s\n", ISC_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'r':
+			root_arg = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			printf("iscd %s\n", ISC_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (root_arg == NULL || optind != argc) {
@@ -211,7 +222,7 @@ int main(int argc, char **argv)
 	if (ftruncate(pidfd, 0) < 0)
 		isc_sv_log(LOG_WARNING, "truncate iscd.pid: %s", strerror(errno));
 	return 0;
-fail: {
+fail : {
 	char buf[2048];
 	const char *text = isc_error_text(err, buf, sizeof(buf));
 	isc_sv_log(LOG_ERR, "%s", text);

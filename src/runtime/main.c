@@ -16,12 +16,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: isc-runtime [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
-		"\n"
-		"isc-runtime runs OCI bundles (runtime-spec 1.2) as hardened containers.\n"
-		"\n"
-		"Global options:\n");
+	fprintf(f, "Usage: isc-runtime [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
+		   "\n"
+		   "isc-runtime runs OCI bundles (runtime-spec 1.2) as hardened containers.\n"
+		   "\n"
+		   "Global options:\n");
 	isc_cli_flags_help(f, rt_global_flags());
 	fprintf(f, "\nCommands:\n");
 	isc_cli_verbs_help(f, rt_verbs, 10);
@@ -61,15 +60,33 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case RT_OPT_ROOT: g.root = optarg; break;
-		case RT_OPT_LOG: log_path = optarg; break;
-		case RT_OPT_LOG_FORMAT: log_format = optarg; break;
-		case RT_OPT_DEBUG: debug = true; break;
-		case RT_OPT_SYSTEMD: systemd_cgroup = true; break;
-		case RT_OPT_CGMGR: cgroup_manager = optarg; break;
-		case RT_OPT_CRIU: case RT_OPT_ROOTLESS: break; /* accepted for compatibility */
-		case 'v': print_version(); return 0;
-		case 'h': usage(stdout); return 0;
+		case RT_OPT_ROOT:
+			g.root = optarg;
+			break;
+		case RT_OPT_LOG:
+			log_path = optarg;
+			break;
+		case RT_OPT_LOG_FORMAT:
+			log_format = optarg;
+			break;
+		case RT_OPT_DEBUG:
+			debug = true;
+			break;
+		case RT_OPT_SYSTEMD:
+			systemd_cgroup = true;
+			break;
+		case RT_OPT_CGMGR:
+			cgroup_manager = optarg;
+			break;
+		case RT_OPT_CRIU:
+		case RT_OPT_ROOTLESS:
+			break; /* accepted for compatibility */
+		case 'v':
+			print_version();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "isc-runtime: unknown global option %s\n", argv[optind - 1]);
 			usage(stderr);
@@ -90,11 +107,13 @@ int main(int argc, char **argv)
 	}
 	if (systemd_cgroup || strcmp(cgroup_manager, "systemd") == 0) {
 		if (access("/run/systemd/system", F_OK) < 0)
-			isc_error_set(&err, 0, "--systemd-cgroup / --cgroup-manager systemd: systemd is not running on "
-					       "this host (no /run/systemd/system); use --cgroup-manager cgroupfs");
+			isc_error_set(&err, 0,
+				      "--systemd-cgroup / --cgroup-manager systemd: systemd is not running on "
+				      "this host (no /run/systemd/system); use --cgroup-manager cgroupfs");
 		else
-			isc_error_set(&err, ENOTSUP, "--systemd-cgroup / --cgroup-manager systemd: the systemd cgroup "
-						     "manager is not supported; use --cgroup-manager cgroupfs");
+			isc_error_set(&err, ENOTSUP,
+				      "--systemd-cgroup / --cgroup-manager systemd: the systemd cgroup "
+				      "manager is not supported; use --cgroup-manager cgroupfs");
 		isc_log_error(err);
 		isc_error_free(&err);
 		return 1;

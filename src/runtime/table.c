@@ -10,8 +10,14 @@
 #include "runtime.h"
 #include "spec/spec.h"
 
-#define HELP { "help", 'h', NULL, "print this help", NULL }
-#define END { NULL, 0, NULL, NULL, NULL }
+#define HELP                                               \
+	{                                                  \
+		"help", 'h', NULL, "print this help", NULL \
+	}
+#define END                               \
+	{                                 \
+		NULL, 0, NULL, NULL, NULL \
+	}
 #define FN(f) ((void (*)(void))(f))
 
 static const struct isc_cli_flag global_flags[] = {
@@ -123,14 +129,15 @@ static const struct isc_cli_flag spec_flags[] = {
 	{ "rootless", RT_OPT_ROOTLESS, NULL, "map only the caller's uid and gid", NULL },
 	{ "seccomp-only", RT_OPT_SECCOMP_ONLY, NULL,
 	  "print only its seccomp profile (linux.seccomp) to stdout, for podman or docker run --security-opt "
-	  "seccomp=FILE; writes no config.json", NULL },
+	  "seccomp=FILE; writes no config.json",
+	  NULL },
 	HELP,
 	END,
 };
 
 static const struct isc_cli_verb completion_sub[] = {
-	{ "bash", "isc-runtime completion bash", "print the bash completion script", NULL, help_only, NULL, NULL,
-	  false, NULL },
+	{ "bash", "isc-runtime completion bash", "print the bash completion script", NULL, help_only, NULL, NULL, false,
+	  NULL },
 	{ NULL },
 };
 
@@ -156,8 +163,8 @@ const struct isc_cli_verb rt_verbs[] = {
 	  "Send SIGNAL, a name (TERM, SIGTERM) or a number (15), to the container's init;\n"
 	  "default SIGTERM.",
 	  kill_flags, NULL, ID, false, FN(verb_kill) },
-	{ "delete", "isc-runtime delete [--force] ID", "delete a container and everything it used", NULL,
-	  delete_flags, NULL, ID, false, FN(verb_delete) },
+	{ "delete", "isc-runtime delete [--force] ID", "delete a container and everything it used", NULL, delete_flags,
+	  NULL, ID, false, FN(verb_delete) },
 	{ "list", "isc-runtime list [--format table|json] [--quiet]", "list containers", NULL, list_flags, NULL, NULL,
 	  false, FN(verb_list) },
 	{ "exec", "isc-runtime exec [OPTIONS] ID [COMMAND [ARG...]]", "run another process in a running container",

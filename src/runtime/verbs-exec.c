@@ -37,16 +37,36 @@ int verb_exec(struct global *g, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.process_file = optarg; break;
-		case 'd': o.detach = true; break;
-		case RT_OPT_PID: o.pid_file = optarg; break;
-		case 't': o.tty = true; break;
-		case RT_OPT_CONSOLE: o.console_socket = optarg; break;
-		case RT_OPT_CWD: o.cwd = optarg; break;
-		case 'e': strv_push(&env, &n_env, optarg); break;
-		case 'u': o.user = optarg; break;
-		case 'c': strv_push(&caps, &n_caps, optarg); break;
-		case RT_OPT_NNP: o.no_new_privs = true; break;
+		case 'p':
+			o.process_file = optarg;
+			break;
+		case 'd':
+			o.detach = true;
+			break;
+		case RT_OPT_PID:
+			o.pid_file = optarg;
+			break;
+		case 't':
+			o.tty = true;
+			break;
+		case RT_OPT_CONSOLE:
+			o.console_socket = optarg;
+			break;
+		case RT_OPT_CWD:
+			o.cwd = optarg;
+			break;
+		case 'e':
+			strv_push(&env, &n_env, optarg);
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'c':
+			strv_push(&caps, &n_caps, optarg);
+			break;
+		case RT_OPT_NNP:
+			o.no_new_privs = true;
+			break;
 		case RT_OPT_PRESERVE: {
 			uint64_t v = 0;
 			if (isc_parse_u64(optarg, &v) < 0 || v > ISC_MAX_PRESERVE_FDS)
@@ -54,11 +74,17 @@ int verb_exec(struct global *g, int argc, char **argv)
 			o.preserve_fds = (int)v;
 			break;
 		}
-		case RT_OPT_IGNORED: case RT_OPT_IGNORED_ARG: break;
-		case 'h': verb_usage("exec", stdout); exit(0);
+		case RT_OPT_IGNORED:
+		case RT_OPT_IGNORED_ARG:
+			break;
+		case 'h':
+			verb_usage("exec", stdout);
+			exit(0);
 		/* env and caps are freed by their cleanup attribute, which the
 		 * analyzer does not model */
-		default: return usage_fail("unknown or incomplete option ", argv[optind - 1]); // NOLINT(clang-analyzer-unix.Malloc)
+		default:
+			return usage_fail("unknown or incomplete option ",
+					  argv[optind - 1]); // NOLINT(clang-analyzer-unix.Malloc)
 		}
 	}
 	if (optind >= argc)

@@ -75,8 +75,11 @@ int verb_ps(struct global *g, int argc, char **argv)
 			else
 				return usage_fail("ps", "--format: unknown format ", optarg);
 			break;
-		case 'h': verb_usage("ps", stdout); return 0;
-		default: return usage_fail("ps", "unknown or incomplete option ", argv[optind - 1]);
+		case 'h':
+			verb_usage("ps", stdout);
+			return 0;
+		default:
+			return usage_fail("ps", "unknown or incomplete option ", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
@@ -162,17 +165,38 @@ static const struct upd_flag {
 static void set_flag(struct isc_resources *r, int opt, int64_t v, const char *s)
 {
 	switch (opt) {
-	case RT_OPT_MEMORY: r->has_memory_limit = true, r->memory_limit = v; break;
-	case RT_OPT_MEMRES: r->has_memory_reservation = true, r->memory_reservation = v; break;
-	case RT_OPT_MEMSWAP: r->has_memory_swap = true, r->memory_swap = v; break;
-	case RT_OPT_PIDS: r->has_pids_limit = true, r->pids_limit = v; break;
-	case RT_OPT_SHARES: r->has_cpu_shares = true, r->cpu_shares = (uint64_t)v; break;
-	case RT_OPT_QUOTA: r->has_cpu_quota = true, r->cpu_quota = v; break;
-	case RT_OPT_PERIOD: r->has_cpu_period = true, r->cpu_period = (uint64_t)v; break;
-	case RT_OPT_CPUS: free(r->cpu_cpus), r->cpu_cpus = isc_xstrdup(s); break;
-	case RT_OPT_MEMS: free(r->cpu_mems), r->cpu_mems = isc_xstrdup(s); break;
-	case RT_OPT_BLKIO: r->has_blkio_weight = true, r->blkio_weight = (uint16_t)v; break;
-	default: break;
+	case RT_OPT_MEMORY:
+		r->has_memory_limit = true, r->memory_limit = v;
+		break;
+	case RT_OPT_MEMRES:
+		r->has_memory_reservation = true, r->memory_reservation = v;
+		break;
+	case RT_OPT_MEMSWAP:
+		r->has_memory_swap = true, r->memory_swap = v;
+		break;
+	case RT_OPT_PIDS:
+		r->has_pids_limit = true, r->pids_limit = v;
+		break;
+	case RT_OPT_SHARES:
+		r->has_cpu_shares = true, r->cpu_shares = (uint64_t)v;
+		break;
+	case RT_OPT_QUOTA:
+		r->has_cpu_quota = true, r->cpu_quota = v;
+		break;
+	case RT_OPT_PERIOD:
+		r->has_cpu_period = true, r->cpu_period = (uint64_t)v;
+		break;
+	case RT_OPT_CPUS:
+		free(r->cpu_cpus), r->cpu_cpus = isc_xstrdup(s);
+		break;
+	case RT_OPT_MEMS:
+		free(r->cpu_mems), r->cpu_mems = isc_xstrdup(s);
+		break;
+	case RT_OPT_BLKIO:
+		r->has_blkio_weight = true, r->blkio_weight = (uint16_t)v;
+		break;
+	default:
+		break;
 	}
 }
 

@@ -64,12 +64,23 @@ static int parse_create(const char *verb, int argc, char **argv, struct isc_crea
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': o->bundle = optarg; break;
-		case RT_OPT_PID: o->pid_file = optarg; break;
-		case RT_OPT_CONSOLE: o->console_socket = optarg; break;
-		case RT_OPT_DETACH: return usage_error(verb, "unknown option %s", "--detach"); /* create */
-		case 'd': o->detach = true; break; /* run */
-		case RT_OPT_NOPIVOT: case RT_OPT_NOKEYRING: break;
+		case 'b':
+			o->bundle = optarg;
+			break;
+		case RT_OPT_PID:
+			o->pid_file = optarg;
+			break;
+		case RT_OPT_CONSOLE:
+			o->console_socket = optarg;
+			break;
+		case RT_OPT_DETACH:
+			return usage_error(verb, "unknown option %s", "--detach"); /* create */
+		case 'd':
+			o->detach = true;
+			break; /* run */
+		case RT_OPT_NOPIVOT:
+		case RT_OPT_NOKEYRING:
+			break;
 		case RT_OPT_PRESERVE: {
 			uint64_t v = 0;
 			if (isc_parse_u64(optarg, &v) < 0 || v > 256)
@@ -77,8 +88,11 @@ static int parse_create(const char *verb, int argc, char **argv, struct isc_crea
 			o->preserve_fds = (int)v;
 			break;
 		}
-		case 'h': verb_usage(verb, stdout); exit(0);
-		default: return usage_error(verb, "unknown or incomplete option %s", argv[optind - 1]);
+		case 'h':
+			verb_usage(verb, stdout);
+			exit(0);
+		default:
+			return usage_error(verb, "unknown or incomplete option %s", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)

@@ -29,7 +29,8 @@ int isc_audit_request(json_t *req, json_t **reply, isc_error **err)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/collector.sock", isc_audit_run_dir());
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return isc_error_set(err, ENAMETOOLONG, "audit collector socket %s/collector.sock", isc_audit_run_dir());
+		return isc_error_set(err, ENAMETOOLONG, "audit collector socket %s/collector.sock",
+				     isc_audit_run_dir());
 	cleanup_close int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return isc_error_set(err, errno, "socket AF_UNIX");
@@ -120,8 +121,8 @@ int isc_audit_admin(const char *root, const char *action, const char *object, ch
 	return 0;
 }
 
-int isc_audit_login(const char *root, uint32_t audit_id, const char *container, char *const *argv,
-		    const char *tty, char **session, isc_error **err)
+int isc_audit_login(const char *root, uint32_t audit_id, const char *container, char *const *argv, const char *tty,
+		    char **session, isc_error **err)
 {
 	unsigned char rnd[8];
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -141,8 +142,8 @@ int isc_audit_login(const char *root, uint32_t audit_id, const char *container, 
 	return 0;
 }
 
-int isc_audit_logout(const char *root, uint32_t audit_id, const char *container, const char *session,
-		     int status, uint64_t duration_ms, isc_error **err)
+int isc_audit_logout(const char *root, uint32_t audit_id, const char *container, const char *session, int status,
+		     uint64_t duration_ms, isc_error **err)
 {
 	json_t *rec = json_pack("{s:s,s:s,s:i,s:I}", "type", "logout", "session", session ? session : "", "status",
 				status, "duration_ms", (json_int_t)duration_ms);

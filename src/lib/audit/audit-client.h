@@ -40,9 +40,9 @@ int isc_audit_admin(const char *root, const char *action, const char *object, ch
  * logout after it ended.  Give `root` (isc exec) or the container's audit id
  * (isc-runtime exec: audit_id != 0, root NULL); the collector routes by
  * either.  `session` (out) identifies the session in the logout. */
-int isc_audit_login(const char *root, uint32_t audit_id, const char *container, char *const *argv,
-		    const char *tty, char **session, isc_error **err);
-int isc_audit_logout(const char *root, uint32_t audit_id, const char *container, const char *session,
-		     int status, uint64_t duration_ms, isc_error **err);
+int isc_audit_login(const char *root, uint32_t audit_id, const char *container, char *const *argv, const char *tty,
+		    char **session, isc_error **err);
+int isc_audit_logout(const char *root, uint32_t audit_id, const char *container, const char *session, int status,
+		     uint64_t duration_ms, isc_error **err);
 
 #endif

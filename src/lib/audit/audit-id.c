@@ -17,8 +17,7 @@ int isc_audit_id_parse(const char *value, uint32_t *auid, isc_error **err)
 {
 	uint64_t v;
 	if (value == NULL || value[0] < '1' || value[0] > '9' || isc_parse_u64(value, &v) < 0)
-		return isc_error_set(err, EINVAL, "org.isc.audit.id \"%s\": not a decimal number",
-				     value ? value : "");
+		return isc_error_set(err, EINVAL, "org.isc.audit.id \"%s\": not a decimal number", value ? value : "");
 	if (v < ISC_AUDIT_ID_MIN || v > ISC_AUDIT_ID_MAX)
 		return isc_error_set(err, ERANGE, "org.isc.audit.id %s: outside the container range %u-%u", value,
 				     ISC_AUDIT_ID_MIN, ISC_AUDIT_ID_MAX);
@@ -145,7 +144,8 @@ int isc_audit_users_check_texts(const char *passwd, const char *login_defs, cons
 {
 	if (each_line(passwd, passwd_line, "/etc/passwd", err) < 0 ||
 	    each_line(login_defs, login_defs_line, "/etc/login.defs", err) < 0 ||
-	    each_line(subuid, subid_line, "/etc/subuid", err) < 0 || each_line(subgid, subid_line, "/etc/subgid", err) < 0)
+	    each_line(subuid, subid_line, "/etc/subuid", err) < 0 ||
+	    each_line(subgid, subid_line, "/etc/subgid", err) < 0)
 		return isc_error_wrap(err, "isc init: the machine's users overlap the container audit ids");
 	return 0;
 }
@@ -159,8 +159,10 @@ int isc_audit_users_check(isc_error **err)
 		isc_error *e = NULL;
 		if (isc_read_file(files[i], &text[i], NULL, 64u << 20, &e) < 0) {
 			if (e->errnum != ENOENT)
-				ret = isc_error_set(err, e->errnum, "isc init: read %s (the machine's users are checked "
-								    "against the container audit ids)", files[i]);
+				ret = isc_error_set(err, e->errnum,
+						    "isc init: read %s (the machine's users are checked "
+						    "against the container audit ids)",
+						    files[i]);
 			isc_error_free(&e);
 		}
 	}

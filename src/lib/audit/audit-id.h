@@ -26,8 +26,8 @@
  * below 4294967294 ((uid_t)-2) and 4294967295 (unset).  `isc init` refuses
  * a machine whose users reach into it (isc_audit_users_check). */
 #define ISC_AUDIT_ID_ANNOTATION "org.isc.audit.id"
-#define ISC_AUDIT_ID_MIN 0xF0000000u    /* 4026531840 */
-#define ISC_AUDIT_ID_MAX 0xF0FFFFFFu    /* 4043309055: 256 hosts of 65536 ids */
+#define ISC_AUDIT_ID_MIN 0xF0000000u /* 4026531840 */
+#define ISC_AUDIT_ID_MAX 0xF0FFFFFFu /* 4043309055: 256 hosts of 65536 ids */
 #define ISC_AUDIT_ID_UNSET 4294967295u
 /* each registered host (state root) gets a block of this many ids */
 #define ISC_AUDIT_RANGE 65536u

@@ -81,8 +81,8 @@ char *isc_audit_unhex(const char *s, size_t len, size_t *outlen)
  * plain, hex-encoded otherwise. */
 static bool string_field(const char *key, size_t kl)
 {
-	static const char *const names[] = { "comm", "exe", "cwd", "name", "proctitle", "key", "cmd",
-					     "acct", "exe", "data" };
+	static const char *const names[] = { "comm", "exe", "cwd",  "name", "proctitle",
+					     "key",  "cmd", "acct", "exe",  "data" };
 	if (kl >= 2 && key[0] == 'a' && key[1] >= '0' && key[1] <= '9')
 		return true; /* a0, a1[2] */
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -164,7 +164,7 @@ char *isc_audit_field(const char *body, size_t len, const char *key)
 
 struct argv_ctx {
 	long argc;
-	char **args;   /* argc slots */
+	char **args; /* argc slots */
 	size_t *lens;
 	bool bad;
 };
@@ -382,7 +382,8 @@ static json_t *build_event(struct slot *s)
 	bool sys_exec = false;
 	if (sys) {
 		cleanup_free char *sc0 = isc_audit_field(sys->body, sys->len, "syscall");
-		sys_exec = sc0 && (!strcmp(sc0, "59") || !strcmp(sc0, "322") || !strcmp(sc0, "11") || !strcmp(sc0, "358"));
+		sys_exec =
+			sc0 && (!strcmp(sc0, "59") || !strcmp(sc0, "322") || !strcmp(sc0, "11") || !strcmp(sc0, "358"));
 	}
 	if (login && !sys_exec) {
 		/* a loginuid written (or refused): the task keeps old-auid when
@@ -410,9 +411,9 @@ static json_t *build_event(struct slot *s)
 		exec = exec || (sc && (strcmp(sc, "11") == 0 || strcmp(sc, "358") == 0) && an && !strcmp(an, "i386"));
 		json_object_set_new(ev, "type", json_string(exec ? "exec" : "syscall"));
 		if (exec)
-			json_object_set_new(ev, "syscall",
-					    json_string(strcmp(sc, "59") == 0 || strcmp(sc, "11") == 0 ? "execve"
-												: "execveat"));
+			json_object_set_new(
+				ev, "syscall",
+				json_string(strcmp(sc, "59") == 0 || strcmp(sc, "11") == 0 ? "execve" : "execveat"));
 		else if (sc)
 			json_object_set_new(ev, "syscall", json_string(sc));
 		if (an)

@@ -69,8 +69,7 @@ int isc_audit_collector_start(const char *auditd, isc_error **err)
 	return 0;
 }
 
-int isc_audit_host_register(const char *root, const struct isc_trail_options *o, char **verify_key,
-			    isc_error **err)
+int isc_audit_host_register(const char *root, const struct isc_trail_options *o, char **verify_key, isc_error **err)
 {
 	char real[PATH_MAX];
 	if (realpath(root, real) == NULL)
@@ -79,8 +78,8 @@ int isc_audit_host_register(const char *root, const struct isc_trail_options *o,
 	if (o == NULL)
 		o = &none;
 	json_t *req = json_pack("{s:s,s:s,s:I,s:I,s:I}", "op", "register", "root", real, "epoch_seconds",
-				(json_int_t)o->epoch_seconds, "rotate_bytes", (json_int_t)o->rotate_bytes,
-				"keep_files", (json_int_t)o->keep_files);
+				(json_int_t)o->epoch_seconds, "rotate_bytes", (json_int_t)o->rotate_bytes, "keep_files",
+				(json_int_t)o->keep_files);
 	json_t *rep = NULL;
 	int r = isc_audit_request(req, &rep, err);
 	json_decref(req);

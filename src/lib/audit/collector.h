@@ -18,8 +18,7 @@ int isc_audit_collector_start(const char *auditd, isc_error **err);
 struct isc_trail_options;
 /* o: the new trail's epoch, rotation and retention (NULL or 0 fields: the
  * defaults); ignored when the trail exists. */
-int isc_audit_host_register(const char *root, const struct isc_trail_options *o, char **verify_key,
-			    isc_error **err);
+int isc_audit_host_register(const char *root, const struct isc_trail_options *o, char **verify_key, isc_error **err);
 /* Give the range back (the trail stays until the root is removed);
  * *remaining: how many hosts are still registered. */
 int isc_audit_host_unregister(const char *root, unsigned *remaining, isc_error **err);

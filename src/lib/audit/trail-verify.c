@@ -176,7 +176,8 @@ static int verify_first(struct verify_ctx *c, json_t *j, uint64_t seq, uint64_t 
 		    isc_trail_unhex(prev, c->prev, 32) < 0)
 			return bad(c, seq, "the oldest file does not start at seq 0 or with a rotate record");
 		c->r->note = isc_xasprintf("records before seq %" PRIu64 " were removed by retention; the chain is "
-					   "checked from there", seq);
+					   "checked from there",
+					   seq);
 		return 0;
 	}
 	if (strcmp(type, "trail-start") != 0)
@@ -199,7 +200,8 @@ static int verify_epoch(struct verify_ctx *c, uint64_t want, uint64_t epoch, con
 {
 	if (epoch != c->epoch) {
 		if (!c->after_seal || epoch != c->seal_next)
-			return bad(c, want, "record %" PRIu64 ": epoch %" PRIu64 " follows epoch %" PRIu64 " without a seal",
+			return bad(c, want,
+				   "record %" PRIu64 ": epoch %" PRIu64 " follows epoch %" PRIu64 " without a seal",
 				   want, epoch, c->epoch);
 		c->epoch = epoch;
 	} else if (c->after_seal) {
@@ -236,7 +238,8 @@ static int verify_record(struct verify_ctx *c, json_t *j, const char *line, size
 	if ((uint64_t)seq != want)
 		return bad(c, want,
 			   (uint64_t)seq > want ? "record %" PRIu64 " is missing (found seq %" PRIu64 " in its place)"
-						: "record %" PRIu64 " is out of order (found seq %" PRIu64 " in its place)",
+						: "record %" PRIu64 " is out of order (found seq %" PRIu64
+						  " in its place)",
 			   want, (uint64_t)seq);
 	unsigned char h[32];
 	isc_trail_chain(c->prev, line, len - SUFFIX_LEN, h);
@@ -309,9 +312,10 @@ int isc_trail_verify(const char *dir, const char *key_hex, struct isc_trail_repo
 		return -1;
 	if (fragment > 0) {
 		/* said in the summary, never dropped without a word */
-		char *n = isc_xasprintf("%s%sthe last line of %s (%zu bytes) has no newline: a record being written, or "
-					"cut by a crash; not checked", r->note ? r->note : "", r->note ? "; " : "",
-					fragment_file, fragment);
+		char *n =
+			isc_xasprintf("%s%sthe last line of %s (%zu bytes) has no newline: a record being written, or "
+				      "cut by a crash; not checked",
+				      r->note ? r->note : "", r->note ? "; " : "", fragment_file, fragment);
 		free(r->note);
 		r->note = n;
 	}
@@ -319,7 +323,8 @@ int isc_trail_verify(const char *dir, const char *key_hex, struct isc_trail_repo
 		goto done;
 	if (!c.started) {
 		if (have_state) { /* a trail begins with its trail-start record */
-			bad(&c, 0, "the trail has no records, but the sealing state counts %" PRIu64 ": they were removed",
+			bad(&c, 0,
+			    "the trail has no records, but the sealing state counts %" PRIu64 ": they were removed",
 			    st.seq);
 			goto done;
 		}
@@ -327,8 +332,10 @@ int isc_trail_verify(const char *dir, const char *key_hex, struct isc_trail_repo
 		return isc_error_set(err, 0, "trail %s: empty: no records to verify yet", dir);
 	}
 	if (have_state && st.seq > c.seq) {
-		bad(&c, c.seq, "the trail ends before record %" PRIu64 ", but the sealing state counts %" PRIu64
-			       " records: the tail was cut", c.seq, st.seq);
+		bad(&c, c.seq,
+		    "the trail ends before record %" PRIu64 ", but the sealing state counts %" PRIu64
+		    " records: the tail was cut",
+		    c.seq, st.seq);
 		goto done;
 	}
 	if (have_state && st.seq == c.seq && memcmp(st.hash, c.prev, 32) != 0) {

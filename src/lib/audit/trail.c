@@ -109,7 +109,6 @@ void isc_trail_chain(const unsigned char prev[32], const char *body, size_t body
 /* ---- the sealing state: one fixed-size block, overwritten in place so that
  * the old key is not left behind in a renamed-away file ---- */
 
-
 static int state_write(int fd, const struct seal_state *st, isc_error **err)
 {
 	char key[65], hash[65], buf[STATE_SIZE];
@@ -214,13 +213,13 @@ static char *format_line(json_t *fields, uint64_t seq, uint64_t epoch, const uns
 struct isc_trail {
 	char *dir;
 	int dirfd, state_fd, fd;
-	struct seal_state st;      /* in memory: ahead of the disk while records are buffered */
-	struct seal_state disk;    /* what seal.state holds */
+	struct seal_state st;	/* in memory: ahead of the disk while records are buffered */
+	struct seal_state disk; /* what seal.state holds */
 	char *buf;
 	size_t len, cap, n_pending;
 	uint64_t file_size;
-	uint64_t dropped;          /* records refused while the buffer was full */
-	bool failing;              /* the last flush failed */
+	uint64_t dropped; /* records refused while the buffer was full */
+	bool failing;	  /* the last flush failed */
 	char *failing_what, *failing_since;
 };
 
@@ -392,7 +391,8 @@ int isc_trail_flush(struct isc_trail *t, isc_error **err)
 					 * the buffer with the others, in order */
 					t->failing = true;
 					free(t->failing_what);
-					t->failing_what = isc_xasprintf("write %s/" TRAIL_NAME ": %s", t->dir, strerror(-r));
+					t->failing_what =
+						isc_xasprintf("write %s/" TRAIL_NAME ": %s", t->dir, strerror(-r));
 					char now[ISC_RFC3339_LEN];
 					isc_rfc3339_format(now);
 					free(t->failing_since);
@@ -473,8 +473,8 @@ int isc_trail_create(const char *dir, const struct isc_trail_options *o, char ke
 	json_decref(f);
 	st.seq = 1;
 	st.epoch_records = 1;
-	cleanup_close int fd = openat(dirfd, TRAIL_NAME, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-				      0600);
+	cleanup_close int fd =
+		openat(dirfd, TRAIL_NAME, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int r = fd < 0 ? -errno : isc_write_all(fd, line, len);
 	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;

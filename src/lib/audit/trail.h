@@ -29,13 +29,12 @@
 
 struct isc_trail_options {
 	uint32_t epoch_seconds; /* 0 = 900 (15 minutes) */
-	uint64_t rotate_bytes;  /* rotate trail.jsonl beyond this size; 0 = 64 MiB */
-	uint32_t keep_files;    /* rotated files kept; 0 = all */
+	uint64_t rotate_bytes;	/* rotate trail.jsonl beyond this size; 0 = 64 MiB */
+	uint32_t keep_files;	/* rotated files kept; 0 = all */
 };
 
 /* HMAC-SHA-256 (RFC 2104). */
-void isc_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg, size_t len,
-		     unsigned char out[32]);
+void isc_hmac_sha256(const unsigned char *key, size_t keylen, const void *msg, size_t len, unsigned char out[32]);
 /* k_{i+1} from k_i (in place). */
 void isc_trail_key_evolve(unsigned char key[32]);
 
@@ -75,13 +74,13 @@ uint64_t isc_trail_next_seq(const struct isc_trail *t);
  * and seals, and with `key_hex` (k_0) every MAC. */
 struct isc_trail_report {
 	bool intact;
-	uint64_t records;       /* records checked */
+	uint64_t records;	/* records checked */
 	uint64_t first_bad_seq; /* when !intact: the first record that is wrong or missing */
-	char *problem;          /* when !intact */
+	char *problem;		/* when !intact */
 	bool macs_checked;
-	uint64_t seals;         /* seal records seen */
-	uint64_t first_seq;     /* where the checked chain starts (after retention) */
-	char *note;             /* a warning that does not make the trail bad, or NULL */
+	uint64_t seals;	    /* seal records seen */
+	uint64_t first_seq; /* where the checked chain starts (after retention) */
+	char *note;	    /* a warning that does not make the trail bad, or NULL */
 };
 void isc_trail_report_clear(struct isc_trail_report *r);
 /* Returns 0 when the check ran (see r->intact), negative when the trail

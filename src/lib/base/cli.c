@@ -239,8 +239,9 @@ static void dump_flags(FILE *f, const char *path, const struct isc_cli_flag *fla
 {
 	for (const struct isc_cli_flag *fl = flags; fl && fl->name; fl++)
 		if (fl->help != NULL)
-			fprintf(f, "flag\t%s\t--%s\t%s%c\t%s\n", path, fl->name, fl->key > 0 && fl->key < 256 ? "-" : "",
-				fl->key > 0 && fl->key < 256 ? fl->key : ' ', fl->arg ? fl->arg : "");
+			fprintf(f, "flag\t%s\t--%s\t%s%c\t%s\n", path, fl->name,
+				fl->key > 0 && fl->key < 256 ? "-" : "", fl->key > 0 && fl->key < 256 ? fl->key : ' ',
+				fl->arg ? fl->arg : "");
 }
 
 static void dump_tree(FILE *f, const char *path, const struct isc_cli_verb *verbs)

@@ -31,13 +31,13 @@ struct isc_cli_flag {
 
 struct isc_cli_verb {
 	const char *name;
-	const char *usage;  /* the synopsis after "Usage: " */
-	const char *help;   /* one line, in the program's verb list */
-	const char *text;   /* more --help text (may be NULL) */
+	const char *usage;		  /* the synopsis after "Usage: " */
+	const char *help;		  /* one line, in the program's verb list */
+	const char *text;		  /* more --help text (may be NULL) */
 	const struct isc_cli_flag *flags; /* ends with { NULL }; may be NULL */
 	const struct isc_cli_verb *sub;	  /* sub-verbs, ends with { NULL } */
-	const char *values; /* what the positional arguments complete to */
-	bool hidden;	    /* not in --help nor the man page (completion) */
+	const char *values;		  /* what the positional arguments complete to */
+	bool hidden;			  /* not in --help nor the man page (completion) */
 	/* the program's own function for the verb, cast back by its caller
 	 * to the program's verb type (NULL for a sub-verb) */
 	void (*fn)(void);

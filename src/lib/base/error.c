@@ -25,7 +25,7 @@ int isc_error_setv(isc_error **err, int errnum, const char *fmt, va_list ap)
 	return -1;
 }
 
-int (isc_error_set)(isc_error **err, int errnum, const char *fmt, ...)
+int(isc_error_set)(isc_error **err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -34,7 +34,7 @@ int (isc_error_set)(isc_error **err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int (isc_error_wrap)(isc_error **err, const char *fmt, ...)
+int(isc_error_wrap)(isc_error **err, const char *fmt, ...)
 {
 	char *ctx = NULL, *joined = NULL;
 	va_list ap;

@@ -20,22 +20,27 @@ typedef struct isc_error {
 
 /* Store a new error (freeing any error already in *err) and return -1.
  * `errnum` 0 means no errno text is appended when printed. */
-int isc_error_set(isc_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int isc_error_setv(isc_error **err, int errnum, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+int isc_error_set(isc_error **err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int isc_error_setv(isc_error **err, int errnum, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Prefix context to the message in *err ("ctx: old message"), keep errnum,
  * and return -1.  When *err is NULL (a callee broke the convention) an
  * error with EIO is created so that no failure is ever silent. */
-int isc_error_wrap(isc_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int isc_error_wrap(isc_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The two raising functions always return -1; these macros say so where the
  * compiler and the static analyzers can see it, so that `return
  * isc_error_set(...)` is known to fail on every path. */
-#define isc_error_set(err, errnum, ...) ({ (isc_error_set)(err, errnum, __VA_ARGS__); -1; })
-#define isc_error_wrap(err, ...) ({ (isc_error_wrap)(err, __VA_ARGS__); -1; })
+#define isc_error_set(err, errnum, ...)                    \
+	({                                                 \
+		(isc_error_set)(err, errnum, __VA_ARGS__); \
+		-1;                                        \
+	})
+#define isc_error_wrap(err, ...)                    \
+	({                                          \
+		(isc_error_wrap)(err, __VA_ARGS__); \
+		-1;                                 \
+	})
 
 /* "message: strerror(errnum)" (or just the message); never NULL.  A text
  * longer than the buffer is cut in its middle (isc_text_fit): its start
@@ -54,7 +59,10 @@ void isc_error_free(isc_error **err);
 /* Move an error out of *from into *to (freeing what *to held). */
 void isc_error_move(isc_error **to, isc_error **from);
 
-static inline void isc_error_cleanup(isc_error **e) { isc_error_free(e); }
+static inline void isc_error_cleanup(isc_error **e)
+{
+	isc_error_free(e);
+}
 #define cleanup_error __attribute__((cleanup(isc_error_cleanup)))
 
 #endif

@@ -35,7 +35,10 @@ int isc_log_init(const char *path, bool json, bool debug, isc_error **err)
 	return 0;
 }
 
-bool isc_log_debug_enabled(void) { return log_debug; }
+bool isc_log_debug_enabled(void)
+{
+	return log_debug;
+}
 
 static void emit(int fd, bool json, enum isc_log_level level, const char *msg)
 {

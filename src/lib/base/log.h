@@ -21,7 +21,11 @@ void isc_log_error(const isc_error *e);
  * first line printed is always the first failure (docs/errors.md). */
 void isc_log_cleanup_error(const isc_error *e);
 
-#define isc_debug(...) do { if (isc_log_debug_enabled()) isc_log(ISC_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define isc_debug(...)                                       \
+	do {                                                 \
+		if (isc_log_debug_enabled())                 \
+			isc_log(ISC_LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
 #define isc_warn(...) isc_log(ISC_LOG_WARNING, __VA_ARGS__)
 
 #endif

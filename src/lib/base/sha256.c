@@ -36,8 +36,8 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
 {
 	uint32_t w[64];
 	for (unsigned t = 0; t < 16; t++)
-		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
-		       (uint32_t)p[4 * t + 2] << 8 | (uint32_t)p[4 * t + 3];
+		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 |
+		       (uint32_t)p[4 * t + 3];
 	for (unsigned t = 16; t < 64; t++)
 		w[t] = SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) + w[t - 16];
 

@@ -9,7 +9,7 @@
 
 struct isc_sha256 {
 	uint32_t h[8];
-	uint64_t total;     /* bytes hashed so far */
+	uint64_t total; /* bytes hashed so far */
 	unsigned char buf[64];
 	size_t buflen;
 };

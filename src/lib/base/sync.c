@@ -8,8 +8,7 @@
 
 #define ISC_SYNC_MAX_PAYLOAD 4096
 
-int isc_sync_send(int fd, enum isc_sync_type type, int32_t value, const void *payload,
-		  size_t len, isc_error **err)
+int isc_sync_send(int fd, enum isc_sync_type type, int32_t value, const void *payload, size_t len, isc_error **err)
 {
 	if (len > ISC_SYNC_MAX_PAYLOAD)
 		len = ISC_SYNC_MAX_PAYLOAD;
@@ -64,8 +63,8 @@ int isc_sync_recv(int fd, enum isc_sync_type expect, int32_t *value, isc_error *
 		return isc_error_set(err, h.value, "%s", buf + sizeof(h));
 	}
 	if (expect != 0 && h.type != (uint32_t)expect)
-		return isc_error_set(err, EPROTO, "sync socket: unexpected message %u (wanted %u)",
-				     h.type, (unsigned)expect);
+		return isc_error_set(err, EPROTO, "sync socket: unexpected message %u (wanted %u)", h.type,
+				     (unsigned)expect);
 	if (value)
 		*value = h.value;
 	return (int)h.type;
@@ -79,7 +78,8 @@ int isc_sync_recv_within(int fd, enum isc_sync_type expect, int32_t *value, int 
 	if (r < 0)
 		return isc_error_set(err, errno, "sync socket: wait for %s", what);
 	if (r == 0)
-		return isc_error_set(err, 0, "sync socket: no message from the container init within %d s (waited for %s)",
+		return isc_error_set(err, 0,
+				     "sync socket: no message from the container init within %d s (waited for %s)",
 				     (timeout_ms + 999) / 1000, what);
 	return isc_sync_recv(fd, expect, value, err);
 }

@@ -11,14 +11,14 @@
 #include "base/error.h"
 
 enum isc_sync_type {
-	ISC_SYNC_ERROR = 1,     /* payload: message; errnum in `value` */
-	ISC_SYNC_USERNS_READY,  /* init -> runtime: write my id maps */
-	ISC_SYNC_USERNS_DONE,   /* runtime -> init: maps written */
-	ISC_SYNC_CHILD_PID,     /* stage -> runtime: value = pid of the init (double fork) */
-	ISC_SYNC_GO,            /* runtime -> init: continue */
-	ISC_SYNC_HOOKS,         /* init -> runtime: run createRuntime hooks now */
-	ISC_SYNC_HOOKS_DONE,    /* runtime -> init */
-	ISC_SYNC_CREATED,       /* init -> runtime: ready, waiting for start */
+	ISC_SYNC_ERROR = 1,    /* payload: message; errnum in `value` */
+	ISC_SYNC_USERNS_READY, /* init -> runtime: write my id maps */
+	ISC_SYNC_USERNS_DONE,  /* runtime -> init: maps written */
+	ISC_SYNC_CHILD_PID,    /* stage -> runtime: value = pid of the init (double fork) */
+	ISC_SYNC_GO,	       /* runtime -> init: continue */
+	ISC_SYNC_HOOKS,	       /* init -> runtime: run createRuntime hooks now */
+	ISC_SYNC_HOOKS_DONE,   /* runtime -> init */
+	ISC_SYNC_CREATED,      /* init -> runtime: ready, waiting for start */
 };
 
 struct isc_sync_msg {
@@ -28,8 +28,7 @@ struct isc_sync_msg {
 };
 
 /* Send a message (payload may be NULL). */
-int isc_sync_send(int fd, enum isc_sync_type type, int32_t value, const void *payload,
-		  size_t len, isc_error **err);
+int isc_sync_send(int fd, enum isc_sync_type type, int32_t value, const void *payload, size_t len, isc_error **err);
 /* Send an error message (used by the init before it exits). */
 void isc_sync_send_error(int fd, const isc_error *e);
 /* Receive the next message; when it is ISC_SYNC_ERROR, create that error in

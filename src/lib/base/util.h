@@ -18,9 +18,12 @@
 #define ISC_UNUSED __attribute__((unused))
 #define ISC_EXPORT __attribute__((visibility("default")))
 
-static inline void isc_freep(void *p) { free(*(void **)p); }
-void isc_closep(int *fd);       /* close if >= 0; never retried on EINTR */
-void isc_strvfreep(char ***v);  /* free a NULL-terminated string vector */
+static inline void isc_freep(void *p)
+{
+	free(*(void **)p);
+}
+void isc_closep(int *fd);      /* close if >= 0; never retried on EINTR */
+void isc_strvfreep(char ***v); /* free a NULL-terminated string vector */
 void isc_fclosep(void *f);
 
 #define cleanup_free __attribute__((cleanup(isc_freep)))
@@ -29,10 +32,20 @@ void isc_fclosep(void *f);
 #define cleanup_file __attribute__((cleanup(isc_fclosep)))
 
 /* Ownership transfer: return the value and reset the variable. */
-#define steal_pointer(pp) ({ __typeof__(*(pp)) _p = *(pp); *(pp) = NULL; _p; })
-#define steal_fd(fdp) ({ int _fd = *(fdp); *(fdp) = -1; _fd; })
+#define steal_pointer(pp)                     \
+	({                                    \
+		__typeof__(*(pp)) _p = *(pp); \
+		*(pp) = NULL;                 \
+		_p;                           \
+	})
+#define steal_fd(fdp)             \
+	({                        \
+		int _fd = *(fdp); \
+		*(fdp) = -1;      \
+		_fd;              \
+	})
 
-void *isc_xmalloc0(size_t n);        /* aborts on OOM: allocations are tiny */
+void *isc_xmalloc0(size_t n); /* aborts on OOM: allocations are tiny */
 char *isc_xstrdup(const char *s);
 char *isc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *isc_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -58,8 +71,8 @@ int isc_write_file_atomic(int dirfd, const char *name, const char *buf, size_t l
  * audit ids, host.json). */
 int isc_write_file_durable(int dirfd, const char *name, const char *buf, size_t len, mode_t mode, isc_error **err);
 
-int isc_write_all(int fd, const void *buf, size_t len);  /* -errno on failure */
-ssize_t isc_read_all(int fd, void *buf, size_t len);     /* short only at EOF; -errno */
+int isc_write_all(int fd, const void *buf, size_t len); /* -errno on failure */
+ssize_t isc_read_all(int fd, void *buf, size_t len);	/* short only at EOF; -errno */
 
 /* mkdir -p with `mode` for created components. */
 int isc_mkdir_p(const char *path, mode_t mode, isc_error **err);

@@ -62,20 +62,19 @@
 /* The unit of the real host's iscd (Type=notify: iscd sends READY=1 once
  * its control socket listens).  KillMode=process: stopping iscd must not
  * kill the containers it supervises; the next iscd re-adopts them. */
-static const char systemd_unit[] =
-	"# Installed by isc init; removed by isc deinit.\n"
-	"[Unit]\n"
-	"Description=ISC host daemon (immutable service containers)\n"
-	"After=network-online.target\n"
-	"\n"
-	"[Service]\n"
-	"Type=notify\n"
-	"ExecStart=%s --root " ISC_HOST_ROOT " --foreground\n"
-	"KillMode=process\n"
-	"Restart=on-failure\n"
-	"\n"
-	"[Install]\n"
-	"WantedBy=multi-user.target\n";
+static const char systemd_unit[] = "# Installed by isc init; removed by isc deinit.\n"
+				   "[Unit]\n"
+				   "Description=ISC host daemon (immutable service containers)\n"
+				   "After=network-online.target\n"
+				   "\n"
+				   "[Service]\n"
+				   "Type=notify\n"
+				   "ExecStart=%s --root " ISC_HOST_ROOT " --foreground\n"
+				   "KillMode=process\n"
+				   "Restart=on-failure\n"
+				   "\n"
+				   "[Install]\n"
+				   "WantedBy=multi-user.target\n";
 
 void isc_host_settings_clear(struct isc_host_settings *s)
 {
@@ -158,8 +157,9 @@ static json_t *settings_to_json(const struct isc_host_settings *s)
 			      "version", ISC_VERSION);
 	if (j == NULL)
 		abort();
-	json_object_set_new(j, "audit", json_pack("{s:i, s:I, s:i}", "epoch_seconds", s->audit_epoch, "rotate_bytes",
-						 (json_int_t)s->audit_rotate, "keep_files", s->audit_keep));
+	json_object_set_new(j, "audit",
+			    json_pack("{s:i, s:I, s:i}", "epoch_seconds", s->audit_epoch, "rotate_bytes",
+				      (json_int_t)s->audit_rotate, "keep_files", s->audit_keep));
 	return j;
 }
 
@@ -276,12 +276,7 @@ static const struct {
 } layout[] = {
 	/* 0711: the user namespaces of containers must traverse R and
 	 * R/containers to reach their rootfs mount; they can list neither. */
-	{ "", 0711 },
-	{ "containers", 0711 },
-	{ "runtime", 0700 },
-	{ "log", 0700 },
-	{ "net", 0700 },
-	{ "audit", 0700 },
+	{ "", 0711 }, { "containers", 0711 }, { "runtime", 0700 }, { "log", 0700 }, { "net", 0700 }, { "audit", 0700 },
 };
 
 static int make_dir(const char *path, mode_t mode, isc_error **err)
@@ -334,7 +329,8 @@ static int scratch_probe(const char *root, isc_error **err)
 	cleanup_close int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return isc_error_set(err, errno,
-				     "encrypted scratch: the filesystem of %s cannot hold unnamed images (O_TMPFILE)", dir);
+				     "encrypted scratch: the filesystem of %s cannot hold unnamed images (O_TMPFILE)",
+				     dir);
 	if (ftruncate(fd, 1 << 20) < 0)
 		return isc_error_set(err, errno, "encrypted scratch: a 1 MiB image in %s", dir);
 	int r = posix_fallocate(fd, 0, 1 << 20);
@@ -419,8 +415,9 @@ static int iscd_start(const char *root, const struct isc_host_settings *s, isc_e
 		return 0;
 	cleanup_free char *path = iscd_find(s);
 	if (path == NULL)
-		return isc_error_set(err, ENOENT, "iscd: not found next to isc, in /usr/local/sbin, /usr/sbin or PATH "
-						  "(set ISC_ISCD)");
+		return isc_error_set(err, ENOENT,
+				     "iscd: not found next to isc, in /usr/local/sbin, /usr/sbin or PATH "
+				     "(set ISC_ISCD)");
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -500,7 +497,7 @@ static void iscd_stop_all(const char *root)
 	if (isc_ctl_call(root, req, &reply, &e) == 0) {
 		size_t i;
 		json_t *svc;
-		json_array_foreach (json_object_get(reply, "services"), i, svc) {
+		json_array_foreach(json_object_get(reply, "services"), i, svc) {
 			const char *name = json_string_value(json_object_get(svc, "name"));
 			if (name == NULL)
 				continue;
@@ -645,7 +642,10 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 		}
 	}
 	struct isc_net_host_cfg cfg = {
-		.uplink = eff->uplink, .subnet = eff->subnet, .ssh_port = eff->ssh_port, .confirm = eff->confirm,
+		.uplink = eff->uplink,
+		.subnet = eff->subnet,
+		.ssh_port = eff->ssh_port,
+		.confirm = eff->confirm,
 		.confirm_timeout = eff->confirm_timeout,
 	};
 	if (isc_net_host_up(root, &cfg, err) < 0) {
@@ -668,7 +668,8 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 	 * that every service gets an audit identity. */
 	if (isc_audit_collector_start(NULL, err) < 0)
 		return isc_error_wrap(err, "isc init %s: the audit collector", root);
-	struct isc_trail_options topt = { .epoch_seconds = (uint32_t)eff->audit_epoch, .rotate_bytes = eff->audit_rotate,
+	struct isc_trail_options topt = { .epoch_seconds = (uint32_t)eff->audit_epoch,
+					  .rotate_bytes = eff->audit_rotate,
 					  .keep_files = (uint32_t)eff->audit_keep };
 	if (isc_audit_host_register(root, &topt, verify_key, err) < 0)
 		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
@@ -756,8 +757,8 @@ static void runtime_delete_all(const char *root)
  * evidence (a lab's goes with the lab). */
 static bool keep_entry(bool host_root, const char *name)
 {
-	return host_root && (strcmp(name, "labs") == 0 || strcmp(name, "audit") == 0 || strncmp(name, ".idranges", 9) == 0 ||
-			     strncmp(name, "..idranges", 10) == 0);
+	return host_root && (strcmp(name, "labs") == 0 || strcmp(name, "audit") == 0 ||
+			     strncmp(name, ".idranges", 9) == 0 || strncmp(name, "..idranges", 10) == 0);
 }
 
 static int remove_root(const char *root, isc_error **err)

@@ -26,16 +26,16 @@
 #define ISC_DEFAULT_SUBNET "10.213.0.0/16"
 
 struct isc_host_settings {
-	char *uplink;      /* interface facing the world ("eth0"; "uplink0" in a lab); NULL = none */
-	char *subnet;      /* private container network, CIDR; default ISC_DEFAULT_SUBNET */
-	int ssh_port;      /* the host's SSH port, always accepted; default 22 */
-	bool confirm;      /* real hosts: roll the new ruleset back unless confirmed */
+	char *uplink;	     /* interface facing the world ("eth0"; "uplink0" in a lab); NULL = none */
+	char *subnet;	     /* private container network, CIDR; default ISC_DEFAULT_SUBNET */
+	int ssh_port;	     /* the host's SSH port, always accepted; default 22 */
+	bool confirm;	     /* real hosts: roll the new ruleset back unless confirmed */
 	int confirm_timeout; /* seconds, default 60 */
-	char *iscd_path;   /* the iscd binary to start; NULL = next to the running program, then PATH */
+	char *iscd_path;     /* the iscd binary to start; NULL = next to the running program, then PATH */
 	/* the audit trail (only for a new trail): seal epoch, rotation, retention */
-	int audit_epoch;        /* seconds, default 900 */
-	uint64_t audit_rotate;  /* bytes, default 64 MiB */
-	int audit_keep;         /* rotated files kept, 0 (default) = all */
+	int audit_epoch;       /* seconds, default 900 */
+	uint64_t audit_rotate; /* bytes, default 64 MiB */
+	int audit_keep;	       /* rotated files kept, 0 (default) = all */
 };
 
 void isc_host_settings_clear(struct isc_host_settings *s);

@@ -94,7 +94,8 @@ static int userns_fd(uint32_t uid_base, uint32_t gid_base, uint32_t count, isc_e
 	}
 	/* We write the maps as root of the parent namespace: no setgroups
 	 * "deny" is needed, and the ids may be any host ids. */
-	if (write_map(pid, "uid_map", uid_base, count, err) < 0 || write_map(pid, "gid_map", gid_base, count, err) < 0) {
+	if (write_map(pid, "uid_map", uid_base, count, err) < 0 ||
+	    write_map(pid, "gid_map", gid_base, count, err) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -130,12 +131,15 @@ int isc_idmap_mount(const char *src, const char *dst, uint32_t uid_base, uint32_
 	if (tree < 0)
 		return isc_error_set(err, errno, "idmap: open_tree %s", src);
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+		.attr_set =
+			MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
 		.userns_fd = (uint64_t)nsfd,
 	};
 	if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-		return isc_error_set(err, errno, "idmap: mount_setattr(IDMAP%s) on %s (does its filesystem support "
-						 "idmapped mounts?)", readonly ? ", RDONLY" : "", src);
+		return isc_error_set(err, errno,
+				     "idmap: mount_setattr(IDMAP%s) on %s (does its filesystem support "
+				     "idmapped mounts?)",
+				     readonly ? ", RDONLY" : "", src);
 	if (move_mount(tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return isc_error_set(err, errno, "idmap: move_mount %s -> %s", src, dst);
 	return 0;

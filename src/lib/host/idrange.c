@@ -58,7 +58,7 @@ int isc_idrange_table_alloc(json_t *table, const char *root, const char *name, u
 	cleanup_free unsigned char *used = isc_xmalloc0(ISC_IDRANGE_SLOTS);
 	size_t i;
 	json_t *e;
-	json_array_foreach (ranges, i, e) {
+	json_array_foreach(ranges, i, e) {
 		const char *r, *n;
 		uint32_t b;
 		if (!entry_get(e, &r, &n, &b))
@@ -73,8 +73,8 @@ int isc_idrange_table_alloc(json_t *table, const char *root, const char *name, u
 		if (used[k])
 			continue;
 		uint32_t b = ISC_IDRANGE_FIRST + k * ISC_IDRANGE_SIZE;
-		json_array_append_new(ranges, json_pack("{s:s, s:s, s:I}", "root", root, "name", name, "base",
-							(json_int_t)b));
+		json_array_append_new(ranges,
+				      json_pack("{s:s, s:s, s:I}", "root", root, "name", name, "base", (json_int_t)b));
 		*base = b;
 		return 0;
 	}
@@ -160,8 +160,8 @@ static int table_open(struct table *t, isc_error **err)
 	json_error_t jerr;
 	t->json = json_loadb(text, len, 0, &jerr);
 	if (t->json == NULL || !json_is_object(t->json))
-		return isc_error_set(err, EINVAL, "%s/%s: not a JSON object (line %d: %s)", IDRANGE_DIR,
-				     IDRANGE_TABLE, jerr.line, jerr.text);
+		return isc_error_set(err, EINVAL, "%s/%s: not a JSON object (line %d: %s)", IDRANGE_DIR, IDRANGE_TABLE,
+				     jerr.line, jerr.text);
 	return 0;
 }
 

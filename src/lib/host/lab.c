@@ -33,9 +33,10 @@ int isc_lab_name_check(const char *name, isc_error **err)
 		     c == '_' || c == '-';
 	}
 	if (!ok)
-		return isc_error_set(err, EINVAL,
-				     "\"%s\" is not a lab name (letters, digits, . _ -, at most %d, not starting with '.')",
-				     name ? name : "", LAB_NAME_MAX);
+		return isc_error_set(
+			err, EINVAL,
+			"\"%s\" is not a lab name (letters, digits, . _ -, at most %d, not starting with '.')",
+			name ? name : "", LAB_NAME_MAX);
 	return 0;
 }
 
@@ -278,7 +279,8 @@ int isc_lab_enter(const char *name, bool outside, isc_error **err)
 	/* The caller moves into the lab for good: from here on, every socket
 	 * it opens (netlink included) belongs to the lab's namespace. */
 	if (setns(fd, CLONE_NEWNET) < 0)
-		return isc_error_set(err, errno, "enter the %s namespace of lab %s", outside ? "outside" : "host", name);
+		return isc_error_set(err, errno, "enter the %s namespace of lab %s", outside ? "outside" : "host",
+				     name);
 	return 0;
 }
 

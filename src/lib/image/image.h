@@ -64,8 +64,8 @@ int isc_image_prune(const char *root, char ***removed, isc_error **err);
 
 /* After NAME was pointed from content old_id to other content: remove
  * old_id when nothing keeps it; *notice says what happened to it. */
-int isc_image_release_old(const char *root, const char *name, const char *old_id, const char *new_id,
-			  char **notice, isc_error **err);
+int isc_image_release_old(const char *root, const char *name, const char *old_id, const char *new_id, char **notice,
+			  isc_error **err);
 
 /* The run settings of NAME's image config (OCI: Entrypoint, Cmd, Env,
  * WorkingDir, User), recorded at import from an OCI layout; *config is NULL

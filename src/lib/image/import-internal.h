@@ -32,25 +32,25 @@
 #define SHOW(p) NAME_SHOWN, (p), strlen(p) > NAME_SHOWN ? "..." : ""
 
 struct importer {
-	int rootfd;          /* the new rootfs, O_RDONLY|O_DIRECTORY */
-	dev_t root_dev;      /* ... and its identity, for dir_depth() */
+	int rootfd;	/* the new rootfs, O_RDONLY|O_DIRECTORY */
+	dev_t root_dev; /* ... and its identity, for dir_depth() */
 	ino_t root_ino;
-	const char *source;  /* for messages */
+	const char *source; /* for messages */
 	unsigned char *buf;
 	struct seen_inode {
 		dev_t dev;
 		ino_t ino;
 		char *path;
-	} *seen;            /* directory import: hardlinks by inode */
+	} * seen; /* directory import: hardlinks by inode */
 	size_t nseen;
-	json_t *config;      /* OCI layout: the image's config (isc_image_config) */
-	size_t ndropped;     /* device nodes and sockets not imported ... */
-	char *dropped[3];    /* ... and the paths of the first ones */
+	json_t *config;	  /* OCI layout: the image's config (isc_image_config) */
+	size_t ndropped;  /* device nodes and sockets not imported ... */
+	char *dropped[3]; /* ... and the paths of the first ones */
 };
 
 struct src_entry {
 	const char *path; /* cleaned, "" for the root */
-	mode_t type;      /* S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, or another (dropped) */
+	mode_t type;	  /* S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, or another (dropped) */
 	mode_t perm;
 	uid_t uid;
 	gid_t gid;
@@ -74,14 +74,13 @@ enum tar_pass {
  * read of a file its owner rewrote in between, would not be). */
 struct tar_source {
 	int fd;
-	const char *name;       /* for messages */
+	const char *name;	/* for messages */
 	struct isc_sha256 *sha; /* NULL: not hashed */
-	uint64_t total;         /* bytes read */
-	unsigned char *buf;     /* SOURCE_BUF bytes */
+	uint64_t total;		/* bytes read */
+	unsigned char *buf;	/* SOURCE_BUF bytes */
 };
 
 #define SOURCE_BUF (64 * 1024)
-
 
 /* import.c: the writer, a directory */
 /* An fd of the directory holding `path` (created as 0755 root:root when

@@ -164,7 +164,8 @@ static int oci_find_manifest(int layoutfd, json_t *index, int depth, json_t **ou
 	if (!json_is_array(manifests) || json_array_size(manifests) == 0)
 		return isc_error_set(err, EINVAL, "index: no manifests");
 	if (json_array_size(manifests) > 1)
-		return isc_error_set(err, EINVAL, "index: %zu manifests; an import takes a layout with exactly one image",
+		return isc_error_set(err, EINVAL,
+				     "index: %zu manifests; an import takes a layout with exactly one image",
 				     json_array_size(manifests));
 	json_t *desc = json_array_get(manifests, 0);
 	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
@@ -197,7 +198,7 @@ static json_t *oci_run_config(json_t *blob)
 		bool ok = json_is_array(v);
 		size_t k;
 		json_t *e;
-		json_array_foreach (v, k, e)
+		json_array_foreach(v, k, e)
 			ok = ok && json_is_string(e);
 		if (ok)
 			json_object_set(out, arrays[i], v);
@@ -248,7 +249,8 @@ int isc_import_oci(struct importer *im, const char *dir, isc_error **err)
 		if (oci_blob_open(layoutfd, json_array_get(layers, i), &b, err) < 0)
 			return isc_error_wrap(err, "layer %zu", i);
 		cleanup_free char *path = isc_xasprintf("%s/%s", dir, b.rel);
-		if (oci_layer_pass(im, &b, path, TAR_WHITEOUTS, err) < 0 || oci_layer_pass(im, &b, path, TAR_CONTENT, err) < 0)
+		if (oci_layer_pass(im, &b, path, TAR_WHITEOUTS, err) < 0 ||
+		    oci_layer_pass(im, &b, path, TAR_CONTENT, err) < 0)
 			return isc_error_wrap(err, "layer %zu", i);
 	}
 	return 0;

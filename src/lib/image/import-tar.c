@@ -154,20 +154,24 @@ int isc_import_tar(struct importer *im, struct tar_source *src, enum tar_pass pa
 		if (whiteout)
 			continue;
 		cleanup_free char *hardlink = NULL;
-		if (archive_entry_hardlink(ae) &&
-		    isc_image_path_clean(archive_entry_hardlink(ae), &hardlink, err) < 0)
+		if (archive_entry_hardlink(ae) && isc_image_path_clean(archive_entry_hardlink(ae), &hardlink, err) < 0)
 			return isc_error_wrap(err, "%s: %.*s%s: hard link target", file, SHOW(raw));
 		const char *symlink = archive_entry_symlink(ae);
 		mode_t type = archive_entry_filetype(ae);
 		if (type == AE_IFLNK && symlink == NULL)
 			return isc_error_set(err, EINVAL, "%s: %.*s%s: symlink without a target", file, SHOW(raw));
 		struct src_entry e = {
-			.path = path, .type = type, .perm = archive_entry_perm(ae) & 07777,
-			.uid = (uid_t)archive_entry_uid(ae), .gid = (gid_t)archive_entry_gid(ae),
-			.symlink = symlink, .hardlink = hardlink,
+			.path = path,
+			.type = type,
+			.perm = archive_entry_perm(ae) & 07777,
+			.uid = (uid_t)archive_entry_uid(ae),
+			.gid = (gid_t)archive_entry_gid(ae),
+			.symlink = symlink,
+			.hardlink = hardlink,
 			.mtime = { archive_entry_mtime(ae), archive_entry_mtime_nsec(ae) },
 			.has_mtime = archive_entry_mtime_is_set(ae),
-			.read = type == AE_IFREG ? archive_reader : NULL, .cookie = a,
+			.read = type == AE_IFREG ? archive_reader : NULL,
+			.cookie = a,
 		};
 		if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > UINT32_MAX - 1 || archive_entry_gid(ae) < 0 ||
 		    archive_entry_gid(ae) > UINT32_MAX - 1)

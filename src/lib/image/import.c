@@ -218,8 +218,8 @@ int isc_import_apply_entry(struct importer *im, const struct src_entry *e, isc_e
 	if (strlen(e->path) > ISC_IMAGE_PATH_MAX) /* a directory source's; a tarball's is checked when cleaned */
 		return isc_error_set(err, ENAMETOOLONG, "%.*s%s: a path of %zu bytes (an image allows %d)", SHOW(p),
 				     strlen(e->path), ISC_IMAGE_PATH_MAX);
-	bool dropped = e->type != S_IFDIR && e->type != S_IFREG && e->type != S_IFLNK && e->type != S_IFIFO &&
-		       !e->hardlink;
+	bool dropped =
+		e->type != S_IFDIR && e->type != S_IFREG && e->type != S_IFLNK && e->type != S_IFIFO && !e->hardlink;
 	const char *base;
 	bool via_symlink;
 	cleanup_close int pfd = isc_import_open_parent(im, e->path, true, &base, &via_symlink);
@@ -329,8 +329,13 @@ static int import_dir_entry(struct importer *im, int dirfd, const char *name, co
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return isc_error_set(err, errno, "stat %s", rel);
 	struct src_entry e = {
-		.path = rel, .type = st.st_mode & S_IFMT, .perm = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid,
-		.mtime = st.st_mtim, .has_mtime = true,
+		.path = rel,
+		.type = st.st_mode & S_IFMT,
+		.perm = st.st_mode & 07777,
+		.uid = st.st_uid,
+		.gid = st.st_gid,
+		.mtime = st.st_mtim,
+		.has_mtime = true,
 	};
 	char target[4097];
 	cleanup_close int fd = -1;
@@ -406,7 +411,9 @@ static int import_dir(struct importer *im, const char *dir, isc_error **err)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return isc_error_set(err, errno, "stat %s", dir);
-	struct src_entry e = { .path = "", .type = S_IFDIR, .perm = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid };
+	struct src_entry e = {
+		.path = "", .type = S_IFDIR, .perm = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid
+	};
 	if (isc_import_apply_entry(im, &e, err) < 0)
 		return -1;
 	return import_dir_entries(im, fd, "", err);
@@ -458,8 +465,8 @@ static int make_tmp(int storefd, char **tmpname, isc_error **err)
 	unsigned char rnd[6];
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return isc_error_set(err, errno, "getrandom");
-	cleanup_free char *name = isc_xasprintf(TMP_PREFIX "%d-%02x%02x%02x%02x%02x%02x", (int)getpid(), rnd[0],
-						rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+	cleanup_free char *name = isc_xasprintf(TMP_PREFIX "%d-%02x%02x%02x%02x%02x%02x", (int)getpid(), rnd[0], rnd[1],
+						rnd[2], rnd[3], rnd[4], rnd[5]);
 	cleanup_free char *rel = isc_xasprintf("tmp/%s", name);
 	cleanup_free char *rootrel = isc_xasprintf("%s/rootfs", rel);
 	if (mkdirat(storefd, rel, 0700) < 0)
@@ -488,8 +495,8 @@ static char *dropped_notice(const struct importer *im, const char *name)
 		free(list);
 		list = more;
 	}
-	char *n = isc_xasprintf("image \"%s\": dropped %zu device node%s and socket%s (the runtime makes /dev): %s%s", name,
-				im->ndropped, im->ndropped == 1 ? "" : "s", im->ndropped == 1 ? "" : "s", list,
+	char *n = isc_xasprintf("image \"%s\": dropped %zu device node%s and socket%s (the runtime makes /dev): %s%s",
+				name, im->ndropped, im->ndropped == 1 ? "" : "s", im->ndropped == 1 ? "" : "s", list,
 				im->ndropped > shown ? ", ..." : "");
 	free(list);
 	return n;
@@ -511,7 +518,8 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 	} else if (S_ISREG(st.st_mode)) {
 		kind = SOURCE_TAR;
 	} else {
-		return isc_error_set(err, EINVAL, "image \"%s\": source %s is neither a directory nor a file", name, source);
+		return isc_error_set(err, EINVAL, "image \"%s\": source %s is neither a directory nor a file", name,
+				     source);
 	}
 	cleanup_close int storefd = isc_image_store_open(root, true, err);
 	if (storefd < 0)
@@ -588,4 +596,3 @@ int isc_image_import(const char *root, const char *name, const char *source, cha
 	}
 	return 0;
 }
-

@@ -45,9 +45,8 @@ char *isc_image_manifest_line(const struct isc_image_entry *e)
 			p[o++] = (char)c;
 	}
 	p[o] = '\0';
-	return isc_xasprintf("%s %c %04o %llu %llu %llu %s", p, e->type, e->mode & 07777,
-			     (unsigned long long)e->uid, (unsigned long long)e->gid,
-			     (unsigned long long)e->size, e->digest);
+	return isc_xasprintf("%s %c %04o %llu %llu %llu %s", p, e->type, e->mode & 07777, (unsigned long long)e->uid,
+			     (unsigned long long)e->gid, (unsigned long long)e->size, e->digest);
 }
 
 void isc_image_entry_clear(struct isc_image_entry *e)
@@ -222,11 +221,11 @@ static void leaf_hash(const char *line, size_t len, unsigned char out[32])
 
 /* Parse a whole manifest: entries in order, checked sorted. */
 int isc_image_manifest_parse(const char *text, size_t len, struct isc_image_entry **out, size_t *nout,
-			  unsigned char (**leaves_out)[32], isc_error **err)
+			     unsigned char (**leaves_out)[32], isc_error **err)
 {
 	size_t n = 0, cap = 0;
 	struct isc_image_entry *v = NULL;
-	unsigned char (*leaves)[32] = NULL;
+	unsigned char(*leaves)[32] = NULL;
 	size_t pos = 0, lineno = 0;
 	int ret = 0;
 	while (pos < len) {
@@ -249,7 +248,8 @@ int isc_image_manifest_parse(const char *text, size_t len, struct isc_image_entr
 		leaf_hash(text + pos, l, leaves[n]);
 		n++;
 		if (n > 1 && strcmp(v[n - 2].path, v[n - 1].path) >= 0) {
-			ret = isc_error_set(err, EINVAL, "manifest line %zu: paths not in strictly increasing order", lineno);
+			ret = isc_error_set(err, EINVAL, "manifest line %zu: paths not in strictly increasing order",
+					    lineno);
 			break;
 		}
 		pos += l + 1;
@@ -282,12 +282,12 @@ void isc_image_entries_free(struct isc_image_entry *v, size_t n)
 int isc_image_manifest_root(const char *manifest, size_t len, char hex[65], isc_error **err)
 {
 	struct isc_image_entry *v = NULL;
-	unsigned char (*leaves)[32] = NULL;
+	unsigned char(*leaves)[32] = NULL;
 	size_t n = 0;
 	if (isc_image_manifest_parse(manifest, len, &v, &n, &leaves, err) < 0)
 		return -1;
 	unsigned char root[32];
-	isc_image_merkle_root((const unsigned char (*)[32])leaves, n, root);
+	isc_image_merkle_root((const unsigned char(*)[32])leaves, n, root);
 	isc_sha256_hex(root, hex);
 	isc_image_entries_free(v, n);
 	free(leaves);
@@ -406,13 +406,13 @@ int isc_image_quick_check(const char *image_dir, isc_error **err)
 	    isc_read_file_at(imgfd, "snapshot", &snap, &slen, 1 << 30, err) < 0)
 		return isc_error_wrap(err, "image %.12s", id);
 	struct isc_image_entry *v = NULL;
-	unsigned char (*leaves)[32] = NULL;
+	unsigned char(*leaves)[32] = NULL;
 	size_t n = 0;
 	if (isc_image_manifest_parse(manifest, mlen, &v, &n, &leaves, err) < 0)
 		return isc_error_wrap(err, "image %.12s: manifest", id);
 	unsigned char rootd[32];
 	char hex[65];
-	isc_image_merkle_root((const unsigned char (*)[32])leaves, n, rootd);
+	isc_image_merkle_root((const unsigned char(*)[32])leaves, n, rootd);
 	free(leaves);
 	isc_sha256_hex(rootd, hex);
 	int ret = 0;
@@ -464,9 +464,9 @@ int isc_image_quick_check(const char *image_dir, isc_error **err)
 		}
 		const char *what = entry_changed(e, &sx, ino, nlink, csec, cnsec, immutable);
 		if (what) {
-			ret = isc_error_set(err, 0,
-					    "image %.12s: REFUSED: %s changed since import (%s); run 'isc image verify'",
-					    id, e->path, what);
+			ret = isc_error_set(
+				err, 0, "image %.12s: REFUSED: %s changed since import (%s); run 'isc image verify'",
+				id, e->path, what);
 			goto out;
 		}
 	}
@@ -488,7 +488,8 @@ int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex,
 	size_t l = strlen(real);
 	static const char suffix[] = "/rootfs";
 	if (l < sizeof(suffix) || strcmp(real + l - (sizeof(suffix) - 1), suffix) != 0)
-		return isc_error_set(err, EINVAL, "org.isc.image.root: rootfs %s is not an image store rootfs", rootfs_path);
+		return isc_error_set(err, EINVAL, "org.isc.image.root: rootfs %s is not an image store rootfs",
+				     rootfs_path);
 	real[l - (sizeof(suffix) - 1)] = '\0';
 	const char *slash = strrchr(real, '/');
 	if (slash == NULL || strcmp(slash + 1, expected_root_hex) != 0 || slash - real < 7 ||
@@ -500,8 +501,7 @@ int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex,
 	return 0;
 }
 
-int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store,
-			    isc_error **err)
+int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store, isc_error **err)
 {
 	if (!isc_image_is_hex64(expected_root_hex, strlen(expected_root_hex)))
 		return isc_error_set(err, EINVAL, "org.isc.image.root: \"%s\" is not 64 lowercase hex digits",

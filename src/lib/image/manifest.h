@@ -58,13 +58,13 @@ void isc_image_entries_free(struct isc_image_entry *v, size_t n);
 struct isc_image_info {
 	char *name;
 	char id[65];
-	uint64_t size;      /* bytes of regular-file content */
-	uint64_t files;     /* manifest lines */
-	int64_t imported;   /* unix time */
-	int64_t verified;   /* unix time of the last full verification */
+	uint64_t size;	  /* bytes of regular-file content */
+	uint64_t files;	  /* manifest lines */
+	int64_t imported; /* unix time */
+	int64_t verified; /* unix time of the last full verification */
 	bool verify_ok;
 	char *verify_error; /* NULL when ok */
-	bool unnamed;       /* content no name points to (name: ISC_IMAGE_UNNAMED) */
+	bool unnamed;	    /* content no name points to (name: ISC_IMAGE_UNNAMED) */
 };
 #define ISC_IMAGE_UNNAMED "<none>" /* never a name: '<' is not allowed in one */
 void isc_image_info_clear(struct isc_image_info *i);
@@ -93,7 +93,6 @@ int isc_image_check_root(const char *rootfs_path, const char *expected_root_hex,
  * mount of STORE/sha256/<expected>/rootfs elsewhere (an idmapped view): the
  * same inode on the same filesystem (statx: inode and st_dev; the mount id
  * differs), and that image passes isc_image_quick_check. */
-int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store,
-			    isc_error **err);
+int isc_image_check_root_at(const char *rootfs_path, const char *expected_root_hex, const char *store, isc_error **err);
 
 #endif

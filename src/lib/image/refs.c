@@ -146,10 +146,11 @@ int isc_image_remove(const char *root, const char *name, bool force, char **noti
 	cleanup_free char *who = join(users);
 	size_t nusers = users ? isc_strvlen(users) : 0;
 	if (nusers && !force)
-		return isc_error_set(err, EBUSY,
-				     "image \"%s\" is used by service%s %s: isc rm %s first (or isc image rm --force %s: "
-				     "the name goes, the content stays while a service uses it)",
-				     name, nusers == 1 ? "" : "s", who, nusers == 1 ? "it" : "them", name);
+		return isc_error_set(
+			err, EBUSY,
+			"image \"%s\" is used by service%s %s: isc rm %s first (or isc image rm --force %s: "
+			"the name goes, the content stays while a service uses it)",
+			name, nusers == 1 ? "" : "s", who, nusers == 1 ? "it" : "them", name);
 	cleanup_free char *rel = isc_xasprintf("names/%s", name);
 	if (unlinkat(storefd, rel, 0) < 0)
 		return isc_error_set(err, errno, "image \"%s\": remove its name", name);
@@ -229,8 +230,8 @@ static char *kept_by(const char *root, int storefd, const char *id, isc_error **
 	return what;
 }
 
-int isc_image_release_old(const char *root, const char *name, const char *old_id, const char *new_id,
-			  char **notice, isc_error **err)
+int isc_image_release_old(const char *root, const char *name, const char *old_id, const char *new_id, char **notice,
+			  isc_error **err)
 {
 	*notice = NULL;
 	if (old_id[0] == '\0' || strcmp(old_id, new_id) == 0)

@@ -124,7 +124,10 @@ static int walk_entry(struct walk *w, int dirfd, const char *name, const char *p
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return isc_error_set(err, errno, "stat %s", path);
 	struct isc_image_entry e = {
-		.mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid, .digest = "-",
+		.mode = st.st_mode & 07777,
+		.uid = st.st_uid,
+		.gid = st.st_gid,
+		.digest = "-",
 	};
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR: {
@@ -193,8 +196,12 @@ int isc_image_manifest_build(int rootfd, char **manifest, size_t *len, uint64_t 
 		ret = isc_error_set(err, ENOTDIR, "/ is not a directory");
 	} else {
 		struct isc_image_entry e = {
-			.path = isc_xstrdup("/"), .type = 'd', .mode = st.st_mode & 07777,
-			.uid = st.st_uid, .gid = st.st_gid, .digest = "-",
+			.path = isc_xstrdup("/"),
+			.type = 'd',
+			.mode = st.st_mode & 07777,
+			.uid = st.st_uid,
+			.gid = st.st_gid,
+			.digest = "-",
 		};
 		walk_add(&w, &e);
 		ret = walk_dir(&w, rootfd, "/", err);
@@ -236,9 +243,10 @@ int isc_image_name_check(const char *name, isc_error **err)
 		char c = name[i];
 		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || strchr("._:-", c) == NULL || c == '\0'))
-			return isc_error_set(err, EINVAL,
-					     "image name \"%s\": letters, digits and . _ : - only, starting with a letter or digit",
-					     name);
+			return isc_error_set(
+				err, EINVAL,
+				"image name \"%s\": letters, digits and . _ : - only, starting with a letter or digit",
+				name);
 	}
 	return 0;
 }
@@ -260,8 +268,9 @@ int isc_image_store_open(const char *root, bool create, isc_error **err)
 		return isc_error_set(err, errno, "image store %s", store);
 	/* root-only: the store holds what containers run */
 	if (st.st_uid != 0 || (st.st_mode & 077) != 0)
-		return isc_error_set(err, EPERM, "image store %s: must be owned by root with mode 0700 (is %04o uid %u)",
-				     store, st.st_mode & 07777, st.st_uid);
+		return isc_error_set(err, EPERM,
+				     "image store %s: must be owned by root with mode 0700 (is %04o uid %u)", store,
+				     st.st_mode & 07777, st.st_uid);
 	for (size_t i = 0; create && i < ARRAY_SIZE(store_subdirs); i++)
 		if (mkdirat(fd, store_subdirs[i], 0700) < 0 && errno != EEXIST)
 			return isc_error_set(err, errno, "mkdir %s/%s", store, store_subdirs[i]);
@@ -293,7 +302,8 @@ int isc_image_name_read(int storefd, const char *name, char id[65], isc_error **
 	static const char prefix[] = "../sha256/";
 	if (strncmp(target, prefix, sizeof(prefix) - 1) != 0 ||
 	    !isc_image_is_hex64(target + sizeof(prefix) - 1, strlen(target + sizeof(prefix) - 1)))
-		return isc_error_set(err, EINVAL, "image \"%s\": name link points to \"%s\", not an image id", name, target);
+		return isc_error_set(err, EINVAL, "image \"%s\": name link points to \"%s\", not an image id", name,
+				     target);
 	memcpy(id, target + sizeof(prefix) - 1, 65);
 	return 0;
 }
@@ -448,9 +458,9 @@ static int seal(int imgfd, const struct isc_image_entry *v, size_t n, isc_error 
 
 static int state_write(int storefd, const struct isc_image_info *i, isc_error **err)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "id", i->id, "size", (json_int_t)i->size,
-			      "files", (json_int_t)i->files, "imported", (json_int_t)i->imported,
-			      "verified", (json_int_t)i->verified, "verify", i->verify_ok ? "ok" : "failed");
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "id", i->id, "size", (json_int_t)i->size, "files",
+			      (json_int_t)i->files, "imported", (json_int_t)i->imported, "verified",
+			      (json_int_t)i->verified, "verify", i->verify_ok ? "ok" : "failed");
 	if (o == NULL)
 		abort();
 	if (i->verify_error)
@@ -498,12 +508,12 @@ int isc_image_store_commit(int storefd, const char *tmpname, const char *name, c
 	if (isc_image_manifest_build(rootfd, &manifest, &mlen, &bytes, err) < 0)
 		return isc_error_wrap(err, "manifest");
 	struct isc_image_entry *v = NULL;
-	unsigned char (*leaves)[32] = NULL;
+	unsigned char(*leaves)[32] = NULL;
 	size_t n = 0;
 	if (isc_image_manifest_parse(manifest, mlen, &v, &n, &leaves, err) < 0)
 		return isc_error_wrap(err, "manifest just built");
 	unsigned char rootd[32];
-	isc_image_merkle_root((const unsigned char (*)[32])leaves, n, rootd);
+	isc_image_merkle_root((const unsigned char(*)[32])leaves, n, rootd);
 	free(leaves);
 	isc_sha256_hex(rootd, id);
 
@@ -536,7 +546,11 @@ int isc_image_store_commit(int storefd, const char *tmpname, const char *name, c
 	if (r < 0 && r != -ENOTTY && r != -EOPNOTSUPP && r != -EINVAL)
 		return isc_error_set(err, -r, "set the immutable flag on %s", final);
 	struct isc_image_info info = {
-		.size = bytes, .files = n, .imported = time(NULL), .verified = time(NULL), .verify_ok = true,
+		.size = bytes,
+		.files = n,
+		.imported = time(NULL),
+		.verified = time(NULL),
+		.verify_ok = true,
 	};
 	memcpy(info.id, id, 65);
 	if (state_write(storefd, &info, err) < 0)
@@ -570,10 +584,10 @@ static int manifest_compare(const char *want, size_t wlen, const char *have, siz
 		bool hb = h < he && isc_image_manifest_parse_line(h, (size_t)(hl - h), &b, &ignored) == 0;
 		int ret;
 		if (wa && hb && strcmp(a.path, b.path) == 0) {
-			const char *what = a.type != b.type ? "type"
+			const char *what = a.type != b.type					 ? "type"
 					   : strcmp(a.digest, b.digest) != 0 || a.size != b.size ? "content"
-					   : a.mode != b.mode ? "mode"
-							      : "owner";
+					   : a.mode != b.mode					 ? "mode"
+												 : "owner";
 			ret = isc_error_set(err, 0, "%s: %s differs from the manifest", a.path, what);
 		} else if (wa && (!hb || strcmp(a.path, b.path) < 0)) {
 			ret = isc_error_set(err, 0, "%s: missing", a.path);
@@ -780,7 +794,8 @@ int isc_image_list(const char *root, struct isc_image_info **out, size_t *nout, 
 			continue;
 		cleanup_error isc_error *e2 = NULL;
 		struct isc_image_info info = { 0 };
-		if (isc_image_name_check(de->d_name, &e2) < 0 || isc_image_name_read(storefd, de->d_name, info.id, &e2) < 0)
+		if (isc_image_name_check(de->d_name, &e2) < 0 ||
+		    isc_image_name_read(storefd, de->d_name, info.id, &e2) < 0)
 			continue;
 		if (isc_image_state_read(storefd, info.id, &info, &e2) < 0)
 			info.verify_error = isc_xstrdup("no state record");

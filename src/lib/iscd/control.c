@@ -168,13 +168,13 @@ static const struct {
 	bool need_service; /* "name" names a service */
 	int (*fn)(struct request *rq, isc_error **err);
 } request_ops[] = {
-	{ "ping", false, false, req_ping },	       { "run", false, false, req_run },
-	{ "ps", false, false, req_ps },		       { "shutdown", false, false, req_shutdown },
-	{ "allow", true, false, req_allow },	       { "policy", true, false, req_policy },
-	{ "inspect", false, true, req_inspect },       { "stop", false, true, req_stop },
-	{ "start", false, true, req_start },	       { "restart", false, true, req_restart },
-	{ "rm", false, true, req_rm },		       { "wait", false, true, req_wait },
-	{ "expose", true, true, req_expose },	       { "unexpose", true, true, req_unexpose },
+	{ "ping", false, false, req_ping },	 { "run", false, false, req_run },
+	{ "ps", false, false, req_ps },		 { "shutdown", false, false, req_shutdown },
+	{ "allow", true, false, req_allow },	 { "policy", true, false, req_policy },
+	{ "inspect", false, true, req_inspect }, { "stop", false, true, req_stop },
+	{ "start", false, true, req_start },	 { "restart", false, true, req_restart },
+	{ "rm", false, true, req_rm },		 { "wait", false, true, req_wait },
+	{ "expose", true, true, req_expose },	 { "unexpose", true, true, req_unexpose },
 };
 
 /* The request's op, found in request_ops and run. */

@@ -31,7 +31,6 @@
 #include "base/util.h"
 #include "iscd/protocol.h"
 
-
 static void waiter_reply(struct waiter *w, json_t *r)
 {
 	isc_error *e = NULL;
@@ -93,8 +92,8 @@ void svc_close_pidfd(struct isc_supervisor *sv, struct svc *s)
  * at the backoff's time, or stopped. */
 static void exit_policy(struct isc_supervisor *sv, struct svc *s, bool failure)
 {
-	bool restart = s->desired_running &&
-		       (s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
+	bool restart = s->desired_running && (s->plan.restart == ISC_RESTART_ALWAYS ||
+					      (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
 	/* a journalled stop is done; a restart's stop goes on to its start (the
 	 * waiting request's sv_op_start, or sv_restart_due after a recovery), whose
 	 * journal entry replaces this one */
@@ -136,9 +135,11 @@ void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatu
 	if (known)
 		code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	json_decref(s->last_exit);
-	s->last_exit = json_pack("{s:o, s:s}", "status", known ? json_integer(code) : json_string("unknown"), "time", ts);
+	s->last_exit =
+		json_pack("{s:o, s:s}", "status", known ? json_integer(code) : json_string("unknown"), "time", ts);
 	s->exits++;
-	isc_sv_log(LOG_INFO, "%s: exited (%s%d)", s->name, known ? "status " : "status unknown, pid ", known ? code : (int)s->pid);
+	isc_sv_log(LOG_INFO, "%s: exited (%s%d)", s->name, known ? "status " : "status unknown, pid ",
+		   known ? code : (int)s->pid);
 	svc_teardown(sv, s, true);
 	s->pid = 0;
 	s->pid_start = 0;
@@ -238,8 +239,9 @@ uint64_t sv_realtime_ns(void)
 bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout, const char *op)
 {
 	if (op != NULL && s->state == SVC_RUNNING && s->pidfd >= 0) {
-		json_t *je = json_pack("{s:I, s:i}", "deadline", (json_int_t)(sv_realtime_ns() + (uint64_t)timeout * 1000 * MS),
-				       "timeout", timeout);
+		json_t *je =
+			json_pack("{s:I, s:i}", "deadline",
+				  (json_int_t)(sv_realtime_ns() + (uint64_t)timeout * 1000 * MS), "timeout", timeout);
 		sv_journal_begin_or_log(sv, s->name, op, je);
 		s->jop = strcmp(op, "restart") == 0 ? JOP_RESTART : JOP_STOP;
 	}

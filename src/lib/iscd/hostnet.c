@@ -112,7 +112,7 @@ void sv_pktlog_exited(struct isc_supervisor *sv, int ws)
 		sv->pktlog_backoff_ms = PKTLOG_BACKOFF_MIN_MS;
 	else
 		sv->pktlog_backoff_ms = sv->pktlog_backoff_ms * 2 > PKTLOG_BACKOFF_MAX_MS ? PKTLOG_BACKOFF_MAX_MS
-											   : sv->pktlog_backoff_ms * 2;
+											  : sv->pktlog_backoff_ms * 2;
 	sv->pktlog_restart_at_ns = now + sv->pktlog_backoff_ms * MS;
 	isc_sv_log(LOG_INFO, "packet log: restart in %llu ms", (unsigned long long)sv->pktlog_backoff_ms);
 }
@@ -162,8 +162,7 @@ static bool net_confirm_pending(const char *root)
 	}
 	int pid = 0;
 	unsigned long long start = 0;
-	return sscanf(text, "%d %llu", &pid, &start) == 2 && pid > 0 && start != 0 &&
-	       isc_proc_start_time(pid) == start;
+	return sscanf(text, "%d %llu", &pid, &start) == 2 && pid > 0 && start != 0 && isc_proc_start_time(pid) == start;
 }
 
 /* The bridge, sysctls and the isc tables from host.json and R/net: after a
@@ -185,8 +184,9 @@ void sv_net_host_up(struct isc_supervisor *sv)
 	if (net_confirm_pending(sv->root)) {
 		isc_sv_log(LOG_NOTICE, "network: a ruleset waits for confirmation (isc init): left as it is");
 	} else if (access(expired, F_OK) == 0) {
-		isc_sv_log(LOG_WARNING, "network: the last ruleset was rolled back (not confirmed in time): not applied "
-					"again (run isc init again, interactively, to retry)");
+		isc_sv_log(LOG_WARNING,
+			   "network: the last ruleset was rolled back (not confirmed in time): not applied "
+			   "again (run isc init again, interactively, to retry)");
 	} else {
 		struct isc_net_host_cfg cfg = { .uplink = hs.uplink, .subnet = hs.subnet, .ssh_port = hs.ssh_port };
 		if (isc_net_host_up(sv->root, &cfg, &err) < 0) {

@@ -55,8 +55,8 @@ int isc_journal_begin(const char *root, const char *name, json_t *entry, isc_err
 	if (text == NULL)
 		return isc_error_set(err, ENOMEM, "journal: %s: encode the entry", name);
 	if (isc_write_file_durable(dfd, name, text, strlen(text), 0600, err) < 0)
-		return isc_error_wrap(err, "%s %s: record it in %s/journal first", json_string_value(json_object_get(entry, "op")),
-				      name, root);
+		return isc_error_wrap(err, "%s %s: record it in %s/journal first",
+				      json_string_value(json_object_get(entry, "op")), name, root);
 	return 0;
 }
 

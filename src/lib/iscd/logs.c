@@ -15,7 +15,7 @@
 #include "iscd/supervisor.h"
 
 #define LOG_DRAIN_BUDGET (64 * 1024) /* bytes read from one FIFO per wakeup */
-#define LOG_DRAIN_RECORDS 1024       /* records written for one FIFO per wakeup */
+#define LOG_DRAIN_RECORDS 1024	     /* records written for one FIFO per wakeup */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +36,11 @@ static char *utf8_clean(const char *s, size_t len, size_t *outlen)
 	size_t n = 0;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t need = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 9;
+		size_t need = c < 0x80		   ? 0
+			      : (c & 0xe0) == 0xc0 ? 1
+			      : (c & 0xf0) == 0xe0 ? 2
+			      : (c & 0xf8) == 0xf0 ? 3
+						   : 9;
 		bool ok = need != 9 && i + need < len;
 		for (size_t k = 1; ok && k <= need; k++)
 			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;

@@ -29,8 +29,10 @@ int sv_need_network(struct isc_supervisor *sv, isc_error **err)
 {
 	if (sv->network)
 		return 0;
-	return isc_error_set(err, EOPNOTSUPP, "this host has no network (isc init sets it up; %s/host.json has no "
-					      "\"network\")", sv->root);
+	return isc_error_set(err, EOPNOTSUPP,
+			     "this host has no network (isc init sets it up; %s/host.json has no "
+			     "\"network\")",
+			     sv->root);
 }
 
 static const char *req_port_spec(json_t *req, isc_error **err)
@@ -74,10 +76,11 @@ static int expose_taken(struct isc_supervisor *sv, const struct svc *s, const st
 			if (o == s && q->port == p->port)
 				return 1;
 			if (o == s)
-				return isc_error_set(err, EADDRINUSE,
-						     "expose %s: port %u/%s is already exposed to its port %u (isc unexpose "
-						     "%s %u/%s first)",
-						     s->name, p->host_port, pn, q->port, s->name, p->host_port, pn);
+				return isc_error_set(
+					err, EADDRINUSE,
+					"expose %s: port %u/%s is already exposed to its port %u (isc unexpose "
+					"%s %u/%s first)",
+					s->name, p->host_port, pn, q->port, s->name, p->host_port, pn);
 			return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed by service %s",
 					     s->name, p->host_port, pn, o->name);
 		}
@@ -217,9 +220,9 @@ int sv_op_policy(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_err
 			return -1;
 		json_t *arr = json_array();
 		for (unsigned i = 0; i < isc_fw_n_policies; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", isc_fw_policies[i].name, "enabled",
-							     (on & isc_fw_policies[i].flag) != 0, "description",
-							     isc_fw_policies[i].help));
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s}", "name", isc_fw_policies[i].name,
+							     "enabled", (on & isc_fw_policies[i].flag) != 0,
+							     "description", isc_fw_policies[i].help));
 		*reply = isc_ctl_ok_reply(json_pack("{s:o}", "rules", arr));
 		return 0;
 	}

@@ -91,9 +91,11 @@ static int chown_entry(const char *path, const struct stat *st, int flag, struct
 {
 	(void)flag, (void)ftw;
 	uid_t u = st->st_uid >= chown_old_base && st->st_uid - chown_old_base < ISC_IDRANGE_SIZE
-			  ? st->st_uid - chown_old_base + chown_new_base : st->st_uid;
+			  ? st->st_uid - chown_old_base + chown_new_base
+			  : st->st_uid;
 	gid_t g = st->st_gid >= chown_old_base && st->st_gid - chown_old_base < ISC_IDRANGE_SIZE
-			  ? st->st_gid - chown_old_base + chown_new_base : st->st_gid;
+			  ? st->st_gid - chown_old_base + chown_new_base
+			  : st->st_gid;
 	if (lchown(path, u, g) < 0)
 		return -1;
 	if (!S_ISLNK(st->st_mode) && (st->st_mode & 06000))
@@ -272,10 +274,10 @@ int sv_op_inspect(struct isc_supervisor *sv, struct svc *s, json_t **reply)
 {
 	cleanup_free char *cfgpath = svc_path(s, "bundle/config.json");
 	json_t *cfg = json_load_file(cfgpath, 0, NULL);
-	json_t *j = json_pack("{s:s, s:o, s:s, s:I, s:s, s:o, s:o}", "name", s->name, "plan", isc_plan_to_json(&s->plan),
-			      "image_id", s->image_id, "uid_base", (json_int_t)s->uid_base, "userns",
-			      s->plan.userns_host ? "host" : "auto", "config", cfg ? cfg : json_null(), "status",
-			      svc_status_json(s));
+	json_t *j = json_pack("{s:s, s:o, s:s, s:I, s:s, s:o, s:o}", "name", s->name, "plan",
+			      isc_plan_to_json(&s->plan), "image_id", s->image_id, "uid_base", (json_int_t)s->uid_base,
+			      "userns", s->plan.userns_host ? "host" : "auto", "config", cfg ? cfg : json_null(),
+			      "status", svc_status_json(s));
 	json_object_set_new(j, "dir", json_string(s->dir));
 	*reply = isc_ctl_ok_reply(j);
 	return 0;

@@ -105,7 +105,8 @@ static void recover_rm(struct isc_supervisor *sv, struct svc *s, bool purge)
 	isc_error *err = NULL;
 	if (svc_rm_finish(sv, s, purge, &err) < 0) {
 		char buf[1024];
-		isc_sv_log(LOG_ERR, "%s: recovery: the rm is not finished: %s", s->name, isc_error_text(err, buf, sizeof(buf)));
+		isc_sv_log(LOG_ERR, "%s: recovery: the rm is not finished: %s", s->name,
+			   isc_error_text(err, buf, sizeof(buf)));
 		isc_error_free(&err);
 	} else {
 		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted rm is finished: the service is removed", s->name);
@@ -169,9 +170,9 @@ static void svc_recover(struct isc_supervisor *sv, struct svc *s, json_t *je)
 	svc_readopt(sv, s);
 	sv_journal_end(sv, s->name);
 	isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is finished: %s", s->name, op,
-		   s->state == SVC_RUNNING ? "its container runs (re-adopted)"
+		   s->state == SVC_RUNNING	? "its container runs (re-adopted)"
 		   : s->state == SVC_RESTARTING ? "its pieces undone, starting it again"
-						 : "its container has exited");
+						: "its container has exited");
 }
 
 /* An entry without a service: a run killed before service.json was written
@@ -197,11 +198,12 @@ static void recover_orphan(struct isc_supervisor *sv, const char *name, json_t *
 	struct svc *s = svc_new(sv, name);
 	recover_marks(sv, s);
 	if (svc_rm_finish(sv, s, purge, &err) < 0) {
-		isc_sv_log(LOG_ERR, "%s: recovery: the %s is not undone: %s", name, op, isc_error_text(err, buf, sizeof(buf)));
+		isc_sv_log(LOG_ERR, "%s: recovery: the %s is not undone: %s", name, op,
+			   isc_error_text(err, buf, sizeof(buf)));
 		isc_error_free(&err);
 	} else {
-		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is %s: nothing of the service is left", name, op,
-			   strcmp(op, "rm") == 0 ? "finished" : "undone");
+		isc_sv_log(LOG_NOTICE, "%s: recovery: the interrupted %s is %s: nothing of the service is left", name,
+			   op, strcmp(op, "rm") == 0 ? "finished" : "undone");
 	}
 	svc_free(s);
 }
@@ -235,7 +237,8 @@ void sv_readopt_all(struct isc_supervisor *sv)
 		isc_error *err = NULL;
 		if (svc_load(sv, de->d_name, &s, &err) < 0) {
 			char buf[1024];
-			isc_sv_log(LOG_ERR, "cannot load service %s: %s", de->d_name, isc_error_text(err, buf, sizeof(buf)));
+			isc_sv_log(LOG_ERR, "cannot load service %s: %s", de->d_name,
+				   isc_error_text(err, buf, sizeof(buf)));
 			isc_error_free(&err);
 			continue;
 		}

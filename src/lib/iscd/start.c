@@ -189,7 +189,8 @@ static int image_check_verified(const char *root, const char *id, isc_error **er
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++)
 		if (strcmp(list[i].id, id) == 0 && list[i].verified != 0 && !list[i].verify_ok)
-			ret = isc_error_set(err, 0, "refusing to start from image %s (%.12s): its last verification failed: %s",
+			ret = isc_error_set(err, 0,
+					    "refusing to start from image %s (%.12s): its last verification failed: %s",
 					    list[i].name, id, list[i].verify_error ? list[i].verify_error : "?");
 	for (size_t i = 0; i < n; i++)
 		isc_image_info_clear(&list[i]);
@@ -234,8 +235,8 @@ struct start {
 	struct isc_supervisor *sv;
 	struct svc *s;
 	unsigned undo;
-	char *store_rootfs;   /* R/images/sha256/ID/rootfs */
-	const char *rootfs;   /* the bundle's root: store_rootfs or the idmapped view */
+	char *store_rootfs; /* R/images/sha256/ID/rootfs */
+	const char *rootfs; /* the bundle's root: store_rootfs or the idmapped view */
 	struct isc_net_container net;
 	char **volume_sources; /* the staged binds (volumes.c) */
 };

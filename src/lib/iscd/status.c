@@ -80,7 +80,8 @@ json_t *svc_status_json(const struct svc *s)
 	json_object_set_new(j, "finished", s->finished ? json_string(s->finished) : json_null());
 	json_object_set_new(j, "last_error", s->last_error ? json_string(s->last_error) : json_null());
 	json_object_set_new(j, "pid", json_integer(s->state == SVC_RUNNING ? s->pid : 0));
-	json_object_set_new(j, "pid_start_time", json_integer((json_int_t)(s->state == SVC_RUNNING ? s->pid_start : 0)));
+	json_object_set_new(j, "pid_start_time",
+			    json_integer((json_int_t)(s->state == SVC_RUNNING ? s->pid_start : 0)));
 	json_object_set_new(j, "rootfs_mount", s->rootfs_mount ? json_string(s->rootfs_mount) : json_null());
 	json_object_set_new(j, "network", json_boolean(s->net_up));
 	return j;
@@ -122,8 +123,7 @@ void svc_set_error(struct svc *s, const isc_error *e)
 }
 
 /* Record the op about to run on `name` (entry: stolen; NULL: just "op"). */
-int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry,
-		     isc_error **err)
+int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry, isc_error **err)
 {
 	if (entry == NULL)
 		entry = json_object();

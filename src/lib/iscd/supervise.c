@@ -131,7 +131,9 @@ void sv_epoll_del(struct isc_supervisor *sv, int fd)
 
 struct isc_context sv_runtime_ctx(const struct isc_supervisor *sv)
 {
-	return (struct isc_context){ .root = sv->runtime_root, .seccomp_cache = sv->seccomp_cache, .no_cgroups = false };
+	return (struct isc_context){ .root = sv->runtime_root,
+				     .seccomp_cache = sv->seccomp_cache,
+				     .no_cgroups = false };
 }
 
 /* SIGTERM, SIGINT, SIGCHLD and SIGHUP blocked, read from the loop's

@@ -9,9 +9,9 @@
 #include "base/error.h"
 
 #define ISC_LOG_ROTATE_SIZE (10u << 20) /* container.log rotates at 10 MiB */
-#define ISC_LOG_KEEP 3                   /* container.log, .1, .2 */
-#define ISC_LOG_LINE_MAX (16u << 10)     /* a partial line is flushed at 16 KiB */
-#define ISC_STOP_TIMEOUT_DEFAULT 10      /* seconds between SIGTERM and SIGKILL */
+#define ISC_LOG_KEEP 3			/* container.log, .1, .2 */
+#define ISC_LOG_LINE_MAX (16u << 10)	/* a partial line is flushed at 16 KiB */
+#define ISC_STOP_TIMEOUT_DEFAULT 10	/* seconds between SIGTERM and SIGKILL */
 
 /* iscd's own log: timestamped lines to log_fd (R/log/iscd.log), to stderr
  * as well when echo is set, and to syslog when /dev/log exists (said once

@@ -42,11 +42,11 @@ enum svc_state { SVC_STOPPED, SVC_RUNNING, SVC_RESTARTING };
 struct svc {
 	struct svc *next;
 	char *name;
-	char *dir;         /* R/containers/NAME */
+	char *dir; /* R/containers/NAME */
 	struct isc_plan plan;
 	char image_id[65];
-	uint32_t uid_base; /* 0 with --userns host */
-	uint32_t audit_id; /* org.isc.audit.id; 0 on a host without an audit trail */
+	uint32_t uid_base;    /* 0 with --userns host */
+	uint32_t audit_id;    /* org.isc.audit.id; 0 on a host without an audit trail */
 	json_t *image_config; /* the image's run settings (Cmd, Env...) at `run`, or NULL */
 	bool desired_running;
 	enum svc_state state;
@@ -59,10 +59,10 @@ struct svc {
 	struct watch pidw;
 	uint64_t started_ns;
 	uint64_t backoff_ms;
-	uint64_t restart_at_ns; /* 0: no restart pending */
-	uint64_t kill_at_ns;    /* a stop's SIGKILL deadline; 0: none */
-	bool removing;          /* rm under way: a pending restart must not start it */
-	char *rootfs_mount;    /* the idmapped rootfs mount point, when mounted */
+	uint64_t restart_at_ns;			      /* 0: no restart pending */
+	uint64_t kill_at_ns;			      /* a stop's SIGKILL deadline; 0: none */
+	bool removing;				      /* rm under way: a pending restart must not start it */
+	char *rootfs_mount;			      /* the idmapped rootfs mount point, when mounted */
 	enum { JOP_NONE, JOP_STOP, JOP_RESTART } jop; /* a journalled stop/restart waits for the exit */
 	bool net_up;
 	struct logstream out, errs;
@@ -84,16 +84,16 @@ struct waiter {
 
 struct isc_supervisor {
 	char *root;
-	char *runtime_root; /* R/runtime */
+	char *runtime_root;  /* R/runtime */
 	char *seccomp_cache; /* R/runtime/.cache/seccomp: compiled filters, root-only */
-	char *containers;   /* R/containers */
+	char *containers;    /* R/containers */
 	int epfd, lfd, sfd;
 	struct watch lw, sw;
 	struct svc *svcs;
 	struct waiter *waiters;
 	bool quit;
-	bool network; /* R/host.json has a "network" setting */
-	int ssh_port; /* the host's SSH port (host.json): never exposed */
+	bool network;	  /* R/host.json has a "network" setting */
+	int ssh_port;	  /* the host's SSH port (host.json): never exposed */
 	pid_t pktlog_pid; /* the packet log's process, 0 when none runs */
 	uint64_t pktlog_started_ns;
 	uint64_t pktlog_backoff_ms;
@@ -111,8 +111,7 @@ int sv_log_fd(void);
 
 /* status.c: a service's record and its files (service.json, status.json), the journal, test points */
 /* Record the op about to run on `name` (entry: stolen; NULL: just "op"). */
-int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry,
-		     isc_error **err);
+int sv_journal_begin(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry, isc_error **err);
 /* The same for a stop or rm, which goes on (logged) when it cannot be journalled. */
 void sv_journal_begin_or_log(const struct isc_supervisor *sv, const char *name, const char *op, json_t *entry);
 void sv_journal_end(const struct isc_supervisor *sv, const char *name);

@@ -28,7 +28,6 @@
 #include "plan/plan.h"
 #include "plan/volume.h"
 
-
 /* R/containers/NAME/volumes/N: where volume N's opened source is bound for
  * the runtime (root's only: nothing a service can write is on the way). */
 static char *volume_stage_path(const struct svc *s, size_t i)
@@ -187,8 +186,10 @@ static int volume_stage_one(struct svc *s, size_t i, char **at_out, bool *change
 		isc_error_wrap(err, "%s", what);
 	bool refresh = false;
 	if (r == 0 && !v->id.set) {
-		isc_sv_log(LOG_NOTICE, "%s: volume %s: no identity recorded (a service from before they were): "
-				       "recording this one", s->name, v->src);
+		isc_sv_log(LOG_NOTICE,
+			   "%s: volume %s: no identity recorded (a service from before they were): "
+			   "recording this one",
+			   s->name, v->src);
 		refresh = true;
 	} else if (r == 0) {
 		r = isc_volume_id_check(&v->id, &now, v->src, v->dst, &refresh, err);

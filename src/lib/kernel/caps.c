@@ -58,9 +58,11 @@ static int caps_set(uint64_t effective, uint64_t permitted, uint64_t inheritable
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = {
-		{ .effective = (uint32_t)effective, .permitted = (uint32_t)permitted,
+		{ .effective = (uint32_t)effective,
+		  .permitted = (uint32_t)permitted,
 		  .inheritable = (uint32_t)inheritable },
-		{ .effective = (uint32_t)(effective >> 32), .permitted = (uint32_t)(permitted >> 32),
+		{ .effective = (uint32_t)(effective >> 32),
+		  .permitted = (uint32_t)(permitted >> 32),
 		  .inheritable = (uint32_t)(inheritable >> 32) },
 	};
 	return (int)syscall(SYS_capset, &hdr, data);
@@ -148,8 +150,7 @@ int isc_caps_apply(const struct isc_caps *caps, isc_error **err)
 		if (!(raisable & (UINT64_C(1) << cap)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
-			return isc_error_set(err, errno, "raise ambient capability %s",
-					     cap_label(cap, label));
+			return isc_error_set(err, errno, "raise ambient capability %s", cap_label(cap, label));
 	}
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include "spec/names.h" /* the name table */
 #include "spec/spec.h"
 
-int isc_cap_last_kernel(void);     /* the kernel's CAP_LAST_CAP (probed, never read from /proc), cached */
+int isc_cap_last_kernel(void); /* the kernel's CAP_LAST_CAP (probed, never read from /proc), cached */
 
 /* In the init, after the last privileged step: drop from the bounding set
  * everything not in caps->bounding, then set effective/permitted/inheritable

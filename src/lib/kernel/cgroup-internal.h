@@ -42,11 +42,11 @@ unsigned isc_cgroup_controller_bit(const char *name);
 
 /* One v1 hierarchy as mounted on the host. */
 struct isc_cgroup_hier {
-	char *mount;       /* mount point, "/sys/fs/cgroup/cpu,cpuacct" */
-	char *root;        /* root of the mount inside the hierarchy, usually "/" */
+	char *mount;	   /* mount point, "/sys/fs/cgroup/cpu,cpuacct" */
+	char *root;	   /* root of the mount inside the hierarchy, usually "/" */
 	char *controllers; /* canonical: "cpu,cpuacct", "name=systemd", "cpu,name=x" */
-	unsigned mask;     /* controller bits; 0 for a named-only hierarchy */
-	char *own;         /* our own group there (/proc/self/cgroup), "/" if unknown */
+	unsigned mask;	   /* controller bits; 0 for a named-only hierarchy */
+	char *own;	   /* our own group there (/proc/self/cgroup), "/" if unknown */
 };
 
 struct isc_cgroup_layout {
@@ -54,8 +54,8 @@ struct isc_cgroup_layout {
 	struct isc_cgroup_hier *v1;
 	size_t n_v1;
 	char *v2_mount; /* the cgroup2 mount (v2, hybrid), else NULL */
-	char *v2_root;  /* root of that mount inside the hierarchy */
-	char *v2_own;   /* our own v2 group ("0::" line), "/" if unknown */
+	char *v2_root;	/* root of that mount inside the hierarchy */
+	char *v2_own;	/* our own v2 group ("0::" line), "/" if unknown */
 };
 
 /* One group of a container. */
@@ -77,8 +77,7 @@ struct isc_cgroup {
 
 /* Split one mountinfo line.  Returns 0 and newly allocated strings
  * (mount point and root unescaped), -1 when the line is malformed. */
-int isc_cgroup_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype,
-				    char **super_opts);
+int isc_cgroup_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype, char **super_opts);
 /* Controllers named in a comma-separated list (cgroup super options, or
  * the middle field of /proc/self/cgroup); other options are ignored.
  * `canonical` (optional) receives "cpu,cpuacct[,name=X]" in kernel order. */

@@ -106,7 +106,6 @@ unsigned isc_cgroup_parse_controllers(const char *list, char **canonical)
 	return mask;
 }
 
-
 /* ---- parsing --------------------------------------------------------- */
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo */
@@ -115,8 +114,8 @@ static char *unescape(const char *s, size_t n)
 	char *out = isc_xmalloc0(n + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+		    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
 			out[o++] = (char)(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
 			i += 3;
 		} else {
@@ -128,8 +127,7 @@ static char *unescape(const char *s, size_t n)
 }
 
 /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue" */
-int isc_cgroup_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype,
-				    char **super_opts)
+int isc_cgroup_parse_mountinfo_line(const char *line, char **mountpoint, char **root, char **fstype, char **super_opts)
 {
 	const char *f[6];
 	size_t len[6];
@@ -399,4 +397,3 @@ char *isc_cgroup_dir(const char *mount, const char *root, const char *path)
 		return NULL;
 	return isc_xasprintf("%s%s", mount, path + rl);
 }
-

@@ -58,8 +58,8 @@ static int attach_tree(int tree, int dir)
  * figures at its root.  So, like runc, bind the container's own group of
  * that hierarchy (read-only when the mount asks): it sees that group and
  * nothing above it. */
-static int bind_own_group(const char *hmount, const char *hroot, const char *ctrl, const char *proc_cgroup,
-			  int dir, const char *name, unsigned long flags, isc_error **err)
+static int bind_own_group(const char *hmount, const char *hroot, const char *ctrl, const char *proc_cgroup, int dir,
+			  const char *name, unsigned long flags, isc_error **err)
 {
 	cleanup_free char *own = own_group(proc_cgroup, ctrl);
 	cleanup_free char *src = own ? isc_cgroup_dir(hmount, hroot, own) : NULL;

@@ -40,7 +40,6 @@ bool isc_cgroup_valid_pagesize(const char *s)
 	return d > 0 && s[d] && strchr("KMGTP", s[d]) && s[d + 1] == 'B' && s[d + 2] == '\0';
 }
 
-
 /* ---- resources ------------------------------------------------------- */
 
 unsigned isc_cgroup_res_mask(const struct isc_resources *r)
@@ -87,18 +86,19 @@ int isc_cgroup_v2_part(const struct isc_cgroup_layout *l, unsigned need, const s
 			rest |= ISC_CGROUP_DEVICES;
 		for (unsigned bit = 1; bit <= ISC_CGROUP_DEBUG; bit <<= 1)
 			if (rest & bit)
-				return isc_error_set(err, ENOTSUP,
-						     "linux.resources: cgroup controller %s is not mounted on this host",
-						     isc_cgroup_controller_name(bit, false));
+				return isc_error_set(
+					err, ENOTSUP,
+					"linux.resources: cgroup controller %s is not mounted on this host",
+					isc_cgroup_controller_name(bit, false));
 		if (res && res->n_unified)
-			return isc_error_set(err, ENOTSUP,
-					     "linux.resources.unified[\"%s\"]: needs cgroup v2, this host has only cgroup v1",
-					     res->unified[0].key ? res->unified[0].key : "");
+			return isc_error_set(
+				err, ENOTSUP,
+				"linux.resources.unified[\"%s\"]: needs cgroup v2, this host has only cgroup v1",
+				res->unified[0].key ? res->unified[0].key : "");
 	}
 	*v2mask = rest;
 	return 0;
 }
-
 
 /* Write the resources into every group (create and update). */
 int isc_cgroup_apply(const struct isc_cgroup *cg, const struct isc_cgroup_layout *l, const struct isc_resources *res,

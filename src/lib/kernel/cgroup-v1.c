@@ -25,7 +25,8 @@ static int v1_memory(const char *dir, const struct isc_resources *res, isc_error
 	char lim[32], sw[32];
 	/* 0 means "not set", as in runc: a 0-byte limit would only OOM the init */
 	bool limit = res->has_memory_limit && res->memory_limit != 0;
-	bool swap = res->has_memory_swap && res->memory_swap != 0 && isc_cgroup_has_file(dir, "memory.memsw.limit_in_bytes");
+	bool swap = res->has_memory_swap && res->memory_swap != 0 &&
+		    isc_cgroup_has_file(dir, "memory.memsw.limit_in_bytes");
 	fmt_i64(lim, sizeof(lim), res->memory_limit);
 	fmt_i64(sw, sizeof(sw), res->memory_swap);
 	if (limit && swap) {
@@ -56,7 +57,8 @@ static int v1_memory(const char *dir, const struct isc_resources *res, isc_error
 	}
 	if (res->has_memory_swappiness) {
 		if (res->memory_swappiness > 100)
-			return isc_error_set(err, EINVAL, "linux.resources.memory.swappiness: %" PRIu64 " is not in 0..100",
+			return isc_error_set(err, EINVAL,
+					     "linux.resources.memory.swappiness: %" PRIu64 " is not in 0..100",
 					     res->memory_swappiness);
 		char v[32];
 		snprintf(v, sizeof(v), "%" PRIu64, res->memory_swappiness);
@@ -144,8 +146,8 @@ static int v1_blkio(const char *dir, const struct isc_resources *res, isc_error 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (isc_cgroup_has_file(dir, files[i]))
 			return isc_cgroup_write(dir, files[i], v, err);
-	return isc_error_set(err, ENOTSUP, "linux.resources.blockIO.weight: %s has neither blkio.weight nor blkio.bfq.weight",
-			     dir);
+	return isc_error_set(err, ENOTSUP,
+			     "linux.resources.blockIO.weight: %s has neither blkio.weight nor blkio.bfq.weight", dir);
 }
 
 static int v1_hugetlb(const char *dir, const struct isc_resources *res, isc_error **err)
@@ -153,7 +155,8 @@ static int v1_hugetlb(const char *dir, const struct isc_resources *res, isc_erro
 	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
 		const struct isc_kv *kv = &res->hugepage_limits[i];
 		if (!isc_cgroup_valid_pagesize(kv->key))
-			return isc_error_set(err, EINVAL, "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
+			return isc_error_set(err, EINVAL,
+					     "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
 					     kv->key);
 		cleanup_free char *file = isc_xasprintf("hugetlb.%s.limit_in_bytes", kv->key);
 		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
@@ -168,8 +171,9 @@ int isc_cgroup_v1_apply(const char *dir, unsigned mask, const struct isc_resourc
 		unsigned bit;
 		int (*apply)(const char *, const struct isc_resources *, isc_error **);
 	} appliers[] = {
-		{ ISC_CGROUP_MEMORY, v1_memory }, { ISC_CGROUP_CPU, v1_cpu },         { ISC_CGROUP_CPUSET, v1_cpuset },
-		{ ISC_CGROUP_PIDS, v1_pids },     { ISC_CGROUP_DEVICES, v1_devices }, { ISC_CGROUP_BLKIO, v1_blkio },
+		{ ISC_CGROUP_MEMORY, v1_memory },   { ISC_CGROUP_CPU, v1_cpu },
+		{ ISC_CGROUP_CPUSET, v1_cpuset },   { ISC_CGROUP_PIDS, v1_pids },
+		{ ISC_CGROUP_DEVICES, v1_devices }, { ISC_CGROUP_BLKIO, v1_blkio },
 		{ ISC_CGROUP_HUGETLB, v1_hugetlb },
 	};
 	if (res == NULL)
@@ -252,8 +256,8 @@ int isc_cgroup_v1_freeze(const char *dir, bool frozen, isc_error **err)
 				cleanup_error isc_error *ignored = NULL;
 				(void)isc_cgroup_write(dir, "freezer.state", "THAWED", &ignored);
 			}
-			return isc_error_set(err, ETIMEDOUT, "%s %s/freezer.state: still %s", frozen ? "freeze" : "thaw",
-					     dir, s);
+			return isc_error_set(err, ETIMEDOUT, "%s %s/freezer.state: still %s",
+					     frozen ? "freeze" : "thaw", dir, s);
 		}
 		nap(delay);
 		if (delay < 10000)

@@ -168,7 +168,8 @@ static int v2_hugetlb(const char *dir, const struct isc_resources *res, isc_erro
 	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
 		const struct isc_kv *kv = &res->hugepage_limits[i];
 		if (!isc_cgroup_valid_pagesize(kv->key))
-			return isc_error_set(err, EINVAL, "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
+			return isc_error_set(err, EINVAL,
+					     "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
 					     kv->key);
 		cleanup_free char *file = isc_xasprintf("hugetlb.%s.max", kv->key);
 		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
@@ -187,7 +188,8 @@ static int v2_unified(const char *dir, const struct isc_resources *res, isc_erro
 	for (size_t i = 0; i < res->n_unified; i++) {
 		const struct isc_kv *kv = &res->unified[i];
 		if (!valid_unified_key(kv->key))
-			return isc_error_set(err, EINVAL, "linux.resources.unified: bad key \"%s\"", kv->key ? kv->key : "");
+			return isc_error_set(err, EINVAL, "linux.resources.unified: bad key \"%s\"",
+					     kv->key ? kv->key : "");
 		if (isc_cgroup_write(dir, kv->key, kv->value ? kv->value : "", err) < 0)
 			return isc_error_wrap(err, "linux.resources.unified[\"%s\"]", kv->key);
 	}
@@ -200,8 +202,8 @@ int isc_cgroup_v2_apply(const char *dir, unsigned mask, const struct isc_resourc
 		unsigned bit;
 		int (*apply)(const char *, const struct isc_resources *, isc_error **);
 	} appliers[] = {
-		{ ISC_CGROUP_MEMORY, v2_memory }, { ISC_CGROUP_CPU, v2_cpu }, { ISC_CGROUP_CPUSET, v2_cpuset },
-		{ ISC_CGROUP_PIDS, v2_pids },     { ISC_CGROUP_BLKIO, v2_io }, { ISC_CGROUP_HUGETLB, v2_hugetlb },
+		{ ISC_CGROUP_MEMORY, v2_memory }, { ISC_CGROUP_CPU, v2_cpu },  { ISC_CGROUP_CPUSET, v2_cpuset },
+		{ ISC_CGROUP_PIDS, v2_pids },	  { ISC_CGROUP_BLKIO, v2_io }, { ISC_CGROUP_HUGETLB, v2_hugetlb },
 	};
 	if (res == NULL)
 		return 0;
@@ -279,15 +281,17 @@ int isc_cgroup_v2_enable(const char *mount, const char *dir, unsigned mask, cons
 				continue;
 			if (p == cur + ml) {
 				*p = saved;
-				return isc_error_set(err, ENOTSUP,
-						     "cgroup controller %s is not enabled in %s/cgroup.subtree_control (the "
-						     "hierarchy root, which isc does not write)",
-						     names[i], anc);
+				return isc_error_set(
+					err, ENOTSUP,
+					"cgroup controller %s is not enabled in %s/cgroup.subtree_control (the "
+					"hierarchy root, which isc does not write)",
+					names[i], anc);
 			}
 			if (avail == NULL && isc_cgroup_read(anc, "cgroup.controllers", &avail, err) < 0)
 				return -1;
 			if (!has_word(avail, names[i]))
-				return isc_error_set(err, ENOTSUP, "cgroup controller %s is not available in %s/cgroup.controllers",
+				return isc_error_set(err, ENOTSUP,
+						     "cgroup controller %s is not available in %s/cgroup.controllers",
 						     names[i], anc);
 			size_t l = strlen(add);
 			snprintf(add + l, sizeof(add) - l, "%s+%s", l ? " " : "", names[i]);

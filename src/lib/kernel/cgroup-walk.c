@@ -46,8 +46,8 @@ struct cg_level {
 };
 
 struct cg_walk {
-	const char *top;      /* the container's group (for messages) */
-	struct cg_level *lv;  /* lv[0]: top; lv[depth - 1]: where the walk is */
+	const char *top;     /* the container's group (for messages) */
+	struct cg_level *lv; /* lv[0]: top; lv[depth - 1]: where the walk is */
 	size_t depth, cap;
 	/* at each group below top and top itself, before its sub-groups */
 	int (*enter)(struct cg_walk *w, int fd, isc_error **err);
@@ -62,8 +62,8 @@ struct cg_walk {
 static int walk_failed(const struct cg_walk *w, int e, const char *what, const char *name, size_t depth,
 		       isc_error **err)
 {
-	return isc_error_set(err, e, "cgroup %s: %s sub-group \"%.*s\"%s at depth %zu", w->top, what, CG_NAME_MAX,
-			     name, strlen(name) > CG_NAME_MAX ? "..." : "", depth);
+	return isc_error_set(err, e, "cgroup %s: %s sub-group \"%.*s\"%s at depth %zu", w->top, what, CG_NAME_MAX, name,
+			     strlen(name) > CG_NAME_MAX ? "..." : "", depth);
 }
 
 /* A group below `parent`: never through a symlink, never into another
@@ -279,8 +279,8 @@ static int collect_enter(struct cg_walk *w, int fd, isc_error **err)
 	if (isc_read_file_at(fd, "cgroup.procs", &procs, NULL, 1u << 20, &e) < 0) {
 		if (e->errnum == ENOENT || e->errnum == ENODEV)
 			return 0; /* removed meanwhile: empty */
-		return isc_error_set(err, e->errnum, "cgroup %s: read the processes of a sub-group at depth %zu", w->top,
-				     w->depth - 1);
+		return isc_error_set(err, e->errnum, "cgroup %s: read the processes of a sub-group at depth %zu",
+				     w->top, w->depth - 1);
 	}
 	char *save = NULL;
 	for (char *t = strtok_r(procs, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
@@ -443,4 +443,3 @@ int isc_cgroup_destroy(struct isc_cgroup *cg, isc_error **err)
 	}
 	return 0;
 }
-

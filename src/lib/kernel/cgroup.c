@@ -134,7 +134,6 @@ const struct isc_cgroup_group *isc_cgroup_freezer(const struct isc_cgroup *cg)
 	return g ? g : isc_cgroup_find_v2(cg);
 }
 
-
 static void unmake(const char *dir, const size_t *lens, unsigned n)
 {
 	while (n-- > 0) {
@@ -218,11 +217,9 @@ static void rollback(struct isc_cgroup *cg)
 	}
 }
 
-
-
 /* The hierarchies every container has a group in (see the top). */
 #define ACCOUNTING                                                                                      \
-	(ISC_CGROUP_MEMORY | ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT | ISC_CGROUP_BLKIO | ISC_CGROUP_PIDS |     \
+	(ISC_CGROUP_MEMORY | ISC_CGROUP_CPU | ISC_CGROUP_CPUACCT | ISC_CGROUP_BLKIO | ISC_CGROUP_PIDS | \
 	 ISC_CGROUP_DEVICES | ISC_CGROUP_FREEZER)
 
 static bool optional_skip(int e)
@@ -354,14 +351,14 @@ static int create_or_plan(const char *cgroups_path, const char *id, const struct
 	return 0;
 }
 
-int isc_cgroup_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		    bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
+int isc_cgroup_plan(const char *cgroups_path, const char *id, const struct isc_resources *res, bool every_hierarchy,
+		    struct isc_cgroup **out, isc_error **err)
 {
 	return create_or_plan(cgroups_path, id, res, every_hierarchy, true, out, err);
 }
 
-int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err)
+int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res, bool every_hierarchy,
+		      struct isc_cgroup **out, isc_error **err)
 {
 	return create_or_plan(cgroups_path, id, res, every_hierarchy, false, out, err);
 }
@@ -383,7 +380,6 @@ int isc_cgroup_update(struct isc_cgroup *cg, const struct isc_resources *res, is
 		return -1;
 	return isc_cgroup_apply(cg, l, res, err);
 }
-
 
 /* ---- update: joining a hierarchy later ---------------------------- */
 
@@ -579,8 +575,7 @@ int isc_cgroup_deserialize(const char *text, struct isc_cgroup **out, isc_error 
 	int r = cg->mode ? 0 : isc_error_set(err, EINVAL, "cgroup state: unknown mode \"%s\"", mode);
 	size_t i;
 	json_t *v;
-	json_array_foreach(groups, i, v)
-	{
+	json_array_foreach(groups, i, v) {
 		const char *ctrl = NULL, *dir = NULL;
 		int made = 0;
 		if (r < 0)

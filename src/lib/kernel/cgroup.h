@@ -30,14 +30,14 @@ struct isc_cgroup; /* the groups of one container */
  * group).  A leaf that exists already and is empty (left by an earlier
  * container) is removed and made again, with a warning.  On failure
  * nothing is left. */
-int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		      bool every_hierarchy, struct isc_cgroup **out, isc_error **err);
+int isc_cgroup_create(const char *cgroups_path, const char *id, const struct isc_resources *res, bool every_hierarchy,
+		      struct isc_cgroup **out, isc_error **err);
 /* The groups isc_cgroup_create would make for the same arguments, none
  * made: each directory, and as its count of made components those that do
  * not exist yet.  Recorded before the create, it lets isc_cgroup_destroy
  * undo a create that was killed half-way. */
-int isc_cgroup_plan(const char *cgroups_path, const char *id, const struct isc_resources *res,
-		    bool every_hierarchy, struct isc_cgroup **out, isc_error **err);
+int isc_cgroup_plan(const char *cgroups_path, const char *id, const struct isc_resources *res, bool every_hierarchy,
+		    struct isc_cgroup **out, isc_error **err);
 /* Move `pid` into every group. */
 int isc_cgroup_attach(struct isc_cgroup *cg, pid_t pid, isc_error **err);
 /* Apply new resource values (update). */

@@ -32,12 +32,7 @@ struct dev_node {
 
 /* The device set every container gets (OCI "Default Devices"). */
 static const struct dev_node default_nodes[] = {
-	{ "null", 1, 3 },
-	{ "zero", 1, 5 },
-	{ "full", 1, 7 },
-	{ "random", 1, 8 },
-	{ "urandom", 1, 9 },
-	{ "tty", 5, 0 },
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
 struct dev_link {
@@ -46,11 +41,8 @@ struct dev_link {
 
 /* /dev/core -> /proc/kcore is deliberately absent. */
 static const struct dev_link default_links[] = {
-	{ "fd", "/proc/self/fd" },
-	{ "stdin", "/proc/self/fd/0" },
-	{ "stdout", "/proc/self/fd/1" },
-	{ "stderr", "/proc/self/fd/2" },
-	{ "ptmx", "pts/ptmx" },
+	{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+	{ "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },
 };
 
 /* Small: device nodes, symlinks and directories use no data pages; the
@@ -86,8 +78,7 @@ static int bind_node(int dirfd, const char *name, const char *host)
 
 /* mknod (returns 0), or a bind of the host node (returns 1) when in a
  * userns or when mknod is refused (EPERM). */
-static int make_node(int dirfd, const char *name, const char *host, mode_t mode, dev_t rdev,
-		     bool in_userns)
+static int make_node(int dirfd, const char *name, const char *host, mode_t mode, dev_t rdev, bool in_userns)
 {
 	if (!in_userns || S_ISFIFO(mode)) {
 		if (mknodat(dirfd, name, mode, rdev) == 0)
@@ -163,8 +154,8 @@ static bool spec_has_device(const struct isc_spec *spec, const char *dev_path)
 	return false;
 }
 
-static int mount_in_dev(int devfd, const char *name, mode_t mode, const char *type,
-			unsigned long flags, const char *data, isc_error **err)
+static int mount_in_dev(int devfd, const char *name, mode_t mode, const char *type, unsigned long flags,
+			const char *data, isc_error **err)
 {
 	char p[ISC_FDPATH_MAX];
 	if (mkdirat(devfd, name, mode) < 0 && errno != EEXIST)
@@ -190,8 +181,9 @@ static int check_dev(int rootfd, int devfd, isc_error **err)
 		return isc_error_set(err, errno, "/dev: statx");
 	if (a.stx_mnt_id != b.stx_mnt_id || a.stx_ino != b.stx_ino || a.stx_dev_major != b.stx_dev_major ||
 	    a.stx_dev_minor != b.stx_dev_minor)
-		return isc_error_set(err, 0, "/dev is not the mount the runtime made there (a mount over it, or a "
-					     "symlink in the rootfs?): refused");
+		return isc_error_set(err, 0,
+				     "/dev is not the mount the runtime made there (a mount over it, or a "
+				     "symlink in the rootfs?): refused");
 	return 0;
 }
 
@@ -201,8 +193,9 @@ static int check_dev_tmpfs(int devfd, isc_error **err)
 	if (fstatfs(devfd, &sf) < 0)
 		return isc_error_set(err, errno, "/dev: statfs");
 	if (sf.f_type != TMPFS_MAGIC)
-		return isc_error_set(err, 0, "/dev: the filesystem mounted at /dev is not a tmpfs (the runtime makes "
-					     "device nodes only in a tmpfs): refused");
+		return isc_error_set(err, 0,
+				     "/dev: the filesystem mounted at /dev is not a tmpfs (the runtime makes "
+				     "device nodes only in a tmpfs): refused");
 	return 0;
 }
 
@@ -227,14 +220,13 @@ int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, int devfd, 
 		snprintf(host, sizeof host, "/dev/%s", n->name);
 		if (spec_has_device(spec, host))
 			continue;
-		if (make_node(devfd, n->name, host, S_IFCHR | 0666, makedev(n->major, n->minor),
-			      in_userns) < 0 && errno != EEXIST)
+		if (make_node(devfd, n->name, host, S_IFCHR | 0666, makedev(n->major, n->minor), in_userns) < 0 &&
+		    errno != EEXIST)
 			return isc_error_set(err, errno, "device %s", host);
 	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(default_links); i++)
-		if (symlinkat(default_links[i].target, devfd, default_links[i].name) < 0 &&
-		    errno != EEXIST)
+		if (symlinkat(default_links[i].target, devfd, default_links[i].name) < 0 && errno != EEXIST)
 			return isc_error_set(err, errno, "symlink /dev/%s", default_links[i].name);
 
 	/* a private devpts instance: the host's ptys stay invisible */
@@ -242,8 +234,7 @@ int isc_rootfs_dev_populate(const struct isc_spec *spec, int rootfd, int devfd, 
 	    mount_in_dev(devfd, "pts", 0755, "devpts", MS_NOSUID | MS_NOEXEC, PTS_DATA, err) < 0)
 		return -1;
 	if (!isc_rootfs_has_mount(spec, "/dev/shm") &&
-	    mount_in_dev(devfd, "shm", 01777, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, SHM_DATA,
-			 err) < 0)
+	    mount_in_dev(devfd, "shm", 01777, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, SHM_DATA, err) < 0)
 		return -1;
 	return 0;
 }

@@ -31,7 +31,7 @@
 struct isc_ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped;	     /* ABI 6 */
 };
 
 struct isc_ll_net_port_attr {
@@ -61,8 +61,8 @@ static int parse_paths(const char *list, struct isc_landlock *ll, isc_error **er
 			return isc_error_set(err, EINVAL, "annotation %s: rw path \"%s\" is not absolute",
 					     ISC_LANDLOCK_ANNOTATION, p);
 		if (ll->n_rw >= ISC_LANDLOCK_MAX)
-			return isc_error_set(err, E2BIG, "annotation %s: more than %u rw paths", ISC_LANDLOCK_ANNOTATION,
-					     ISC_LANDLOCK_MAX);
+			return isc_error_set(err, E2BIG, "annotation %s: more than %u rw paths",
+					     ISC_LANDLOCK_ANNOTATION, ISC_LANDLOCK_MAX);
 		ll->rw[ll->n_rw++] = isc_xstrdup(p);
 	}
 	return 0;
@@ -100,7 +100,8 @@ int isc_landlock_parse(const char *value, struct isc_landlock *ll, isc_error **e
 		} else if (strncmp(item, "bind=", 5) == 0 && !ll->restrict_bind) {
 			r = parse_ports(item + 5, ll, err);
 		} else {
-			r = isc_error_set(err, EINVAL, "annotation %s: unknown or repeated item \"%s\" (rw=PATHS, bind=PORTS)",
+			r = isc_error_set(err, EINVAL,
+					  "annotation %s: unknown or repeated item \"%s\" (rw=PATHS, bind=PORTS)",
 					  ISC_LANDLOCK_ANNOTATION, item);
 		}
 		if (r < 0) {
@@ -140,7 +141,8 @@ int isc_landlock_apply(const struct isc_landlock *ll, isc_error **err)
 {
 	int abi = isc_landlock_abi();
 	if (abi < 1)
-		return isc_error_set(err, EOPNOTSUPP, "annotation %s: this kernel has no Landlock", ISC_LANDLOCK_ANNOTATION);
+		return isc_error_set(err, EOPNOTSUPP, "annotation %s: this kernel has no Landlock",
+				     ISC_LANDLOCK_ANNOTATION);
 	if (ll->restrict_bind && abi < 4)
 		return isc_error_set(err, EOPNOTSUPP, "annotation %s: bind= needs Landlock ABI 4 (the kernel has %d)",
 				     ISC_LANDLOCK_ANNOTATION, abi);
@@ -165,7 +167,8 @@ int isc_landlock_apply(const struct isc_landlock *ll, isc_error **err)
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue; /* nothing there to write to */
-			return isc_error_set(err, errno, "annotation %s: rw path %s", ISC_LANDLOCK_ANNOTATION, ll->rw[i]);
+			return isc_error_set(err, errno, "annotation %s: rw path %s", ISC_LANDLOCK_ANNOTATION,
+					     ll->rw[i]);
 		}
 		struct landlock_path_beneath_attr pb = { .allowed_access = attr.handled_access_fs, .parent_fd = fd };
 		if (syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
@@ -186,8 +189,8 @@ int isc_landlock_apply(const struct isc_landlock *ll, isc_error **err)
 	for (size_t i = 0; i < ll->n_bind; i++) {
 		struct isc_ll_net_port_attr np = { .allowed_access = ISC_LL_ACCESS_NET_BIND_TCP, .port = ll->bind[i] };
 		if (syscall(SYS_landlock_add_rule, rfd, ISC_LL_RULE_NET_PORT, &np, 0) < 0)
-			return isc_error_set(err, errno, "annotation %s: rule for bind port %u", ISC_LANDLOCK_ANNOTATION,
-					     ll->bind[i]);
+			return isc_error_set(err, errno, "annotation %s: rule for bind port %u",
+					     ISC_LANDLOCK_ANNOTATION, ll->bind[i]);
 	}
 	/* From here on this process and everything it starts stays in the
 	 * domain; it needs no_new_privs (checked by the caller at create). */

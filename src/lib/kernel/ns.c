@@ -30,16 +30,19 @@ static int check_joined_sysctls(const struct isc_spec *spec, size_t i, int type,
 	struct stat st;
 	if (key == NULL || fstat(fd, &st) < 0)
 		return 0;
-	const char *name = type == CLONE_NEWNET ? "net" : type == CLONE_NEWIPC ? "ipc"
-			 : type == CLONE_NEWPID ? "pid" : "uts";
+	const char *name = type == CLONE_NEWNET	  ? "net"
+			   : type == CLONE_NEWIPC ? "ipc"
+			   : type == CLONE_NEWPID ? "pid"
+						  : "uts";
 	static const char *const owners[] = { "/proc/self/ns/", "/proc/1/ns/" };
 	for (size_t o = 0; o < ARRAY_SIZE(owners); o++) {
 		char path[64];
 		struct stat host;
 		snprintf(path, sizeof(path), "%s%s", owners[o], name);
 		if (stat(path, &host) == 0 && host.st_dev == st.st_dev && host.st_ino == st.st_ino)
-			return isc_error_set(err, EINVAL, "linux.sysctl \"%s\": linux.namespaces[%zu] joins the %s's own %s "
-							  "namespace (%s): the write would change the host's",
+			return isc_error_set(err, EINVAL,
+					     "linux.sysctl \"%s\": linux.namespaces[%zu] joins the %s's own %s "
+					     "namespace (%s): the write would change the host's",
 					     key, i, o == 0 ? "runtime" : "machine", isc_namespace_type_name(type),
 					     spec->namespaces[i].path);
 	}
@@ -75,10 +78,11 @@ int isc_ns_plan_make(const struct isc_spec *spec, struct isc_ns_plan *plan, isc_
 				close(fd);
 				isc_ns_plan_close(plan);
 				if (t < 0)
-					return isc_error_set(err, e, "linux.namespaces[%zu] (%s): %s is not a namespace",
-							     i, isc_namespace_type_name(ns->type), ns->path);
-				return isc_error_set(err, EINVAL, "linux.namespaces[%zu] (%s): %s is a %s namespace",
-						     i, isc_namespace_type_name(ns->type), ns->path,
+					return isc_error_set(err, e,
+							     "linux.namespaces[%zu] (%s): %s is not a namespace", i,
+							     isc_namespace_type_name(ns->type), ns->path);
+				return isc_error_set(err, EINVAL, "linux.namespaces[%zu] (%s): %s is a %s namespace", i,
+						     isc_namespace_type_name(ns->type), ns->path,
 						     isc_namespace_type_name(t));
 			}
 			if (check_joined_sysctls(spec, i, t, fd, err) < 0) {
@@ -131,8 +135,7 @@ static int write_map(pid_t pid, const char *file, const struct isc_idmap *m, siz
 int isc_ns_write_idmaps(pid_t pid, const struct isc_spec *spec, isc_error **err)
 {
 	if (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0)
-		return isc_error_set(err, EINVAL,
-				     "a new user namespace needs linux.uidMappings and linux.gidMappings");
+		return isc_error_set(err, EINVAL, "a new user namespace needs linux.uidMappings and linux.gidMappings");
 	if (write_map(pid, "uid_map", spec->uid_mappings, spec->n_uid_mappings, err) < 0)
 		return -1;
 	if (write_map(pid, "gid_map", spec->gid_mappings, spec->n_gid_mappings, err) < 0)
@@ -146,7 +149,8 @@ int isc_ns_join(const struct isc_ns_plan *plan, bool user_only, isc_error **err)
 		if (user_only != (plan->join_types[i] == CLONE_NEWUSER))
 			continue;
 		if (setns(plan->join_fds[i], plan->join_types[i]) < 0)
-			return isc_error_set(err, errno, "join %s namespace", isc_namespace_type_name(plan->join_types[i]));
+			return isc_error_set(err, errno, "join %s namespace",
+					     isc_namespace_type_name(plan->join_types[i]));
 	}
 	return 0;
 }

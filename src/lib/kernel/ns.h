@@ -10,8 +10,8 @@
 #include "spec/spec.h"
 
 struct isc_ns_plan {
-	int new_flags;      /* CLONE_NEW* to create */
-	int join_fds[8];    /* open nsfs fds to join, in join order (user first) */
+	int new_flags;	 /* CLONE_NEW* to create */
+	int join_fds[8]; /* open nsfs fds to join, in join order (user first) */
 	int join_types[8];
 	int n_join;
 	bool user_new, user_join, pid_new, pid_join, time_new;

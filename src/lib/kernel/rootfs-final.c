@@ -25,7 +25,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-
 static bool path_in(char **list, const char *path)
 {
 	for (size_t i = 0; list && list[i]; i++)
@@ -108,7 +107,8 @@ static int verify_readonly(const char *path, bool must_exist, isc_error **err)
 static bool mount_overmounted(const struct isc_spec *spec, size_t i)
 {
 	for (size_t j = i + 1; j < spec->n_mounts; j++)
-		if (spec->mounts[j].destination && isc_rootfs_path_eq(spec->mounts[j].destination, spec->mounts[i].destination))
+		if (spec->mounts[j].destination &&
+		    isc_rootfs_path_eq(spec->mounts[j].destination, spec->mounts[i].destination))
 			return true;
 	return false;
 }
@@ -170,16 +170,18 @@ static int verify_proc_path(const struct isc_rootfs_guard *g, const struct isc_s
 		return isc_error_set(err, errno, "masked and read-only paths: stat /proc");
 	if (ours.stx_mnt_id != seen.stx_mnt_id || ours.stx_ino != seen.stx_ino ||
 	    ours.stx_dev_major != seen.stx_dev_major || ours.stx_dev_minor != seen.stx_dev_minor)
-		return isc_error_set(err, 0, "masked and read-only paths: /proc is not the proc filesystem the runtime "
-					     "mounted there (a mount over the root hides it): refused");
+		return isc_error_set(err, 0,
+				     "masked and read-only paths: /proc is not the proc filesystem the runtime "
+				     "mounted there (a mount over the root hides it): refused");
 	return 0;
 }
 
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err)
 {
 	if (g == NULL || !g->verified)
-		return isc_error_set(err, EPERM, "refusing to finalize the root: pivot_root did not run in a mount "
-						 "namespace of the container's");
+		return isc_error_set(err, EPERM,
+				     "refusing to finalize the root: pivot_root did not run in a mount "
+				     "namespace of the container's");
 	if (verify_proc_path(g, spec, err) < 0)
 		return -1;
 	/* read-only first, masks on top (a masked path below a read-only one
@@ -209,4 +211,3 @@ int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec 
 		return isc_error_set(err, errno, "rootfsPropagation");
 	return verify(spec, err);
 }
-

@@ -41,8 +41,9 @@ int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int
 /* flags that mean something to mount(2) for a new filesystem */
 #define MS_PROPAGATION (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 #define MS_NOT_FS (MS_BIND | MS_MOVE | MS_REC | MS_REMOUNT | MS_PROPAGATION)
-#define MOUNT_ATTR_FLAGS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | \
-			  MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+#define MOUNT_ATTR_FLAGS                                                                                        \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODIRATIME | \
+	 MOUNT_ATTR_NOSYMFOLLOW)
 
 /* "/proc/self/fd/N": a mount(2) target that is exactly what fd N resolved to. */
 #define ISC_FDPATH_MAX 48

@@ -26,7 +26,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-
 /* ---------------------------------------------------------------------- */
 /* tmpcopyup: copy the image's directory into the fresh tmpfs             */
 
@@ -119,7 +118,8 @@ static int copy_tree(int src, int dst, int depth)
 				r = -1;
 		} else if (S_ISREG(st.st_mode)) {
 			cleanup_close int s = open_same(src, n, 0, &st);
-			cleanup_close int t = openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			cleanup_close int t =
+				openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (s < 0 || t < 0 || copy_data(s, t, st.st_size) < 0)
 				r = -1;
 		} else if (S_ISLNK(st.st_mode)) {
@@ -202,7 +202,7 @@ static bool wants_dir(const struct isc_mount *m, const char *bundle)
 	if (!m->bind || m->source == NULL)
 		return true;
 	cleanup_free char *src = (m->source[0] == '/' || bundle == NULL) ? isc_xstrdup(m->source)
-									  : isc_xasprintf("%s/%s", bundle, m->source);
+									 : isc_xasprintf("%s/%s", bundle, m->source);
 	struct stat st;
 	return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
 }
@@ -219,7 +219,8 @@ static size_t missing_points(int rootfd, const struct isc_spec *spec, const char
 		const struct isc_mount *m = &spec->mounts[i];
 		bool covered = m->destination == NULL || m->destination[0] != '/';
 		for (size_t j = 0; j < i && !covered; j++)
-			covered = spec->mounts[j].destination && path_beneath(m->destination, spec->mounts[j].destination);
+			covered = spec->mounts[j].destination &&
+				  path_beneath(m->destination, spec->mounts[j].destination);
 		if (!covered && lacks(rootfd, m->destination))
 			out[n++] = (struct mount_point){ m->destination, wants_dir(m, bundle) };
 	}
@@ -262,8 +263,8 @@ static int layer_mkpath(int imagefd, int layer, const char *resolved, bool dir)
 		isc_rootfs_next_component(p, &rest);
 		bool is_last = rest == 0;
 		struct stat st;
-		bool in_img = in_image >= 0 && fstatat(in_image, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			      S_ISDIR(st.st_mode);
+		bool in_img =
+			in_image >= 0 && fstatat(in_image, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 		int r = (is_last && !dir) ? mknodat(cur, name, S_IFREG | 0644, 0) : mkdirat(cur, name, 0755);
 		if (r < 0 && errno != EEXIST)
 			return -1;
@@ -337,8 +338,8 @@ static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_usern
 		return isc_error_set(err, errno, "mount point layer: detach");
 	if (r < 0)
 		return isc_error_set(err, saved, "mount point layer: overlay%s%s", log[0] ? ": " : "", log);
-	uint64_t attrs = isc_rootfs_st_to_attr(sv.f_flag) & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						  MOUNT_ATTR_NOEXEC);
+	uint64_t attrs = isc_rootfs_st_to_attr(sv.f_flag) &
+			 (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	cleanup_close int ovl = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
 	if (ovl < 0 || move_mount(ovl, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return isc_error_set(err, errno, "mount point layer: overlay");
@@ -353,7 +354,7 @@ static int overlay_make(const char *rootfs, int rootfd, int layer, bool in_usern
  * writable root gets them created in place at mount time, as runc does.  Returns the root to
  * build on (a new fd when the overlay was made, else a dup of rootfd). */
 int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
-			char *const *more, bool in_userns, isc_error **err)
+			    char *const *more, bool in_userns, isc_error **err)
 {
 	struct statvfs sv;
 	if (fstatvfs(rootfd, &sv) < 0)
@@ -374,4 +375,3 @@ int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int
 	int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? isc_error_set(err, errno, "open rootfs %s", rootfs) : fd;
 }
-

@@ -27,7 +27,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-
 /* ---------------------------------------------------------------------- */
 /* Paths inside the rootfs                                                */
 
@@ -42,8 +41,8 @@ int isc_rootfs_open(int rootfd, const char *path, int flags)
 
 char *isc_rootfs_resolve(int rootfd, const char *path)
 {
-	char done[PATH_MAX] = "";  /* resolved so far, no symlink, relative to rootfd */
-	char rest[PATH_MAX];       /* still to walk */
+	char done[PATH_MAX] = ""; /* resolved so far, no symlink, relative to rootfd */
+	char rest[PATH_MAX];	  /* still to walk */
 	if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest)
 		return errno = ENAMETOOLONG, NULL;
 	int links = 0;
@@ -135,7 +134,7 @@ int isc_rootfs_mkpath(int rootfd, const char *path, enum isc_rootfs_create last)
 		if (next < 0 && errno == ENOENT) {
 			const char *name = buf + start;
 			int r = (is_last && last == ISC_CREATE_FILE) ? mknodat(parent, name, S_IFREG | 0644, 0)
-								      : mkdirat(parent, name, 0755);
+								     : mkdirat(parent, name, 0755);
 			if (r < 0 && errno != EEXIST)
 				return -1;
 			next = isc_rootfs_open(rootfd, buf, O_PATH);
@@ -213,4 +212,3 @@ bool isc_rootfs_has_mount(const struct isc_spec *spec, const char *dest)
 			return true;
 	return false;
 }
-

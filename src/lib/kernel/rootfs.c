@@ -69,14 +69,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-
 /* ---------------------------------------------------------------------- */
 /* Mount attributes                                                       */
 
 struct attr_map {
-	unsigned long ms;    /* MS_* */
-	unsigned long st;    /* ST_* from statvfs */
-	uint64_t attr;       /* MOUNT_ATTR_* */
+	unsigned long ms; /* MS_* */
+	unsigned long st; /* ST_* from statvfs */
+	uint64_t attr;	  /* MOUNT_ATTR_* */
 };
 
 static const struct attr_map attr_table[] = {
@@ -149,11 +148,8 @@ static const struct {
 	unsigned long ms;
 	const char *name;
 } sb_flags[] = {
-	{ MS_RDONLY, "ro" },
-	{ MS_SYNCHRONOUS, "sync" },
-	{ MS_DIRSYNC, "dirsync" },
-	{ MS_MANDLOCK, "mand" },
-	{ MS_LAZYTIME, "lazytime" },
+	{ MS_RDONLY, "ro" },	 { MS_SYNCHRONOUS, "sync" },  { MS_DIRSYNC, "dirsync" },
+	{ MS_MANDLOCK, "mand" }, { MS_LAZYTIME, "lazytime" },
 };
 
 /* The last error the filesystem logged on its context, if any. */
@@ -236,7 +232,7 @@ int isc_rootfs_fsmount(const char *type, const char *source, unsigned long flags
  * root, held by fd from the moment it was created, and the destination it
  * was made for. */
 struct made_mount {
-	int fd;      /* O_PATH, the mount's root */
+	int fd;	     /* O_PATH, the mount's root */
 	uint64_t id; /* statx mount id */
 	const char *dest;
 	bool bind; /* a bind (of a host directory, perhaps), not a new filesystem */
@@ -307,8 +303,8 @@ static int mount_failed(isc_error **err, const struct isc_mount *m, const char *
 
 /* The files of /proc a config may replace (lxcfs). */
 static const char *const proc_allowed[] = {
-	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
-	"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",    "/proc/swaps",
+	"/proc/uptime",	 "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 };
 
 /* a proc mount, or a bind of one (a container without its own pid
@@ -350,8 +346,9 @@ static int check_mount_root(const struct mount_ctx *c, const struct isc_mount *m
 			continue;
 		if (isc_rootfs_path_eq(c->made[i].dest, m->destination))
 			return 0;
-		return isc_error_set(err, 0, "mount %s to %s: the destination resolves to the root of the mount at %s "
-					     "(a symlink in the rootfs?): refused",
+		return isc_error_set(err, 0,
+				     "mount %s to %s: the destination resolves to the root of the mount at %s "
+				     "(a symlink in the rootfs?): refused",
 				     m->source ? m->source : (m->type ? m->type : "none"), m->destination,
 				     c->made[i].dest);
 	}
@@ -373,8 +370,9 @@ static int check_resolved(const struct mount_ctx *c, const struct isc_mount *m, 
 	const char *shown = path;
 	if (n > 0 && strncmp(path, c->rootfs, rl) == 0 && (path[rl] == '/' || path[rl] == '\0'))
 		shown = path[rl] ? path + rl : "/";
-	return isc_error_set(err, 0, "mount %s to %s: the destination resolves to %s, inside a proc filesystem "
-				     "(a symlink in the rootfs?): refused",
+	return isc_error_set(err, 0,
+			     "mount %s to %s: the destination resolves to %s, inside a proc filesystem "
+			     "(a symlink in the rootfs?): refused",
 			     m->source ? m->source : (m->type ? m->type : "none"), m->destination,
 			     shown[0] ? shown : "(unknown)");
 }
@@ -485,8 +483,7 @@ static int mount_sysfs(struct mount_ctx *c, const struct isc_mount *m, isc_error
 		return -1;
 	}
 
-	cleanup_close int tree = open_tree(AT_FDCWD, "/sys",
-					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	cleanup_close int tree = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		return mount_failed(err, m, "/sys (bind)");
 	cleanup_close int target = isc_rootfs_mkpath(c->rootfd, m->destination, ISC_CREATE_DIR);
@@ -572,8 +569,8 @@ static int check_proc_destination(const struct isc_mount *m, isc_error **err)
 	}
 	if (proc_file_allowed(m->destination))
 		return 0;
-	return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc",
-			     m->source ? m->source : "(none)", m->destination);
+	return isc_error_set(err, 0, "mount %s to %s: destination is inside /proc", m->source ? m->source : "(none)",
+			     m->destination);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -605,13 +602,16 @@ static int guard_check(const struct isc_rootfs_guard *g, isc_error **err)
 	dev_t dev;
 	ino_t ino;
 	if (g == NULL || !g->recorded)
-		return isc_error_set(err, EPERM, "refusing to set up the root: the caller's mount namespace is unknown");
+		return isc_error_set(err, EPERM,
+				     "refusing to set up the root: the caller's mount namespace is unknown");
 	if (mntns_id(&dev, &ino) < 0)
-		return isc_error_set(err, errno, "refusing to set up the root: cannot tell which mount namespace this is "
-						 "(/proc/self/ns/mnt)");
+		return isc_error_set(err, errno,
+				     "refusing to set up the root: cannot tell which mount namespace this is "
+				     "(/proc/self/ns/mnt)");
 	if (dev == g->caller_dev && ino == g->caller_ino)
-		return isc_error_set(err, EPERM, "refusing to set up the root in the caller's mount namespace "
-						 "(isc-runtime never changes the caller's mount namespace)");
+		return isc_error_set(err, EPERM,
+				     "refusing to set up the root in the caller's mount namespace "
+				     "(isc-runtime never changes the caller's mount namespace)");
 	return 0;
 }
 
@@ -641,13 +641,14 @@ static int keep_proc_fd(struct isc_rootfs_guard *g, const struct mount_ctx *c, i
 int isc_rootfs_proc_fd(const struct isc_rootfs_guard *g, isc_error **err)
 {
 	if (g == NULL || g->proc_fd < 0)
-		return isc_error_set(err, 0, "no proc filesystem mounted at /proc: the container's init needs one "
-					     "(mounts: type \"proc\" at \"/proc\")");
+		return isc_error_set(err, 0,
+				     "no proc filesystem mounted at /proc: the container's init needs one "
+				     "(mounts: type \"proc\" at \"/proc\")");
 	return g->proc_fd;
 }
 
-int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
-		       const char *bundle, char *const *more_dirs, bool in_userns, isc_error **err)
+int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs, const char *bundle,
+		       char *const *more_dirs, bool in_userns, isc_error **err)
 {
 	if (guard_check(g, err) < 0)
 		return -1;
@@ -666,7 +667,10 @@ int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, 
 
 	/* device nodes and copied-up files get exactly the modes asked */
 	mode_t old_umask = umask(0);
-	struct mount_ctx c = { .rootfd = rootfd, .rootfs = rootfs, .bundle = bundle, .in_userns = in_userns,
+	struct mount_ctx c = { .rootfd = rootfd,
+			       .rootfs = rootfs,
+			       .bundle = bundle,
+			       .in_userns = in_userns,
 			       .cgroupns = isc_spec_namespace(spec, CLONE_NEWCGROUP) != NULL,
 			       .max_made = spec->n_mounts + 2 };
 	c.made = isc_xmalloc0(c.max_made * sizeof *c.made);
@@ -713,4 +717,3 @@ int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error *
 		return isc_error_set(err, errno, "chdir /");
 	return 0;
 }
-

@@ -39,8 +39,8 @@ int isc_rootfs_guard_record(struct isc_rootfs_guard *g, isc_error **err);
  * `in_userns` selects bind-mounting device nodes instead of mknod. */
 /* more_dirs: directories mounted after prepare (the scratch, the notify
  * directory), NULL-terminated or NULL: their mount points are made too. */
-int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs,
-		       const char *bundle, char *const *more_dirs, bool in_userns, isc_error **err);
+int isc_rootfs_prepare(struct isc_rootfs_guard *g, const struct isc_spec *spec, const char *rootfs, const char *bundle,
+		       char *const *more_dirs, bool in_userns, isc_error **err);
 int isc_rootfs_pivot(struct isc_rootfs_guard *g, const char *rootfs, isc_error **err);
 int isc_rootfs_finalize(const struct isc_rootfs_guard *g, const struct isc_spec *spec, isc_error **err);
 /* Where `path` (absolute inside the root at `rootfd`) leads: the root's

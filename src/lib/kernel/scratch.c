@@ -45,7 +45,10 @@ static int bad(isc_error **err, const char *item, const char *why)
 
 static int parse_size(const char *v, uint64_t *out)
 {
-	static const struct { char suffix; unsigned shift; } units[] = {
+	static const struct {
+		char suffix;
+		unsigned shift;
+	} units[] = {
 		{ 'k', 10 }, { 'K', 10 }, { 'm', 20 }, { 'M', 20 }, { 'g', 30 }, { 'G', 30 },
 	};
 	size_t n = strlen(v);
@@ -129,7 +132,9 @@ int isc_scratch_parse(const char *value, struct isc_scratch_opts *o, isc_error *
 			if (parse_size(v, &sz) < 0) {
 				*eq = '=';
 				isc_scratch_opts_clear(o);
-				return bad(err, item, "size must be a number of bytes with an optional k, m or g suffix, at most 1024g");
+				return bad(
+					err, item,
+					"size must be a number of bytes with an optional k, m or g suffix, at most 1024g");
 			}
 			if (sz < ISC_SCRATCH_MIN_SIZE) {
 				*eq = '=';
@@ -144,8 +149,9 @@ int isc_scratch_parse(const char *value, struct isc_scratch_opts *o, isc_error *
 			if (!path_ok(v) || under(v, "/proc") || under(v, "/sys") || under(v, "/dev")) {
 				*eq = '=';
 				isc_scratch_opts_clear(o);
-				return bad(err, item,
-					   "path must be absolute, without . or .. components, not / and not in /proc, /sys or /dev");
+				return bad(
+					err, item,
+					"path must be absolute, without . or .. components, not / and not in /proc, /sys or /dev");
 			}
 			o->path = isc_xstrdup(v);
 		} else {
@@ -211,8 +217,8 @@ static int run_mkfs(int fd, isc_error **err)
 	int target = fd == 3 ? 4 : 3;
 	char dev[ISC_FDPATH_MAX];
 	isc_fdpath(dev, target, NULL);
-	char *argv[] = { "mkfs.ext4", "-q", "-F", "-b", "4096", "-m", "0", "-O", "encrypt,^has_journal",
-			 "-E", "nodiscard", dev, NULL };
+	char *argv[] = { "mkfs.ext4", "-q",	   "-F", "-b", "4096", "-m", "0", "-O", "encrypt,^has_journal",
+			 "-E",	      "nodiscard", dev,	 NULL };
 	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -398,7 +404,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 static int add_key(int mnt_fd, uint8_t id_out[FSCRYPT_KEY_IDENTIFIER_SIZE], isc_error **err)
 {
 	/* the argument ends in a flexible array for the key bytes */
-	_Alignas(struct fscrypt_add_key_arg) unsigned char buf[sizeof(struct fscrypt_add_key_arg) + FSCRYPT_MAX_KEY_SIZE];
+	_Alignas(struct fscrypt_add_key_arg) unsigned char
+		buf[sizeof(struct fscrypt_add_key_arg) + FSCRYPT_MAX_KEY_SIZE];
 	struct fscrypt_add_key_arg *a = (struct fscrypt_add_key_arg *)buf;
 	memset(buf, 0, sizeof(buf));
 	a->key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
@@ -414,9 +421,8 @@ static int add_key(int mnt_fd, uint8_t id_out[FSCRYPT_KEY_IDENTIFIER_SIZE], isc_
 	return r;
 }
 
-int isc_scratch_setup(const struct isc_scratch_opts *o, const char *cache_dir, int image_dir_fd,
-		      const char *mnt, uid_t uid, gid_t gid, const char *id, struct isc_scratch *s,
-		      isc_error **err)
+int isc_scratch_setup(const struct isc_scratch_opts *o, const char *cache_dir, int image_dir_fd, const char *mnt,
+		      uid_t uid, gid_t gid, const char *id, struct isc_scratch *s, isc_error **err)
 {
 	memset(s, 0, sizeof(*s));
 	s->tree_fd = -1;
@@ -461,8 +467,8 @@ int isc_scratch_setup(const struct isc_scratch_opts *o, const char *cache_dir, i
 		return isc_error_set(err, errno, "%s: FS_IOC_SET_ENCRYPTION_POLICY on %s/" DATA_DIR,
 				     ISC_SCRATCH_ANNOTATION, mnt);
 	if (fchown(dfd, uid, gid) < 0)
-		return isc_error_set(err, errno, "%s: chown %s/" DATA_DIR " to %u:%u", ISC_SCRATCH_ANNOTATION,
-				     mnt, (unsigned)uid, (unsigned)gid);
+		return isc_error_set(err, errno, "%s: chown %s/" DATA_DIR " to %u:%u", ISC_SCRATCH_ANNOTATION, mnt,
+				     (unsigned)uid, (unsigned)gid);
 
 	/* the container's view: a detached copy of data, its flags set here */
 	s->tree_fd = open_tree(dfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -555,7 +561,8 @@ static int remove_key(int mfd, const uint8_t id[FSCRYPT_KEY_IDENTIFIER_SIZE], co
 			return 0;
 		if (attempt == 1)
 			return isc_error_set(busy, EBUSY, "%s: key of %s removed incompletely: files still open",
-					     ISC_SCRATCH_ANNOTATION, mnt), 0;
+					     ISC_SCRATCH_ANNOTATION, mnt),
+			       0;
 		/* files of processes that just died may still be closing */
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

@@ -54,10 +54,10 @@ int isc_scratch_map_id_text(const char *text, uint32_t id, uint32_t *out);
 
 /* What setup made (runtime side). */
 struct isc_scratch {
-	char *mount;     /* mount point in the runtime's mount namespace */
-	char loop[32];   /* /dev/loopN */
+	char *mount;	 /* mount point in the runtime's mount namespace */
+	char loop[32];	 /* /dev/loopN */
 	char key_id[33]; /* hex of the 16-byte key identifier */
-	int tree_fd;     /* detached clone of <mount>/data for the init; -1 */
+	int tree_fd;	 /* detached clone of <mount>/data for the init; -1 */
 };
 
 /* Make, attach, mount and unlock the scratch filesystem at `mount` (an
@@ -65,9 +65,8 @@ struct isc_scratch {
  * `image_dir_fd`'s filesystem, the template cached in `cache_dir` (NULL:
  * mkfs every time).  On failure call isc_scratch_destroy(mount) — it also
  * cleans up what a crashed create left. */
-int isc_scratch_setup(const struct isc_scratch_opts *o, const char *cache_dir, int image_dir_fd,
-		      const char *mnt, uid_t uid, gid_t gid, const char *id, struct isc_scratch *s,
-		      isc_error **err);
+int isc_scratch_setup(const struct isc_scratch_opts *o, const char *cache_dir, int image_dir_fd, const char *mnt,
+		      uid_t uid, gid_t gid, const char *id, struct isc_scratch *s, isc_error **err);
 void isc_scratch_clear(struct isc_scratch *s);
 /* The state record: {"mount": ..., "loop": ..., "key": ...}; only the
  * fields that are known. */

@@ -54,7 +54,7 @@
 #include "base/util.h"
 
 #define CACHE_FORMAT "isc-seccomp-bpf-cache-3" /* 2: binary-tree programs; 3: multiplexer guard, ENOSYS stub */
-#define CACHE_MAGIC "ISCBPF1" /* with its NUL: 8 bytes */
+#define CACHE_MAGIC "ISCBPF1"		       /* with its NUL: 8 bytes */
 
 /* ---- cache key ----------------------------------------------------------- */
 
@@ -137,10 +137,10 @@ void isc_seccomp_cache_key(const struct isc_seccomp *sc, unsigned char key[32])
 /* ---- cache entries -------------------------------------------------------- */
 
 struct cache_header {
-	char magic[8];         /* CACHE_MAGIC */
+	char magic[8];	       /* CACHE_MAGIC */
 	unsigned char key[32]; /* the key this entry was written for */
-	uint32_t flags;        /* SECCOMP_FILTER_FLAG_* */
-	uint32_t count;        /* number of instructions that follow */
+	uint32_t flags;	       /* SECCOMP_FILTER_FLAG_* */
+	uint32_t count;	       /* number of instructions that follow */
 	unsigned char sum[32]; /* SHA-256 of key, flags, count and the instructions */
 };
 _Static_assert(sizeof(struct cache_header) == 80, "cache header layout");
@@ -183,8 +183,9 @@ int isc_seccomp_cache_open_dir(const char *path)
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || !cache_trusted_owner(&st)) {
-		isc_debug("seccomp cache: %s is not a directory owned by root and writable only by its owner, not using it",
-			  path);
+		isc_debug(
+			"seccomp cache: %s is not a directory owned by root and writable only by its owner, not using it",
+			path);
 		close(fd);
 		return -1;
 	}
@@ -301,7 +302,8 @@ static void cache_trim(int dirfd)
 }
 
 /* Best effort: a failure only costs a compilation next time. */
-void isc_seccomp_cache_store(int dirfd, const char *name, const unsigned char key[32], const struct isc_seccomp_filter *f)
+void isc_seccomp_cache_store(int dirfd, const char *name, const unsigned char key[32],
+			     const struct isc_seccomp_filter *f)
 {
 	struct cache_header hdr;
 	memset(&hdr, 0, sizeof(hdr));
@@ -324,4 +326,3 @@ void isc_seccomp_cache_store(int dirfd, const char *name, const unsigned char ke
 	}
 	cache_trim(dirfd);
 }
-

@@ -14,6 +14,7 @@ int isc_seccomp_cache_open_dir(const char *path);
 /* 0 and *out on a hit; -1 on a miss of any kind. */
 int isc_seccomp_cache_load(int dirfd, const char *name, const unsigned char key[32], struct isc_seccomp_filter **out);
 /* Best effort: written atomically, trimmed to its size bound. */
-void isc_seccomp_cache_store(int dirfd, const char *name, const unsigned char key[32], const struct isc_seccomp_filter *f);
+void isc_seccomp_cache_store(int dirfd, const char *name, const unsigned char key[32],
+			     const struct isc_seccomp_filter *f);
 
 #endif

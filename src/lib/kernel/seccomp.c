@@ -27,7 +27,6 @@
 #include "base/sha256.h"
 #include "base/util.h"
 
-
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -75,23 +74,30 @@ static int check_profile(const struct isc_seccomp *sc, unsigned int *flags, isc_
 	if (sc->default_action < ISC_SCMP_KILL || sc->default_action > ISC_SCMP_NOTIFY)
 		return isc_error_set(err, EINVAL, "linux.seccomp.defaultAction: invalid action %d", sc->default_action);
 	if (sc->has_default_errno_ret && sc->default_errno_ret > 0xffff)
-		return isc_error_set(err, EINVAL, "linux.seccomp.defaultErrnoRet: %u is out of range", sc->default_errno_ret);
+		return isc_error_set(err, EINVAL, "linux.seccomp.defaultErrnoRet: %u is out of range",
+				     sc->default_errno_ret);
 
 	for (size_t i = 0; i < sc->n_rules; i++) {
 		const struct isc_seccomp_rule *r = &sc->rules[i];
 		if (r->action == ISC_SCMP_NOTIFY)
-			return isc_error_set(err, ENOTSUP, "linux.seccomp.syscalls[%zu].action: SCMP_ACT_NOTIFY is not supported", i);
+			return isc_error_set(err, ENOTSUP,
+					     "linux.seccomp.syscalls[%zu].action: SCMP_ACT_NOTIFY is not supported", i);
 		if (r->action < ISC_SCMP_KILL || r->action > ISC_SCMP_NOTIFY)
-			return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].action: invalid action %d", i, r->action);
+			return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].action: invalid action %d", i,
+					     r->action);
 		if (r->has_errno_ret && r->errno_ret > 0xffff)
-			return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].errnoRet: %u is out of range", i, r->errno_ret);
+			return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].errnoRet: %u is out of range", i,
+					     r->errno_ret);
 		for (size_t k = 0; k < r->n_args; k++) {
 			if (r->args[k].index > 5)
-				return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].args[%zu].index: %u is out of range (0..5)",
-						     i, k, r->args[k].index);
+				return isc_error_set(
+					err, EINVAL,
+					"linux.seccomp.syscalls[%zu].args[%zu].index: %u is out of range (0..5)", i, k,
+					r->args[k].index);
 			if (r->args[k].op < ISC_SCMP_NE || r->args[k].op > ISC_SCMP_MASKED_EQ)
-				return isc_error_set(err, EINVAL, "linux.seccomp.syscalls[%zu].args[%zu].op: invalid operator %d",
-						     i, k, r->args[k].op);
+				return isc_error_set(err, EINVAL,
+						     "linux.seccomp.syscalls[%zu].args[%zu].op: invalid operator %d", i,
+						     k, r->args[k].op);
 		}
 	}
 
@@ -140,8 +146,8 @@ static uint32_t scmp_action(int action, bool has_errno_ret, unsigned errno_ret)
 	}
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct isc_seccomp_rule *r, size_t i, uint32_t action,
-		    const char *name, int nr, isc_error **err)
+static int add_rule(scmp_filter_ctx ctx, const struct isc_seccomp_rule *r, size_t i, uint32_t action, const char *name,
+		    int nr, isc_error **err)
 {
 	int ret;
 	if (r->n_args == 0) {
@@ -166,20 +172,24 @@ static int add_rule(scmp_filter_ctx ctx, const struct isc_seccomp_rule *r, size_
 	struct scmp_arg_cmp cmp[6];
 	if (!repeated) {
 		for (size_t k = 0; k < r->n_args; k++)
-			cmp[k] = (struct scmp_arg_cmp){ .arg = r->args[k].index, .op = op_to_scmp[r->args[k].op],
-							.datum_a = r->args[k].value, .datum_b = r->args[k].value_two };
+			cmp[k] = (struct scmp_arg_cmp){ .arg = r->args[k].index,
+							.op = op_to_scmp[r->args[k].op],
+							.datum_a = r->args[k].value,
+							.datum_b = r->args[k].value_two };
 		ret = seccomp_rule_add_array(ctx, action, nr, (unsigned)r->n_args, cmp);
 		if (ret < 0)
 			return isc_error_set(err, -ret, "linux.seccomp.syscalls[%zu]: add rule for %s", i, name);
 		return 0;
 	}
 	for (size_t k = 0; k < r->n_args; k++) {
-		cmp[0] = (struct scmp_arg_cmp){ .arg = r->args[k].index, .op = op_to_scmp[r->args[k].op],
-						.datum_a = r->args[k].value, .datum_b = r->args[k].value_two };
+		cmp[0] = (struct scmp_arg_cmp){ .arg = r->args[k].index,
+						.op = op_to_scmp[r->args[k].op],
+						.datum_a = r->args[k].value,
+						.datum_b = r->args[k].value_two };
 		ret = seccomp_rule_add_array(ctx, action, nr, 1, cmp);
 		if (ret < 0)
-			return isc_error_set(err, -ret, "linux.seccomp.syscalls[%zu]: add rule for %s (args[%zu])",
-					     i, name, k);
+			return isc_error_set(err, -ret, "linux.seccomp.syscalls[%zu]: add rule for %s (args[%zu])", i,
+					     name, k);
 	}
 	return 0;
 }
@@ -196,9 +206,9 @@ static int export_bpf(scmp_filter_ctx ctx, struct isc_seccomp_filter *f, isc_err
 	if (fstat(fd, &st) < 0)
 		return isc_error_set(err, errno, "seccomp: stat the BPF program");
 	size_t size = (size_t)st.st_size;
-	if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
-	    size / sizeof(struct sock_filter) > BPF_MAXINSNS)
-		return isc_error_set(err, E2BIG, "seccomp: the BPF program has a bad size (%zu bytes, at most %d instructions)",
+	if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return isc_error_set(err, E2BIG,
+				     "seccomp: the BPF program has a bad size (%zu bytes, at most %d instructions)",
 				     size, BPF_MAXINSNS);
 	f->insns = isc_xmalloc0(size);
 	f->len = size / sizeof(struct sock_filter);
@@ -241,14 +251,14 @@ struct multiplexer {
 };
 
 static const char *const socketcall_calls[] = {
-	"socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send",
-	"recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4",
-	"recvmmsg", "sendmmsg",
+	"socket",     "bind",	 "connect", "listen",  "accept",   "getsockname", "getpeername",
+	"socketpair", "send",	 "recv",    "sendto",  "recvfrom", "shutdown",	  "setsockopt",
+	"getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg",
 };
 
 static const char *const ipc_calls[] = {
-	"semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl",
-	"shmat", "shmdt", "shmget", "shmctl",
+	"semop",  "semget", "semctl", "semtimedop", "msgsnd", "msgrcv",
+	"msgget", "msgctl", "shmat",  "shmdt",	    "shmget", "shmctl",
 };
 
 static const struct multiplexer multiplexers[] = {
@@ -309,12 +319,13 @@ static int guard_multiplexers(scmp_filter_ctx ctx, const struct isc_seccomp *sc,
 		 * a0 == AF_UNIX became socketcall a0 == SYS_SOCKET): what it
 		 * asks cannot be compiled faithfully */
 		if (profile_names(sc, def, &mx->name, 1, false))
-			return isc_error_set(err, EINVAL,
-					     "linux.seccomp: %s with argument conditions, beside rules that compare the "
-					     "arguments of the calls it multiplexes: libseccomp would translate those "
-					     "rules into %s rules comparing the call number; allow or refuse %s "
-					     "without conditions",
-					     mx->name, mx->name, mx->name);
+			return isc_error_set(
+				err, EINVAL,
+				"linux.seccomp: %s with argument conditions, beside rules that compare the "
+				"arguments of the calls it multiplexes: libseccomp would translate those "
+				"rules into %s rules comparing the call number; allow or refuse %s "
+				"without conditions",
+				mx->name, mx->name, mx->name);
 		int nr = seccomp_syscall_resolve_name(mx->name);
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* unknown to this libseccomp: never translated to */
@@ -346,10 +357,10 @@ static int guard_multiplexers(scmp_filter_ctx ctx, const struct isc_seccomp *sc,
 #define X32_FIRST_OWN 512u /* x32's own syscalls start here */
 
 struct stub_arch {
-	uint32_t audit;   /* AUDIT_ARCH_* as in seccomp_data.arch */
-	uint32_t max;     /* highest syscall named */
-	bool x86_64;      /* x32 shares the arch: check bit 30 */
-	bool has_x32;     /* x32 is in the filter */
+	uint32_t audit;	  /* AUDIT_ARCH_* as in seccomp_data.arch */
+	uint32_t max;	  /* highest syscall named */
+	bool x86_64;	  /* x32 shares the arch: check bit 30 */
+	bool has_x32;	  /* x32 is in the filter */
 	uint32_t x32_max; /* highest x32 syscall named in the common range, with the bit */
 };
 
@@ -386,7 +397,8 @@ static int64_t profile_max(const struct isc_seccomp *sc, uint32_t token, bool x3
 		for (size_t j = 0; sc->rules[i].names && sc->rules[i].names[j]; j++) {
 			int nr = seccomp_syscall_resolve_name_arch(token, sc->rules[i].names[j]);
 			if (nr < 0) { /* unknown, or a multiplexed pseudo number */
-				multiplexed = multiplexed || (nr != __NR_SCMP_ERROR && multiplexed_call(sc->rules[i].names[j]));
+				multiplexed = multiplexed ||
+					      (nr != __NR_SCMP_ERROR && multiplexed_call(sc->rules[i].names[j]));
 				continue;
 			}
 			if (x32_common && ((uint32_t)nr & ~X32_SYSCALL_BIT) >= X32_FIRST_OWN)
@@ -436,7 +448,8 @@ static size_t stub_arches(scmp_filter_ctx ctx, const struct isc_seccomp *sc, str
 		int64_t max = profile_max(sc, tokens[i], false);
 		if (dup || max < 0 || n == cap)
 			continue;
-		out[n++] = (struct stub_arch){ .audit = tokens[i], .max = (uint32_t)max,
+		out[n++] = (struct stub_arch){ .audit = tokens[i],
+					       .max = (uint32_t)max,
 					       .x86_64 = tokens[i] == SCMP_ARCH_X86_64 };
 	}
 	int64_t x32_max = x32 ? profile_max(sc, SCMP_ARCH_X32, true) : -1;
@@ -475,7 +488,7 @@ static size_t build_stub(const struct stub_arch *arches, size_t n, struct sock_f
 	size_t pc = 0;
 	/* offsets are relative to the next instruction; the stub is a few
 	 * dozen instructions, far below the 255 a conditional jump reaches */
-#define REL(target) ((unsigned char)((target) - pc - 1))
+#define REL(target) ((unsigned char)((target)-pc - 1))
 	out[pc] = STUB_INSN(BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)offsetof(struct seccomp_data, arch));
 	pc++;
 	for (size_t i = 0; i < n; i++) {
@@ -651,8 +664,7 @@ int isc_seccomp_install(const struct isc_seccomp_filter *f, isc_error **err)
 	struct sock_fprog prog = { .len = (unsigned short)f->len, .filter = f->insns };
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) == 0)
 		return 0;
-	if (errno == ENOSYS && f->flags == 0 &&
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0)
+	if (errno == ENOSYS && f->flags == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0)
 		return 0;
 	return isc_error_set(err, errno, "load seccomp filter");
 }

@@ -14,8 +14,8 @@
 
 struct isc_seccomp_filter {
 	struct sock_filter *insns;
-	size_t len;           /* number of instructions */
-	unsigned int flags;   /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
+	size_t len;	    /* number of instructions */
+	unsigned int flags; /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
 	bool from_cache;
 };
 
@@ -23,8 +23,8 @@ struct isc_seccomp_filter {
  * root-owned directory not writable by group or others; NULL = no cache).
  * A cache entry is checked (owner, mode, key and a SHA-256 of the program)
  * before it is used; a bad entry is ignored and rewritten. */
-int isc_seccomp_prepare(const struct isc_seccomp *sc, const char *cache_dir,
-			struct isc_seccomp_filter **out, isc_error **err);
+int isc_seccomp_prepare(const struct isc_seccomp *sc, const char *cache_dir, struct isc_seccomp_filter **out,
+			isc_error **err);
 
 /* In the init: load the program (seccomp(2) with its flags). */
 int isc_seccomp_install(const struct isc_seccomp_filter *f, isc_error **err);

@@ -110,8 +110,10 @@ static void sb_log_drop(struct sbuf *b, const char *cond, const char *prefix)
 static void policy_chain_bodies(struct sbuf *b, const struct isc_fw_cfg *cfg)
 {
 	if (cfg->policies & ISC_FW_POLICY_LOG_ACCEPT)
-		sb_printf(b, "add rule inet " ISC_FW_TABLE " accept_new " ISC_FW_LOG_RATE
-			  " log group %d prefix \"isc-accept \"\n", ISC_FW_LOG_GROUP);
+		sb_printf(b,
+			  "add rule inet " ISC_FW_TABLE " accept_new " ISC_FW_LOG_RATE
+			  " log group %d prefix \"isc-accept \"\n",
+			  ISC_FW_LOG_GROUP);
 	sb_printf(b, "add rule inet " ISC_FW_TABLE " accept_new accept\n");
 	if (cfg->policies & ISC_FW_POLICY_PING)
 		sb_printf(b, "add rule inet " ISC_FW_TABLE " policy_in icmp type echo-request jump accept_new\n");
@@ -140,9 +142,10 @@ char *isc_fw_ruleset(const struct isc_fw_cfg *cfg)
 		  br, cfg->ssh_port);
 	if (cfg->uplink != NULL)
 		sb_printf(&b, "    iifname \"%s\" udp sport 67 udp dport 68 accept\n", cfg->uplink);
-	sb_printf(&b,
-		  "    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n"
-		  "    jump policy_in\n");
+	sb_printf(
+		&b,
+		"    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept\n"
+		"    jump policy_in\n");
 	sb_log_drop(&b, "", "isc-in-drop");
 	/* The fast path first: one rule for every packet of a live
 	 * connection.  A connection that was closed (unexpose, allow
@@ -197,16 +200,15 @@ char *isc_fw_ruleset(const struct isc_fw_cfg *cfg)
 	 * belong together is one lookup in @src_ok.  The rest (ARP, frames
 	 * of other ports, spoofed frames) goes through the checks that say
 	 * what was wrong. */
-	sb_printf(&b,
-		  "table bridge " ISC_FW_L2_TABLE " {\n"
-		  "  set ports { type ifname; }\n"
-		  "  set src_ok { type ifname . ether_addr . ipv4_addr; }\n"
-		  "  set ip_ok { type ifname . ipv4_addr; }\n"
-		  "  set mac_ok { type ifname . ether_addr; }\n"
-		  "  chain prerouting {\n"
-		  "    type filter hook prerouting priority filter; policy accept;\n"
-		  "    ether type ip iifname . ether saddr . ip saddr @src_ok accept\n"
-		  "    iifname != @ports accept\n");
+	sb_printf(&b, "table bridge " ISC_FW_L2_TABLE " {\n"
+		      "  set ports { type ifname; }\n"
+		      "  set src_ok { type ifname . ether_addr . ipv4_addr; }\n"
+		      "  set ip_ok { type ifname . ipv4_addr; }\n"
+		      "  set mac_ok { type ifname . ether_addr; }\n"
+		      "  chain prerouting {\n"
+		      "    type filter hook prerouting priority filter; policy accept;\n"
+		      "    ether type ip iifname . ether saddr . ip saddr @src_ok accept\n"
+		      "    iifname != @ports accept\n");
 	sb_log_drop(&b, "iifname . ether saddr != @mac_ok", "isc-spoof-mac");
 	sb_log_drop(&b, "ether type arp iifname . arp saddr ether != @mac_ok", "isc-spoof-arp");
 	sb_log_drop(&b, "ether type arp iifname . arp saddr ip != @ip_ok", "isc-spoof-arp");
@@ -418,7 +420,7 @@ int isc_fw_list(char **out, isc_error **err)
 #define CT_BUF_SIZE (32 * 1024)
 
 struct ct_tuple {
-	uint32_t src, dst; /* network order */
+	uint32_t src, dst;     /* network order */
 	uint16_t sport, dport; /* network order */
 	uint8_t proto;
 };

@@ -25,15 +25,15 @@
 #include <netinet/in.h>
 #include "base/error.h"
 
-#define ISC_FW_TABLE "isc"        /* inet */
-#define ISC_FW_L2_TABLE "isc_l2"  /* bridge */
-#define ISC_FW_LOG_GROUP 213      /* NFLOG group of every isc log rule */
+#define ISC_FW_TABLE "isc"	 /* inet */
+#define ISC_FW_L2_TABLE "isc_l2" /* bridge */
+#define ISC_FW_LOG_GROUP 213	 /* NFLOG group of every isc log rule */
 /* kernel-side rate limit of every log rule (the packet log also caps lines) */
 #define ISC_FW_LOG_RATE "limit rate 50/second burst 100 packets"
 
 /* Optional rules (`isc policy`), disabled by default. */
 enum isc_fw_policy {
-	ISC_FW_POLICY_PING = 1 << 0,       /* accept ICMP echo requests to the host */
+	ISC_FW_POLICY_PING = 1 << 0,	   /* accept ICMP echo requests to the host */
 	ISC_FW_POLICY_LOG_ACCEPT = 1 << 1, /* log accepted new connections */
 };
 struct isc_fw_policy_info {
@@ -47,12 +47,12 @@ extern const unsigned isc_fw_n_policies;
 unsigned isc_fw_policy_flag(const char *name);
 
 struct isc_fw_cfg {
-	const char *bridge;   /* ISC_NET_BRIDGE */
-	const char *uplink;   /* NULL: no NAT, no inbound */
-	const char *subnet;   /* canonical CIDR */
+	const char *bridge; /* ISC_NET_BRIDGE */
+	const char *uplink; /* NULL: no NAT, no inbound */
+	const char *subnet; /* canonical CIDR */
 	struct in_addr gateway;
 	int ssh_port;
-	unsigned policies;    /* enum isc_fw_policy */
+	unsigned policies; /* enum isc_fw_policy */
 };
 
 /* The complete tables as one transaction: any existing isc tables are
@@ -84,13 +84,13 @@ const char *isc_fw_proto_name(int proto); /* "tcp", "udp" */
 
 /* Which live connections to close. */
 struct isc_fw_ct_match {
-	bool any;           /* every connection from or to dst (a container that goes away) */
-	int proto;          /* IPPROTO_TCP or IPPROTO_UDP */
-	bool dnat;          /* true: of an exposed port; false: a flow between containers */
+	bool any;	    /* every connection from or to dst (a container that goes away) */
+	int proto;	    /* IPPROTO_TCP or IPPROTO_UDP */
+	bool dnat;	    /* true: of an exposed port; false: a flow between containers */
 	struct in_addr src; /* !dnat: the original source (the client container) */
 	struct in_addr dst; /* dnat: the container behind the port; !dnat: the original destination */
-	uint16_t dport;     /* the original destination port (dnat: the host port) */
-	uint16_t port;      /* dnat: the container's port */
+	uint16_t dport;	    /* the original destination port (dnat: the host port) */
+	uint16_t port;	    /* dnat: the container's port */
 };
 /* Close, at once, the live connections that match: every matching entry of
  * the caller's network namespace's conntrack table gets ISC_FW_CT_CLOSED in

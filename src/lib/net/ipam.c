@@ -147,7 +147,8 @@ static int ipam_db_open(const char *dir, bool write, bool must_exist, struct ipa
 			return 0;
 		}
 		if ((*err)->errnum == ENOENT)
-			return isc_error_set(err, ENOENT, "the private network is not set up (no %s/%s)", dir, IPAM_FILE);
+			return isc_error_set(err, ENOENT, "the private network is not set up (no %s/%s)", dir,
+					     IPAM_FILE);
 		return isc_error_wrap(err, "ipam");
 	}
 	json_error_t je;
@@ -204,7 +205,8 @@ int isc_ipam_setup(const char *dir, const char *subnet, isc_error **err)
 			char old[32];
 			isc_subnet_format(&db.subnet, old, sizeof(old));
 			ipam_db_close(&db);
-			return isc_error_set(err, EEXIST, "subnet %s: the private network already uses %s with containers on it",
+			return isc_error_set(err, EEXIST,
+					     "subnet %s: the private network already uses %s with containers on it",
 					     canon, old);
 		}
 	}
@@ -299,7 +301,8 @@ int isc_ipam_lookup(const char *dir, const char *name, struct isc_ipam_entry *ou
 	if (r == 0) {
 		json_t *v = json_object_get(json_object_get(db.root, "containers"), name);
 		if (v == NULL)
-			r = isc_error_set(err, ENOENT, "unknown container %s (it has no address on the private network)", name);
+			r = isc_error_set(err, ENOENT,
+					  "unknown container %s (it has no address on the private network)", name);
 		else
 			r = entry_from_json(&db.subnet, name, v, out, err);
 	}
@@ -314,7 +317,8 @@ int isc_ipam_release(const char *dir, const char *name, isc_error **err)
 	if (r == 0) {
 		json_t *containers = json_object_get(db.root, "containers");
 		if (json_object_get(containers, name) == NULL)
-			r = isc_error_set(err, ENOENT, "unknown container %s (it has no address on the private network)", name);
+			r = isc_error_set(err, ENOENT,
+					  "unknown container %s (it has no address on the private network)", name);
 		else {
 			json_object_del(containers, name);
 			r = ipam_db_save(&db, dir, err);

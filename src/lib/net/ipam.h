@@ -25,8 +25,8 @@
 #include "base/error.h"
 
 struct isc_subnet {
-	uint32_t net;  /* network address, host byte order */
-	int prefix;    /* 8..29 */
+	uint32_t net; /* network address, host byte order */
+	int prefix;   /* 8..29 */
 };
 
 /* "A.B.C.D/P" with no host bits set; EINVAL with a message naming s. */

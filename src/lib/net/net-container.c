@@ -68,8 +68,8 @@ static char *resolv_conf_text(void)
 	return out;
 }
 
-static int write_container_files(const char *root, const char *name, struct in_addr addr, char **resolv,
-				 char **hosts, isc_error **err)
+static int write_container_files(const char *root, const char *name, struct in_addr addr, char **resolv, char **hosts,
+				 isc_error **err)
 {
 	cleanup_free char *dir = isc_xasprintf("%s/net/c/%s", root, name);
 	if (isc_mkdir_p(dir, 0755, err) < 0)
@@ -205,9 +205,12 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 	 * own user namespace) does not count for it; ports below 1024 of the
 	 * container's own address are the container's to use */
 	static const char *const c_sysctls[] = {
-		"net/ipv6/conf/all/disable_ipv6", "1",
-		"net/ipv6/conf/default/disable_ipv6", "1",
-		"net/ipv4/ip_unprivileged_port_start", "0",
+		"net/ipv6/conf/all/disable_ipv6",
+		"1",
+		"net/ipv6/conf/default/disable_ipv6",
+		"1",
+		"net/ipv4/ip_unprivileged_port_start",
+		"0",
 		NULL,
 	};
 
@@ -235,8 +238,9 @@ int isc_net_container_up(const char *root, const char *name, struct isc_net_cont
 	if (sysctl_here(v6, "1", err) < 0 || isc_nl_link_set_master(hnl, ifn, ISC_NET_BRIDGE, err) < 0 ||
 	    isc_nl_bridge_port_isolated(hnl, ifn, true, err) < 0 || isc_nl_link_up(hnl, ifn, err) < 0)
 		goto fail;
-	if (isc_nl_link_set_mac(cnl, "eth0", pe.mac, err) < 0 || isc_nl_addr_add(cnl, "eth0", e.addr, sn.prefix, err) < 0 ||
-	    isc_nl_link_up(cnl, "eth0", err) < 0 || isc_nl_route_add_default(cnl, gw, err) < 0)
+	if (isc_nl_link_set_mac(cnl, "eth0", pe.mac, err) < 0 ||
+	    isc_nl_addr_add(cnl, "eth0", e.addr, sn.prefix, err) < 0 || isc_nl_link_up(cnl, "eth0", err) < 0 ||
+	    isc_nl_route_add_default(cnl, gw, err) < 0)
 		goto fail;
 	if (write_container_files(root, name, e.addr, &out->resolv_conf, &out->hosts, err) < 0)
 		goto fail;
@@ -348,8 +352,8 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 			if (strcmp(json_string_value(json_object_get(v, "name")) ?: "", name) != 0)
 				continue;
 			struct expose_elem x = { (int)json_integer_value(json_object_get(v, "proto")),
-						 (uint16_t)json_integer_value(json_object_get(v, "host_port")), me->addr,
-						 (uint16_t)json_integer_value(json_object_get(v, "port")) };
+						 (uint16_t)json_integer_value(json_object_get(v, "host_port")),
+						 me->addr, (uint16_t)json_integer_value(json_object_get(v, "port")) };
 			cleanup_free char *c = idempotent_delete(gen_expose, &x);
 			had_flows = true;
 			char *t = isc_xasprintf("%s%s", cmds, c);
@@ -396,7 +400,8 @@ int isc_net_container_down(const char *root, const char *name, bool keep_addr, i
 	 * walks the kernel's global table, ~7 ms here: only when needed.) */
 	unsigned closed;
 	if (had_flows && isc_fw_ct_close(&gone, &closed, err) < 0)
-		return isc_error_wrap(err, "network of container %s: removed, but its live connections not closed", name);
+		return isc_error_wrap(err, "network of container %s: removed, but its live connections not closed",
+				      name);
 	return 0;
 }
 
@@ -431,7 +436,8 @@ int isc_net_expose(const char *root, const char *name, const struct isc_port *p,
 	int ssh = (int)json_integer_value(json_object_get(json_object_get(st, "host"), "ssh_port"));
 	const char *pn = isc_fw_proto_name(p->proto);
 	if (p->proto == IPPROTO_TCP && p->host_port == ssh)
-		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/tcp is the host's SSH port", name, p->host_port);
+		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/tcp is the host's SSH port", name,
+				     p->host_port);
 	size_t i;
 	json_t *v;
 	json_array_foreach(state_array(st, "exposes"), i, v) {
@@ -440,10 +446,11 @@ int isc_net_expose(const char *root, const char *name, const struct isc_port *p,
 			continue;
 		const char *owner = json_string_value(json_object_get(v, "name"));
 		/* the same again (a restart re-exposing its plan's ports): no change */
-		if (owner != NULL && strcmp(owner, name) == 0 && json_integer_value(json_object_get(v, "port")) == p->port)
+		if (owner != NULL && strcmp(owner, name) == 0 &&
+		    json_integer_value(json_object_get(v, "port")) == p->port)
 			return apply_owned(isc_fw_expose_cmds(true, p->proto, p->host_port, e.addr, p->port), err);
-		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed to %s", name, p->host_port,
-				     pn, owner ? owner : "?");
+		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/%s is already exposed to %s", name,
+				     p->host_port, pn, owner ? owner : "?");
 	}
 	if (apply_owned(isc_fw_expose_cmds(true, p->proto, p->host_port, e.addr, p->port), err) < 0)
 		return isc_error_wrap(err, "expose %s %u:%u/%s", name, p->host_port, p->port, pn);
@@ -477,13 +484,15 @@ int isc_net_unexpose(const char *root, const char *name, const struct isc_port *
 		struct expose_elem x = { p->proto, p->host_port, e.addr,
 					 (uint16_t)json_integer_value(json_object_get(v, "port")) };
 		if (apply_owned(idempotent_delete(gen_expose, &x), err) < 0)
-			return isc_error_wrap(err, "unexpose %s %u/%s", name, p->host_port, isc_fw_proto_name(p->proto));
+			return isc_error_wrap(err, "unexpose %s %u/%s", name, p->host_port,
+					      isc_fw_proto_name(p->proto));
 		json_array_remove(ex, i);
 		if (net_json_save(root, NET_STATE, st, err) < 0)
 			return -1;
 		/* no new connection reaches the port now; the live ones end here */
-		struct isc_fw_ct_match m = { .proto = p->proto, .dnat = true, .dst = e.addr, .dport = p->host_port,
-					     .port = x.port };
+		struct isc_fw_ct_match m = {
+			.proto = p->proto, .dnat = true, .dst = e.addr, .dport = p->host_port, .port = x.port
+		};
 		unsigned closed;
 		if (isc_fw_ct_close(&m, &closed, err) < 0)
 			return isc_error_wrap(err, "unexpose %s %u/%s: the port is closed, its live connections not",
@@ -529,7 +538,8 @@ int isc_net_allow(const char *root, const char *src, const char *dst, const stru
 	struct allow_elem a = { se.addr, de.addr, p->proto, p->port };
 	if (remove) {
 		if (found == (size_t)-1)
-			return isc_error_set(err, ENOENT, "allow --remove %s %s:%u/%s: no such flow", src, dst, p->port, pn);
+			return isc_error_set(err, ENOENT, "allow --remove %s %s:%u/%s: no such flow", src, dst, p->port,
+					     pn);
 		if (apply_owned(idempotent_delete(gen_allow, &a), err) < 0)
 			return isc_error_wrap(err, "allow --remove %s %s:%u/%s", src, dst, p->port, pn);
 		json_array_remove(al, found);
@@ -539,16 +549,17 @@ int isc_net_allow(const char *root, const char *src, const char *dst, const stru
 		struct isc_fw_ct_match m = { .proto = p->proto, .src = se.addr, .dst = de.addr, .dport = p->port };
 		unsigned closed;
 		if (isc_fw_ct_close(&m, &closed, err) < 0)
-			return isc_error_wrap(err, "allow --remove %s %s:%u/%s: the flow is closed, its live connections not",
-					      src, dst, p->port, pn);
+			return isc_error_wrap(
+				err, "allow --remove %s %s:%u/%s: the flow is closed, its live connections not", src,
+				dst, p->port, pn);
 		return 0;
 	}
 	if (found != (size_t)-1)
 		return 0; /* already open */
 	if (apply_owned(gen_allow(true, &a), err) < 0)
 		return isc_error_wrap(err, "allow %s %s:%u/%s", src, dst, p->port, pn);
-	json_array_append_new(al, json_pack("{s:s, s:s, s:i, s:i}", "src", src, "dst", dst, "proto", p->proto, "port",
-					    (int)p->port));
+	json_array_append_new(
+		al, json_pack("{s:s, s:s, s:i, s:i}", "src", src, "dst", dst, "proto", p->proto, "port", (int)p->port));
 	if (net_json_save(root, NET_STATE, st, err) < 0) {
 		cleanup_error isc_error *e2 = NULL;
 		(void)apply_owned(idempotent_delete(gen_allow, &a), &e2);

@@ -166,10 +166,10 @@ static char *state_elements(const char *root, json_t *st, isc_error **err)
 		for (size_t i = 0; name && i < n; i++) {
 			if (strcmp(e[i].name, name) != 0)
 				continue;
-			cleanup_free char *c = isc_fw_expose_cmds(
-				true, (int)json_integer_value(json_object_get(v, "proto")),
-				(uint16_t)json_integer_value(json_object_get(v, "host_port")), e[i].addr,
-				(uint16_t)json_integer_value(json_object_get(v, "port")));
+			cleanup_free char *c =
+				isc_fw_expose_cmds(true, (int)json_integer_value(json_object_get(v, "proto")),
+						   (uint16_t)json_integer_value(json_object_get(v, "host_port")),
+						   e[i].addr, (uint16_t)json_integer_value(json_object_get(v, "port")));
 			char *t = isc_xasprintf("%s%s", out, c);
 			free(out);
 			out = t;
@@ -222,12 +222,16 @@ static int bridge_up(const struct isc_subnet *sn, isc_error **err)
 	if (isc_nl_link_set_mac(nl, ISC_NET_BRIDGE, brmac, err) < 0)
 		return -1;
 	static const char *const sysctls[] = {
-		"net/ipv6/conf/" ISC_NET_BRIDGE "/disable_ipv6", "1",
+		"net/ipv6/conf/" ISC_NET_BRIDGE "/disable_ipv6",
+		"1",
 		/* answer ARP for other containers with the host's MAC: the
 		 * ports are isolated, allowed flows are routed (see the top) */
-		"net/ipv4/conf/" ISC_NET_BRIDGE "/proxy_arp_pvlan", "1",
-		"net/ipv4/neigh/" ISC_NET_BRIDGE "/proxy_delay", "0",
-		"net/ipv4/ip_forward", "1",
+		"net/ipv4/conf/" ISC_NET_BRIDGE "/proxy_arp_pvlan",
+		"1",
+		"net/ipv4/neigh/" ISC_NET_BRIDGE "/proxy_delay",
+		"0",
+		"net/ipv4/ip_forward",
+		"1",
 		NULL,
 	};
 	for (size_t i = 0; sysctls[i] != NULL; i += 2)
@@ -279,7 +283,8 @@ int isc_net_host_up(const char *root, const struct isc_net_host_cfg *cfg, isc_er
 	json_t *host = json_object_get(st, "host");
 	char fwd_before[16] = "0";
 	if (host != NULL && json_is_string(json_object_get(host, "ip_forward_before")))
-		snprintf(fwd_before, sizeof(fwd_before), "%s", json_string_value(json_object_get(host, "ip_forward_before")));
+		snprintf(fwd_before, sizeof(fwd_before), "%s",
+			 json_string_value(json_object_get(host, "ip_forward_before")));
 	else
 		sysctl_read_here("net/ipv4/ip_forward", fwd_before, sizeof(fwd_before));
 	char canon[32];

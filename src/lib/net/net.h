@@ -36,10 +36,10 @@
 #define ISC_NET_BRIDGE "isc0"
 
 struct isc_net_host_cfg {
-	const char *uplink;  /* may be NULL: no outbound NAT, no inbound */
-	const char *subnet;  /* CIDR */
+	const char *uplink; /* may be NULL: no outbound NAT, no inbound */
+	const char *subnet; /* CIDR */
 	int ssh_port;
-	bool confirm;        /* commit-confirmed: roll back unless isc_net_confirm() in time */
+	bool confirm; /* commit-confirmed: roll back unless isc_net_confirm() in time */
 	int confirm_timeout;
 };
 
@@ -51,11 +51,11 @@ int isc_net_confirm(const char *root, isc_error **err);
 int isc_net_host_down(const char *root, isc_error **err);
 
 struct isc_net_container {
-	char *netns_path;   /* the container's network namespace (join by path) */
+	char *netns_path; /* the container's network namespace (join by path) */
 	struct in_addr addr;
-	char *resolv_conf;  /* generated files to bind read-only */
+	char *resolv_conf; /* generated files to bind read-only */
 	char *hosts;
-	char *host_if;      /* the host side of the veth ("vc" + id) */
+	char *host_if; /* the host side of the veth ("vc" + id) */
 };
 void isc_net_container_clear(struct isc_net_container *c);
 

@@ -273,7 +273,7 @@ int isc_nl_veth_add(isc_nl *nl, const char *name, const char *peer, int peer_net
 	int r = nl_transact(nl, nlh, &rep);
 	if (r < 0) {
 		cleanup_free char *what = isc_xasprintf("create veth %s (peer %s%s)", name, peer,
-							 peer_netns_fd >= 0 ? " in another network namespace" : "");
+							peer_netns_fd >= 0 ? " in another network namespace" : "");
 		return nl_fail(err, r, &rep, what);
 	}
 	return 0;
@@ -510,8 +510,8 @@ int isc_netns_open(const char *path, isc_error **err)
 struct netns_new {
 	const char *path;
 	const char *const *sysctls; /* NULL or {key, value, ..., NULL} */
-	isc_nl **nl;                /* NULL or where the handle goes */
-	const char *self;           /* this thread's or process's ns file in /proc */
+	isc_nl **nl;		    /* NULL or where the handle goes */
+	const char *self;	    /* this thread's or process's ns file in /proc */
 	isc_error *err;
 	int r;
 };

@@ -16,10 +16,13 @@
 
 typedef struct isc_nl isc_nl;
 
-int isc_nl_open(isc_nl **nl, isc_error **err);               /* the caller's netns */
+int isc_nl_open(isc_nl **nl, isc_error **err);			/* the caller's netns */
 int isc_nl_open_in(int netns_fd, isc_nl **nl, isc_error **err); /* another netns */
 void isc_nl_close(isc_nl **nl);
-static inline void isc_nl_closep(isc_nl **nl) { isc_nl_close(nl); }
+static inline void isc_nl_closep(isc_nl **nl)
+{
+	isc_nl_close(nl);
+}
 #define cleanup_nl __attribute__((cleanup(isc_nl_closep)))
 
 /* A veth pair: `name` here, `peer` created directly in peer_netns_fd (-1 =
@@ -27,7 +30,7 @@ static inline void isc_nl_closep(isc_nl **nl) { isc_nl_close(nl); }
  * ~0.3 ms).  EEXIST when `name` exists. */
 int isc_nl_veth_add(isc_nl *nl, const char *name, const char *peer, int peer_netns_fd, isc_error **err);
 int isc_nl_bridge_add(isc_nl *nl, const char *name, isc_error **err);
-int isc_nl_link_del(isc_nl *nl, const char *name, isc_error **err);   /* ENODEV when absent */
+int isc_nl_link_del(isc_nl *nl, const char *name, isc_error **err); /* ENODEV when absent */
 int isc_nl_link_up(isc_nl *nl, const char *name, isc_error **err);
 int isc_nl_link_set_master(isc_nl *nl, const char *name, const char *master, isc_error **err);
 /* bridge port flags: isolated (no forwarding to other isolated ports), learning */

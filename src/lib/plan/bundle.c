@@ -31,8 +31,8 @@
  * capabilities) and SYS_CHROOT; NET_RAW, MKNOD and AUDIT_WRITE are not in it
  * either.  docs/defaults.md says why. */
 static const char *const isc_default_caps[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FOWNER",	 "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+	"CAP_SETGID", "CAP_SETUID",	  "CAP_SETPCAP",
 };
 
 /* Replace "KEY=..." in env (a JSON array) or append. */
@@ -179,8 +179,9 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 		env_set(env, p->env[k]);
 	json_object_set_new(proc, "env", env);
 	json_t *wd = icfg ? json_object_get(icfg, "WorkingDir") : NULL;
-	json_object_set_new(proc, "cwd", json_string(json_is_string(wd) && json_string_value(wd)[0] == '/' ?
-							     json_string_value(wd) : "/"));
+	json_object_set_new(
+		proc, "cwd",
+		json_string(json_is_string(wd) && json_string_value(wd)[0] == '/' ? json_string_value(wd) : "/"));
 	json_int_t uid = 0, gid = 0;
 	json_t *iuser = icfg ? json_object_get(icfg, "User") : NULL;
 	if (p->user != NULL)
@@ -191,8 +192,8 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 	/* umask 022, as a login shell or systemd gives a service: never
 	 * iscd's own 077 (nginx's logs came out 0600); isc exec sessions
 	 * take it from here too */
-	json_object_set_new(proc, "user", json_pack("{s:I, s:I, s:i}", "uid", uid, "gid", gid, "umask",
-						   ISC_SERVICE_UMASK));
+	json_object_set_new(proc, "user",
+			    json_pack("{s:I, s:I, s:i}", "uid", uid, "gid", gid, "umask", ISC_SERVICE_UMASK));
 	json_object_set_new(proc, "capabilities", caps_json(p));
 	json_object_set_new(proc, "noNewPrivileges", json_true());
 }
@@ -204,8 +205,8 @@ static json_t *tmpfs_mount(const struct isc_tmpfs *t)
 	json_t *m = json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination", t->dst, "type", "tmpfs", "source",
 			      "tmpfs", "options", "nosuid", "nodev", "noexec", "tmpcopyup");
 	json_t *opts = json_object_get(m, "options");
-	json_array_append_new(opts, json_sprintf("size=%llu", (unsigned long long)(t->size ? t->size
-											    : ISC_TMPFS_DEFAULT_SIZE)));
+	json_array_append_new(
+		opts, json_sprintf("size=%llu", (unsigned long long)(t->size ? t->size : ISC_TMPFS_DEFAULT_SIZE)));
 	if (t->mode >= 0)
 		json_array_append_new(opts, json_sprintf("mode=%04o", (unsigned)t->mode));
 	return m;
@@ -283,10 +284,12 @@ static void bundle_namespaces(json_t *lx, const struct isc_plan *p, const struct
 		json_object_del(lx, "uidMappings");
 		json_object_del(lx, "gidMappings");
 	} else {
-		json_object_set_new(lx, "uidMappings", json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
-								  (json_int_t)in->uid_base, "size", (json_int_t)65536));
-		json_object_set_new(lx, "gidMappings", json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
-								  (json_int_t)in->gid_base, "size", (json_int_t)65536));
+		json_object_set_new(lx, "uidMappings",
+				    json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID", (json_int_t)in->uid_base,
+					      "size", (json_int_t)65536));
+		json_object_set_new(lx, "gidMappings",
+				    json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID", (json_int_t)in->gid_base,
+					      "size", (json_int_t)65536));
 	}
 }
 
@@ -297,17 +300,19 @@ static int bundle_resources(json_t *lx, const struct isc_plan *p, isc_error **er
 	if (p->memory)
 		json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)p->memory));
 	if (p->cpu_quota)
-		json_object_set_new(res, "cpu", json_pack("{s:I, s:I}", "quota", (json_int_t)p->cpu_quota, "period",
-							  (json_int_t)CPU_PERIOD));
+		json_object_set_new(
+			res, "cpu",
+			json_pack("{s:I, s:I}", "quota", (json_int_t)p->cpu_quota, "period", (json_int_t)CPU_PERIOD));
 	/* the one limit set without being asked: a fork bomb stops here */
-	json_object_set_new(res, "pids", json_pack("{s:I}", "limit",
-						   (json_int_t)(p->pids_limit ? p->pids_limit : ISC_PLAN_PIDS_LIMIT)));
+	json_object_set_new(
+		res, "pids",
+		json_pack("{s:I}", "limit", (json_int_t)(p->pids_limit ? p->pids_limit : ISC_PLAN_PIDS_LIMIT)));
 	json_object_set_new(lx, "resources", res);
 	unsigned char rnd[4] = { 0 };
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return isc_error_set(err, errno, "bundle: getrandom");
-	json_object_set_new(lx, "cgroupsPath", json_sprintf("isc-%s-%02x%02x%02x%02x", p->name, rnd[0], rnd[1], rnd[2],
-							     rnd[3]));
+	json_object_set_new(lx, "cgroupsPath",
+			    json_sprintf("isc-%s-%02x%02x%02x%02x", p->name, rnd[0], rnd[1], rnd[2], rnd[3]));
 	return 0;
 }
 
@@ -315,8 +320,8 @@ static int bundle_resources(json_t *lx, const struct isc_plan *p, isc_error **er
 static json_t *bundle_annotations(const struct isc_plan *p, const struct isc_bundle_inputs *in)
 {
 	json_t *ann = json_object();
-	cleanup_free char *scratch = isc_xasprintf("size=%s,path=/scratch",
-						   p->scratch_size ? p->scratch_size : DEFAULT_SCRATCH_SIZE);
+	cleanup_free char *scratch =
+		isc_xasprintf("size=%s,path=/scratch", p->scratch_size ? p->scratch_size : DEFAULT_SCRATCH_SIZE);
 	json_object_set_new(ann, ISC_SCRATCH_ANNOTATION, json_string(scratch));
 	json_object_set_new(ann, ISC_IMAGE_ROOT_ANNOTATION, json_string(in->image_id));
 	if (in->image_store != NULL)
@@ -351,8 +356,7 @@ static json_t *bundle_annotations(const struct isc_plan *p, const struct isc_bun
 	return ann;
 }
 
-int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out,
-			   isc_error **err)
+int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out, isc_error **err)
 {
 	*out = NULL;
 	if (in->rootfs == NULL || in->image_id == NULL || in->persist_dir == NULL)

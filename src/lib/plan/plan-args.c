@@ -21,8 +21,18 @@
 #include "plan/plan-internal.h"
 
 enum {
-	OPT_NAME = 256, OPT_EXPOSE, OPT_MEMORY, OPT_CPUS, OPT_PIDS, OPT_CAP_ADD, OPT_RESTART, OPT_USERNS,
-	OPT_SCRATCH, OPT_PERSIST_EXEC, OPT_MEMFD_EXEC, OPT_TMPFS,
+	OPT_NAME = 256,
+	OPT_EXPOSE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_CAP_ADD,
+	OPT_RESTART,
+	OPT_USERNS,
+	OPT_SCRATCH,
+	OPT_PERSIST_EXEC,
+	OPT_MEMFD_EXEC,
+	OPT_TMPFS,
 };
 
 static const struct option run_options[] = {
@@ -167,8 +177,9 @@ int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **e
 	while ((c = getopt_long(argc, argv, "+dp:v:e:m:u:", run_options, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
-			ret = optopt && c == ':' ? isc_error_set(err, EINVAL, "option %s needs a value", bad)
-				: isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", bad);
+			ret = optopt && c == ':'
+				      ? isc_error_set(err, EINVAL, "option %s needs a value", bad)
+				      : isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", bad);
 			goto out;
 		}
 		if (parse_one(c, optarg, p, err) < 0) {

@@ -179,8 +179,9 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 			    hp < 1 || hp > 65535 || cp < 1 || cp > 65535 ||
 			    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
 				return isc_error_set(err, EINVAL, "plan: bad port entry %zu", i);
-			p->ports[p->n_ports++] = (struct isc_port){ (uint16_t)hp, (uint16_t)cp,
-								    strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP };
+			p->ports[p->n_ports++] =
+				(struct isc_port){ (uint16_t)hp, (uint16_t)cp,
+						   strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP };
 		}
 	}
 	json_t *vols = json_object_get(j, "volumes");
@@ -195,13 +196,15 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 			int ro = 0;
 			if (json_unpack(v, "{s:s, s:s, s:b}", "src", &src, "dst", &dst, "ro", &ro) < 0)
 				return isc_error_set(err, EINVAL, "plan: bad volume entry %zu", i);
-			if (isc_plan_check_abs_path("-v", "source", src, err) < 0 || isc_plan_check_volume_dst(dst, err) < 0)
+			if (isc_plan_check_abs_path("-v", "source", src, err) < 0 ||
+			    isc_plan_check_volume_dst(dst, err) < 0)
 				return -1;
 			struct isc_volume_id id = { 0 };
 			json_t *ident = json_object_get(v, "identity");
 			if (ident != NULL && !json_is_null(ident) && isc_volume_id_from_json(ident, &id, err) < 0)
 				return isc_error_wrap(err, "volume %s", src);
-			p->volumes[p->n_volumes++] = (struct isc_volume){ isc_xstrdup(src), isc_xstrdup(dst), ro != 0, id };
+			p->volumes[p->n_volumes++] =
+				(struct isc_volume){ isc_xstrdup(src), isc_xstrdup(dst), ro != 0, id };
 		}
 	}
 	return isc_plan_check(p, err);

@@ -96,8 +96,8 @@ int isc_plan_parse_name(const char *s, isc_error **err)
 	for (size_t i = 1; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!(isalnum(c) || c == '_' || c == '.' || c == '-'))
-			return isc_error_set(err, EINVAL, "--name: \"%s\": only letters, digits, '_', '.' and '-' are allowed",
-					     s);
+			return isc_error_set(err, EINVAL,
+					     "--name: \"%s\": only letters, digits, '_', '.' and '-' are allowed", s);
 	}
 	return 0;
 }
@@ -146,11 +146,20 @@ int isc_plan_parse_size(const char *s, uint64_t *out, isc_error **err)
 	uint64_t mult = 1;
 	if (n > 0 && strchr("bBkKmMgGtT", s[n - 1]) != NULL) {
 		switch (tolower((unsigned char)s[n - 1])) {
-		case 'k': mult = 1ULL << 10; break;
-		case 'm': mult = 1ULL << 20; break;
-		case 'g': mult = 1ULL << 30; break;
-		case 't': mult = 1ULL << 40; break;
-		default: break;
+		case 'k':
+			mult = 1ULL << 10;
+			break;
+		case 'm':
+			mult = 1ULL << 20;
+			break;
+		case 'g':
+			mult = 1ULL << 30;
+			break;
+		case 't':
+			mult = 1ULL << 40;
+			break;
+		default:
+			break;
 		}
 		n--;
 	}
@@ -213,7 +222,8 @@ int isc_plan_check_dst(const char *flag, const char *dst, isc_error **err)
 		return isc_error_set(err, EINVAL, "%s: destination may not be /", flag);
 	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
 		if (path_under(dst, reserved[i]))
-			return isc_error_set(err, EINVAL, "%s: destination %s is reserved (%s)", flag, dst, reserved[i]);
+			return isc_error_set(err, EINVAL, "%s: destination %s is reserved (%s)", flag, dst,
+					     reserved[i]);
 	return 0;
 }
 
@@ -247,10 +257,12 @@ int isc_plan_parse_tmpfs(const char *s, struct isc_tmpfs *out, isc_error **err)
 			errno = 0;
 			long m = strtol(o + 5, &end, 8);
 			if (errno != 0 || end == o + 5 || *end != '\0' || m < 0 || m > 07777)
-				return isc_error_set(err, EINVAL, "--tmpfs %s: mode \"%s\" is not octal 0..7777", s, o + 5);
+				return isc_error_set(err, EINVAL, "--tmpfs %s: mode \"%s\" is not octal 0..7777", s,
+						     o + 5);
 			out->mode = (int)m;
 		} else {
-			return isc_error_set(err, EINVAL, "--tmpfs %s: \"%s\" is not size=N or mode=M (each once)", s, o);
+			return isc_error_set(err, EINVAL, "--tmpfs %s: \"%s\" is not size=N or mode=M (each once)", s,
+					     o);
 		}
 	}
 	out->dst = isc_xstrdup(copy);
@@ -271,8 +283,7 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 		const struct isc_volume *v = &p->volumes[i];
 		cleanup_free char *to = resolve_in_image(rootfd, v->dst);
 		if (to == NULL)
-			return isc_error_set(err, errno, "-v %s:%s: resolving %s in the image", v->src, v->dst,
-					     v->dst);
+			return isc_error_set(err, errno, "-v %s:%s: resolving %s in the image", v->src, v->dst, v->dst);
 		cleanup_error isc_error *why = NULL;
 		if (isc_plan_check_volume_dst(to, &why) < 0)
 			return isc_error_set(err, EINVAL, "-v %s:%s: %s resolves to %s in the image, which is reserved",
@@ -288,7 +299,8 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 			return isc_error_set(err, errno, "--tmpfs %s: resolving %s in the image", p->tmpfs[i], dst);
 		cleanup_error isc_error *why = NULL;
 		if (isc_plan_check_dst("--tmpfs", to, &why) < 0)
-			return isc_error_set(err, EINVAL, "--tmpfs %s: %s resolves to %s in the image, which is reserved",
+			return isc_error_set(err, EINVAL,
+					     "--tmpfs %s: %s resolves to %s in the image, which is reserved",
 					     p->tmpfs[i], dst, to);
 	}
 	return 0;
@@ -464,7 +476,8 @@ int isc_plan_check(const struct isc_plan *p, isc_error **err)
 		for (size_t j = 0; j < i; j++)
 			if (p->ports[i].host_port == p->ports[j].host_port && p->ports[i].proto == p->ports[j].proto)
 				return isc_error_set(err, EINVAL, "--expose: host port %u/%s given twice",
-						     p->ports[i].host_port, p->ports[i].proto == IPPROTO_UDP ? "udp" : "tcp");
+						     p->ports[i].host_port,
+						     p->ports[i].proto == IPPROTO_UDP ? "udp" : "tcp");
 	for (size_t i = 0; i < p->n_volumes; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p->volumes[i].dst, p->volumes[j].dst) == 0)

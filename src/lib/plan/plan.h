@@ -18,8 +18,8 @@ enum isc_restart { ISC_RESTART_NO, ISC_RESTART_ON_FAILURE, ISC_RESTART_ALWAYS };
 
 struct isc_port {
 	uint16_t host_port; /* on the host's address */
-	uint16_t port;      /* in the container */
-	int proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;	    /* in the container */
+	int proto;	    /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
 struct isc_volume {
@@ -37,24 +37,26 @@ struct isc_volume {
 #define ISC_SERVICE_UMASK 0022
 
 struct isc_plan {
-	char *name;          /* the service's name: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */
-	char *image;         /* image name in the store */
-	char **cmd;          /* NULL = the image's default, else /bin/sh */
-	char **env;          /* K=V, NULL-terminated */
-	struct isc_port *ports; size_t n_ports;
-	struct isc_volume *volumes; size_t n_volumes;
-	uint64_t memory;     /* bytes, 0 = no limit */
-	uint64_t cpu_quota;  /* --cpus N as quota per 100000 us period, 0 = no limit */
-	int64_t pids_limit;  /* 0 = the default, ISC_PLAN_PIDS_LIMIT */
-	char *user;          /* "UID[:GID]" or NULL (container root) */
-	char **cap_add;      /* capability names ("NET_ADMIN" or "CAP_NET_ADMIN") */
+	char *name;  /* the service's name: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62} */
+	char *image; /* image name in the store */
+	char **cmd;  /* NULL = the image's default, else /bin/sh */
+	char **env;  /* K=V, NULL-terminated */
+	struct isc_port *ports;
+	size_t n_ports;
+	struct isc_volume *volumes;
+	size_t n_volumes;
+	uint64_t memory;	  /* bytes, 0 = no limit */
+	uint64_t cpu_quota;	  /* --cpus N as quota per 100000 us period, 0 = no limit */
+	int64_t pids_limit;	  /* 0 = the default, ISC_PLAN_PIDS_LIMIT */
+	char *user;		  /* "UID[:GID]" or NULL (container root) */
+	char **cap_add;		  /* capability names ("NET_ADMIN" or "CAP_NET_ADMIN") */
 	enum isc_restart restart; /* default ISC_RESTART_ON_FAILURE */
-	bool userns_host;    /* --userns host: no user namespace */
-	bool detach;         /* -d (client side only) */
-	char *scratch_size;  /* --scratch-size, default "64m" */
-	bool persist_exec;   /* --persist-exec: /persist without noexec */
-	bool memfd_exec;     /* --memfd-exec: no vm.memfd_noexec=2 in the service's pid namespace */
-	char **tmpfs;        /* --tmpfs PATH[:size=N,mode=M] as given, NULL-terminated */
+	bool userns_host;	  /* --userns host: no user namespace */
+	bool detach;		  /* -d (client side only) */
+	char *scratch_size;	  /* --scratch-size, default "64m" */
+	bool persist_exec;	  /* --persist-exec: /persist without noexec */
+	bool memfd_exec;	  /* --memfd-exec: no vm.memfd_noexec=2 in the service's pid namespace */
+	char **tmpfs;		  /* --tmpfs PATH[:size=N,mode=M] as given, NULL-terminated */
 };
 
 /* One --tmpfs, parsed: a tmpfs at dst (nosuid, nodev, noexec) that starts
@@ -72,8 +74,8 @@ void isc_plan_clear(struct isc_plan *p);
 /* `isc run` arguments (argv[0] is "run"); usage errors name the flag. */
 int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **err);
 /* Single-value parsers, also for other verbs (isc expose): */
-int isc_plan_parse_port(const char *s, struct isc_port *out, isc_error **err);  /* HOSTPORT:PORT[/tcp|udp] */
-int isc_plan_parse_size(const char *s, uint64_t *out, isc_error **err);        /* 64m, 1g, 512k, bytes */
+int isc_plan_parse_port(const char *s, struct isc_port *out, isc_error **err); /* HOSTPORT:PORT[/tcp|udp] */
+int isc_plan_parse_size(const char *s, uint64_t *out, isc_error **err);	       /* 64m, 1g, 512k, bytes */
 int isc_plan_parse_name(const char *s, isc_error **err);
 
 json_t *isc_plan_to_json(const struct isc_plan *p);
@@ -86,23 +88,22 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 
 /* What the host adds to a plan to make a bundle. */
 struct isc_bundle_inputs {
-	const char *rootfs;       /* the container's rootfs path (idmapped mount of the image) */
-	const char *image_id;     /* the image's Merkle root (org.isc.image.root) */
-	const char *image_store;  /* R/images (org.isc.image.store) */
-	const char *persist_dir;  /* R/containers/NAME/persist -> /persist */
-	const char *netns_path;   /* joined network namespace, NULL = a new empty one */
-	const char *resolv_conf;  /* bind-mounted read-only at /etc/resolv.conf, NULL = none */
-	const char *hosts;        /* bind-mounted read-only at /etc/hosts, NULL = none */
+	const char *rootfs;	     /* the container's rootfs path (idmapped mount of the image) */
+	const char *image_id;	     /* the image's Merkle root (org.isc.image.root) */
+	const char *image_store;     /* R/images (org.isc.image.store) */
+	const char *persist_dir;     /* R/containers/NAME/persist -> /persist */
+	const char *netns_path;	     /* joined network namespace, NULL = a new empty one */
+	const char *resolv_conf;     /* bind-mounted read-only at /etc/resolv.conf, NULL = none */
+	const char *hosts;	     /* bind-mounted read-only at /etc/hosts, NULL = none */
 	char *const *volume_sources; /* per volume, what the runtime binds (iscd: the source bound from
 				      * its opened fd, volume.h); NULL = the plan's sources */
 	uint32_t uid_base, gid_base; /* container 0 -> base, 65536 ids (unless userns_host) */
-	uint32_t audit_id;        /* org.isc.audit.id, 0 = none */
-	const char *hostname;     /* default: the name */
-	json_t *image_config;     /* the image's OCI config (Cmd, Env, WorkingDir, User) or NULL */
+	uint32_t audit_id;	     /* org.isc.audit.id, 0 = none */
+	const char *hostname;	     /* default: the name */
+	json_t *image_config;	     /* the image's OCI config (Cmd, Env, WorkingDir, User) or NULL */
 };
 
 /* The config.json of the bundle (ISC defaults + the plan), newly allocated. */
-int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out,
-			   isc_error **err);
+int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out, isc_error **err);
 
 #endif

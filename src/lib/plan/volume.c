@@ -63,11 +63,12 @@ static int link_refused(const char *what, const char *src, const char *link, boo
 	char real[PATH_MAX];
 	bool resolved = realpath(src, real) != NULL;
 	if (at_start)
-		return isc_error_set(err, 0,
-				     "%s: %s is now a symbolic link%s%s%s; it was none at `isc run`: something replaced "
-				     "it; refusing to start. Find out who can write its parent folders; to accept the new "
-				     "source, remove the service and run it again",
-				     what, link, resolved ? " (to " : "", resolved ? real : "", resolved ? ")" : "");
+		return isc_error_set(
+			err, 0,
+			"%s: %s is now a symbolic link%s%s%s; it was none at `isc run`: something replaced "
+			"it; refusing to start. Find out who can write its parent folders; to accept the new "
+			"source, remove the service and run it again",
+			what, link, resolved ? " (to " : "", resolved ? real : "", resolved ? ")" : "");
 	return isc_error_set(err, 0,
 			     "%s: %s is a symbolic link; a volume source is never reached through one (give the path "
 			     "without links%s%s)",
@@ -154,14 +155,15 @@ int isc_volume_id_check(const struct isc_volume_id *recorded, const struct isc_v
 {
 	*refresh = false;
 	if (recorded->dev != now->dev || recorded->ino != now->ino)
-		return isc_error_set(err, 0,
-				     "volume %s -> %s: the source is not the one recorded at `isc run` (device %u:%u "
-				     "inode %llu then, device %u:%u inode %llu now): something replaced it; refusing to "
-				     "start. Find out who can write its parent folders; to accept the new source, "
-				     "remove the service and run it again",
-				     src, dst, major((dev_t)recorded->dev), minor((dev_t)recorded->dev),
-				     (unsigned long long)recorded->ino, major((dev_t)now->dev), minor((dev_t)now->dev),
-				     (unsigned long long)now->ino);
+		return isc_error_set(
+			err, 0,
+			"volume %s -> %s: the source is not the one recorded at `isc run` (device %u:%u "
+			"inode %llu then, device %u:%u inode %llu now): something replaced it; refusing to "
+			"start. Find out who can write its parent folders; to accept the new source, "
+			"remove the service and run it again",
+			src, dst, major((dev_t)recorded->dev), minor((dev_t)recorded->dev),
+			(unsigned long long)recorded->ino, major((dev_t)now->dev), minor((dev_t)now->dev),
+			(unsigned long long)now->ino);
 	bool same_boot = strcmp(recorded->boot_id, now->boot_id) == 0;
 	if (same_boot && recorded->mnt_unique == now->mnt_unique && recorded->mnt_id != now->mnt_id)
 		return isc_error_set(err, 0,
@@ -272,9 +274,9 @@ int isc_volume_id_from_json(json_t *j, struct isc_volume_id *id, isc_error **err
 	json_t *uniq = json_object_get(j, "mnt_id_unique");
 	unsigned maj = 0, min = 0;
 	int used = 0;
-	if (!json_is_object(j) || dev == NULL || sscanf(dev, "%u:%u%n", &maj, &min, &used) != 2 ||
-	    dev[used] != '\0' || u64_member(j, "ino", &v.ino) < 0 || u64_member(j, "mnt_id", &v.mnt_id) < 0 ||
-	    !json_is_boolean(uniq) || boot == NULL || strlen(boot) != ISC_BOOT_ID_LEN)
+	if (!json_is_object(j) || dev == NULL || sscanf(dev, "%u:%u%n", &maj, &min, &used) != 2 || dev[used] != '\0' ||
+	    u64_member(j, "ino", &v.ino) < 0 || u64_member(j, "mnt_id", &v.mnt_id) < 0 || !json_is_boolean(uniq) ||
+	    boot == NULL || strlen(boot) != ISC_BOOT_ID_LEN)
 		return isc_error_set(err, EINVAL, "plan: a volume's \"identity\" is malformed");
 	v.dev = (uint64_t)makedev(maj, min);
 	v.mnt_unique = json_is_true(uniq);

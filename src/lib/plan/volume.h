@@ -33,11 +33,11 @@
 #define ISC_BOOT_ID_LEN 36
 
 struct isc_volume_id {
-	bool set;         /* recorded (a plan from before identities has none) */
-	uint64_t dev;     /* makedev(major, minor) */
+	bool set;     /* recorded (a plan from before identities has none) */
+	uint64_t dev; /* makedev(major, minor) */
 	uint64_t ino;
-	uint64_t mnt_id;  /* the mount the source is reached through */
-	bool mnt_unique;  /* mnt_id is STATX_MNT_ID_UNIQUE (never reused within a boot) */
+	uint64_t mnt_id; /* the mount the source is reached through */
+	bool mnt_unique; /* mnt_id is STATX_MNT_ID_UNIQUE (never reused within a boot) */
 	char boot_id[ISC_BOOT_ID_LEN + 1];
 };
 
@@ -47,8 +47,8 @@ struct isc_volume_step {
 };
 
 struct isc_volume_path {
-	int fd;       /* O_PATH of the source, -1 when closed */
-	mode_t mode;  /* its type and mode */
+	int fd;	     /* O_PATH of the source, -1 when closed */
+	mode_t mode; /* its type and mode */
 	struct isc_volume_step *steps;
 	size_t n_steps;
 };

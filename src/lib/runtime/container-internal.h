@@ -40,22 +40,22 @@ struct init_args {
 	int fifo_fd;
 	struct isc_ns_plan *ns;
 	struct isc_seccomp_filter *filter;
-	bool in_userns; /* the container has a user namespace (new or joined) */
-	int console_fd; /* process.terminal: the master goes back over this socket; else -1 */
+	bool in_userns;		       /* the container has a user namespace (new or joined) */
+	int console_fd;		       /* process.terminal: the master goes back over this socket; else -1 */
 	const struct isc_relay *relay; /* stdio in place of the caller's terminal */
-	int n_preserve; /* fds 3 .. 3+n_preserve-1 stay open (--preserve-fds, LISTEN_FDS) */
-	bool listen_fds; /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
-	int scratch_fd;  /* org.isc.scratch: detached tree to move to scratch_path; else -1 */
+	int n_preserve;		       /* fds 3 .. 3+n_preserve-1 stay open (--preserve-fds, LISTEN_FDS) */
+	bool listen_fds;	       /* LISTEN_FDS was set: set LISTEN_PID in the process's env */
+	int scratch_fd;		       /* org.isc.scratch: detached tree to move to scratch_path; else -1 */
 	const char *scratch_path;
-	int notify_fd;   /* NOTIFY_SOCKET: detached tree of the notify dir for notify_dir; else -1 */
+	int notify_fd; /* NOTIFY_SOCKET: detached tree of the notify dir for notify_dir; else -1 */
 	const char *notify_dir;
-	uint32_t audit_id; /* org.isc.audit.id: the stage sets it as loginuid; 0 = none */
+	uint32_t audit_id;	       /* org.isc.audit.id: the stage sets it as loginuid; 0 = none */
 	struct isc_rootfs_guard guard; /* the runtime's mount namespace, never to be touched */
 };
 
 /* What the stage asks the runtime to write for it (the value of
  * ISC_SYNC_USERNS_READY; the runtime answers ISC_SYNC_USERNS_DONE). */
-#define STAGE_WANTS_IDMAPS 0       /* /proc/PID/{uid,gid}_map of the new user namespace */
+#define STAGE_WANTS_IDMAPS 0	   /* /proc/PID/{uid,gid}_map of the new user namespace */
 #define STAGE_WANTS_TIME_OFFSETS 1 /* /proc/PID/timens_offsets of the new time namespace */
 
 /* init.c: the two processes create clones; they never return. */
@@ -73,8 +73,8 @@ struct create_undo {
 	struct isc_state_dir dir;
 	bool have_dir;
 	struct isc_cgroup *cg;
-	pid_t pid;   /* init or stage to kill on failure */
-	pid_t stage; /* stage process to reap */
+	pid_t pid;	     /* init or stage to kill on failure */
+	pid_t stage;	     /* stage process to reap */
 	char *scratch_mount; /* org.isc.scratch mount point to tear down; NULL */
 };
 
@@ -87,27 +87,27 @@ struct create {
 	/* the caller's */
 	const struct isc_context *ctx;
 	const struct isc_create_opts *o;
-	bool foreground;          /* run without -d: the relay is pipes */
-	struct isc_relay *relay;  /* the caller clears it */
+	bool foreground;	 /* run without -d: the relay is pipes */
+	struct isc_relay *relay; /* the caller clears it */
 
 	/* the plan */
 	char bundle[PATH_MAX];
 	char rootfs[PATH_MAX];
 	char *config_path;
-	char *config_text;        /* copied into the state directory as is */
+	char *config_text; /* copied into the state directory as is */
 	size_t config_len;
 	struct isc_spec *spec;
-	int listen;               /* LISTEN_FDS */
+	int listen; /* LISTEN_FDS */
 	struct isc_ns_plan ns;
-	uint32_t audit_id;        /* org.isc.audit.id; 0 = none */
+	uint32_t audit_id;	   /* org.isc.audit.id; 0 = none */
 	const char *scratch_value; /* org.isc.scratch; NULL = none */
 	struct isc_scratch_opts sopt;
 	uint32_t scratch_uid, scratch_gid;
 	struct isc_seccomp_filter *filter;
 	struct isc_resources res; /* the config's, with the full device rules */
 	struct isc_device_rule *rules;
-	const char *notify_path;  /* NOTIFY_SOCKET to proxy at start; NULL */
-	const char *notify_dir;   /* where the container finds the socket */
+	const char *notify_path; /* NOTIFY_SOCKET to proxy at start; NULL */
+	const char *notify_dir;	 /* where the container finds the socket */
 
 	/* the execution */
 	struct create_undo u;
@@ -115,11 +115,11 @@ struct create {
 	struct isc_scratch scratch;
 	int fifo_fd;
 	int notify_fd;
-	int sv[2];                /* sync socket: ours, the init's */
-	int con[2];               /* process.terminal: the master comes over this */
+	int sv[2];  /* sync socket: ours, the init's */
+	int con[2]; /* process.terminal: the master comes over this */
 	int master;
 	bool staged;
-	pid_t child;              /* what we cloned: the init, or the stage */
+	pid_t child; /* what we cloned: the init, or the stage */
 	bool done;
 };
 

@@ -8,9 +8,9 @@
 #include "base/error.h"
 
 struct isc_context {
-	const char *root;          /* state root (--root) */
+	const char *root;	   /* state root (--root) */
 	const char *seccomp_cache; /* compiled seccomp cache directory, NULL = none */
-	bool no_cgroups;           /* --cgroup-manager disabled */
+	bool no_cgroups;	   /* --cgroup-manager disabled */
 	/* The calling process may re-execute itself from its start, with the
 	 * same command line, to run from a sealed copy of its binary before
 	 * it enters a container that could write that binary (exeseal.c).
@@ -21,11 +21,11 @@ struct isc_context {
 
 struct isc_create_opts {
 	const char *id;
-	const char *bundle;         /* NULL = current directory */
-	const char *pid_file;       /* may be NULL */
+	const char *bundle;	    /* NULL = current directory */
+	const char *pid_file;	    /* may be NULL */
 	const char *console_socket; /* may be NULL */
-	bool detach;                /* run only */
-	int preserve_fds;           /* keep fds 3 .. 3+N-1 open in the container process */
+	bool detach;		    /* run only */
+	int preserve_fds;	    /* keep fds 3 .. 3+N-1 open in the container process */
 };
 
 int isc_container_create(const struct isc_context *ctx, const struct isc_create_opts *o, isc_error **err);

@@ -141,9 +141,8 @@ static const struct {
 	const char *suffix;
 	unsigned shift;
 } size_suffixes[] = {
-	{ "", 0 },     { "b", 0 },    { "k", 10 },   { "kb", 10 },  { "kib", 10 }, { "m", 20 },
-	{ "mb", 20 },  { "mib", 20 }, { "g", 30 },   { "gb", 30 },  { "gib", 30 }, { "t", 40 },
-	{ "tb", 40 },  { "tib", 40 },
+	{ "", 0 },     { "b", 0 },  { "k", 10 },  { "kb", 10 },	 { "kib", 10 }, { "m", 20 },  { "mb", 20 },
+	{ "mib", 20 }, { "g", 30 }, { "gb", 30 }, { "gib", 30 }, { "t", 40 },	{ "tb", 40 }, { "tib", 40 },
 };
 
 int isc_control_parse_size(const char *s, int64_t *out)

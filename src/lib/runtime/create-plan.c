@@ -44,13 +44,13 @@
 static struct isc_device_rule *device_rules(const struct isc_spec *spec, size_t *n)
 {
 	static const struct isc_device_rule defaults[] = {
-		{ true, 'c', 1, 3, "rwm" },  /* null */
-		{ true, 'c', 1, 5, "rwm" },  /* zero */
-		{ true, 'c', 1, 7, "rwm" },  /* full */
-		{ true, 'c', 1, 8, "rwm" },  /* random */
-		{ true, 'c', 1, 9, "rwm" },  /* urandom */
-		{ true, 'c', 5, 0, "rwm" },  /* tty */
-		{ true, 'c', 5, 2, "rwm" },  /* ptmx */
+		{ true, 'c', 1, 3, "rwm" },    /* null */
+		{ true, 'c', 1, 5, "rwm" },    /* zero */
+		{ true, 'c', 1, 7, "rwm" },    /* full */
+		{ true, 'c', 1, 8, "rwm" },    /* random */
+		{ true, 'c', 1, 9, "rwm" },    /* urandom */
+		{ true, 'c', 5, 0, "rwm" },    /* tty */
+		{ true, 'c', 5, 2, "rwm" },    /* ptmx */
 		{ true, 'c', 136, -1, "rwm" }, /* pts/N */
 	};
 	const struct isc_resources *r = &spec->resources;
@@ -132,9 +132,11 @@ int isc_container_protect_binary(const struct isc_context *ctx, const char *id, 
 		return 0;
 	}
 	if (!ctx->may_reexec)
-		return isc_error_set(err, EPERM, "container %s could write this program's binary (no user namespace, "
-						 "or one that maps its owner), and this process does not run from a "
-						 "sealed copy of it", id);
+		return isc_error_set(err, EPERM,
+				     "container %s could write this program's binary (no user namespace, "
+				     "or one that maps its owner), and this process does not run from a "
+				     "sealed copy of it",
+				     id);
 	isc_container_mark("re-exec from a sealed view of the binary");
 	return isc_exe_reexec_sealed(ctx->root, err);
 }
@@ -160,12 +162,15 @@ static int check_mount_namespace(const struct isc_spec *spec, isc_error **err)
 {
 	const struct isc_namespace *mnt = isc_spec_namespace(spec, CLONE_NEWNS);
 	if (mnt == NULL)
-		return isc_error_set(err, 0, "linux.namespaces: a mount namespace is required "
-						  "(isc-runtime never changes the caller's mount namespace)");
+		return isc_error_set(err, 0,
+				     "linux.namespaces: a mount namespace is required "
+				     "(isc-runtime never changes the caller's mount namespace)");
 	if (mnt->path && mnt->path[0])
-		return isc_error_set(err, 0, "linux.namespaces: mount namespace %s: joining a mount namespace "
-						  "is not supported (isc-runtime builds the root only in a mount "
-						  "namespace it creates)", mnt->path);
+		return isc_error_set(err, 0,
+				     "linux.namespaces: mount namespace %s: joining a mount namespace "
+				     "is not supported (isc-runtime builds the root only in a mount "
+				     "namespace it creates)",
+				     mnt->path);
 	return 0;
 }
 
@@ -285,8 +290,9 @@ static int plan_audit(struct create *c, isc_error **err)
 	if (isc_audit_id_parse(audit_value, &c->audit_id, err) < 0)
 		return isc_error_wrap(err, "annotation");
 	if (!c->ns.user_new && !c->ns.user_join && (spec->process.caps.bounding & (1ULL << CAP_AUDIT_CONTROL)))
-		return isc_error_set(err, EINVAL, "annotation %s: the container would keep CAP_AUDIT_CONTROL "
-						  "without a user namespace and could change its audit identity",
+		return isc_error_set(err, EINVAL,
+				     "annotation %s: the container would keep CAP_AUDIT_CONTROL "
+				     "without a user namespace and could change its audit identity",
 				     ISC_AUDIT_ID_ANNOTATION);
 	return 0;
 }
@@ -297,9 +303,9 @@ static int plan_binary(struct create *c, isc_error **err)
 {
 	const struct isc_spec *spec = c->spec;
 	bool could_write = true;
-	if (c->ns.user_new && isc_exe_container_could_write(spec->uid_mappings, spec->n_uid_mappings,
-							    spec->gid_mappings, spec->n_gid_mappings, &could_write,
-							    err) < 0)
+	if (c->ns.user_new &&
+	    isc_exe_container_could_write(spec->uid_mappings, spec->n_uid_mappings, spec->gid_mappings,
+					  spec->n_gid_mappings, &could_write, err) < 0)
 		return -1;
 	return isc_container_protect_binary(c->ctx, c->o->id, could_write, err);
 }
@@ -335,8 +341,8 @@ int isc_create_plan(struct create *c, isc_error **err)
 	    plan_process(c, err) < 0 || plan_namespaces(c, err) < 0 || plan_audit(c, err) < 0)
 		return -1;
 	c->scratch_value = isc_spec_annotation(c->spec, ISC_SCRATCH_ANNOTATION);
-	if (c->scratch_value && scratch_prepare(c->spec, &c->ns, c->scratch_value, &c->sopt, &c->scratch_uid,
-						&c->scratch_gid, err) < 0)
+	if (c->scratch_value &&
+	    scratch_prepare(c->spec, &c->ns, c->scratch_value, &c->sopt, &c->scratch_uid, &c->scratch_gid, err) < 0)
 		return -1;
 	/* The root is built (pivot_root, propagation, mounts) only in a mount
 	 * namespace made for the container: the caller's is never changed, and

@@ -311,13 +311,24 @@ static int create_clone(struct create *c, isc_error **err)
 		return isc_error_set(err, errno, "socketpair");
 
 	struct init_args args = {
-		.spec = spec, .rootfs = c->rootfs, .bundle = c->bundle, .id = c->o->id,
-		.sync_fd = c->sv[1], .fifo_fd = c->fifo_fd, .ns = &c->ns, .filter = c->filter,
+		.spec = spec,
+		.rootfs = c->rootfs,
+		.bundle = c->bundle,
+		.id = c->o->id,
+		.sync_fd = c->sv[1],
+		.fifo_fd = c->fifo_fd,
+		.ns = &c->ns,
+		.filter = c->filter,
 		.in_userns = c->ns.user_new || c->ns.user_join,
-		.console_fd = c->con[1], .relay = c->relay, .n_preserve = c->listen + c->o->preserve_fds,
+		.console_fd = c->con[1],
+		.relay = c->relay,
+		.n_preserve = c->listen + c->o->preserve_fds,
 		.listen_fds = c->listen > 0,
-		.scratch_fd = c->scratch.tree_fd, .scratch_path = c->sopt.path, .notify_fd = c->notify_fd,
-		.notify_dir = c->notify_dir, .audit_id = c->audit_id,
+		.scratch_fd = c->scratch.tree_fd,
+		.scratch_path = c->sopt.path,
+		.notify_fd = c->notify_fd,
+		.notify_dir = c->notify_dir,
+		.audit_id = c->audit_id,
 	};
 	if (isc_rootfs_guard_record(&args.guard, err) < 0)
 		return -1;
@@ -387,7 +398,8 @@ static int create_stage_steps(struct create *c, isc_error **err)
 					 "the stage's namespaces", err) < 0)
 			return -1;
 		if (asked != want)
-			return isc_error_set(err, EPROTO, "sync socket: the stage asked for step %d, not %d", asked, want);
+			return isc_error_set(err, EPROTO, "sync socket: the stage asked for step %d, not %d", asked,
+					     want);
 		if ((want == STAGE_WANTS_IDMAPS ? isc_ns_write_idmaps(c->child, c->spec, err)
 						: isc_ns_set_time_offsets(c->child, c->spec, err)) < 0)
 			return -1;
@@ -460,11 +472,19 @@ int isc_container_do_create(const struct isc_context *ctx, const struct isc_crea
 			    struct isc_relay *relay, pid_t *init_pid, isc_error **err)
 {
 	__attribute__((cleanup(create_clear))) struct create c = {
-		.ctx = ctx, .o = o, .foreground = foreground, .relay = relay,
+		.ctx = ctx,
+		.o = o,
+		.foreground = foreground,
+		.relay = relay,
 		.ns = { .join_fds = { -1, -1, -1, -1, -1, -1, -1, -1 } },
 		.u = { .dir = { .root_fd = -1, .dir_fd = -1 }, .pid = -1, .stage = -1 },
 		.scratch = { .tree_fd = -1 },
-		.fifo_fd = -1, .notify_fd = -1, .sv = { -1, -1 }, .con = { -1, -1 }, .master = -1, .child = -1,
+		.fifo_fd = -1,
+		.notify_fd = -1,
+		.sv = { -1, -1 },
+		.con = { -1, -1 },
+		.master = -1,
+		.child = -1,
 	};
 	if (isc_create_plan(&c, err) < 0)
 		return -1;

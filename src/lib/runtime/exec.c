@@ -72,9 +72,8 @@ static const struct {
 	const char *name;
 	int type;
 } ns_types[] = {
-	{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID },
-	{ "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
-	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+	{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },  { "pid", CLONE_NEWPID },	   { "net", CLONE_NEWNET },
+	{ "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS }, { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
 /* The namespaces of `pid` that are not ours. */
@@ -355,13 +354,12 @@ static int build_process(const struct isc_exec_opts *o, const struct isc_process
 
 	/* nothing beyond what the container was given */
 	uint64_t allowed = c->caps.bounding;
-	uint64_t asked = p->caps.bounding | p->caps.effective | p->caps.permitted | p->caps.inheritable |
-			 p->caps.ambient;
+	uint64_t asked =
+		p->caps.bounding | p->caps.effective | p->caps.permitted | p->caps.inheritable | p->caps.ambient;
 	if (asked & ~allowed) {
 		int cap = __builtin_ctzll(asked & ~allowed);
 		const char *name = isc_cap_name(cap);
-		return isc_error_set(err, 0, "capability %s is not in the container's bounding set",
-				     name ? name : "?");
+		return isc_error_set(err, 0, "capability %s is not in the container's bounding set", name ? name : "?");
 	}
 	p->caps.bounding = allowed;
 	if (c->no_new_privileges)
@@ -457,8 +455,8 @@ static int session_login(struct audit_session *s, const struct isc_exec_opts *o,
 {
 	cleanup_error isc_error *lerr = NULL;
 	s->start_ns = isc_now_ns();
-	if (isc_audit_login(NULL, s->audit_id, s->container, p->args, p->terminal ? "pty" : NULL, &s->session,
-			    &lerr) == 0)
+	if (isc_audit_login(NULL, s->audit_id, s->container, p->args, p->terminal ? "pty" : NULL, &s->session, &lerr) ==
+	    0)
 		return 0;
 	if (o->audit_required) {
 		isc_error_move(err, &lerr);
@@ -538,11 +536,11 @@ struct exec_run {
 	struct isc_process p;
 	struct isc_seccomp_filter *filter;
 	struct isc_cgroup *cg;
-	int listen;  /* LISTEN_FDS passed on */
-	int pidfd;   /* the container's init */
+	int listen; /* LISTEN_FDS passed on */
+	int pidfd;  /* the container's init */
 	int ns_flags;
-	int sv[2];   /* sync socket: [0] ours, [1] the stage's */
-	int con[2];  /* the terminal's socket (process.terminal) */
+	int sv[2];  /* sync socket: [0] ours, [1] the stage's */
+	int con[2]; /* the terminal's socket (process.terminal) */
 	struct isc_relay relay;
 	pid_t stage, child;
 };
@@ -624,9 +622,17 @@ static int exec_fork_stage(struct exec_run *r, isc_error **err)
 	    (r->p.terminal && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->con) < 0))
 		return isc_error_set(err, errno, "socketpair");
 	struct exec_args a = {
-		.cspec = r->cs, .proc = &r->p, .filter = r->filter, .pidfd = r->pidfd, .ns_flags = r->ns_flags,
-		.join_user = (r->ns_flags & CLONE_NEWUSER) != 0, .sync_fd = r->sv[1], .console_fd = r->con[1],
-		.relay = &r->relay, .n_preserve = r->listen + r->o->preserve_fds, .listen = r->listen > 0,
+		.cspec = r->cs,
+		.proc = &r->p,
+		.filter = r->filter,
+		.pidfd = r->pidfd,
+		.ns_flags = r->ns_flags,
+		.join_user = (r->ns_flags & CLONE_NEWUSER) != 0,
+		.sync_fd = r->sv[1],
+		.console_fd = r->con[1],
+		.relay = &r->relay,
+		.n_preserve = r->listen + r->o->preserve_fds,
+		.listen = r->listen > 0,
 	};
 	const char *audit_value = isc_spec_annotation(r->cs, ISC_AUDIT_ID_ANNOTATION);
 	if (audit_value && isc_audit_id_parse(audit_value, &a.audit_id, err) < 0)
@@ -637,7 +643,7 @@ static int exec_fork_stage(struct exec_run *r, isc_error **err)
 	if (a.audit_id && session_login(&r->sess, r->o, &r->p, err) < 0)
 		return -1;
 	/* with --tty the process's stdio is its own terminal */
-	enum isc_relay_mode mode = r->o->detach     ? ISC_RELAY_DETACHED
+	enum isc_relay_mode mode = r->o->detach	     ? ISC_RELAY_DETACHED
 				   : r->o->relay_all ? ISC_RELAY_ALL
 						     : ISC_RELAY_FOREGROUND;
 	if (!r->p.terminal && isc_relay_prepare(&r->relay, mode, err) < 0)
@@ -694,7 +700,8 @@ static int exec_pass_terminal(struct exec_run *r, isc_error **err)
 	int pr = isc_poll_within(&pc, 1, isc_wait_bound_ms());
 	if (pr <= 0)
 		return isc_error_set(err, pr < 0 ? errno : 0, "process.terminal: %s",
-				     pr < 0 ? "wait for the terminal" : "the process sent no terminal within the wait bound");
+				     pr < 0 ? "wait for the terminal"
+					    : "the process sent no terminal within the wait bound");
 	cleanup_close int master = -1;
 	if (isc_terminal_recv_fd(r->con[0], &master, err) < 0)
 		return -1;
@@ -721,7 +728,8 @@ static int exec_wait(struct exec_run *r, int *exit_status, isc_error **err)
 			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)r->child);
 		if (child_fd < 0 || isc_relay_run(&r->relay, child_fd, &rerr) < 0) {
 			char buf[512];
-			isc_warn("%s: the process's output is not relayed from here on", isc_error_text(rerr, buf, sizeof(buf)));
+			isc_warn("%s: the process's output is not relayed from here on",
+				 isc_error_text(rerr, buf, sizeof(buf)));
 		}
 	}
 	int status = 0;
@@ -741,12 +749,18 @@ static int exec_wait(struct exec_run *r, int *exit_status, isc_error **err)
 			      *exit_status);
 }
 
-int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
-		       isc_error **err)
+int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status, isc_error **err)
 {
 	struct exec_run r = {
-		.ctx = ctx, .o = o, .sess = { .container = o->id }, .pidfd = -1, .sv = { -1, -1 }, .con = { -1, -1 },
-		.relay = ISC_RELAY_INIT, .stage = -1, .child = -1,
+		.ctx = ctx,
+		.o = o,
+		.sess = { .container = o->id },
+		.pidfd = -1,
+		.sv = { -1, -1 },
+		.con = { -1, -1 },
+		.relay = ISC_RELAY_INIT,
+		.stage = -1,
+		.child = -1,
 	};
 	int ret = -1;
 	if (isc_state_open(ctx->root, o->id, ISC_STATE_SHARED, &r.h, err) < 0)

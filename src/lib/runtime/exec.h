@@ -19,29 +19,28 @@
 
 struct isc_exec_opts {
 	const char *id;
-	const char *process_file;   /* --process FILE (process.json); NULL = argv */
-	char **argv;                /* NULL-terminated; used when process_file is NULL */
+	const char *process_file; /* --process FILE (process.json); NULL = argv */
+	char **argv;		  /* NULL-terminated; used when process_file is NULL */
 	bool detach;
 	const char *pid_file;
 	bool tty;
 	const char *console_socket;
-	const char *cwd;            /* NULL = the container's */
-	char **env;                 /* NULL-terminated KEY=VALUE added (may be NULL) */
-	const char *user;           /* "UID[:GID]" or NULL */
-	char **caps;                /* NULL-terminated names added (may be NULL) */
+	const char *cwd;  /* NULL = the container's */
+	char **env;	  /* NULL-terminated KEY=VALUE added (may be NULL) */
+	const char *user; /* "UID[:GID]" or NULL */
+	char **caps;	  /* NULL-terminated names added (may be NULL) */
 	bool no_new_privs;
 	int preserve_fds;
-	bool audit_required;        /* org.isc.audit.id: fail when the login record cannot be
+	bool audit_required; /* org.isc.audit.id: fail when the login record cannot be
 				     * written (isc exec); else warn (isc-runtime exec) */
-	bool relay_all;             /* every fd 0..2 relayed, never one of the caller's (isc exec;
+	bool relay_all;	     /* every fd 0..2 relayed, never one of the caller's (isc exec;
 				     * relay.h) */
 };
 
 /* Without detach: wait and store the exit status (128 + signal for a
  * signal).  With detach: return once the process has exec'd and the pid
  * file is written; *exit_status = 0. */
-int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status,
-		       isc_error **err);
+int isc_container_exec(const struct isc_context *ctx, const struct isc_exec_opts *o, int *exit_status, isc_error **err);
 
 /* Before isc_container_exec in a process that forks first (isc exec -t):
  * when container `id` could write this program's binary, re-execute from a
@@ -51,8 +50,7 @@ int isc_container_exec_seal(const struct isc_context *ctx, const char *id, isc_e
 /* ---- shared by create, the init and exec (not for other callers) ---- */
 /* create and exec: run from a sealed copy of the binary before a process
  * enters a container that could write it (may re-execute the caller) */
-int isc_container_protect_binary(const struct isc_context *ctx, const char *id, bool could_write,
-				 isc_error **err);
+int isc_container_protect_binary(const struct isc_context *ctx, const char *id, bool could_write, isc_error **err);
 int isc_container_resolve_exec(const struct isc_process *p, char **out, isc_error **err);
 struct isc_seccomp_filter;
 int isc_container_process_setup(const struct isc_process *p, const struct isc_spec *spec,

@@ -121,8 +121,7 @@ static bool failure_is_warning(enum isc_hook_kind kind)
 	return kind == ISC_HOOK_POSTSTART || kind == ISC_HOOK_POSTSTOP;
 }
 
-int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
-		  isc_error **err)
+int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json, isc_error **err)
 {
 	for (size_t i = 0; i < spec->n_hooks[kind]; i++) {
 		cleanup_error isc_error *e = NULL;

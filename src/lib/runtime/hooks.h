@@ -16,8 +16,7 @@
  * 1.2).  The state each kind gets: prestart and startContainer `created`,
  * createRuntime and createContainer `creating`, poststart `running`,
  * poststop `stopped` (the callers build it). */
-int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json,
-		  isc_error **err);
+int isc_hooks_run(const struct isc_spec *spec, enum isc_hook_kind kind, const char *state_json, isc_error **err);
 
 /* The bound of a wait that spans the hooks of `kind`, which another
  * process (the container's init) runs meanwhile: the wait bound, plus each

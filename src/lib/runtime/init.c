@@ -212,8 +212,8 @@ static int init_setup(struct init_args *a, isc_error **err)
 	cleanup_strv char **env_listen = NULL;
 	cleanup_free char *exe = NULL;
 	isc_landlock_allow_fd_write(a->fifo_fd); /* the wait for start below */
-	if (isc_container_process_setup(proc, spec, a->filter, a->n_preserve, a->listen_fds, &env_listen, &exe,
-					err) < 0)
+	if (isc_container_process_setup(proc, spec, a->filter, a->n_preserve, a->listen_fds, &env_listen, &exe, err) <
+	    0)
 		return -1;
 	char **env = env_listen ? env_listen : proc->env;
 	wait_start_and_exec(a, exe, env, err);
@@ -313,7 +313,8 @@ static int stage_join(struct init_args *a, isc_error **err)
 		if (ns->join_types[i] == CLONE_NEWUSER)
 			continue;
 		if (setns(ns->join_fds[i], ns->join_types[i]) < 0)
-			return isc_error_set(err, errno, "join %s namespace", isc_namespace_type_name(ns->join_types[i]));
+			return isc_error_set(err, errno, "join %s namespace",
+					     isc_namespace_type_name(ns->join_types[i]));
 	}
 	return 0;
 }

@@ -106,7 +106,8 @@ static int destroy_locked(struct isc_state_handle *h, bool force, isc_error **er
 			if (isc_control_thaw_after_kill(st, SIGKILL, &te) < 0)
 				isc_log_error(te);
 			if (wait_pidfd(pidfd, 10000) < 0)
-				return isc_error_set(err, ETIMEDOUT, "container %s: init did not exit after SIGKILL", d->id);
+				return isc_error_set(err, ETIMEDOUT, "container %s: init did not exit after SIGKILL",
+						     d->id);
 		}
 	}
 	int ret = 0;
@@ -171,8 +172,7 @@ void isc_container_forward_signals(pid_t pid)
 		sigaction(fwd[i], &sa, NULL);
 }
 
-int isc_container_run(const struct isc_context *ctx, const struct isc_create_opts *o, int *exit_status,
-		      isc_error **err)
+int isc_container_run(const struct isc_context *ctx, const struct isc_create_opts *o, int *exit_status, isc_error **err)
 {
 	/* the init of a staged create is our grandchild: become its reaper */
 	if (!o->detach)
@@ -202,7 +202,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 			isc_error_set(&rerr, errno, "stdio relay: pidfd_open %d", (int)pid);
 		if (pidfd < 0 || isc_relay_run(&relay, pidfd, &rerr) < 0) {
 			char buf[512];
-			isc_warn("%s: the container's output is not relayed from here on", isc_error_text(rerr, buf, sizeof(buf)));
+			isc_warn("%s: the container's output is not relayed from here on",
+				 isc_error_text(rerr, buf, sizeof(buf)));
 		}
 	}
 	int status = 0;
@@ -211,7 +212,8 @@ int isc_container_run(const struct isc_context *ctx, const struct isc_create_opt
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			isc_error_set(err, errno, "wait for container %s (it and its state are left: delete --force removes them)",
+			isc_error_set(err, errno,
+				      "wait for container %s (it and its state are left: delete --force removes them)",
 				      o->id);
 			return -1;
 		}

@@ -74,8 +74,8 @@ int isc_notify_prepare(const struct isc_state_dir *d, struct isc_spec *spec, con
 	 * host's /run by default) and could fill it, squat the socket's name
 	 * before `start`, or leave what `delete` had to walk.  Sending to a
 	 * socket needs no writable mount. */
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					     MOUNT_ATTR_NOEXEC };
+	struct mount_attr ro = { .attr_set =
+					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
 	if (mount_setattr(*tree_fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		return isc_error_set(err, errno, "NOTIFY_SOCKET: make the mount read-only");
 	notify_env(&spec->process, notify_dir);
@@ -132,10 +132,13 @@ void isc_notify_forward(int fd, int pidfd, pid_t mainpid, const char *to)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
 		uint64_t now = isc_now_ns();
-		int pr = isc_poll_within(p, pidfd >= 0 ? 2 : 1, now >= deadline ? 0 : (int)((deadline - now) / 1000000ull) + 1);
+		int pr = isc_poll_within(p, pidfd >= 0 ? 2 : 1,
+					 now >= deadline ? 0 : (int)((deadline - now) / 1000000ull) + 1);
 		if (pr == 0)
-			isc_warn("start: NOTIFY_SOCKET: no READY=1 from the container within %d s: not forwarded (the container "
-				 "runs)", bound / 1000);
+			isc_warn(
+				"start: NOTIFY_SOCKET: no READY=1 from the container within %d s: not forwarded (the container "
+				"runs)",
+				bound / 1000);
 		if (pr <= 0)
 			return;
 		if (p[0].revents & POLLIN) {
@@ -150,8 +153,8 @@ void isc_notify_forward(int fd, int pidfd, pid_t mainpid, const char *to)
 					int len = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d\n", (int)mainpid);
 					cleanup_close int out = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 					if (out >= 0)
-						(void)sendto(out, msg, (size_t)len, MSG_NOSIGNAL, (struct sockaddr *)&dst,
-							     sizeof(dst));
+						(void)sendto(out, msg, (size_t)len, MSG_NOSIGNAL,
+							     (struct sockaddr *)&dst, sizeof(dst));
 					return;
 				}
 			continue;

@@ -244,7 +244,8 @@ int isc_container_check_preserved(int n, isc_error **err)
 	for (int fd = 3; fd < 3 + n; fd++) {
 		int fl = fcntl(fd, F_GETFD);
 		if (fl < 0 || (fl & FD_CLOEXEC))
-			return isc_error_set(err, 0, "--preserve-fds/LISTEN_FDS: fd %d was not passed to isc-runtime", fd);
+			return isc_error_set(err, 0, "--preserve-fds/LISTEN_FDS: fd %d was not passed to isc-runtime",
+					     fd);
 	}
 	return 0;
 }

@@ -44,8 +44,8 @@
 
 #define RELAY_PIPE_SIZE (1 << 20) /* output written before `run` starts copying */
 #define PTY_DRAIN_BYTES (1 << 20) /* after the exit: at most this much more ... */
-#define PTY_DRAIN_MS 1000         /* ... for at most this long ... */
-#define PTY_QUIET_MS 100          /* ... and only while the master is not silent this long */
+#define PTY_DRAIN_MS 1000	  /* ... for at most this long ... */
+#define PTY_QUIET_MS 100	  /* ... and only while the master is not silent this long */
 
 /* fd moved to 3 or above (O_CLOEXEC); -1 with errno on failure. */
 static int above_stdio(int fd)
@@ -107,9 +107,12 @@ static bool to_replace(int fd, enum isc_relay_mode mode)
 	if (fcntl(fd, F_GETFD) < 0)
 		return false; /* closed: stays closed */
 	switch (mode) {
-	case ISC_RELAY_ALL: return true;
-	case ISC_RELAY_FOREGROUND: return host_object(fd);
-	case ISC_RELAY_DETACHED: break;
+	case ISC_RELAY_ALL:
+		return true;
+	case ISC_RELAY_FOREGROUND:
+		return host_object(fd);
+	case ISC_RELAY_DETACHED:
+		break;
 	}
 	return isatty(fd) == 1;
 }
@@ -144,7 +147,8 @@ static int prepare_detached(struct isc_relay *r, const bool tty[3], isc_error **
 		if (r->child[i] < 0)
 			return isc_error_set(err, errno, "stdio: open /dev/null for %s", names[i]);
 		isc_warn("%s is a terminal: a detached container gets /dev/null in its place "
-			 "(a container never holds the caller's terminal; use a console socket for one)", names[i]);
+			 "(a container never holds the caller's terminal; use a console socket for one)",
+			 names[i]);
 	}
 	return 0;
 }
@@ -212,8 +216,7 @@ int isc_relay_pty(struct isc_relay *r, int master, bool interactive, isc_error *
 	*r = (struct isc_relay)ISC_RELAY_INIT;
 	r->pty = master;
 	/* ours alone: non-blocking, so that a CMD that does not read cannot stop its output */
-	if (fcntl(master, F_SETFL, O_NONBLOCK) < 0 ||
-	    (r->from_child[1] = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	if (fcntl(master, F_SETFL, O_NONBLOCK) < 0 || (r->from_child[1] = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0 ||
 	    (interactive && (r->to_child = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0)) {
 		int e = errno;
 		isc_relay_clear(r);
@@ -257,8 +260,9 @@ static bool to_caller(struct isc_relay *r, int i, const char *buf, size_t n, boo
 	if (caller_ok[i] && isc_write_all(i, buf, n) < 0) {
 		caller_ok[i] = false;
 		if (errno != EPIPE && errno != EIO)
-			lost(r, errno, i == 1 ? "write the container's stdout to the caller's stdout"
-					      : "write the container's stderr to the caller's stderr");
+			lost(r, errno,
+			     i == 1 ? "write the container's stdout to the caller's stdout"
+				    : "write the container's stderr to the caller's stderr");
 		/* nobody reads on: close the container's side, so that its
 		 * writer sees EPIPE (SIGPIPE) as it would without the relay
 		 * (`isc exec NAME yes | head -2` ends) */

@@ -44,21 +44,24 @@
 #include "base/error.h"
 
 struct isc_relay {
-	int child[3];      /* what the container gets as fd 0, 1, 2; -1: the caller's fd as it is */
-	int to_child;      /* relay: the caller's input is written here (stdin pipe), else -1 */
-	int from_child[3]; /* relay: the container's output is read here (1, 2), else -1 */
-	int pty;           /* isc_relay_pty: the master (window size), else -1 */
-	bool active;       /* anything to copy at all */
-	int lost;          /* errno of the first failure that lost output (0: none) */
+	int child[3];	       /* what the container gets as fd 0, 1, 2; -1: the caller's fd as it is */
+	int to_child;	       /* relay: the caller's input is written here (stdin pipe), else -1 */
+	int from_child[3];     /* relay: the container's output is read here (1, 2), else -1 */
+	int pty;	       /* isc_relay_pty: the master (window size), else -1 */
+	bool active;	       /* anything to copy at all */
+	int lost;	       /* errno of the first failure that lost output (0: none) */
 	const char *lost_what; /* what failed then */
 };
 
-#define ISC_RELAY_INIT { .child = { -1, -1, -1 }, .to_child = -1, .from_child = { -1, -1, -1 }, .pty = -1 }
+#define ISC_RELAY_INIT                                                                           \
+	{                                                                                        \
+		.child = { -1, -1, -1 }, .to_child = -1, .from_child = { -1, -1, -1 }, .pty = -1 \
+	}
 
 enum isc_relay_mode {
 	ISC_RELAY_DETACHED,   /* terminals: /dev/null; the rest passed */
 	ISC_RELAY_FOREGROUND, /* terminals and host objects: pipes; anonymous pipes, sockets passed */
-	ISC_RELAY_ALL,        /* every open fd: a pipe */
+	ISC_RELAY_ALL,	      /* every open fd: a pipe */
 };
 
 /* Look at fds 0..2 and prepare what the container gets (see above).  All

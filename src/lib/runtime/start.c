@@ -37,8 +37,8 @@ static int start_check(const struct isc_state_handle *h, const char *id, isc_err
 	if (s == ISC_STATUS_CREATED)
 		return 0;
 	if (s == ISC_STATUS_STOPPED && isc_state_unseen_errno() != 0)
-		return isc_error_set(err, isc_state_unseen_errno(), "start container %s: read /proc/%d/stat of its init",
-				     id, (int)h->st.pid);
+		return isc_error_set(err, isc_state_unseen_errno(),
+				     "start container %s: read /proc/%d/stat of its init", id, (int)h->st.pid);
 	if (s == ISC_STATUS_STOPPED)
 		return isc_error_set(err, 0, "cannot start a container that has stopped");
 	return isc_error_set(err, 0, "cannot start container %s: it is %s, not created", id, isc_status_name(s));
@@ -78,7 +78,8 @@ static int wait_released(int fifo, int pidfd, int bound, const char *root, const
 		if (pr < 0)
 			return isc_error_set(err, errno, "wait for the container init on %s/%s/exec.fifo", root, id);
 		if (pr == 0)
-			return isc_error_set(err, 0, "wait for the container init on %s/%s/exec.fifo: nothing within %d s",
+			return isc_error_set(err, 0,
+					     "wait for the container init on %s/%s/exec.fifo: nothing within %d s",
 					     root, id, bound / 1000);
 		if (p[0].revents & POLLIN) {
 			char c;
@@ -101,10 +102,12 @@ static int wait_exec(int fifo, int exec_bound, const char *root, const char *id,
 		int left = now >= exec_deadline ? 0 : (int)((exec_deadline - now) / 1000000ull) + 1;
 		int pr = isc_poll_within(&p, 1, left);
 		if (pr < 0)
-			return isc_error_set(err, errno, "wait for the container init's exec (%s/%s/exec.fifo)", root, id);
+			return isc_error_set(err, errno, "wait for the container init's exec (%s/%s/exec.fifo)", root,
+					     id);
 		if (pr == 0)
-			return isc_error_set(err, 0, "wait for the container init's exec (%s/%s/exec.fifo): not done within %d s",
-					     root, id, exec_bound / 1000);
+			return isc_error_set(
+				err, 0, "wait for the container init's exec (%s/%s/exec.fifo): not done within %d s",
+				root, id, exec_bound / 1000);
 		char c;
 		ssize_t n = read(fifo, &c, 1);
 		if (n == 0)

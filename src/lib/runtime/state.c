@@ -19,11 +19,8 @@
 #include <unistd.h>
 
 static const char *const status_names[] = {
-	[ISC_STATUS_CREATING] = "creating",
-	[ISC_STATUS_CREATED] = "created",
-	[ISC_STATUS_RUNNING] = "running",
-	[ISC_STATUS_STOPPED] = "stopped",
-	[ISC_STATUS_PAUSED] = "paused",
+	[ISC_STATUS_CREATING] = "creating", [ISC_STATUS_CREATED] = "created", [ISC_STATUS_RUNNING] = "running",
+	[ISC_STATUS_STOPPED] = "stopped",   [ISC_STATUS_PAUSED] = "paused",
 };
 
 const char *isc_status_name(enum isc_status s)
@@ -42,11 +39,12 @@ int isc_state_check_id(const char *id, isc_error **err)
 		return isc_error_set(err, EINVAL, "invalid container id \"%s\": must not start with '.'", id);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)id[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '_' || c == '+' || c == '-' || c == '.';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+			  c == '+' || c == '-' || c == '.';
 		if (!ok)
 			return isc_error_set(err, EINVAL,
-					     "invalid container id \"%s\": only letters, digits and _+.- are allowed", id);
+					     "invalid container id \"%s\": only letters, digits and _+.- are allowed",
+					     id);
 	}
 	return 0;
 }
@@ -76,8 +74,10 @@ static int lock_dir(int fd, bool exclusive, const char *root, const char *id, is
 	int bound = isc_wait_bound_ms();
 	if (isc_flock_within(fd, exclusive ? LOCK_EX : LOCK_SH, bound) < 0) {
 		if (errno == EWOULDBLOCK)
-			return isc_error_set(err, 0, "lock container %s: %s/%s is still locked by another process "
-						     "after %d s", id, root, id, bound / 1000);
+			return isc_error_set(err, 0,
+					     "lock container %s: %s/%s is still locked by another process "
+					     "after %d s",
+					     id, root, id, bound / 1000);
 		return isc_error_set(err, errno, "lock container %s (%s/%s)", id, root, id);
 	}
 	/* a racing delete may have removed the directory while we waited */
@@ -250,7 +250,7 @@ static int empty_pass(int fd, const char *keep, int *child, char **bad)
 		e = errno;
 	}
 	if (ret == 0)
-		e = errno; /* 0, or why readdir failed */
+		e = errno;	  /* 0, or why readdir failed */
 	if (ret == 0 && e != 0) { /* readdir failed: "not empty" later would hide why */
 		ret = -1;
 		*bad = isc_xstrdup(".");
@@ -282,8 +282,7 @@ static int open_parent(int fd, const struct walk_level *l)
 	return -1;
 }
 
-static int empty_failed(const struct walk_level *up, size_t depth, const char *path, const char *bad,
-			isc_error **err)
+static int empty_failed(const struct walk_level *up, size_t depth, const char *path, const char *bad, isc_error **err)
 {
 	int e = errno;
 	char *p = isc_xstrdup(path);
@@ -374,7 +373,10 @@ int isc_state_dir_remove(struct isc_state_dir *d, isc_error **err)
 	return ret;
 }
 
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
 
 int isc_state_write(const struct isc_state_dir *d, const struct isc_state *st, isc_error **err)
 {

@@ -22,16 +22,16 @@ struct isc_state {
 	char *id;
 	char *bundle;
 	char *rootfs;
-	pid_t pid;                /* the container's init on the host; 0 before it exists */
-	uint64_t pid_start_time;  /* to detect pid reuse */
-	pid_t creator_pid;        /* the runtime process that is creating it */
+	pid_t pid;		 /* the container's init on the host; 0 before it exists */
+	uint64_t pid_start_time; /* to detect pid reuse */
+	pid_t creator_pid;	 /* the runtime process that is creating it */
 	uint64_t creator_start_time;
-	char *created;            /* RFC 3339 UTC */
-	bool hooks_saved;         /* config.json copied into the state dir for poststart/poststop hooks */
-	char *cgroup;             /* isc_cgroup_serialize() text; may be NULL */
-	char *annotations_json;   /* JSON object text; may be NULL */
-	char *notify_socket;      /* the caller's NOTIFY_SOCKET that start forwards to; NULL */
-	char *scratch;            /* org.isc.scratch record (JSON object text, isc_scratch_record());
+	char *created;		/* RFC 3339 UTC */
+	bool hooks_saved;	/* config.json copied into the state dir for poststart/poststop hooks */
+	char *cgroup;		/* isc_cgroup_serialize() text; may be NULL */
+	char *annotations_json; /* JSON object text; may be NULL */
+	char *notify_socket;	/* the caller's NOTIFY_SOCKET that start forwards to; NULL */
+	char *scratch;		/* org.isc.scratch record (JSON object text, isc_scratch_record());
 				   * NULL without the annotation */
 	uid_t owner;
 };

@@ -27,7 +27,6 @@
 #include "runtime/container-internal.h"
 #include "runtime/exec.h"
 
-
 /* One sysctl, into the container's procfs and nowhere else: the file is
  * opened without following a symlink and must be on procfs (a bind over
  * /proc/sys/... would take the write elsewhere: runc CVE-2025-52881).
@@ -122,8 +121,10 @@ int isc_container_pid_sysctls(const struct isc_spec *spec, pid_t pid, isc_error 
 	 * (EPERM for ours and the ones above it) */
 	cleanup_close int parent = ioctl(nsfd, NS_GET_PARENT);
 	if (parent < 0)
-		return isc_error_set(err, errno, "linux.sysctl: the init %d is not in a pid namespace below the "
-						 "runtime's: the write would change the host's", (int)pid);
+		return isc_error_set(err, errno,
+				     "linux.sysctl: the init %d is not in a pid namespace below the "
+				     "runtime's: the write would change the host's",
+				     (int)pid);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return isc_error_set(err, errno, "linux.sysctl: socketpair");

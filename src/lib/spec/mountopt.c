@@ -13,15 +13,15 @@
 #include "base/util.h"
 
 enum mountopt_kind {
-	OPT_SET,         /* flags |= flag */
-	OPT_CLEAR,       /* flags &= ~flag, remembered in clear_flags */
+	OPT_SET,	 /* flags |= flag */
+	OPT_CLEAR,	 /* flags &= ~flag, remembered in clear_flags */
 	OPT_PROPAGATION, /* propagation = flag */
 	OPT_BIND,
 	OPT_RBIND,
 	OPT_TMPCOPYUP,
 	OPT_RRO,
-	OPT_IGNORED,     /* accepted, no effect */
-	OPT_REJECTED,    /* known but not supported: fail rather than ignore */
+	OPT_IGNORED,  /* accepted, no effect */
+	OPT_REJECTED, /* known but not supported: fail rather than ignore */
 };
 
 struct mountopt {

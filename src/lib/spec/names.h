@@ -11,13 +11,13 @@
  * capability Linux defines (up to CAP_CHECKPOINT_RESTORE = 40). */
 int isc_cap_from_name(const char *name);
 const char *isc_cap_name(int cap); /* NULL when out of range */
-int isc_cap_last(void);            /* last capability of the table */
+int isc_cap_last(void);		   /* last capability of the table */
 
 /* Keyword lookups of linux.seccomp; -1 / false when unknown. */
 int isc_seccomp_action_from_name(const char *name); /* "SCMP_ACT_ERRNO" */
-int isc_seccomp_op_from_name(const char *name);     /* "SCMP_CMP_EQ" */
-bool isc_seccomp_arch_known(const char *name);      /* "SCMP_ARCH_X86_64" */
-bool isc_seccomp_flag_known(const char *name);      /* "SECCOMP_FILTER_FLAG_LOG" */
+int isc_seccomp_op_from_name(const char *name);	    /* "SCMP_CMP_EQ" */
+bool isc_seccomp_arch_known(const char *name);	    /* "SCMP_ARCH_X86_64" */
+bool isc_seccomp_flag_known(const char *name);	    /* "SECCOMP_FILTER_FLAG_LOG" */
 /* The name of an ISC_SCMP_* action ("unknown action" when none). */
 const char *isc_seccomp_action_name(int action);
 /* libseccomp's token of a known architecture; 0 when this libseccomp does

@@ -60,11 +60,7 @@ static const char *const default_masked_paths[] = {
 };
 
 static const char *const default_readonly_paths[] = {
-	"/proc/bus",
-	"/proc/fs",
-	"/proc/irq",
-	"/proc/sys",
-	"/proc/sysrq-trigger",
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 struct default_mount {
@@ -78,8 +74,11 @@ static const struct default_mount default_mounts[] = {
 	/* noexec, beyond runc's and podman's default: nothing runs from /dev,
 	 * and a program a container writes there must not run either */
 	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "noexec", "strictatime", "mode=755", "size=65536k" }, false },
-	{ "/dev/pts", "devpts", "devpts",
-	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" }, true },
+	{ "/dev/pts",
+	  "devpts",
+	  "devpts",
+	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" },
+	  true },
 	{ "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" }, false },
 	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" }, false },
 	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" }, false },
@@ -92,70 +91,300 @@ static const struct default_mount default_mounts[] = {
  * skipped by the seccomp compiler, so 32-bit variants are listed too. */
 static const char *const seccomp_allowed[] = {
 	/* file I/O */
-	"read", "write", "open", "openat", "openat2", "creat", "close", "close_range",
-	"pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2",
-	"lseek", "_llseek", "sendfile", "sendfile64", "splice", "tee", "copy_file_range",
-	"fadvise64", "fadvise64_64", "readahead", "fallocate",
-	"fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
-	"truncate", "truncate64", "ftruncate", "ftruncate64",
-	"fcntl", "fcntl64", "flock", "dup", "dup2", "dup3", /* ioctl: ioctl_rules() */
-	"pipe", "pipe2", "memfd_create",
+	"read",
+	"write",
+	"open",
+	"openat",
+	"openat2",
+	"creat",
+	"close",
+	"close_range",
+	"pread64",
+	"pwrite64",
+	"readv",
+	"writev",
+	"preadv",
+	"pwritev",
+	"preadv2",
+	"pwritev2",
+	"lseek",
+	"_llseek",
+	"sendfile",
+	"sendfile64",
+	"splice",
+	"tee",
+	"copy_file_range",
+	"fadvise64",
+	"fadvise64_64",
+	"readahead",
+	"fallocate",
+	"fsync",
+	"fdatasync",
+	"sync",
+	"syncfs",
+	"sync_file_range",
+	"truncate",
+	"truncate64",
+	"ftruncate",
+	"ftruncate64",
+	"fcntl",
+	"fcntl64",
+	"flock",
+	"dup",
+	"dup2",
+	"dup3", /* ioctl: ioctl_rules() */
+	"pipe",
+	"pipe2",
+	"memfd_create",
 	/* metadata and directories */
-	"stat", "fstat", "lstat", "stat64", "fstat64", "lstat64", "newfstatat", "fstatat64", "statx",
-	"statfs", "fstatfs", "statfs64", "fstatfs64",
-	"access", "faccessat", "faccessat2",
-	"getdents", "getdents64", "getcwd", "chdir", "fchdir",
-	"rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir",
-	"link", "linkat", "unlink", "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat",
-	"chmod", "fchmod", "fchmodat", "fchmodat2",
-	"chown", "fchown", "lchown", "fchownat", "chown32", "fchown32", "lchown32",
-	"umask", "utime", "utimes", "utimensat", "futimesat",
-	"getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
+	"stat",
+	"fstat",
+	"lstat",
+	"stat64",
+	"fstat64",
+	"lstat64",
+	"newfstatat",
+	"fstatat64",
+	"statx",
+	"statfs",
+	"fstatfs",
+	"statfs64",
+	"fstatfs64",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"getdents",
+	"getdents64",
+	"getcwd",
+	"chdir",
+	"fchdir",
+	"rename",
+	"renameat",
+	"renameat2",
+	"mkdir",
+	"mkdirat",
+	"rmdir",
+	"link",
+	"linkat",
+	"unlink",
+	"unlinkat",
+	"symlink",
+	"symlinkat",
+	"readlink",
+	"readlinkat",
+	"chmod",
+	"fchmod",
+	"fchmodat",
+	"fchmodat2",
+	"chown",
+	"fchown",
+	"lchown",
+	"fchownat",
+	"chown32",
+	"fchown32",
+	"lchown32",
+	"umask",
+	"utime",
+	"utimes",
+	"utimensat",
+	"futimesat",
+	"getxattr",
+	"lgetxattr",
+	"fgetxattr",
+	"listxattr",
+	"llistxattr",
+	"flistxattr",
 	/* memory */
-	"mmap", "mmap2", "mprotect", "munmap", "brk", "mremap", "msync", "madvise",
-	"mlock", "munlock", "mincore", "membarrier",
+	"mmap",
+	"mmap2",
+	"mprotect",
+	"munmap",
+	"brk",
+	"mremap",
+	"msync",
+	"madvise",
+	"mlock",
+	"munlock",
+	"mincore",
+	"membarrier",
 	/* polling and events */
-	"select", "_newselect", "pselect6", "poll", "ppoll",
-	"epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-	"eventfd", "eventfd2", "signalfd", "signalfd4",
-	"timerfd_create", "timerfd_settime", "timerfd_gettime",
-	"inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"select",
+	"_newselect",
+	"pselect6",
+	"poll",
+	"ppoll",
+	"epoll_create",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_pwait2",
+	"eventfd",
+	"eventfd2",
+	"signalfd",
+	"signalfd4",
+	"timerfd_create",
+	"timerfd_settime",
+	"timerfd_gettime",
+	"inotify_init",
+	"inotify_init1",
+	"inotify_add_watch",
+	"inotify_rm_watch",
 	/* signals */
-	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending",
-	"rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigreturn", "sigaltstack",
-	"kill", "tkill", "tgkill", "pause", "alarm", "getitimer", "setitimer",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"rt_sigsuspend",
+	"rt_sigpending",
+	"rt_sigtimedwait",
+	"rt_sigqueueinfo",
+	"rt_tgsigqueueinfo",
+	"sigreturn",
+	"sigaltstack",
+	"kill",
+	"tkill",
+	"tgkill",
+	"pause",
+	"alarm",
+	"getitimer",
+	"setitimer",
 	/* time */
-	"nanosleep", "clock_gettime", "clock_getres", "clock_nanosleep", "gettimeofday", "time", "times",
+	"nanosleep",
+	"clock_gettime",
+	"clock_getres",
+	"clock_nanosleep",
+	"gettimeofday",
+	"time",
+	"times",
 	/* POSIX timers (timeout(1), glibc's timer_create; podman allows
 	 * them): a timer signals its own process or thread only */
-	"timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
-	"timer_settime64", "timer_gettime64",
+	"timer_create",
+	"timer_settime",
+	"timer_gettime",
+	"timer_getoverrun",
+	"timer_delete",
+	"timer_settime64",
+	"timer_gettime64",
 	/* sockets */
 	/* socket, socketpair, socketcall: socket_rules() */
-	"connect", "accept", "accept4", "bind", "listen", "shutdown",
-	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-	"getsockname", "getpeername", "setsockopt", "getsockopt",
+	"connect",
+	"accept",
+	"accept4",
+	"bind",
+	"listen",
+	"shutdown",
+	"sendto",
+	"recvfrom",
+	"sendmsg",
+	"recvmsg",
+	"sendmmsg",
+	"recvmmsg",
+	"getsockname",
+	"getpeername",
+	"setsockopt",
+	"getsockopt",
 	/* processes */
-	"fork", "vfork", "execve", /* clone: clone_rule() */ "execveat", "exit", "exit_group",
-	"wait4", "waitid", "waitpid", "getpid", "getppid", "gettid", "getpgrp", "setsid", "setpgid",
-	"getpgid", "getsid", "set_tid_address", "set_robust_list", "get_robust_list", "restart_syscall",
-	"rseq", "futex", "sched_yield", "sched_getaffinity", "sched_setaffinity",
-	"sched_getparam", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
-	"getpriority", "setpriority", "prctl", "arch_prctl", "set_thread_area", "get_thread_area",
-	"pidfd_open", "pidfd_send_signal", "getcpu",
+	"fork",
+	"vfork",
+	"execve",
+	/* clone: clone_rule() */ "execveat",
+	"exit",
+	"exit_group",
+	"wait4",
+	"waitid",
+	"waitpid",
+	"getpid",
+	"getppid",
+	"gettid",
+	"getpgrp",
+	"setsid",
+	"setpgid",
+	"getpgid",
+	"getsid",
+	"set_tid_address",
+	"set_robust_list",
+	"get_robust_list",
+	"restart_syscall",
+	"rseq",
+	"futex",
+	"sched_yield",
+	"sched_getaffinity",
+	"sched_setaffinity",
+	"sched_getparam",
+	"sched_getscheduler",
+	"sched_get_priority_max",
+	"sched_get_priority_min",
+	"getpriority",
+	"setpriority",
+	"prctl",
+	"arch_prctl",
+	"set_thread_area",
+	"get_thread_area",
+	"pidfd_open",
+	"pidfd_send_signal",
+	"getcpu",
 	/* credentials (inside the user namespace) */
-	"getuid", "getgid", "geteuid", "getegid", "setuid", "setgid", "setreuid", "setregid",
-	"setresuid", "setresgid", "getresuid", "getresgid", "setgroups", "getgroups",
-	"getuid32", "getgid32", "geteuid32", "getegid32", "setuid32", "setgid32", "setreuid32",
-	"setregid32", "setresuid32", "setresgid32", "getresuid32", "getresgid32", "setgroups32",
-	"getgroups32", "setfsuid", "setfsgid", "capget", "capset",
+	"getuid",
+	"getgid",
+	"geteuid",
+	"getegid",
+	"setuid",
+	"setgid",
+	"setreuid",
+	"setregid",
+	"setresuid",
+	"setresgid",
+	"getresuid",
+	"getresgid",
+	"setgroups",
+	"getgroups",
+	"getuid32",
+	"getgid32",
+	"geteuid32",
+	"getegid32",
+	"setuid32",
+	"setgid32",
+	"setreuid32",
+	"setregid32",
+	"setresuid32",
+	"setresgid32",
+	"getresuid32",
+	"getresgid32",
+	"setgroups32",
+	"getgroups32",
+	"setfsuid",
+	"setfsgid",
+	"capget",
+	"capset",
 	/* resources and system information */
-	"getrlimit", "ugetrlimit", "setrlimit", "prlimit64", "getrusage", "sysinfo", "uname",
+	"getrlimit",
+	"ugetrlimit",
+	"setrlimit",
+	"prlimit64",
+	"getrusage",
+	"sysinfo",
+	"uname",
 	"getrandom",
 	/* System V and POSIX IPC (private to the ipc namespace) */
-	"shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
-	"semget", "semop", "semtimedop", "semctl", "ipc",
-	"mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+	"shmget",
+	"shmat",
+	"shmdt",
+	"shmctl",
+	"msgget",
+	"msgsnd",
+	"msgrcv",
+	"msgctl",
+	"semget",
+	"semop",
+	"semtimedop",
+	"semctl",
+	"ipc",
+	"mq_open",
+	"mq_unlink",
+	"mq_timedsend",
+	"mq_timedreceive",
+	"mq_notify",
+	"mq_getsetattr",
 };
 
 /* personality(2) is allowed only with these arguments (like Docker):
@@ -181,15 +410,9 @@ static json_t *default_process(void)
 	json_object_set_new(caps, "permitted", STRV_JSON(default_caps));
 	json_object_set_new(caps, "ambient", json_array());
 
-	return json_pack("{s:b, s:{s:i, s:i}, s:[s], s:o, s:s, s:o, s:[{s:s, s:i, s:i}], s:b}",
-			 "terminal", 0,
-			 "user", "uid", 0, "gid", 0,
-			 "args", "sh",
-			 "env", STRV_JSON(default_env),
-			 "cwd", "/",
-			 "capabilities", caps,
-			 "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
-			 "noNewPrivileges", 1);
+	return json_pack("{s:b, s:{s:i, s:i}, s:[s], s:o, s:s, s:o, s:[{s:s, s:i, s:i}], s:b}", "terminal", 0, "user",
+			 "uid", 0, "gid", 0, "args", "sh", "env", STRV_JSON(default_env), "cwd", "/", "capabilities",
+			 caps, "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024, "noNewPrivileges", 1);
 }
 
 static json_t *default_mounts_json(bool rootless)
@@ -202,9 +425,8 @@ static json_t *default_mounts_json(bool rootless)
 			n++;
 		if (rootless && m->rootful_only_last)
 			n--;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination,
-						   "type", m->type, "source", m->source,
-						   "options", strv_json(m->options, n)));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination, "type",
+						   m->type, "source", m->source, "options", strv_json(m->options, n)));
 	}
 	return a;
 }
@@ -239,10 +461,10 @@ static bool ioctl_refused_under(uint64_t mask, uint64_t value)
 static void ioctl_rules(json_t *rules, int bit, uint64_t mask, uint64_t value)
 {
 	if (!ioctl_refused_under(mask, value)) {
-		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "ioctl",
-						       "action", "SCMP_ACT_ALLOW", "args", "index", 1,
-						       "value", (json_int_t)mask, "valueTwo", (json_int_t)value,
-						       "op", "SCMP_CMP_MASKED_EQ"));
+		json_array_append_new(rules,
+				      json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "ioctl", "action",
+						"SCMP_ACT_ALLOW", "args", "index", 1, "value", (json_int_t)mask,
+						"valueTwo", (json_int_t)value, "op", "SCMP_CMP_MASKED_EQ"));
 		return;
 	}
 	if (bit < 0)
@@ -259,14 +481,14 @@ static void ioctl_rules(json_t *rules, int bit, uint64_t mask, uint64_t value)
  * flags that bit is part of the exit signal (CSIGNAL), and only clone3 and
  * unshare can ask for a time namespace.  The flags are the low 32 bits, as
  * the kernel reads them. */
-#define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
-			CLONE_NEWNET | CLONE_NEWCGROUP)
+#define CLONE_NS_FLAGS \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
 
 static json_t *clone_rule(void)
 {
-	return json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone", "action", "SCMP_ACT_ALLOW",
-			 "args", "index", 0, "value", (json_int_t)CLONE_NS_FLAGS, "valueTwo", (json_int_t)0,
-			 "op", "SCMP_CMP_MASKED_EQ");
+	return json_pack("{s:[s], s:s, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone", "action", "SCMP_ACT_ALLOW", "args",
+			 "index", 0, "value", (json_int_t)CLONE_NS_FLAGS, "valueTwo", (json_int_t)0, "op",
+			 "SCMP_CMP_MASKED_EQ");
 }
 
 /* socket for the families a service uses and the container's network
@@ -288,8 +510,7 @@ static const json_int_t socket_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_PAC
  * host's kernel audit.  Those and the rest (XFRM, connector, ...) fail
  * with EPROTONOSUPPORT, what a kernel without that protocol answers:
  * libaudit then takes audit as absent instead of failing. */
-static const json_int_t netlink_protocols[] = { NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_NETFILTER,
-						NETLINK_GENERIC };
+static const json_int_t netlink_protocols[] = { NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_NETFILTER, NETLINK_GENERIC };
 
 static bool netlink_allowed(json_int_t protocol)
 {
@@ -329,15 +550,15 @@ static json_t *netlink_rule(bool allow, const char *op, json_int_t value)
  * AF_UNIX, the one whose pairs exist. */
 static void socket_rules(json_t *rules)
 {
-	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "socketcall",
-					       "action", "SCMP_ACT_ERRNO", "errnoRet", ENOSYS));
-	json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socketpair",
-					       "action", "SCMP_ACT_ALLOW", "args", "index", 0,
-					       "value", (json_int_t)AF_UNIX, "op", "SCMP_CMP_EQ"));
+	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "socketcall", "action", "SCMP_ACT_ERRNO",
+					       "errnoRet", ENOSYS));
+	json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socketpair", "action",
+					       "SCMP_ACT_ALLOW", "args", "index", 0, "value", (json_int_t)AF_UNIX, "op",
+					       "SCMP_CMP_EQ"));
 	for (size_t i = 0; i < ARRAY_SIZE(socket_families); i++)
-		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socket",
-						       "action", "SCMP_ACT_ALLOW", "args", "index", 0,
-						       "value", socket_families[i], "op", "SCMP_CMP_EQ"));
+		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "socket", "action",
+						       "SCMP_ACT_ALLOW", "args", "index", 0, "value",
+						       socket_families[i], "op", "SCMP_CMP_EQ"));
 	/* libseccomp refuses overlapping rules of different actions: every
 	 * protocol up to the highest allowed one gets its own rule, anything
 	 * above (as a 64-bit unsigned value) the last one */
@@ -352,25 +573,22 @@ static void socket_rules(json_t *rules)
 static json_t *default_seccomp(void)
 {
 	json_t *rules = json_array();
-	json_array_append_new(rules, json_pack("{s:o, s:s}", "names", STRV_JSON(seccomp_allowed),
-					       "action", "SCMP_ACT_ALLOW"));
+	json_array_append_new(rules,
+			      json_pack("{s:o, s:s}", "names", STRV_JSON(seccomp_allowed), "action", "SCMP_ACT_ALLOW"));
 	for (size_t i = 0; i < ARRAY_SIZE(personality_allowed); i++)
-		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}",
-						       "names", "personality", "action", "SCMP_ACT_ALLOW",
-						       "args", "index", 0, "value", personality_allowed[i],
-						       "op", "SCMP_CMP_EQ"));
+		json_array_append_new(rules, json_pack("{s:[s], s:s, s:[{s:i, s:I, s:s}]}", "names", "personality",
+						       "action", "SCMP_ACT_ALLOW", "args", "index", 0, "value",
+						       personality_allowed[i], "op", "SCMP_CMP_EQ"));
 	ioctl_rules(rules, IOCTL_CMD_BITS - 1, 0, 0);
 	json_array_append_new(rules, clone_rule());
 	socket_rules(rules);
 	/* clone3 takes its flags in a struct seccomp cannot inspect: make
 	 * libc fall back to clone(), whose flags are checked above. */
-	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3",
-					       "action", "SCMP_ACT_ERRNO", "errnoRet", 38 /* ENOSYS */));
+	json_array_append_new(rules, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action", "SCMP_ACT_ERRNO",
+					       "errnoRet", 38 /* ENOSYS */));
 
-	return json_pack("{s:s, s:i, s:[s, s, s], s:o}",
-			 "defaultAction", "SCMP_ACT_ERRNO",
-			 "defaultErrnoRet", 1 /* EPERM */,
-			 "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+	return json_pack("{s:s, s:i, s:[s, s, s], s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet",
+			 1 /* EPERM */, "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
 			 "syscalls", rules);
 }
 
@@ -391,23 +609,15 @@ char *isc_spec_default_json(bool rootless)
 
 	/* a pids limit: without one a fork bomb in the container runs until
 	 * the host's pid space is gone */
-	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:{s:{s:I}}}",
-				      "namespaces", ns,
-				      "uidMappings", uidmap,
-				      "gidMappings", gidmap,
-				      "maskedPaths", STRV_JSON(default_masked_paths),
-				      "readonlyPaths", STRV_JSON(default_readonly_paths),
-				      "seccomp", default_seccomp(),
-				      "rootfsPropagation", "rprivate",
-				      "resources", "pids", "limit", (json_int_t)ISC_SPEC_DEFAULT_PIDS_LIMIT);
+	json_t *linux_obj =
+		json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:{s:{s:I}}}", "namespaces", ns, "uidMappings", uidmap,
+			  "gidMappings", gidmap, "maskedPaths", STRV_JSON(default_masked_paths), "readonlyPaths",
+			  STRV_JSON(default_readonly_paths), "seccomp", default_seccomp(), "rootfsPropagation",
+			  "rprivate", "resources", "pids", "limit", (json_int_t)ISC_SPEC_DEFAULT_PIDS_LIMIT);
 
-	json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}",
-				 "ociVersion", "1.2.0",
-				 "process", default_process(),
-				 "root", "path", "rootfs", "readonly", 1,
-				 "hostname", "isc",
-				 "mounts", default_mounts_json(rootless),
-				 "linux", linux_obj);
+	json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.2.0", "process",
+				 default_process(), "root", "path", "rootfs", "readonly", 1, "hostname", "isc",
+				 "mounts", default_mounts_json(rootless), "linux", linux_obj);
 	if (root == NULL)
 		abort(); /* a bug in the format strings above, or out of memory */
 	char *text = json_dumps(root, JSON_INDENT(2));

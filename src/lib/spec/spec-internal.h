@@ -119,8 +119,8 @@ static inline int want_int(const json_t *v, const char *field, int64_t min, int6
 		return bad(err, "%s: expected an integer", field);
 	json_int_t x = json_integer_value(v);
 	if (x < min || x > max)
-		return bad(err, "%s: %lld is out of range [%lld, %lld]", field, (long long)x,
-			   (long long)min, (long long)max);
+		return bad(err, "%s: %lld is out of range [%lld, %lld]", field, (long long)x, (long long)min,
+			   (long long)max);
 	*out = x;
 	return 0;
 }
@@ -129,7 +129,7 @@ static inline int want_int(const json_t *v, const char *field, int64_t min, int6
  * for every limit it was not given): *set is false for 0, else the value
  * must lie in [min, max]. */
 static inline int want_limit(const json_t *v, const char *field, int64_t min, int64_t max, int64_t *out, bool *set,
-		      isc_error **err)
+			     isc_error **err)
 {
 	if (json_is_integer(v) && json_integer_value(v) == 0) {
 		*out = 0;

@@ -13,25 +13,15 @@
 #include "spec/names.h"
 
 static const struct name_value namespace_types[] = {
-	{ "pid", CLONE_NEWPID },
-	{ "network", CLONE_NEWNET },
-	{ "mount", CLONE_NEWNS },
-	{ "ipc", CLONE_NEWIPC },
-	{ "uts", CLONE_NEWUTS },
-	{ "user", CLONE_NEWUSER },
-	{ "cgroup", CLONE_NEWCGROUP },
-	{ "time", CLONE_NEWTIME },
+	{ "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },	     { "ipc", CLONE_NEWIPC },
+	{ "uts", CLONE_NEWUTS }, { "user", CLONE_NEWUSER },   { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
 static const struct name_value propagation_names[] = {
-	{ "private", MS_PRIVATE },
-	{ "rprivate", MS_PRIVATE | MS_REC },
-	{ "slave", MS_SLAVE },
-	{ "rslave", MS_SLAVE | MS_REC },
-	{ "shared", MS_SHARED },
-	{ "rshared", MS_SHARED | MS_REC },
-	{ "unbindable", MS_UNBINDABLE },
-	{ "runbindable", MS_UNBINDABLE | MS_REC },
+	{ "private", MS_PRIVATE },	 { "rprivate", MS_PRIVATE | MS_REC },
+	{ "slave", MS_SLAVE },		 { "rslave", MS_SLAVE | MS_REC },
+	{ "shared", MS_SHARED },	 { "rshared", MS_SHARED | MS_REC },
+	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
 static const struct name_value personality_domains[] = {
@@ -147,7 +137,8 @@ static int parse_devices(const json_t *v, struct isc_spec *s, isc_error **err)
 		if (want_string(t, fld(f, "linux.devices[%zu].type", i), &type, err) < 0)
 			return -1;
 		if (strlen(type) != 1 || strchr("cbup", type[0]) == NULL)
-			return bad(err, "linux.devices[%zu].type: unknown device type \"%s\" (want c, b, u or p)", i, type);
+			return bad(err, "linux.devices[%zu].type: unknown device type \"%s\" (want c, b, u or p)", i,
+				   type);
 		d->type = type[0];
 		bool need_numbers = d->type != 'p';
 		if ((t = jget(e, "major")) != NULL) {
@@ -226,12 +217,16 @@ static int parse_seccomp_rule(const json_t *e, size_t i, struct isc_seccomp_rule
 			if (want_object(a, fld(f, "linux.seccomp.syscalls[%zu].args[%zu]", i, j), err) < 0)
 				return -1;
 			if ((u = jget(a, "index")) == NULL)
-				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].index: required field is missing", i, j);
+				return bad(err,
+					   "linux.seccomp.syscalls[%zu].args[%zu].index: required field is missing", i,
+					   j);
 			if (want_int(u, fld(f, "linux.seccomp.syscalls[%zu].args[%zu].index", i, j), 0, 5, &x, err) < 0)
 				return -1;
 			arg->index = (unsigned)x;
 			if ((u = jget(a, "value")) == NULL)
-				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].value: required field is missing", i, j);
+				return bad(err,
+					   "linux.seccomp.syscalls[%zu].args[%zu].value: required field is missing", i,
+					   j);
 			if (want_int(u, fld(f, "linux.seccomp.syscalls[%zu].args[%zu].value", i, j), 0, INT64_MAX, &x,
 				     err) < 0)
 				return -1;
@@ -243,12 +238,14 @@ static int parse_seccomp_rule(const json_t *e, size_t i, struct isc_seccomp_rule
 				arg->value_two = (uint64_t)x;
 			}
 			if ((u = jget(a, "op")) == NULL)
-				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].op: required field is missing", i, j);
+				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].op: required field is missing",
+					   i, j);
 			if (!json_is_string(u))
 				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].op: expected a string", i, j);
 			arg->op = isc_seccomp_op_from_name(json_string_value(u));
 			if (arg->op < 0)
-				return bad(err, "linux.seccomp.syscalls[%zu].args[%zu].op: unknown seccomp operator \"%s\"",
+				return bad(err,
+					   "linux.seccomp.syscalls[%zu].args[%zu].op: unknown seccomp operator \"%s\"",
 					   i, j, json_string_value(u));
 		}
 	}
@@ -287,7 +284,8 @@ static int parse_seccomp(const json_t *v, struct isc_seccomp *sc, isc_error **er
 			return -1;
 		for (size_t i = 0; sc->flags[i] != NULL; i++)
 			if (!isc_seccomp_flag_known(sc->flags[i]))
-				return bad(err, "linux.seccomp.flags[%zu]: unknown seccomp flag \"%s\"", i, sc->flags[i]);
+				return bad(err, "linux.seccomp.flags[%zu]: unknown seccomp flag \"%s\"", i,
+					   sc->flags[i]);
 	}
 	if ((t = jget(v, "listenerPath")) != NULL &&
 	    want_abs_path(t, "linux.seccomp.listenerPath", &sc->listener_path, err) < 0)
@@ -373,8 +371,10 @@ static int check_sysctl_key(const struct isc_spec *s, const char *k, isc_error *
 	if (type == CLONE_NEWUTS && strcmp(k + 7, "hostname") == 0)
 		return bad(err, "linux.sysctl \"%s\": set the hostname field instead", k);
 	if (isc_spec_namespace(s, type) == NULL)
-		return bad(err, "linux.sysctl \"%s\": no %s namespace in linux.namespaces: without one it would "
-				"change the host's", k, isc_namespace_type_name(type));
+		return bad(err,
+			   "linux.sysctl \"%s\": no %s namespace in linux.namespaces: without one it would "
+			   "change the host's",
+			   k, isc_namespace_type_name(type));
 	return 0;
 }
 

@@ -151,8 +151,8 @@ static int parse_user(const json_t *v, struct isc_process *p, isc_error **err)
 		p->additional_gids = isc_xmalloc0(n * sizeof(gid_t));
 		p->n_additional_gids = n;
 		for (size_t i = 0; i < n; i++) {
-			if (want_int(json_array_get(t, i), fld(f, "process.user.additionalGids[%zu]", i), 0,
-				     ID_MAX, &x, err) < 0)
+			if (want_int(json_array_get(t, i), fld(f, "process.user.additionalGids[%zu]", i), 0, ID_MAX, &x,
+				     err) < 0)
 				return -1;
 			p->additional_gids[i] = (gid_t)x;
 		}

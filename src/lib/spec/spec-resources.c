@@ -65,8 +65,10 @@ static int parse_device_rules(const json_t *v, const char *pfx, struct isc_resou
 			for (const char *p = a; *p; p++) {
 				const char *pos = strchr("rwm", *p);
 				if (pos == NULL || seen[pos - "rwm"])
-					return bad(err, "%s.devices[%zu].access: invalid access \"%s\" (want a subset of rwm)",
-						   pfx, i, a);
+					return bad(
+						err,
+						"%s.devices[%zu].access: invalid access \"%s\" (want a subset of rwm)",
+						pfx, i, a);
 				seen[pos - "rwm"] = true;
 			}
 			snprintf(d->access, sizeof(d->access), "%s", a);
@@ -85,10 +87,12 @@ static int parse_memory(const json_t *g, const char *pfx, struct isc_resources *
 		const char *name;
 		size_t has, val;
 	} mem[] = {
-		{ "limit", offsetof(struct isc_resources, has_memory_limit), offsetof(struct isc_resources, memory_limit) },
+		{ "limit", offsetof(struct isc_resources, has_memory_limit),
+		  offsetof(struct isc_resources, memory_limit) },
 		{ "reservation", offsetof(struct isc_resources, has_memory_reservation),
 		  offsetof(struct isc_resources, memory_reservation) },
-		{ "swap", offsetof(struct isc_resources, has_memory_swap), offsetof(struct isc_resources, memory_swap) },
+		{ "swap", offsetof(struct isc_resources, has_memory_swap),
+		  offsetof(struct isc_resources, memory_swap) },
 	};
 	if (want_object(g, fld(f, "%s.memory", pfx), err) < 0)
 		return -1;
@@ -138,13 +142,11 @@ static int parse_cpu(const json_t *g, const char *pfx, struct isc_resources *r, 
 			return -1;
 		r->cpu_period = (uint64_t)x;
 	}
-	if ((t = jget(g, "cpus")) != NULL &&
-	    (want_string(t, fld(f, "%s.cpu.cpus", pfx), &r->cpu_cpus, err) < 0 ||
-	     check_cpu_list(r->cpu_cpus, fld(f, "%s.cpu.cpus", pfx), err) < 0))
+	if ((t = jget(g, "cpus")) != NULL && (want_string(t, fld(f, "%s.cpu.cpus", pfx), &r->cpu_cpus, err) < 0 ||
+					      check_cpu_list(r->cpu_cpus, fld(f, "%s.cpu.cpus", pfx), err) < 0))
 		return -1;
-	if ((t = jget(g, "mems")) != NULL &&
-	    (want_string(t, fld(f, "%s.cpu.mems", pfx), &r->cpu_mems, err) < 0 ||
-	     check_cpu_list(r->cpu_mems, fld(f, "%s.cpu.mems", pfx), err) < 0))
+	if ((t = jget(g, "mems")) != NULL && (want_string(t, fld(f, "%s.cpu.mems", pfx), &r->cpu_mems, err) < 0 ||
+					      check_cpu_list(r->cpu_mems, fld(f, "%s.cpu.mems", pfx), err) < 0))
 		return -1;
 	return 0;
 }
@@ -197,9 +199,8 @@ int isc_spec_resources_from_json(const json_t *v, const char *pfx, struct isc_re
 		if (want_object(g, fld(f, "%s.pids", pfx), err) < 0)
 			return -1;
 		/* -1: unlimited; 0: not set */
-		if ((t = jget(g, "limit")) != NULL &&
-		    want_limit(t, fld(f, "%s.pids.limit", pfx), -1, INT64_MAX, &r->pids_limit, &r->has_pids_limit,
-			       err) < 0)
+		if ((t = jget(g, "limit")) != NULL && want_limit(t, fld(f, "%s.pids.limit", pfx), -1, INT64_MAX,
+								 &r->pids_limit, &r->has_pids_limit, err) < 0)
 			return -1;
 	}
 
@@ -211,7 +212,8 @@ int isc_spec_resources_from_json(const json_t *v, const char *pfx, struct isc_re
 			return -1;
 		/* 0: not set (Docker writes it for "no --blkio-weight") */
 		if ((t = jget(g, "weight")) != NULL) {
-			if (want_limit(t, fld(f, "%s.blockIO.weight", pfx), 10, 1000, &x, &r->has_blkio_weight, err) < 0)
+			if (want_limit(t, fld(f, "%s.blockIO.weight", pfx), 10, 1000, &x, &r->has_blkio_weight, err) <
+			    0)
 				return -1;
 			r->blkio_weight = (uint16_t)x;
 		}
@@ -230,8 +232,8 @@ int isc_spec_resources_from_json(const json_t *v, const char *pfx, struct isc_re
 		if (want_kv(g, fld(f, "%s.unified", pfx), &r->unified, &r->n_unified, err) < 0)
 			return -1;
 		for (size_t i = 0; i < r->n_unified; i++)
-			if (check_cgroup_key(r->unified[i].key, fld(f, "%s.unified.%s", pfx, r->unified[i].key),
-					     err) < 0)
+			if (check_cgroup_key(r->unified[i].key, fld(f, "%s.unified.%s", pfx, r->unified[i].key), err) <
+			    0)
 				return -1;
 	}
 	return 0;

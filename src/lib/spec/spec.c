@@ -115,8 +115,7 @@ static int parse_hooks(const json_t *v, struct isc_spec *s, isc_error **err)
 			    want_strv(t, fld(f, "hooks.%s[%zu].env", name, i), false, &hk->env, err) < 0)
 				return -1;
 			if ((t = jget(h, "timeout")) != NULL) {
-				if (want_int(t, fld(f, "hooks.%s[%zu].timeout", name, i), 1, INT_MAX, &x,
-					     err) < 0)
+				if (want_int(t, fld(f, "hooks.%s[%zu].timeout", name, i), 1, INT_MAX, &x, err) < 0)
 					return -1;
 				hk->timeout = (int)x;
 			}
@@ -226,10 +225,9 @@ static int refuse_label(const char *field, const char *value, const char *module
 	if (value == NULL || value[0] == '\0')
 		return 0;
 	if (!enabled)
-		return isc_error_set(err, 0, "%s: cannot apply \"%s\": %s is not enabled on this machine", field,
-				     value, module);
-	return isc_error_set(err, 0, "%s: cannot apply \"%s\": isc-runtime does not support %s", field, value,
-			     module);
+		return isc_error_set(err, 0, "%s: cannot apply \"%s\": %s is not enabled on this machine", field, value,
+				     module);
+	return isc_error_set(err, 0, "%s: cannot apply \"%s\": isc-runtime does not support %s", field, value, module);
 }
 
 int isc_spec_check_host(const struct isc_spec *spec, const struct isc_process *p, isc_error **err)

@@ -32,9 +32,9 @@ struct isc_caps {
 
 struct isc_process {
 	bool terminal;
-	char **args;        /* NULL-terminated, at least one element */
-	char **env;         /* NULL-terminated, may be empty */
-	char *cwd;          /* absolute */
+	char **args; /* NULL-terminated, at least one element */
+	char **env;  /* NULL-terminated, may be empty */
+	char *cwd;   /* absolute */
 	uid_t uid;
 	gid_t gid;
 	gid_t *additional_gids;
@@ -55,17 +55,17 @@ struct isc_process {
 
 /* mount flags split the way the kernel needs them */
 struct isc_mount {
-	char *destination; /* absolute, inside the container */
-	char *type;        /* may be NULL for bind mounts */
-	char *source;      /* may be NULL */
-	unsigned long flags;        /* MS_* applied at mount / remount (RDONLY, NOSUID, NODEV, NOEXEC, ...) */
-	unsigned long clear_flags;  /* flags explicitly cleared ("rw", "suid", ...) */
-	unsigned long propagation;  /* one of MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), or 0 */
-	bool bind;                  /* bind or rbind */
-	bool recursive;             /* rbind */
-	bool tmpcopyup;             /* copy the image's content into the tmpfs */
-	bool rro;                   /* recursive read-only (mount_setattr) */
-	char *data;                 /* remaining filesystem options joined by ',' (may be NULL) */
+	char *destination;	   /* absolute, inside the container */
+	char *type;		   /* may be NULL for bind mounts */
+	char *source;		   /* may be NULL */
+	unsigned long flags;	   /* MS_* applied at mount / remount (RDONLY, NOSUID, NODEV, NOEXEC, ...) */
+	unsigned long clear_flags; /* flags explicitly cleared ("rw", "suid", ...) */
+	unsigned long propagation; /* one of MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), or 0 */
+	bool bind;		   /* bind or rbind */
+	bool recursive;		   /* rbind */
+	bool tmpcopyup;		   /* copy the image's content into the tmpfs */
+	bool rro;		   /* recursive read-only (mount_setattr) */
+	char *data;		   /* remaining filesystem options joined by ',' (may be NULL) */
 };
 
 struct isc_namespace {
@@ -78,8 +78,8 @@ struct isc_idmap {
 };
 
 struct isc_device {
-	char *path;  /* absolute, inside the container */
-	char type;   /* 'c', 'b', 'u' or 'p' */
+	char *path; /* absolute, inside the container */
+	char type;  /* 'c', 'b', 'u' or 'p' */
 	int64_t major, minor;
 	bool has_file_mode;
 	mode_t file_mode;
@@ -90,9 +90,9 @@ struct isc_device {
 
 struct isc_device_rule {
 	bool allow;
-	char type;          /* 'a', 'c' or 'b' */
+	char type;	      /* 'a', 'c' or 'b' */
 	int64_t major, minor; /* -1 = wildcard */
-	char access[4];     /* subset of "rwm" */
+	char access[4];	      /* subset of "rwm" */
 };
 
 struct isc_resources {
@@ -154,7 +154,13 @@ struct isc_seccomp_arg {
 };
 
 enum isc_seccomp_op {
-	ISC_SCMP_NE = 1, ISC_SCMP_LT, ISC_SCMP_LE, ISC_SCMP_EQ, ISC_SCMP_GE, ISC_SCMP_GT, ISC_SCMP_MASKED_EQ
+	ISC_SCMP_NE = 1,
+	ISC_SCMP_LT,
+	ISC_SCMP_LE,
+	ISC_SCMP_EQ,
+	ISC_SCMP_GE,
+	ISC_SCMP_GT,
+	ISC_SCMP_MASKED_EQ
 };
 
 enum isc_seccomp_action {
@@ -182,7 +188,7 @@ struct isc_seccomp {
 	bool has_default_errno_ret;
 	unsigned default_errno_ret;
 	char **architectures; /* NULL-terminated: "SCMP_ARCH_X86_64", ... */
-	char **flags;         /* NULL-terminated: "SECCOMP_FILTER_FLAG_LOG", ... */
+	char **flags;	      /* NULL-terminated: "SECCOMP_FILTER_FLAG_LOG", ... */
 	struct isc_seccomp_rule *rules;
 	size_t n_rules;
 	char *listener_path;
@@ -197,9 +203,9 @@ struct isc_time_offset {
 struct isc_spec {
 	char *oci_version;
 	struct isc_process process;
-	char *root_path;  /* as written (may be relative to the bundle) */
+	char *root_path; /* as written (may be relative to the bundle) */
 	bool root_readonly;
-	char *hostname;   /* NULL when not given */
+	char *hostname; /* NULL when not given */
 	char *domainname;
 	struct isc_mount *mounts;
 	size_t n_mounts;
@@ -215,17 +221,17 @@ struct isc_spec {
 	size_t n_uid_mappings, n_gid_mappings;
 	struct isc_device *devices;
 	size_t n_devices;
-	char *cgroups_path;          /* NULL when not given */
+	char *cgroups_path; /* NULL when not given */
 	bool has_resources;
 	struct isc_resources resources;
-	char **masked_paths;         /* NULL-terminated (may be NULL) */
+	char **masked_paths; /* NULL-terminated (may be NULL) */
 	char **readonly_paths;
 	struct isc_kv *sysctl;
 	size_t n_sysctl;
-	struct isc_seccomp *seccomp; /* NULL = no filter */
+	struct isc_seccomp *seccomp;	  /* NULL = no filter */
 	unsigned long rootfs_propagation; /* MS_* propagation | MS_REC, 0 = default (private) */
 	bool has_personality;
-	unsigned long personality;   /* PER_LINUX or PER_LINUX32 | flags */
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 | flags */
 	struct isc_time_offset *time_offsets;
 	size_t n_time_offsets;
 	char *mount_label; /* linux.mountLabel (SELinux); NULL or "" = not set */
@@ -263,7 +269,11 @@ void isc_process_clear(struct isc_process *p);
  * to check a process alone (exec). */
 int isc_spec_check_host(const struct isc_spec *spec, const struct isc_process *p, isc_error **err);
 void isc_spec_free(struct isc_spec *spec);
-static inline void isc_spec_freep(struct isc_spec **s) { if (*s) isc_spec_free(*s); }
+static inline void isc_spec_freep(struct isc_spec **s)
+{
+	if (*s)
+		isc_spec_free(*s);
+}
 #define cleanup_spec __attribute__((cleanup(isc_spec_freep)))
 
 /* Lookups */
@@ -285,7 +295,7 @@ char *isc_spec_default_json(bool rootless);
 char *isc_spec_default_seccomp_json(void);
 
 /* Keyword tables (data, not strcmp chains).  Return -1 when unknown. */
-int isc_namespace_type_from_name(const char *name);  /* "pid" -> CLONE_NEWPID */
+int isc_namespace_type_from_name(const char *name); /* "pid" -> CLONE_NEWPID */
 /* The namespace that holds a sysctl key ("net.ipv4.x" or "net/ipv4/x" ->
  * CLONE_NEWNET; the IPC ones -> CLONE_NEWIPC; kernel.domainname and
  * kernel.hostname -> CLONE_NEWUTS), 0 when it is not namespaced. */
@@ -294,7 +304,7 @@ int isc_sysctl_namespace(const char *key);
  * (malloc'ed). */
 char *isc_sysctl_path(const char *key);
 const char *isc_namespace_type_name(int type);
-int isc_rlimit_from_name(const char *name);          /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
+int isc_rlimit_from_name(const char *name); /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE */
 
 /* Parse one mount option list into flags (mountopt.c; exposed for unit tests). */
 int isc_mount_parse_options(char **options, struct isc_mount *m, isc_error **err);
