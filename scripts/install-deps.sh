@@ -10,7 +10,7 @@ packages=(
   # the private network (rtnetlink, nftables, NFLOG packet log)
   libmnl-dev libnftables-dev libnetfilter-log-dev nftables
   # tests, sanitizers, static analysis, fuzzing
-  libcmocka-dev python3-pytest clang clang-tidy cppcheck libclang-rt-14-dev
+  libcmocka-dev python3-pytest clang clang-tidy clang-format cppcheck libclang-rt-14-dev
   # a per-test timeout (tests/integration/pytest.ini): nothing hangs
   python3-pytest-timeout
   # a bounded CPU hog to run the suite beside (the tests hold whatever the
