@@ -1055,16 +1055,15 @@ def test_tmpfs_flag_and_run_start_with_the_image_content(host, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--tmpfs", "/proc/x"], "--tmpfs: destination /proc/x is reserved (/proc): Invalid argument"),
-    (["--tmpfs", "/persist"], "--tmpfs: destination /persist is reserved (/persist): Invalid argument"),
-    (["--tmpfs", "/"], "--tmpfs: destination may not be /: Invalid argument"),
-    (["--tmpfs", "rel"], '--tmpfs: destination "rel" must be an absolute path: Invalid argument'),
-    (["--tmpfs", "/a:size=1m,uid=0"], '--tmpfs /a:size=1m,uid=0: "uid=0" is not size=N or mode=M (each once): '
-                                      'Invalid argument'),
-    (["--tmpfs", "/a:mode=999"], '--tmpfs /a:mode=999: mode "999" is not octal 0..7777: Invalid argument'),
-    (["--tmpfs", "/a:size=1"], "--tmpfs /a:size=1: size 1 is outside 4k..1024g: Invalid argument"),
-    (["--tmpfs", "/a", "--tmpfs", "/a/"], "--tmpfs: destination /a/ given twice: Invalid argument"),
-    (["-v", "/tmp:/a", "--tmpfs", "/a"], "--tmpfs /a: -v also mounts /a: Invalid argument"),
+    (["--tmpfs", "/proc/x"], "--tmpfs: destination /proc/x is reserved (/proc)"),
+    (["--tmpfs", "/persist"], "--tmpfs: destination /persist is reserved (/persist)"),
+    (["--tmpfs", "/"], "--tmpfs: destination may not be /"),
+    (["--tmpfs", "rel"], '--tmpfs: destination "rel" must be an absolute path'),
+    (["--tmpfs", "/a:size=1m,uid=0"], '--tmpfs /a:size=1m,uid=0: "uid=0" is not size=N or mode=M (each once)'),
+    (["--tmpfs", "/a:mode=999"], '--tmpfs /a:mode=999: mode "999" is not octal 0..7777'),
+    (["--tmpfs", "/a:size=1"], "--tmpfs /a:size=1: size 1 is outside 4k..1024g"),
+    (["--tmpfs", "/a", "--tmpfs", "/a/"], "--tmpfs: destination /a/ given twice"),
+    (["-v", "/tmp:/a", "--tmpfs", "/a"], "--tmpfs /a: -v also mounts /a"),
 ])
 def test_tmpfs_bad_input(host, args, message):
     r = host.isc("run", "-d", "--name", "bad-tmpfs", *args, "busybox", "true")
@@ -1162,16 +1161,14 @@ def test_tmpfs_through_an_image_symlink_to_a_reserved_place(host, tmp_path):
     try:
         r = host.isc("run", "-d", "--name", name, "--tmpfs", "/data", "bbtl", "sleep", "1000")
         assert (r.returncode, r.stdout, r.stderr) == (
-            1, "", "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved: "
-            "Invalid argument\n")
+            1, "", "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved\n")
         _assert_nothing_left(host, name)
         vol = str(tmp_path / "v")
         os.mkdir(vol)
         os.chmod(str(tmp_path), 0o755)
         r = host.isc("run", "-d", "--name", name, "-v", "%s:/v:ro" % vol, "--tmpfs", "/data", "bbtl", "sleep", "1000")
         assert (r.returncode, r.stdout, r.stderr) == (
-            1, "", "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved: "
-            "Invalid argument\n")
+            1, "", "isc: --tmpfs /data: /data resolves to /persist in the image, which is reserved\n")
         _assert_nothing_left(host, name)
         host.run_d(name, "--tmpfs", "/fine", "bbtl", "sleep", "1000")
         r = host.rexec(name, "sh", "-c", "echo f > /fine/f && cat /mnt/f && grep -c ' /mnt ' /proc/self/mountinfo")

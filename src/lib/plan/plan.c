@@ -286,7 +286,7 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 			return isc_error_set(err, errno, "-v %s:%s: resolving %s in the image", v->src, v->dst, v->dst);
 		cleanup_error isc_error *why = NULL;
 		if (isc_plan_check_volume_dst(to, &why) < 0)
-			return isc_error_set(err, EINVAL, "-v %s:%s: %s resolves to %s in the image, which is reserved",
+			return isc_error_set(err, 0, "-v %s:%s: %s resolves to %s in the image, which is reserved",
 					     v->src, v->dst, v->dst, to);
 	}
 	for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++) {
@@ -299,8 +299,7 @@ int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_erro
 			return isc_error_set(err, errno, "--tmpfs %s: resolving %s in the image", p->tmpfs[i], dst);
 		cleanup_error isc_error *why = NULL;
 		if (isc_plan_check_dst("--tmpfs", to, &why) < 0)
-			return isc_error_set(err, EINVAL,
-					     "--tmpfs %s: %s resolves to %s in the image, which is reserved",
+			return isc_error_set(err, 0, "--tmpfs %s: %s resolves to %s in the image, which is reserved",
 					     p->tmpfs[i], dst, to);
 	}
 	return 0;
