@@ -83,8 +83,8 @@ int verb_exec(struct global *g, int argc, char **argv)
 		/* env and caps are freed by their cleanup attribute, which the
 		 * analyzer does not model */
 		default:
-			return usage_fail("unknown or incomplete option ",
-					  argv[optind - 1]); // NOLINT(clang-analyzer-unix.Malloc)
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+			return usage_fail("unknown or incomplete option ", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
