@@ -26,7 +26,7 @@
 /* A container that can write its cgroup (an rw cgroup mount, a delegated
  * v2 group) makes sub-groups at will, to any depth: a chain "a/a/a/..."
  * 2000 levels deep has a host path longer than PATH_MAX, and a walk by
- * path fails on it (every delete, for good: review 3, R3).  So the groups
+ * path fails on it (every delete, for good).  So the groups
  * below a container's group are walked by fd, never by path: each level
  * opened relative to its parent (no symlink, no other mount), one
  * directory fd held at a time whatever the depth, back up through "..",

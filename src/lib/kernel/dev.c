@@ -10,7 +10,7 @@
  *
  * Everything is made through the fd of the mount prepare made at /dev,
  * never through the name "/dev", and only once that name is checked to
- * lead to it (review 3 R1: an image symlink could stack a host volume on
+ * lead to it (an image symlink could stack a host volume on
  * /dev, and the nodes went into the volume). */
 #include "kernel/rootfs-internal.h"
 #include "base/util.h"

@@ -26,12 +26,12 @@
  *   fsmount gives is the new mount's root, so tmpcopyup copies into it and
  *   nothing after a mount resolves its destination again by name (a
  *   co-tenant swapping a directory of a shared volume for a symlink could
- *   redirect a name; review 3 R4).
+ *   redirect a name).
  * - Every mount prepare makes (the rootfs bind, /dev, each config mount)
  *   is kept by fd with its destination (struct made_mount): a later
  *   destination may resolve to the root of one of them only when it names
  *   it (check_mount_root), so an image symlink /y -> /dev or /x -> / plus a
- *   volume at /y or /x cannot cover /dev or the root (R1); /dev is filled
+ *   volume at /y or /x cannot cover /dev or the root; /dev is filled
  *   through the fd of its mount, /proc kept through the fd of its.
  * - Nothing reads /proc/self/mountinfo.
  * - Nothing may land inside a procfs but a proc on /proc: the destination

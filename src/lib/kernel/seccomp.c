@@ -228,8 +228,8 @@ static int export_bpf(scmp_filter_ctx ctx, struct isc_seccomp_filter *f, isc_err
  * For socketcall the real arguments are in memory, where a filter cannot
  * read them, and for ipc they sit at other positions: the translated rule
  * checks nothing the profile meant.  `socket` allowed for a0 == AF_INET
- * became socketcall(a0 == SYS_SOCKET) allowed, for every family (attacker
- * review 3, R2).  libseccomp has no way to add only the direct half
+ * became socketcall(a0 == SYS_SOCKET) allowed, for every family.
+ * libseccomp has no way to add only the direct half
  * (seccomp_rule_add_exact() refuses a conditional socket rule on x86).
  *
  * So when a profile compares the arguments of such a call and does not

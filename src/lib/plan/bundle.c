@@ -212,7 +212,7 @@ static json_t *tmpfs_mount(const struct isc_tmpfs *t)
 	return m;
 }
 
-/* The default /run starts with the image's /run (issue 15: PostgreSQL's
+/* The default /run starts with the image's /run (PostgreSQL's
  * /run/postgresql was hidden by an empty tmpfs). */
 static void run_copyup(json_t *mounts)
 {

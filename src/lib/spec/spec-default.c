@@ -534,7 +534,7 @@ static json_t *netlink_rule(bool allow, const char *op, json_int_t value)
 /* socketcall, the 32-bit x86 multiplexer of the socket calls, passes the
  * family in memory, where a filter cannot read it; and libseccomp writes
  * each `socket` rule below for x86 also as "socketcall(call == SYS_SOCKET)"
- * with the family comparison dropped: any family (attacker review 3, R2).
+ * with the family comparison dropped: any family.
  * So socketcall is refused, unconditionally (libseccomp keeps no
  * conditional rule next to an unconditional one, whichever comes first: the
  * translated rules are dropped), with ENOSYS:
