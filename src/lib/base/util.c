@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "base/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,6 +47,13 @@ void isc_fclosep(void *f)
 	FILE **fp = f;
 	if (*fp)
 		fclose(*fp);
+}
+
+void isc_closedirp(void *d)
+{
+	DIR **dp = d;
+	if (*dp)
+		closedir(*dp);
 }
 
 size_t isc_strvlen(char *const *v)

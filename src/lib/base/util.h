@@ -25,11 +25,13 @@ static inline void isc_freep(void *p)
 void isc_closep(int *fd);      /* close if >= 0; never retried on EINTR */
 void isc_strvfreep(char ***v); /* free a NULL-terminated string vector */
 void isc_fclosep(void *f);
+void isc_closedirp(void *d); /* closedir if not NULL */
 
 #define cleanup_free __attribute__((cleanup(isc_freep)))
 #define cleanup_close __attribute__((cleanup(isc_closep)))
 #define cleanup_strv __attribute__((cleanup(isc_strvfreep)))
 #define cleanup_file __attribute__((cleanup(isc_fclosep)))
+#define cleanup_dir __attribute__((cleanup(isc_closedirp)))
 
 /* Ownership transfer: return the value and reset the variable. */
 #define steal_pointer(pp)                     \

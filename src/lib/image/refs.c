@@ -24,13 +24,6 @@
 
 #include "base/util.h"
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define cleanup_dir __attribute__((cleanup(closedirp)))
-
 static void strv_add(char ***v, size_t *n, const char *s)
 {
 	char **grown = realloc(*v, (*n + 2) * sizeof(char *));
