@@ -267,8 +267,8 @@ def pid_alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             stat = f.read()
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, ProcessLookupError):
+        return False  # gone (ESRCH: it went between the open and the read)
     state = stat.rsplit(")", 1)[1].split()[0]
     return state not in ("Z", "X")
 
