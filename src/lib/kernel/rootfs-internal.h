@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * Shared between rootfs.c and dev.c only: safe path resolution inside the
- * rootfs and the /dev setup.  Helpers here return -1 with errno set (the
- * caller names the mount or device in the isc_error), except the
- * isc_rootfs_dev_* steps, which follow the isc_error convention. */
+ * Shared between the rootfs files (rootfs.c, rootfs-path.c, rootfs-layer.c,
+ * rootfs-final.c) and dev.c only: safe path resolution inside the rootfs,
+ * mount attributes, new filesystems and the /dev setup.  Helpers here
+ * return -1 with errno set (the caller names the mount or device in the
+ * isc_error), except those taking an isc_error **, which follow the
+ * isc_error convention. */
 #ifndef ISC_ROOTFS_INTERNAL_H
 #define ISC_ROOTFS_INTERNAL_H
 
@@ -15,27 +17,6 @@
 
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000
-/* rootfs.c: the statvfs flags (ST_*) of a mount as mount_setattr attributes. */
-uint64_t isc_rootfs_st_to_attr(unsigned long st);
-/* rootfs.c: mount_setattr on the mount `fd`; a flag the kernel locked
- * (EPERM when cleared) is restated from the mount's own flags. */
-struct mount_attr;
-int isc_rootfs_set_attr(int fd, unsigned flags, struct mount_attr *a);
-/* rootfs.c: the last error the filesystem logged on its fsopen context. */
-void isc_rootfs_fs_log(int fsfd, char *log, size_t size);
-
-/* rootfs-layer.c: tmpcopyup: the directory `from` copied into the new
- * filesystem's root `to` (owners, modes, times; an entry is opened only if
- * it is still what was stat'ed); `to` takes from's owner, and its mode
- * unless `data` has mode=.  -1 with errno. */
-int isc_rootfs_copyup(int from, int to, const char *data);
-/* rootfs-layer.c: when the root lacks mount points the config needs (its
- * destinations, /dev, and `more`), a read-only overlay over the image at
- * `rootfs` whose top layer holds only them.  Returns the root to build on
- * (the overlay's, or a dup of rootfd when none is missing). */
-int isc_rootfs_mount_points(const struct isc_spec *spec, const char *rootfs, int rootfd, const char *bundle,
-			    char *const *more, bool in_userns, isc_error **err);
-
 #endif
 
 /* flags that mean something to mount(2) for a new filesystem */
