@@ -36,7 +36,30 @@ MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 ROOTFS_DIRS = ["bin", "proc", "sys", "dev", "tmp", "etc", "run", "root", "mnt"]
 
 
+def _record_slow_calls(path, over=2.0):
+    """ISC_TEST_SLOW_CALLS=FILE: every subprocess.run that took over 2 s is
+    appended to FILE (seconds, the test, the argv): where the suite's time
+    goes, for the test command's budget (scripts/test.sh)."""
+    import time
+    real_run = subprocess.run
+
+    def run(*args, **kw):
+        t0 = time.monotonic()
+        try:
+            return real_run(*args, **kw)
+        finally:
+            took = time.monotonic() - t0
+            if took > over:
+                argv = args[0] if args else kw.get("args")
+                with open(path, "a") as f:
+                    f.write("%6.1f %s %s\n" % (took, os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+                                               " ".join(map(str, argv)) if isinstance(argv, (list, tuple)) else argv))
+    subprocess.run = run
+
+
 def pytest_configure(config):
+    if os.environ.get("ISC_TEST_SLOW_CALLS"):
+        _record_slow_calls(os.environ["ISC_TEST_SLOW_CALLS"])
     # kept in helpers: tests/integration/attacks has a conftest of its own,
     # so `import conftest` may name either
     helpers.ROOT_NETNS_BASELINE = helpers.root_netns_snapshot()
@@ -44,6 +67,38 @@ def pytest_configure(config):
         "markers", "isc_only: checks isc-specific behaviour; skipped for other runtimes")
     config.addinivalue_line(
         "markers", "runc_skip(reason): runc (the reference) does not do this")
+
+
+# The test command's tiers (scripts/test.sh), markers registered in pytest.ini.
+# With neither pass marker a test runs in both passes; a plain
+# `pytest tests/integration` runs everything.
+#   pass_normal      only in the normal pass: the client suites, and the races
+#                    (they want the shipped build's speed)
+#   pass_sanitizers  only in the sanitizer pass: lab tests whose cost is the
+#                    lab's own (namespaces, daemons, waits), not our code's
+#                    speed: once is enough, and that once under the sanitizers
+#   no_leak_check(reason)  LeakSanitizer off for the module (it costs 38 ms at
+#                    every exit of every process): modules that start hundreds
+#                    of containers through one path already leak-checked by
+#                    test_lifecycle.py, test_bad_input.py and the like
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leak_check(request):
+    """A module marked no_leak_check runs with LeakSanitizer off (the rest
+    of ASAN_OPTIONS kept); every other module keeps what the environment
+    says (the sanitizer pass: on).  Module-scoped and autouse, so it is in
+    place before the module's own fixtures start a daemon."""
+    asan = os.environ.get("ASAN_OPTIONS")
+    if asan is None or request.node.get_closest_marker("no_leak_check") is None:
+        yield
+        return
+    opts = [o for o in asan.split(":") if o and not o.startswith("detect_leaks=")]
+    os.environ["ASAN_OPTIONS"] = ":".join(opts + ["detect_leaks=0"])
+    try:
+        yield
+    finally:
+        os.environ["ASAN_OPTIONS"] = asan
 
 
 # ---- runtime discovery -------------------------------------------------------

@@ -21,6 +21,8 @@ import pytest
 
 import helpers
 
+pytestmark = pytest.mark.no_leak_check
+
 FUSE = (10, 229)
 
 

@@ -24,6 +24,8 @@ from helpers import REPO
 from labhost import (ISC, ISCD, SEALED_EXE, LabHost, pid_is_iscd, bare_lab, busybox_rootfs, lab_host, mounts_under,  # noqa: F401
                      pid_alive, unique_name)
 
+pytestmark = pytest.mark.pass_sanitizers
+
 RUNTIME = os.path.join(REPO, "build", "src", "runtime", "isc-runtime")
 IDRANGE_TABLE = "/var/lib/isc/.idranges.json"
 IDRANGE_FIRST = 1 << 30

@@ -6,8 +6,12 @@ a logout, every state-changing isc command is an admin record, and the
 trail verifies.  The lab holds the audit test lock (labhost.audit_guard)."""
 import json
 
+import pytest
+
 from labhost import lab_host  # noqa: F401  (fixture)
 from helpers import wait_for
+
+pytestmark = pytest.mark.pass_sanitizers
 
 
 def _records(lab, *args):
@@ -36,7 +40,7 @@ def test_service_commands_sessions_and_admin_records(lab_host):
     assert r.returncode == 3
     wait_for(lambda: any(o.get("status") == 3 for o in _records(lab, "--container", "aud", "--type", "logout")),
              timeout=10, what="the logout with status 3")
-    lab.isc("stop", "aud")
+    lab.isc("stop", "-t", "1", "aud")  # its pid 1 ignores SIGTERM: no 10 s grace
     admin = _records(lab, "--type", "admin")
     actions = [(a["action"], a["result"]) for a in admin]
     assert ("run", "success") in actions and ("stop", "success") in actions
@@ -109,7 +113,7 @@ def test_scratch_of_a_service_is_encrypted_and_goes_with_it(lab_host):
     finally:
         os.close(fd)
     helpers.assert_scratch_ciphertext(rec, marker)
-    lab.isc("stop", "scr")
+    lab.isc("stop", "-t", "1", "scr")  # its pid 1 ignores SIGTERM: no 10 s grace
     assert not os.path.exists(state_dir)
     wait_for(lambda: not (helpers.loop_backing(rec["loop"]) or "").startswith(state_dir + "/"), timeout=5,
              what="the loop device to be released")

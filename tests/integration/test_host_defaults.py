@@ -24,6 +24,8 @@ import helpers
 from labhost import initialised_lab
 from helpers import wait_for
 
+pytestmark = pytest.mark.pass_sanitizers
+
 # isc_default_caps[] in src/lib/plan/bundle.c; docs/defaults.md lists the same set
 DEFAULT_CAPS = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
                 "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP"}

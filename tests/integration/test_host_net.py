@@ -19,7 +19,7 @@ import pytest
 from labhost import initialised_lab, pid_alive
 from helpers import wait_for
 
-pytestmark = pytest.mark.isc_only
+pytestmark = [pytest.mark.isc_only, pytest.mark.pass_sanitizers]
 
 LAB_HOST_ADDR = "192.0.2.2"
 
@@ -118,7 +118,7 @@ def test_expose_unexpose_survive_restart_and_iscd_kill9(lab):
 
     # a restart rebuilds the container from the plan: 8081 still open
     pid = inspect(lab, "web")["status"]["pid"]
-    lab.isc("restart", "web")
+    lab.isc("restart", "-t", "1", "web")  # httpd as pid 1 ignores SIGTERM
     assert inspect(lab, "web")["status"]["pid"] != pid
     assert "isc busybox rootfs" in wait_for(lambda: curl_outside(lab, 8081), what="8081 after restart")
     assert curl_outside(lab, 8080) is None
@@ -152,13 +152,13 @@ def test_service_binds_a_low_port_of_its_own(lab):
 
 def test_expose_a_stopped_service_applies_at_start(lab):
     run_httpd(lab, "quiet", 8090)
-    lab.isc("stop", "quiet")
+    lab.isc("stop", "-t", "1", "quiet")
     lab.isc("expose", "quiet", "8090:8090")
     assert plan_ports(lab, "quiet") == [(8090, 8090, "tcp")]
     assert curl_outside(lab, 8090) is None
     lab.isc("start", "quiet")
     assert wait_for(lambda: curl_outside(lab, 8090), what="quiet answering after start")
-    lab.isc("stop", "quiet")
+    lab.isc("stop", "-t", "1", "quiet")
     assert curl_outside(lab, 8090) is None
     # a stopped service's port is still its own
     r = lab.isc("expose", "web", "8090:8080", check=False)

@@ -30,7 +30,7 @@ import labhost
 from helpers import pid_alive, wait_for
 from labhost import initialised_lab
 
-pytestmark = pytest.mark.isc_only
+pytestmark = [pytest.mark.isc_only, pytest.mark.pass_sanitizers]
 
 SLEEPER = ["busybox", "sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"]
 
@@ -163,7 +163,7 @@ def test_run_killed_is_finished(lab, point):
     # the start after the recovery did not trip over what the killed one
     # made (item 2: "network namespace ... exists")
     assert "exists" not in log, log
-    lab.isc("stop", name)
+    lab.isc("stop", "-t", "1", name)  # its pid 1 ignores SIGTERM: no 10 s grace
     _assert_no_start_left(lab, name)
     lab.isc("start", name)
     _assert_supervised(lab, name)

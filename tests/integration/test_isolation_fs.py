@@ -25,6 +25,8 @@ import pytest
 
 import helpers
 
+pytestmark = pytest.mark.no_leak_check
+
 
 def test_root_readonly(runtime, bundle):
     b = bundle("write", "/isc-probe", "x")

@@ -20,6 +20,8 @@ import pytest
 import helpers
 from helpers import cap_mask, errno_name, errno_rule, seccomp_profile
 
+pytestmark = pytest.mark.no_leak_check
+
 # Distinctive errnos: a seccomp denial must be told apart from the kernel's own.
 E_MOD = errno.EXDEV        # 18
 E_KEXEC = errno.ETXTBSY    # 26

@@ -3,7 +3,7 @@
 the listed ports, for the init and for every exec'd process."""
 import pytest
 
-pytestmark = pytest.mark.isc_only
+pytestmark = [pytest.mark.isc_only, pytest.mark.no_leak_check]
 
 ANN = "org.isc.landlock"
 

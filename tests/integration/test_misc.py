@@ -9,6 +9,8 @@ import pytest
 
 import helpers
 
+pytestmark = pytest.mark.no_leak_check
+
 
 def test_personality_linux32(runtime, busybox_bundle):
     b = busybox_bundle("/bin/uname", "-m")

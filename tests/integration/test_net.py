@@ -37,7 +37,8 @@ OUT_ADDR = "192.0.2.1"
 SUBNET = "10.213.0.0/16"
 GATEWAY = "10.213.0.1"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
+              pytest.mark.pass_sanitizers]
 
 # A tiny TCP server: answers every connection with the peer's address.
 PEER_SERVER = r"""

@@ -24,6 +24,8 @@ import pytest
 
 import helpers
 
+pytestmark = pytest.mark.no_leak_check
+
 
 def _assert_clean(runtime, b):
     assert helpers.state_leftovers(runtime.root, b.id) == []

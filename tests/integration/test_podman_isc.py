@@ -38,10 +38,10 @@ import clients
 import helpers
 from clients import STATE_ROOTS
 
-pytestmark = pytest.mark.skipif(shutil.which("podman") is None
+pytestmark = [pytest.mark.skipif(shutil.which("podman") is None
                                 or shutil.which("conmon") is None,
                                 reason="podman/conmon not installed "
-                                       "(scripts/install-deps.sh)")
+                                       "(scripts/install-deps.sh)"), pytest.mark.pass_sanitizers]
 
 ISC = ("isc", clients.isc_path())
 RUNC = ("runc", clients.runc_path())

@@ -36,7 +36,7 @@ ISCD = os.path.join(BUILD, "src", "iscd", "iscd")
 RUNTIME = os.path.join(BUILD, "src", "runtime", "isc-runtime")
 MKROOTFS = os.path.join(REPO, "scripts", "mkrootfs-busybox.sh")
 
-pytestmark = pytest.mark.isc_only
+pytestmark = [pytest.mark.isc_only, pytest.mark.pass_sanitizers]
 
 
 class Host:
@@ -1045,7 +1045,7 @@ def test_tmpfs_flag_and_run_start_with_the_image_content(host, tmp_path):
         ann = host.inspect(name)["config"]["annotations"]
         assert ann["org.isc.landlock"] == "rw=/tmp:/run:/dev:/scratch:/persist:/var/lib/app:/var/log/app"
         # a restart rebuilds both from service.json, fresh from the image again
-        host.isc("restart", name, check=True)
+        host.isc("restart", "-t", "1", name, check=True)  # pid 1 ignores SIGTERM
         wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
         r = host.rexec(name, "sh", "-c", "ls /var/lib/app; cat /var/lib/app/seed")
         assert (r.returncode, r.stdout) == (0, "seed\nseeded\n"), r.stderr
@@ -1136,7 +1136,7 @@ def test_mount_points_the_image_lacks(host, tmp_path, userns):
         assert "redirect_dir=nofollow" in root.split(" - ")[1].split()[2].split(","), root
         # the image is byte-identical, and a restart builds the same view again
         assert _tree(store) == before
-        host.isc("restart", name, check=True)
+        host.isc("restart", "-t", "1", name, check=True)  # pid 1 ignores SIGTERM
         wait_for(lambda: host.status(name)["state"] == "running", what="restarted")
         r = host.rexec(name, "sh", "-c", "cat /persist/p /data/vol/from-host; ls -a /scratch /trap")
         assert (r.returncode, r.stdout) == (0, "p\nvol\n/scratch:\n.\n..\n\n/trap:\n.\n..\n"), r.stderr

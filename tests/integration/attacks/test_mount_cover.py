@@ -20,6 +20,8 @@ import pytest
 
 import helpers
 
+pytestmark = pytest.mark.no_leak_check
+
 
 def _docker_like(b):
     helpers.set_namespace(b.config, "user", present=False)

@@ -47,10 +47,10 @@ import pytest
 import clients
 from operator_tty import OperatorTerminal, default_seccomp, probe_lines, tty_info
 
-pytestmark = pytest.mark.skipif(shutil.which("podman") is None
+pytestmark = [pytest.mark.skipif(shutil.which("podman") is None
                                 or shutil.which("conmon") is None,
                                 reason="podman/conmon not installed "
-                                       "(scripts/install-deps.sh)")
+                                       "(scripts/install-deps.sh)"), pytest.mark.pass_sanitizers]
 
 ISC = ("isc", clients.isc_path())
 MARK = "id -u >/tmp/pwned\n"

@@ -18,6 +18,8 @@ import shutil
 import pytest
 
 import helpers
+
+pytestmark = pytest.mark.no_leak_check
 ROOTFS_DIRS = ["bin", "proc", "sys", "dev", "tmp", "etc", "run", "root", "mnt"]
 
 SYS_OPENAT = 257  # x86_64

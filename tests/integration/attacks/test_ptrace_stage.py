@@ -27,6 +27,8 @@ import pytest
 import helpers
 from conftest import install
 
+pytestmark = pytest.mark.no_leak_check
+
 ROUNDS = 40           # exec runs while the probe scans
 SCAN_LIMIT = 10 ** 7  # the probe's own bound (scans); it stops at /tmp/stop
 
@@ -62,6 +64,7 @@ def _scan_while_exec(runtime, b, exec_args):
 
 
 @pytest.mark.isc_only
+@pytest.mark.pass_normal  # a race (ROUNDS execs against a scanning probe): at the shipped build's speed, once
 @pytest.mark.parametrize("variant", ["userns", "userns-detach", "host-userns"])
 def test_exec_stage_not_reachable_by_ptrace(runtime, bundle, probe, variant):
     b = _ptrace_bundle(bundle, probe, variant)

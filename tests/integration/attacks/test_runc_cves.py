@@ -27,6 +27,8 @@ import pytest
 import helpers
 from conftest import install
 
+pytestmark = pytest.mark.no_leak_check
+
 # ---- shared ------------------------------------------------------------------------------
 
 
@@ -219,6 +221,7 @@ def test_mount_destination_through_a_symlink(runtime, bundle, test_dir):
     assert _untouched(outside, before), "the runtime wrote into the host directory"
 
 
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_mount_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
     """CVE-2021-30465: while another container swaps a directory of a
     shared volume with a symlink to a host directory, every mount of the
@@ -385,6 +388,7 @@ def test_tmpcopyup_through_a_symlink_in_the_covered_dir(runtime, bundle, test_di
 
 
 @pytest.mark.isc_only
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_tmpcopyup_symlink_exchange(runtime, bundle, test_dir, swapper):
     """Review 3 R4: while another tenant swaps its directory "cache" of a
     shared volume with a symlink to where the victim's private volume is
@@ -417,6 +421,7 @@ def test_tmpcopyup_symlink_exchange(runtime, bundle, test_dir, swapper):
     assert created > 0, "no create succeeded"
 
 @pytest.mark.isc_only
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_tmpcopyup_file_swapped_for_a_fifo(runtime, bundle, test_dir, swapper):
     """Review 4 R4-1: while another tenant swaps a regular file of the shared
     covered directory with a fifo, no create hangs: the copy opens only what
@@ -477,6 +482,7 @@ def test_cgroup_destination_through_a_symlink(runtime, bundle, test_dir):
     assert _untouched(outside, before), "the runtime wrote into the host directory"
 
 
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_cgroup_destination_symlink_exchange(runtime, bundle, test_dir, swapper):
     """CVE-2021-30465 for the cgroup mount (review2 N7): the cgroup mounts
     target the fd resolved inside the rootfs, never its path walked again,
@@ -553,6 +559,7 @@ def test_masked_path_source_is_a_symlink(runtime, bundle, probe, test_dir):
 
 
 @pytest.mark.isc_only
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_masked_path_source_swapped(runtime, bundle, probe, test_dir, swapper):
     """CVE-2025-31133: /dev/null swapped with a symlink while the masks are
     made: every mask is the null device, or the create is refused."""
@@ -654,6 +661,7 @@ def test_console_target_is_a_symlink(runtime, bundle, probe, test_dir):
         assert f.read() == "VICTIM\n"
 
 
+@pytest.mark.pass_normal  # a race: at the shipped build's speed, once
 def test_console_target_swapped(runtime, bundle, probe, test_dir, swapper):
     """CVE-2025-52565: /dev/console swapped with a symlink while the pty is
     bound: the victim is never the pty, or the create is refused."""

@@ -16,7 +16,7 @@ the kernel refuses the write from the container's user namespace, with
 another message, which the exact-message assertions catch."""
 import pytest
 
-pytestmark = pytest.mark.isc_only
+pytestmark = [pytest.mark.isc_only, pytest.mark.no_leak_check]
 
 def refusal(b, text):
     """The message of a key refused while config.json is parsed."""
