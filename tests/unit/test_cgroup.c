@@ -251,22 +251,26 @@ static void test_conversions(void **state)
 
 	struct isc_resources r = { 0 };
 	int64_t out = 0;
+	bool set = true;
 	isc_error *err = NULL;
-	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 0);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &set, &out, &err), 0);
+	assert_false(set);
 	r.has_memory_swap = true;
 	r.memory_swap = -1;
-	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &set, &out, &err), 0);
+	assert_true(set);
 	assert_int_equal(out, -1);
 	r.memory_swap = 300;
-	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), -1); /* no memory limit */
+	assert_int_equal(isc_cgroup_swap_v2(&r, &set, &out, &err), -1); /* no memory limit */
 	assert_non_null(strstr(err->msg, "memory.swap"));
 	isc_error_free(&err);
 	r.has_memory_limit = true;
 	r.memory_limit = 100;
-	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), 1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &set, &out, &err), 0);
+	assert_true(set);
 	assert_int_equal(out, 200);
 	r.memory_limit = 400;
-	assert_int_equal(isc_cgroup_swap_v2(&r, &out, &err), -1);
+	assert_int_equal(isc_cgroup_swap_v2(&r, &set, &out, &err), -1);
 	isc_error_free(&err);
 
 	assert_true(isc_cgroup_valid_pagesize("2MB"));

@@ -62,19 +62,24 @@ static json_t *ports_reply(const struct svc *s)
 	return isc_ctl_ok_reply(json_pack("{s:s, s:o}", "name", s->name, "ports", ports_json(s)));
 }
 
-/* Whether the host port of p is exposed already, in every service's plan,
- * running or not (a stopped one gets its ports back at its next start):
- * 0 no, 1 to s exactly as p, -1 otherwise (*err says by whom). */
-static int expose_taken(struct isc_supervisor *sv, const struct svc *s, const struct isc_port *p, isc_error **err)
+/* Whether the host port of p is free to expose to s, in every service's
+ * plan, running or not (a stopped one gets its ports back at its next
+ * start): -1 when another port or service has it (*err says which); 0
+ * otherwise, *same when s has it exposed exactly as p already. */
+static int expose_free(struct isc_supervisor *sv, const struct svc *s, const struct isc_port *p, bool *same,
+		       isc_error **err)
 {
 	const char *pn = isc_fw_proto_name(p->proto);
+	*same = false;
 	for (struct svc *o = sv->svcs; o; o = o->next)
 		for (size_t i = 0; i < o->plan.n_ports; i++) {
 			const struct isc_port *q = &o->plan.ports[i];
 			if (q->proto != p->proto || q->host_port != p->host_port)
 				continue;
-			if (o == s && q->port == p->port)
-				return 1;
+			if (o == s && q->port == p->port) {
+				*same = true;
+				return 0;
+			}
 			if (o == s)
 				return isc_error_set(
 					err, EADDRINUSE,
@@ -99,11 +104,12 @@ int sv_op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 	if (p.proto == IPPROTO_TCP && sv->ssh_port > 0 && p.host_port == sv->ssh_port)
 		return isc_error_set(err, EADDRINUSE, "expose %s: port %u/tcp is the host's SSH port", s->name,
 				     p.host_port);
-	int taken = expose_taken(sv, s, &p, err);
-	if (taken != 0) {
-		if (taken > 0)
-			*reply = ports_reply(s); /* exposed like that already */
-		return taken > 0 ? 0 : -1;
+	bool same;
+	if (expose_free(sv, s, &p, &same, err) < 0)
+		return -1;
+	if (same) {
+		*reply = ports_reply(s); /* exposed like that already */
+		return 0;
 	}
 	bool applied = false;
 	if (svc_net_live(s)) {

@@ -105,7 +105,7 @@ uint64_t isc_cgroup_shares_to_weight(uint64_t shares);
 uint64_t isc_cgroup_blkio_to_io_weight(uint64_t weight);
 /* memory.swap.max from OCI memory/swap (swap = memory + swap); -1 = "max";
  * returns -1 with an error when the combination is invalid. */
-int isc_cgroup_swap_v2(const struct isc_resources *res, int64_t *out, isc_error **err);
+int isc_cgroup_swap_v2(const struct isc_resources *res, bool *set, int64_t *out, isc_error **err);
 
 /* small file helpers naming the file in errors */
 int isc_cgroup_write(const char *dir, const char *file, const char *value, isc_error **err);
@@ -113,6 +113,12 @@ int isc_cgroup_read(const char *dir, const char *file, char **out, isc_error **e
 bool isc_cgroup_has_file(const char *dir, const char *file);
 /* hugepage size "2MB" checked as [0-9]+[KMGTP]B, so it can name a file */
 bool isc_cgroup_valid_pagesize(const char *s);
+
+/* the appliers whose files v1 and v2 share: cpuset.cpus and .mems,
+ * pids.max; the hugetlb limits, hugetlb.SIZE.<suffix> */
+int isc_cgroup_set_cpuset(const char *dir, const struct isc_resources *res, isc_error **err);
+int isc_cgroup_set_pids(const char *dir, const struct isc_resources *res, isc_error **err);
+int isc_cgroup_set_hugetlb(const char *dir, const struct isc_resources *res, const char *suffix, isc_error **err);
 
 /* cgroup-res.c: the controllers of `need` (from `res`) that the unified
  * group must serve (*v2mask); an error when the host has none for one. */

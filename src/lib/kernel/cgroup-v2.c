@@ -40,15 +40,17 @@ uint64_t isc_cgroup_blkio_to_io_weight(uint64_t weight)
 }
 
 /* OCI swap is memory+swap (the v1 memsw meaning); v2 memory.swap.max is
- * the swap alone.  Returns 1 and *out (-1 = "max") when there is
- * something to write, 0 when not. */
-int isc_cgroup_swap_v2(const struct isc_resources *res, int64_t *out, isc_error **err)
+ * the swap alone.  *set says whether there is something to write, *out
+ * what (-1 = "max"). */
+int isc_cgroup_swap_v2(const struct isc_resources *res, bool *set, int64_t *out, isc_error **err)
 {
+	*set = false;
 	if (!res->has_memory_swap || res->memory_swap == 0)
 		return 0;
 	if (res->memory_swap < 0) {
+		*set = true;
 		*out = -1;
-		return 1;
+		return 0;
 	}
 	if (!res->has_memory_limit || res->memory_limit <= 0)
 		return isc_error_set(err, EINVAL,
@@ -57,8 +59,9 @@ int isc_cgroup_swap_v2(const struct isc_resources *res, int64_t *out, isc_error 
 		return isc_error_set(err, EINVAL,
 				     "linux.resources.memory.swap: %" PRId64 " is less than memory.limit %" PRId64,
 				     res->memory_swap, res->memory_limit);
+	*set = true;
 	*out = res->memory_swap - res->memory_limit;
-	return 1;
+	return 0;
 }
 
 static void fmt_max(char *buf, size_t len, int64_t v)
@@ -73,8 +76,8 @@ static int v2_memory(const char *dir, const struct isc_resources *res, isc_error
 {
 	char v[32];
 	int64_t swap = 0;
-	int has_swap = isc_cgroup_swap_v2(res, &swap, err);
-	if (has_swap < 0)
+	bool has_swap;
+	if (isc_cgroup_swap_v2(res, &has_swap, &swap, err) < 0)
 		return -1;
 	if (res->has_memory_limit && res->memory_limit != 0) {
 		fmt_max(v, sizeof(v), res->memory_limit);
@@ -128,24 +131,6 @@ static int v2_cpu(const char *dir, const struct isc_resources *res, isc_error **
 	return isc_cgroup_write(dir, "cpu.max", v, err);
 }
 
-static int v2_cpuset(const char *dir, const struct isc_resources *res, isc_error **err)
-{
-	if (res->cpu_cpus && *res->cpu_cpus && isc_cgroup_write(dir, "cpuset.cpus", res->cpu_cpus, err) < 0)
-		return -1;
-	if (res->cpu_mems && *res->cpu_mems && isc_cgroup_write(dir, "cpuset.mems", res->cpu_mems, err) < 0)
-		return -1;
-	return 0;
-}
-
-static int v2_pids(const char *dir, const struct isc_resources *res, isc_error **err)
-{
-	if (!res->has_pids_limit)
-		return 0;
-	char v[32];
-	fmt_max(v, sizeof(v), res->pids_limit > 0 ? res->pids_limit : -1);
-	return isc_cgroup_write(dir, "pids.max", v, err);
-}
-
 static int v2_io(const char *dir, const struct isc_resources *res, isc_error **err)
 {
 	if (!res->has_blkio_weight || res->blkio_weight == 0)
@@ -165,17 +150,7 @@ static int v2_io(const char *dir, const struct isc_resources *res, isc_error **e
 
 static int v2_hugetlb(const char *dir, const struct isc_resources *res, isc_error **err)
 {
-	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
-		const struct isc_kv *kv = &res->hugepage_limits[i];
-		if (!isc_cgroup_valid_pagesize(kv->key))
-			return isc_error_set(err, EINVAL,
-					     "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
-					     kv->key);
-		cleanup_free char *file = isc_xasprintf("hugetlb.%s.max", kv->key);
-		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
-			return -1;
-	}
-	return 0;
+	return isc_cgroup_set_hugetlb(dir, res, "max", err);
 }
 
 static bool valid_unified_key(const char *k)
@@ -202,8 +177,12 @@ int isc_cgroup_v2_apply(const char *dir, unsigned mask, const struct isc_resourc
 		unsigned bit;
 		int (*apply)(const char *, const struct isc_resources *, isc_error **);
 	} appliers[] = {
-		{ ISC_CGROUP_MEMORY, v2_memory }, { ISC_CGROUP_CPU, v2_cpu },  { ISC_CGROUP_CPUSET, v2_cpuset },
-		{ ISC_CGROUP_PIDS, v2_pids },	  { ISC_CGROUP_BLKIO, v2_io }, { ISC_CGROUP_HUGETLB, v2_hugetlb },
+		{ ISC_CGROUP_MEMORY, v2_memory },
+		{ ISC_CGROUP_CPU, v2_cpu },
+		{ ISC_CGROUP_CPUSET, isc_cgroup_set_cpuset },
+		{ ISC_CGROUP_PIDS, isc_cgroup_set_pids },
+		{ ISC_CGROUP_BLKIO, v2_io },
+		{ ISC_CGROUP_HUGETLB, v2_hugetlb },
 	};
 	if (res == NULL)
 		return 0;
