@@ -9,6 +9,8 @@
 #include "kernel/cgroup-internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +40,42 @@ bool isc_cgroup_valid_pagesize(const char *s)
 {
 	size_t d = s ? strspn(s, "0123456789") : 0;
 	return d > 0 && s[d] && strchr("KMGTP", s[d]) && s[d + 1] == 'B' && s[d + 2] == '\0';
+}
+
+/* ---- the appliers v1 and v2 share ------------------------------------- */
+
+int isc_cgroup_set_cpuset(const char *dir, const struct isc_resources *res, isc_error **err)
+{
+	if (res->cpu_cpus && *res->cpu_cpus && isc_cgroup_write(dir, "cpuset.cpus", res->cpu_cpus, err) < 0)
+		return -1;
+	if (res->cpu_mems && *res->cpu_mems && isc_cgroup_write(dir, "cpuset.mems", res->cpu_mems, err) < 0)
+		return -1;
+	return 0;
+}
+
+int isc_cgroup_set_pids(const char *dir, const struct isc_resources *res, isc_error **err)
+{
+	if (!res->has_pids_limit)
+		return 0;
+	char v[32] = "max";
+	if (res->pids_limit > 0)
+		snprintf(v, sizeof(v), "%" PRId64, res->pids_limit);
+	return isc_cgroup_write(dir, "pids.max", v, err);
+}
+
+int isc_cgroup_set_hugetlb(const char *dir, const struct isc_resources *res, const char *suffix, isc_error **err)
+{
+	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
+		const struct isc_kv *kv = &res->hugepage_limits[i];
+		if (!isc_cgroup_valid_pagesize(kv->key))
+			return isc_error_set(err, EINVAL,
+					     "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
+					     kv->key);
+		cleanup_free char *file = isc_xasprintf("hugetlb.%s.%s", kv->key, suffix);
+		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- resources ------------------------------------------------------- */

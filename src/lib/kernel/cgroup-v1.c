@@ -92,25 +92,6 @@ static int v1_cpu(const char *dir, const struct isc_resources *res, isc_error **
 	return 0;
 }
 
-static int v1_cpuset(const char *dir, const struct isc_resources *res, isc_error **err)
-{
-	if (res->cpu_cpus && *res->cpu_cpus && isc_cgroup_write(dir, "cpuset.cpus", res->cpu_cpus, err) < 0)
-		return -1;
-	if (res->cpu_mems && *res->cpu_mems && isc_cgroup_write(dir, "cpuset.mems", res->cpu_mems, err) < 0)
-		return -1;
-	return 0;
-}
-
-static int v1_pids(const char *dir, const struct isc_resources *res, isc_error **err)
-{
-	if (!res->has_pids_limit)
-		return 0;
-	char v[32] = "max";
-	if (res->pids_limit > 0)
-		fmt_i64(v, sizeof(v), res->pids_limit);
-	return isc_cgroup_write(dir, "pids.max", v, err);
-}
-
 static void devnum(char *buf, size_t len, int64_t n)
 {
 	if (n < 0)
@@ -152,17 +133,7 @@ static int v1_blkio(const char *dir, const struct isc_resources *res, isc_error 
 
 static int v1_hugetlb(const char *dir, const struct isc_resources *res, isc_error **err)
 {
-	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
-		const struct isc_kv *kv = &res->hugepage_limits[i];
-		if (!isc_cgroup_valid_pagesize(kv->key))
-			return isc_error_set(err, EINVAL,
-					     "linux.resources.hugepageLimits[%zu].pageSize: bad size \"%s\"", i,
-					     kv->key);
-		cleanup_free char *file = isc_xasprintf("hugetlb.%s.limit_in_bytes", kv->key);
-		if (isc_cgroup_write(dir, file, kv->value, err) < 0)
-			return -1;
-	}
-	return 0;
+	return isc_cgroup_set_hugetlb(dir, res, "limit_in_bytes", err);
 }
 
 int isc_cgroup_v1_apply(const char *dir, unsigned mask, const struct isc_resources *res, isc_error **err)
@@ -171,9 +142,12 @@ int isc_cgroup_v1_apply(const char *dir, unsigned mask, const struct isc_resourc
 		unsigned bit;
 		int (*apply)(const char *, const struct isc_resources *, isc_error **);
 	} appliers[] = {
-		{ ISC_CGROUP_MEMORY, v1_memory },   { ISC_CGROUP_CPU, v1_cpu },
-		{ ISC_CGROUP_CPUSET, v1_cpuset },   { ISC_CGROUP_PIDS, v1_pids },
-		{ ISC_CGROUP_DEVICES, v1_devices }, { ISC_CGROUP_BLKIO, v1_blkio },
+		{ ISC_CGROUP_MEMORY, v1_memory },
+		{ ISC_CGROUP_CPU, v1_cpu },
+		{ ISC_CGROUP_CPUSET, isc_cgroup_set_cpuset },
+		{ ISC_CGROUP_PIDS, isc_cgroup_set_pids },
+		{ ISC_CGROUP_DEVICES, v1_devices },
+		{ ISC_CGROUP_BLKIO, v1_blkio },
 		{ ISC_CGROUP_HUGETLB, v1_hugetlb },
 	};
 	if (res == NULL)
