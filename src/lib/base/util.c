@@ -263,6 +263,19 @@ int isc_write_file_durable(int dirfd, const char *name, const char *buf, size_t 
 	return write_atomic(dirfd, name, buf, len, mode, true, err);
 }
 
+int isc_open_parent_checked(int fd, dev_t dev, ino_t ino)
+{
+	int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p < 0)
+		return -1;
+	struct stat st;
+	if (fstat(p, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+		return p;
+	close(p);
+	errno = ESTALE;
+	return -1;
+}
+
 int isc_mkdir_p(const char *path, mode_t mode, isc_error **err)
 {
 	char *p = isc_xstrdup(path);

@@ -76,6 +76,11 @@ int isc_write_file_durable(int dirfd, const char *name, const char *buf, size_t 
 int isc_write_all(int fd, const void *buf, size_t len); /* -errno on failure */
 ssize_t isc_read_all(int fd, void *buf, size_t len);	/* short only at EOF; -errno */
 
+/* ".." of the directory `fd`, if it is still the directory (dev, ino) that
+ * a walk by fd came down from: a new O_CLOEXEC fd, or -1 with errno
+ * (ESTALE: moved while the walk was below it). */
+int isc_open_parent_checked(int fd, dev_t dev, ino_t ino);
+
 /* mkdir -p with `mode` for created components. */
 int isc_mkdir_p(const char *path, mode_t mode, isc_error **err);
 

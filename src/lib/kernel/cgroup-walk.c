@@ -140,15 +140,7 @@ static int walk_push(struct cg_walk *w, int fd, const char *name, isc_error **er
 static int walk_up(const struct cg_walk *w, int fd)
 {
 	const struct cg_level *l = &w->lv[w->depth - 2];
-	int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p < 0)
-		return -1;
-	struct stat st;
-	if (fstat(p, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-		return p;
-	close(p);
-	errno = ESTALE; /* moved while we walked it */
-	return -1;
+	return isc_open_parent_checked(fd, l->dev, l->ino);
 }
 
 /* Visit the group `w->top` and everything below it: enter before the

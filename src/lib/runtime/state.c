@@ -268,20 +268,6 @@ struct walk_level {
 	char *name; /* the directory below this one that the walk is in */
 };
 
-/* ".." of `fd`, if it is still the directory the walk came down from */
-static int open_parent(int fd, const struct walk_level *l)
-{
-	int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p < 0)
-		return -1;
-	struct stat st;
-	if (fstat(p, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-		return p;
-	close(p);
-	errno = ESTALE; /* moved while we walked it */
-	return -1;
-}
-
 static int empty_failed(const struct walk_level *up, size_t depth, const char *path, const char *bad, isc_error **err)
 {
 	int e = errno;
@@ -341,7 +327,7 @@ static int empty_tree(int top, const char *keep, const char *path, isc_error **e
 		if (depth == 0)
 			break;
 		/* emptied: back up, where the next pass removes it */
-		int parent_fd = open_parent(fd, &up[depth - 1]);
+		int parent_fd = isc_open_parent_checked(fd, up[depth - 1].dev, up[depth - 1].ino);
 		if (parent_fd < 0) {
 			ret = empty_failed(up, depth, path, "..", err);
 			break;
