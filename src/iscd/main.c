@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,9 @@ static int write_pid(int fd, isc_error **err)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line: true to go on, with *root_arg and *foreground;
+ * false to exit with *status (--help, --version, a usage error). */
+static bool parse_args(int argc, char **argv, const char **root_arg, bool *foreground, int *status)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
@@ -112,32 +115,124 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *root_arg = NULL;
-	bool foreground = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			root_arg = optarg;
+			*root_arg = optarg;
 			break;
 		case 'f':
-			foreground = true;
+			*foreground = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			*status = 0;
+			return false;
 		case 'v':
 			printf("iscd %s\n", ISC_VERSION);
-			return 0;
+			*status = 0;
+			return false;
 		default:
 			usage(stderr);
-			return 2;
+			*status = 2;
+			return false;
 		}
 	}
-	if (root_arg == NULL || optind != argc) {
+	if (*root_arg == NULL || optind != argc) {
 		usage(stderr);
-		return 2;
+		*status = 2;
+		return false;
 	}
+	return true;
+}
+
+/* The parent's side of daemonize: the exit status, once the daemon
+ * listens (it writes one NUL) or says why it could not. */
+static int wait_ready(int fd)
+{
+	char buf[2048];
+	ssize_t n = isc_read_all(fd, buf, sizeof(buf) - 1);
+	if (n == 1 && buf[0] == '\0')
+		return 0;
+	buf[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "iscd: %s\n", n > 0 ? buf : "the daemon exited before it was ready");
+	return 1;
+}
+
+/* Forks the daemon.  The parent exits with wait_ready's status; the child
+ * returns 0, in a session of its own, stdout and stderr on logfd, with
+ * ready[1] the pipe its readiness (or its first error) goes to. */
+static int daemonize(int logfd, int ready[2], isc_error **err)
+{
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return isc_error_set(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		return isc_error_set(err, errno, "fork");
+	if (pid > 0) {
+		close(ready[1]);
+		exit(wait_ready(ready[0]));
+	}
+	close(ready[0]);
+	ready[0] = -1;
+	if (setsid() < 0)
+		_exit(1);
+	umask(077);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+		_exit(1);
+	close(nul);
+	if (chdir("/") < 0)
+		_exit(1);
+	return 0;
+}
+
+/* The daemon proper, its log set up: supervise root until told to stop.
+ * A failure is logged and goes to the waiting parent (ready_fd) or to
+ * stderr (--foreground). */
+static int serve(const char *root, int pidfd, int ready_fd)
+{
+	isc_error *err = NULL;
+	struct isc_supervisor *sv = NULL;
+	if (write_pid(pidfd, &err) < 0 || isc_supervisor_open(root, &sv, &err) < 0)
+		goto fail;
+	isc_sv_log(LOG_INFO, "iscd %s started for %s", ISC_VERSION, root);
+	if (ready_fd >= 0) {
+		(void)isc_write_all(ready_fd, "", 1);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	notify_ready();
+	int r = isc_supervisor_run(sv, &err);
+	isc_supervisor_free(sv);
+	if (r < 0)
+		goto fail;
+	isc_sv_log(LOG_INFO, "iscd stopped");
+	if (ftruncate(pidfd, 0) < 0)
+		isc_sv_log(LOG_WARNING, "truncate iscd.pid: %s", strerror(errno));
+	return 0;
+fail : {
+	char buf[2048];
+	const char *text = isc_error_text(err, buf, sizeof(buf));
+	isc_sv_log(LOG_ERR, "%s", text);
+	if (ready_fd >= 0) {
+		(void)isc_write_all(ready_fd, text, strlen(text));
+		close(ready_fd);
+	} else {
+		fprintf(stderr, "iscd: %s\n", text);
+	}
+	isc_error_free(&err);
+	return 1;
+}
+}
+
+int main(int argc, char **argv)
+{
+	const char *root_arg = NULL;
+	bool foreground = false;
+	int status;
+	if (!parse_args(argc, argv, &root_arg, &foreground, &status))
+		return status;
 	isc_error *err = NULL;
 	if (geteuid() != 0) {
 		isc_error_set(&err, EPERM, "iscd must run as root");
@@ -166,71 +261,11 @@ int main(int argc, char **argv)
 		isc_error_set(&err, errno, "open %s", logpath);
 		return report(&err);
 	}
-
 	int ready[2] = { -1, -1 };
-	if (!foreground) {
-		if (pipe2(ready, O_CLOEXEC) < 0) {
-			isc_error_set(&err, errno, "pipe");
-			return report(&err);
-		}
-		pid_t pid = fork();
-		if (pid < 0) {
-			isc_error_set(&err, errno, "fork");
-			return report(&err);
-		}
-		if (pid > 0) {
-			/* the parent: wait until the daemon listens or says why not */
-			close(ready[1]);
-			char buf[2048];
-			ssize_t n = isc_read_all(ready[0], buf, sizeof(buf) - 1);
-			if (n == 1 && buf[0] == '\0')
-				return 0;
-			buf[n > 0 ? n : 0] = '\0';
-			fprintf(stderr, "iscd: %s\n", n > 0 ? buf : "the daemon exited before it was ready");
-			return 1;
-		}
-		close(ready[0]);
-		if (setsid() < 0)
-			_exit(1);
+	if (foreground)
 		umask(077);
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			_exit(1);
-		close(nul);
-		if (chdir("/") < 0)
-			_exit(1);
-	} else {
-		umask(077);
-	}
+	else if (daemonize(logfd, ready, &err) < 0)
+		return report(&err);
 	isc_sv_log_init(logfd, foreground);
-	if (write_pid(pidfd, &err) < 0)
-		goto fail;
-	struct isc_supervisor *sv = NULL;
-	if (isc_supervisor_open(root, &sv, &err) < 0)
-		goto fail;
-	isc_sv_log(LOG_INFO, "iscd %s started for %s", ISC_VERSION, root);
-	if (ready[1] >= 0) {
-		(void)isc_write_all(ready[1], "", 1);
-		isc_closep(&ready[1]);
-	}
-	notify_ready();
-	int r = isc_supervisor_run(sv, &err);
-	isc_supervisor_free(sv);
-	if (r < 0)
-		goto fail;
-	isc_sv_log(LOG_INFO, "iscd stopped");
-	if (ftruncate(pidfd, 0) < 0)
-		isc_sv_log(LOG_WARNING, "truncate iscd.pid: %s", strerror(errno));
-	return 0;
-fail : {
-	char buf[2048];
-	const char *text = isc_error_text(err, buf, sizeof(buf));
-	isc_sv_log(LOG_ERR, "%s", text);
-	if (ready[1] >= 0)
-		(void)isc_write_all(ready[1], text, strlen(text));
-	else
-		fprintf(stderr, "iscd: %s\n", text);
-	isc_error_free(&err);
-	return 1;
-}
+	return serve(root, pidfd, ready[1]);
 }
