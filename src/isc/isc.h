@@ -38,16 +38,6 @@ int isc_report_ctl(isc_error **err);
 enum isc_opt {
 	OPT_ROOT = 256,
 	OPT_LAB,
-	OPT_NAME,
-	OPT_EXPOSE,
-	OPT_CPUS,
-	OPT_PIDS,
-	OPT_CAP_ADD,
-	OPT_RESTART,
-	OPT_USERNS,
-	OPT_SCRATCH,
-	OPT_PERSIST_EXEC,
-	OPT_MEMFD_EXEC,
 	OPT_FORMAT,
 	OPT_PURGE,
 	OPT_UPLINK,
@@ -64,7 +54,6 @@ enum isc_opt {
 	OPT_FOLLOW,
 	OPT_KEY,
 	OPT_KEY_FILE,
-	OPT_TMPFS,
 };
 
 /* table.c: the verb and flag table.  A path is a verb, or a verb and its

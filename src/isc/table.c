@@ -3,23 +3,15 @@
  * sub-verbs and flags, from which main.c dispatches, the verbs build their
  * getopt arrays (isc_verb_getopt), --help is printed (isc_verb_usage) and
  * `isc completion bash` prints the completion script.  `run`'s flags are
- * parsed by libisc (plan/plan-args.c); test_completion.py checks that
- * every one of them listed here is a flag that parser knows. */
+ * libisc's (isc_plan_run_flags, plan/plan-args.c), which parses them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "isc.h"
 #include "base/util.h"
 #include "host/lab.h"
+#include "plan/plan.h"
 
-#define HELP                                               \
-	{                                                  \
-		"help", 'h', NULL, "print this help", NULL \
-	}
-#define END                               \
-	{                                 \
-		NULL, 0, NULL, NULL, NULL \
-	}
 #define FN(f) ((void (*)(void))(f))
 
 static const struct isc_cli_flag global_flags[] = {
@@ -29,11 +21,11 @@ static const struct isc_cli_flag global_flags[] = {
 	  "@lab" },
 	{ "root", OPT_ROOT, "DIR", "state root (default " ISC_HOST_ROOT "); overrides --lab", "@dir" },
 	{ "version", 'v', NULL, "print the version", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
-static const struct isc_cli_flag help_only[] = { HELP, END };
+static const struct isc_cli_flag help_only[] = { ISC_CLI_HELP, ISC_CLI_END };
 
 static const struct isc_cli_flag init_flags[] = {
 	{ "uplink", OPT_UPLINK, "IF", "interface facing the world (a lab: " ISC_LAB_UPLINK ")", "@netdev" },
@@ -44,71 +36,40 @@ static const struct isc_cli_flag init_flags[] = {
 	{ "audit-epoch", OPT_AEPOCH, "S", "seal the audit trail every S seconds (default 900)", NULL },
 	{ "audit-rotate", OPT_AROTATE, "SIZE", "start a new trail file beyond SIZE (default 64m)", NULL },
 	{ "audit-keep", OPT_AKEEP, "N", "rotated trail files kept (default 0: all)", NULL },
-	HELP,
-	END,
-};
-
-/* parsed by isc_plan_parse_args (plan/plan-args.c) */
-static const struct isc_cli_flag run_flags[] = {
-	{ "detach", 'd', NULL,
-	  "return once it runs: its start is watched for 1 s; if it exits in that time, its exit status and the last "
-	  "lines of its log are shown and isc exits 1 (else: show its output until its first exit and return its "
-	  "exit status)",
-	  NULL },
-	{ "name", OPT_NAME, "NAME", "the service's name (required)", NULL },
-	{ "expose", OPT_EXPOSE, "HOSTPORT:PORT[/tcp|udp]", "forward a host port", NULL },
-	{ "publish", 'p', "HOSTPORT:PORT[/tcp|udp]", "the same as --expose", NULL },
-	{ "volume", 'v', "SRC:DST[:ro]", "bind a host folder", "@file" },
-	{ "tmpfs", OPT_TMPFS, "PATH[:size=N,mode=M]",
-	  "a tmpfs at PATH (nosuid,nodev,noexec; default 64m), starting with the image's content there (repeatable)",
-	  NULL },
-	{ "env", 'e', "KEY=VALUE", "set an environment variable", NULL },
-	{ "memory", 'm', "SIZE", "memory limit (e.g. 256m)", NULL },
-	{ "cpus", OPT_CPUS, "N", "CPU limit (e.g. 0.5)", NULL },
-	{ "pids-limit", OPT_PIDS, "N", "process limit", NULL },
-	{ "user", 'u', "UID[:GID]", "run as this user (default: the container's root)", NULL },
-	{ "cap-add", OPT_CAP_ADD, "CAP", "add a capability to the minimal set", NULL },
-	{ "restart", OPT_RESTART, "POLICY", "restart policy: no, on-failure (default) or always",
-	  "no on-failure always" },
-	{ "userns", OPT_USERNS, "MODE", "user namespace: auto (default: a private id range) or host", "auto host" },
-	{ "scratch-size", OPT_SCRATCH, "SIZE", "size of the encrypted /scratch (default 64m)", NULL },
-	{ "persist-exec", OPT_PERSIST_EXEC, NULL, "allow running programs from /persist (default: noexec)", NULL },
-	{ "memfd-exec", OPT_MEMFD_EXEC, NULL, "allow running code from a memfd (default: refused, vm.memfd_noexec=2)",
-	  NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag format_json[] = {
 	{ "format", OPT_FORMAT, "json", "print JSON", "json" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag format_table_json[] = {
 	{ "format", OPT_FORMAT, "table|json", "a table (default) or JSON", "table json" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag stop_flags[] = {
 	{ "time", 't', "SECONDS", "SIGKILL after SECONDS (default 10)", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag rm_flags[] = {
 	{ "force", 'f', NULL, "stop it first (SIGKILL) when it runs", NULL },
 	{ "purge", OPT_PURGE, NULL, "remove /persist too", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag logs_flags[] = {
 	{ "follow", 'f', NULL, "keep printing new lines", NULL },
 	{ "format", OPT_FORMAT, "json", "print the JSON records ({\"time\", \"stream\", \"line\"})", "json" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag exec_flags[] = {
@@ -117,22 +78,22 @@ static const struct isc_cli_flag exec_flags[] = {
 	{ "user", 'u', "UID[:GID]", "run as this user of the container", NULL },
 	{ "env", 'e', "K=V", "add to the environment", NULL },
 	{ "workdir", 'w', "DIR", "working directory in the container", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag allow_flags[] = {
 	{ "remove", OPT_REMOVE, NULL, "close that flow again", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag packets_flags[] = {
 	{ "container", 'c', "NAME", "only this service's packets", "@service" },
 	{ "follow", 'f', NULL, "keep printing new records", NULL },
 	{ "format", OPT_FORMAT, "json|text", "JSON lines, or text (default)", "json text" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag audit_flags[] = {
@@ -146,21 +107,21 @@ static const struct isc_cli_flag audit_flags[] = {
 	  NULL },
 	{ "follow", OPT_FOLLOW, NULL, "keep printing new records", NULL },
 	{ "format", OPT_FORMAT, "json|text", "the trail's JSON lines, or text (default)", "json text" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag audit_verify_flags[] = {
 	{ "key", OPT_KEY, "HEX", "the verification key printed by isc init: check every seal too", NULL },
 	{ "key-file", OPT_KEY_FILE, "FILE", "read the key from FILE", "@file" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag image_rm_flags[] = {
 	{ "force", 'f', NULL, "remove the name even while a service uses it (the services keep the content)", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_verb audit_sub[] = {
@@ -248,8 +209,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "--lab NAME, remove the lab's namespaces as well.",
 	  help_only, NULL, NULL, false, FN(verb_deinit) },
 	{ "run", "isc run [-d] --name NAME [OPTIONS] IMAGE [CMD...]", "deploy a service into a new hardened container",
-	  "Deploy a service into a new hardened container (docs/defaults.md).", run_flags, NULL, "@image", false,
-	  FN(verb_run) },
+	  "Deploy a service into a new hardened container (docs/defaults.md).", isc_plan_run_flags, NULL, "@image",
+	  false, FN(verb_run) },
 	{ "ps", "isc ps [--format json]", "list the services", NULL, format_json, NULL, NULL, false, FN(verb_ps) },
 	{ "inspect", "isc inspect NAME...", "show a service's settings, defaults and state",
 	  "Show a service's plan, its full container config (the ISC defaults\n"

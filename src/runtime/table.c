@@ -10,14 +10,6 @@
 #include "runtime.h"
 #include "spec/spec.h"
 
-#define HELP                                               \
-	{                                                  \
-		"help", 'h', NULL, "print this help", NULL \
-	}
-#define END                               \
-	{                                 \
-		NULL, 0, NULL, NULL, NULL \
-	}
 #define FN(f) ((void (*)(void))(f))
 
 static const struct isc_cli_flag global_flags[] = {
@@ -32,11 +24,11 @@ static const struct isc_cli_flag global_flags[] = {
 	{ "criu", RT_OPT_CRIU, "PATH", NULL, NULL },
 	{ "rootless", RT_OPT_ROOTLESS, "VALUE", NULL, NULL },
 	{ "version", 'v', NULL, "print the version", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
-static const struct isc_cli_flag help_only[] = { HELP, END };
+static const struct isc_cli_flag help_only[] = { ISC_CLI_HELP, ISC_CLI_END };
 
 static const struct isc_cli_flag create_flags[] = {
 	{ "bundle", 'b', "DIR", "the bundle (default: the current directory)", "@dir" },
@@ -46,8 +38,8 @@ static const struct isc_cli_flag create_flags[] = {
 	{ "no-pivot", RT_OPT_NOPIVOT, NULL, "accepted for compatibility", NULL },
 	{ "no-new-keyring", RT_OPT_NOKEYRING, NULL, "accepted for compatibility", NULL },
 	{ "detach", RT_OPT_DETACH, NULL, NULL, NULL }, /* refused: "unknown option --detach" */
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag run_flags[] = {
@@ -58,27 +50,27 @@ static const struct isc_cli_flag run_flags[] = {
 	{ "detach", 'd', NULL, "do not wait for the container to exit", NULL },
 	{ "no-pivot", RT_OPT_NOPIVOT, NULL, "accepted for compatibility", NULL },
 	{ "no-new-keyring", RT_OPT_NOKEYRING, NULL, "accepted for compatibility", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag kill_flags[] = {
 	{ "all", 'a', NULL, "signal every process of the container", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag delete_flags[] = {
 	{ "force", 'f', NULL, "kill a running container first", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag list_flags[] = {
 	{ "format", 'f', "FORMAT", "table (default) or json", "table json" },
 	{ "quiet", 'q', NULL, "print the container ids only", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag exec_flags[] = {
@@ -97,14 +89,14 @@ static const struct isc_cli_flag exec_flags[] = {
 	{ "apparmor", RT_OPT_IGNORED_ARG, "PROFILE", NULL, NULL },
 	{ "process-label", RT_OPT_IGNORED_ARG, "LABEL", NULL, NULL },
 	{ "ignore-paused", RT_OPT_IGNORED, NULL, NULL, NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag ps_flags[] = {
 	{ "format", 'f', "FORMAT", "json: an array of pids; table (default): PID and command line", "table json" },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag update_flags[] = {
@@ -120,8 +112,8 @@ static const struct isc_cli_flag update_flags[] = {
 	{ "cpuset-cpus", RT_OPT_CPUS, "LIST", "the CPUs allowed (0-3,5)", NULL },
 	{ "cpuset-mems", RT_OPT_MEMS, "LIST", "the memory nodes allowed", NULL },
 	{ "blkio-weight", RT_OPT_BLKIO, "N", "block I/O weight (10-1000)", NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_flag spec_flags[] = {
@@ -131,8 +123,8 @@ static const struct isc_cli_flag spec_flags[] = {
 	  "print only its seccomp profile (linux.seccomp) to stdout, for podman or docker run --security-opt "
 	  "seccomp=FILE; writes no config.json",
 	  NULL },
-	HELP,
-	END,
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static const struct isc_cli_verb completion_sub[] = {

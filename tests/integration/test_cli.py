@@ -44,6 +44,10 @@ USAGE = [
      'isc: run: --memory: bad size "lots" (a number with an optional k, m, g or t)'),
     (["run", "--name", "web", "--bogus", "busybox"],
      "isc: run: unknown option --bogus (see isc run --help)"),
+    # a clustered short flag is named by its letter, not by the word before it
+    (["run", "--name", "web", "-it", "busybox"], "isc: run: unknown option -i (see isc run --help)"),
+    (["run", "--name", "web", "--detach=1", "busybox"], "isc: run: option --detach takes no value"),
+    (["run", "--name"], "isc: run: option --name needs a value"),
     (["ps", "--bogus"], "Usage: isc ps [--format json]"),
     (["inspect"], "Usage: isc inspect NAME..."),
     (["stop"], "isc: stop: a NAME is required"),

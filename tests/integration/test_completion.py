@@ -188,9 +188,9 @@ def test_installed_completion_is_the_generated_one():
 
 
 def test_run_flags_of_the_table_are_known_to_the_run_parser(tmp_path):
-    """`isc run`'s flags are parsed by libisc (plan-args.c): each flag of the table is one it knows
-    (a bad value is refused naming the flag, never as an unknown option); a positive control: an
-    unknown flag is refused as one."""
+    """`isc run`'s flags are one list in libisc (isc_plan_run_flags, plan-args.c) that getopt, --help
+    and completion all use: each has a meaning in the parser (a bad value is refused naming the flag,
+    never as an unknown option); a positive control: an unknown flag is refused as one."""
     _, flags = table("isc")
     run_flags = [(l, s, a) for p, l, s, a in flags if p == "run" and l != "--help"]
     assert len(run_flags) >= 16

@@ -356,7 +356,10 @@ static void bundle_written_code(void **state)
 	isc_plan_clear(&q);
 
 	/* flags without a value */
-	PARSE_FAILS("unknown option --persist-exec=1", "--name", "x", "--persist-exec=1", "img");
+	PARSE_FAILS("option --persist-exec takes no value", "--name", "x", "--persist-exec=1", "img");
+	PARSE_FAILS("option --name needs a value", "--name");
+	PARSE_FAILS("unknown option -i (see", "--name", "x", "-it", "img");
+	PARSE_FAILS("option -v needs a value", "--name", "x", "-v");
 }
 
 int main(void)

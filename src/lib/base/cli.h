@@ -18,6 +18,16 @@
 
 #define ISC_CLI_MAX_FLAGS 24
 
+/* The entries every flag table has: --help, and the end. */
+#define ISC_CLI_HELP                                       \
+	{                                                  \
+		"help", 'h', NULL, "print this help", NULL \
+	}
+#define ISC_CLI_END                       \
+	{                                 \
+		NULL, 0, NULL, NULL, NULL \
+	}
+
 /* What a flag's value or a verb's positional argument completes to: NULL
  * (nothing), "@file", "@dir", a name kind of the program ("@service",
  * "@image": isc_cli_prog.kinds), or a space-separated list of words. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * `isc run`'s command line -> struct isc_plan: getopt_long over the run
- * options, each value checked as it is read (plan.c), then the whole plan
- * (isc_plan_check).  A failure clears the plan.
+ * flags (isc_plan_run_flags, also isc's --help and completion), each value
+ * checked as it is read (plan.c), then the whole plan (isc_plan_check).  A
+ * failure clears the plan.
  */
 #include "plan/plan.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/cli.h"
 #include "base/util.h"
 #include "image/image.h"
 #include "kernel/caps.h"
@@ -21,39 +23,49 @@
 #include "plan/plan-internal.h"
 
 enum {
-	OPT_NAME = 256,
-	OPT_EXPOSE,
-	OPT_MEMORY,
-	OPT_CPUS,
-	OPT_PIDS,
-	OPT_CAP_ADD,
-	OPT_RESTART,
-	OPT_USERNS,
-	OPT_SCRATCH,
-	OPT_PERSIST_EXEC,
-	OPT_MEMFD_EXEC,
-	OPT_TMPFS,
+	RUN_NAME = 256,
+	RUN_EXPOSE,
+	RUN_CPUS,
+	RUN_PIDS,
+	RUN_CAP_ADD,
+	RUN_RESTART,
+	RUN_USERNS,
+	RUN_SCRATCH,
+	RUN_PERSIST_EXEC,
+	RUN_MEMFD_EXEC,
+	RUN_TMPFS,
 };
 
-static const struct option run_options[] = {
-	{ "detach", no_argument, NULL, 'd' },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "expose", required_argument, NULL, OPT_EXPOSE },
-	{ "publish", required_argument, NULL, 'p' },
-	{ "volume", required_argument, NULL, 'v' },
-	{ "env", required_argument, NULL, 'e' },
-	{ "memory", required_argument, NULL, 'm' },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "pids-limit", required_argument, NULL, OPT_PIDS },
-	{ "user", required_argument, NULL, 'u' },
-	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
-	{ "restart", required_argument, NULL, OPT_RESTART },
-	{ "userns", required_argument, NULL, OPT_USERNS },
-	{ "scratch-size", required_argument, NULL, OPT_SCRATCH },
-	{ "persist-exec", no_argument, NULL, OPT_PERSIST_EXEC },
-	{ "memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
-	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
-	{ NULL, 0, NULL, 0 },
+/* isc run's flags: the one list of them, for getopt (below) and for
+ * isc's --help and completion (its flag table, src/isc/table.c) */
+const struct isc_cli_flag isc_plan_run_flags[] = {
+	{ "detach", 'd', NULL,
+	  "return once it runs: its start is watched for 1 s; if it exits in that time, its exit status and the last "
+	  "lines of its log are shown and isc exits 1 (else: show its output until its first exit and return its "
+	  "exit status)",
+	  NULL },
+	{ "name", RUN_NAME, "NAME", "the service's name (required)", NULL },
+	{ "expose", RUN_EXPOSE, "HOSTPORT:PORT[/tcp|udp]", "forward a host port", NULL },
+	{ "publish", 'p', "HOSTPORT:PORT[/tcp|udp]", "the same as --expose", NULL },
+	{ "volume", 'v', "SRC:DST[:ro]", "bind a host folder", "@file" },
+	{ "tmpfs", RUN_TMPFS, "PATH[:size=N,mode=M]",
+	  "a tmpfs at PATH (nosuid,nodev,noexec; default 64m), starting with the image's content there (repeatable)",
+	  NULL },
+	{ "env", 'e', "KEY=VALUE", "set an environment variable", NULL },
+	{ "memory", 'm', "SIZE", "memory limit (e.g. 256m)", NULL },
+	{ "cpus", RUN_CPUS, "N", "CPU limit (e.g. 0.5)", NULL },
+	{ "pids-limit", RUN_PIDS, "N", "process limit", NULL },
+	{ "user", 'u', "UID[:GID]", "run as this user (default: the container's root)", NULL },
+	{ "cap-add", RUN_CAP_ADD, "CAP", "add a capability to the minimal set", NULL },
+	{ "restart", RUN_RESTART, "POLICY", "restart policy: no, on-failure (default) or always",
+	  "no on-failure always" },
+	{ "userns", RUN_USERNS, "MODE", "user namespace: auto (default: a private id range) or host", "auto host" },
+	{ "scratch-size", RUN_SCRATCH, "SIZE", "size of the encrypted /scratch (default 64m)", NULL },
+	{ "persist-exec", RUN_PERSIST_EXEC, NULL, "allow running programs from /persist (default: noexec)", NULL },
+	{ "memfd-exec", RUN_MEMFD_EXEC, NULL, "allow running code from a memfd (default: refused, vm.memfd_noexec=2)",
+	  NULL },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
 };
 
 static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err)
@@ -62,11 +74,11 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	case 'd':
 		p->detach = true;
 		return 0;
-	case OPT_NAME:
+	case RUN_NAME:
 		free(p->name);
 		p->name = isc_xstrdup(arg);
 		return isc_plan_parse_name(arg, err);
-	case OPT_EXPOSE:
+	case RUN_EXPOSE:
 	case 'p': {
 		struct isc_port port;
 		if (isc_plan_parse_port(arg, &port, err) < 0)
@@ -108,9 +120,9 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		if (p->memory < (4ULL << 20))
 			return isc_error_set(err, EINVAL, "--memory: %s is less than 4m", arg);
 		return 0;
-	case OPT_CPUS:
+	case RUN_CPUS:
 		return isc_plan_parse_cpus(arg, &p->cpu_quota, err);
-	case OPT_PIDS: {
+	case RUN_PIDS: {
 		int64_t v;
 		if (isc_parse_i64(arg, &v) < 0 || v <= 0)
 			return isc_error_set(err, EINVAL, "--pids-limit: \"%s\" is not a positive number", arg);
@@ -123,7 +135,7 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		free(p->user);
 		p->user = isc_xstrdup(arg);
 		return 0;
-	case OPT_CAP_ADD:
+	case RUN_CAP_ADD:
 		if (isc_plan_check_cap(arg, err) < 0)
 			return -1;
 		{
@@ -131,9 +143,9 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 			isc_plan_strv_push(&p->cap_add, name);
 		}
 		return 0;
-	case OPT_RESTART:
+	case RUN_RESTART:
 		return isc_plan_restart_parse(arg, &p->restart, err);
-	case OPT_USERNS:
+	case RUN_USERNS:
 		if (strcmp(arg, "auto") == 0)
 			p->userns_host = false;
 		else if (strcmp(arg, "host") == 0)
@@ -141,19 +153,19 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		else
 			return isc_error_set(err, EINVAL, "--userns: \"%s\" is not auto or host", arg);
 		return 0;
-	case OPT_SCRATCH:
+	case RUN_SCRATCH:
 		if (isc_plan_check_scratch_size(arg, err) < 0)
 			return -1;
 		free(p->scratch_size);
 		p->scratch_size = isc_xstrdup(arg);
 		return 0;
-	case OPT_PERSIST_EXEC:
+	case RUN_PERSIST_EXEC:
 		p->persist_exec = true;
 		return 0;
-	case OPT_MEMFD_EXEC:
+	case RUN_MEMFD_EXEC:
 		p->memfd_exec = true;
 		return 0;
-	case OPT_TMPFS: {
+	case RUN_TMPFS: {
 		struct isc_tmpfs t;
 		if (isc_plan_parse_tmpfs(arg, &t, err) < 0)
 			return -1;
@@ -166,6 +178,27 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	}
 }
 
+/* getopt's '?' for `word`: an unknown option, a known one without its
+ * value, or a long one given a value it does not take ("--detach=1": GNU
+ * getopt takes "=VALUE" for the others).  optopt (GNU) is 0 for an unknown
+ * long option, else the key; a short one is named by its letter, not by
+ * the word it came in ("-it", "-dx"). */
+static int bad_option(const char *word, const char *shortopts, isc_error **err)
+{
+	if (strncmp(word, "--", 2) == 0) {
+		const char *eq = strchr(word, '=');
+		if (optopt != 0 && eq != NULL)
+			return isc_error_set(err, EINVAL, "option %.*s takes no value", (int)(eq - word), word);
+		if (optopt != 0)
+			return isc_error_set(err, EINVAL, "option %s needs a value", word);
+		return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", word);
+	}
+	char letter[3] = { '-', (char)optopt, '\0' };
+	if (optopt > 0 && optopt < 256 && strchr(shortopts + 1, optopt) != NULL)
+		return isc_error_set(err, EINVAL, "option %s needs a value", letter);
+	return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", letter);
+}
+
 int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **err)
 {
 	isc_plan_clear(p);
@@ -173,13 +206,12 @@ int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **e
 	int saved_opterr = opterr;
 	opterr = 0;
 	optind = 0; /* full reset (GNU) */
+	struct isc_cli_getopt g;
+	isc_cli_getopt_init(&g, isc_plan_run_flags);
 	int c;
-	while ((c = getopt_long(argc, argv, "+dp:v:e:m:u:", run_options, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			const char *bad = argv[optind - 1];
-			ret = optopt && c == ':'
-				      ? isc_error_set(err, EINVAL, "option %s needs a value", bad)
-				      : isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", bad);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.opts, NULL)) != -1) {
+		if (c == '?') {
+			ret = bad_option(argv[optind - 1], g.shortopts, err);
 			goto out;
 		}
 		if (parse_one(c, optarg, p, err) < 0) {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "base/cli.h"
 #include "base/error.h"
 #include "plan/volume.h"
 
@@ -71,6 +72,8 @@ int isc_plan_parse_tmpfs(const char *s, struct isc_tmpfs *out, isc_error **err);
 
 void isc_plan_clear(struct isc_plan *p);
 
+/* `isc run`'s flags (base/cli.h): getopt's, and isc's --help and completion */
+extern const struct isc_cli_flag isc_plan_run_flags[];
 /* `isc run` arguments (argv[0] is "run"); usage errors name the flag. */
 int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **err);
 /* Single-value parsers, also for other verbs (isc expose): */
