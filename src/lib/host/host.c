@@ -16,7 +16,12 @@
  * A first init that fails after step 3 undoes itself (isc_host_deinit).
  *
  * deinit undoes it: services and iscd, mounts under R, the network, audit
- * (call site), the unit, the id ranges of R, then R itself. */
+ * (call site), the unit, the id ranges of R, then R itself.
+ *
+ * Killed: each records its intent in R/.host-op (host-intent.c) after
+ * step 3 and before its first step outside R's folders; the next init or
+ * deinit finishes it (same settings) or undoes it (a first init whose
+ * settings differ; a deinit, before the init that follows) and says so. */
 #include "host/host.h"
 #include "host/host-internal.h"
 
@@ -436,10 +441,14 @@ static int install_unit(const char *root, const struct isc_host_settings *s, isc
 	return 0;
 }
 
-static int init_steps(const char *root, const struct isc_host_settings *eff, char **verify_key, isc_error **err)
+static int init_steps(const char *root, const struct isc_host_settings *eff, bool fresh, char **verify_key,
+		      isc_error **err)
 {
 	if (make_layout(root, err) < 0)
 		return isc_error_wrap(err, "isc init %s: layout", root);
+	if (isc_host_intent_write(root, fresh ? ISC_HOST_OP_INIT_FRESH : ISC_HOST_OP_INIT, err) < 0)
+		return isc_error_wrap(err, "isc init");
+	isc_host_test_point("init:layout");
 	if (scratch_probe(root, err) < 0)
 		return isc_error_wrap(err, "isc init %s", root);
 
@@ -462,6 +471,7 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 		json_decref(j);
 		return isc_error_wrap(err, "isc init %s: network", root);
 	}
+	isc_host_test_point("init:network");
 	/* iscd sets up container networking only once the baseline is up */
 	if (!json_is_true(json_object_get(j, "network"))) {
 		json_object_set_new(j, "network", json_true());
@@ -483,11 +493,35 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 					  .keep_files = (uint32_t)eff->audit_keep };
 	if (isc_audit_host_register(root, &topt, verify_key, err) < 0)
 		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
+	isc_host_test_point("init:audit");
 
 	if (install_unit(root, eff, err) < 0)
 		return -1;
 	if (isc_host_iscd_start(root, eff, err) < 0)
 		return isc_error_wrap(err, "isc init %s", root);
+	isc_host_test_point("init:iscd");
+	return 0;
+}
+
+static int deinit_steps(const char *root, isc_error **err);
+
+/* A killed init or deinit of root (its intent): a deinit is finished, a
+ * first init with other settings undone (both before this init, which is
+ * then a first one: *fresh); any other init is finished by this one. */
+static int resume(const char *root, const struct isc_host_settings *eff, bool *fresh, isc_error **err)
+{
+	enum isc_host_op op = isc_host_intent_read(root);
+	bool undo = op == ISC_HOST_OP_DEINIT;
+	struct isc_host_settings old = { 0 };
+	if (op == ISC_HOST_OP_INIT_FRESH && isc_host_load(root, &old, NULL) == 0) {
+		char buf[256];
+		undo = settings_diff(&old, eff, buf, sizeof(buf)) != NULL;
+		isc_host_settings_clear(&old);
+	}
+	isc_host_intent_say(root, "isc init", op, undo && op != ISC_HOST_OP_DEINIT);
+	*fresh = op == ISC_HOST_OP_INIT_FRESH || undo;
+	if (undo && deinit_steps(root, err) < 0)
+		return isc_error_wrap(err, "isc init");
 	return 0;
 }
 
@@ -510,6 +544,10 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 	struct isc_host_settings old = { 0 };
 	isc_error *lerr = NULL;
 	bool fresh = false;
+	if (resume(root, &eff, &fresh, err) < 0) {
+		isc_host_settings_clear(&eff);
+		return -1;
+	}
 	if (isc_host_load(root, &old, &lerr) < 0) {
 		if (lerr->errnum != ENOENT) {
 			isc_error_move(err, &lerr);
@@ -518,7 +556,7 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 		}
 		isc_error_free(&lerr);
 		struct stat st;
-		fresh = stat(root, &st) < 0;
+		fresh = fresh || stat(root, &st) < 0;
 	} else {
 		char buf[256];
 		const char *diff = settings_diff(&old, &eff, buf, sizeof(buf));
@@ -534,12 +572,19 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 		isc_host_settings_clear(&old);
 	}
 
-	int r = init_steps(root, &eff, verify_key, err);
+	int r = init_steps(root, &eff, fresh, verify_key, err);
 	isc_host_settings_clear(&eff);
 	if (r < 0 && fresh) {
 		/* a first init leaves nothing behind */
 		cleanup_error isc_error *derr = NULL;
-		(void)isc_host_deinit(root, &derr);
+		(void)deinit_steps(root, &derr);
+		return r;
+	}
+	/* done, or a repair that failed (the next init repairs again) */
+	cleanup_error isc_error *cerr = NULL;
+	if (isc_host_intent_clear(root, &cerr) < 0 && r == 0) {
+		isc_error_move(err, &cerr);
+		return isc_error_wrap(err, "isc init");
 	}
 	return r;
 }
@@ -598,11 +643,17 @@ static int remove_root(const char *root, isc_error **err)
 			kept = true;
 			continue;
 		}
+		if (isc_host_intent_is_file(de->d_name))
+			continue; /* last: a deinit killed before it is finished by the next */
 		/* clears the immutable flags of the image store on the way */
 		if (isc_image_rm_tree_at(fd, de->d_name, err) < 0)
 			ret = isc_error_wrap(err, "remove %s", real);
 	}
 	closedir(d);
+	if (ret == 0) {
+		isc_host_test_point("deinit:remove");
+		ret = isc_host_intent_clear(real, err);
+	}
 	if (ret == 0 && !kept && rmdir(real) < 0 && errno != ENOENT)
 		ret = isc_error_set(err, errno, "remove %s", real);
 	return ret;
@@ -620,6 +671,20 @@ int isc_host_deinit(const char *root, isc_error **err)
 		/* nothing here; only the id ranges may remain */
 		return isc_idrange_free_root(root, err);
 	}
+	enum isc_host_op op = isc_host_intent_read(root);
+	isc_host_intent_say(root, "isc deinit", op, op != ISC_HOST_OP_DEINIT);
+	return deinit_steps(root, err);
+}
+
+static int deinit_steps(const char *root, isc_error **err)
+{
+	/* a deinit that cannot record itself (a full disk) goes ahead: what
+	 * it leaves, the next deinit removes as well */
+	cleanup_error isc_error *ierr = NULL;
+	if (isc_host_intent_write(root, ISC_HOST_OP_DEINIT, &ierr) < 0) {
+		char buf[512];
+		fprintf(stderr, "isc deinit: %s (going on)\n", isc_error_text(ierr, buf, sizeof(buf)));
+	}
 
 	/* 1. services and iscd (its pid read first: it empties the pid file
 	 * as it exits, and R must not go while it still runs) */
@@ -632,6 +697,7 @@ int isc_host_deinit(const char *root, isc_error **err)
 	isc_host_iscd_kill_leftover(root);
 	/* 2. whatever the runtime still holds (iscd was not running, or failed) */
 	runtime_delete_all(root);
+	isc_host_test_point("deinit:iscd");
 
 	/* 3. the network baseline, only where init made one */
 	json_t *j = NULL;
@@ -643,6 +709,7 @@ int isc_host_deinit(const char *root, isc_error **err)
 	json_decref(j);
 	if (ret < 0)
 		return ret;
+	isc_host_test_point("deinit:network");
 
 	/* The audit-id range goes back; the last host stops the collector,
 	 * which restores the kernel's audit state as it found it.  A collector
@@ -658,6 +725,8 @@ int isc_host_deinit(const char *root, isc_error **err)
 			return isc_error_wrap(err, "isc deinit %s: unregister from the audit collector", root);
 		}
 	}
+
+	isc_host_test_point("deinit:audit");
 
 	/* 4. the systemd unit of the real host */
 	char real[PATH_MAX];
