@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * Between host.c (isc init and deinit), host-iscd.c (iscd as they see
- * it) and host-intent.c (what a killed init or deinit was doing) only. */
+ * Between host.c (isc init), host-deinit.c (isc deinit), host-iscd.c (iscd
+ * as they see it) and host-intent.c (what a killed init or deinit was
+ * doing) only. */
 #ifndef ISC_HOST_INTERNAL_H
 #define ISC_HOST_INTERNAL_H
 
@@ -29,6 +30,11 @@ void isc_host_wait_gone(pid_t pid, uint64_t start, int ms);
 void isc_host_iscd_stop_all(const char *root);
 /* An iscd of ROOT left running (pid file, checked start time): killed. */
 void isc_host_iscd_kill_leftover(const char *root);
+
+/* Whether R/host.json says init made the network baseline (host.c). */
+bool isc_host_network_made(const char *root);
+/* deinit's steps once R exists (host-deinit.c): also init's undo. */
+int isc_host_deinit_steps(const char *root, isc_error **err);
 
 /* The operation a killed init or deinit left in R/.host-op (host-intent.c). */
 enum isc_host_op { ISC_HOST_OP_NONE, ISC_HOST_OP_INIT, ISC_HOST_OP_INIT_FRESH, ISC_HOST_OP_DEINIT };
