@@ -8,7 +8,9 @@ the machine's own disk, filled to ENOSPC.
   - `isc run` in a lab whose state root is full fails the same way, leaves
     no service, journal entry, runtime state, mount or network namespace,
     and the lab's audit trail still verifies as intact; with space again
-    the same `isc run` works.
+    the same `isc run` works;
+  - `isc stop` and `isc rm` on a full lab go ahead unjournalled (they make
+    nothing), while `isc start` refuses at its journal entry.
 """
 import contextlib
 import errno
@@ -142,3 +144,32 @@ def test_isc_run_on_a_full_lab(full_lab):
     lab.isc("run", "-d", "--name", "full", "busybox", "sleep", "1000")
     lab.isc("rm", "-f", "--purge", "full")
     assert not os.path.exists(lab.path("containers", "full"))
+
+
+def test_stop_and_rm_go_ahead_on_a_full_lab_start_refuses(full_lab):
+    """stop and rm free and make nothing: they go ahead when their journal
+    entry cannot be written (iscd logs it: to syslog; its own log is on the
+    full filesystem too); start makes a container and refuses, naming the
+    journal and the errno."""
+    lab = full_lab
+    lab.isc("run", "-d", "--name", "svc", "busybox", "sleep", "1000")
+    filler = fill(lab.root)
+    r = lab.isc("stop", "-t", "1", "svc", check=False)
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(lab.path("runtime", "svc"))
+    assert not os.path.exists(lab.path("journal", "svc"))
+    fill(lab.root)  # what the stop freed (the container's state) filled again
+    r = lab.isc("start", "svc", check=False)
+    assert r.returncode == 1
+    first = _first_line_keeps_the_rule("isc", r.stderr)
+    assert first == "isc: start svc: record it in %s/journal first: write svc: %s" % (lab.root, ENOSPC_TEXT), first
+    assert not os.path.exists(lab.path("runtime", "svc"))
+    fill(lab.root)
+    r = lab.isc("rm", "--purge", "svc", check=False)
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(lab.path("containers", "svc"))
+    assert not os.path.exists(lab.path("journal", "svc"))
+    assert not os.path.exists(lab.path("net", "ns", "svc"))
+    assert not labhost.mounts_under(lab.path("containers"))
+    assert "svc" not in lab.isc("ps").stdout
+    os.unlink(filler)

@@ -15,8 +15,12 @@
  *   9. iscd, started unless it answers, then waited for
  * A first init that fails after step 3 undoes itself (isc_host_deinit).
  *
- * deinit undoes it: services and iscd, mounts under R, the network, audit
- * (call site), the unit, the id ranges of R, then R itself. */
+ * deinit (host-deinit.c) undoes it.
+ *
+ * Killed: each records its intent in R/.host-op (host-intent.c) after
+ * step 3 and before its first step outside R's folders; the next init or
+ * deinit finishes it (same settings) or undoes it (a first init whose
+ * settings differ; a deinit, before the init that follows) and says so. */
 #include "host/host.h"
 #include "host/host-internal.h"
 
@@ -56,7 +60,6 @@
 #define DEFAULT_AUDIT_EPOCH 900
 #define DEFAULT_AUDIT_ROTATE (64ull << 20)
 #define SYSTEMD_RUN_DIR "/run/systemd/system"
-#define SYSTEMD_UNIT_PATH "/etc/systemd/system/iscd.service"
 #define MKFS_EXT4 "/sbin/mkfs.ext4"
 
 /* The unit of the real host's iscd (Type=notify: iscd sends READY=1 once
@@ -268,6 +271,14 @@ static int write_json(const char *root, json_t *j, isc_error **err)
 	return 0;
 }
 
+bool isc_host_network_made(const char *root)
+{
+	json_t *j = NULL;
+	bool made = load_json(root, &j, NULL) == 0 && json_is_true(json_object_get(j, "network"));
+	json_decref(j);
+	return made;
+}
+
 /* ---- layout ---------------------------------------------------------------- */
 
 static const struct {
@@ -348,75 +359,6 @@ static int scratch_probe(const char *root, isc_error **err)
 	return 0;
 }
 
-/* ---- mounts under R ------------------------------------------------------ */
-
-/* Mount points at or under root, deepest first (NULL-terminated). */
-static char **mounts_under(const char *root)
-{
-	size_t cap = 8, n = 0;
-	char **v = isc_xmalloc0(cap * sizeof(char *));
-	cleanup_file FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (f == NULL)
-		return v;
-	size_t rl = strlen(root);
-	cleanup_free char *line = NULL;
-	size_t lcap = 0;
-	while (getline(&line, &lcap, f) > 0) {
-		/* id parent major:minor root MOUNTPOINT ... */
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
-		for (int i = 0; tok && i < 4; i++)
-			tok = strtok_r(NULL, " ", &save);
-		if (tok == NULL)
-			continue;
-		/* unescape \NNN (octal) */
-		char *w = tok;
-		for (char *r = tok; *r; r++) {
-			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-			    r[3] <= '7') {
-				*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-				r += 3;
-			} else {
-				*w++ = *r;
-			}
-		}
-		*w = '\0';
-		if (strncmp(tok, root, rl) != 0 || (tok[rl] != '\0' && tok[rl] != '/'))
-			continue;
-		if (n + 2 > cap) {
-			cap *= 2;
-			char **nv = realloc(v, cap * sizeof(char *));
-			if (nv == NULL)
-				abort();
-			v = nv;
-		}
-		v[n++] = isc_xstrdup(tok);
-		v[n] = NULL;
-	}
-	/* deepest (longest) first */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && strlen(v[j]) > strlen(v[j - 1]); j--) {
-			char *t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v;
-}
-
-static int umount_all_under(const char *root, isc_error **err)
-{
-	for (int pass = 0; pass < 8; pass++) {
-		cleanup_strv char **m = mounts_under(root);
-		if (m[0] == NULL)
-			return 0;
-		for (char **p = m; *p; p++)
-			(void)umount2(*p, MNT_DETACH | UMOUNT_NOFOLLOW);
-	}
-	cleanup_strv char **left = mounts_under(root);
-	if (left[0] != NULL)
-		return isc_error_set(err, EBUSY, "%s is still mounted: refusing to remove %s", left[0], root);
-	return 0;
-}
-
 /* ---- init ------------------------------------------------------------------ */
 
 static int install_unit(const char *root, const struct isc_host_settings *s, isc_error **err)
@@ -436,10 +378,14 @@ static int install_unit(const char *root, const struct isc_host_settings *s, isc
 	return 0;
 }
 
-static int init_steps(const char *root, const struct isc_host_settings *eff, char **verify_key, isc_error **err)
+static int init_steps(const char *root, const struct isc_host_settings *eff, bool fresh, char **verify_key,
+		      isc_error **err)
 {
 	if (make_layout(root, err) < 0)
 		return isc_error_wrap(err, "isc init %s: layout", root);
+	if (isc_host_intent_write(root, fresh ? ISC_HOST_OP_INIT_FRESH : ISC_HOST_OP_INIT, err) < 0)
+		return isc_error_wrap(err, "isc init");
+	isc_host_test_point("init:layout");
 	if (scratch_probe(root, err) < 0)
 		return isc_error_wrap(err, "isc init %s", root);
 
@@ -462,6 +408,7 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 		json_decref(j);
 		return isc_error_wrap(err, "isc init %s: network", root);
 	}
+	isc_host_test_point("init:network");
 	/* iscd sets up container networking only once the baseline is up */
 	if (!json_is_true(json_object_get(j, "network"))) {
 		json_object_set_new(j, "network", json_true());
@@ -483,11 +430,33 @@ static int init_steps(const char *root, const struct isc_host_settings *eff, cha
 					  .keep_files = (uint32_t)eff->audit_keep };
 	if (isc_audit_host_register(root, &topt, verify_key, err) < 0)
 		return isc_error_wrap(err, "isc init %s: register with the audit collector", root);
+	isc_host_test_point("init:audit");
 
 	if (install_unit(root, eff, err) < 0)
 		return -1;
 	if (isc_host_iscd_start(root, eff, err) < 0)
 		return isc_error_wrap(err, "isc init %s", root);
+	isc_host_test_point("init:iscd");
+	return 0;
+}
+
+/* A killed init or deinit of root (its intent): a deinit is finished, a
+ * first init with other settings undone (both before this init, which is
+ * then a first one: *fresh); any other init is finished by this one. */
+static int resume(const char *root, const struct isc_host_settings *eff, bool *fresh, isc_error **err)
+{
+	enum isc_host_op op = isc_host_intent_read(root);
+	bool undo = op == ISC_HOST_OP_DEINIT;
+	struct isc_host_settings old = { 0 };
+	if (op == ISC_HOST_OP_INIT_FRESH && isc_host_load(root, &old, NULL) == 0) {
+		char buf[256];
+		undo = settings_diff(&old, eff, buf, sizeof(buf)) != NULL;
+		isc_host_settings_clear(&old);
+	}
+	isc_host_intent_say(root, "isc init", op, undo && op != ISC_HOST_OP_DEINIT);
+	*fresh = op == ISC_HOST_OP_INIT_FRESH || undo;
+	if (undo && isc_host_deinit_steps(root, err) < 0)
+		return isc_error_wrap(err, "isc init");
 	return 0;
 }
 
@@ -510,6 +479,10 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 	struct isc_host_settings old = { 0 };
 	isc_error *lerr = NULL;
 	bool fresh = false;
+	if (resume(root, &eff, &fresh, err) < 0) {
+		isc_host_settings_clear(&eff);
+		return -1;
+	}
 	if (isc_host_load(root, &old, &lerr) < 0) {
 		if (lerr->errnum != ENOENT) {
 			isc_error_move(err, &lerr);
@@ -518,7 +491,7 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 		}
 		isc_error_free(&lerr);
 		struct stat st;
-		fresh = stat(root, &st) < 0;
+		fresh = fresh || stat(root, &st) < 0;
 	} else {
 		char buf[256];
 		const char *diff = settings_diff(&old, &eff, buf, sizeof(buf));
@@ -534,146 +507,19 @@ int isc_host_init(const char *root, const struct isc_host_settings *s, char **ve
 		isc_host_settings_clear(&old);
 	}
 
-	int r = init_steps(root, &eff, verify_key, err);
+	int r = init_steps(root, &eff, fresh, verify_key, err);
 	isc_host_settings_clear(&eff);
 	if (r < 0 && fresh) {
 		/* a first init leaves nothing behind */
 		cleanup_error isc_error *derr = NULL;
-		(void)isc_host_deinit(root, &derr);
+		(void)isc_host_deinit_steps(root, &derr);
+		return r;
+	}
+	/* done, or a repair that failed (the next init repairs again) */
+	cleanup_error isc_error *cerr = NULL;
+	if (isc_host_intent_clear(root, &cerr) < 0 && r == 0) {
+		isc_error_move(err, &cerr);
+		return isc_error_wrap(err, "isc init");
 	}
 	return r;
-}
-
-/* ---- deinit ---------------------------------------------------------------- */
-
-static void runtime_delete_all(const char *root)
-{
-	cleanup_free char *rt = isc_host_path(root, "runtime");
-	DIR *d = opendir(rt);
-	if (d == NULL)
-		return;
-	struct isc_context ctx = { .root = rt };
-	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-			continue;
-		cleanup_error isc_error *e = NULL;
-		(void)isc_container_delete(&ctx, de->d_name, true, &e);
-	}
-	closedir(d);
-}
-
-/* The real host's root keeps what is not its own: the labs and the
- * machine-wide id-range table (idrange.c); and its audit trail, which is
- * evidence (a lab's goes with the lab). */
-static bool keep_entry(bool host_root, const char *name)
-{
-	return host_root && (strcmp(name, "labs") == 0 || strcmp(name, "audit") == 0 ||
-			     strncmp(name, ".idranges", 9) == 0 || strncmp(name, "..idranges", 10) == 0);
-}
-
-static int remove_root(const char *root, isc_error **err)
-{
-	char real[PATH_MAX];
-	if (realpath(root, real) == NULL)
-		return errno == ENOENT ? 0 : isc_error_set(err, errno, "%s", root);
-	if (strcmp(real, "/") == 0)
-		return isc_error_set(err, EINVAL, "refusing to remove /");
-	bool host_root = strcmp(real, ISC_HOST_ROOT) == 0;
-	cleanup_close int fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return isc_error_set(err, errno, "open %s", real);
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (d == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return isc_error_set(err, errno, "list %s", real);
-	}
-	int ret = 0;
-	bool kept = false;
-	for (struct dirent *de; ret == 0 && (de = readdir(d)) != NULL;) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (keep_entry(host_root, de->d_name)) {
-			kept = true;
-			continue;
-		}
-		/* clears the immutable flags of the image store on the way */
-		if (isc_image_rm_tree_at(fd, de->d_name, err) < 0)
-			ret = isc_error_wrap(err, "remove %s", real);
-	}
-	closedir(d);
-	if (ret == 0 && !kept && rmdir(real) < 0 && errno != ENOENT)
-		ret = isc_error_set(err, errno, "remove %s", real);
-	return ret;
-}
-
-int isc_host_deinit(const char *root, isc_error **err)
-{
-	if (root == NULL || root[0] != '/')
-		return isc_error_set(err, EINVAL, "isc deinit: the state root \"%s\" is not an absolute path",
-				     root ? root : "");
-	struct stat st;
-	if (stat(root, &st) < 0) {
-		if (errno != ENOENT)
-			return isc_error_set(err, errno, "isc deinit: %s", root);
-		/* nothing here; only the id ranges may remain */
-		return isc_idrange_free_root(root, err);
-	}
-
-	/* 1. services and iscd (its pid read first: it empties the pid file
-	 * as it exits, and R must not go while it still runs) */
-	pid_t pid = isc_host_iscd_pid(root);
-	uint64_t start = pid > 0 && isc_host_pid_is_iscd(pid) ? isc_proc_start_time(pid) : 0;
-	if (isc_host_iscd_answers(root))
-		isc_host_iscd_stop_all(root);
-	if (start != 0)
-		isc_host_wait_gone(pid, start, 5000);
-	isc_host_iscd_kill_leftover(root);
-	/* 2. whatever the runtime still holds (iscd was not running, or failed) */
-	runtime_delete_all(root);
-
-	/* 3. the network baseline, only where init made one */
-	json_t *j = NULL;
-	int ret = 0;
-	if (load_json(root, &j, NULL) == 0 && json_is_true(json_object_get(j, "network"))) {
-		if (isc_net_host_down(root, err) < 0)
-			ret = isc_error_wrap(err, "isc deinit %s: network", root);
-	}
-	json_decref(j);
-	if (ret < 0)
-		return ret;
-
-	/* The audit-id range goes back; the last host stops the collector,
-	 * which restores the kernel's audit state as it found it.  A collector
-	 * that is not running has nothing to give back. */
-	{
-		cleanup_error isc_error *aerr = NULL;
-		unsigned remaining = 1;
-		if (isc_audit_host_unregister(root, &remaining, &aerr) == 0) {
-			if (remaining == 0 && isc_audit_collector_stop(err) < 0)
-				return isc_error_wrap(err, "isc deinit %s: stop the audit collector", root);
-		} else if (aerr->errnum != ENOENT && aerr->errnum != ECONNREFUSED) {
-			isc_error_move(err, &aerr);
-			return isc_error_wrap(err, "isc deinit %s: unregister from the audit collector", root);
-		}
-	}
-
-	/* 4. the systemd unit of the real host */
-	char real[PATH_MAX];
-	if (realpath(root, real) != NULL && strcmp(real, ISC_HOST_ROOT) == 0 && unlink(SYSTEMD_UNIT_PATH) < 0 &&
-	    errno != ENOENT)
-		return isc_error_set(err, errno, "isc deinit: remove " SYSTEMD_UNIT_PATH);
-
-	/* 5. the id ranges (keyed by the canonical root: before it goes) */
-	if (isc_idrange_free_root(root, err) < 0)
-		return isc_error_wrap(err, "isc deinit");
-
-	/* 6. nothing may be mounted below R when it is removed: a removal
-	 * must never walk into a mounted image, volume or host directory */
-	if (umount_all_under(root, err) < 0)
-		return isc_error_wrap(err, "isc deinit");
-	if (remove_root(root, err) < 0)
-		return isc_error_wrap(err, "isc deinit");
-	return 0;
 }
