@@ -286,7 +286,7 @@ static void stats_print(struct sample *prev, struct sample *cur, size_t n, bool 
 	for (size_t i = 0; i < n; i++) {
 		if (cur[i].reply == NULL)
 			continue;
-		double cpu = cpu_percent(&prev[i], &cur[i]);
+		double cpu = cpu_percent(prev ? &prev[i] : NULL, &cur[i]);
 		json_t *r = cur[i].reply;
 		if (as_json) {
 			json_t *o = json_deep_copy(r);
