@@ -298,17 +298,13 @@ static void stats_print(struct sample *prev, struct sample *cur, size_t n, bool 
 		cleanup_free char *use = human(json_object_get(r, "memory_usage"));
 		cleanup_free char *lim = human(json_object_get(r, "memory_limit"));
 		cleanup_free char *mem = isc_xasprintf("%s / %s", use, lim);
-		json_t *pl = json_object_get(r, "pids_limit");
-		cleanup_free char *pids =
-			!json_is_integer(json_object_get(r, "pids"))
-				? isc_xstrdup("--")
-				: isc_xasprintf("%lld / %s", (long long)json_integer_value(json_object_get(r, "pids")),
-						json_integer_value(pl) < 0 ? "unlimited" : "");
-		if (json_is_integer(json_object_get(r, "pids")) && json_integer_value(pl) >= 0) {
-			free(pids);
-			pids = isc_xasprintf("%lld / %lld", (long long)json_integer_value(json_object_get(r, "pids")),
-					     (long long)json_integer_value(pl));
-		}
+		json_t *np = json_object_get(r, "pids"), *pl = json_object_get(r, "pids_limit");
+		cleanup_free char *plim = json_integer_value(pl) < 0
+						  ? isc_xstrdup("unlimited")
+						  : isc_xasprintf("%lld", (long long)json_integer_value(pl));
+		cleanup_free char *pids = json_is_integer(np)
+						  ? isc_xasprintf("%lld / %s", (long long)json_integer_value(np), plim)
+						  : isc_xstrdup("--");
 		cleanup_free char *cpus = cpu < 0 ? isc_xstrdup("--") : isc_xasprintf("%.2f%%", cpu);
 		printf("%-20s %-8s %8s %22s %14s\n", json_string_value(json_object_get(r, "name")),
 		       json_string_value(json_object_get(r, "state")), cpus, mem, pids);

@@ -282,6 +282,7 @@ void sv_stop_deadlines(struct isc_supervisor *sv)
 			isc_sv_log(LOG_INFO, "%s: stop timeout: SIGKILL", s->name);
 			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 			s->kill_at_ns = now + 10000 * MS;
+			svc_thaw(sv, s); /* a v1 frozen task dies only once thawed */
 		}
 }
 

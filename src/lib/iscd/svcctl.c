@@ -84,6 +84,8 @@ int sv_op_pause(struct isc_supervisor *sv, struct svc *s, bool pause, json_t **r
 		return -1;
 	if (s->paused == pause)
 		return isc_error_set(err, 0, "service %s is %s", s->name, pause ? "already paused" : "not paused");
+	if (pause && s->kill_at_ns != 0)
+		return isc_error_set(err, EBUSY, "service %s is being stopped", s->name);
 	if (sv_run_in_child(sv, s, child_freeze, &pause, pause ? "pause" : "unpause", err) < 0)
 		return -1;
 	s->paused = pause;
