@@ -116,8 +116,9 @@ int verb_kill(struct isc_global *g, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
 		if (c == 's' && (sig = parse_signal(optarg)) < 0) {
-			fprintf(stderr, "isc: kill: --signal: \"%s\" is not a signal (a name like TERM or SIGTERM, or a "
-					"number 1-%d)\n",
+			fprintf(stderr,
+				"isc: kill: --signal: \"%s\" is not a signal (a name like TERM or SIGTERM, or a "
+				"number 1-%d)\n",
 				optarg, SIGRTMIN - 1);
 			return ISC_EXIT_USAGE;
 		}

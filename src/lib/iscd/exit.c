@@ -94,8 +94,9 @@ void svc_close_pidfd(struct isc_supervisor *sv, struct svc *s)
 static void exit_policy(struct isc_supervisor *sv, struct svc *s, bool failure)
 {
 	/* isc kill: as podman's, the policy does not apply to its exit */
-	bool restart = s->desired_running && !s->killed && (s->plan.restart == ISC_RESTART_ALWAYS ||
-					      (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
+	bool restart =
+		s->desired_running && !s->killed &&
+		(s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
 	/* a journalled stop is done; a restart's stop goes on to its start (the
 	 * waiting request's sv_op_start, or sv_restart_due after a recovery), whose
 	 * journal entry replaces this one */

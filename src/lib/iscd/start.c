@@ -41,8 +41,7 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 
-int sv_run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, void *arg, const char *what,
-			isc_error **err)
+int sv_run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, void *arg, const char *what, isc_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)

@@ -123,8 +123,7 @@ int isc_container_update(const struct isc_context *ctx, const char *id, const st
 	return r;
 }
 
-int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out,
-			isc_error **err)
+int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out, isc_error **err)
 {
 	struct ctl c;
 	int r = ctl_open(ctx, id, false, &c, err);

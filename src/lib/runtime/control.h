@@ -31,8 +31,7 @@ int isc_container_update(const struct isc_context *ctx, const char *id, const st
 
 /* The usage of a created, running or paused container (stats). */
 struct isc_cgroup_stats;
-int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out,
-			isc_error **err);
+int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out, isc_error **err);
 
 /* For kill and delete (lifecycle.c): after a SIGKILL, thaw a frozen
  * container, so that the signal is acted on (cgroup v1 freezer tasks die
