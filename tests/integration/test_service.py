@@ -1356,9 +1356,10 @@ def test_update_is_live_recorded_and_named_when_refused(host):
         assert r.returncode == 1 and r.stderr.startswith("isc: --memory: update u1: "), r.stderr
         assert "Device or resource busy" in r.stderr
         assert host.inspect("u1")["plan"]["memory"] == 64 << 20
-    # the next start keeps the limits
-    r = host.isc("restart", "-t", "1", "u1")
-    assert r.returncode == 0, r.stderr
+    # the next start keeps the limits (kill: its init ignores TERM, no stop timeout to sit out)
+    host.isc("kill", "u1", check=True)
+    assert host.isc("wait", "u1", check=True).stdout == "137\n"
+    host.isc("start", "u1", check=True)
     pid2 = host.status("u1")["pid"]
     assert pid2 != pid and limits(pid2) == (str(64 << 20), "50000", "100")
     # refused before anything is asked, the flag named
@@ -1370,7 +1371,8 @@ def test_update_is_live_recorded_and_named_when_refused(host):
     r = host.isc("update", "--cpus", "lots", "u1")
     assert r.returncode == 2 and r.stderr.startswith("isc: update: --cpus"), r.stderr
     # a stopped service: recorded only
-    host.isc("stop", "-t", "1", "u1", check=True)
+    host.isc("kill", "u1", check=True)
+    host.isc("wait", "u1", check=True)
     r = host.isc("update", "--pids-limit", "200", "u1")
     assert (r.returncode, r.stdout) == (0, "u1\n")
     assert host.inspect("u1")["plan"]["pids_limit"] == 200
@@ -1403,7 +1405,8 @@ def test_stats_and_top(host):
     assert p.wait(timeout=10) == 0
     r = host.isc("stats", "--format", "yaml", "t1")
     assert (r.returncode, r.stderr) == (2, 'isc: stats: --format: "yaml": only json\n')
-    host.isc("stop", "-t", "1", "t1", check=True)
+    host.isc("kill", "t1", check=True)
+    host.isc("wait", "t1", check=True)
     for verb in ("top", "stats"):
         r = host.isc(verb, *(["--no-stream"] if verb == "stats" else []), "t1")
         assert (r.returncode, r.stderr) == (1, "isc: service t1 is not running\n"), verb
