@@ -1370,6 +1370,14 @@ def test_update_is_live_recorded_and_named_when_refused(host):
         assert (r.returncode, r.stdout, r.stderr) == (2, "", msg), args
     r = host.isc("update", "--cpus", "lots", "u1")
     assert r.returncode == 2 and r.stderr.startswith("isc: update: --cpus"), r.stderr
+    # iscd holds a request to the plan's bounds too (a later start would refuse the plan)
+    sock = os.path.join(host.root, "iscd.sock")
+    for req, msg in [(b'{"op": "update", "name": "u1", "memory": 4096}', "--memory: at least 4m"),
+                     (b'{"op": "update", "name": "u1", "cpu_quota": 999999999}', "--cpus: at most 1024"),
+                     (b'{"op": "kill", "name": "u1", "signal": 0}', 'kill: "signal" must be a signal number (1-%d)'
+                      % (signal.SIGRTMIN - 1))]:
+        assert _raw_request(sock, req) == {"ok": False, "errno": errno.EINVAL, "error": msg}
+    assert host.inspect("u1")["plan"]["memory"] == 64 << 20
     # a stopped service: recorded only
     host.isc("kill", "u1", check=True)
     host.isc("wait", "u1", check=True)

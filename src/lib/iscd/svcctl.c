@@ -44,7 +44,8 @@
 #include "kernel/cgroup.h"
 #include "runtime/control.h"
 
-#define CPU_PERIOD 100000 /* the plan's --cpus period (bundle.c) */
+#define CPU_PERIOD 100000ULL /* the plan's --cpus period and bound (plan.c) */
+#define MAX_CPUS 1024
 
 static int need_running(const struct svc *s, isc_error **err)
 {
@@ -143,6 +144,11 @@ int sv_op_update(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t *
 		return isc_error_set(err, EINVAL, "update: nothing to change (--memory, --cpus, --pids-limit)");
 	if ((has_mem && mem > INT64_MAX) || (has_pids && pids > INT64_MAX) || (has_cpu && quota > INT64_MAX))
 		return isc_error_set(err, EINVAL, "update: a value is too large");
+	/* the bounds every plan is held to (a later start checks them again) */
+	if (has_mem && mem < (4ULL << 20))
+		return isc_error_set(err, EINVAL, "--memory: at least 4m");
+	if (has_cpu && quota > MAX_CPUS * CPU_PERIOD)
+		return isc_error_set(err, EINVAL, "--cpus: at most %d", MAX_CPUS);
 	int r = 0;
 	if (has_mem) {
 		struct isc_resources res = { .has_memory_limit = true, .memory_limit = (int64_t)mem };
