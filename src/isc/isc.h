@@ -54,6 +54,9 @@ enum isc_opt {
 	OPT_FOLLOW,
 	OPT_KEY,
 	OPT_KEY_FILE,
+	OPT_CPUS,
+	OPT_PIDS,
+	OPT_NO_STREAM,
 };
 
 /* table.c: the verb and flag table.  A path is a verb, or a verb and its
@@ -82,6 +85,14 @@ int verb_start(struct isc_global *g, int argc, char **argv);
 int verb_restart(struct isc_global *g, int argc, char **argv);
 int verb_rm(struct isc_global *g, int argc, char **argv);
 int verb_logs(struct isc_global *g, int argc, char **argv);
+/* verbs-ctl.c: service control, through iscd */
+int verb_kill(struct isc_global *g, int argc, char **argv);
+int verb_pause(struct isc_global *g, int argc, char **argv);
+int verb_unpause(struct isc_global *g, int argc, char **argv);
+int verb_wait(struct isc_global *g, int argc, char **argv);
+int verb_update(struct isc_global *g, int argc, char **argv);
+int verb_stats(struct isc_global *g, int argc, char **argv);
+int verb_top(struct isc_global *g, int argc, char **argv);
 /* verbs-net.c: the private network */
 int verb_expose(struct isc_global *g, int argc, char **argv);
 int verb_unexpose(struct isc_global *g, int argc, char **argv);

@@ -111,6 +111,27 @@ static const struct isc_cli_flag audit_flags[] = {
 	ISC_CLI_END,
 };
 
+static const struct isc_cli_flag kill_flags[] = {
+	{ "signal", 's', "SIGNAL", "the signal: a name (TERM, SIGTERM) or a number (default KILL)", NULL },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
+};
+
+static const struct isc_cli_flag update_flags[] = {
+	{ "memory", 'm', "SIZE", "memory limit (e.g. 256m; at least 4m)", NULL },
+	{ "cpus", OPT_CPUS, "N", "CPU limit (e.g. 0.5)", NULL },
+	{ "pids-limit", OPT_PIDS, "N", "the most processes and threads", NULL },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
+};
+
+static const struct isc_cli_flag stats_flags[] = {
+	{ "no-stream", OPT_NO_STREAM, NULL, "print once and exit", NULL },
+	{ "format", OPT_FORMAT, "json", "print JSON", "json" },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
+};
+
 static const struct isc_cli_flag audit_verify_flags[] = {
 	{ "key", OPT_KEY, "HEX", "the verification key printed by isc init: check every seal too", NULL },
 	{ "key-file", OPT_KEY_FILE, "FILE", "read the key from FILE", "@file" },
@@ -236,6 +257,36 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "(128+N when killed by signal N; 127 when CMD is not found, 126 when it\n"
 	  "cannot be run).",
 	  exec_flags, NULL, "@service", false, FN(verb_exec) },
+	{ "kill", "isc kill [-s SIGNAL] NAME...", "send a signal to a service (default KILL)",
+	  "Send SIGNAL to the service's init (pid 1 of its container; an init ignores a\n"
+	  "signal it has no handler for, except KILL).  As podman's, the restart policy\n"
+	  "does not apply to the exit that follows: the service stays stopped (isc start).",
+	  kill_flags, NULL, "@service", false, FN(verb_kill) },
+	{ "pause", "isc pause NAME...", "freeze every process of a service",
+	  "Freeze the service's processes (cgroup freezer); ps and inspect say \"paused\".\n"
+	  "A paused service is not timed, killed nor restarted; isc stop and rm thaw it.",
+	  help_only, NULL, "@service", false, FN(verb_pause) },
+	{ "unpause", "isc unpause NAME...", "thaw a paused service", NULL, help_only, NULL, "@service", false,
+	  FN(verb_unpause) },
+	{ "wait", "isc wait NAME...", "wait for a service's run to end; print its exit status",
+	  "Block until the service's current run exits and print its exit status (the last\n"
+	  "one at once when it does not run; -1 when unknown).  No time limit.",
+	  help_only, NULL, "@service", false, FN(verb_wait) },
+	{ "update", "isc update [--memory SIZE] [--cpus N] [--pids-limit N] NAME...",
+	  "change a service's limits, live and for its next starts",
+	  "Apply the limits to the running container's cgroups and record them in the\n"
+	  "service's plan, which every later start uses.  A value the kernel refuses\n"
+	  "(a memory limit below what cannot be reclaimed) is an error naming its flag.",
+	  update_flags, NULL, "@service", false, FN(verb_update) },
+	{ "stats", "isc stats [--no-stream] [--format json] [NAME...]", "show services' CPU, memory and pids use",
+	  "From the services' cgroups: CPU % (over the run so far, then between refreshes\n"
+	  "every 2 s), memory usage and limit, pids and their limit.  Without NAME: every\n"
+	  "running service.",
+	  stats_flags, NULL, "@service", false, FN(verb_stats) },
+	{ "top", "isc top NAME", "list a service's processes",
+	  "The service's processes: their pid on the host, in the container (CPID) and\n"
+	  "their command line.",
+	  help_only, NULL, "@service", false, FN(verb_top) },
 	{ "expose", "isc expose NAME HOSTPORT:PORT[/tcp|udp]", "forward a host port to a service",
 	  "Forward HOSTPORT of the host's addresses to PORT of the service NAME.", help_only, NULL, "@service", false,
 	  FN(verb_expose) },
@@ -277,8 +328,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Every command except ls needs a lab: --lab NAME or ISC_LAB.  See isc(1).",
 	  help_only, lab_sub, NULL, false, FN(verb_lab) },
 	{ "help", "isc help [COMMAND]", "show this help, or a command's", NULL, help_only, NULL,
-	  "init deinit run ps inspect stop start restart rm logs exec expose unexpose allow policy packets audit image "
-	  "lab",
+	  "init deinit run ps inspect stop start restart rm logs exec kill pause unpause wait update stats top expose "
+	  "unexpose allow policy packets audit image lab",
 	  false, FN(verb_help) },
 	{ "completion", "isc completion bash", "print a shell completion script", NULL, help_only, completion_sub, NULL,
 	  true, FN(verb_completion) },

@@ -136,7 +136,9 @@ def test_completion_loads_and_completes(prog, tmp_path):
     if name == "isc":
         cases = [
             ([exe, "in"], ["init", "inspect"]),
-            ([exe, "--root", str(tmp_path), "un"], ["unexpose"]),
+            ([exe, "--root", str(tmp_path), "un"], ["unpause", "unexpose"]),
+            ([exe, "kill", "--s"], ["--signal"]),
+            ([exe, "stats", "--n"], ["--no-stream"]),
             ([exe, "logs", "--f"], ["--follow", "--format"]),
             ([exe, "run", "--restart", "o"], ["on-failure"]),
             ([exe, "image", "ls", "--format", ""], ["table", "json"]),

@@ -40,10 +40,13 @@ def test_service_commands_sessions_and_admin_records(lab_host):
     assert r.returncode == 3
     wait_for(lambda: any(o.get("status") == 3 for o in _records(lab, "--container", "aud", "--type", "logout")),
              timeout=10, what="the logout with status 3")
+    lab.isc("pause", "aud")
+    lab.isc("unpause", "aud")
     lab.isc("stop", "-t", "1", "aud")  # its pid 1 ignores SIGTERM: no 10 s grace
     admin = _records(lab, "--type", "admin")
     actions = [(a["action"], a["result"]) for a in admin]
     assert ("run", "success") in actions and ("stop", "success") in actions
+    assert ("pause", "success") in actions and ("unpause", "success") in actions
     assert ("image import", "success") in actions
     run = [a for a in admin if a["action"] == "run"][0]
     assert "aud" in run["args"] and run["caller"]["uid"] == 0

@@ -147,19 +147,53 @@ static int req_restart(struct request *rq, isc_error **err)
 	return req_stop_restart(rq, true, err);
 }
 
-/* wait {"exits": N}: the last exit once the service has more than N. */
+/* wait {"exits": N}: the last exit once the service has more than N;
+ * {"current": true} (isc wait): the exit of the run under way, or the last
+ * exit at once when none is (stopped, or between a restart's runs). */
 static int req_wait(struct request *rq, isc_error **err)
 {
 	struct svc *s = rq->s;
 	json_t *e = json_object_get(rq->req, "exits");
 	unsigned after = json_is_integer(e) && json_integer_value(e) >= 0 ? (unsigned)json_integer_value(e) : 0;
-	if (s->exits > after) {
+	if (json_is_true(json_object_get(rq->req, "current")))
+		after = s->state == SVC_RUNNING ? s->exits : 0;
+	if (s->exits > after || (after == 0 && s->state != SVC_RUNNING)) {
 		rq->reply = isc_ctl_ok_reply(json_pack("{s:O}", "exit", s->last_exit ? s->last_exit : json_null()));
 		return 0;
 	}
 	waiter_add(rq->sv, rq->fd, s, WAIT_EXIT, after);
 	rq->waiting = true;
 	return 0;
+}
+
+static int req_kill(struct request *rq, isc_error **err)
+{
+	return sv_op_kill(rq->sv, rq->s, rq->req, &rq->reply, err);
+}
+
+static int req_pause(struct request *rq, isc_error **err)
+{
+	return sv_op_pause(rq->sv, rq->s, true, &rq->reply, err);
+}
+
+static int req_unpause(struct request *rq, isc_error **err)
+{
+	return sv_op_pause(rq->sv, rq->s, false, &rq->reply, err);
+}
+
+static int req_update(struct request *rq, isc_error **err)
+{
+	return sv_op_update(rq->sv, rq->s, rq->req, &rq->reply, err);
+}
+
+static int req_stats(struct request *rq, isc_error **err)
+{
+	return sv_op_stats(rq->sv, rq->s, &rq->reply, err);
+}
+
+static int req_top(struct request *rq, isc_error **err)
+{
+	return sv_op_top(rq->sv, rq->s, &rq->reply, err);
 }
 
 static const struct {
@@ -175,6 +209,9 @@ static const struct {
 	{ "start", false, true, req_start },	 { "restart", false, true, req_restart },
 	{ "rm", false, true, req_rm },		 { "wait", false, true, req_wait },
 	{ "expose", true, true, req_expose },	 { "unexpose", true, true, req_unexpose },
+	{ "kill", false, true, req_kill },	 { "pause", false, true, req_pause },
+	{ "unpause", false, true, req_unpause }, { "update", false, true, req_update },
+	{ "stats", false, true, req_stats },	 { "top", false, true, req_top },
 };
 
 /* The request's op, found in request_ops and run. */

@@ -11,7 +11,8 @@
  * up to BACKOFF_MAX_MS, reset after BACKOFF_RESET_NS of running.  A stop is
  * SIGTERM now and SIGKILL at a deadline of the loop, both through the pidfd
  * (no pid reuse race; killing a pid namespace's init kills all of it); a
- * journalled stop or restart records its deadline first.  The requests that
+ * journalled stop or restart records its deadline first; a paused service
+ * is thawed once signalled (svcctl.c).  The requests that
  * wait (wait, stop, restart) are answered here, at the exit.
  */
 #include "iscd/supervisor.h"
@@ -92,8 +93,10 @@ void svc_close_pidfd(struct isc_supervisor *sv, struct svc *s)
  * at the backoff's time, or stopped. */
 static void exit_policy(struct isc_supervisor *sv, struct svc *s, bool failure)
 {
-	bool restart = s->desired_running && (s->plan.restart == ISC_RESTART_ALWAYS ||
-					      (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
+	/* isc kill: as podman's, the policy does not apply to its exit */
+	bool restart =
+		s->desired_running && !s->killed &&
+		(s->plan.restart == ISC_RESTART_ALWAYS || (s->plan.restart == ISC_RESTART_ON_FAILURE && failure));
 	/* a journalled stop is done; a restart's stop goes on to its start (the
 	 * waiting request's sv_op_start, or sv_restart_due after a recovery), whose
 	 * journal entry replaces this one */
@@ -144,6 +147,8 @@ void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatu
 	s->pid = 0;
 	s->pid_start = 0;
 	exit_policy(sv, s, !known || code != 0);
+	s->killed = false;
+	s->paused = false;
 	svc_save_status(s);
 	sv_waiters_notify(sv, s, false);
 }
@@ -266,6 +271,7 @@ bool svc_stop_begin(struct isc_supervisor *sv, struct svc *s, int timeout, const
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 		s->kill_at_ns = isc_now_ns() + 10000 * MS; /* only a wake-up: nothing follows a SIGKILL */
 	}
+	svc_thaw(sv, s); /* a paused service: thawed, so that it acts on the signal */
 	return false;
 }
 
@@ -277,6 +283,7 @@ void sv_stop_deadlines(struct isc_supervisor *sv)
 			isc_sv_log(LOG_INFO, "%s: stop timeout: SIGKILL", s->name);
 			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 			s->kill_at_ns = now + 10000 * MS;
+			svc_thaw(sv, s); /* a v1 frozen task dies only once thawed */
 		}
 }
 

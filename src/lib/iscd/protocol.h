@@ -6,7 +6,9 @@
  * bytes).  Request {"op": "...", ...}; reply {"ok": true, ...} or
  * {"ok": false, "errno": N, "error": "message"}.  One request per
  * connection.  Ops: ping, run, ps, inspect, stop, start, restart, rm,
- * wait, shutdown, and the network's (hosts with one):
+ * wait, shutdown; kill {"signal"}, pause, unpause, update {"memory",
+ * "cpu_quota", "pids_limit"}, stats, top (svcctl.c); and the network's
+ * (hosts with one):
  *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
  *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
  *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}

@@ -8,7 +8,7 @@
  * its last full verification failed), the audit id, the volume targets and
  * binds (volumes.c), the rootfs (an idmapped view of the image, unless
  * --userns host), the network (only on a host with one), the generated
- * /etc files, the bundle config, then a forked starter (run_in_child:
+ * /etc files, the bundle config, then a forked starter (sv_run_in_child:
  * stdin /dev/null, stdout/stderr the FIFOs, create + start), the init's
  * pidfd from the runtime state, the exposed ports.  A failed phase undoes
  * the earlier ones in reverse (start_undo).  The runtime library runs in
@@ -41,13 +41,7 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 
-/* Run fn in a forked child (the runtime library may change the process:
- * mounts, signal dispositions, exit paths); its error text comes back
- * through a pipe. */
-typedef int (*child_fn)(struct isc_supervisor *sv, struct svc *s, void *arg, isc_error **err);
-
-static int run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, void *arg, const char *what,
-			isc_error **err)
+int sv_run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, void *arg, const char *what, isc_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -137,7 +131,7 @@ static int child_starter(struct isc_supervisor *sv, struct svc *s, void *arg, is
 void svc_teardown(struct isc_supervisor *sv, struct svc *s, bool keep_addr)
 {
 	isc_error *err = NULL;
-	if (run_in_child(sv, s, child_delete, NULL, "delete", &err) < 0)
+	if (sv_run_in_child(sv, s, child_delete, NULL, "delete", &err) < 0)
 		svc_log_error(s, &err);
 	if (s->rootfs_mount != NULL) {
 		if (isc_idmap_umount(s->rootfs_mount, &err) < 0)
@@ -385,7 +379,7 @@ static int start_runtime(struct start *st, isc_error **err)
 	if (svc_open_fifos(sv, s, err) < 0)
 		return -1;
 	st->undo |= UNDO_RUNTIME;
-	if (run_in_child(sv, s, child_starter, NULL, "start", err) < 0)
+	if (sv_run_in_child(sv, s, child_starter, NULL, "start", err) < 0)
 		return -1;
 	sv_test_point("start:runtime");
 	struct isc_state_dir d = { .root_fd = -1, .dir_fd = -1 };
@@ -435,7 +429,7 @@ static void start_undo(struct start *st)
 	struct isc_supervisor *sv = st->sv;
 	struct svc *s = st->s;
 	isc_error *e2 = NULL;
-	if ((st->undo & UNDO_RUNTIME) && run_in_child(sv, s, child_delete, NULL, "delete", &e2) < 0)
+	if ((st->undo & UNDO_RUNTIME) && sv_run_in_child(sv, s, child_delete, NULL, "delete", &e2) < 0)
 		isc_error_free(&e2);
 	if (st->undo & UNDO_NET) {
 		for (size_t i = 0; i < s->plan.n_ports; i++)

@@ -72,7 +72,9 @@ json_t *svc_status_json(const struct svc *s)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "desired", json_string(s->desired_running ? "running" : "stopped"));
-	json_object_set_new(j, "state", json_string(state_names[s->state]));
+	/* a paused service runs (its init lives, frozen): "paused" to ps and inspect */
+	json_object_set_new(j, "state",
+			    json_string(s->state == SVC_RUNNING && s->paused ? "paused" : state_names[s->state]));
 	json_object_set_new(j, "restarts", json_integer(s->restarts));
 	json_object_set_new(j, "exits", json_integer(s->exits));
 	json_object_set_new(j, "last_exit", s->last_exit ? json_incref(s->last_exit) : json_null());
@@ -235,7 +237,8 @@ static void svc_load_status(struct svc *s)
 	if ((v = json_string_value(json_object_get(st, "rootfs_mount"))))
 		s->rootfs_mount = isc_xstrdup(v);
 	s->net_up = json_is_true(json_object_get(st, "network"));
-	if (state && strcmp(state, "running") == 0) {
+	if (state && (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0)) {
+		s->paused = strcmp(state, "paused") == 0;
 		s->pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 		s->pid_start = (uint64_t)json_integer_value(json_object_get(st, "pid_start_time"));
 	}

@@ -32,6 +32,7 @@
  *     ops.c        run, ps, inspect, start, rm        netops.c  expose, unexpose, allow, policy
  *     start.c      a start and its teardown           volumes.c the volumes' sources
  *     exit.c       exits, the restart policy, stops, the waiting requests
+ *     svcctl.c     kill, pause, unpause, update, stats, top
  *     logs.c       the log FIFOs and container.log
  *     status.c     service.json, status.json, the journal's wrappers, test points
  *     recover.c    re-adoption and recovery at start  hostnet.c the host's network, packet log

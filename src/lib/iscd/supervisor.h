@@ -62,6 +62,8 @@ struct svc {
 	uint64_t restart_at_ns;			      /* 0: no restart pending */
 	uint64_t kill_at_ns;			      /* a stop's SIGKILL deadline; 0: none */
 	bool removing;				      /* rm under way: a pending restart must not start it */
+	bool paused;				      /* SVC_RUNNING, its cgroups frozen (isc pause) */
+	bool killed;				      /* isc kill: this run's exit is not restarted */
 	char *rootfs_mount;			      /* the idmapped rootfs mount point, when mounted */
 	enum { JOP_NONE, JOP_STOP, JOP_RESTART } jop; /* a journalled stop/restart waits for the exit */
 	bool net_up;
@@ -141,6 +143,12 @@ bool sv_host_has_audit(const char *root);
 bool sv_host_has_network(const char *root);
 /* A pidfd of pid when it still has that start time, else -1 (errno). */
 int sv_pidfd_open(pid_t pid, uint64_t start_time);
+/* Run fn in a forked child (the runtime library may change the process:
+ * mounts, signal dispositions, exit paths); its error text comes back
+ * through a pipe, prefixed with `what`. */
+typedef int (*child_fn)(struct isc_supervisor *sv, struct svc *s, void *arg, isc_error **err);
+int sv_run_in_child(struct isc_supervisor *sv, struct svc *s, child_fn fn, void *arg, const char *what,
+		    isc_error **err);
 /* Start s from its plan; on failure everything it made is undone. */
 int svc_start(struct isc_supervisor *sv, struct svc *s, isc_error **err);
 /* Everything a start made, in reverse; what is not there is skipped. */
@@ -188,6 +196,15 @@ int sv_op_allow(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_erro
 int sv_op_expose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err);
 int sv_op_policy(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error **err);
 int sv_op_unexpose(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err);
+
+/* svcctl.c: kill, pause, unpause, update, stats, top */
+int sv_op_kill(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err);
+int sv_op_pause(struct isc_supervisor *sv, struct svc *s, bool pause, json_t **reply, isc_error **err);
+int sv_op_update(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **reply, isc_error **err);
+int sv_op_stats(struct isc_supervisor *sv, struct svc *s, json_t **reply, isc_error **err);
+int sv_op_top(struct isc_supervisor *sv, struct svc *s, json_t **reply, isc_error **err);
+/* A paused service thawed (for a stop or rm: a frozen task acts on no signal). */
+void svc_thaw(struct isc_supervisor *sv, struct svc *s);
 
 /* control.c: one request on the control socket */
 void sv_handle_request(struct isc_supervisor *sv, int fd);

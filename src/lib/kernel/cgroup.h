@@ -6,6 +6,7 @@
 #define ISC_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "base/error.h"
 #include "spec/spec.h"
@@ -60,6 +61,18 @@ int isc_cgroup_freeze(struct isc_cgroup *cg, bool frozen, isc_error **err);
 /* True when the freezer group reports frozen (v1 freezer.state FROZEN,
  * v2 cgroup.freeze 1). */
 bool isc_cgroup_frozen(const struct isc_cgroup *cg);
+
+/* A container's usage (cgroup-stats.c); has_* false: no group accounts
+ * it.  Limits: -1 when none. */
+struct isc_cgroup_stats {
+	bool has_cpu, has_memory, has_pids;
+	uint64_t cpu_ns;       /* CPU time used, all processes, ns */
+	uint64_t memory_usage; /* bytes (page cache included, as the kernel counts it) */
+	int64_t memory_limit;
+	uint64_t pids;
+	int64_t pids_limit;
+};
+int isc_cgroup_stats(const struct isc_cgroup *cg, struct isc_cgroup_stats *out, isc_error **err);
 
 /* Serialize to one line of text (for the state file) and back. */
 char *isc_cgroup_serialize(const struct isc_cgroup *cg);

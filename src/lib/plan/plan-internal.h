@@ -32,7 +32,6 @@ int isc_plan_check_user(const char *s, isc_error **err);
 int isc_plan_check_cap(const char *s, isc_error **err);
 char *isc_plan_cap_canonical(const char *s); /* "net_admin" -> "CAP_NET_ADMIN" */
 int isc_plan_check_scratch_size(const char *s, isc_error **err);
-int isc_plan_parse_cpus(const char *s, uint64_t *quota, isc_error **err);
 /* The whole plan, whichever way it was made. */
 int isc_plan_check(const struct isc_plan *p, isc_error **err);
 

@@ -80,6 +80,7 @@ int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **e
 int isc_plan_parse_port(const char *s, struct isc_port *out, isc_error **err); /* HOSTPORT:PORT[/tcp|udp] */
 int isc_plan_parse_size(const char *s, uint64_t *out, isc_error **err);	       /* 64m, 1g, 512k, bytes */
 int isc_plan_parse_name(const char *s, isc_error **err);
+int isc_plan_parse_cpus(const char *s, uint64_t *quota, isc_error **err); /* --cpus N -> quota per 100 ms */
 
 json_t *isc_plan_to_json(const struct isc_plan *p);
 int isc_plan_from_json(json_t *j, struct isc_plan *p, isc_error **err);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
- * ps, pause, resume, update: operations on an existing container's
+ * ps, pause, resume, update, stats: operations on an existing container's
  * cgroups (see control.h). */
 #include "runtime/control.h"
 
@@ -119,6 +119,20 @@ int isc_container_update(const struct isc_context *ctx, const char *id, const st
 		r = isc_cgroup_update(c.cg, res, err);
 	if (r < 0)
 		isc_error_wrap(err, "update %s", id);
+	ctl_close(&c);
+	return r;
+}
+
+int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out, isc_error **err)
+{
+	struct ctl c;
+	int r = ctl_open(ctx, id, false, &c, err);
+	if (r == 0 && (c.h.status == ISC_STATUS_STOPPED || c.h.st.pid <= 0))
+		r = isc_error_set(err, 0, "container %s is not running", id);
+	if (r == 0)
+		r = ctl_cgroup(&c, err);
+	if (r == 0 && (r = isc_cgroup_stats(c.cg, out, err)) < 0)
+		isc_error_wrap(err, "stats %s", id);
 	ctl_close(&c);
 	return r;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * Operations on an existing container through its cgroups: ps, pause,
- * resume, update.  Each opens and locks the container's state directory,
+ * resume, update, stats.  Each opens and locks the container's state directory,
  * reads the state, checks the status and acts on the groups recorded in
  * it.  Messages follow runc ("container not running", "container not
  * paused"). */
@@ -28,6 +28,10 @@ int isc_container_resume(const struct isc_context *ctx, const char *id, isc_erro
  * the container frozen meanwhile; the state records the new group. */
 int isc_container_update(const struct isc_context *ctx, const char *id, const struct isc_resources *res,
 			 isc_error **err);
+
+/* The usage of a created, running or paused container (stats). */
+struct isc_cgroup_stats;
+int isc_container_stats(const struct isc_context *ctx, const char *id, struct isc_cgroup_stats *out, isc_error **err);
 
 /* For kill and delete (lifecycle.c): after a SIGKILL, thaw a frozen
  * container, so that the signal is acted on (cgroup v1 freezer tasks die
