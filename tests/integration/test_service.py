@@ -1196,3 +1196,101 @@ def test_exec_missing_or_unrunnable_command_exits_127_or_126(host):
     r = ex("sh", "-c", "exit 7")
     assert (r.returncode, r.stdout, r.stderr) == (7, "", "")
     host.isc("rm", "-f", "--purge", "svc-x", check=True)
+
+
+# ---- --user NAME and /persist's owner (issue 15, item 4) ----------------------------------
+
+def _users_image(host, tmp_path, name, passwd=None, group=None):
+    """A busybox copy whose /etc/passwd and /etc/group have a service user
+    (pg, 100:102), a line out of the container's range and a malformed one;
+    passwd/group: a callable making the file instead (path -> None)."""
+    copy = _image_copy(host, tmp_path, name, name + "\n")
+    files = {"passwd": (passwd, "root:x:0:0:root:/root:/bin/sh\nbroken:x:zz\npg:x:100:102:PG:/var/lib/pg:/bin/sh\n"
+                                "big:x:70000:1::/:/bin/sh\nhalf:x:5:5\n"),
+             "group": (group, "root:x:0:\npgroup:x:102:\nother:x:103:pg\n")}
+    for f, (make, text) in files.items():
+        path = os.path.join(copy, "etc", f)
+        os.unlink(path)
+        if make:
+            make(path)
+        else:
+            with open(path, "w") as fh:
+                fh.write(text)
+    host.isc("image", "import", name, copy, check=True)
+    return name
+
+
+def _persist(host, name, *rel):
+    return os.path.join(host.root, "containers", name, "persist", *rel)
+
+
+def test_user_name_resolved_from_the_image(host, tmp_path):
+    """--user NAME[:GROUP] resolved by iscd from the image's own files,
+    kept as numbers in the plan; the service (not root) owns its new
+    /persist and writes it; unknown, malformed and out-of-range names are
+    refused with the file (and line) named, nothing made."""
+    image = _users_image(host, tmp_path, "bbusers")
+    name = "svc-un"
+    try:
+        st = host.run_d(name, "--user", "pg", image, "sh", "-c", "touch /persist/w; exec sleep 1000")
+        r = host.rexec(name, "sh", "-c", "id -u; id -g; stat -c '%u:%g %a' /persist /persist/w")
+        assert (r.returncode, r.stdout) == (0, "100\n102\n100:102 700\n100:102 644\n"), r.stderr
+        assert host.inspect(name)["plan"]["user"] == "100:102"
+        base = host.inspect(name)["uid_base"]
+        p = os.stat(_persist(host, name))
+        assert (p.st_uid, p.st_gid) == (base + 100, base + 102) and st["pid"]
+        host.isc("rm", "-f", "--purge", name, check=True)
+        host.run_d(name, "--user", "pg:other", image, "sleep", "1000")
+        assert host.inspect(name)["plan"]["user"] == "100:103"
+        host.isc("rm", "-f", "--purge", name, check=True)
+        for user, msg in (
+                ("nosuch", "--user: no user nosuch in the image's /etc/passwd (give a number, or add it to the image)"),
+                ("pg:nosuch",
+                 "--user: no group nosuch in the image's /etc/group (give a number, or add it to the image)"),
+                ("big", "--user: the image's /etc/passwd, line 4 (big): not 7 fields with ids 0-65535: "
+                        "Invalid argument"),
+                ("half", "--user: the image's /etc/passwd, line 5 (half): not 7 fields with ids 0-65535: "
+                         "Invalid argument")):
+            r = host.isc("run", "-d", "--name", name, "--user", user, image, "sleep", "1000")
+            assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: %s\n" % msg), user
+            _assert_nothing_left(host, name)
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", image)
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("host-link", "the image's /etc/passwd: Too many levels of symbolic links"),
+    ("proc-link", "the image's /etc/passwd: No such file or directory"),
+    ("huge", "the image's /etc/passwd is larger than 1048576 bytes: File too large"),
+    ("fifo", "the image's /etc/passwd is not a regular file: Invalid argument"),
+])
+def test_user_name_from_a_hostile_image(host, tmp_path, kind, message):
+    """The image's /etc/passwd is read inside its root only, a regular file
+    of bounded size: a link out to the host's /etc/passwd (which has
+    daemon) or into /proc, a huge file, a FIFO (never a blocked iscd) are
+    refused; a number still runs (positive control).  More cases: the unit
+    test user_names_resolved."""
+    def make(path):
+        if kind == "host-link":
+            os.symlink("../" * 40 + "etc/passwd", path)
+        elif kind == "proc-link":
+            os.symlink("/proc/self/root/etc/passwd", path)
+        elif kind == "huge":
+            with open(path, "w") as f:
+                f.write("# pad\n" * 200000 + "daemon:x:1:1::/:/bin/sh\n")
+        else:
+            os.mkfifo(path)
+    image = _users_image(host, tmp_path, "bbhostile", passwd=make)
+    name = "svc-uh"
+    try:
+        r = host.isc("run", "-d", "--name", name, "--user", "daemon", image, "sleep", "1000")
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: --user: %s\n" % message)
+        _assert_nothing_left(host, name)
+        assert host.isc("ps", check=True).returncode == 0  # iscd did not block on a FIFO
+        host.run_d(name, "--user", "1:1", image, "sleep", "1000")
+        r = host.rexec(name, "grep", "^Uid:", "/proc/self/status")  # not id: it would read the FIFO
+        assert r.stdout == "Uid:\t1\t1\t1\t1\n", r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", image)

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -131,6 +132,23 @@ json_t *svc_summary(const struct svc *s)
 	return st;
 }
 
+/* --user with names: numbers from the image (user.c), kept in the plan. */
+static int run_user(const struct isc_supervisor *sv, struct svc *s, isc_error **err)
+{
+	if (s->plan.user == NULL)
+		return 0;
+	cleanup_free char *rootfs = isc_xasprintf("%s/images/sha256/%s/rootfs", sv->root, s->image_id);
+	cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", rootfs);
+	char *numeric;
+	if (isc_plan_user_resolve(fd, s->plan.user, &numeric, err) < 0)
+		return -1;
+	free(s->plan.user);
+	s->plan.user = numeric;
+	return 0;
+}
+
 /* run: the new service from the request's plan, not made yet (its name
  * free, its image resolved, its volumes' sources checked and identified). */
 static struct svc *run_plan(struct isc_supervisor *sv, json_t *req, isc_error **err)
@@ -155,6 +173,10 @@ static struct svc *run_plan(struct isc_supervisor *sv, json_t *req, isc_error **
 	s->plan = plan;
 	s->image_config = image_config;
 	memcpy(s->image_id, id, sizeof(id));
+	if (run_user(sv, s, err) < 0) {
+		svc_free(s);
+		return NULL;
+	}
 	cleanup_free char *svcjson = svc_path(s, "service.json");
 	if (access(svcjson, F_OK) == 0) {
 		isc_error_set(err, EEXIST, "the name %s is taken (%s exists)", s->name, svcjson);

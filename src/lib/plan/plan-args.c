@@ -55,7 +55,7 @@ const struct isc_cli_flag isc_plan_run_flags[] = {
 	{ "memory", 'm', "SIZE", "memory limit (e.g. 256m)", NULL },
 	{ "cpus", RUN_CPUS, "N", "CPU limit (e.g. 0.5)", NULL },
 	{ "pids-limit", RUN_PIDS, "N", "process limit", NULL },
-	{ "user", 'u', "UID[:GID]", "run as this user (default: the container's root)", NULL },
+	{ "user", 'u', "USER[:GROUP]", "run as this user: names from the image's /etc/passwd and /etc/group, or numbers (default: the container's root)", NULL },
 	{ "cap-add", RUN_CAP_ADD, "CAP", "add a capability to the minimal set", NULL },
 	{ "restart", RUN_RESTART, "POLICY", "restart policy: no, on-failure (default) or always",
 	  "no on-failure always" },
