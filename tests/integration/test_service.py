@@ -1294,3 +1294,49 @@ def test_user_name_from_a_hostile_image(host, tmp_path, kind, message):
     finally:
         host.isc("rm", "-f", "--purge", name)
         host.isc("image", "rm", image)
+
+
+def _owners(host, name, base):
+    out = {}
+    for d, dirs, files in os.walk(_persist(host, name)):
+        for e in [d] + [os.path.join(d, f) for f in files]:
+            st = os.lstat(e)
+            out[os.path.relpath(e, _persist(host, name))] = (st.st_uid - base, st.st_gid - base)
+    return out
+
+
+def test_persist_owners_never_rewritten(host):
+    """issue 15: after `chown 100:102 /persist` inside, the next isc run of
+    the name shifted the whole tree as if 100 were an old uid base
+    (100:102 became root:bin).  A kept /persist keeps its owners; when the
+    id range really changes, ids inside the old range move one to one and
+    no other id is touched."""
+    name = "svc-po"
+    script = ("mkdir -p /persist/db && echo x > /persist/db/f && chown -R 100:102 /persist && "
+              "touch /persist/rootfile; exec sleep 1000")
+    want = {".": (100, 102), "db": (100, 102), "db/f": (100, 102), "rootfile": (0, 0)}
+    try:
+        host.run_d(name, "busybox", "sh", "-c", script)
+        wait_for(lambda: os.path.exists(_persist(host, name, "rootfile")), what="the service's files")
+        base = host.inspect(name)["uid_base"]
+        assert _owners(host, name, base) == want
+        host.isc("rm", "-f", name, check=True)
+        host.run_d(name, "busybox", "sleep", "1000")
+        assert host.inspect(name)["uid_base"] == base  # the same slot again: nothing moves
+        assert _owners(host, name, base) == want
+        r = host.rexec(name, "stat", "-c", "%u:%g", "/persist", "/persist/db/f", "/persist/rootfile")
+        assert r.stdout == "100:102\n100:102\n0:0\n", r.stderr
+        # a new range: the other service takes the slot; a host id (not in the old range) stays
+        os.chown(_persist(host, name, "rootfile"), 1000, 1000)
+        host.isc("rm", "-f", name, check=True)
+        host.run_d("svc-po2", "busybox", "sleep", "1000")
+        host.run_d(name, "busybox", "sleep", "1000")
+        base2 = host.inspect(name)["uid_base"]
+        assert base2 != base
+        want2 = dict(want, rootfile=(1000 - base2, 1000 - base2))
+        assert _owners(host, name, base2) == want2
+        r = host.rexec(name, "stat", "-c", "%u:%g", "/persist", "/persist/db/f")
+        assert r.stdout == "100:102\n100:102\n", r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("rm", "-f", "--purge", "svc-po2")
