@@ -103,15 +103,15 @@ static int parse_user(const char *s, uint32_t *uid, uint32_t *gid)
 	return 0;
 }
 
-int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid,
-			 isc_error **err)
+int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid, isc_error **err)
 {
 	json_t *icfg = image_cfg(image_config);
 	json_t *iuser = icfg ? json_object_get(icfg, "User") : NULL;
 	*uid = *gid = 0;
 	if (p->user != NULL) {
 		if (parse_user(p->user, uid, gid) < 0)
-			return isc_error_set(err, EINVAL, "--user: \"%s\" is not resolved to UID[:GID] numbers", p->user);
+			return isc_error_set(err, EINVAL, "--user: \"%s\" is not resolved to UID[:GID] numbers",
+					     p->user);
 	} else if (json_is_string(iuser) && json_string_value(iuser)[0] != '\0' &&
 		   parse_user(json_string_value(iuser), uid, gid) < 0) {
 		*uid = *gid = 0; /* the image's User as a name: not resolved, stay root */

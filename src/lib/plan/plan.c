@@ -357,8 +357,7 @@ int isc_plan_check_user(const char *s, isc_error **err)
 	if (colon != NULL)
 		*colon++ = '\0';
 	if (!user_part_ok(copy) || (colon != NULL && !user_part_ok(colon)))
-		return isc_error_set(err, EINVAL,
-				     "--user: \"%s\" is not USER[:GROUP] (names, or numbers 0-65535)", s);
+		return isc_error_set(err, EINVAL, "--user: \"%s\" is not USER[:GROUP] (names, or numbers 0-65535)", s);
 	return 0;
 }
 

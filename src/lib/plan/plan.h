@@ -109,8 +109,7 @@ struct isc_bundle_inputs {
 
 /* The ids the service runs as (process.user): --user (numbers: iscd
  * resolved any name at `isc run`), else the image's numeric User, else 0:0. */
-int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid,
-			 isc_error **err);
+int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid, isc_error **err);
 /* --user NAME[:GROUP] (or numbers) as UID[:GID] numbers (*numeric,
  * malloc'd), names from the image's /etc/passwd and /etc/group read inside
  * rootfd (the image's root), ids 0-65535 (user.c).  A numeric UID alone

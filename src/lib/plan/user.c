@@ -107,8 +107,8 @@ static int lookup(char *text, const char *path, size_t nfields, const char *name
 		char *f[7];
 		if (!split_fields(line, f, nfields) || !parse_id(f[idx], id) || (idx2 >= 0 && !parse_id(f[idx2], id2)))
 			return isc_error_set(err, EINVAL,
-					     "--user: the image's %s, line %zu (%s): not %zu fields with ids 0-%u", path,
-					     lineno, name, nfields, ID_MAX);
+					     "--user: the image's %s, line %zu (%s): not %zu fields with ids 0-%u",
+					     path, lineno, name, nfields, ID_MAX);
 		return 0;
 	}
 	return isc_error_set(err, 0, "--user: no %s %s in the image's %s (give a number, or add it to the image)",
