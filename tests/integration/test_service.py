@@ -1419,3 +1419,151 @@ def test_stats_and_top(host):
         r = host.isc(verb, *(["--no-stream"] if verb == "stats" else []), "t1")
         assert (r.returncode, r.stderr) == (1, "isc: service t1 is not running\n"), verb
     host.isc("rm", "--purge", "t1", check=True)
+
+
+# ---- --user NAME and /persist's owner (issue 15, item 4) ----------------------------------
+
+def _users_image(host, tmp_path, name, passwd=None, group=None):
+    """A busybox copy whose /etc/passwd and /etc/group have a service user
+    (pg, 100:102), a line out of the container's range and a malformed one;
+    passwd/group: a callable making the file instead (path -> None)."""
+    copy = _image_copy(host, tmp_path, name, name + "\n")
+    files = {"passwd": (passwd, "root:x:0:0:root:/root:/bin/sh\nbroken:x:zz\npg:x:100:102:PG:/var/lib/pg:/bin/sh\n"
+                                "big:x:70000:1::/:/bin/sh\nhalf:x:5:5\n"),
+             "group": (group, "root:x:0:\npgroup:x:102:\nother:x:103:pg\n")}
+    for f, (make, text) in files.items():
+        path = os.path.join(copy, "etc", f)
+        os.unlink(path)
+        if make:
+            make(path)
+        else:
+            with open(path, "w") as fh:
+                fh.write(text)
+    host.isc("image", "import", name, copy, check=True)
+    return name
+
+
+def _persist(host, name, *rel):
+    return os.path.join(host.root, "containers", name, "persist", *rel)
+
+
+def test_user_name_resolved_from_the_image(host, tmp_path):
+    """--user NAME[:GROUP] resolved by iscd from the image's own files,
+    kept as numbers in the plan; the service (not root) owns its new
+    /persist and writes it; unknown, malformed and out-of-range names are
+    refused with the file (and line) named, nothing made (NAME:GROUP and
+    more: the unit test user_names_resolved)."""
+    image = _users_image(host, tmp_path, "bbusers")
+    name = "svc-un"
+    try:
+        st = host.run_d(name, "--user", "pg", image, "sh", "-c", "touch /persist/w; exec sleep 1000")
+        r = host.rexec(name, "sh", "-c", "id -u; id -g; stat -c '%u:%g %a' /persist /persist/w")
+        assert (r.returncode, r.stdout) == (0, "100\n102\n100:102 700\n100:102 644\n"), r.stderr
+        assert host.inspect(name)["plan"]["user"] == "100:102"
+        base = host.inspect(name)["uid_base"]
+        p = os.stat(_persist(host, name))
+        assert (p.st_uid, p.st_gid) == (base + 100, base + 102) and st["pid"]
+        host.isc("rm", "-f", "--purge", name, check=True)
+        for user, msg in (
+                ("nosuch", "--user: no user nosuch in the image's /etc/passwd (give a number, or add it to the image)"),
+                ("pg:nosuch",
+                 "--user: no group nosuch in the image's /etc/group (give a number, or add it to the image)"),
+                ("big", "--user: the image's /etc/passwd, line 4 (big): not 7 fields with ids 0-65535: "
+                        "Invalid argument"),
+                ("half", "--user: the image's /etc/passwd, line 5 (half): not 7 fields with ids 0-65535: "
+                         "Invalid argument")):
+            r = host.isc("run", "-d", "--name", name, "--user", user, image, "sleep", "1000")
+            assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: %s\n" % msg), user
+            _assert_nothing_left(host, name)
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", image)
+
+
+def _hostile(kind):
+    def make(path):
+        if kind == "host-link":
+            os.symlink("../" * 40 + "etc/" + os.path.basename(path), path)
+        elif kind == "proc-link":
+            os.symlink("/proc/self/root" + path[path.rindex("/etc/"):], path)
+        elif kind == "huge":
+            with open(path, "w") as f:
+                f.write("# pad\n" * 200000 + "daemon:x:1:1::/:/bin/sh\n")
+        else:
+            os.mkfifo(path)
+    return make
+
+
+_HOSTILE_MSG = {"host-link": "%s: Too many levels of symbolic links", "proc-link": "%s: No such file or directory",
+                "huge": "%s is larger than 1048576 bytes: File too large",
+                "fifo": "%s is not a regular file: Invalid argument"}
+
+
+@pytest.mark.parametrize("passwd,group", [("fifo", "host-link"), ("huge", "proc-link")])
+def test_user_name_from_a_hostile_image(host, tmp_path, passwd, group):
+    """The image's /etc/passwd and /etc/group are read inside its root
+    only, regular files of bounded size: a link out to the host's file
+    (which has daemon) or into /proc, a huge file, a FIFO (never a blocked
+    iscd) are refused; a number still runs (positive control).  More
+    cases: the unit test user_names_resolved."""
+    image = _users_image(host, tmp_path, "bbhostile", passwd=_hostile(passwd), group=_hostile(group))
+    name = "svc-uh"
+    try:
+        for user, kind, path in (("daemon", passwd, "/etc/passwd"), ("1:daemon", group, "/etc/group")):
+            r = host.isc("run", "-d", "--name", name, "--user", user, image, "sleep", "1000")
+            msg = "isc: --user: " + _HOSTILE_MSG[kind] % ("the image's " + path) + "\n"
+            assert (r.returncode, r.stdout, r.stderr) == (1, "", msg)
+            _assert_nothing_left(host, name)
+        assert host.isc("ps", check=True).returncode == 0  # iscd did not block on a FIFO
+        host.run_d(name, "--user", "1:1", image, "sleep", "1000")
+        r = host.rexec(name, "grep", "^Uid:", "/proc/self/status")  # not id: it would read a FIFO
+        assert r.stdout == "Uid:\t1\t1\t1\t1\n", r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("image", "rm", image)
+
+
+def _owners(host, name, base):
+    out = {}
+    for d, dirs, files in os.walk(_persist(host, name)):
+        for e in [d] + [os.path.join(d, f) for f in files]:
+            st = os.lstat(e)
+            out[os.path.relpath(e, _persist(host, name))] = (st.st_uid - base, st.st_gid - base)
+    return out
+
+
+def test_persist_owners_never_rewritten(host):
+    """issue 15: after `chown 100:102 /persist` inside, the next isc run of
+    the name shifted the whole tree as if 100 were an old uid base
+    (100:102 became root:bin).  A kept /persist keeps its owners; when the
+    id range really changes, ids inside the old range move one to one and
+    no other id is touched."""
+    name = "svc-po"
+    script = ("mkdir -p /persist/db && echo x > /persist/db/f && chown -R 100:102 /persist && "
+              "touch /persist/rootfile; exec sleep 1000")
+    want = {".": (100, 102), "db": (100, 102), "db/f": (100, 102), "rootfile": (0, 0)}
+    try:
+        host.run_d(name, "busybox", "sh", "-c", script)
+        wait_for(lambda: os.path.exists(_persist(host, name, "rootfile")), what="the service's files")
+        base = host.inspect(name)["uid_base"]
+        assert _owners(host, name, base) == want
+        host.isc("rm", "-f", name, check=True)
+        host.run_d(name, "busybox", "sleep", "1000")
+        assert host.inspect(name)["uid_base"] == base  # the same slot again: nothing moves
+        assert _owners(host, name, base) == want
+        r = host.rexec(name, "stat", "-c", "%u:%g", "/persist", "/persist/db/f", "/persist/rootfile")
+        assert r.stdout == "100:102\n100:102\n0:0\n", r.stderr
+        # a new range: the other service takes the slot; a host id (not in the old range) stays
+        os.chown(_persist(host, name, "rootfile"), 1000, 1000)
+        host.isc("rm", "-f", name, check=True)
+        host.run_d("svc-po2", "busybox", "sleep", "1000")
+        host.run_d(name, "busybox", "sleep", "1000")
+        base2 = host.inspect(name)["uid_base"]
+        assert base2 != base
+        want2 = dict(want, rootfile=(1000 - base2, 1000 - base2))
+        assert _owners(host, name, base2) == want2
+        r = host.rexec(name, "stat", "-c", "%u:%g", "/persist", "/persist/db/f")
+        assert r.stdout == "100:102\n100:102\n", r.stderr
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("rm", "-f", "--purge", "svc-po2")

@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "plan/plan.h"
 #include "base/util.h"
@@ -98,7 +102,10 @@ static void parse_errors_name_the_flag(void **state)
 	PARSE_FAILS("--cpus", "--name", "x", "--cpus", "-1", "busybox");
 	PARSE_FAILS("--cpus", "--name", "x", "--cpus", "nan", "busybox");
 	PARSE_FAILS("--pids-limit", "--name", "x", "--pids-limit", "0", "busybox");
-	PARSE_FAILS("--user", "--name", "x", "--user", "nobody", "busybox");
+	PARSE_FAILS("--user", "--name", "x", "--user", "70000", "busybox");
+	PARSE_FAILS("--user", "--name", "x", "--user", "a:b:c", "busybox");
+	PARSE_FAILS("--user", "--name", "x", "--user", "no/slash", "busybox");
+	PARSE_FAILS("--user", "--name", "x", "--user", "-dash", "busybox");
 	PARSE_FAILS("--cap-add", "--name", "x", "--cap-add", "NOT_A_CAP", "busybox");
 	PARSE_FAILS("--restart", "--name", "x", "--restart", "sometimes", "busybox");
 	PARSE_FAILS("--userns", "--name", "x", "--userns", "keep-id", "busybox");
@@ -362,11 +369,81 @@ static void bundle_written_code(void **state)
 	PARSE_FAILS("option -v needs a value", "--name", "x", "-v");
 }
 
+static void resolves(int rootfd, const char *spec, const char *want)
+{
+	char *got = NULL;
+	isc_error *e = NULL;
+	if (isc_plan_user_resolve(rootfd, spec, &got, &e) < 0)
+		fail_msg("%s: %s", spec, e->msg);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void refused(int rootfd, const char *spec, const char *want, int errnum)
+{
+	char *got = NULL;
+	isc_error *e = NULL;
+	assert_int_equal(isc_plan_user_resolve(rootfd, spec, &got, &e), -1);
+	assert_null(got);
+	if (strstr(e->msg, want) == NULL)
+		fail_msg("%s: \"%s\" does not say \"%s\"", spec, e->msg, want);
+	assert_int_equal(e->errnum, errnum);
+	isc_error_free(&e);
+}
+
+/* --user names from the image's files (user.c): strict lines, ids in the
+ * container's range, the file and line named. */
+static void user_names_resolved(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/isc-test-users-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rootfd >= 0);
+	assert_int_equal(mkdirat(rootfd, "etc", 0755), 0);
+	int etcfd = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(etcfd >= 0);
+	static const char passwd[] = "# c\n\nbad\npg:x:100:102:PG:/:/bin/sh\nbig:x:65536:1::/:/bin/sh\n"
+				     "six:x:1:1::/\npgx:x:7:7::/:/bin/sh";
+	static const char group[] = "root:x:0:\npgroup:x:102:\nother:x:103:pg,x\nbadg:x:y:\n";
+	isc_error *e = NULL;
+	assert_int_equal(isc_write_file_atomic(etcfd, "passwd", passwd, sizeof(passwd) - 1, 0644, &e), 0);
+	refused(rootfd, "pg:other", "--user: the image's /etc/group", ENOENT);
+	assert_int_equal(isc_write_file_atomic(etcfd, "group", group, sizeof(group) - 1, 0644, &e), 0);
+	resolves(rootfd, "pg", "100:102");
+	resolves(rootfd, "pgx", "7:7");
+	resolves(rootfd, "pg:other", "100:103");
+	resolves(rootfd, "5:other", "5:103");
+	resolves(rootfd, "5", "5");
+	resolves(rootfd, "5:6", "5:6");
+	refused(rootfd, "nosuch", "--user: no user nosuch in the image's /etc/passwd", 0);
+	refused(rootfd, "pg:nosuch", "no group nosuch in the image's /etc/group", 0);
+	refused(rootfd, "big", "the image's /etc/passwd, line 5 (big): not 7 fields with ids 0-65535", EINVAL);
+	refused(rootfd, "six", "line 6 (six)", EINVAL);
+	refused(rootfd, "0:badg", "the image's /etc/group, line 4 (badg)", EINVAL);
+	assert_int_equal(unlinkat(rootfd, "etc/passwd", 0), 0);
+	assert_int_equal(symlinkat("../../../../../etc/passwd", rootfd, "etc/passwd"), 0);
+	refused(rootfd, "root", "the image's /etc/passwd", ELOOP); /* itself, never the host's */
+	assert_int_equal(unlinkat(rootfd, "etc/passwd", 0), 0);
+	assert_int_equal(symlinkat("../../../etc/group", rootfd, "etc/passwd"), 0);
+	refused(rootfd, "root", "the image's /etc/passwd, line 1 (root)", EINVAL); /* the image's group file */
+	assert_int_equal(unlinkat(rootfd, "etc/passwd", 0), 0);
+	assert_int_equal(mkfifoat(rootfd, "etc/passwd", 0600), 0);
+	refused(rootfd, "pg", "the image's /etc/passwd is not a regular file", EINVAL);
+	assert_int_equal(unlinkat(rootfd, "etc/passwd", 0), 0);
+	assert_int_equal(unlinkat(rootfd, "etc/group", 0), 0);
+	assert_int_equal(unlinkat(rootfd, "etc", AT_REMOVEDIR), 0);
+	close(etcfd);
+	close(rootfd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_full),
 		cmocka_unit_test(parse_errors_name_the_flag),
+		cmocka_unit_test(user_names_resolved),
 		cmocka_unit_test(sizes_and_ports),
 		cmocka_unit_test(json_round_trip),
 		cmocka_unit_test(bundle_defaults),

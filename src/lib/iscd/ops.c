@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +24,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "audit/audit-id.h" /* ISC_IDRANGE_FIRST, ISC_IDRANGE_END */
 #include "audit/collector.h"
 #include "base/util.h"
 #include "host/idmap.h"
@@ -84,41 +86,58 @@ static int svc_remove_files(struct svc *s, bool purge, isc_error **err)
 	return ret;
 }
 
-/* persist/ kept from an earlier service of the same name: shift its owners
- * to the new range (their offsets inside the old range are kept). */
+/* A kept persist/ (from an earlier service of the name) whose id range
+ * changed: the ids inside the old range move to the new one, offset for
+ * offset; every other id stays. */
 static uint32_t chown_old_base, chown_new_base;
+static uint32_t shift_id(uint32_t id)
+{
+	return id >= chown_old_base && id - chown_old_base < ISC_IDRANGE_SIZE ? id - chown_old_base + chown_new_base
+									      : id;
+}
+
 static int chown_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)flag, (void)ftw;
-	uid_t u = st->st_uid >= chown_old_base && st->st_uid - chown_old_base < ISC_IDRANGE_SIZE
-			  ? st->st_uid - chown_old_base + chown_new_base
-			  : st->st_uid;
-	gid_t g = st->st_gid >= chown_old_base && st->st_gid - chown_old_base < ISC_IDRANGE_SIZE
-			  ? st->st_gid - chown_old_base + chown_new_base
-			  : st->st_gid;
-	if (lchown(path, u, g) < 0)
+	if (lchown(path, shift_id(st->st_uid), shift_id(st->st_gid)) < 0)
 		return -1;
 	if (!S_ISLNK(st->st_mode) && (st->st_mode & 06000))
 		(void)chmod(path, st->st_mode & 07777); /* chown clears setuid/setgid */
 	return 0;
 }
 
+/* The range an id lies in: the ranges are aligned slots (idrange), so the
+ * owner of persist/ (the service's user, whatever its offset) names it;
+ * below them: the host's own ids (--userns host, base 0). */
+static uint32_t range_of(uint32_t id)
+{
+	if (id >= ISC_IDRANGE_FIRST && id < ISC_IDRANGE_END)
+		return id - (id - ISC_IDRANGE_FIRST) % ISC_IDRANGE_SIZE;
+	return 0;
+}
+
+/* persist/: new, it belongs to the service's user (mapped), 0700; kept,
+ * nothing in it changes owner unless the id range did (see shift_id). */
 static int persist_prepare(struct svc *s, isc_error **err)
 {
 	cleanup_free char *p = svc_path(s, "persist");
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+	uint32_t uid, gid;
+	if (isc_plan_service_ids(&s->plan, s->image_config, &uid, &gid, err) < 0)
+		return -1;
+	if (mkdir(p, 0700) == 0) {
+		if (chown(p, s->uid_base + uid, s->uid_base + gid) < 0 || chmod(p, 0700) < 0)
+			return isc_error_set(err, errno, "chown %s to the service's user", p);
+		return 0;
+	}
+	if (errno != EEXIST)
 		return isc_error_set(err, errno, "mkdir %s", p);
 	struct stat st;
 	if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return isc_error_set(err, errno ?: ENOTDIR, "%s", p);
-	if (st.st_uid != s->uid_base) {
-		chown_old_base = st.st_uid;
-		chown_new_base = s->uid_base;
-		if (nftw(p, chown_entry, 16, FTW_PHYS | FTW_MOUNT) < 0)
-			return isc_error_set(err, errno, "chown %s to the service's ids", p);
-	}
-	if (chmod(p, 0700) < 0)
-		return isc_error_set(err, errno, "chmod %s", p);
+	chown_old_base = range_of(st.st_uid);
+	chown_new_base = s->uid_base;
+	if (chown_old_base != chown_new_base && nftw(p, chown_entry, 16, FTW_PHYS | FTW_MOUNT) < 0)
+		return isc_error_set(err, errno, "chown %s to the service's ids", p);
 	return 0;
 }
 
@@ -129,6 +148,23 @@ json_t *svc_summary(const struct svc *s)
 	json_object_set_new(st, "image", json_string(s->plan.image));
 	json_object_set_new(st, "image_id", json_string(s->image_id));
 	return st;
+}
+
+/* --user with names: numbers from the image (user.c), kept in the plan. */
+static int run_user(const struct isc_supervisor *sv, struct svc *s, isc_error **err)
+{
+	if (s->plan.user == NULL)
+		return 0;
+	cleanup_free char *rootfs = isc_xasprintf("%s/images/sha256/%s/rootfs", sv->root, s->image_id);
+	cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, errno, "open %s", rootfs);
+	char *numeric;
+	if (isc_plan_user_resolve(fd, s->plan.user, &numeric, err) < 0)
+		return -1;
+	free(s->plan.user);
+	s->plan.user = numeric;
+	return 0;
 }
 
 /* run: the new service from the request's plan, not made yet (its name
@@ -155,6 +191,10 @@ static struct svc *run_plan(struct isc_supervisor *sv, json_t *req, isc_error **
 	s->plan = plan;
 	s->image_config = image_config;
 	memcpy(s->image_id, id, sizeof(id));
+	if (run_user(sv, s, err) < 0) {
+		svc_free(s);
+		return NULL;
+	}
 	cleanup_free char *svcjson = svc_path(s, "service.json");
 	if (access(svcjson, F_OK) == 0) {
 		isc_error_set(err, EEXIST, "the name %s is taken (%s exists)", s->name, svcjson);

@@ -20,7 +20,7 @@
  *     status.json    desired state, state, restarts, exits, last exit,
  *                    started/finished, pid + its start time, the rootfs mount
  *     bundle/config.json   the OCI config (isc_plan_bundle_config)
- *     persist/       owned by the container's root (uid_base), 0700
+ *     persist/       owned by the service's user (uid_base + uid) when made, 0700; its owners never rewritten (ops.c)
  *     rootfs/        the idmapped read-only view of the image (userns auto)
  *     volumes/N      the volumes' sources, bound from their opened fds
  *     logs/stdout.fifo logs/stderr.fifo   the container's stdout/stderr

@@ -86,7 +86,7 @@ static json_t *process_args(const struct isc_plan *p, json_t *icfg)
 	return args;
 }
 
-static int parse_user(const char *s, json_int_t *uid, json_int_t *gid)
+static int parse_user(const char *s, uint32_t *uid, uint32_t *gid)
 {
 	uint64_t u, g;
 	cleanup_free char *copy = isc_xstrdup(s);
@@ -98,8 +98,24 @@ static int parse_user(const char *s, json_int_t *uid, json_int_t *gid)
 	g = u;
 	if (colon != NULL && (isc_parse_u64(colon + 1, &g) < 0 || g > 65535))
 		return -1;
-	*uid = (json_int_t)u;
-	*gid = (json_int_t)g;
+	*uid = (uint32_t)u;
+	*gid = (uint32_t)g;
+	return 0;
+}
+
+int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid, isc_error **err)
+{
+	json_t *icfg = image_cfg(image_config);
+	json_t *iuser = icfg ? json_object_get(icfg, "User") : NULL;
+	*uid = *gid = 0;
+	if (p->user != NULL) {
+		if (parse_user(p->user, uid, gid) < 0)
+			return isc_error_set(err, EINVAL, "--user: \"%s\" is not resolved to UID[:GID] numbers",
+					     p->user);
+	} else if (json_is_string(iuser) && json_string_value(iuser)[0] != '\0' &&
+		   parse_user(json_string_value(iuser), uid, gid) < 0) {
+		*uid = *gid = 0; /* the image's User as a name: not resolved, stay root */
+	}
 	return 0;
 }
 
@@ -162,7 +178,7 @@ static void mounts_noexec(json_t *mounts, bool persist_exec)
 
 /* process: the image's command under the plan's, the environment (the
  * image's, then -e), the working directory, the user, the capabilities */
-static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
+static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg, uint32_t uid, uint32_t gid)
 {
 	json_t *proc = json_object_get(cfg, "process");
 	json_object_set_new(proc, "args", process_args(p, icfg));
@@ -182,18 +198,12 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg)
 	json_object_set_new(
 		proc, "cwd",
 		json_string(json_is_string(wd) && json_string_value(wd)[0] == '/' ? json_string_value(wd) : "/"));
-	json_int_t uid = 0, gid = 0;
-	json_t *iuser = icfg ? json_object_get(icfg, "User") : NULL;
-	if (p->user != NULL)
-		parse_user(p->user, &uid, &gid);
-	else if (json_is_string(iuser) && json_string_value(iuser)[0] != '\0' &&
-		 parse_user(json_string_value(iuser), &uid, &gid) < 0)
-		uid = gid = 0; /* a user name needs /etc/passwd resolution: not supported, stay root */
 	/* umask 022, as a login shell or systemd gives a service: never
 	 * iscd's own 077 (nginx's logs came out 0600); isc exec sessions
 	 * take it from here too */
 	json_object_set_new(proc, "user",
-			    json_pack("{s:I, s:I, s:i}", "uid", uid, "gid", gid, "umask", ISC_SERVICE_UMASK));
+			    json_pack("{s:I, s:I, s:i}", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "umask",
+				      ISC_SERVICE_UMASK));
 	json_object_set_new(proc, "capabilities", caps_json(p));
 	json_object_set_new(proc, "noNewPrivileges", json_true());
 }
@@ -366,7 +376,12 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	json_t *cfg = json_loads(text, 0, &jerr);
 	if (cfg == NULL)
 		return isc_error_set(err, EINVAL, "bundle: the default spec does not parse: %s", jerr.text);
-	bundle_process(cfg, p, image_cfg(in->image_config));
+	uint32_t uid, gid;
+	if (isc_plan_service_ids(p, in->image_config, &uid, &gid, err) < 0) {
+		json_decref(cfg);
+		return -1;
+	}
+	bundle_process(cfg, p, image_cfg(in->image_config), uid, gid);
 	json_object_set_new(cfg, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", 1));
 	json_object_set_new(cfg, "hostname", json_string(in->hostname ? in->hostname : p->name));
 	bundle_mounts(cfg, p, in);

@@ -29,6 +29,7 @@ int isc_plan_check_volume_dst(const char *dst, isc_error **err);
 int isc_plan_parse_volume(const char *s, struct isc_volume *v, isc_error **err);
 int isc_plan_check_env(const char *s, isc_error **err);
 int isc_plan_check_user(const char *s, isc_error **err);
+int isc_plan_check_user_name(const char *s); /* user.c: a user or group name's syntax, -1 if not */
 int isc_plan_check_cap(const char *s, isc_error **err);
 char *isc_plan_cap_canonical(const char *s); /* "net_admin" -> "CAP_NET_ADMIN" */
 int isc_plan_check_scratch_size(const char *s, isc_error **err);

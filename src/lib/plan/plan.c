@@ -341,16 +341,23 @@ int isc_plan_check_env(const char *s, isc_error **err)
 	return 0;
 }
 
+/* A number 0-65535, or a name (resolved by iscd in the image). */
+static bool user_part_ok(const char *s)
+{
+	uint64_t v;
+	if (s[0] >= '0' && s[0] <= '9')
+		return isc_parse_u64(s, &v) == 0 && v <= 65535;
+	return isc_plan_check_user_name(s) == 0;
+}
+
 int isc_plan_check_user(const char *s, isc_error **err)
 {
 	cleanup_free char *copy = isc_xstrdup(s);
 	char *colon = strchr(copy, ':');
-	uint64_t v;
 	if (colon != NULL)
-		*colon = '\0';
-	if (isc_parse_u64(copy, &v) < 0 || v > 65535 ||
-	    (colon != NULL && (isc_parse_u64(colon + 1, &v) < 0 || v > 65535)))
-		return isc_error_set(err, EINVAL, "--user: \"%s\" is not UID[:GID] (numbers 0-65535)", s);
+		*colon++ = '\0';
+	if (!user_part_ok(copy) || (colon != NULL && !user_part_ok(colon)))
+		return isc_error_set(err, EINVAL, "--user: \"%s\" is not USER[:GROUP] (names, or numbers 0-65535)", s);
 	return 0;
 }
 

@@ -49,7 +49,8 @@ struct isc_plan {
 	uint64_t memory;	  /* bytes, 0 = no limit */
 	uint64_t cpu_quota;	  /* --cpus N as quota per 100000 us period, 0 = no limit */
 	int64_t pids_limit;	  /* 0 = the default, ISC_PLAN_PIDS_LIMIT */
-	char *user;		  /* "UID[:GID]" or NULL (container root) */
+	char *user;		  /* "USER[:GROUP]" (names or numbers) from the flag; numbers once iscd took
+				   * it (isc_plan_user_resolve), or NULL (container root) */
 	char **cap_add;		  /* capability names ("NET_ADMIN" or "CAP_NET_ADMIN") */
 	enum isc_restart restart; /* default ISC_RESTART_ON_FAILURE */
 	bool userns_host;	  /* --userns host: no user namespace */
@@ -106,6 +107,15 @@ struct isc_bundle_inputs {
 	const char *hostname;	     /* default: the name */
 	json_t *image_config;	     /* the image's OCI config (Cmd, Env, WorkingDir, User) or NULL */
 };
+
+/* The ids the service runs as (process.user): --user (numbers: iscd
+ * resolved any name at `isc run`), else the image's numeric User, else 0:0. */
+int isc_plan_service_ids(const struct isc_plan *p, json_t *image_config, uint32_t *uid, uint32_t *gid, isc_error **err);
+/* --user NAME[:GROUP] (or numbers) as UID[:GID] numbers (*numeric,
+ * malloc'd), names from the image's /etc/passwd and /etc/group read inside
+ * rootfd (the image's root), ids 0-65535 (user.c).  A numeric UID alone
+ * stays alone (its group is the same number). */
+int isc_plan_user_resolve(int rootfd, const char *spec, char **numeric, isc_error **err);
 
 /* The config.json of the bundle (ISC defaults + the plan), newly allocated. */
 int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inputs *in, json_t **out, isc_error **err);
