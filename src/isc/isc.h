@@ -82,6 +82,8 @@ int verb_start(struct isc_global *g, int argc, char **argv);
 int verb_restart(struct isc_global *g, int argc, char **argv);
 int verb_rm(struct isc_global *g, int argc, char **argv);
 int verb_logs(struct isc_global *g, int argc, char **argv);
+/* verbs-cp.c */
+int verb_cp(struct isc_global *g, int argc, char **argv);
 /* verbs-net.c: the private network */
 int verb_expose(struct isc_global *g, int argc, char **argv);
 int verb_unexpose(struct isc_global *g, int argc, char **argv);

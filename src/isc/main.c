@@ -53,7 +53,7 @@ int verb_help(struct isc_global *g, int argc, char **argv)
 static const char *admin_action(int argc, char **argv)
 {
 	static const char *const whole[] = { "init",	"deinit", "run",    "stop",	"start",
-					     "restart", "rm",	  "expose", "unexpose", "allow" };
+					     "restart", "rm",	  "expose", "unexpose", "allow", "cp" };
 	/* a request for help changes nothing (before "--" and before a
 	 * command's own arguments: run and exec stop at their NAME/IMAGE) */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
