@@ -230,7 +230,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	{ "logs", "isc logs [-f] [--format json] NAME", "show a service's output",
 	  "Print a service's output (stdout to stdout, stderr to stderr).", logs_flags, NULL, "@service", false,
 	  FN(verb_logs) },
-	{ "cp", "isc cp NAME:PATH HOSTPATH | HOSTPATH NAME:PATH", "copy files between a service's container and the host",
+	{ "cp", "isc cp NAME:PATH HOSTPATH | HOSTPATH NAME:PATH",
+	  "copy files between a service's container and the host",
 	  "Copy a file, a symbolic link or a directory tree out of the running service\n"
 	  "NAME, or into it where it writes (/persist, /tmp, /run, a volume, a --tmpfs).\n"
 	  "Paths resolve inside its root; fifos, sockets and devices are left out;\n"

@@ -20,9 +20,7 @@ static char *container_arg(const char *arg, const char **path)
 	const char *slash = strchr(arg, '/');
 	if (colon == NULL || colon == arg || (slash != NULL && slash < colon))
 		return NULL;
-	char *name = strndup(arg, (size_t)(colon - arg));
-	if (name == NULL)
-		abort();
+	char *name = isc_xasprintf("%.*s", (int)(colon - arg), arg);
 	isc_error *err = NULL;
 	if (isc_plan_parse_name(name, &err) < 0) {
 		isc_error_free(&err);
@@ -69,7 +67,8 @@ int verb_cp(struct isc_global *g, int argc, char **argv)
 					 : "neither path is a container's: write one as NAME:PATH");
 	struct isc_cp_stats st;
 	isc_error *err = NULL;
-	int r = sname ? isc_cp_out(g->root, sname, spath, dst, &st, &err) : isc_cp_in(g->root, dname, src, dpath, &st, &err);
+	int r = sname ? isc_cp_out(g->root, sname, spath, dst, &st, &err)
+		      : isc_cp_in(g->root, dname, src, dpath, &st, &err);
 	if (r < 0)
 		return isc_report(&err);
 	if (st.skipped > 0)

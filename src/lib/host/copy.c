@@ -79,7 +79,7 @@
 #define STEP_HOST (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
 struct ctr {
-	int root; /* O_PATH: the container's "/" */
+	int root;  /* O_PATH: the container's "/" */
 	uid_t uid; /* the host ids of the container's root */
 	gid_t gid;
 	uint64_t wmnt[CP_MAX_MOUNTS]; /* mount ids the container writes */
@@ -179,9 +179,7 @@ static char *last_name(const char *p)
 	size_t s = n;
 	while (s > 0 && p[s - 1] != '/')
 		s--;
-	char *name = strndup(p + s, n - s);
-	if (name == NULL)
-		abort();
+	char *name = isc_xasprintf("%.*s", (int)(n - s), p + s);
 	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		free(name);
 		return NULL;
@@ -201,10 +199,7 @@ static char *parent_of(const char *p)
 		n--;
 	if (n == 0)
 		return isc_xstrdup(".");
-	char *r = strndup(p, n);
-	if (r == NULL)
-		abort();
-	return r;
+	return isc_xasprintf("%.*s", (int)n, p);
 }
 
 /* ---- the container ------------------------------------------------------------------ */
@@ -256,8 +251,7 @@ static int ctr_root(const char *root, const char *name, struct ctr *c, isc_error
 		return isc_error_set(err, 0, "%s: its container ended", name);
 	c->uid = (uid_t)uid;
 	c->gid = (gid_t)gid;
-	c->root = rootfd;
-	rootfd = -1;
+	c->root = steal_fd(&rootfd);
 	return 0;
 }
 
@@ -319,8 +313,8 @@ static bool ctr_writes(const struct ctr *c, int fd)
 
 /* ---- the copy ------------------------------------------------------------------------ */
 
-static int copy_node(struct copy *cp, int src, const struct stat *sst, int ddir, const char *dname,
-		     const char *spath, int depth, isc_error **err);
+static int copy_node(struct copy *cp, int src, const struct stat *sst, int ddir, const char *dname, const char *spath,
+		     int depth, isc_error **err);
 
 /* A fresh temporary name in ddir, made by `make` (O_EXCL semantics):
  * a name the container put there already is never reused. */
@@ -505,8 +499,8 @@ static int copy_dir(struct copy *cp, int src, const struct stat *sst, int ddir, 
 	return 0;
 }
 
-static int copy_node(struct copy *cp, int src, const struct stat *sst, int ddir, const char *dname,
-		     const char *spath, int depth, isc_error **err)
+static int copy_node(struct copy *cp, int src, const struct stat *sst, int ddir, const char *dname, const char *spath,
+		     int depth, isc_error **err)
 {
 	if (S_ISREG(sst->st_mode))
 		return copy_file(cp, src, sst, ddir, dname, spath, err);
