@@ -303,7 +303,7 @@ static bool ctr_writes(const struct ctr *c, int fd)
 {
 	uint64_t id;
 	struct statvfs v;
-	if (mnt_id(fd, &id) < 0 || fstatvfs(fd, &v) < 0 || (v.f_flag & ST_RDONLY))
+	if (mnt_id(fd, &id) < 0 || fstatvfs(fd, &v) < 0 || (v.f_flag & ST_RDONLY) || kernel_fs(fd))
 		return false;
 	for (size_t i = 0; i < c->n_wmnt; i++)
 		if (c->wmnt[i] == id)
@@ -316,8 +316,8 @@ static bool ctr_writes(const struct ctr *c, int fd)
 static int copy_node(struct copy *cp, int src, const struct stat *sst, int ddir, const char *dname, const char *spath,
 		     int depth, isc_error **err);
 
-/* A fresh temporary name in ddir, made by `make` (O_EXCL semantics):
- * a name the container put there already is never reused. */
+/* A random temporary name; its maker (O_EXCL, symlinkat) fails on a
+ * name the container put there already, and the next name is tried. */
 static int tmp_name(char out[32])
 {
 	uint32_t r;
