@@ -93,6 +93,8 @@ int verb_wait(struct isc_global *g, int argc, char **argv);
 int verb_update(struct isc_global *g, int argc, char **argv);
 int verb_stats(struct isc_global *g, int argc, char **argv);
 int verb_top(struct isc_global *g, int argc, char **argv);
+/* verbs-cp.c */
+int verb_cp(struct isc_global *g, int argc, char **argv);
 /* verbs-net.c: the private network */
 int verb_expose(struct isc_global *g, int argc, char **argv);
 int verb_unexpose(struct isc_global *g, int argc, char **argv);

@@ -65,6 +65,8 @@ static const char *admin_action(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
 		if (strcmp(argv[0], whole[i]) == 0)
 			return whole[i];
+	if (strcmp(argv[0], "cp") == 0) /* either way: files in or out of a service */
+		return "cp";
 	if (argc < 2)
 		return NULL;
 	if (strcmp(argv[0], "image") == 0 && (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "rm") == 0))

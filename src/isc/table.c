@@ -251,6 +251,13 @@ const struct isc_cli_verb isc_verbs[] = {
 	{ "logs", "isc logs [-f] [--format json] NAME", "show a service's output",
 	  "Print a service's output (stdout to stdout, stderr to stderr).", logs_flags, NULL, "@service", false,
 	  FN(verb_logs) },
+	{ "cp", "isc cp NAME:PATH HOSTPATH | HOSTPATH NAME:PATH",
+	  "copy files between a service's container and the host",
+	  "Copy a file, a symbolic link or a directory tree out of the running service\n"
+	  "NAME, or into it where it writes (/persist, /tmp, /run, a volume, a --tmpfs).\n"
+	  "Paths resolve inside its root; fifos, sockets and devices are left out;\n"
+	  "what is copied in belongs to its root.  A host path with a colon: ./a:b.",
+	  help_only, NULL, "@service", false, FN(verb_cp) },
 	{ "exec", "isc [--lab NAME] exec [-i] [-t] [-u UID[:GID]] [-e K=V]... [-w DIR] NAME CMD [ARG...]",
 	  "run a command in a service's container (a login session)",
 	  "Run CMD in the container of the service NAME; exits with CMD's status\n"
@@ -328,8 +335,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Every command except ls needs a lab: --lab NAME or ISC_LAB.  See isc(1).",
 	  help_only, lab_sub, NULL, false, FN(verb_lab) },
 	{ "help", "isc help [COMMAND]", "show this help, or a command's", NULL, help_only, NULL,
-	  "init deinit run ps inspect stop start restart rm logs exec kill pause unpause wait update stats top expose "
-	  "unexpose allow policy packets audit image lab",
+	  "init deinit run ps inspect stop start restart rm logs cp exec kill pause unpause wait update stats top "
+	  "expose unexpose allow policy packets audit image lab",
 	  false, FN(verb_help) },
 	{ "completion", "isc completion bash", "print a shell completion script", NULL, help_only, completion_sub, NULL,
 	  true, FN(verb_completion) },
