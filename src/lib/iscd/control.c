@@ -83,6 +83,12 @@ static int req_run(struct request *rq, isc_error **err)
 	return sv_op_run(rq->sv, rq->req, &rq->reply, err);
 }
 
+static int req_release(struct request *rq, isc_error **err)
+{
+	(void)err;
+	return sv_op_release(rq->sv, rq->s, &rq->reply);
+}
+
 static int req_ps(struct request *rq, isc_error **err)
 {
 	return sv_op_ps(rq->sv, &rq->reply);
@@ -175,6 +181,7 @@ static const struct {
 	{ "start", false, true, req_start },	 { "restart", false, true, req_restart },
 	{ "rm", false, true, req_rm },		 { "wait", false, true, req_wait },
 	{ "expose", true, true, req_expose },	 { "unexpose", true, true, req_unexpose },
+	{ "release", false, true, req_release },
 };
 
 /* The request's op, found in request_ops and run. */

@@ -6,7 +6,10 @@
  * bytes).  Request {"op": "...", ...}; reply {"ok": true, ...} or
  * {"ok": false, "errno": N, "error": "message"}.  One request per
  * connection.  Ops: ping, run, ps, inspect, stop, start, restart, rm,
- * wait, shutdown, and the network's (hosts with one):
+ * wait, shutdown, release ({"op": "run", "attach": true} of an --rm plan:
+ * its client removes the service at its end itself, or sends {"op":
+ * "release", "name"} to leave that to iscd), and the network's (hosts
+ * with one):
  *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
  *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
  *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}
