@@ -403,6 +403,40 @@ def test_run_d_rm_removed_at_stop(host):
     shutil.rmtree(os.path.join(host.root, "containers", "svc-rm"))
 
 
+def test_run_d_rm_exits_at_once_is_reported_then_removed(host):
+    """-d --rm of a service that ends within the watch: its status and last lines (iscd held it
+    for the client), then removed."""
+    r = host.isc("run", "-d", "--rm", "--name", "svc-rm0", "busybox", "sh", "-c", "echo bye; exit 5")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "isc: run: svc-rm0 exited within 1000 ms of its start (status 5); removed (--rm); its last lines:\n"
+        "  bye\n")
+    _only_persist_left(host, "svc-rm0")
+    shutil.rmtree(os.path.join(host.root, "containers", "svc-rm0"))
+
+
+def test_run_rm_ctrl_c_leaves_the_removal_to_iscd(host):
+    """Ctrl-C on an attached --rm run: the client lets go (release), the service runs on, and
+    iscd removes it at its end."""
+    p = subprocess.Popen([ISC, "--root", host.root, "run", "--rm", "--name", "svc-rm1", "busybox", "sh", "-c",
+                          "echo up; exec sleep 1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert Lines(p.stdout, "isc run").readline(what="the service's first line") == "up\n"
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) == 0
+        assert p.stderr.read() == ("isc: run: detached; svc-rm1 keeps running (isc logs -f svc-rm1); "
+                                   "removed at its end (--rm)\n")
+        assert host.status("svc-rm1")["state"] == "running"
+        assert host.isc("stop", "-t", "1", "svc-rm1").returncode == 0
+        wait_for(lambda: "svc-rm1" not in host.ps(), what="svc-rm1 removed at its end")
+        _only_persist_left(host, "svc-rm1")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        host.isc("rm", "-f", "svc-rm1")
+    shutil.rmtree(os.path.join(host.root, "containers", "svc-rm1"))
+
+
 def test_run_workdir_missing_fails_and_leaves_nothing(host):
     r = host.isc("run", "--name", "svc-wd", "-w", "/no-such-dir", "busybox", "true")
     assert (r.returncode, r.stderr) == (
