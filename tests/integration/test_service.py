@@ -440,9 +440,14 @@ def test_run_rm_ctrl_c_leaves_the_removal_to_iscd(host):
 def test_run_workdir_missing_fails_and_leaves_nothing(host):
     r = host.isc("run", "--name", "svc-wd", "-w", "/no-such-dir", "busybox", "true")
     assert (r.returncode, r.stderr) == (
-        1, 'isc: start svc-wd: start: process.cwd "/no-such-dir": No such file or directory\n')
+        1, "isc: -w /no-such-dir: not a directory in the image (its root is read-only: give the directory "
+           "with -v or --tmpfs)\n")
     assert "svc-wd" not in host.ps()
     _assert_nothing_left(host, "svc-wd")
+    # the control: a directory a mount gives (not in the image) is accepted
+    r = host.isc("run", "--name", "svc-wd", "-w", "/persist", "busybox", "pwd")
+    assert (r.returncode, r.stdout) == (0, "/persist\n"), r.stderr
+    host.isc("rm", "--purge", "svc-wd", check=True)
 
 
 def _children(pid):

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <limits.h>
@@ -280,8 +281,45 @@ static char *resolve_in_image(int rootfd, const char *dst)
 	return isc_rootfs_resolve(rootfd, dst);
 }
 
+/* -w: a directory of the image, or in a place a mount gives (the
+ * defaults', a -v's, a --tmpfs's): the root is read-only, nothing can
+ * make it (podman would).  Checked here, at `isc run`, the message naming
+ * -w: the runtime's own failure at the start would race its other steps. */
+static int check_workdir_target(const struct isc_plan *p, int rootfd, isc_error **err)
+{
+	cleanup_free char *to = resolve_in_image(rootfd, p->workdir);
+	if (to == NULL)
+		return isc_error_set(err, errno, "-w %s: resolving it in the image", p->workdir);
+	static const char *const mounted[] = { "/proc", "/sys", "/dev", "/persist", "/scratch", "/tmp", "/run" };
+	for (size_t i = 0; i < ARRAY_SIZE(mounted); i++)
+		if (path_under(to, mounted[i]))
+			return 0;
+	for (size_t i = 0; i < p->n_volumes; i++)
+		if (path_under(to, p->volumes[i].dst))
+			return 0;
+	for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[i], &t, err) < 0)
+			return -1;
+		bool under = path_under(to, t.dst);
+		free(t.dst);
+		if (under)
+			return 0;
+	}
+	/* `to` has no symbolic link on its existing part */
+	cleanup_close int fd = openat(rootfd, to[1] ? to + 1 : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, 0,
+				     "-w %s: not a directory in the image (its root is read-only: give the directory "
+				     "with -v or --tmpfs)",
+				     p->workdir);
+	return 0;
+}
+
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err)
 {
+	if (p->workdir != NULL && check_workdir_target(p, rootfd, err) < 0)
+		return -1;
 	for (size_t i = 0; i < p->n_volumes; i++) {
 		const struct isc_volume *v = &p->volumes[i];
 		cleanup_free char *to = resolve_in_image(rootfd, v->dst);

@@ -97,7 +97,8 @@ int isc_plan_from_json(json_t *j, struct isc_plan *p, isc_error **err);
 /* Every -v destination as the image's symbolic links resolve it (inside
  * the image at `rootfd`, as the runtime resolves it): refused when that
  * lands in a reserved place (/proc, /persist, ...) or on "/"; the message
- * names the -v value and where it resolved to. */
+ * names the -v value and where it resolved to.  Also -w: a directory of
+ * the image unless a mount gives it. */
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err);
 
 /* What the host adds to a plan to make a bundle. */
