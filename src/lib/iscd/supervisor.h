@@ -59,12 +59,12 @@ struct svc {
 	struct watch pidw;
 	uint64_t started_ns;
 	uint64_t backoff_ms;
-	uint64_t restart_at_ns;			      /* 0: no restart pending */
-	uint64_t kill_at_ns;			      /* a stop's SIGKILL deadline; 0: none */
-	bool removing;				      /* rm under way: a pending restart must not start it */
-	bool rm_hold;	/* --rm, attached run: its client removes it once it has the output (or releases it) */
-	bool rm_due;	/* --rm: it ended for good; sv_rm_due removes it */
-	char *rootfs_mount;			      /* the idmapped rootfs mount point, when mounted */
+	uint64_t restart_at_ns; /* 0: no restart pending */
+	uint64_t kill_at_ns;	/* a stop's SIGKILL deadline; 0: none */
+	bool removing;		/* rm under way: a pending restart must not start it */
+	bool rm_hold;		/* --rm, attached run: its client removes it once it has the output (or releases it) */
+	bool rm_due;		/* --rm: it ended for good; sv_rm_due removes it */
+	char *rootfs_mount;	/* the idmapped rootfs mount point, when mounted */
 	enum { JOP_NONE, JOP_STOP, JOP_RESTART } jop; /* a journalled stop/restart waits for the exit */
 	bool net_up;
 	struct logstream out, errs;

@@ -373,8 +373,8 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 		return isc_error_set(err, EINVAL, "bundle: the default spec does not parse: %s", jerr.text);
 	bundle_process(cfg, p, image_cfg(in->image_config));
 	json_object_set_new(cfg, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", 1));
-	json_object_set_new(cfg, "hostname",
-			    json_string(p->hostname ? p->hostname : in->hostname ? in->hostname : p->name));
+	const char *hostname = in->hostname ? in->hostname : p->name;
+	json_object_set_new(cfg, "hostname", json_string(p->hostname ? p->hostname : hostname));
 	bundle_mounts(cfg, p, in);
 	json_t *lx = json_object_get(cfg, "linux");
 	bundle_namespaces(lx, p, in);

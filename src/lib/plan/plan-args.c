@@ -70,8 +70,7 @@ const struct isc_cli_flag isc_plan_run_flags[] = {
 	  NULL },
 	{ "hostname", RUN_HOSTNAME, "NAME", "the container's host name (default: the service's name)", NULL },
 	{ "restart", RUN_RESTART, "POLICY",
-	  "restart policy: no, on-failure or always (default: on-failure with -d, else no)",
-	  "no on-failure always" },
+	  "restart policy: no, on-failure or always (default: on-failure with -d, else no)", "no on-failure always" },
 	{ "userns", RUN_USERNS, "MODE", "user namespace: auto (default: a private id range) or host", "auto host" },
 	{ "scratch-size", RUN_SCRATCH, "SIZE", "size of the encrypted /scratch (default 64m)", NULL },
 	{ "persist-exec", RUN_PERSIST_EXEC, NULL, "allow running programs from /persist (default: noexec)", NULL },
@@ -206,6 +205,16 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	}
 }
 
+/* -i, -t: a terminal through iscd needs a design (issue 16); until then
+ * the way to one is isc exec -it */
+static int no_terminal(const char *flag, isc_error **err)
+{
+	return isc_error_set(err, EINVAL,
+			     "option %s is not supported yet (no terminal through iscd): run it with -d, then isc exec "
+			     "-it NAME CMD",
+			     flag);
+}
+
 /* getopt's '?' for `word`: an unknown option, a known one without its
  * value, or a long one given a value it does not take ("--detach=1": GNU
  * getopt takes "=VALUE" for the others).  optopt (GNU) is 0 for an unknown
@@ -220,18 +229,12 @@ static int bad_option(const char *word, const char *shortopts, isc_error **err)
 		if (optopt != 0)
 			return isc_error_set(err, EINVAL, "option %s needs a value", word);
 		if (strcmp(word, "--interactive") == 0 || strcmp(word, "--tty") == 0)
-			return isc_error_set(err, EINVAL,
-					     "option %s is not supported yet (no terminal through iscd): run it with -d, "
-					     "then isc exec -it NAME CMD",
-					     word);
+			return no_terminal(word, err);
 		return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", word);
 	}
 	char letter[3] = { '-', (char)optopt, '\0' };
 	if (optopt == 'i' || optopt == 't')
-		return isc_error_set(err, EINVAL,
-				     "option %s is not supported yet (no terminal through iscd): run it with -d, then "
-				     "isc exec -it NAME CMD",
-				     letter);
+		return no_terminal(letter, err);
 	if (optopt > 0 && optopt < 256 && strchr(shortopts + 1, optopt) != NULL)
 		return isc_error_set(err, EINVAL, "option %s needs a value", letter);
 	return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", letter);

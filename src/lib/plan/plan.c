@@ -454,9 +454,9 @@ int isc_plan_check_hostname(const char *s, isc_error **err)
 					     s);
 		for (size_t i = 0; i < len; i++)
 			if (!isalnum((unsigned char)l[i]) && l[i] != '-')
-				return isc_error_set(err, EINVAL,
-						     "--hostname: \"%s\": only letters, digits, '-' and '.' are allowed",
-						     s);
+				return isc_error_set(
+					err, EINVAL,
+					"--hostname: \"%s\": only letters, digits, '-' and '.' are allowed", s);
 		l += len;
 		if (*l == '.' && *++l == '\0')
 			return isc_error_set(err, EINVAL, "--hostname: \"%s\" ends with '.'", s);
@@ -583,7 +583,8 @@ int isc_plan_check(const struct isc_plan *p, isc_error **err)
 	if (p->hostname != NULL && isc_plan_check_hostname(p->hostname, err) < 0)
 		return -1;
 	if (p->rm && p->restart != ISC_RESTART_NO)
-		return isc_error_set(err, EINVAL, "--rm: conflicts with --restart %s (an --rm service is never restarted)",
+		return isc_error_set(err, EINVAL,
+				     "--rm: conflicts with --restart %s (an --rm service is never restarted)",
 				     isc_plan_restart_name(p->restart));
 	if (p->memory != 0 && p->memory < (4ULL << 20))
 		return isc_error_set(err, EINVAL, "--memory: at least 4m");
