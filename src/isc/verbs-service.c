@@ -235,10 +235,22 @@ static void print_last_lines(const char *dir)
 		free(ring[i]);
 }
 
+/* --rm: iscd holds the service for this client (the run's "attach"),
+ * which sends "rm" once it has shown the output, or "release" when it
+ * returns before the end (iscd removes it then). */
+static int rm_send(struct isc_global *g, const char *op, const char *name)
+{
+	json_t *reply = NULL;
+	if (call(g, json_pack("{s:s, s:s}", "op", op, "name", name), &reply) != 0)
+		return 1;
+	json_decref(reply);
+	return 0;
+}
+
 /* `isc run -d`: the service started; wait up to RUN_CONFIRM_MS for its
  * first exit.  0 when it still runs then (its name printed), 1 with its
- * exit status and last log lines when it exited. */
-static int run_confirm(struct isc_global *g, const char *name)
+ * exit status and last log lines when it exited (--rm: then removed). */
+static int run_confirm(struct isc_global *g, const char *name, bool rm)
 {
 	isc_error *err = NULL;
 	/* a new service: its first exit is its exit number 1 */
@@ -253,6 +265,8 @@ static int run_confirm(struct isc_global *g, const char *name)
 		;
 	if (r == 0) {
 		close(fd);
+		if (rm && rm_send(g, "release", name) != 0)
+			return 1;
 		printf("%s\n", name);
 		return 0;
 	}
@@ -266,12 +280,18 @@ static int run_confirm(struct isc_global *g, const char *name)
 					    ? isc_xasprintf("status %lld", (long long)json_integer_value(st))
 					    : isc_xstrdup("status unknown");
 	json_decref(reply);
-	fprintf(stderr,
-		"isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
-		"isc rm %s); the last lines of its log:\n",
-		name, RUN_CONFIRM_MS, status, name, name);
+	if (rm)
+		fprintf(stderr, "isc: run: %s exited within %d ms of its start (%s); removed (--rm); its last lines:\n",
+			name, RUN_CONFIRM_MS, status);
+	else
+		fprintf(stderr,
+			"isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
+			"isc rm %s); the last lines of its log:\n",
+			name, RUN_CONFIRM_MS, status, name, name);
 	cleanup_free char *dir = logs_dir(g, name);
 	print_last_lines(dir);
+	if (rm)
+		rm_send(g, "rm", name);
 	return 1;
 }
 
@@ -291,16 +311,16 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 		isc_report_input(&err);
 		return ISC_EXIT_USAGE; /* refused before anything was asked of iscd */
 	}
-	bool detach = plan.detach;
+	bool detach = plan.detach, rm = plan.rm;
 	cleanup_free char *name = isc_xstrdup(plan.name);
-	json_t *req = json_pack("{s:s, s:o}", "op", "run", "plan", isc_plan_to_json(&plan));
+	json_t *req = json_pack("{s:s, s:o, s:b}", "op", "run", "plan", isc_plan_to_json(&plan), "attach", rm);
 	isc_plan_clear(&plan);
 	json_t *reply = NULL;
 	if (call(g, req, &reply) != 0)
 		return 1;
 	json_decref(reply);
 	if (detach)
-		return run_confirm(g, name);
+		return run_confirm(g, name, rm);
 	/* attached: the output until the first exit (a new service: its
 	 * exit number 1, even when it came before this request) */
 	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", (json_int_t)0);
@@ -317,7 +337,10 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, 100);
 		if (interrupted) {
-			fprintf(stderr, "isc: run: detached; %s keeps running (isc logs -f %s)\n", name, name);
+			fprintf(stderr, "isc: run: detached; %s keeps running (isc logs -f %s)%s\n", name, name,
+				rm ? "; removed at its end (--rm)" : "");
+			if (rm)
+				rm_send(g, "release", name);
 			break;
 		}
 		if (r > 0) {
@@ -329,6 +352,8 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 			json_t *st = json_object_get(json_object_get(reply, "exit"), "status");
 			rc = json_is_integer(st) ? (int)json_integer_value(st) : 255;
 			json_decref(reply);
+			if (rm && rm_send(g, "rm", name) != 0)
+				rc = rc != 0 ? rc : 1; /* said why; the service's failure stays its own */
 			break;
 		}
 	}

@@ -45,7 +45,17 @@ USAGE = [
     (["run", "--name", "web", "--bogus", "busybox"],
      "isc: run: unknown option --bogus (see isc run --help)"),
     # a clustered short flag is named by its letter, not by the word before it
-    (["run", "--name", "web", "-it", "busybox"], "isc: run: unknown option -i (see isc run --help)"),
+    (["run", "--name", "web", "-dx", "busybox"], "isc: run: unknown option -x (see isc run --help)"),
+    # no terminal through iscd yet: -i/-t say what to use instead
+    (["run", "--name", "web", "-it", "busybox"],
+     "isc: run: option -i is not supported yet (no terminal through iscd): run it with -d, then isc exec -it NAME CMD"),
+    (["run", "--name", "web", "-w", "srv", "busybox"], 'isc: run: -w: directory "srv" must be an absolute path'),
+    (["run", "--name", "web", "--hostname", "a_b", "busybox"],
+     "isc: run: --hostname: \"a_b\": only letters, digits, '-' and '.' are allowed"),
+    (["run", "--name", "web", "--entrypoint", "[1]", "busybox"],
+     'isc: run: --entrypoint: "[1]" is not a JSON array of strings'),
+    (["run", "--name", "web", "--rm", "--restart", "always", "busybox"],
+     "isc: run: --rm: conflicts with --restart always (an --rm service is never restarted)"),
     (["run", "--name", "web", "--detach=1", "busybox"], "isc: run: option --detach takes no value"),
     (["run", "--name"], "isc: run: option --name needs a value"),
     (["ps", "--bogus"], "Usage: isc ps [--format json]"),

@@ -353,6 +353,104 @@ def test_run_attached_returns_exit_status(host):
     host.isc("rm", "--purge", "svc-g", check=True)
 
 
+def test_run_attached_defaults_to_restart_no(host):
+    """issue 16: attached, a run is the service's one run (podman's); -d keeps on-failure
+    (test_run_ps_inspect_logs).  Before, a failing foreground service restarted forever."""
+    r = host.isc("run", "--name", "svc-fg", "busybox", "sh", "-c", "echo once; exit 3")
+    try:
+        assert (r.returncode, r.stdout) == (3, "once\n"), r.stderr
+        info = host.inspect("svc-fg")
+        assert info["plan"]["restart"] == "no"
+        assert (info["status"]["state"], info["status"]["restarts"]) == ("stopped", 0)
+    finally:
+        host.isc("rm", "--purge", "svc-fg")
+
+
+def _only_persist_left(h, name):
+    """--rm removed the service as isc rm does: gone from ps, persist/ kept, nothing else."""
+    assert name not in h.ps()
+    assert os.listdir(os.path.join(h.root, "containers", name)) == ["persist"]
+    assert not os.path.exists(os.path.join(h.root, "runtime", name))
+    assert not _mounts_under(os.path.join(h.root, "containers", name))
+
+
+def test_run_workdir_hostname_entrypoint_rm(host):
+    """-w, --hostname, --entrypoint (CMD follows it) in one attached --rm run: its whole output
+    is shown before it is removed; then podman's JSON form of --entrypoint."""
+    r = host.isc("run", "--rm", "--name", "svc-w", "-w", "/etc", "--hostname", "box-7.lan", "--entrypoint",
+                 "/bin/sh", "busybox", "-c", "pwd; hostname; echo x > /persist/kept; exit 4")
+    assert (r.returncode, r.stdout, r.stderr) == (4, "/etc\nbox-7.lan\n", "")
+    _only_persist_left(host, "svc-w")
+    with open(os.path.join(host.root, "containers", "svc-w", "persist", "kept")) as f:
+        assert f.read() == "x\n"
+    # positive control of the defaults: cwd /, hostname = the name, no --rm: it stays
+    r = host.isc("run", "--name", "svc-w", "--entrypoint", '["/bin/sh", "-c", "pwd; hostname; echo $0"]',
+                 "busybox", "arg0")
+    try:
+        assert (r.returncode, r.stdout) == (0, "/\nsvc-w\narg0\n"), r.stderr
+        assert host.inspect("svc-w")["plan"]["entrypoint"] == ["/bin/sh", "-c", "pwd; hostname; echo $0"]
+    finally:
+        host.isc("rm", "--purge", "svc-w")
+    _assert_nothing_left(host, "svc-w")
+
+
+def test_run_d_rm_removed_at_stop(host):
+    """-d --rm: iscd removes it at its end (here isc stop), once the client let go after its watch."""
+    host.run_d("svc-rm", "--rm", "busybox", "sleep", "1000")
+    assert host.inspect("svc-rm")["plan"]["rm"] is True
+    assert host.isc("stop", "-t", "1", "svc-rm").returncode == 0
+    wait_for(lambda: "svc-rm" not in host.ps(), what="svc-rm removed at its end")
+    _only_persist_left(host, "svc-rm")
+    shutil.rmtree(os.path.join(host.root, "containers", "svc-rm"))
+
+
+def test_run_d_rm_exits_at_once_is_reported_then_removed(host):
+    """-d --rm of a service that ends within the watch: its status and last lines (iscd held it
+    for the client), then removed."""
+    r = host.isc("run", "-d", "--rm", "--name", "svc-rm0", "busybox", "sh", "-c", "echo bye; exit 5")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", "isc: run: svc-rm0 exited within 1000 ms of its start (status 5); removed (--rm); its last lines:\n"
+        "  bye\n")
+    _only_persist_left(host, "svc-rm0")
+    shutil.rmtree(os.path.join(host.root, "containers", "svc-rm0"))
+
+
+def test_run_rm_ctrl_c_leaves_the_removal_to_iscd(host):
+    """Ctrl-C on an attached --rm run: the client lets go (release), the service runs on, and
+    iscd removes it at its end."""
+    p = subprocess.Popen([ISC, "--root", host.root, "run", "--rm", "--name", "svc-rm1", "busybox", "sh", "-c",
+                          "echo up; exec sleep 1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert Lines(p.stdout, "isc run").readline(what="the service's first line") == "up\n"
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) == 0
+        assert p.stderr.read() == ("isc: run: detached; svc-rm1 keeps running (isc logs -f svc-rm1); "
+                                   "removed at its end (--rm)\n")
+        assert host.status("svc-rm1")["state"] == "running"
+        assert host.isc("stop", "-t", "1", "svc-rm1").returncode == 0
+        wait_for(lambda: "svc-rm1" not in host.ps(), what="svc-rm1 removed at its end")
+        _only_persist_left(host, "svc-rm1")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        host.isc("rm", "-f", "svc-rm1")
+    shutil.rmtree(os.path.join(host.root, "containers", "svc-rm1"))
+
+
+def test_run_workdir_missing_fails_and_leaves_nothing(host):
+    r = host.isc("run", "--name", "svc-wd", "-w", "/no-such-dir", "busybox", "true")
+    assert (r.returncode, r.stderr) == (
+        1, "isc: -w /no-such-dir: not a directory in the image (its root is read-only: give the directory "
+           "with -v or --tmpfs)\n")
+    assert "svc-wd" not in host.ps()
+    _assert_nothing_left(host, "svc-wd")
+    # the control: a directory a mount gives (not in the image) is accepted
+    r = host.isc("run", "--name", "svc-wd", "-w", "/persist", "busybox", "pwd")
+    assert (r.returncode, r.stdout) == (0, "/persist\n"), r.stderr
+    host.isc("rm", "--purge", "svc-wd", check=True)
+
+
 def _children(pid):
     """The pids of pid's children (empty once it is gone)."""
     try:
@@ -411,6 +509,15 @@ def test_iscd_kill9_readopts(host):
      'run: --cap-add: unknown capability "NOT_A_CAP"'),
     (["--name", "bad-9", "--restart", "sometimes", "busybox"], 2,
      'run: --restart: "sometimes" is not one of no, on-failure, always'),
+    (["--name", "bad-10", "-w", "rel/dir", "busybox"], 2,
+     'run: -w: directory "rel/dir" must be an absolute path'),
+    (["--name", "bad-11", "--hostname", "-lead", "busybox"], 2,
+     "run: --hostname: \"-lead\" is not a host name (labels of 1 to 63 letters, digits or '-', not starting "
+     "or ending with '-', joined by '.')"),
+    (["--name", "bad-12", "--entrypoint", '["/bin/sh", 1]', "busybox"], 2,
+     'run: --entrypoint: "["/bin/sh", 1]" is not a JSON array of strings'),
+    (["--name", "bad-13", "--rm", "--restart", "on-failure", "busybox"], 2,
+     "run: --rm: conflicts with --restart on-failure (an --rm service is never restarted)"),
 ])
 def test_bad_input_leaves_nothing(host, args, status, message):
     name = args[1]
@@ -765,6 +872,15 @@ def test_image_config_gives_command_env_and_workdir(host, tmp_path):
                      "echo $GREETING $OTHER")
         assert r.returncode == 0 and r.stdout.strip() == "hello 1", r.stdout + r.stderr
         host.isc("rm", "--purge", "svc-m", check=True)
+        # --entrypoint replaces the image's Entrypoint and drops its Cmd (podman); -w its WorkingDir
+        r = host.isc("run", "--rm", "--name", "svc-m", "--entrypoint", "/bin/pwd", "-w", "/etc", "bbo")
+        assert (r.returncode, r.stdout) == (0, "/etc\n"), r.stderr
+        r = host.isc("run", "--rm", "--name", "svc-m", "--entrypoint", "/bin/echo", "bbo", "only", "cmd")
+        assert (r.returncode, r.stdout) == (0, "only cmd\n"), r.stderr
+        r = host.isc("run", "--rm", "--name", "svc-m", "--entrypoint", "", "bbo", "/bin/echo", "no-ep")
+        assert (r.returncode, r.stdout) == (0, "no-ep\n"), r.stderr
+        _only_persist_left(host, "svc-m")  # --rm kept persist/ only
+        shutil.rmtree(os.path.join(host.root, "containers", "svc-m"))
     finally:
         host.isc("rm", "-f", "--purge", "svc-m")
         host.isc("image", "rm", "bbo")

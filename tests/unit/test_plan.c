@@ -79,8 +79,11 @@ static void parse_full(void **state)
 
 	assert_int_equal(parse(&p, &err, "--name", "a", "img", NULL), 0);
 	assert_null(p.cmd);
-	assert_int_equal(p.restart, ISC_RESTART_ON_FAILURE); /* the default: fail in place */
+	assert_int_equal(p.restart, ISC_RESTART_NO); /* attached: one run, as podman */
 	assert_false(p.userns_host);
+	isc_plan_clear(&p);
+	assert_int_equal(parse(&p, &err, "-d", "--name", "a", "img", NULL), 0);
+	assert_int_equal(p.restart, ISC_RESTART_ON_FAILURE); /* a service: fail in place */
 	isc_plan_clear(&p);
 }
 
@@ -181,6 +184,132 @@ static void json_round_trip(void **state)
 	json_decref(j);
 	isc_plan_clear(&p);
 	isc_plan_clear(&q);
+}
+
+/* -w, --entrypoint, --hostname, --rm and the restart defaults: parsing,
+ * the refusals (naming the flag), the JSON form (an older service.json
+ * without the keys still loads) and the bundle */
+static void podman_flags(void **state)
+{
+	(void)state;
+	struct isc_plan p, q;
+	isc_error *err = NULL;
+	assert_int_equal(parse(&p, &err, "--name", "w", "-w", "/srv/app", "--entrypoint", "/bin/echo", "--hostname",
+			       "box-1.example", "--rm", "img", "hi", NULL),
+			 0);
+	assert_string_equal(p.workdir, "/srv/app");
+	assert_int_equal(isc_strvlen(p.entrypoint), 1);
+	assert_string_equal(p.entrypoint[0], "/bin/echo");
+	assert_string_equal(p.hostname, "box-1.example");
+	assert_true(p.rm);
+	assert_int_equal(p.restart, ISC_RESTART_NO);
+	json_t *j = isc_plan_to_json(&p);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), 0);
+	json_t *k = isc_plan_to_json(&q);
+	assert_true(json_equal(j, k));
+	json_decref(k);
+	isc_plan_clear(&q);
+	/* an older service.json: none of the keys, the defaults */
+	json_object_del(j, "workdir");
+	json_object_del(j, "entrypoint");
+	json_object_del(j, "hostname");
+	json_object_del(j, "rm");
+	assert_int_equal(isc_plan_from_json(j, &q, &err), 0);
+	assert_null(q.workdir);
+	assert_null(q.entrypoint);
+	assert_null(q.hostname);
+	assert_false(q.rm);
+	isc_plan_clear(&q);
+	/* a hand-edited one is held to the flags' checks */
+	json_object_set_new(j, "hostname", json_string("-bad"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "--hostname"));
+	isc_error_free(&err);
+	json_object_set_new(j, "hostname", json_null());
+	json_object_set_new(j, "workdir", json_string("rel"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "-w"));
+	isc_error_free(&err);
+	json_object_set_new(j, "workdir", json_null());
+	json_object_set_new(j, "rm", json_true());
+	json_object_set_new(j, "restart", json_string("always"));
+	assert_int_equal(isc_plan_from_json(j, &q, &err), -1);
+	assert_non_null(strstr(err->msg, "--rm"));
+	isc_error_free(&err);
+	json_decref(j);
+	isc_plan_clear(&p);
+
+	/* --entrypoint as podman's JSON array; "" is none; -d --rm is not restarted */
+	assert_int_equal(parse(&p, &err, "-d", "--rm", "--name", "w", "--entrypoint", "[\"/bin/sh\", \"-c\"]", "img", NULL),
+			 0);
+	assert_int_equal(isc_strvlen(p.entrypoint), 2);
+	assert_string_equal(p.entrypoint[1], "-c");
+	assert_int_equal(p.restart, ISC_RESTART_NO);
+	isc_plan_clear(&p);
+	assert_int_equal(parse(&p, &err, "--name", "w", "--entrypoint", "", "--restart", "always", "img", NULL), 0);
+	assert_non_null(p.entrypoint);
+	assert_int_equal(isc_strvlen(p.entrypoint), 0);
+	assert_int_equal(p.restart, ISC_RESTART_ALWAYS); /* asked for: kept attached too */
+	isc_plan_clear(&p);
+
+	PARSE_FAILS("-w: directory \"srv\" must be an absolute path", "--name", "x", "-w", "srv", "img");
+	PARSE_FAILS("-w: directory \"/a/../b\" may not contain . or ..", "--name", "x", "-w", "/a/../b", "img");
+	PARSE_FAILS("--hostname: \"-box\" is not a host name", "--name", "x", "--hostname", "-box", "img");
+	PARSE_FAILS("--hostname: \"a..b\" is not a host name", "--name", "x", "--hostname", "a..b", "img");
+	PARSE_FAILS("--hostname: \"a_b\": only letters", "--name", "x", "--hostname", "a_b", "img");
+	PARSE_FAILS("--hostname: \"a.\" ends with", "--name", "x", "--hostname", "a.", "img");
+	PARSE_FAILS("--hostname: \"\" must be 1 to 64", "--name", "x", "--hostname", "", "img");
+	PARSE_FAILS("must be 1 to 64", "--name", "x", "--hostname",
+		    "a1234567890123456789012345678901234567890.b12345678901234567890123", "img");
+	PARSE_FAILS("--entrypoint: \"[1]\" is not a JSON array of strings", "--name", "x", "--entrypoint", "[1]",
+		    "img");
+	PARSE_FAILS("--entrypoint: \"[\"a\"\" is not a JSON array", "--name", "x", "--entrypoint", "[\"a\"", "img");
+	PARSE_FAILS("--rm: conflicts with --restart on-failure", "--name", "x", "--rm", "--restart", "on-failure", "img");
+	PARSE_FAILS("--rm: conflicts with --restart always", "-d", "--rm", "--restart", "always", "--name", "x", "img");
+	PARSE_FAILS("option -t is not supported yet", "--name", "x", "-t", "img");
+	PARSE_FAILS("option -i is not supported yet", "-it", "--name", "x", "img");
+	PARSE_FAILS("option --tty is not supported yet", "--tty", "--name", "x", "img");
+	PARSE_FAILS("option --interactive is not supported yet", "--interactive", "--name", "x", "img");
+	PARSE_FAILS("option --rm takes no value", "--rm=1", "--name", "x", "img");
+
+	/* the bundle: the entrypoint replaces the image's Entrypoint and Cmd;
+	 * -w the image's WorkingDir; --hostname the name */
+	json_t *icfg = json_pack("{s:{s:[s], s:[s], s:s}}", "config", "Entrypoint", "/init", "Cmd", "serve",
+				 "WorkingDir", "/srv");
+	struct isc_bundle_inputs in = {
+		.rootfs = "/r", .image_id = "ab", .persist_dir = "/p", .hostname = "w", .image_config = icfg,
+	};
+	json_t *cfg = NULL;
+	assert_int_equal(parse(&p, &err, "--name", "w", "img", "x", NULL), 0);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	json_t *args = json_object_get(json_object_get(cfg, "process"), "args");
+	assert_int_equal(json_array_size(args), 2); /* the image's entrypoint, then CMD */
+	assert_string_equal(json_string_value(json_array_get(args, 0)), "/init");
+	assert_string_equal(json_string_value(json_array_get(args, 1)), "x");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "process"), "cwd")), "/srv");
+	assert_string_equal(json_string_value(json_object_get(cfg, "hostname")), "w");
+	json_decref(cfg);
+	isc_plan_clear(&p);
+	assert_int_equal(parse(&p, &err, "--name", "w", "--entrypoint", "/bin/echo", "-w", "/tmp", "--hostname", "h2",
+			       "img", NULL),
+			 0);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	args = json_object_get(json_object_get(cfg, "process"), "args");
+	assert_int_equal(json_array_size(args), 1); /* the image's Cmd ("serve") is dropped */
+	assert_string_equal(json_string_value(json_array_get(args, 0)), "/bin/echo");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "process"), "cwd")), "/tmp");
+	assert_string_equal(json_string_value(json_object_get(cfg, "hostname")), "h2");
+	json_decref(cfg);
+	isc_plan_clear(&p);
+	assert_int_equal(parse(&p, &err, "--name", "w", "--entrypoint", "", "img", "/bin/true", "a", NULL), 0);
+	assert_int_equal(isc_plan_bundle_config(&p, &in, &cfg, &err), 0);
+	args = json_object_get(json_object_get(cfg, "process"), "args");
+	assert_int_equal(json_array_size(args), 2); /* no entrypoint: CMD alone */
+	assert_string_equal(json_string_value(json_array_get(args, 0)), "/bin/true");
+	json_decref(cfg);
+	isc_plan_clear(&p);
+	json_decref(icfg);
 }
 
 static bool array_has(json_t *a, const char *s)
@@ -365,7 +494,7 @@ static void bundle_written_code(void **state)
 	/* flags without a value */
 	PARSE_FAILS("option --persist-exec takes no value", "--name", "x", "--persist-exec=1", "img");
 	PARSE_FAILS("option --name needs a value", "--name");
-	PARSE_FAILS("unknown option -i (see", "--name", "x", "-it", "img");
+	PARSE_FAILS("unknown option -x (see", "--name", "x", "-dx", "img"); /* named by its letter */
 	PARSE_FAILS("option -v needs a value", "--name", "x", "-v");
 }
 
@@ -446,6 +575,7 @@ int main(void)
 		cmocka_unit_test(user_names_resolved),
 		cmocka_unit_test(sizes_and_ports),
 		cmocka_unit_test(json_round_trip),
+		cmocka_unit_test(podman_flags),
 		cmocka_unit_test(bundle_defaults),
 		cmocka_unit_test(bundle_written_code),
 	};

@@ -83,6 +83,12 @@ static int req_run(struct request *rq, isc_error **err)
 	return sv_op_run(rq->sv, rq->req, &rq->reply, err);
 }
 
+static int req_release(struct request *rq, isc_error **err)
+{
+	(void)err;
+	return sv_op_release(rq->sv, rq->s, &rq->reply);
+}
+
 static int req_ps(struct request *rq, isc_error **err)
 {
 	return sv_op_ps(rq->sv, &rq->reply);
@@ -212,6 +218,7 @@ static const struct {
 	{ "kill", false, true, req_kill },	 { "pause", false, true, req_pause },
 	{ "unpause", false, true, req_unpause }, { "update", false, true, req_update },
 	{ "stats", false, true, req_stats },	 { "top", false, true, req_top },
+	{ "release", false, true, req_release },
 };
 
 /* The request's op, found in request_ops and run. */

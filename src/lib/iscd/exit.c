@@ -12,9 +12,9 @@
  * SIGTERM now and SIGKILL at a deadline of the loop, both through the pidfd
  * (no pid reuse race; killing a pid namespace's init kills all of it); a
  * journalled stop or restart records its deadline first; a paused service
- * is thawed once signalled (svcctl.c).  The requests that
- * wait (wait, stop, restart) are answered here, at the exit.
- */
+ * is thawed once signalled (svcctl.c).  The requests that wait (wait, stop,
+ * restart) are answered here, at the exit.  An --rm service that ended for
+ * good is removed from the loop (sv_rm_due, ops.c). */
 #include "iscd/supervisor.h"
 
 #include <errno.h>
@@ -149,6 +149,11 @@ void svc_exited(struct isc_supervisor *sv, struct svc *s, bool known, int wstatu
 	exit_policy(sv, s, !known || code != 0);
 	s->killed = false;
 	s->paused = false;
+	/* --rm: ended and not restarted (an exit, isc stop): removed by the
+	 * loop once the waiters below have their answer; an attached run's
+	 * client removes it itself, after its output */
+	if (s->plan.rm && s->state == SVC_STOPPED && !s->removing && !s->rm_hold)
+		s->rm_due = true;
 	svc_save_status(s);
 	sv_waiters_notify(sv, s, false);
 }

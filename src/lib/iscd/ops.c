@@ -9,7 +9,10 @@
  * SIGKILL and the end with it; persist/ kept unless purge; the id range,
  * the audit id and the address freed).  run, start and rm are journalled
  * (status.c) before their first step; each step that made something is
- * undone when a later one fails.
+ * undone when a later one fails.  --rm: a service that ended for good
+ * (exit.c) is removed here, from the loop, as rm does (persist/ kept);
+ * an attached run holds it until its client has read the output and
+ * sends the rm itself (or "release" when it lets go).
  */
 #include "iscd/supervisor.h"
 
@@ -286,6 +289,7 @@ int sv_op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error 
 	}
 	struct run_made made = { 0 };
 	s->desired_running = true;
+	s->rm_hold = s->plan.rm && json_is_true(json_object_get(req, "attach"));
 	if (run_make(sv, s, &made, err) < 0 || svc_start(sv, s, err) < 0) {
 		run_undo(sv, s, &made);
 		sv_journal_end(sv, s->name);
@@ -365,6 +369,35 @@ int sv_op_rm(struct isc_supervisor *sv, struct svc *s, json_t *req, json_t **rep
 	svc_free(s);
 	if (r < 0)
 		return -1;
+	*reply = isc_ctl_ok_reply(NULL);
+	return 0;
+}
+
+void sv_rm_due(struct isc_supervisor *sv)
+{
+	for (;;) {
+		struct svc *s = sv->svcs;
+		while (s != NULL && !(s->rm_due && s->state == SVC_STOPPED))
+			s = s->next;
+		if (s == NULL)
+			return;
+		sv_journal_begin_or_log(sv, s->name, "rm", json_pack("{s:b}", "purge", false));
+		svc_unlink(sv, s);
+		isc_error *e = NULL;
+		if (svc_rm_finish(sv, s, false, &e) < 0)
+			svc_log_error(s, &e);
+		isc_sv_log(LOG_INFO, "%s: removed at its end (--rm)", s->name);
+		sv_waiters_notify(sv, s, true);
+		svc_free(s);
+	}
+}
+
+int sv_op_release(struct isc_supervisor *sv, struct svc *s, json_t **reply)
+{
+	(void)sv;
+	s->rm_hold = false;
+	if (s->plan.rm && s->state == SVC_STOPPED && s->exits > 0)
+		s->rm_due = true;
 	*reply = isc_ctl_ok_reply(NULL);
 	return 0;
 }

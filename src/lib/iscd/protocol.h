@@ -7,8 +7,10 @@
  * {"ok": false, "errno": N, "error": "message"}.  One request per
  * connection.  Ops: ping, run, ps, inspect, stop, start, restart, rm,
  * wait, shutdown; kill {"signal"}, pause, unpause, update {"memory",
- * "cpu_quota", "pids_limit"}, stats, top (svcctl.c); and the network's
- * (hosts with one):
+ * "cpu_quota", "pids_limit"}, stats, top (svcctl.c); release ({"op":
+ * "run", "attach": true} of an --rm plan: its client removes the service
+ * at its end itself, or sends {"op": "release", "name"} to leave that to
+ * iscd); and the network's (hosts with one):
  *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
  *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
  *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}

@@ -281,6 +281,7 @@ int isc_supervisor_run(struct isc_supervisor *sv, isc_error **err)
 			on_event(sv, ev.data.ptr);
 		sv_stop_deadlines(sv);
 		sv_restart_due(sv);
+		sv_rm_due(sv);
 	}
 	sv_pktlog_stop_now(sv);
 	return 0;

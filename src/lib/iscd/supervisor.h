@@ -59,12 +59,14 @@ struct svc {
 	struct watch pidw;
 	uint64_t started_ns;
 	uint64_t backoff_ms;
-	uint64_t restart_at_ns;			      /* 0: no restart pending */
-	uint64_t kill_at_ns;			      /* a stop's SIGKILL deadline; 0: none */
-	bool removing;				      /* rm under way: a pending restart must not start it */
-	bool paused;				      /* SVC_RUNNING, its cgroups frozen (isc pause) */
-	bool killed;				      /* isc kill: this run's exit is not restarted */
-	char *rootfs_mount;			      /* the idmapped rootfs mount point, when mounted */
+	uint64_t restart_at_ns; /* 0: no restart pending */
+	uint64_t kill_at_ns;	/* a stop's SIGKILL deadline; 0: none */
+	bool removing;		/* rm under way: a pending restart must not start it */
+	bool paused;		/* SVC_RUNNING, its cgroups frozen (isc pause) */
+	bool killed;		/* isc kill: this run's exit is not restarted */
+	bool rm_hold;		/* --rm, attached run: its client removes it once it has the output (or releases it) */
+	bool rm_due;		/* --rm: it ended for good; sv_rm_due removes it */
+	char *rootfs_mount;	/* the idmapped rootfs mount point, when mounted */
 	enum { JOP_NONE, JOP_STOP, JOP_RESTART } jop; /* a journalled stop/restart waits for the exit */
 	bool net_up;
 	struct logstream out, errs;
@@ -187,6 +189,10 @@ int sv_op_run(struct isc_supervisor *sv, json_t *req, json_t **reply, isc_error 
 int sv_op_start(struct isc_supervisor *sv, struct svc *s, json_t **reply, isc_error **err);
 /* The end of an rm once nothing runs (s off the list): teardown, ids, files. */
 int svc_rm_finish(struct isc_supervisor *sv, struct svc *s, bool purge, isc_error **err);
+/* --rm: the services that ended for good, removed (persist/ kept); from the loop */
+void sv_rm_due(struct isc_supervisor *sv);
+/* release: an attached --rm run's client lets go (Ctrl-C): iscd removes it at its end */
+int sv_op_release(struct isc_supervisor *sv, struct svc *s, json_t **reply);
 json_t *svc_summary(const struct svc *s);
 void svc_unlink(struct isc_supervisor *sv, struct svc *s);
 

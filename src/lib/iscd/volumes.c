@@ -139,7 +139,7 @@ int svc_volumes_record(struct isc_supervisor *sv, struct svc *s, isc_error **err
  * image). */
 int svc_volumes_check_targets(const struct isc_supervisor *sv, const struct svc *s, isc_error **err)
 {
-	if (s->plan.n_volumes == 0 && s->plan.tmpfs == NULL)
+	if (s->plan.n_volumes == 0 && s->plan.tmpfs == NULL && s->plan.workdir == NULL)
 		return 0;
 	cleanup_free char *rootfs = isc_xasprintf("%s/images/sha256/%s/rootfs", sv->root, s->image_id);
 	cleanup_close int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -73,6 +73,12 @@ static json_t *process_args(const struct isc_plan *p, json_t *icfg)
 	json_t *args = json_array();
 	json_t *entry = icfg ? json_object_get(icfg, "Entrypoint") : NULL;
 	json_t *cmd = icfg ? json_object_get(icfg, "Cmd") : NULL;
+	if (p->entrypoint != NULL) { /* podman: --entrypoint drops the image's Cmd too */
+		entry = NULL;
+		cmd = NULL;
+		for (size_t i = 0; p->entrypoint[i]; i++)
+			json_array_append_new(args, json_string(p->entrypoint[i]));
+	}
 	if (json_is_array(entry))
 		append_strings(args, entry);
 	if (p->cmd != NULL) {
@@ -195,9 +201,8 @@ static void bundle_process(json_t *cfg, const struct isc_plan *p, json_t *icfg, 
 		env_set(env, p->env[k]);
 	json_object_set_new(proc, "env", env);
 	json_t *wd = icfg ? json_object_get(icfg, "WorkingDir") : NULL;
-	json_object_set_new(
-		proc, "cwd",
-		json_string(json_is_string(wd) && json_string_value(wd)[0] == '/' ? json_string_value(wd) : "/"));
+	const char *cwd = json_is_string(wd) && json_string_value(wd)[0] == '/' ? json_string_value(wd) : "/";
+	json_object_set_new(proc, "cwd", json_string(p->workdir ? p->workdir : cwd));
 	/* umask 022, as a login shell or systemd gives a service: never
 	 * iscd's own 077 (nginx's logs came out 0600); isc exec sessions
 	 * take it from here too */
@@ -383,7 +388,8 @@ int isc_plan_bundle_config(const struct isc_plan *p, const struct isc_bundle_inp
 	}
 	bundle_process(cfg, p, image_cfg(in->image_config), uid, gid);
 	json_object_set_new(cfg, "root", json_pack("{s:s, s:b}", "path", in->rootfs, "readonly", 1));
-	json_object_set_new(cfg, "hostname", json_string(in->hostname ? in->hostname : p->name));
+	const char *hostname = in->hostname ? in->hostname : p->name;
+	json_object_set_new(cfg, "hostname", json_string(p->hostname ? p->hostname : hostname));
 	bundle_mounts(cfg, p, in);
 	json_t *lx = json_object_get(cfg, "linux");
 	bundle_namespaces(lx, p, in);

@@ -34,6 +34,9 @@ enum {
 	RUN_PERSIST_EXEC,
 	RUN_MEMFD_EXEC,
 	RUN_TMPFS,
+	RUN_ENTRYPOINT,
+	RUN_HOSTNAME,
+	RUN_RM,
 };
 
 /* isc run's flags: the one list of them, for getopt (below) and for
@@ -45,6 +48,9 @@ const struct isc_cli_flag isc_plan_run_flags[] = {
 	  "exit status)",
 	  NULL },
 	{ "name", RUN_NAME, "NAME", "the service's name (required)", NULL },
+	{ "rm", RUN_RM, NULL,
+	  "remove the service (as isc rm: /persist is kept) once it ends and is not restarted; implies --restart no",
+	  NULL },
 	{ "expose", RUN_EXPOSE, "HOSTPORT:PORT[/tcp|udp]", "forward a host port", NULL },
 	{ "publish", 'p', "HOSTPORT:PORT[/tcp|udp]", "the same as --expose", NULL },
 	{ "volume", 'v', "SRC:DST[:ro]", "bind a host folder", "@file" },
@@ -59,8 +65,14 @@ const struct isc_cli_flag isc_plan_run_flags[] = {
 	  "run as this user: names from the image's /etc/passwd and /etc/group, or numbers (default: the container's root)",
 	  NULL },
 	{ "cap-add", RUN_CAP_ADD, "CAP", "add a capability to the minimal set", NULL },
-	{ "restart", RUN_RESTART, "POLICY", "restart policy: no, on-failure (default) or always",
-	  "no on-failure always" },
+	{ "workdir", 'w', "DIR", "the process's working directory (absolute; default: the image's, else /)", NULL },
+	{ "entrypoint", RUN_ENTRYPOINT, "CMD",
+	  "replace the image's entrypoint (one word, or a JSON array); the image's command is dropped too, CMD "
+	  "follows it; \"\" for none",
+	  NULL },
+	{ "hostname", RUN_HOSTNAME, "NAME", "the container's host name (default: the service's name)", NULL },
+	{ "restart", RUN_RESTART, "POLICY",
+	  "restart policy: no, on-failure or always (default: on-failure with -d, else no)", "no on-failure always" },
 	{ "userns", RUN_USERNS, "MODE", "user namespace: auto (default: a private id range) or host", "auto host" },
 	{ "scratch-size", RUN_SCRATCH, "SIZE", "size of the encrypted /scratch (default 64m)", NULL },
 	{ "persist-exec", RUN_PERSIST_EXEC, NULL, "allow running programs from /persist (default: noexec)", NULL },
@@ -146,7 +158,22 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		}
 		return 0;
 	case RUN_RESTART:
+		p->restart_set = true;
 		return isc_plan_restart_parse(arg, &p->restart, err);
+	case 'w':
+		free(p->workdir);
+		p->workdir = isc_xstrdup(arg);
+		return isc_plan_check_abs_path("-w", "directory", arg, err);
+	case RUN_ENTRYPOINT:
+		isc_strvfree(p->entrypoint);
+		return isc_plan_parse_entrypoint(arg, &p->entrypoint, err);
+	case RUN_HOSTNAME:
+		free(p->hostname);
+		p->hostname = isc_xstrdup(arg);
+		return isc_plan_check_hostname(arg, err);
+	case RUN_RM:
+		p->rm = true;
+		return 0;
 	case RUN_USERNS:
 		if (strcmp(arg, "auto") == 0)
 			p->userns_host = false;
@@ -180,6 +207,16 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	}
 }
 
+/* -i, -t: a terminal through iscd needs a design (issue 16); until then
+ * the way to one is isc exec -it */
+static int no_terminal(const char *flag, isc_error **err)
+{
+	return isc_error_set(err, EINVAL,
+			     "option %s is not supported yet (no terminal through iscd): run it with -d, then isc exec "
+			     "-it NAME CMD",
+			     flag);
+}
+
 /* getopt's '?' for `word`: an unknown option, a known one without its
  * value, or a long one given a value it does not take ("--detach=1": GNU
  * getopt takes "=VALUE" for the others).  optopt (GNU) is 0 for an unknown
@@ -193,9 +230,13 @@ static int bad_option(const char *word, const char *shortopts, isc_error **err)
 			return isc_error_set(err, EINVAL, "option %.*s takes no value", (int)(eq - word), word);
 		if (optopt != 0)
 			return isc_error_set(err, EINVAL, "option %s needs a value", word);
+		if (strcmp(word, "--interactive") == 0 || strcmp(word, "--tty") == 0)
+			return no_terminal(word, err);
 		return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", word);
 	}
 	char letter[3] = { '-', (char)optopt, '\0' };
+	if (optopt == 'i' || optopt == 't')
+		return no_terminal(letter, err);
 	if (optopt > 0 && optopt < 256 && strchr(shortopts + 1, optopt) != NULL)
 		return isc_error_set(err, EINVAL, "option %s needs a value", letter);
 	return isc_error_set(err, EINVAL, "unknown option %s (see isc run --help)", letter);
@@ -225,6 +266,10 @@ int isc_plan_parse_args(int argc, char **argv, struct isc_plan *p, isc_error **e
 		ret = isc_error_set(err, EINVAL, "an IMAGE is required (isc run [OPTIONS] --name NAME IMAGE [CMD...])");
 		goto out;
 	}
+	/* podman's defaults: attached, the run is the service's one run; -d
+	 * (a service) restarts on failure; --rm is never restarted */
+	if (!p->restart_set && (!p->detach || p->rm))
+		p->restart = ISC_RESTART_NO;
 	p->image = isc_xstrdup(argv[optind++]);
 	for (; optind < argc; optind++)
 		isc_plan_strv_push(&p->cmd, argv[optind]);

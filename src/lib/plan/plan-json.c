@@ -61,6 +61,10 @@ json_t *isc_plan_to_json(const struct isc_plan *p)
 	json_object_set_new(j, "persist_exec", json_boolean(p->persist_exec));
 	json_object_set_new(j, "memfd_exec", json_boolean(p->memfd_exec));
 	json_object_set_new(j, "tmpfs", strv_to_json(p->tmpfs));
+	json_object_set_new(j, "workdir", p->workdir ? json_string(p->workdir) : json_null());
+	json_object_set_new(j, "entrypoint", p->entrypoint ? strv_to_json(p->entrypoint) : json_null());
+	json_object_set_new(j, "hostname", p->hostname ? json_string(p->hostname) : json_null());
+	json_object_set_new(j, "rm", json_boolean(p->rm));
 	return j;
 }
 
@@ -140,7 +144,9 @@ static int plan_from_json(json_t *j, struct isc_plan *p, isc_error **err)
 	    json_strv(j, "cmd", true, &p->cmd, err) < 0 || json_strv(j, "env", false, &p->env, err) < 0 ||
 	    json_str(j, "user", false, &p->user, err) < 0 || json_strv(j, "cap_add", false, &p->cap_add, err) < 0 ||
 	    json_str(j, "scratch_size", false, &p->scratch_size, err) < 0 ||
-	    json_strv(j, "tmpfs", false, &p->tmpfs, err) < 0)
+	    json_strv(j, "tmpfs", false, &p->tmpfs, err) < 0 || json_str(j, "workdir", false, &p->workdir, err) < 0 ||
+	    json_strv(j, "entrypoint", true, &p->entrypoint, err) < 0 ||
+	    json_str(j, "hostname", false, &p->hostname, err) < 0 || json_flag(j, "rm", &p->rm, err) < 0)
 		return -1;
 	if (p->cmd != NULL && p->cmd[0] == NULL)
 		return isc_error_set(err, EINVAL, "plan: \"cmd\" is empty");

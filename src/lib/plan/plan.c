@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <limits.h>
@@ -69,6 +70,9 @@ void isc_plan_clear(struct isc_plan *p)
 	isc_strvfree(p->cap_add);
 	free(p->scratch_size);
 	isc_strvfree(p->tmpfs);
+	free(p->workdir);
+	isc_strvfree(p->entrypoint);
+	free(p->hostname);
 	memset(p, 0, sizeof(*p));
 	p->restart = ISC_RESTART_ON_FAILURE;
 }
@@ -277,8 +281,45 @@ static char *resolve_in_image(int rootfd, const char *dst)
 	return isc_rootfs_resolve(rootfd, dst);
 }
 
+/* -w: a directory of the image, or in a place a mount gives (the
+ * defaults', a -v's, a --tmpfs's): the root is read-only, nothing can
+ * make it (podman would).  Checked here, at `isc run`, the message naming
+ * -w: the runtime's own failure at the start would race its other steps. */
+static int check_workdir_target(const struct isc_plan *p, int rootfd, isc_error **err)
+{
+	cleanup_free char *to = resolve_in_image(rootfd, p->workdir);
+	if (to == NULL)
+		return isc_error_set(err, errno, "-w %s: resolving it in the image", p->workdir);
+	static const char *const mounted[] = { "/proc", "/sys", "/dev", "/persist", "/scratch", "/tmp", "/run" };
+	for (size_t i = 0; i < ARRAY_SIZE(mounted); i++)
+		if (path_under(to, mounted[i]))
+			return 0;
+	for (size_t i = 0; i < p->n_volumes; i++)
+		if (path_under(to, p->volumes[i].dst))
+			return 0;
+	for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++) {
+		struct isc_tmpfs t;
+		if (isc_plan_parse_tmpfs(p->tmpfs[i], &t, err) < 0)
+			return -1;
+		bool under = path_under(to, t.dst);
+		free(t.dst);
+		if (under)
+			return 0;
+	}
+	/* `to` has no symbolic link on its existing part */
+	cleanup_close int fd = openat(rootfd, to[1] ? to + 1 : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isc_error_set(err, 0,
+				     "-w %s: not a directory in the image (its root is read-only: give the directory "
+				     "with -v or --tmpfs)",
+				     p->workdir);
+	return 0;
+}
+
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err)
 {
+	if (p->workdir != NULL && check_workdir_target(p, rootfd, err) < 0)
+		return -1;
 	for (size_t i = 0; i < p->n_volumes; i++) {
 		const struct isc_volume *v = &p->volumes[i];
 		cleanup_free char *to = resolve_in_image(rootfd, v->dst);
@@ -404,6 +445,62 @@ int isc_plan_parse_cpus(const char *s, uint64_t *quota, isc_error **err)
 	return 0;
 }
 
+/* The UTS namespace's name: RFC 1123 labels (letters, digits, '-', not
+ * at a label's ends) joined by dots, at most 64 bytes (the kernel's). */
+int isc_plan_check_hostname(const char *s, isc_error **err)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return isc_error_set(err, EINVAL, "--hostname: \"%s\" must be 1 to 64 characters", s);
+	for (const char *l = s; *l;) {
+		size_t len = strcspn(l, ".");
+		if (len == 0 || len > 63 || l[0] == '-' || l[len - 1] == '-')
+			return isc_error_set(err, EINVAL,
+					     "--hostname: \"%s\" is not a host name (labels of 1 to 63 letters, digits "
+					     "or '-', not starting or ending with '-', joined by '.')",
+					     s);
+		for (size_t i = 0; i < len; i++)
+			if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+				return isc_error_set(
+					err, EINVAL,
+					"--hostname: \"%s\": only letters, digits, '-' and '.' are allowed", s);
+		l += len;
+		if (*l == '.' && *++l == '\0')
+			return isc_error_set(err, EINVAL, "--hostname: \"%s\" ends with '.'", s);
+	}
+	return 0;
+}
+
+int isc_plan_parse_entrypoint(const char *s, char ***out, isc_error **err)
+{
+	*out = isc_xmalloc0(sizeof(char *));
+	if (s[0] != '[') {
+		if (s[0] != '\0')
+			isc_plan_strv_push(out, s);
+		return 0;
+	}
+	json_error_t jerr;
+	json_t *a = json_loads(s, JSON_REJECT_DUPLICATES, &jerr);
+	size_t i;
+	json_t *v;
+	bool ok = json_is_array(a) && json_array_size(a) <= MAX_LIST;
+	if (ok)
+		json_array_foreach(a, i, v) {
+			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+				ok = false;
+				break;
+			}
+			isc_plan_strv_push(out, json_string_value(v));
+		}
+	json_decref(a);
+	if (!ok) {
+		isc_strvfree(*out);
+		*out = NULL;
+		return isc_error_set(err, EINVAL, "--entrypoint: \"%s\" is not a JSON array of strings", s);
+	}
+	return 0;
+}
+
 /* The plan travels as JSON, which holds UTF-8 only. */
 static bool utf8_ok(const char *s)
 {
@@ -418,6 +515,16 @@ static int check_strv_utf8(const char *what, char *const *v, isc_error **err)
 		if (!utf8_ok(v[i]))
 			return isc_error_set(err, EILSEQ, "%s: argument %zu is not valid UTF-8", what, i + 1);
 	return 0;
+}
+
+/* -w: absolute, no . or .., no control character */
+static int check_workdir(const char *w, isc_error **err)
+{
+	if (!utf8_ok(w))
+		return isc_error_set(err, EILSEQ, "-w: the directory is not valid UTF-8");
+	if (strlen(w) >= PATH_MAX)
+		return isc_error_set(err, ENAMETOOLONG, "-w: the directory is longer than %d bytes", PATH_MAX - 1);
+	return isc_plan_check_abs_path("-w", "directory", w, err);
 }
 
 /* every --tmpfs parses; no destination twice, nor one a -v also has */
@@ -474,6 +581,18 @@ int isc_plan_check(const struct isc_plan *p, isc_error **err)
 		return -1;
 	if (p->pids_limit < 0)
 		return isc_error_set(err, EINVAL, "--pids-limit: must be positive");
+	if (p->workdir != NULL && check_workdir(p->workdir, err) < 0)
+		return -1;
+	if (check_strv_utf8("--entrypoint", p->entrypoint, err) < 0)
+		return -1;
+	if (isc_strvlen(p->entrypoint) > MAX_LIST)
+		return isc_error_set(err, E2BIG, "--entrypoint: more than %d words", MAX_LIST);
+	if (p->hostname != NULL && isc_plan_check_hostname(p->hostname, err) < 0)
+		return -1;
+	if (p->rm && p->restart != ISC_RESTART_NO)
+		return isc_error_set(err, EINVAL,
+				     "--rm: conflicts with --restart %s (an --rm service is never restarted)",
+				     isc_plan_restart_name(p->restart));
 	if (p->memory != 0 && p->memory < (4ULL << 20))
 		return isc_error_set(err, EINVAL, "--memory: at least 4m");
 	if (p->cpu_quota > MAX_CPUS * CPU_PERIOD)

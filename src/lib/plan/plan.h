@@ -52,14 +52,25 @@ struct isc_plan {
 	char *user;		  /* "USER[:GROUP]" (names or numbers) from the flag; numbers once iscd took
 				   * it (isc_plan_user_resolve), or NULL (container root) */
 	char **cap_add;		  /* capability names ("NET_ADMIN" or "CAP_NET_ADMIN") */
-	enum isc_restart restart; /* default ISC_RESTART_ON_FAILURE */
+	enum isc_restart restart; /* default: ISC_RESTART_NO attached, ISC_RESTART_ON_FAILURE with -d */
+	bool restart_set;	  /* --restart given (client side only: picks the default) */
 	bool userns_host;	  /* --userns host: no user namespace */
 	bool detach;		  /* -d (client side only) */
 	char *scratch_size;	  /* --scratch-size, default "64m" */
 	bool persist_exec;	  /* --persist-exec: /persist without noexec */
 	bool memfd_exec;	  /* --memfd-exec: no vm.memfd_noexec=2 in the service's pid namespace */
 	char **tmpfs;		  /* --tmpfs PATH[:size=N,mode=M] as given, NULL-terminated */
+	char *workdir;		  /* -w: the process's cwd (absolute), NULL = the image's, else / */
+	char **entrypoint;	  /* --entrypoint: NULL = the image's; set (even empty): the image's
+				   * Entrypoint and Cmd are both replaced (podman) */
+	char *hostname;		  /* --hostname: the UTS hostname, NULL = the name */
+	bool rm;		  /* --rm: removed (as isc rm, /persist kept) once it ends for good */
 };
+/* The checks of --hostname (RFC 1123 labels) and --entrypoint's form. */
+int isc_plan_check_hostname(const char *s, isc_error **err);
+/* --entrypoint's value: a JSON array of strings (podman's form), else one
+ * word; "" = no entrypoint.  *out is a NULL-terminated list. */
+int isc_plan_parse_entrypoint(const char *s, char ***out, isc_error **err);
 
 /* One --tmpfs, parsed: a tmpfs at dst (nosuid, nodev, noexec) that starts
  * with the image's content at dst (tmpcopyup). */
@@ -88,7 +99,8 @@ int isc_plan_from_json(json_t *j, struct isc_plan *p, isc_error **err);
 /* Every -v destination as the image's symbolic links resolve it (inside
  * the image at `rootfd`, as the runtime resolves it): refused when that
  * lands in a reserved place (/proc, /persist, ...) or on "/"; the message
- * names the -v value and where it resolved to. */
+ * names the -v value and where it resolved to.  Also -w: a directory of
+ * the image unless a mount gives it. */
 int isc_plan_check_volume_targets(const struct isc_plan *p, int rootfd, isc_error **err);
 
 /* What the host adds to a plan to make a bundle. */
