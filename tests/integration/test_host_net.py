@@ -168,7 +168,7 @@ def test_expose_a_stopped_service_applies_at_start(lab):
 
 
 def test_allow_between_services_and_packet_log(lab):
-    if "web" not in [s["name"] for s in json.loads(lab.isc("ps", "--format", "json").stdout)]:
+    if "web" not in [s["name"] for s in json.loads(lab.isc("ps", "-a", "--format", "json").stdout)]:
         run_httpd(lab, "web", 8080)
     run_httpd(lab, "db", 9090)
     db = address_of(lab, "db")
@@ -229,7 +229,7 @@ def test_policy_through_iscd(lab):
     (["policy", "enable", "nosuch"], "policy nosuch: no such rule (isc policy ls): Invalid argument"),
 ])
 def test_bad_input_changes_no_rule(lab, args, message):
-    names = [s["name"] for s in json.loads(lab.isc("ps", "--format", "json").stdout)]
+    names = [s["name"] for s in json.loads(lab.isc("ps", "-a", "--format", "json").stdout)]
     if "web" not in names:
         run_httpd(lab, "web", 8080, "--expose", "8081:8080")
     if "other" not in names:

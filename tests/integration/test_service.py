@@ -76,7 +76,7 @@ class Host:
         return self.inspect(name)["status"]
 
     def ps(self):
-        r = self.isc("ps", "--format", "json", check=True)
+        r = self.isc("ps", "-a", "--format", "json", check=True)
         return {s["name"]: s for s in json.loads(r.stdout)}
 
     def rexec(self, name, *cmd):

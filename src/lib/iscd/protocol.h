@@ -6,7 +6,11 @@
  * bytes).  Request {"op": "...", ...}; reply {"ok": true, ...} or
  * {"ok": false, "errno": N, "error": "message"}.  One request per
  * connection.  Ops: ping, run, ps, inspect, stop, start, restart, rm,
- * wait, shutdown, and the network's (hosts with one):
+ * wait, shutdown, and the network's (hosts with one).  ping replies
+ * {"root", "pid", "version"}; ps {"services": [summary...]}, a summary
+ * being the status (status.c) plus "name", "id" (64 hex digits, "" for a
+ * service made before ids), "image", "image_id", "created", "ports".
+ * The network's ops:
  *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
  *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
  *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}
