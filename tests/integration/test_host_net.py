@@ -308,3 +308,17 @@ def test_net_admin_service_cannot_change_its_address(lab):
         assert address_of(lab, "na") + "/" in out and "10.213.0.250" not in out
     finally:
         lab.isc("rm", "-f", "na")
+
+
+def test_port_and_ps_ports_column(lab):
+    """isc port prints the exposed ports as podman does, ps's PORTS column the same mappings."""
+    run_httpd(lab, "portsvc", 8085, "--expose", "8086:8085", "--expose", "8087:53/udp")
+    try:
+        r = lab.isc("port", "portsvc", check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "8085/tcp -> 0.0.0.0:8086\n53/udp -> 0.0.0.0:8087\n", "")
+        row = [l for l in lab.isc("ps").stdout.splitlines() if " portsvc " in l]
+        assert len(row) == 1 and row[0].endswith(" 0.0.0.0:8086->8085/tcp, 0.0.0.0:8087->53/udp"), row
+        r = lab.isc("port", "nosuch", check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: no service named nosuch\n")
+    finally:
+        lab.isc("rm", "-f", "portsvc", check=False)
