@@ -61,7 +61,7 @@ static json_t *path_get(json_t *root, const char *path, size_t len)
 {
 	if (len == 0 || path[0] != '.')
 		return NULL;
-	cleanup_free char *copy = isc_xasprintf("%.*s", (int)len, path + 1);
+	cleanup_free char *copy = isc_xasprintf("%.*s", (int)len - 1, path + 1);
 	json_t *j = root;
 	char *save = NULL;
 	if (copy[0] == '\0')

@@ -40,14 +40,17 @@ static int want_help(int argc, char **argv, const char *verb)
 int isc_bad_flag(const char *verb, char **argv, const char *shortopts)
 {
 	const char *word = argv[optind - 1];
-	if (optopt > 0 && optopt < 256 && strchr(shortopts, optopt))
-		fprintf(stderr, "isc: %s: -%c: a value is required\n", verb, optopt);
-	else if (optopt > 0 && optopt < 256)
-		fprintf(stderr, "isc: %s: unknown option -%c\n", verb, optopt);
-	else if (optopt >= 256)
+	const char *eq = strchr(word, '=');
+	if (strncmp(word, "--", 2) == 0 && eq && optopt != 0)
+		fprintf(stderr, "isc: %s: %.*s takes no value\n", verb, (int)(eq - word), word);
+	else if (strncmp(word, "--", 2) == 0 && optopt != 0)
 		fprintf(stderr, "isc: %s: %s: a value is required\n", verb, word);
-	else
+	else if (strncmp(word, "--", 2) == 0)
 		fprintf(stderr, "isc: %s: unknown option %s\n", verb, word);
+	else if (optopt > 0 && optopt < 256 && optopt != ':' && strchr(shortopts + 1, optopt))
+		fprintf(stderr, "isc: %s: -%c: a value is required\n", verb, optopt);
+	else
+		fprintf(stderr, "isc: %s: unknown option -%c\n", verb, optopt);
 	isc_verb_usage(verb, stderr);
 	return ISC_EXIT_USAGE;
 }

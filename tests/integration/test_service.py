@@ -1285,7 +1285,8 @@ def test_logs_follow_ends_when_the_service_stops(host):
 
 
 def test_inspect_format_template_and_path(host):
-    host.run_d("svc-if", "busybox", "sleep", "1000")
+    # $0 of the shell: text with a terminal escape and a bidi override, escaped in the output
+    host.run_d("svc-if", "busybox", "sh", "-c", "exec sleep 1000", "t\x1b]0;x\x07\u202e")
     try:
         st = host.status("svc-if")
         r = host.isc("inspect", "--format", "{{.name}} {{ .status.state }} pid={{.status.pid}}", "svc-if", "svc-if")
@@ -1293,13 +1294,15 @@ def test_inspect_format_template_and_path(host):
         r = host.isc("inspect", "svc-if", "-f", ".Plan.Image")  # flags after NAME; keys ignore case
         assert (r.returncode, r.stdout) == (0, "busybox\n")
         r = host.isc("inspect", "-f", ".config.process.args", "svc-if")
-        assert (r.returncode, r.stdout) == (0, '["sleep","1000"]\n')
-        r = host.isc("inspect", "-f", ".config.process.args.1", "svc-if")
-        assert (r.returncode, r.stdout) == (0, "1000\n")
+        assert (r.returncode, r.stdout) == (0, '["sh","-c","exec sleep 1000","t\\u001B]0;x\\u0007\\u202e"]\n')
+        r = host.isc("inspect", "-f", ".config.process.args.3", "svc-if")
+        assert (r.returncode, r.stdout) == (0, "t\\x1b]0;x\\x07\\u{202e}\n")
+        r = host.isc("inspect", "-f", ".config.process.args.2", "svc-if")
+        assert (r.returncode, r.stdout) == (0, "exec sleep 1000\n")
         r = host.isc("inspect", "-f", "{{.status.nope}}", "svc-if")
         assert (r.returncode, r.stdout, r.stderr) == (2, "", "isc: inspect svc-if: --format: no field .status.nope\n")
-        r = host.isc("inspect", "-f", ".config.process.args.2", "svc-if")
-        assert (r.returncode, r.stderr) == (2, "isc: inspect svc-if: --format: no field .config.process.args.2 "
+        r = host.isc("inspect", "-f", ".config.process.args.4", "svc-if")
+        assert (r.returncode, r.stderr) == (2, "isc: inspect svc-if: --format: no field .config.process.args.4 "
                                                "(a path such as .status.state, or {{.PATH}})\n")
         r = host.isc("inspect", "-f", ".name", "nosuch")
         assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: no service named nosuch\n")
