@@ -68,7 +68,8 @@ static const struct isc_cli_flag rm_flags[] = {
 static const struct isc_cli_flag logs_flags[] = {
 	{ "follow", 'f', NULL, "keep printing new lines until the service stops", NULL },
 	{ "tail", OPT_TAIL, "N", "only the last N lines", NULL },
-	{ "since", OPT_SINCE, "TIME", "only lines from TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age (10m)", NULL },
+	{ "since", OPT_SINCE, "TIME", "only lines from TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age (10m)",
+	  NULL },
 	{ "timestamps", 't', NULL, "each line after its time", NULL },
 	{ "format", OPT_FORMAT, "json", "print the JSON records ({\"time\", \"stream\", \"line\"})", "json" },
 	ISC_CLI_HELP,
@@ -238,8 +239,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "NAME: a path (.status.state; keys match ignoring case, numbers index arrays)\n"
 	  "or text with {{.PATH}} in it; a path that leads nowhere is an error (exit 2).",
 	  inspect_flags, NULL, "@service", false, FN(verb_inspect) },
-	{ "port", "isc port NAME", "list a service's exposed ports", "One line per port: PORT/PROTO -> 0.0.0.0:HOSTPORT.",
-	  help_only, NULL, "@service", false, FN(verb_port) },
+	{ "port", "isc port NAME", "list a service's exposed ports",
+	  "One line per port: PORT/PROTO -> 0.0.0.0:HOSTPORT.", help_only, NULL, "@service", false, FN(verb_port) },
 	{ "version", "isc version [--format json]", "show isc's and iscd's versions", NULL, format_json, NULL, NULL,
 	  false, FN(verb_version) },
 	{ "info", "isc info [--format json]", "show the host: root, kernel, cgroups, network, iscd, audit", NULL,
@@ -260,8 +261,7 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "also follow NAME.  -f ends when the service stops (and does not restart).\n"
 	  "TIME: RFC 3339 UTC (2026-11-28T14:00:00Z, or a prefix: 2026-11-28) or an age:\n"
 	  "30s, 10m, 2h, 1d.",
-	  logs_flags, NULL, "@service", false,
-	  FN(verb_logs) },
+	  logs_flags, NULL, "@service", false, FN(verb_logs) },
 	{ "exec", "isc [--lab NAME] exec [-i] [-t] [-u UID[:GID]] [-e K=V]... [-w DIR] NAME CMD [ARG...]",
 	  "run a command in a service's container (a login session)",
 	  "Run CMD in the container of the service NAME; exits with CMD's status\n"
@@ -309,8 +309,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Every command except ls needs a lab: --lab NAME or ISC_LAB.  See isc(1).",
 	  help_only, lab_sub, NULL, false, FN(verb_lab) },
 	{ "help", "isc help [COMMAND]", "show this help, or a command's", NULL, help_only, NULL,
-	  "init deinit run ps inspect port version info stop start restart rm logs exec expose unexpose allow policy packets audit image "
-	  "lab",
+	  "init deinit run ps inspect port version info stop start restart rm logs exec expose unexpose allow policy "
+	  "packets audit image lab",
 	  false, FN(verb_help) },
 	{ "completion", "isc completion bash", "print a shell completion script", NULL, help_only, completion_sub, NULL,
 	  true, FN(verb_completion) },

@@ -361,9 +361,9 @@ static json_t *host_info(struct isc_global *g)
 		running += st && strcmp(st, "running") == 0;
 	}
 	cleanup_free char *range = isc_xasprintf("%s/audit/range.json", g->root);
-	json_t *j = json_pack("{s:s, s:s?, s:b, s:{s:s, s:s, s:s, s:s}}", "root", g->root, "lab", g->lab,
-			      "initialised", initialised, "host", "kernel", u.release, "arch", u.machine,
-			      "hostname", u.nodename, "cgroup", cgroup_mode());
+	json_t *j = json_pack("{s:s, s:s?, s:b, s:{s:s, s:s, s:s, s:s}}", "root", g->root, "lab", g->lab, "initialised",
+			      initialised, "host", "kernel", u.release, "arch", u.machine, "hostname", u.nodename,
+			      "cgroup", cgroup_mode());
 	json_object_set_new(j, "network",
 			    initialised ? json_pack("{s:s, s:s?}", "subnet", hs.subnet, "uplink", hs.uplink)
 					: json_null());

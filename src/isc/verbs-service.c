@@ -147,8 +147,8 @@ static uint64_t count_lines(const char *dir, const struct logview *v)
 {
 	uint64_t n = 0;
 	for (int i = 2; i >= 0; i--) {
-		cleanup_free char *p = i ? isc_xasprintf("%s/container.log.%d", dir, i)
-					 : isc_xasprintf("%s/container.log", dir);
+		cleanup_free char *p =
+			i ? isc_xasprintf("%s/container.log.%d", dir, i) : isc_xasprintf("%s/container.log", dir);
 		cleanup_file FILE *f = fopen(p, "re");
 		char *line = NULL;
 		size_t cap = 0;
