@@ -8,6 +8,7 @@
 
 #include "base/cli.h"
 #include "base/error.h"
+#include "base/util.h" /* ISC_RFC3339_LEN */
 
 #include "host/host.h" /* ISC_HOST_ROOT */
 
@@ -57,7 +58,16 @@ enum isc_opt {
 	OPT_CPUS,
 	OPT_PIDS,
 	OPT_NO_STREAM,
+	OPT_TAIL,
 };
+
+/* --since TIME (verbs-audit.c): an RFC 3339 UTC time or a prefix of one
+ * (2026-11-28, 2026-11-28T14:00:00Z), or an age N[smhd]: the lower bound as
+ * an RFC 3339 text to compare the records' times with (out: "Z" dropped). */
+int isc_parse_since(const char *s, char out[ISC_RFC3339_LEN], isc_error **err);
+/* getopt returned '?' for argv[optind - 1]: print which flag is at fault
+ * (unknown, or its value missing) and the verb's usage; returns 2. */
+int isc_bad_flag(const char *verb, char **argv, const char *shortopts);
 
 /* table.c: the verb and flag table.  A path is a verb, or a verb and its
  * sub-verb ("image ls"); a path not in the table aborts. */
@@ -79,7 +89,6 @@ int verb_lab(struct isc_global *g, int argc, char **argv);
 /* verbs-service.c: the service lifecycle, through iscd */
 int verb_run(struct isc_global *g, int argc, char **argv);
 int verb_ps(struct isc_global *g, int argc, char **argv);
-int verb_inspect(struct isc_global *g, int argc, char **argv);
 int verb_stop(struct isc_global *g, int argc, char **argv);
 int verb_start(struct isc_global *g, int argc, char **argv);
 int verb_restart(struct isc_global *g, int argc, char **argv);
@@ -95,6 +104,11 @@ int verb_stats(struct isc_global *g, int argc, char **argv);
 int verb_top(struct isc_global *g, int argc, char **argv);
 /* verbs-cp.c */
 int verb_cp(struct isc_global *g, int argc, char **argv);
+/* verbs-info.c: inspect, port, version, info */
+int verb_inspect(struct isc_global *g, int argc, char **argv);
+int verb_port(struct isc_global *g, int argc, char **argv);
+int verb_version(struct isc_global *g, int argc, char **argv);
+int verb_info(struct isc_global *g, int argc, char **argv);
 /* verbs-net.c: the private network */
 int verb_expose(struct isc_global *g, int argc, char **argv);
 int verb_unexpose(struct isc_global *g, int argc, char **argv);

@@ -66,8 +66,26 @@ static const struct isc_cli_flag rm_flags[] = {
 };
 
 static const struct isc_cli_flag logs_flags[] = {
-	{ "follow", 'f', NULL, "keep printing new lines", NULL },
+	{ "follow", 'f', NULL, "keep printing new lines until the service stops", NULL },
+	{ "tail", OPT_TAIL, "N", "only the last N lines", NULL },
+	{ "since", OPT_SINCE, "TIME", "only lines from TIME: RFC 3339 UTC (2026-11-28T14:00:00Z) or an age (10m)",
+	  NULL },
+	{ "timestamps", 't', NULL, "each line after its time", NULL },
 	{ "format", OPT_FORMAT, "json", "print the JSON records ({\"time\", \"stream\", \"line\"})", "json" },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
+};
+
+static const struct isc_cli_flag ps_flags[] = {
+	{ "all", 'a', NULL, "the stopped services too", NULL },
+	{ "quiet", 'q', NULL, "their names only", NULL },
+	{ "format", OPT_FORMAT, "json", "print JSON", "json" },
+	ISC_CLI_HELP,
+	ISC_CLI_END,
+};
+
+static const struct isc_cli_flag inspect_flags[] = {
+	{ "format", 'f', "TEMPLATE", "a path (.status.state) or text with {{.PATH}} in it, per NAME", NULL },
 	ISC_CLI_HELP,
 	ISC_CLI_END,
 };
@@ -232,11 +250,22 @@ const struct isc_cli_verb isc_verbs[] = {
 	{ "run", "isc run [-d] --name NAME [OPTIONS] IMAGE [CMD...]", "deploy a service into a new hardened container",
 	  "Deploy a service into a new hardened container (docs/defaults.md).", isc_plan_run_flags, NULL, "@image",
 	  false, FN(verb_run) },
-	{ "ps", "isc ps [--format json]", "list the services", NULL, format_json, NULL, NULL, false, FN(verb_ps) },
-	{ "inspect", "isc inspect NAME...", "show a service's settings, defaults and state",
+	{ "ps", "isc ps [-a] [-q] [--format json]", "list the services",
+	  "The running services (and those restarting by their policy); -a: all.\n"
+	  "IMAGE is the image's id once its name points to other content or is gone.",
+	  ps_flags, NULL, NULL, false, FN(verb_ps) },
+	{ "inspect", "isc inspect [-f|--format TEMPLATE] NAME...", "show a service's settings, defaults and state",
 	  "Show a service's plan, its full container config (the ISC defaults\n"
-	  "applied, docs/defaults.md) and its status, as JSON.",
-	  help_only, NULL, "@service", false, FN(verb_inspect) },
+	  "applied, docs/defaults.md) and its status, as JSON.  --format: one line per\n"
+	  "NAME: a path (.status.state; keys match ignoring case, numbers index arrays)\n"
+	  "or text with {{.PATH}} in it; a path that leads nowhere is an error (exit 2).",
+	  inspect_flags, NULL, "@service", false, FN(verb_inspect) },
+	{ "port", "isc port NAME", "list a service's exposed ports",
+	  "One line per port: PORT/PROTO -> 0.0.0.0:HOSTPORT.", help_only, NULL, "@service", false, FN(verb_port) },
+	{ "version", "isc version [--format json]", "show isc's and iscd's versions", NULL, format_json, NULL, NULL,
+	  false, FN(verb_version) },
+	{ "info", "isc info [--format json]", "show the host: root, kernel, cgroups, network, iscd, audit", NULL,
+	  format_json, NULL, NULL, false, FN(verb_info) },
 	{ "stop", "isc stop [-t SECONDS] NAME...", "stop a service",
 	  "Stop a service: SIGTERM, then SIGKILL after SECONDS (default 10).\nIt is not restarted until isc start.",
 	  stop_flags, NULL, "@service", false, FN(verb_stop) },
@@ -248,9 +277,12 @@ const struct isc_cli_verb isc_verbs[] = {
 	{ "rm", "isc rm [-f] [--purge] NAME...", "remove a service (--purge: and its /persist)",
 	  "Remove a service.  Its /persist folder is kept unless --purge.", rm_flags, NULL, "@service", false,
 	  FN(verb_rm) },
-	{ "logs", "isc logs [-f] [--format json] NAME", "show a service's output",
-	  "Print a service's output (stdout to stdout, stderr to stderr).", logs_flags, NULL, "@service", false,
-	  FN(verb_logs) },
+	{ "logs", "isc logs [-f] [--tail N] [--since TIME] [-t] [--format json] NAME", "show a service's output",
+	  "Print a service's output (stdout to stdout, stderr to stderr); the flags may\n"
+	  "also follow NAME.  -f ends when the service stops (and does not restart).\n"
+	  "TIME: RFC 3339 UTC (2026-11-28T14:00:00Z, or a prefix: 2026-11-28) or an age:\n"
+	  "30s, 10m, 2h, 1d.",
+	  logs_flags, NULL, "@service", false, FN(verb_logs) },
 	{ "cp", "isc cp NAME:PATH HOSTPATH | HOSTPATH NAME:PATH",
 	  "copy files between a service's container and the host",
 	  "Copy a file, a symbolic link or a directory tree out of the running service\n"
@@ -335,8 +367,8 @@ const struct isc_cli_verb isc_verbs[] = {
 	  "Every command except ls needs a lab: --lab NAME or ISC_LAB.  See isc(1).",
 	  help_only, lab_sub, NULL, false, FN(verb_lab) },
 	{ "help", "isc help [COMMAND]", "show this help, or a command's", NULL, help_only, NULL,
-	  "init deinit run ps inspect stop start restart rm logs cp exec kill pause unpause wait update stats top "
-	  "expose unexpose allow policy packets audit image lab",
+	  "init deinit run ps inspect port version info stop start restart rm logs cp exec kill pause unpause wait "
+	  "update stats top expose unexpose allow policy packets audit image lab",
 	  false, FN(verb_help) },
 	{ "completion", "isc completion bash", "print a shell completion script", NULL, help_only, completion_sub, NULL,
 	  true, FN(verb_completion) },
@@ -347,7 +379,7 @@ const struct isc_cli_verb isc_verbs[] = {
  * are [A-Za-z0-9_.-], so a plain pattern reads them). */
 #define JSON_NAMES "sed -n 's/^    \"name\": \"\\([^\"]*\\)\",\\{0,1\\}$/\\1/p'"
 static const struct isc_cli_kind kinds[] = {
-	{ "@service", "\"$1\" \"${_g[@]}\" ps --format json | " JSON_NAMES },
+	{ "@service", "\"$1\" \"${_g[@]}\" ps -a --format json | " JSON_NAMES },
 	{ "@image", "\"$1\" \"${_g[@]}\" image ls --format json | " JSON_NAMES },
 	{ "@lab", "\"$1\" lab ls --format json | " JSON_NAMES },
 	{ "@rule", "\"$1\" \"${_g[@]}\" policy ls --format json | " JSON_NAMES },

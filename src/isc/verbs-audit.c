@@ -36,7 +36,7 @@ static void audit_usage(FILE *f)
 }
 
 /* RFC 3339 prefix, or an age N[smhd]: the lower bound as an RFC 3339 string */
-static int parse_since(const char *s, char out[ISC_RFC3339_LEN], isc_error **err)
+int isc_parse_since(const char *s, char out[ISC_RFC3339_LEN], isc_error **err)
 {
 	size_t l = strlen(s);
 	if (l >= 2 && strchr("smhd", s[l - 1]) && s[0] >= '0' && s[0] <= '9') {
@@ -322,7 +322,7 @@ int verb_audit(struct isc_global *g, int argc, char **argv)
 			break;
 		}
 		case OPT_SINCE:
-			if (parse_since(optarg, f.since, &err) < 0)
+			if (isc_parse_since(optarg, f.since, &err) < 0)
 				return isc_report_input(&err);
 			break;
 		case OPT_FOLLOW:

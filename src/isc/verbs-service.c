@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "image/image.h"
 #include "iscd/protocol.h"
 #include "base/escape.h"
 #include "isc.h"
@@ -35,6 +36,25 @@ static int want_help(int argc, char **argv, const char *verb)
 	return 0;
 }
 
+/* getopt refused argv[optind - 1] ('?'): say which flag, exit 2. */
+int isc_bad_flag(const char *verb, char **argv, const char *shortopts)
+{
+	const char *word = argv[optind - 1];
+	const char *eq = strchr(word, '=');
+	if (strncmp(word, "--", 2) == 0 && eq && optopt != 0)
+		fprintf(stderr, "isc: %s: %.*s takes no value\n", verb, (int)(eq - word), word);
+	else if (strncmp(word, "--", 2) == 0 && optopt != 0)
+		fprintf(stderr, "isc: %s: %s: a value is required\n", verb, word);
+	else if (strncmp(word, "--", 2) == 0)
+		fprintf(stderr, "isc: %s: unknown option %s\n", verb, word);
+	else if (optopt > 0 && optopt < 256 && optopt != ':' && strchr(shortopts + 1, optopt))
+		fprintf(stderr, "isc: %s: -%c: a value is required\n", verb, optopt);
+	else
+		fprintf(stderr, "isc: %s: unknown option -%c\n", verb, optopt);
+	isc_verb_usage(verb, stderr);
+	return ISC_EXIT_USAGE;
+}
+
 static int call(struct isc_global *g, json_t *req, json_t **reply)
 {
 	isc_error *err = NULL;
@@ -47,40 +67,70 @@ static int call(struct isc_global *g, json_t *req, json_t **reply)
 
 /* ---- logs ------------------------------------------------------------------------- */
 
+/* What `isc logs` prints of the records: from --since on (an RFC 3339
+ * prefix, compared as text: the records' times are UTC), after skipping
+ * `skip` lines (--tail), with their times (-t), or the records as JSON. */
+struct logview {
+	bool json, timestamps;
+	char since[ISC_RFC3339_LEN]; /* "" = all */
+	uint64_t skip;
+};
+
 struct tail {
 	char *dir; /* R/containers/NAME/logs */
 	FILE *f;
 	ino_t ino;
-	bool json;
+	struct logview *v;
 };
+
+/* The lines a record stands for under v (0: before --since). */
+static uint64_t record_lines(json_t *j, const struct logview *v)
+{
+	if (!json_is_string(json_object_get(j, "line")))
+		return 0;
+	const char *t = json_string_value(json_object_get(j, "time"));
+	if (v->since[0] && (t == NULL || strncmp(t, v->since, strlen(v->since)) < 0))
+		return 0;
+	json_int_t repeat = json_integer_value(json_object_get(j, "repeat"));
+	return repeat > 1 && repeat <= 16384 ? (uint64_t)repeat : 1;
+}
 
 /* A line of the service's output: its bytes are the service's, so the
  * text form escapes them (escape.h); the JSON form is the record.  A run
  * of empty lines is one record with "repeat": N (iscd writes at most a
  * FIFO buffer's worth, 16 KiB, per record). */
-static void print_record(const char *line, bool as_json)
+static void print_record(const char *line, struct logview *v)
 {
-	if (as_json) {
-		cleanup_free char *safe = isc_escape_json(line);
-		fputs(safe, stdout);
+	json_t *j = json_loads(line, 0, NULL);
+	uint64_t n = record_lines(j, v);
+	if (n == 0 || v->skip >= n) {
+		v->skip -= n < v->skip ? n : v->skip;
+		json_decref(j);
 		return;
 	}
-	json_t *j = json_loads(line, 0, NULL);
+	n -= v->skip;
+	v->skip = 0;
+	if (v->json) {
+		cleanup_free char *safe = isc_escape_json(line);
+		fputs(safe, stdout);
+		json_decref(j);
+		return;
+	}
 	const char *stream = json_string_value(json_object_get(j, "stream"));
 	json_t *l = json_object_get(j, "line");
-	if (json_is_string(l)) {
-		FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
-		json_int_t repeat = json_integer_value(json_object_get(j, "repeat"));
+	cleanup_free char *time = isc_escape_or(json_string_value(json_object_get(j, "time")), "-");
+	FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
+	for (uint64_t i = 0; i < n; i++) {
+		if (v->timestamps)
+			fprintf(out, "%s ", time);
 		isc_fputs_escaped(json_string_value(l), json_string_length(l), out);
 		fputc('\n', out);
-		for (json_int_t i = 1; i < repeat && i < 16384; i++)
-			fputc('\n', out);
-		fflush(out);
 	}
+	fflush(out);
 	json_decref(j);
 }
 
-static void dump_file(const char *path, bool as_json)
+static void dump_file(const char *path, struct logview *v)
 {
 	cleanup_file FILE *f = fopen(path, "re");
 	if (f == NULL)
@@ -88,8 +138,28 @@ static void dump_file(const char *path, bool as_json)
 	char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) > 0)
-		print_record(line, as_json);
+		print_record(line, v);
 	free(line);
+}
+
+/* The lines all the log files hold now under v's --since (for --tail). */
+static uint64_t count_lines(const char *dir, const struct logview *v)
+{
+	uint64_t n = 0;
+	for (int i = 2; i >= 0; i--) {
+		cleanup_free char *p =
+			i ? isc_xasprintf("%s/container.log.%d", dir, i) : isc_xasprintf("%s/container.log", dir);
+		cleanup_file FILE *f = fopen(p, "re");
+		char *line = NULL;
+		size_t cap = 0;
+		while (f && getline(&line, &cap, f) > 0) {
+			json_t *j = json_loads(line, 0, NULL);
+			n += record_lines(j, v);
+			json_decref(j);
+		}
+		free(line);
+	}
+	return n;
 }
 
 /* Print the rotated files, oldest first, then open container.log. */
@@ -97,7 +167,7 @@ static void tail_start(struct tail *t)
 {
 	for (int i = 2; i >= 1; i--) {
 		cleanup_free char *p = isc_xasprintf("%s/container.log.%d", t->dir, i);
-		dump_file(p, t->json);
+		dump_file(p, t->v);
 	}
 }
 
@@ -121,7 +191,7 @@ static void tail_poll(struct tail *t)
 				fseek(t->f, -n, SEEK_CUR);
 				break;
 			}
-			print_record(line, t->json);
+			print_record(line, t->v);
 		}
 		free(line);
 		clearerr(t->f);
@@ -146,33 +216,117 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+/* The service's state and exit count from iscd; -1 when iscd cannot say
+ * (not running, the service gone). */
+static int service_state(struct isc_global *g, const char *name, bool *runs, json_int_t *exits)
+{
+	isc_error *err = NULL;
+	json_t *req = json_pack("{s:s, s:s}", "op", "inspect", "name", name), *reply = NULL;
+	int r = isc_ctl_call(g->root, req, &reply, &err);
+	json_decref(req);
+	isc_error_free(&err);
+	if (r < 0)
+		return -1;
+	json_t *st = json_object_get(reply, "status");
+	const char *state = json_string_value(json_object_get(st, "state"));
+	*runs = state && strcmp(state, "stopped") != 0; /* running, or restarting by its policy */
+	*exits = json_integer_value(json_object_get(st, "exits"));
+	json_decref(reply);
+	return 0;
+}
+
+/* logs -f: print new lines until the service stops (an exit after which
+ * it does not restart), is removed, or SIGINT/SIGTERM.  Without iscd:
+ * until the service's folder goes. */
+static void follow_logs(struct isc_global *g, const char *name, struct tail *t)
+{
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	bool runs = true;
+	json_int_t exits = 0;
+	bool with_iscd = service_state(g, name, &runs, &exits) == 0;
+	int fd = -1;
+	struct stat st;
+	while (!interrupted && runs && stat(t->dir, &st) == 0) {
+		if (with_iscd && fd < 0) {
+			isc_error *err = NULL;
+			json_t *w = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", exits);
+			fd = isc_ctl_send_request(g->root, w, &err);
+			json_decref(w);
+			isc_error_free(&err);
+			if (fd < 0)
+				break;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, fd >= 0 ? 1 : 0, 100);
+		tail_poll(t);
+		if (r > 0) { /* an exit (or the service was removed) */
+			json_t *reply = NULL;
+			isc_error *err = NULL;
+			int f = isc_ctl_finish(fd, &reply, &err);
+			json_decref(reply);
+			isc_error_free(&err);
+			isc_closep(&fd);
+			if (f < 0 || service_state(g, name, &runs, &exits) < 0)
+				break;
+		}
+	}
+	isc_closep(&fd);
+	tail_poll(t);
+}
+
+static int logs_bad(const char *msg, const char *arg)
+{
+	fprintf(stderr, "isc: logs: %s%s\n", msg, arg ? arg : "");
+	return ISC_EXIT_USAGE;
+}
+
+/* isc logs [-f] [--tail N] [--since TIME] [-t] [--format json] NAME; the
+ * flags may follow NAME (as podman's). */
 int verb_logs(struct isc_global *g, int argc, char **argv)
 {
 	if (want_help(argc, argv, "logs"))
 		return 0;
 	struct isc_cli_getopt go;
 	isc_verb_getopt("logs", &go);
-	bool follow = false, as_json = false;
+	bool follow = false, tail = false;
+	uint64_t tail_n = 0;
+	struct logview v = { 0 };
+	isc_error *err = NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
+	opterr = 0;
+	/* without the leading "+": flags after NAME too */
+	while ((c = getopt_long(argc, argv, go.shortopts + 1, go.opts, NULL)) != -1) {
 		if (c == 'f')
 			follow = true;
+		else if (c == 't')
+			v.timestamps = true;
 		else if (c == OPT_FORMAT && strcmp(optarg, "json") == 0)
-			as_json = true;
-		else {
-			isc_verb_usage("logs", stderr);
+			v.json = true;
+		else if (c == OPT_FORMAT)
+			return logs_bad("--format: json expected, not ", optarg);
+		else if (c == OPT_TAIL && isc_parse_u64(optarg, &tail_n) == 0)
+			tail = true;
+		else if (c == OPT_TAIL)
+			return logs_bad("--tail: a number of lines expected, not ", optarg);
+		else if (c == OPT_SINCE && isc_parse_since(optarg, v.since, &err) < 0) {
+			isc_error_wrap(&err, "logs");
+			isc_report_input(&err);
 			return ISC_EXIT_USAGE;
-		}
+		} else if (c == '?')
+			return isc_bad_flag("logs", argv, go.shortopts);
 	}
 	if (optind + 1 != argc) {
+		fprintf(stderr, "isc: logs: one NAME is required\n");
 		isc_verb_usage("logs", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	const char *name = argv[optind];
-	isc_error *err = NULL;
-	if (isc_plan_parse_name(name, &err) < 0)
-		return isc_report_input(&err);
+	if (isc_plan_parse_name(name, &err) < 0) {
+		isc_report_input(&err);
+		return ISC_EXIT_USAGE;
+	}
 	cleanup_free char *dir = logs_dir(g, name);
 	struct stat st;
 	if (stat(dir, &st) < 0) {
@@ -180,17 +334,15 @@ int verb_logs(struct isc_global *g, int argc, char **argv)
 		isc_error_set(&err, errno == ENOENT ? 0 : errno, "no service named %s (%s)", name, dir);
 		return isc_report(&err);
 	}
-	struct tail t = { .dir = dir, .json = as_json };
+	if (tail) {
+		uint64_t all = count_lines(dir, &v);
+		v.skip = all > tail_n ? all - tail_n : 0;
+	}
+	struct tail t = { .dir = dir, .v = &v };
 	tail_start(&t);
 	tail_poll(&t);
-	if (follow) {
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-		while (!interrupted && stat(dir, &st) == 0) {
-			usleep(100 * 1000);
-			tail_poll(&t);
-		}
-	}
+	if (follow)
+		follow_logs(g, name, &t);
 	if (t.f)
 		fclose(t.f);
 	fflush(stdout);
@@ -329,7 +481,8 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	if (fd < 0)
 		return isc_report(&err);
 	cleanup_free char *dir = logs_dir(g, name);
-	struct tail t = { .dir = dir };
+	struct logview v = { 0 };
+	struct tail t = { .dir = dir, .v = &v };
 	signal(SIGINT, on_signal);
 	int rc = 0;
 	for (;;) {
@@ -366,75 +519,121 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 
 /* ---- ps, inspect --------------------------------------------------------------------- */
 
+/* "0.0.0.0:8080->80/tcp, ..." (podman's PORTS) of a summary's "ports"; "-"
+ * for none. */
+static char *ports_text(json_t *ports)
+{
+	char *out = isc_xstrdup("");
+	size_t i;
+	json_t *p;
+	json_array_foreach(ports, i, p) {
+		const char *proto = json_string_value(json_object_get(p, "proto"));
+		char *next = isc_xasprintf("%s%s0.0.0.0:%lld->%lld/%s", out, i ? ", " : "",
+					   (long long)json_integer_value(json_object_get(p, "host_port")),
+					   (long long)json_integer_value(json_object_get(p, "port")),
+					   proto && strcmp(proto, "udp") == 0 ? "udp" : "tcp");
+		free(out);
+		out = next;
+	}
+	if (out[0] == '\0') {
+		free(out);
+		out = isc_xstrdup("-");
+	}
+	return out;
+}
+
+/* The image column: its name while the name still points to the content
+ * the service runs, else the content's id (12 digits). */
+static char *image_text(struct isc_global *g, json_t *s)
+{
+	const char *name = json_string_value(json_object_get(s, "image"));
+	const char *id = json_string_value(json_object_get(s, "image_id"));
+	char now[65];
+	isc_error *err = NULL;
+	if (name && id && isc_image_resolve(g->root, name, now, &err) == 0 && strcmp(now, id) == 0)
+		return isc_escape(name);
+	isc_error_free(&err);
+	return id ? isc_xasprintf("%.12s", id) : isc_escape_or(name, "?");
+}
+
+static void ps_table(struct isc_global *g, json_t *list)
+{
+	printf("%-12s %-20s %-20s %-11s %-20s %-8s %-8s %-9s %s\n", "ID", "NAME", "IMAGE", "STATE", "CREATED", "PID",
+	       "RESTARTS", "LAST EXIT", "PORTS");
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s) {
+		json_t *le = json_object_get(json_object_get(s, "last_exit"), "status");
+		cleanup_free char *last = json_is_integer(le) ? isc_xasprintf("%lld", (long long)json_integer_value(le))
+							      : isc_escape_or(json_string_value(le), "-");
+		cleanup_free char *name = isc_escape_or(json_string_value(json_object_get(s, "name")), "?");
+		cleanup_free char *image = image_text(g, s);
+		cleanup_free char *st = isc_escape_or(json_string_value(json_object_get(s, "state")), "?");
+		cleanup_free char *created = isc_escape_or(json_string_value(json_object_get(s, "created")), "-");
+		cleanup_free char *ports = ports_text(json_object_get(s, "ports"));
+		const char *id = json_string_value(json_object_get(s, "id"));
+		printf("%-12.12s %-20s %-20s %-11s %-20s %-8lld %-8lld %-9s %s\n", id && id[0] ? id : "-", name, image,
+		       st, created, (long long)json_integer_value(json_object_get(s, "pid")),
+		       (long long)json_integer_value(json_object_get(s, "restarts")), last, ports);
+	}
+}
+
+/* isc ps [-a] [-q] [--format json]: the services that run (or restart by
+ * their policy); -a: the stopped ones too; -q: their names only. */
 int verb_ps(struct isc_global *g, int argc, char **argv)
 {
 	if (want_help(argc, argv, "ps"))
 		return 0;
-	bool as_json = false;
-	if (argc == 3 && strcmp(argv[1], "--format") == 0 && strcmp(argv[2], "json") == 0)
-		as_json = true;
-	else if (argc == 2 && strcmp(argv[1], "--format=json") == 0)
-		as_json = true;
-	else if (argc != 1) {
+	struct isc_cli_getopt go;
+	isc_verb_getopt("ps", &go);
+	bool as_json = false, all = false, quiet = false;
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, go.shortopts, go.opts, NULL)) != -1) {
+		if (c == 'a')
+			all = true;
+		else if (c == 'q')
+			quiet = true;
+		else if (c == OPT_FORMAT && strcmp(optarg, "json") == 0)
+			as_json = true;
+		else if (c == OPT_FORMAT) {
+			fprintf(stderr, "isc: ps: --format: json expected, not %s\n", optarg);
+			return ISC_EXIT_USAGE;
+		} else
+			return isc_bad_flag("ps", argv, go.shortopts);
+	}
+	if (optind != argc) {
+		fprintf(stderr, "isc: ps: unexpected argument %s\n", argv[optind]);
 		isc_verb_usage("ps", stderr);
 		return ISC_EXIT_USAGE;
 	}
 	json_t *reply = NULL;
 	if (call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
 		return 1;
-	json_t *list = json_object_get(reply, "services");
-	if (as_json) {
+	json_t *list = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(reply, "services"), i, s) {
+		const char *st = json_string_value(json_object_get(s, "state"));
+		if (all || (st && strcmp(st, "stopped") != 0))
+			json_array_append(list, s);
+	}
+	if (quiet) {
+		json_array_foreach(list, i, s) {
+			cleanup_free char *name = isc_escape_or(json_string_value(json_object_get(s, "name")), "?");
+			printf("%s\n", name);
+		}
+	} else if (as_json) {
 		cleanup_free char *text = json_dumps(list, JSON_INDENT(2));
 		cleanup_free char *safe = isc_escape_json(text);
 		printf("%s\n", safe ? safe : "null");
 	} else {
-		printf("%-20s %-20s %-11s %-8s %-8s %s\n", "NAME", "IMAGE", "STATE", "PID", "RESTARTS", "LAST EXIT");
-		size_t i;
-		json_t *s;
-		json_array_foreach(list, i, s) {
-			json_t *le = json_object_get(json_object_get(s, "last_exit"), "status");
-			cleanup_free char *last = json_is_integer(le)
-							  ? isc_xasprintf("%lld", (long long)json_integer_value(le))
-							  : isc_escape_or(json_string_value(le), "-");
-			cleanup_free char *name = isc_escape_or(json_string_value(json_object_get(s, "name")), "?");
-			cleanup_free char *image = isc_escape_or(json_string_value(json_object_get(s, "image")), "?");
-			cleanup_free char *st = isc_escape_or(json_string_value(json_object_get(s, "state")), "?");
-			printf("%-20s %-20s %-11s %-8lld %-8lld %s\n", name, image, st,
-			       (long long)json_integer_value(json_object_get(s, "pid")),
-			       (long long)json_integer_value(json_object_get(s, "restarts")), last);
-		}
+		ps_table(g, list);
 	}
+	json_decref(list);
 	json_decref(reply);
 	return 0;
-}
-
-int verb_inspect(struct isc_global *g, int argc, char **argv)
-{
-	if (want_help(argc, argv, "inspect"))
-		return 0;
-	if (argc < 2) {
-		isc_verb_usage("inspect", stderr);
-		return ISC_EXIT_USAGE;
-	}
-	json_t *all = json_array();
-	int rc = 0;
-	for (int i = 1; i < argc; i++) {
-		json_t *reply = NULL;
-		if (call(g, json_pack("{s:s, s:s}", "op", "inspect", "name", argv[i]), &reply) != 0) {
-			rc = 1;
-			continue;
-		}
-		json_object_del(reply, "ok");
-		json_array_append_new(all, reply);
-	}
-	if (json_array_size(all) > 0) {
-		/* JSON: jansson escapes C0 controls; isc_escape_json the rest */
-		cleanup_free char *text = json_dumps(all, JSON_INDENT(2));
-		cleanup_free char *safe = isc_escape_json(text);
-		printf("%s\n", safe ? safe : "[]");
-	}
-	json_decref(all);
-	return rc;
 }
 
 /* ---- stop, start, restart, rm -------------------------------------------------------- */

@@ -135,7 +135,7 @@ def test_isc_run_on_a_full_lab(full_lab):
     assert not os.path.exists(lab.path("runtime", "full"))
     assert not os.path.exists(lab.path("net", "ns", "full"))
     assert not labhost.mounts_under(lab.path("containers"))
-    assert "full" not in lab.isc("ps").stdout
+    assert "full" not in lab.isc("ps", "-a").stdout
     # the trail is intact (what could not be written is not a record)
     os.unlink(filler)
     v = lab.isc("audit", "verify", check=False)

@@ -135,7 +135,8 @@ def test_completion_loads_and_completes(prog, tmp_path):
     exe = PROGS[name][0]
     if name == "isc":
         cases = [
-            ([exe, "in"], ["init", "inspect"]),
+            ([exe, "in"], ["init", "inspect", "info"]),
+            ([exe, "ps", "-"], ["-a", "--all", "-q", "--quiet", "--format", "-h", "--help"]),
             ([exe, "--root", str(tmp_path), "un"], ["unpause", "unexpose"]),
             ([exe, "kill", "--s"], ["--signal"]),
             ([exe, "stats", "--n"], ["--no-stream"]),
@@ -168,7 +169,7 @@ def test_isc_completes_service_and_image_names(tmp_path):
     fake = tmp_path / "isc"
     ps = '[\n  {\n    "name": "web",\n    "image": "alpine"\n  },\n  {\n    "image": "x",\n    "name": "db"\n  }\n]'
     images = '[\n  {\n    "name": "alpine",\n    "id": "ab"\n  },\n  {\n    "name": null,\n    "id": "cd"\n  }\n]'
-    fake.write_text("#!/bin/sh\necho \"$*\" >> %s\ncase \"$*\" in\n*'ps --format json') printf '%%s\\n' '%s';;\n"
+    fake.write_text("#!/bin/sh\necho \"$*\" >> %s\ncase \"$*\" in\n*'ps -a --format json') printf '%%s\\n' '%s';;\n"
                     "*'image ls --format json') printf '%%s\\n' '%s';;\nesac\n" % (log, ps, images))
     fake.chmod(0o755)
     got = complete_all(str(script), [
@@ -180,7 +181,7 @@ def test_isc_completes_service_and_image_names(tmp_path):
     ])
     assert got == [["web", "db"], ["web"], ["alpine"], ["alpine"], ["db"]]
     calls = log.read_text().splitlines()
-    assert calls[0] == "--lab l1 ps --format json", calls
+    assert calls[0] == "--lab l1 ps -a --format json", calls
 
 
 def test_installed_completion_is_the_generated_one():

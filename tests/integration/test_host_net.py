@@ -168,7 +168,7 @@ def test_expose_a_stopped_service_applies_at_start(lab):
 
 
 def test_allow_between_services_and_packet_log(lab):
-    if "web" not in [s["name"] for s in json.loads(lab.isc("ps", "--format", "json").stdout)]:
+    if "web" not in [s["name"] for s in json.loads(lab.isc("ps", "-a", "--format", "json").stdout)]:
         run_httpd(lab, "web", 8080)
     run_httpd(lab, "db", 9090)
     db = address_of(lab, "db")
@@ -229,7 +229,7 @@ def test_policy_through_iscd(lab):
     (["policy", "enable", "nosuch"], "policy nosuch: no such rule (isc policy ls): Invalid argument"),
 ])
 def test_bad_input_changes_no_rule(lab, args, message):
-    names = [s["name"] for s in json.loads(lab.isc("ps", "--format", "json").stdout)]
+    names = [s["name"] for s in json.loads(lab.isc("ps", "-a", "--format", "json").stdout)]
     if "web" not in names:
         run_httpd(lab, "web", 8080, "--expose", "8081:8080")
     if "other" not in names:
@@ -308,3 +308,17 @@ def test_net_admin_service_cannot_change_its_address(lab):
         assert address_of(lab, "na") + "/" in out and "10.213.0.250" not in out
     finally:
         lab.isc("rm", "-f", "na")
+
+
+def test_port_and_ps_ports_column(lab):
+    """isc port prints the exposed ports as podman does, ps's PORTS column the same mappings."""
+    run_httpd(lab, "portsvc", 8085, "--expose", "8086:8085", "--expose", "8087:53/udp")
+    try:
+        r = lab.isc("port", "portsvc", check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "8085/tcp -> 0.0.0.0:8086\n53/udp -> 0.0.0.0:8087\n", "")
+        row = [l for l in lab.isc("ps").stdout.splitlines() if " portsvc " in l]
+        assert len(row) == 1 and row[0].endswith(" 0.0.0.0:8086->8085/tcp, 0.0.0.0:8087->53/udp"), row
+        r = lab.isc("port", "nosuch", check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: no service named nosuch\n")
+    finally:
+        lab.isc("rm", "-f", "portsvc", check=False)

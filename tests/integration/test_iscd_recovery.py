@@ -119,7 +119,7 @@ def _assert_no_start_left(lab, name):
 def _assert_removed(lab, name):
     _assert_no_start_left(lab, name)
     assert not os.path.exists(lab.path("containers", name)), "service folder left"
-    assert name not in lab.isc("ps", "--format", "json").stdout
+    assert name not in lab.isc("ps", "-a", "--format", "json").stdout
 
 
 def _assert_supervised(lab, name):
@@ -142,7 +142,7 @@ def _rm(lab, name):
 
 def test_run_killed_before_service_json_is_undone(lab):
     rc, err, log = _kill_at(lab, "run:dir", "run", "-d", "--name", "rc-a", "--restart", "always", *SLEEPER)
-    assert rc != 0 and "rc-a" not in lab.isc("ps").stdout, err
+    assert rc != 0 and "rc-a" not in lab.isc("ps", "-a").stdout, err
     assert "rc-a: recovery: the run begun at" in log
     assert "rc-a: recovery: the interrupted run is undone: nothing of the service is left" in log
     _assert_removed(lab, "rc-a")

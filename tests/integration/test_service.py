@@ -77,7 +77,7 @@ class Host:
         return self.inspect(name)["status"]
 
     def ps(self):
-        r = self.isc("ps", "--format", "json", check=True)
+        r = self.isc("ps", "-a", "--format", "json", check=True)
         return {s["name"]: s for s in json.loads(r.stdout)}
 
     def rexec(self, name, *cmd):
@@ -1683,3 +1683,151 @@ def test_persist_owners_never_rewritten(host):
     finally:
         host.isc("rm", "-f", "--purge", name)
         host.isc("rm", "-f", "--purge", "svc-po2")
+
+
+# ---- issue 16: the read-only operator verbs (ps -a/-q, logs flags, inspect --format, version, info)
+
+def test_ps_all_quiet_columns_and_image_id_once_its_name_is_gone(host):
+    """ps lists what runs, -a the stopped ones too, -q names only; ID, CREATED and the image's
+    id once its name is gone."""
+    # a second name for busybox's content: removing it leaves the content (and busybox)
+    src = os.path.join(os.path.dirname(host.root), "busybox")
+    image_id = host.isc("image", "import", "bbps", src, check=True).stdout.split()[-1]
+    try:
+        host.run_d("svc-ps1", "bbps", "sleep", "1000")
+        host.run_d("svc-ps2", "busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait")
+        host.isc("stop", "svc-ps2", check=True)  # it ends at SIGTERM
+        quiet = host.isc("ps", "-q", check=True).stdout.splitlines()
+        assert "svc-ps1" in quiet and "svc-ps2" not in quiet, quiet
+        every = host.isc("ps", "-a", "-q", check=True).stdout.splitlines()
+        assert "svc-ps1" in every and "svc-ps2" in every, every
+        assert [s["name"] for s in json.loads(host.isc("ps", "--format", "json").stdout)].count("svc-ps2") == 0
+        info = host.inspect("svc-ps1")
+        assert re.fullmatch(r"[0-9a-f]{64}", info["id"]) and info["id"] != host.inspect("svc-ps2")["id"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", info["created"]), info["created"]
+
+        def row(name):
+            lines = host.isc("ps", "-a", check=True).stdout.splitlines()
+            assert lines[0].split() == ["ID", "NAME", "IMAGE", "STATE", "CREATED", "PID", "RESTARTS", "LAST",
+                                        "EXIT", "PORTS"], lines[0]
+            return [l.split() for l in lines[1:] if l.split()[1] == name][0]
+        assert row("svc-ps1") == [info["id"][:12], "svc-ps1", "bbps", "running", info["created"],
+                                  str(info["status"]["pid"]), "0", "-", "-"]
+        # the name gone (the service keeps its content): the content's id
+        host.isc("image", "rm", "--force", "bbps", check=True)
+        assert row("svc-ps1")[2] == image_id[:12]
+        assert row("svc-ps2")[2:4] == ["busybox", "stopped"]
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-ps1")
+        host.isc("rm", "-f", "--purge", "svc-ps2")
+        host.isc("image", "rm", "bbps")
+
+
+def test_logs_tail_since_timestamps_and_flags_after_the_name(host):
+    r = host.isc("run", "--name", "svc-lt", "--restart", "no", "busybox", "sh", "-c",
+                 "for i in 1 2 3 4 5; do echo line$i; done; echo err1 >&2")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = host.isc("logs", "svc-lt", "--tail", "3")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "line4\nline5\n", "err1\n")
+        r = host.isc("logs", "--tail", "0", "svc-lt")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+        r = host.isc("logs", "svc-lt", "--since", "2099-01-01")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+        r = host.isc("logs", "svc-lt", "--since", "1h")  # the positive control: an age covering them all
+        assert (r.returncode, r.stdout) == (0, "".join("line%d\n" % i for i in range(1, 6)))
+        recs = [json.loads(l) for l in host.isc("logs", "svc-lt", "--format", "json", check=True).stdout.splitlines()]
+        assert [x["line"] for x in recs] == ["line1", "line2", "line3", "line4", "line5", "err1"]
+        r = host.isc("logs", "svc-lt", "-t", "--tail", "1")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "%s err1\n" % recs[-1]["time"])
+        r = host.isc("logs", "svc-lt", "--since", recs[1]["time"], "--timestamps")
+        assert r.stdout.splitlines() == ["%s %s" % (x["time"], x["line"]) for x in recs[1:5]
+                                         if x["time"] >= recs[1]["time"]]
+    finally:
+        host.isc("rm", "--purge", "svc-lt")
+
+
+def test_logs_follow_ends_when_the_service_stops(host):
+    host.run_d("svc-lf", "busybox", "sh", "-c", "echo started; exec sleep 1000")
+    try:
+        p = subprocess.Popen([ISC, "--root", host.root, "logs", "-f", "svc-lf"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            out = Lines(p.stdout)
+            assert out.readline(what="the service's first line") == "started\n"
+            assert p.poll() is None  # it follows while the service runs
+            host.isc("stop", "-t", "1", "svc-lf", check=True)
+            assert p.wait(timeout=30) == 0
+            assert p.stderr.read() == ""
+        finally:
+            p.kill()
+            p.wait()
+        # a stopped service: its lines, and the end at once
+        r = host.isc("logs", "-f", "svc-lf", timeout=30)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "started\n", "")
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-lf")
+
+
+def test_inspect_format_template_and_path(host):
+    # $0 of the shell: text with a terminal escape and a bidi override, escaped in the output
+    host.run_d("svc-if", "busybox", "sh", "-c", "exec sleep 1000", "t\x1b]0;x\x07\u202e")
+    try:
+        st = host.status("svc-if")
+        r = host.isc("inspect", "--format", "{{.name}} {{ .status.state }} pid={{.status.pid}}", "svc-if", "svc-if")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "svc-if running pid=%d\n" % st["pid"] * 2, "")
+        r = host.isc("inspect", "svc-if", "-f", ".Plan.Image")  # flags after NAME; keys ignore case
+        assert (r.returncode, r.stdout) == (0, "busybox\n")
+        r = host.isc("inspect", "-f", ".config.process.args", "svc-if")
+        assert (r.returncode, r.stdout) == (0, '["sh","-c","exec sleep 1000","t\\u001B]0;x\\u0007\\u202e"]\n')
+        r = host.isc("inspect", "-f", ".config.process.args.3", "svc-if")
+        assert (r.returncode, r.stdout) == (0, "t\\x1b]0;x\\x07\\u{202e}\n")
+        r = host.isc("inspect", "-f", ".config.process.args.2", "svc-if")
+        assert (r.returncode, r.stdout) == (0, "exec sleep 1000\n")
+        r = host.isc("inspect", "-f", "{{.status.nope}}", "svc-if")
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", "isc: inspect svc-if: --format: no field .status.nope\n")
+        r = host.isc("inspect", "-f", ".config.process.args.4", "svc-if")
+        assert (r.returncode, r.stderr) == (2, "isc: inspect svc-if: --format: no field .config.process.args.4 "
+                                               "(a path such as .status.state, or {{.PATH}})\n")
+        r = host.isc("inspect", "-f", ".name", "nosuch")
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", "isc: no service named nosuch\n")
+        r = host.isc("port", "svc-if")  # a host without a network: no ports
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-if")
+
+
+def _cgroup_mode():
+    fstypes = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ")
+            fstypes[left.split()[4]] = right.split()[0]
+    if fstypes.get("/sys/fs/cgroup") == "cgroup2":
+        return "v2"
+    return "hybrid" if fstypes.get("/sys/fs/cgroup/unified") == "cgroup2" else "v1"
+
+
+def test_version_and_info(host):
+    version = subprocess.run([ISC, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    r = host.isc("version")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Client:  %s\niscd:    %s\n" % (version, version), "")
+    j = json.loads(host.isc("version", "--format", "json", check=True).stdout)
+    assert j == {"client": {"version": version, "os": "Linux"}, "iscd": {"version": version}}
+    host.run_d("svc-in", "busybox", "sleep", "1000")
+    try:
+        j = json.loads(host.isc("info", "--format", "json", check=True).stdout)
+        every = json.loads(host.isc("ps", "-a", "--format", "json").stdout)
+        assert j["root"] == host.root and j["lab"] is None and j["initialised"] is False
+        assert j["host"]["kernel"] == os.uname().release and j["host"]["cgroup"] == _cgroup_mode()
+        assert j["iscd"] == {"pid": host.iscd_pid(), "version": version}
+        assert j["services"] == {"total": len(every), "running": sum(s["state"] == "running" for s in every)}
+        assert j["services"]["running"] >= 1 and j["network"] is None and j["audit"] == "off"
+        r = host.isc("info", check=True)
+        assert "services:    %d (%d running)\n" % (len(every), j["services"]["running"]) in r.stdout
+        assert "iscd:        pid %d, version %s\n" % (host.iscd_pid(), version) in r.stdout
+    finally:
+        host.isc("rm", "-f", "--purge", "svc-in")
+    # without iscd: the client's version, iscd's unknown, exit 0
+    r = subprocess.run([ISC, "--root", "/nonexistent-isc-root", "version"], capture_output=True, text=True)
+    assert (r.returncode, r.stdout) == (0, "Client:  %s\niscd:    (not running)\n" % version)

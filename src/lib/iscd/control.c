@@ -67,7 +67,8 @@ struct request {
 
 static int req_ping(struct request *rq, isc_error **err)
 {
-	rq->reply = isc_ctl_ok_reply(json_pack("{s:s, s:i}", "root", rq->sv->root, "pid", (int)getpid()));
+	rq->reply = isc_ctl_ok_reply(
+		json_pack("{s:s, s:i, s:s}", "root", rq->sv->root, "pid", (int)getpid(), "version", ISC_VERSION));
 	return 0;
 }
 

@@ -150,6 +150,11 @@ json_t *svc_summary(const struct svc *s)
 	json_object_set_new(st, "name", json_string(s->name));
 	json_object_set_new(st, "image", json_string(s->plan.image));
 	json_object_set_new(st, "image_id", json_string(s->image_id));
+	json_object_set_new(st, "id", json_string(s->id));
+	json_object_set_new(st, "created", s->created ? json_string(s->created) : json_null());
+	json_t *plan = isc_plan_to_json(&s->plan);
+	json_object_set(st, "ports", json_object_get(plan, "ports") ?: json_null());
+	json_decref(plan);
 	return st;
 }
 
@@ -323,6 +328,8 @@ int sv_op_inspect(struct isc_supervisor *sv, struct svc *s, json_t **reply)
 			      "userns", s->plan.userns_host ? "host" : "auto", "config", cfg ? cfg : json_null(),
 			      "status", svc_status_json(s));
 	json_object_set_new(j, "dir", json_string(s->dir));
+	json_object_set_new(j, "id", json_string(s->id));
+	json_object_set_new(j, "created", s->created ? json_string(s->created) : json_null());
 	*reply = isc_ctl_ok_reply(j);
 	return 0;
 }

@@ -10,7 +10,10 @@
  * "cpu_quota", "pids_limit"}, stats, top (svcctl.c); release ({"op":
  * "run", "attach": true} of an --rm plan: its client removes the service
  * at its end itself, or sends {"op": "release", "name"} to leave that to
- * iscd); and the network's (hosts with one):
+ * iscd); and the network's (hosts with one).  ping replies {"root", "pid",
+ * "version"}; ps {"services": [summary...]}, a summary being the status
+ * (status.c) plus "name", "id" (64 hex digits, "" for a service made before
+ * ids), "image", "image_id", "created", "ports".  The network's ops:
  *   {"op": "expose", "name", "port": "HOSTPORT:PORT[/tcp|udp]"}
  *   {"op": "unexpose", "name", "port": "HOSTPORT[/tcp|udp]"}
  *       both reply {"name", "ports": [{"host_port", "port", "proto"}...]}

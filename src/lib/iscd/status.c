@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/random.h>
 
 #include "base/util.h"
 #include "iscd/journal.h"
@@ -99,12 +100,22 @@ void svc_save_status(struct svc *s)
 	}
 }
 
-int svc_save_service(const struct svc *s, isc_error **err)
+int svc_save_service(struct svc *s, isc_error **err)
 {
 	json_t *j = json_pack("{s:o, s:s, s:I, s:I}", "plan", isc_plan_to_json(&s->plan), "image_id", s->image_id,
 			      "uid_base", (json_int_t)s->uid_base, "audit_id", (json_int_t)s->audit_id);
-	cleanup_free char *now = isc_rfc3339_now();
-	json_object_set_new(j, "created", json_string(now));
+	free(s->created);
+	s->created = isc_rfc3339_now();
+	json_object_set_new(j, "created", json_string(s->created));
+	if (s->id[0] == '\0') {
+		/* the service's id, as podman's: 32 random bytes in hex */
+		unsigned char r[32];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return isc_error_set(err, errno, "getrandom (the service's id)");
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(s->id + 2 * i, 3, "%02x", r[i]);
+	}
+	json_object_set_new(j, "id", json_string(s->id));
 	json_object_set_new(j, "image_config", s->image_config ? json_incref(s->image_config) : json_null());
 	return svc_write_json(s, "service.json", j, err);
 }
@@ -186,6 +197,7 @@ void svc_free(struct svc *s)
 	json_decref(s->last_exit);
 	json_decref(s->image_config);
 	free(s->name), free(s->dir), free(s->started), free(s->finished), free(s->last_error), free(s->rootfs_mount);
+	free(s->created);
 	free(s);
 }
 
@@ -271,6 +283,11 @@ int svc_load(struct isc_supervisor *sv, const char *name, struct svc **out, isc_
 	s->audit_id = (uint32_t)json_integer_value(json_object_get(j, "audit_id"));
 	json_t *ic = json_object_get(j, "image_config");
 	s->image_config = json_is_object(ic) ? json_incref(ic) : NULL;
+	const char *created = json_string_value(json_object_get(j, "created"));
+	s->created = created ? isc_xstrdup(created) : NULL;
+	const char *sid = json_string_value(json_object_get(j, "id"));
+	if (sid && strlen(sid) == 64 && strspn(sid, "0123456789abcdef") == 64)
+		memcpy(s->id, sid, 65);
 	json_decref(j);
 	svc_load_status(s);
 	*out = s;

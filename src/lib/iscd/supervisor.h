@@ -53,6 +53,8 @@ struct svc {
 	unsigned restarts, exits;
 	json_t *last_exit; /* {"status": N | "unknown", "time": ...} or NULL */
 	char *started, *finished, *last_error;
+	char *created; /* service.json's "created" (RFC 3339), or NULL */
+	char id[65];   /* service.json's "id": 64 random hex digits at `run` ("" before ids) */
 	pid_t pid;
 	uint64_t pid_start;
 	int pidfd;
@@ -123,7 +125,7 @@ void svc_free(struct svc *s);
 int svc_load(struct isc_supervisor *sv, const char *name, struct svc **out, isc_error **err);
 struct svc *svc_new(struct isc_supervisor *sv, const char *name);
 int svc_save_plan(const struct svc *s, isc_error **err);
-int svc_save_service(const struct svc *s, isc_error **err);
+int svc_save_service(struct svc *s, isc_error **err);
 /* The service's folder (sub: a folder in it, or NULL), opened O_PATH. */
 int svc_dir_open(const struct svc *s, const char *sub, isc_error **err);
 void svc_save_status(struct svc *s);
