@@ -171,5 +171,5 @@ def test_stop_and_rm_go_ahead_on_a_full_lab_start_refuses(full_lab):
     assert not os.path.exists(lab.path("journal", "svc"))
     assert not os.path.exists(lab.path("net", "ns", "svc"))
     assert not labhost.mounts_under(lab.path("containers"))
-    assert "svc" not in lab.isc("ps").stdout
+    assert "svc" not in lab.isc("ps", "-a").stdout
     os.unlink(filler)
