@@ -353,8 +353,24 @@ int verb_logs(struct isc_global *g, int argc, char **argv)
 
 /* How long `isc run -d` watches a service after its start (the process
  * runs: iscd answers `run` once the runtime started it) for an exit that
- * says it crashed at once.  Documented in --help, isc(1). */
+ * says it crashed at once: ISC_RUN_WATCH_MS, else RUN_CONFIRM_MS.
+ * Documented in --help, isc(1). */
 #define RUN_CONFIRM_MS 1000
+#define RUN_WATCH_MAX_MS 600000
+
+/* ISC_RUN_WATCH_MS (0 to RUN_WATCH_MAX_MS) or the default; -1 with an
+ * error for a bad value. */
+static int run_watch_ms(isc_error **err)
+{
+	const char *v = getenv("ISC_RUN_WATCH_MS");
+	uint64_t ms;
+	if (v == NULL || v[0] == '\0')
+		return RUN_CONFIRM_MS;
+	if (isc_parse_u64(v, &ms) < 0 || ms > RUN_WATCH_MAX_MS)
+		return isc_error_set(err, EINVAL, "ISC_RUN_WATCH_MS: \"%s\" is not a number of ms from 0 to %d", v,
+				     RUN_WATCH_MAX_MS);
+	return (int)ms;
+}
 #define RUN_LAST_LINES 10
 
 /* The last RUN_LAST_LINES lines of the service's current log, to stderr,
@@ -399,10 +415,10 @@ static int rm_send(struct isc_global *g, const char *op, const char *name)
 	return 0;
 }
 
-/* `isc run -d`: the service started; wait up to RUN_CONFIRM_MS for its
- * first exit.  0 when it still runs then (its name printed), 1 with its
- * exit status and last log lines when it exited (--rm: then removed). */
-static int run_confirm(struct isc_global *g, const char *name, bool rm)
+/* `isc run -d`: the service started; wait up to watch_ms for its first
+ * exit.  0 when it still runs then (its name printed), 1 with its exit
+ * status and last log lines when it exited (--rm: then removed). */
+static int run_confirm(struct isc_global *g, const char *name, bool rm, int watch_ms)
 {
 	isc_error *err = NULL;
 	/* a new service: its first exit is its exit number 1 */
@@ -413,7 +429,7 @@ static int run_confirm(struct isc_global *g, const char *name, bool rm)
 		return isc_report(&err);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int r;
-	while ((r = poll(&p, 1, RUN_CONFIRM_MS)) < 0 && errno == EINTR)
+	while ((r = poll(&p, 1, watch_ms)) < 0 && errno == EINTR)
 		;
 	if (r == 0) {
 		close(fd);
@@ -434,12 +450,12 @@ static int run_confirm(struct isc_global *g, const char *name, bool rm)
 	json_decref(reply);
 	if (rm)
 		fprintf(stderr, "isc: run: %s exited within %d ms of its start (%s); removed (--rm); its last lines:\n",
-			name, RUN_CONFIRM_MS, status);
+			name, watch_ms, status);
 	else
 		fprintf(stderr,
 			"isc: run: %s exited within %d ms of its start (%s); it stays (isc ps, isc logs %s, "
 			"isc rm %s); the last lines of its log:\n",
-			name, RUN_CONFIRM_MS, status, name, name);
+			name, watch_ms, status, name, name);
 	cleanup_free char *dir = logs_dir(g, name);
 	print_last_lines(dir);
 	if (rm)
@@ -463,6 +479,13 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 		isc_report_input(&err);
 		return ISC_EXIT_USAGE; /* refused before anything was asked of iscd */
 	}
+	int watch_ms = plan.detach ? run_watch_ms(&err) : 0;
+	if (watch_ms < 0) {
+		isc_plan_clear(&plan);
+		isc_error_wrap(&err, "run");
+		isc_report_input(&err);
+		return ISC_EXIT_USAGE;
+	}
 	bool detach = plan.detach, rm = plan.rm;
 	cleanup_free char *name = isc_xstrdup(plan.name);
 	json_t *req = json_pack("{s:s, s:o, s:b}", "op", "run", "plan", isc_plan_to_json(&plan), "attach", rm);
@@ -472,7 +495,7 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 		return 1;
 	json_decref(reply);
 	if (detach)
-		return run_confirm(g, name, rm);
+		return run_confirm(g, name, rm, watch_ms);
 	/* attached: the output until the first exit (a new service: its
 	 * exit number 1, even when it came before this request) */
 	json_t *wait = json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "exits", (json_int_t)0);

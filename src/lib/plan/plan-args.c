@@ -43,7 +43,7 @@ enum {
  * isc's --help and completion (its flag table, src/isc/table.c) */
 const struct isc_cli_flag isc_plan_run_flags[] = {
 	{ "detach", 'd', NULL,
-	  "return once it runs: its start is watched for 1 s; if it exits in that time, its exit status and the last "
+	  "return once it runs: its start is watched for 1 s (ISC_RUN_WATCH_MS); if it exits in that time, its exit status and the last "
 	  "lines of its log are shown and isc exits 1 (else: show its output until its first exit and return its "
 	  "exit status)",
 	  NULL },
