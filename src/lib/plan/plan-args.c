@@ -82,6 +82,60 @@ const struct isc_cli_flag isc_plan_run_flags[] = {
 	ISC_CLI_END,
 };
 
+static int add_port(struct isc_plan *p, const char *arg, isc_error **err)
+{
+	struct isc_port port;
+	if (isc_plan_parse_port(arg, &port, err) < 0)
+		return -1;
+	struct isc_port *np = realloc(p->ports, (p->n_ports + 1) * sizeof(*np));
+	if (np == NULL)
+		abort();
+	p->ports = np;
+	p->ports[p->n_ports++] = port;
+	return 0;
+}
+
+static int add_volume(struct isc_plan *p, const char *arg, isc_error **err)
+{
+	struct isc_volume v = { 0 };
+	if (isc_plan_parse_volume(arg, &v, err) < 0)
+		return -1;
+	/* never through a symbolic link (volume.h); iscd checks again */
+	struct isc_volume_path vp = { .fd = -1 };
+	cleanup_free char *what = isc_xasprintf("-v %s", v.src);
+	if (isc_volume_open(what, v.src, false, &vp, err) < 0) {
+		free(v.src), free(v.dst);
+		return -1;
+	}
+	isc_volume_path_clear(&vp);
+	struct isc_volume *nv = realloc(p->volumes, (p->n_volumes + 1) * sizeof(*nv));
+	if (nv == NULL)
+		abort();
+	p->volumes = nv;
+	p->volumes[p->n_volumes++] = v;
+	return 0;
+}
+
+static int add_cap(struct isc_plan *p, const char *arg, isc_error **err)
+{
+	if (isc_plan_check_cap(arg, err) < 0)
+		return -1;
+	cleanup_free char *name = isc_plan_cap_canonical(arg);
+	isc_plan_strv_push(&p->cap_add, name);
+	return 0;
+}
+
+static int add_tmpfs(struct isc_plan *p, const char *arg, isc_error **err)
+{
+	struct isc_tmpfs t;
+	if (isc_plan_parse_tmpfs(arg, &t, err) < 0)
+		return -1;
+	free(t.dst);
+	isc_plan_strv_push(&p->tmpfs, arg);
+	return 0;
+}
+
+/* one flag's value into the plan, checked (the keys: isc_plan_run_flags) */
 static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err)
 {
 	switch (c) {
@@ -93,36 +147,10 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		p->name = isc_xstrdup(arg);
 		return isc_plan_parse_name(arg, err);
 	case RUN_EXPOSE:
-	case 'p': {
-		struct isc_port port;
-		if (isc_plan_parse_port(arg, &port, err) < 0)
-			return -1;
-		struct isc_port *np = realloc(p->ports, (p->n_ports + 1) * sizeof(*np));
-		if (np == NULL)
-			abort();
-		p->ports = np;
-		p->ports[p->n_ports++] = port;
-		return 0;
-	}
-	case 'v': {
-		struct isc_volume v = { 0 };
-		if (isc_plan_parse_volume(arg, &v, err) < 0)
-			return -1;
-		/* never through a symbolic link (volume.h); iscd checks again */
-		struct isc_volume_path vp = { .fd = -1 };
-		cleanup_free char *what = isc_xasprintf("-v %s", v.src);
-		if (isc_volume_open(what, v.src, false, &vp, err) < 0) {
-			free(v.src), free(v.dst);
-			return -1;
-		}
-		isc_volume_path_clear(&vp);
-		struct isc_volume *nv = realloc(p->volumes, (p->n_volumes + 1) * sizeof(*nv));
-		if (nv == NULL)
-			abort();
-		p->volumes = nv;
-		p->volumes[p->n_volumes++] = v;
-		return 0;
-	}
+	case 'p':
+		return add_port(p, arg, err);
+	case 'v':
+		return add_volume(p, arg, err);
 	case 'e':
 		if (isc_plan_check_env(arg, err) < 0)
 			return -1;
@@ -136,13 +164,10 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		return 0;
 	case RUN_CPUS:
 		return isc_plan_parse_cpus(arg, &p->cpu_quota, err);
-	case RUN_PIDS: {
-		int64_t v;
-		if (isc_parse_i64(arg, &v) < 0 || v <= 0)
+	case RUN_PIDS:
+		if (isc_parse_i64(arg, &p->pids_limit) < 0 || p->pids_limit <= 0)
 			return isc_error_set(err, EINVAL, "--pids-limit: \"%s\" is not a positive number", arg);
-		p->pids_limit = v;
 		return 0;
-	}
 	case 'u':
 		if (isc_plan_check_user(arg, err) < 0)
 			return -1;
@@ -150,13 +175,7 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		p->user = isc_xstrdup(arg);
 		return 0;
 	case RUN_CAP_ADD:
-		if (isc_plan_check_cap(arg, err) < 0)
-			return -1;
-		{
-			cleanup_free char *name = isc_plan_cap_canonical(arg);
-			isc_plan_strv_push(&p->cap_add, name);
-		}
-		return 0;
+		return add_cap(p, arg, err);
 	case RUN_RESTART:
 		p->restart_set = true;
 		return isc_plan_restart_parse(arg, &p->restart, err);
@@ -175,12 +194,9 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 		p->rm = true;
 		return 0;
 	case RUN_USERNS:
-		if (strcmp(arg, "auto") == 0)
-			p->userns_host = false;
-		else if (strcmp(arg, "host") == 0)
-			p->userns_host = true;
-		else
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "host") != 0)
 			return isc_error_set(err, EINVAL, "--userns: \"%s\" is not auto or host", arg);
+		p->userns_host = strcmp(arg, "host") == 0;
 		return 0;
 	case RUN_SCRATCH:
 		if (isc_plan_check_scratch_size(arg, err) < 0)
@@ -194,14 +210,8 @@ static int parse_one(int c, const char *arg, struct isc_plan *p, isc_error **err
 	case RUN_MEMFD_EXEC:
 		p->memfd_exec = true;
 		return 0;
-	case RUN_TMPFS: {
-		struct isc_tmpfs t;
-		if (isc_plan_parse_tmpfs(arg, &t, err) < 0)
-			return -1;
-		free(t.dst);
-		isc_plan_strv_push(&p->tmpfs, arg);
-		return 0;
-	}
+	case RUN_TMPFS:
+		return add_tmpfs(p, arg, err);
 	default:
 		return isc_error_set(err, EINVAL, "unknown option (see isc run --help)");
 	}
