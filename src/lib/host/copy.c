@@ -86,6 +86,12 @@ struct ctr {
 	size_t n_wmnt;
 };
 
+static void ctr_clear(struct ctr *c)
+{
+	isc_closep(&c->root);
+}
+#define cleanup_ctr __attribute__((cleanup(ctr_clear)))
+
 struct copy {
 	uint64_t src_step, dst_step;
 	uid_t uid; /* (uid_t)-1: the caller's */
@@ -520,10 +526,9 @@ int isc_cp_out(const char *root, const char *name, const char *cpath, const char
 	memset(st, 0, sizeof(*st));
 	if (cpath[0] != '/')
 		return isc_error_set(err, 0, "%s:%s: the container's path must be absolute", name, cpath);
-	struct ctr c = { .root = -1 };
+	cleanup_ctr struct ctr c = { .root = -1 };
 	if (ctr_root(root, name, &c, err) < 0)
 		return -1;
-	cleanup_close int croot = c.root;
 	cleanup_close int src = open_in(&c, cpath, O_PATH | O_NOFOLLOW);
 	struct stat sst;
 	if (src < 0 || fstat(src, &sst) < 0)
@@ -567,10 +572,9 @@ int isc_cp_in(const char *root, const char *name, const char *hostpath, const ch
 	if (!copyable(sst.st_mode))
 		return isc_error_set(err, 0, "%s: %s: isc cp copies files, directories and symbolic links", hostpath,
 				     kind(sst.st_mode));
-	struct ctr c = { .root = -1 };
+	cleanup_ctr struct ctr c = { .root = -1 };
 	if (ctr_root(root, name, &c, err) < 0)
 		return -1;
-	cleanup_close int croot = c.root;
 	if (c.uid == 0 || c.gid == 0)
 		return isc_error_set(err, 0,
 				     "%s has no user namespace (--userns host): isc cp will not make files owned by "
