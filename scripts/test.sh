@@ -148,7 +148,7 @@ self_test() {
 }
 
 failed_steps=()
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 failed() { failed_steps+=("$1"); echo "test: FAILED: $1" >&2; }
 report_failed() { printf 'test: FAILED steps:'; printf ' [%s]' "${failed_steps[@]}"; echo; }
 
@@ -243,6 +243,7 @@ if $quick; then
   exit
 fi
 
+t0=$(date +%s)
 self_test >/dev/null || failed "the summary arithmetic (scripts/test.sh --self-test)"
 
 step "dependencies"
@@ -309,6 +310,7 @@ echo
 if [ "${#failed_steps[@]}" -gt 0 ]; then
   report_failed
 fi
+echo "test: the whole command took $(($(date +%s) - t0)) s (its budget: 25 minutes on a fresh machine)"
 echo "both passes and the fault sample:"
 TALLY_VERBOSE=1 tally "$work/sanitizers.log" "$work/normal.log" "$work/fault.log" 2>&1 | sed '$d'
 tally "$work/sanitizers.log" "$work/normal.log" "$work/fault.log" 2>/dev/null
