@@ -1673,7 +1673,9 @@ def test_persist_owners_never_rewritten(host):
         assert _owners(host, name, base) == want
         host.isc("rm", "-f", name, check=True)
         host.run_d(name, "busybox", "sleep", "1000")
-        assert host.inspect(name)["uid_base"] == base  # the same slot again: nothing moves
+        # the same slot again (nothing moves), or another when some other isc took it meanwhile
+        # (the id range table is the machine's): the owners are the same relative to it either way
+        base = host.inspect(name)["uid_base"]
         assert _owners(host, name, base) == want
         r = host.rexec(name, "stat", "-c", "%u:%g", "/persist", "/persist/db/f", "/persist/rootfile")
         assert r.stdout == "100:102\n100:102\n0:0\n", r.stderr
@@ -1691,6 +1693,47 @@ def test_persist_owners_never_rewritten(host):
     finally:
         host.isc("rm", "-f", "--purge", name)
         host.isc("rm", "-f", "--purge", "svc-po2")
+
+
+def test_persist_shift_plants_no_setuid_program_and_never_into_host_ids(host):
+    """Attack (review 5, F1): a service leaves a setuid file in its /persist
+    and hands /persist to its uid 1000 with mode 0755, then the name runs
+    again.  Into --userns host the shift would make the file host root's
+    and the folder host uid 1000's: refused, with what to do, and nothing
+    changed.  Into another user namespace range: the ids move one to one
+    and the setuid and setgid bits go."""
+    name, other = "svc-f1", "svc-f1b"
+    plant = ("cp /bin/busybox /persist/prog && chmod 6755 /persist/prog && chown 1000:1000 /persist && "
+             "chmod 755 /persist; exec sleep 1000")
+    try:
+        host.run_d(name, "busybox", "sh", "-c", plant)
+        wait_for(lambda: os.stat(_persist(host, name)).st_mode & 0o777 == 0o755, what="the planted files")
+        base = host.inspect(name)["uid_base"]
+        st = os.stat(_persist(host, name, "prog"))  # the control: the service could plant it
+        assert (st.st_uid, st.st_mode & 0o7777) == (base, 0o6755)
+        host.isc("rm", "-f", name, check=True)
+        before = _owners(host, name, 0)
+        r = host.isc("run", "-d", "--userns", "host", "--name", name, "busybox", "sleep", "1000")
+        assert (r.returncode, r.stdout) == (1, ""), r.stderr
+        assert r.stderr == ("isc: the kept /persist of %s was made in a user namespace (ids from %d): "
+                            "with --userns host its files would belong to the host's own users; remove it first "
+                            "(isc rm --purge %s) or run %s without --userns host: Operation not permitted\n"
+                            % (name, base, name, name)), r.stderr
+        assert _owners(host, name, 0) == before
+        st = os.stat(_persist(host, name, "prog"))
+        assert (st.st_uid, st.st_mode & 0o7777) == (base, 0o6755)
+        # another range (the slot taken by another service): moved, the bits gone, the top reset
+        host.run_d(other, "busybox", "sleep", "1000")
+        host.run_d(name, "busybox", "sleep", "1000")
+        base2 = host.inspect(name)["uid_base"]
+        assert base2 not in (base, 0)
+        st = os.stat(_persist(host, name, "prog"))
+        assert (st.st_uid - base2, st.st_mode & 0o7777) == (0, 0o755)
+        top = os.stat(_persist(host, name))  # the service's choice, moved one to one
+        assert (top.st_uid - base2, top.st_gid - base2, top.st_mode & 0o777) == (1000, 1000, 0o755)
+    finally:
+        host.isc("rm", "-f", "--purge", name)
+        host.isc("rm", "-f", "--purge", other)
 
 
 # ---- issue 16: the read-only operator verbs (ps -a/-q, logs flags, inspect --format, version, info)

@@ -91,7 +91,9 @@ static int svc_remove_files(struct svc *s, bool purge, isc_error **err)
 
 /* A kept persist/ (from an earlier service of the name) whose id range
  * changed: the ids inside the old range move to the new one, offset for
- * offset; every other id stays. */
+ * offset; every other id stays.  No setuid or setgid bit survives the
+ * move (what a service made in its namespace must not become a program
+ * of the new owner's; lchown clears them on executables only). */
 static uint32_t chown_old_base, chown_new_base;
 static uint32_t shift_id(uint32_t id)
 {
@@ -104,8 +106,8 @@ static int chown_entry(const char *path, const struct stat *st, int flag, struct
 	(void)flag, (void)ftw;
 	if (lchown(path, shift_id(st->st_uid), shift_id(st->st_gid)) < 0)
 		return -1;
-	if (!S_ISLNK(st->st_mode) && (st->st_mode & 06000))
-		(void)chmod(path, st->st_mode & 07777); /* chown clears setuid/setgid */
+	if (!S_ISLNK(st->st_mode) && (st->st_mode & 06000) && chmod(path, st->st_mode & 01777) < 0)
+		return -1;
 	return 0;
 }
 
@@ -139,7 +141,18 @@ static int persist_prepare(struct svc *s, isc_error **err)
 		return isc_error_set(err, errno ?: ENOTDIR, "%s", p);
 	chown_old_base = range_of(st.st_uid);
 	chown_new_base = s->uid_base;
-	if (chown_old_base != chown_new_base && nftw(p, chown_entry, 16, FTW_PHYS | FTW_MOUNT) < 0)
+	if (chown_old_base == chown_new_base)
+		return 0;
+	/* into the host's own ids (--userns host): the service's root would
+	 * become host root, its users host users */
+	if (chown_new_base == 0)
+		return isc_error_set(
+			err, EPERM,
+			"the kept /persist of %s was made in a user namespace (ids from %u): with --userns host "
+			"its files would belong to the host's own users; remove it first (isc rm --purge %s) "
+			"or run %s without --userns host",
+			s->name, chown_old_base, s->name, s->name);
+	if (nftw(p, chown_entry, 16, FTW_PHYS | FTW_MOUNT) < 0)
 		return isc_error_set(err, errno, "chown %s to the service's ids", p);
 	return 0;
 }
