@@ -42,7 +42,10 @@ static void fuzz_json(const uint8_t *data, size_t size)
 			broken("a plan changes on the way through JSON", a, b);
 		struct isc_bundle_inputs in = { .rootfs = "/r", .image_id = "0", .persist_dir = "/p", .uid_base = 1 };
 		json_t *cfg = NULL;
-		if (isc_plan_bundle_config(&p, &in, &cfg, &err) != 0)
+		/* every plan makes a bundle config, but one whose --user is a name
+		 * iscd has not resolved to numbers yet (plan/user.c) */
+		if (isc_plan_bundle_config(&p, &in, &cfg, &err) != 0 &&
+		    (p.user == NULL || strstr(err->msg, "is not resolved to UID[:GID] numbers") == NULL))
 			broken("a plan that makes no bundle config", a, NULL);
 		json_decref(cfg);
 		json_decref(a);
