@@ -4,6 +4,7 @@
 #ifndef ISC_ISC_H
 #define ISC_ISC_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "base/cli.h"
@@ -94,6 +95,10 @@ int verb_start(struct isc_global *g, int argc, char **argv);
 int verb_restart(struct isc_global *g, int argc, char **argv);
 int verb_rm(struct isc_global *g, int argc, char **argv);
 int verb_logs(struct isc_global *g, int argc, char **argv);
+/* verbs-service.c: one request to iscd (1, reported, on failure); the
+ * request proto once per NAME from argv[first], each NAME printed */
+int isc_call(struct isc_global *g, json_t *req, json_t **reply);
+int isc_each_name(struct isc_global *g, int argc, char **argv, int first, json_t *proto);
 /* verbs-ctl.c: service control, through iscd */
 int verb_kill(struct isc_global *g, int argc, char **argv);
 int verb_pause(struct isc_global *g, int argc, char **argv);

@@ -40,39 +40,6 @@ static int usage_error(const char *verb)
 	return ISC_EXIT_USAGE;
 }
 
-/* One request to iscd; 1 (reported) on failure. */
-static int ask(struct isc_global *g, json_t *req, json_t **reply)
-{
-	isc_error *err = NULL;
-	int r = isc_ctl_call(g->root, req, reply, &err);
-	json_decref(req);
-	return r < 0 ? isc_report_ctl(&err) : 0;
-}
-
-/* A verb without flags of its own: NAME... each sent as `op`, NAME printed. */
-static int names_only(struct isc_global *g, int argc, char **argv, int first, json_t *proto)
-{
-	if (first >= argc) {
-		fprintf(stderr, "isc: %s: a NAME is required\n", argv[0]);
-		json_decref(proto);
-		return ISC_EXIT_USAGE;
-	}
-	int rc = 0;
-	for (int i = first; i < argc; i++) {
-		json_t *req = json_deep_copy(proto);
-		json_object_set_new(req, "name", json_string(argv[i]));
-		json_t *reply = NULL;
-		if (ask(g, req, &reply) != 0) {
-			rc = 1;
-			continue;
-		}
-		printf("%s\n", argv[i]);
-		json_decref(reply);
-	}
-	json_decref(proto);
-	return rc;
-}
-
 /* getopt for a verb whose only flag is --help: no other option. */
 static int plain_names(struct isc_global *g, int argc, char **argv, const char *op)
 {
@@ -85,7 +52,7 @@ static int plain_names(struct isc_global *g, int argc, char **argv, const char *
 		fprintf(stderr, "isc: %s: unknown option %s\n", op, argv[first]);
 		return usage_error(op);
 	}
-	return names_only(g, argc, argv, first, json_pack("{s:s}", "op", op));
+	return isc_each_name(g, argc, argv, first, json_pack("{s:s}", "op", op));
 }
 
 /* ---- kill ------------------------------------------------------------------------------ */
@@ -125,7 +92,7 @@ int verb_kill(struct isc_global *g, int argc, char **argv)
 		if (c != 's')
 			return usage_error("kill");
 	}
-	return names_only(g, argc, argv, optind, json_pack("{s:s, s:i}", "op", "kill", "signal", sig));
+	return isc_each_name(g, argc, argv, optind, json_pack("{s:s, s:i}", "op", "kill", "signal", sig));
 }
 
 int verb_pause(struct isc_global *g, int argc, char **argv)
@@ -228,7 +195,7 @@ int verb_update(struct isc_global *g, int argc, char **argv)
 		json_decref(proto);
 		return ISC_EXIT_USAGE;
 	}
-	return names_only(g, argc, argv, optind, proto);
+	return isc_each_name(g, argc, argv, optind, proto);
 }
 
 /* ---- stats ----------------------------------------------------------------------------- */
@@ -330,7 +297,7 @@ static int stats_names(struct isc_global *g, int argc, char **argv, int first, c
 		return 0;
 	}
 	json_t *reply = NULL;
-	if (ask(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
+	if (isc_call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
 		return -1;
 	json_t *list = json_object_get(reply, "services"), *s;
 	size_t i;
@@ -379,7 +346,7 @@ int verb_stats(struct isc_global *g, int argc, char **argv)
 			prev[i] = cur[i];
 			cur[i].reply = NULL;
 			cur[i].at_ns = isc_now_ns();
-			if (ask(g, json_pack("{s:s, s:s}", "op", "stats", "name", names[i]), &cur[i].reply) != 0)
+			if (isc_call(g, json_pack("{s:s, s:s}", "op", "stats", "name", names[i]), &cur[i].reply) != 0)
 				rc = 1;
 		}
 		if (stream && isatty(STDOUT_FILENO))
@@ -411,7 +378,7 @@ int verb_top(struct isc_global *g, int argc, char **argv)
 		return usage_error("top");
 	}
 	json_t *reply = NULL;
-	if (ask(g, json_pack("{s:s, s:s}", "op", "top", "name", argv[1]), &reply) != 0)
+	if (isc_call(g, json_pack("{s:s, s:s}", "op", "top", "name", argv[1]), &reply) != 0)
 		return 1;
 	printf("%-8s %-8s %s\n", "PID", "CPID", "COMMAND");
 	json_t *p;

@@ -55,7 +55,7 @@ int isc_bad_flag(const char *verb, char **argv, const char *shortopts)
 	return ISC_EXIT_USAGE;
 }
 
-static int call(struct isc_global *g, json_t *req, json_t **reply)
+int isc_call(struct isc_global *g, json_t *req, json_t **reply)
 {
 	isc_error *err = NULL;
 	int r = isc_ctl_call(g->root, req, reply, &err);
@@ -409,7 +409,7 @@ static void print_last_lines(const char *dir)
 static int rm_send(struct isc_global *g, const char *op, const char *name)
 {
 	json_t *reply = NULL;
-	if (call(g, json_pack("{s:s, s:s}", "op", op, "name", name), &reply) != 0)
+	if (isc_call(g, json_pack("{s:s, s:s}", "op", op, "name", name), &reply) != 0)
 		return 1;
 	json_decref(reply);
 	return 0;
@@ -491,7 +491,7 @@ int verb_run(struct isc_global *g, int argc, char **argv)
 	json_t *req = json_pack("{s:s, s:o, s:b}", "op", "run", "plan", isc_plan_to_json(&plan), "attach", rm);
 	isc_plan_clear(&plan);
 	json_t *reply = NULL;
-	if (call(g, req, &reply) != 0)
+	if (isc_call(g, req, &reply) != 0)
 		return 1;
 	json_decref(reply);
 	if (detach)
@@ -632,7 +632,7 @@ int verb_ps(struct isc_global *g, int argc, char **argv)
 		return ISC_EXIT_USAGE;
 	}
 	json_t *reply = NULL;
-	if (call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
+	if (isc_call(g, json_pack("{s:s}", "op", "ps"), &reply) != 0)
 		return 1;
 	json_t *list = json_array();
 	size_t i;
@@ -672,7 +672,7 @@ static int parse_timeout(const char *s, json_int_t *out)
 	return 0;
 }
 
-static int each_name(struct isc_global *g, int argc, char **argv, int first, json_t *proto)
+int isc_each_name(struct isc_global *g, int argc, char **argv, int first, json_t *proto)
 {
 	int rc = 0;
 	if (first >= argc) {
@@ -684,7 +684,7 @@ static int each_name(struct isc_global *g, int argc, char **argv, int first, jso
 		json_t *req = json_deep_copy(proto);
 		json_object_set_new(req, "name", json_string(argv[i]));
 		json_t *reply = NULL;
-		if (call(g, req, &reply) != 0) {
+		if (isc_call(g, req, &reply) != 0) {
 			rc = 1;
 			continue;
 		}
@@ -711,7 +711,7 @@ static int stop_like(struct isc_global *g, int argc, char **argv, const char *op
 			return ISC_EXIT_USAGE;
 		}
 	}
-	return each_name(g, argc, argv, optind, json_pack("{s:s, s:I}", "op", op, "timeout", timeout));
+	return isc_each_name(g, argc, argv, optind, json_pack("{s:s, s:I}", "op", op, "timeout", timeout));
 }
 
 int verb_stop(struct isc_global *g, int argc, char **argv)
@@ -732,7 +732,7 @@ int verb_start(struct isc_global *g, int argc, char **argv)
 		isc_verb_usage("start", stderr);
 		return ISC_EXIT_USAGE;
 	}
-	return each_name(g, argc, argv, 1, json_pack("{s:s}", "op", "start"));
+	return isc_each_name(g, argc, argv, 1, json_pack("{s:s}", "op", "start"));
 }
 
 int verb_rm(struct isc_global *g, int argc, char **argv)
@@ -755,6 +755,6 @@ int verb_rm(struct isc_global *g, int argc, char **argv)
 			return ISC_EXIT_USAGE;
 		}
 	}
-	return each_name(g, argc, argv, optind,
-			 json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
+	return isc_each_name(g, argc, argv, optind,
+			     json_pack("{s:s, s:b, s:b}", "op", "rm", "force", force, "purge", purge));
 }
